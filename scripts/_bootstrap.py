@@ -1,0 +1,27 @@
+"""Put the repository's src/ on sys.path and route logging to the rule's log file.
+
+Snakemake puts this folder on ``sys.path`` for ``script:`` jobs, so every adapter starts with
+``from _bootstrap import setup`` and works in a conda env without cisflow installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+_SRC = str(Path(__file__).resolve().parents[1] / "src")
+if _SRC not in sys.path:
+    sys.path.insert(0, _SRC)
+
+
+def setup(snakemake) -> logging.Logger:  # noqa: ANN001 - the object Snakemake injects
+    """Send logging (INFO) to ``snakemake.log[0]`` when the rule has a log, else to stderr."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if len(snakemake.log):
+        Path(snakemake.log[0]).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", handlers=handlers, force=True
+    )
+    return logging.getLogger(f"cisflow.rule.{snakemake.rule}")

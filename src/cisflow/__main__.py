@@ -1,0 +1,5 @@
+import sys
+
+from cisflow.cli import main
+
+sys.exit(main())

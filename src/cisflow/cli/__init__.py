@@ -1,0 +1,53 @@
+"""The ``cisflow`` command: one subcommand per stage, each a thin face over the library.
+
+Each stage module in this package has ``register(subparsers)`` that adds its subcommand and
+sets ``func`` to a function taking the parsed arguments. Errors in inputs exit with status 2
+and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from cisflow import __version__
+from cisflow.errors import CisflowError
+
+STAGES = ["simulate", "reads", "peaks", "labels", "splits", "train", "evaluate", "interpret"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every stage's subcommand registered."""
+    parser = argparse.ArgumentParser(prog="cisflow", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"cisflow {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for stage in STAGES:
+        try:
+            module = importlib.import_module(f"cisflow.cli.{stage}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"cisflow.cli.{stage}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        args.func(args)
+    except CisflowError as exc:
+        print(f"cisflow {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Workflow configuration: schema validation with defaults, and checks that run before any job.
+
+The schema (``workflow/schemas/config.schema.yaml``) has ``additionalProperties: false`` at every
+level, so a mistyped key stops the run with a message naming it and suggesting the closest key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from cisflow.errors import CisflowError
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+
+
+def load_schema(name: str = "config") -> dict:
+    """Load ``workflow/schemas/<name>.schema.yaml``."""
+    with open(SCHEMA_DIR / f"{name}.schema.yaml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _fill_defaults(instance: Any, schema: Mapping) -> None:
+    """Set missing ``default`` values of object properties, recursively (in place)."""
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub)
+
+
+def _describe(error: jsonschema.ValidationError, schema: Mapping) -> str:
+    """One line naming the offending key, with a suggestion for misspelled keys."""
+    where = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+    if error.validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        hints = []
+        for key in extra:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return f"unknown key {', '.join(hints)} in {where}; allowed: {', '.join(allowed)}"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    return f"{where}: {error.message}"
+
+
+def validate_config(config: dict, source: str | Path = "config") -> dict:
+    """Validate ``config`` against the schema, fill defaults, and return it.
+
+    Raises
+    ------
+    CisflowError
+        Naming ``source`` and the first offending key.
+    """
+    schema = load_schema("config")
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    if errors:
+        raise CisflowError(_describe(errors[0], schema), source)
+    _fill_defaults(config, schema)
+    return config
+
+
+def load_config(path: str | Path) -> dict:
+    """Read a YAML config and validate it (defaults filled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CisflowError("config file does not exist", path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        raise CisflowError(f"not valid YAML ({str(exc).splitlines()[0]})", path) from exc
+    if not isinstance(config, dict):
+        raise CisflowError("config must be a YAML mapping", path)
+    return validate_config(config, path)
+
+
+def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Path = ".") -> None:
+    """Check, before any job runs, that every input path in ``config`` exists and the model is known.
+
+    Paths are resolved against ``base_dir`` (the directory Snakemake runs in).
+    """
+    base = Path(base_dir)
+    paths = []
+    if config["track"] == "genome":
+        paths += [("samples", config["samples"]), ("genome.fasta", config["genome"]["fasta"])]
+        for key in ("blacklist",):
+            if config["genome"].get(key):
+                paths.append((f"genome.{key}", config["genome"][key]))
+        if config["peaks"].get("reference"):
+            paths.append(("peaks.reference", config["peaks"]["reference"]))
+    for key, value in paths:
+        if not (base / value).is_file():
+            raise CisflowError(f"{key}: file {value} does not exist", source)
+    from cisflow.models import check_model_config
+
+    try:
+        check_model_config(config["model"])
+    except CisflowError as exc:
+        raise CisflowError(f"model: {exc}", source) from exc

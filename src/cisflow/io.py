@@ -1,0 +1,87 @@
+"""Atomic writes and small readers shared by every stage.
+
+Every output is written to a temporary name beside its target and renamed into place only
+when complete, so an interrupted job never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from cisflow.errors import CisflowError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+
+    The temporary name keeps the final suffixes (e.g. ``.npz``, ``.png``) so writers that infer
+    the format from the name behave the same. On error the temporary file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes) or ".tmp"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name.split('.')[0]}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file for writing (gzip if ``path`` ends in .gz); rename on success."""
+    with atomic_path(path) as tmp:
+        opener = gzip.open if str(path).endswith(".gz") else open
+        kwargs = {"encoding": "utf-8"} if "b" not in mode else {}
+        if opener is gzip.open and "b" not in mode:
+            mode = mode + "t"
+        with opener(tmp, mode, **kwargs) as handle:
+            yield handle
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_open(path) as handle:
+        json.dump(obj, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+
+
+def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    """Save arrays to a compressed npz, atomically."""
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """Open a text file, gzipped or not (by magic bytes), for reading."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def read_text_lines(path: str | Path) -> list[str]:
+    """Read all lines of a (possibly gzipped) text file; a truncated gzip is a CisflowError."""
+    try:
+        with open_text(path) as handle:
+            return handle.read().splitlines()
+    except (EOFError, OSError, gzip.BadGzipFile) as exc:
+        raise CisflowError(f"cannot read ({exc.__class__.__name__}: {exc}); truncated or corrupt?", path) from exc
+    except UnicodeDecodeError as exc:
+        raise CisflowError("not a text file", path) from exc

@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cisflow.config import check_inputs, load_config, validate_config
+from cisflow.errors import CisflowError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _simulation_config() -> dict:
+    with open(REPO / "config" / "examples" / "simulation.yaml") as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "config").rglob("*.yaml")), ids=lambda p: p.name)
+def test_bundled_configs_validate(path):
+    config = load_config(path)
+    assert config["track"] in {"genome", "simulation"}
+
+
+def test_misspelled_key_is_named_with_a_suggestion():
+    config = _simulation_config()
+    config["train"]["epoch"] = config["train"].pop("epochs")
+    with pytest.raises(CisflowError, match=r"my.yaml: unknown key 'epoch' \(did you mean 'epochs'\?\) in train"):
+        validate_config(config, "my.yaml")
+
+
+def test_wrong_type_names_the_key():
+    config = _simulation_config()
+    config["simulation"]["length"] = "long"
+    with pytest.raises(CisflowError, match="simulation.length: 'long' is not of type 'integer'"):
+        validate_config(config)
+
+
+def test_track_requires_its_sections():
+    config = _simulation_config()
+    del config["simulation"]
+    with pytest.raises(CisflowError, match="'simulation' is a required property"):
+        validate_config(config)
+
+
+def test_defaults_are_filled():
+    config = _simulation_config()
+    del config["train"]["patience"]
+    validate_config(config)
+    assert config["train"]["patience"] == 5
+    assert config["evaluate"]["batch_size"] == 256
+
+
+def test_missing_input_file_and_unknown_model_param_fail_before_jobs(tmp_path):
+    config = load_config(REPO / "config" / "config.yaml")
+    config["genome"]["fasta"] = "nowhere/genome.fa"
+    with pytest.raises(CisflowError, match="genome.fasta: file nowhere/genome.fa does not exist"):
+        check_inputs(config, "config.yaml", base_dir=REPO)
+    config = _simulation_config()
+    validate_config(config)
+    config["model"]["params"]["num_filter"] = [3]
+    with pytest.raises(CisflowError, match="num_filter"):
+        check_inputs(config, "config.yaml", base_dir=REPO)

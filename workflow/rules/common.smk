@@ -1,0 +1,63 @@
+# Shared helpers: the sample sheet, wildcard constraints and the list of final outputs.
+from cisflow.samples import read_sample_sheet
+
+
+wildcard_constraints:
+    group=r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
+    sample=r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.rep\d+",
+    which=r"rep\d+|pooled|pr1|pr2",
+    split=r"train|valid|test",
+    method=r"ism|grad_x_input|deepshap",
+
+
+SPLITS = ["train", "valid", "test"]
+
+if config["track"] == "genome":
+    SAMPLES = read_sample_sheet(config["samples"])
+    validate(SAMPLES, "../schemas/samples.schema.yaml")
+    GROUPS = sorted(SAMPLES["group"].unique())
+else:
+    SAMPLES = None
+    GROUPS = []
+
+
+def group_samples(group):
+    """Rows of the sample sheet for one (task, cell type) group."""
+    return SAMPLES[SAMPLES["group"] == group]
+
+
+def sample_row(sample):
+    """The sample sheet row of one replicate."""
+    return SAMPLES.set_index("sample").loc[sample]
+
+
+def group_assay(group):
+    """'chip' or 'atac' for a group (one assay per group)."""
+    return group_samples(group)["assay"].iloc[0]
+
+
+def group_replicates(group):
+    """Replicate labels ('rep1', 'rep2', ...) of a group."""
+    return [f"rep{r}" for r in sorted(group_samples(group)["replicate"])]
+
+
+def group_has_control(group):
+    """Whether any replicate of a group has a control."""
+    rows = group_samples(group)
+    return "control" in rows and rows["control"].notna().any()
+
+
+def all_outputs():
+    """Final targets of the configured track."""
+    targets = [
+        "results/train/model.safetensors",
+        "results/evaluate/metrics.json",
+        "results/interpret/summary.tsv",
+    ]
+    if config["track"] == "simulation":
+        targets.append("results/simulate/embeddings.tsv")
+    else:
+        targets += expand("results/peaks/{group}.summary.json", group=GROUPS)
+        targets += expand("results/signal/{sample}.cpm.bw", sample=SAMPLES["sample"])
+        targets += ["results/labels/summary.tsv", "results/labels/labels.tsv.gz"]
+    return targets

@@ -1,0 +1,33 @@
+rule interpret:
+    input:
+        model="results/train/model.safetensors",
+        meta="results/train/model.json",
+        test="results/data/test.npz",
+        embeddings=(
+            "results/simulate/embeddings.tsv" if config["track"] == "simulation" else []
+        ),
+    output:
+        scores=expand("results/interpret/{method}.npz", method=config["interpret"]["methods"]),
+        summary=report(
+            "results/interpret/summary.tsv",
+            caption="../report/interpret.rst",
+            category="Interpretation",
+        ),
+    params:
+        interpret=config["interpret"],
+        motifs=config.get("simulation", {}).get("motifs", []),
+        seed=config["seed"],
+        out_dir="results/interpret",
+    log:
+        "logs/interpret/interpret.log",
+    benchmark:
+        "results/benchmarks/interpret/interpret.tsv"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/interpret.py"

@@ -1,0 +1,30 @@
+rule labels:
+    input:
+        conservative=expand("results/peaks/{group}.conservative.narrowPeak", group=GROUPS),
+        relaxed=expand("results/peaks/{group}.relaxed.narrowPeak", group=GROUPS),
+        fasta=config.get("genome", {}).get("fasta", []),
+        blacklist=config.get("genome", {}).get("blacklist") or [],
+    output:
+        labels="results/labels/labels.npz",
+        dream="results/labels/labels.tsv.gz",
+        summary=report(
+            "results/labels/summary.tsv",
+            caption="../report/labels.rst",
+            category="Labels",
+        ),
+    params:
+        tasks=GROUPS,
+        labels=config.get("labels", {}),
+        exclude_chroms=config.get("genome", {}).get("exclude_chroms", []),
+    log:
+        "logs/labels/labels.log",
+    benchmark:
+        "results/benchmarks/labels/labels.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/labels.py"

@@ -1,0 +1,59 @@
+rule call_peaks:
+    input:
+        treatment="results/reads/{group}.{which}.tagAlign.gz",
+        control=lambda wc: (
+            ["results/reads/{group}.control.tagAlign.gz"] if group_has_control(wc.group) else []
+        ),
+        sizes="results/genome/chrom.sizes",
+    output:
+        "results/peaks/macs3/{group}.{which}.narrowPeak",
+    params:
+        assay=lambda wc: group_assay(wc.group),
+        peaks=config.get("peaks", {}),
+        outdir=lambda wc: f"results/peaks/macs3/{wc.group}.{wc.which}_macs3",
+    log:
+        "logs/call_peaks/{group}.{which}.log",
+    benchmark:
+        "results/benchmarks/call_peaks/{group}.{which}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/call_peaks.py"
+
+
+rule reproducible_peaks:
+    input:
+        replicates=lambda wc: expand(
+            "results/peaks/macs3/{group}.{which}.narrowPeak",
+            group=wc.group,
+            which=group_replicates(wc.group),
+        ),
+        pooled="results/peaks/macs3/{group}.pooled.narrowPeak",
+        pr1="results/peaks/macs3/{group}.pr1.narrowPeak",
+        pr2="results/peaks/macs3/{group}.pr2.narrowPeak",
+        sizes="results/genome/chrom.sizes",
+        reference=config.get("peaks", {}).get("reference") or [],
+    output:
+        conservative="results/peaks/{group}.conservative.narrowPeak",
+        relaxed="results/peaks/{group}.relaxed.narrowPeak",
+        summary=report(
+            "results/peaks/{group}.summary.json",
+            caption="../report/peaks.rst",
+            category="Peaks",
+        ),
+    params:
+        peaks=config.get("peaks", {}),
+    log:
+        "logs/reproducible_peaks/{group}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/reproducible_peaks.py"

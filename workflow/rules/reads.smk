@@ -1,0 +1,140 @@
+rule chrom_sizes:
+    input:
+        fasta=config.get("genome", {}).get("fasta", []),
+    output:
+        "results/genome/chrom.sizes",
+    log:
+        "logs/chrom_sizes/chrom_sizes.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/chrom_sizes.py"
+
+
+rule filter_reads:
+    input:
+        reads=lambda wc: sample_row(wc.sample)["reads"],
+        sizes="results/genome/chrom.sizes",
+    output:
+        tagalign="results/reads/{sample}.tagAlign.gz",
+        stats="results/reads/{sample}.stats.json",
+    params:
+        fmt=lambda wc: sample_row(wc.sample).get("format"),
+        assay=lambda wc: sample_row(wc.sample)["assay"],
+        reads=config.get("reads", {}),
+    log:
+        "logs/filter_reads/{sample}.log",
+    benchmark:
+        "results/benchmarks/filter_reads/{sample}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/filter_reads.py"
+
+
+rule filter_control:
+    input:
+        reads=lambda wc: sample_row(wc.sample)["control"],
+        sizes="results/genome/chrom.sizes",
+    output:
+        tagalign="results/reads/{sample}.control.tagAlign.gz",
+        stats="results/reads/{sample}.control.stats.json",
+    params:
+        fmt=None,
+        assay="chip",
+        reads=config.get("reads", {}),
+    log:
+        "logs/filter_control/{sample}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/filter_reads.py"
+
+
+rule pool_reads:
+    input:
+        lambda wc: expand("results/reads/{sample}.tagAlign.gz", sample=group_samples(wc.group)["sample"]),
+    output:
+        "results/reads/{group}.pooled.tagAlign.gz",
+    log:
+        "logs/pool_reads/{group}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/pool_reads.py"
+
+
+rule pool_controls:
+    input:
+        lambda wc: expand(
+            "results/reads/{sample}.control.tagAlign.gz",
+            sample=group_samples(wc.group).dropna(subset=["control"])["sample"],
+        ),
+    output:
+        "results/reads/{group}.control.tagAlign.gz",
+    log:
+        "logs/pool_controls/{group}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/pool_reads.py"
+
+
+rule pseudoreplicates:
+    input:
+        "results/reads/{group}.pooled.tagAlign.gz",
+    output:
+        pr1="results/reads/{group}.pr1.tagAlign.gz",
+        pr2="results/reads/{group}.pr2.tagAlign.gz",
+    params:
+        seed=config["seed"],
+    log:
+        "logs/pseudoreplicates/{group}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/pseudoreplicates.py"
+
+
+rule signal_bigwig:
+    input:
+        tagalign="results/reads/{sample}.tagAlign.gz",
+        sizes="results/genome/chrom.sizes",
+    output:
+        "results/signal/{sample}.cpm.bw",
+    params:
+        bin_size=config.get("reads", {}).get("signal_bin_size", 10),
+    log:
+        "logs/signal_bigwig/{sample}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../envs/reads.yaml"
+    script:
+        "../../scripts/signal_bigwig.py"
