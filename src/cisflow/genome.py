@@ -203,3 +203,10 @@ def read_chrom_sizes(path: str | Path) -> dict[str, int]:
         except (IndexError, ValueError) as exc:
             raise CisflowError(f"line {i}: expected 'name<TAB>length'", path) from exc
     return sizes
+
+
+def write_genome_sizes(fasta: str | Path, out: str | Path) -> dict[str, int]:
+    """Write the chromosome sizes of a FASTA as a two-column file; returns them."""
+    sizes = Genome.from_fasta(fasta).sizes
+    write_chrom_sizes(out, sizes)
+    return sizes

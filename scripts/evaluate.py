@@ -1,0 +1,14 @@
+"""Snakemake adapter: score the trained model on the held-out test split."""
+
+from _bootstrap import setup
+
+from cisflow.evaluate import evaluate_model
+
+log = setup(snakemake)
+evaluate_model(
+    snakemake.input.meta,
+    snakemake.input.test,
+    snakemake.params.out_dir,
+    fdrs=snakemake.params.evaluate["fdrs"],
+    batch_size=snakemake.params.evaluate["batch_size"],
+)

@@ -1,0 +1,44 @@
+"""``cisflow evaluate``: metrics, predictions and curves of a trained model on a test set."""
+
+from __future__ import annotations
+
+import argparse
+
+from cisflow.metrics import DEFAULT_FDRS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``evaluate`` subcommand."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a trained model on a test dataset",
+        description="Predict a test dataset npz with a saved model and write metrics.json, metrics.tsv "
+        "(auROC, auPRC, balanced accuracy, recall at FDRs; one row per task), predictions.npz and curves.png.",
+    )
+    parser.add_argument("--model", required=True, metavar="PATH", help="model directory or its model.json")
+    parser.add_argument("--test", required=True, metavar="NPZ", help="test dataset npz (codes, labels, tasks, ids)")
+    parser.add_argument("--out-dir", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--fdr",
+        type=float,
+        action="append",
+        metavar="F",
+        help=f"FDR for a recall-at-FDR metric; repeat for several (default: {' '.join(map(str, DEFAULT_FDRS))})",
+    )
+    parser.add_argument("--batch-size", type=int, default=256, help="prediction batch size (default: 256)")
+    parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Call :func:`cisflow.evaluate.evaluate_model` with the parsed arguments."""
+    from cisflow.evaluate import evaluate_model
+
+    evaluate_model(
+        args.model,
+        args.test,
+        args.out_dir,
+        fdrs=tuple(args.fdr) if args.fdr else DEFAULT_FDRS,
+        batch_size=args.batch_size,
+        device=args.device,
+    )

@@ -1,0 +1,243 @@
+"""Evaluate a trained model (or any scores) on a held-out dataset npz.
+
+``evaluate_model`` loads the model, predicts the test set and hands the arrays to
+``evaluate_predictions``, which computes per-task metrics (``cisflow.metrics``) and writes
+``metrics.json``, ``metrics.tsv``, ``predictions.npz`` and ``curves.png`` atomically. The
+array-level functions (``evaluate_predictions``, ``plot_curves``) serve baselines too.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from cisflow import metrics
+from cisflow.errors import CisflowError, require_file
+from cisflow.io import atomic_open, atomic_path, save_npz, write_json
+
+log = logging.getLogger(__name__)
+
+_REQUIRED_KEYS = ("codes", "labels", "tasks", "ids")
+_MAX_LEGEND_TASKS = 12
+
+
+def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a dataset npz and check it against the data contract.
+
+    Returns
+    -------
+    dict
+        ``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)``, ``tasks`` str ``(T,)``, ``ids`` str ``(N,)``.
+    """
+    path = require_file(path, "test dataset")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise CisflowError(f"cannot read dataset npz ({exc})", path) from exc
+    missing = [key for key in _REQUIRED_KEYS if key not in data]
+    if missing:
+        raise CisflowError(f"dataset npz lacks {', '.join(missing)}", path)
+    codes, labels = data["codes"], data["labels"]
+    n = codes.shape[0] if codes.ndim == 2 else -1
+    if codes.ndim != 2 or labels.shape != (n, data["tasks"].shape[0]) or data["ids"].shape != (n,):
+        raise CisflowError(
+            f"inconsistent shapes: codes {codes.shape}, labels {labels.shape}, tasks {data['tasks'].shape}, "
+            f"ids {data['ids'].shape}",
+            path,
+        )
+    return data
+
+
+def _load_model(model_path: str | Path) -> tuple[Any, dict]:
+    """Load a saved model (``cisflow.models.load_model``); returns (module, meta)."""
+    from cisflow.models import load_model
+
+    return load_model(model_path)
+
+
+def _predict(model: Any, codes: np.ndarray, batch_size: int, device: str | None) -> np.ndarray:
+    """Probabilities ``(N, T)`` float32 for ``codes`` ``(N, L)`` (``cisflow.predict.predict``)."""
+    from cisflow.predict import predict
+
+    return np.asarray(predict(model, codes, batch_size=batch_size, device=device), dtype=np.float32)
+
+
+def _check_model_matches(meta: dict, data: dict[str, np.ndarray], test_npz: str | Path) -> None:
+    """CisflowError if the model's tasks or input length differ from the dataset's."""
+    tasks = [str(t) for t in data["tasks"]]
+    if meta.get("tasks") is not None and list(meta["tasks"]) != tasks:
+        raise CisflowError(f"dataset tasks {tasks} differ from the model's tasks {list(meta['tasks'])}", test_npz)
+    length = meta.get("input_length")
+    if length is not None and int(length) != data["codes"].shape[1]:
+        raise CisflowError(f"sequences are {data['codes'].shape[1]} bp but the model expects {length} bp", test_npz)
+
+
+def evaluate_model(
+    model_path: str | Path,
+    test_npz: str | Path,
+    out_dir: str | Path,
+    fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
+    batch_size: int = 256,
+    device: str | None = None,
+) -> list[dict[str, Any]]:
+    """Predict a test set with a saved model and write its evaluation.
+
+    Parameters
+    ----------
+    model_path
+        Model directory or its ``model.json`` (see ``cisflow.models.load_model``).
+    test_npz
+        Dataset npz (``codes`` ``(N, L)``, ``labels`` ``(N, T)``, ``tasks``, ``ids``).
+    out_dir
+        Receives ``metrics.json``, ``metrics.tsv``, ``predictions.npz``, ``curves.png``.
+    fdrs
+        FDRs for the recall-at-FDR metrics.
+    batch_size, device
+        Passed to ``cisflow.predict.predict``; ``device=None`` picks CUDA if present.
+
+    Returns
+    -------
+    list of dict
+        Per-task metrics (``cisflow.metrics.multitask_metrics``).
+    """
+    data = load_dataset(test_npz)
+    model, meta = _load_model(model_path)
+    _check_model_matches(meta, data, test_npz)
+    probs = _predict(model, data["codes"], batch_size, device)
+    info = {"model_path": str(model_path), "test": str(test_npz), "model": meta}
+    return evaluate_predictions(data["labels"], probs, data["tasks"], data["ids"], out_dir, fdrs, info)
+
+
+def evaluate_predictions(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    tasks: Sequence[str],
+    ids: np.ndarray,
+    out_dir: str | Path,
+    fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
+    info: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Compute per-task metrics of ``probs`` ``(N, T)`` against ``labels`` ``(N, T)`` and write all outputs.
+
+    ``info`` (e.g. model meta, input paths) is stored in ``metrics.json`` beside the metrics.
+    Returns the per-task metric dicts.
+    """
+    out_dir = Path(out_dir)
+    tasks = [str(t) for t in tasks]
+    rows = metrics.multitask_metrics(labels, probs, tasks, fdrs)
+    mean = metrics.mean_metrics(rows)
+    for row in rows:
+        log.info(
+            "%s: auROC %.4f auPRC %.4f (%d+/%d-)",
+            *(row[k] for k in ("task", "auroc", "auprc", "num_positives", "num_negatives")),
+        )
+    summary = {**(info or {}), "fdrs": [float(f) for f in fdrs], "tasks": rows, "mean": mean}
+    write_json(out_dir / "metrics.json", _json_safe(summary))
+    write_metrics_tsv(rows, out_dir / "metrics.tsv")
+    save_npz(
+        out_dir / "predictions.npz",
+        ids=np.asarray(ids).astype(str),
+        labels=np.asarray(labels, dtype=np.int8),
+        probs=np.asarray(probs, dtype=np.float32),
+        tasks=np.asarray(tasks, dtype=str),
+    )
+    plot_curves(labels, probs, tasks, out_dir / "curves.png")
+    return rows
+
+
+def _json_safe(obj: Any) -> Any:
+    """Replace NaN / inf floats (not valid JSON) by None, recursively; numpy scalars to Python."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_metrics_tsv(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
+    """Write one row per task (columns ``task`` then every metric; NaN written as ``nan``), atomically."""
+    if not rows:
+        raise CisflowError("no tasks to write", path)
+    columns = list(rows[0])
+    with atomic_open(path) as handle:
+        handle.write("\t".join(columns) + "\n")
+        for row in rows:
+            handle.write("\t".join(_format_cell(row[c]) for c in columns) + "\n")
+
+
+def _format_cell(value: Any) -> str:
+    """A TSV cell: floats to 6 significant digits, NaN as ``nan``."""
+    if isinstance(value, float | np.floating):
+        return "nan" if math.isnan(value) else f"{value:.6g}"
+    return str(value)
+
+
+def plot_curves(labels: np.ndarray, scores: np.ndarray, tasks: Sequence[str], path: str | Path) -> None:
+    """Save ROC (left) and precision–recall (right) curves, one line per task, to a PNG (atomic).
+
+    Parameters
+    ----------
+    labels
+        int ``(N, T)``, -1 ambiguous (dropped per task).
+    scores
+        float ``(N, T)``.
+    tasks
+        ``T`` names; tasks with a single class are listed as skipped in the legend title.
+    """
+    labels, scores = np.asarray(labels), np.asarray(scores)
+    fig = Figure(figsize=(10, 4.6))
+    FigureCanvasAgg(fig)
+    ax_roc, ax_pr = fig.subplots(1, 2)
+    skipped = []
+    for i, task in enumerate(tasks):
+        y = labels[:, i]
+        kept = y[y != -1]
+        if kept.size == 0 or kept.min() == kept.max():
+            skipped.append(str(task))
+            continue
+        show = i < _MAX_LEGEND_TASKS
+        _plot_roc(ax_roc, y, scores[:, i], str(task) if show else None)
+        _plot_pr(ax_pr, y, scores[:, i], str(task) if show else None)
+    _style_axes(ax_roc, ax_pr, skipped)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+
+
+def _plot_roc(ax: Any, labels: np.ndarray, scores: np.ndarray, name: str | None) -> None:
+    """One task's ROC curve, labelled with its auROC."""
+    fpr, tpr, _ = metrics.roc_curve(labels, scores)
+    label = None if name is None else f"{name} ({metrics.auroc(labels, scores):.3f})"
+    ax.plot(fpr, tpr, lw=1.2, label=label)
+
+
+def _plot_pr(ax: Any, labels: np.ndarray, scores: np.ndarray, name: str | None) -> None:
+    """One task's PR curve as a step plot (matching average precision), labelled with its auPRC."""
+    precision, recall, _ = metrics.precision_recall_curve(labels, scores)
+    label = None if name is None else f"{name} ({metrics.auprc(labels, scores):.3f})"
+    ax.step(np.r_[0.0, recall], np.r_[precision[0], precision], where="pre", lw=1.2, label=label)
+
+
+def _style_axes(ax_roc: Any, ax_pr: Any, skipped: list[str]) -> None:
+    """Axis labels, limits, the chance diagonal and legends."""
+    ax_roc.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
+    ax_roc.set(
+        xlabel="false positive rate", ylabel="true positive rate", title="ROC (auROC)", xlim=(0, 1), ylim=(0, 1.02)
+    )
+    ax_pr.set(xlabel="recall", ylabel="precision", title="Precision–recall (auPRC = AP)", xlim=(0, 1), ylim=(0, 1.02))
+    title = f"skipped (one class): {', '.join(skipped[:5])}" if skipped else None
+    for ax in (ax_roc, ax_pr):
+        if ax.get_legend_handles_labels()[0] or title:
+            ax.legend(loc="lower right" if ax is ax_roc else "lower left", fontsize=7, title=title, title_fontsize=7)
