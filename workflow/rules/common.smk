@@ -11,10 +11,11 @@ wildcard_constraints:
 
 
 SPLITS = ["train", "valid", "test"]
+SAMPLE_COLUMNS = ["task", "cell_type", "assay", "replicate", "reads", "control", "format"]
 
 if config["track"] == "genome":
     SAMPLES = read_sample_sheet(config["samples"])
-    validate(SAMPLES, "../schemas/samples.schema.yaml")
+    validate(SAMPLES[SAMPLE_COLUMNS].replace("", None), "../schemas/samples.schema.yaml")
     GROUPS = sorted(SAMPLES["group"].unique())
 else:
     SAMPLES = None
@@ -27,7 +28,7 @@ def group_samples(group):
 
 
 def sample_row(sample):
-    """The sample sheet row of one replicate."""
+    """The sample sheet row of one replicate (paths resolved: reads_path, control_path)."""
     return SAMPLES.set_index("sample").loc[sample]
 
 
@@ -43,8 +44,7 @@ def group_replicates(group):
 
 def group_has_control(group):
     """Whether any replicate of a group has a control."""
-    rows = group_samples(group)
-    return "control" in rows and rows["control"].notna().any()
+    return (group_samples(group)["control"] != "").any()
 
 
 def all_outputs():

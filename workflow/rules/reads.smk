@@ -17,7 +17,7 @@ rule chrom_sizes:
 
 rule filter_reads:
     input:
-        reads=lambda wc: sample_row(wc.sample)["reads"],
+        reads=lambda wc: sample_row(wc.sample)["reads_path"],
         sizes="results/genome/chrom.sizes",
     output:
         tagalign="results/reads/{sample}.tagAlign.gz",
@@ -42,7 +42,7 @@ rule filter_reads:
 
 rule filter_control:
     input:
-        reads=lambda wc: sample_row(wc.sample)["control"],
+        reads=lambda wc: sample_row(wc.sample)["control_path"],
         sizes="results/genome/chrom.sizes",
     output:
         tagalign="results/reads/{sample}.control.tagAlign.gz",
@@ -84,7 +84,7 @@ rule pool_controls:
     input:
         lambda wc: expand(
             "results/reads/{sample}.control.tagAlign.gz",
-            sample=group_samples(wc.group).dropna(subset=["control"])["sample"],
+            sample=group_samples(wc.group).query("control != ''")["sample"],
         ),
     output:
         "results/reads/{group}.control.tagAlign.gz",

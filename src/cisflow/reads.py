@@ -1,0 +1,781 @@
+"""Read processing: checked BAM input, filtering to tagAlign / fragments, pooling, pseudo-replicates, signal.
+
+All coordinates are 0-based half-open. A tagAlign file has one line per read end (cut site for
+ATAC) with the columns ``chrom start end name score strand``; the name identifies the fragment, so
+the two ends of one paired-end fragment share it. A fragments file has ``chrom start end name``.
+ATAC reads are shifted as ENCODE does (Tn5): +4 on the + strand, -5 on the - strand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pysam
+
+from cisflow.errors import CisflowError, require_file
+from cisflow.genome import check_same_chroms
+from cisflow.io import atomic_path, open_text
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("bam", "bed", "bedpe", "fragments")
+DEDUP_MODES = ("flag", "position", "none")
+TN5_PLUS, TN5_MINUS = 4, -5
+_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_ORDER_PEEK = 10000
+_GZ_LEVEL = 4
+
+# ----------------------------------------------------------------------------------------------
+# writing BAMs (used by bedpe_to_bam and cisflow.testdata)
+
+
+def _bam_header(genome_sizes: Mapping[str, int], program: str = "cisflow") -> pysam.AlignmentHeader:
+    return pysam.AlignmentHeader.from_dict(
+        {
+            "HD": {"VN": "1.6", "SO": "coordinate"},
+            "SQ": [{"SN": c, "LN": int(n)} for c, n in genome_sizes.items()],
+            "PG": [{"ID": program, "PN": program}],
+        }
+    )
+
+
+def write_bam_records(out_bam: str | Path, genome_sizes: Mapping[str, int], records: Mapping[str, np.ndarray]) -> int:
+    """Write alignment records as a coordinate-sorted, indexed BAM (SEQ ``*``, no qualities), atomically.
+
+    Parameters
+    ----------
+    out_bam
+        Output BAM; its ``.bai`` is written beside it.
+    genome_sizes
+        ``{chrom: length}`` for the header, in order.
+    records
+        Equal-length arrays ``(R,)``: ``chrom`` (str), ``start`` (int, 0-based), ``length`` (aligned
+        length, CIGAR ``{length}M``), ``flag`` (int), ``mapq`` (int), ``name`` (str); optional
+        ``mate_start`` and ``tlen`` (int; mates on the same chromosome).
+
+    Returns
+    -------
+    int
+        The number of records written.
+    """
+    order_of = {c: i for i, c in enumerate(genome_sizes)}
+    tid = np.array([order_of[c] for c in records["chrom"]], dtype=np.int64)
+    start = np.asarray(records["start"], dtype=np.int64)
+    order = np.lexsort((start, tid))
+    n = len(order)
+    mate = np.asarray(records.get("mate_start", np.full(n, -1)), dtype=np.int64)
+    tlen = np.asarray(records.get("tlen", np.zeros(n)), dtype=np.int64)
+    length, flag = np.asarray(records["length"]), np.asarray(records["flag"])
+    mapq, name = np.asarray(records["mapq"]), np.asarray(records["name"])
+    header = _bam_header(genome_sizes)
+    with atomic_path(out_bam) as tmp:
+        with pysam.AlignmentFile(str(tmp), "wb", header=header) as out:
+            for i in order.tolist():
+                seg = pysam.AlignedSegment(header)
+                seg.query_name = str(name[i])
+                seg.flag = int(flag[i])
+                seg.reference_id = int(tid[i])
+                seg.reference_start = int(start[i])
+                seg.mapping_quality = int(mapq[i])
+                seg.cigarstring = f"{int(length[i])}M"
+                if mate[i] >= 0:
+                    seg.next_reference_id = int(tid[i])
+                    seg.next_reference_start = int(mate[i])
+                    seg.template_length = int(tlen[i])
+                out.write(seg)
+        with atomic_path(f"{out_bam}.bai") as tmp_bai:
+            pysam.index("-o", str(tmp_bai), str(tmp))
+    return n
+
+
+def fragment_records(
+    chrom: np.ndarray, start: np.ndarray, end: np.ndarray, read_length: int, names: np.ndarray, mapq: int = 60
+) -> dict[str, np.ndarray]:
+    """Proper-pair BAM records for fragments ``(F,)``: read1 on + at the start, read2 on - at the end.
+
+    Returns the ``records`` mapping of :func:`write_bam_records` with ``2 F`` rows (flags 99/147,
+    reads ``min(read_length, fragment length)`` long, mate positions and signed TLEN).
+    """
+    start, end = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
+    n, rlen, tlen = len(start), np.minimum(read_length, end - start), end - start
+    return {
+        "chrom": np.concatenate([chrom, chrom]),
+        "start": np.concatenate([start, end - rlen]),
+        "length": np.concatenate([rlen, rlen]),
+        "flag": np.concatenate([np.full(n, 99), np.full(n, 147)]),
+        "mapq": np.full(2 * n, mapq),
+        "name": np.concatenate([names, names]),
+        "mate_start": np.concatenate([end - rlen, start]),
+        "tlen": np.concatenate([tlen, -tlen]),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# inputs
+
+
+def load_genome_sizes(genome: Mapping[str, int] | str | Path) -> dict[str, int]:
+    """``{chrom: length}`` from a mapping, a chrom.sizes / .fai file, or a FASTA (its .fai if present)."""
+    if isinstance(genome, Mapping):
+        return {str(k): int(v) for k, v in genome.items()}
+    from cisflow.genome import read_chrom_sizes, read_fasta
+
+    path = require_file(genome, "genome sizes file")
+    with open_text(path) as handle:
+        first = handle.read(1)
+    if first != ">":
+        return read_chrom_sizes(path)
+    fai = Path(f"{path}.fai")
+    if fai.is_file():
+        return read_chrom_sizes(fai)
+    return {k: len(v) for k, v in read_fasta(path).items()}
+
+
+def infer_format(path: str | Path) -> str:
+    """Read-file format from the name: ``bam``, ``bedpe``, ``fragments`` (``*frag*.bed/tsv``) or ``bed``."""
+    name = Path(path).name.lower().removesuffix(".gz")
+    if name.endswith(".bam"):
+        return "bam"
+    if name.endswith(".bedpe"):
+        return "bedpe"
+    if "frag" in name and name.endswith((".bed", ".tsv", ".txt")):
+        return "fragments"
+    if name.endswith((".bed", ".tagalign")):
+        return "bed"
+    raise CisflowError("cannot infer the reads format from the name; give it (bam|bed|bedpe|fragments)", path)
+
+
+def _find_index(path: Path) -> Path | None:
+    for cand in (Path(f"{path}.bai"), path.with_suffix(".bai"), Path(f"{path}.csi")):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _check_bgzf(path: Path) -> None:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - len(_BGZF_EOF)))
+        tail = handle.read()
+    if head[:2] != b"\x1f\x8b":
+        raise CisflowError("not a BAM file (no BGZF/gzip magic)", path)
+    if tail != _BGZF_EOF:
+        raise CisflowError("BAM is truncated (no BGZF end-of-file marker)", path)
+
+
+def _open_bam(path: Path) -> pysam.AlignmentFile:
+    try:
+        return pysam.AlignmentFile(str(path), "rb", check_sq=False)
+    except (ValueError, OSError) as exc:
+        raise CisflowError(f"not a readable BAM file ({exc})", path) from exc
+
+
+def _check_order(bam: pysam.AlignmentFile, path: Path, limit: int) -> int:
+    """Check that the first ``limit`` records are coordinate-sorted; return how many were read."""
+    prev, n = (-1, -1), 0
+    try:
+        for rec in bam:
+            n += 1
+            key = (rec.reference_id, rec.reference_start)
+            if key[0] >= 0:
+                if key < prev:
+                    raise CisflowError(f"BAM is not coordinate-sorted (record {n}, {rec.query_name}); sort it", path)
+                prev = key
+            if n >= limit:
+                break
+    except OSError as exc:
+        raise CisflowError(f"BAM is corrupt ({exc})", path) from exc
+    return n
+
+
+def open_checked_bam(path: str | Path) -> pysam.AlignmentFile:
+    """Open a coordinate-sorted BAM for reading after checking it; index it if no index exists.
+
+    Checks: a BGZF file with an end-of-file marker (not truncated), readable by pysam, at least
+    one record, header ``SO`` (if present) is ``coordinate``, and the first records are in
+    coordinate order (an unsorted BAM without ``SO`` is caught here or while streaming).
+    A missing ``.bai``/``.csi`` is created beside the BAM.
+
+    Raises
+    ------
+    CisflowError
+        One line naming the BAM and the problem.
+    """
+    path = require_file(path, "reads BAM")
+    _check_bgzf(path)
+    with _open_bam(path) as bam:
+        so = bam.header.to_dict().get("HD", {}).get("SO")
+        if so is not None and so != "coordinate":
+            raise CisflowError(f"BAM is not coordinate-sorted (header SO:{so}); sort it (samtools sort)", path)
+        if _check_order(bam, path, _ORDER_PEEK) == 0:
+            raise CisflowError("BAM has no reads", path)
+    if _find_index(path) is None:
+        log.info("indexing %s", path)
+        try:
+            with atomic_path(f"{path}.bai") as tmp:
+                pysam.index("-o", str(tmp), str(path))
+        except pysam.utils.SamtoolsError as exc:
+            raise CisflowError(f"cannot index the BAM ({str(exc).strip()})", path) from exc
+    return _open_bam(path)
+
+
+def _check_bam_chroms(
+    bam: pysam.AlignmentFile, path: Path, sizes: Mapping[str, int], drop: Sequence[str], genome_src: str
+) -> None:
+    """Chromosomes with reads must be in the genome (or dropped) with the same length."""
+    with_reads = [s.contig for s in bam.get_index_statistics() if s.mapped > 0 and s.contig not in drop]
+    check_same_chroms(with_reads, sizes, path, genome_src)
+    for chrom in with_reads:
+        if bam.get_reference_length(chrom) != sizes[chrom]:
+            raise CisflowError(
+                f"{chrom} is {bam.get_reference_length(chrom)} bp in the BAM but {sizes[chrom]} bp in the genome "
+                f"{genome_src} (different assembly?)",
+                path,
+            )
+
+
+def _text_fields(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(line number, tab/space-split fields)`` of a (gzipped) BED-like file, skipping headers."""
+    import zlib
+
+    try:
+        with open_text(path) as handle:
+            for i, line in enumerate(handle, 1):
+                if not line.strip() or line.startswith(("#", "track", "browser")):
+                    continue
+                yield i, line.split()
+    except (EOFError, OSError, zlib.error) as exc:
+        raise CisflowError(f"cannot read ({exc.__class__.__name__}: {exc}); truncated or corrupt?", path) from exc
+    except UnicodeDecodeError as exc:
+        raise CisflowError("not a text file", path) from exc
+
+
+# ----------------------------------------------------------------------------------------------
+# filtering
+
+
+class _Sink:
+    """Writes shifted tagAlign lines and fragment lines, deduplicates by position, counts."""
+
+    def __init__(
+        self, sizes: Mapping[str, int], shift: bool, dedup_position: bool, tag: IO[str], frag: IO[str] | None
+    ) -> None:
+        self.sizes, self.shift, self.dedup = sizes, shift, dedup_position
+        self.tag, self.frag = tag, frag
+        self.seen: dict[str, set[tuple[int, int]]] = {}
+        self.buf: list[str] = []
+        self.fbuf: list[str] = []
+        self.kept_reads = self.kept_fragments = self.duplicate_position = 0
+
+    def _new(self, chrom: str, key: tuple[int, int]) -> bool:
+        if not self.dedup:
+            return True
+        seen = self.seen.setdefault(chrom, set())
+        if key in seen:
+            self.duplicate_position += 1
+            return False
+        seen.add(key)
+        return True
+
+    def _line(self, chrom: str, start: int, end: int, name: str, score: int, strand: str) -> None:
+        if self.shift:
+            delta = TN5_PLUS if strand == "+" else TN5_MINUS
+            start, end = start + delta, end + delta
+        start, end = max(start, 0), min(end, self.sizes[chrom])
+        if end <= start:  # clipped away at a chromosome end: keep one base inside
+            start, end = (end - 1, end) if start >= self.sizes[chrom] else (start, start + 1)
+        self.buf.append(f"{chrom}\t{start}\t{end}\t{name}\t{score}\t{strand}\n")
+        self.kept_reads += 1
+        if len(self.buf) >= 100_000:
+            self.flush()
+
+    def read(self, chrom: str, start: int, end: int, name: str, score: int, strand: str) -> None:
+        """One single-end read; position dedup by 5' end and strand."""
+        if self._new(chrom, (start if strand == "+" else -end, 0)):
+            self._line(chrom, start, end, name, score, strand)
+
+    def fragment(self, chrom: str, start: int, end: int, name: str, score: int, len1: int, len2: int) -> None:
+        """One fragment ``[start, end)``: two tagAlign lines (ends of ``len1``/``len2`` bp) and a fragment line."""
+        if not self._new(chrom, (start, end)):
+            return
+        self._line(chrom, start, start + len1, name, score, "+")
+        self._line(chrom, end - len2, end, name, score, "-")
+        self.kept_fragments += 1
+        if self.frag is not None:
+            fs, fe = (start + TN5_PLUS, end + TN5_MINUS) if self.shift else (start, end)
+            fs, fe = max(fs, 0), min(max(fe, fs + 1), self.sizes[chrom])
+            self.fbuf.append(f"{chrom}\t{fs}\t{fe}\t{name}\n")
+
+    def flush(self) -> None:
+        self.tag.write("".join(self.buf))
+        self.buf.clear()
+        if self.frag is not None:
+            self.frag.write("".join(self.fbuf))
+            self.fbuf.clear()
+
+
+def _record_reason(flag: int, chrom: str | None, mapq: int, opts: dict[str, Any], stats: dict[str, Any]) -> str | None:
+    """First record-level filter a BAM record fails (counted in ``stats``), or None."""
+    if flag & 0x4:
+        reason = "unmapped"
+    elif chrom in opts["drop"]:
+        stats["dropped_chroms"][chrom] = stats["dropped_chroms"].get(chrom, 0) + 1
+        return "dropped_chrom"
+    elif chrom not in opts["sizes"]:
+        check_same_chroms([chrom], opts["sizes"], opts["path"], opts["genome_src"])
+        reason = None
+    elif flag & 0x200:
+        reason = "qcfail"
+    elif opts["paired"] and (flag & 0x3 != 0x3 or flag & 0x8):
+        reason = "not_proper_pair"
+    elif mapq < opts["min_mapq"]:
+        reason = "low_mapq"
+    elif opts["dedup"] == "flag" and flag & 0x400:
+        reason = "duplicate_flag"
+    else:
+        return None
+    stats[reason] += 1
+    return reason
+
+
+def _stream_bam(bam: pysam.AlignmentFile, sink: _Sink, opts: dict[str, Any], stats: dict[str, Any]) -> None:
+    """Filter a coordinate-sorted BAM record by record into ``sink`` (pairs joined by name)."""
+    pending: dict[str, tuple[int, int, int]] = {}
+    failed: set[str] = set()
+    prev, path = (-1, -1), opts["path"]
+    try:
+        for rec in bam:
+            stats["records"] += 1
+            flag = rec.flag
+            if flag & 0x100 or flag & 0x800:
+                stats["secondary" if flag & 0x100 else "supplementary"] += 1
+                continue
+            key = (rec.reference_id, rec.reference_start)
+            if key[0] >= 0:
+                if key < prev:
+                    raise CisflowError(f"BAM is not coordinate-sorted (at {rec.query_name}); sort it", path)
+                prev = key
+            reason = _record_reason(flag, rec.reference_name, rec.mapping_quality, opts, stats)
+            if not opts["paired"]:
+                if reason is None:
+                    strand = "-" if flag & 0x10 else "+"
+                    sink.read(rec.reference_name, rec.reference_start, rec.reference_end, rec.query_name,
+                              rec.mapping_quality, strand)  # fmt: skip
+                continue
+            _pair_step(rec, reason, pending, failed, sink, stats)
+    except OSError as exc:
+        raise CisflowError(f"BAM is corrupt or truncated ({exc})", path) from exc
+    stats["mate_filtered"] += len(pending)
+
+
+def _pair_step(rec: Any, reason: str | None, pending: dict, failed: set, sink: _Sink, stats: dict) -> None:
+    """Join one primary PE record with its mate; emit the fragment when both passed."""
+    name = rec.query_name
+    if reason is not None:
+        if pending.pop(name, None) is not None:
+            stats["mate_filtered"] += 1
+        elif name in failed:
+            failed.discard(name)
+        else:
+            failed.add(name)
+        return
+    if name in failed:
+        failed.discard(name)
+        stats["mate_filtered"] += 1
+        return
+    mine = (rec.reference_start, rec.reference_end, rec.mapping_quality, bool(rec.flag & 0x10))
+    mate = pending.pop(name, None)
+    if mate is None:
+        pending[name] = mine
+        return
+    plus, minus = (mate, mine) if not mate[3] else (mine, mate)
+    if plus[3] == minus[3] or minus[1] <= plus[0]:
+        stats["not_proper_pair"] += 2
+        return
+    sink.fragment(rec.reference_name, plus[0], minus[1], name, min(plus[2], minus[2]),
+                  plus[1] - plus[0], minus[1] - minus[0])  # fmt: skip
+
+
+def _is_paired(path: Path) -> bool:
+    with _open_bam(path) as bam:
+        for i, rec in enumerate(bam):
+            if rec.flag & 0x1:
+                return True
+            if i >= 1000:
+                break
+    return False
+
+
+def _int(fields: list[str], i: int, lineno: int, path: Path) -> int:
+    try:
+        return int(fields[i])
+    except (IndexError, ValueError) as exc:
+        raise CisflowError(f"line {lineno}: column {i + 1} is not an integer", path) from exc
+
+
+def _text_chrom_ok(chrom: str, opts: dict[str, Any], stats: dict[str, Any]) -> bool:
+    if chrom in opts["drop"]:
+        stats["dropped_chroms"][chrom] = stats["dropped_chroms"].get(chrom, 0) + 1
+        return False
+    if chrom not in opts["sizes"]:
+        check_same_chroms([chrom], opts["sizes"], opts["path"], opts["genome_src"])
+    return True
+
+
+def _stream_text(fmt: str, sink: _Sink, opts: dict[str, Any], stats: dict[str, Any]) -> None:
+    """Filter BED reads (6 columns with strand), BEDPE (3 or ≥ 6 columns) or fragments into ``sink``."""
+    path = opts["path"]
+    for lineno, f in _text_fields(path):
+        stats["records"] += 1
+        if not _text_chrom_ok(f[0], opts, stats):
+            continue
+        start, end = _int(f, 1, lineno, path), _int(f, 2, lineno, path)
+        if fmt == "bed":
+            if len(f) < 6 or f[5] not in "+-":
+                raise CisflowError(f"line {lineno}: BED reads need 6 columns with strand + or - in column 6", path)
+            sink.read(f[0], start, end, f[3], 0, f[5])
+            continue
+        name = f"{Path(path).name.split('.')[0]}.{lineno}"
+        if fmt == "bedpe" and len(f) >= 6 and f[3] == f[0]:
+            start, end = min(start, _int(f, 4, lineno, path)), max(end, _int(f, 5, lineno, path))
+            name = f[6] if len(f) > 6 else name
+        elif fmt == "fragments" and len(f) > 3:
+            name = f[3]
+        if end <= start:
+            raise CisflowError(f"line {lineno}: end {end} <= start {start}", path)
+        sink.fragment(f[0], start, end, name, 0, 1, 1)
+
+
+def _new_stats(fmt: str, paired: bool) -> dict[str, Any]:
+    keys = ("records", "secondary", "supplementary", "unmapped", "qcfail", "not_proper_pair", "low_mapq")
+    stats: dict[str, Any] = {"format": fmt, "paired": paired, **dict.fromkeys(keys, 0)}
+    stats.update(duplicate_flag=0, mate_filtered=0, dropped_chroms={})
+    return stats
+
+
+def _open_out(tmp: Path, final: str | Path) -> IO[str]:
+    if str(final).endswith(".gz"):
+        return gzip.open(tmp, "wt", encoding="utf-8", compresslevel=_GZ_LEVEL)
+    return open(tmp, "w", encoding="utf-8")
+
+
+def filter_reads(
+    reads_path: str | Path,
+    genome_sizes: Mapping[str, int] | str | Path,
+    out_tagalign: str | Path,
+    *,
+    fmt: str | None = None,
+    assay: str,
+    min_mapq: int = 30,
+    dedup: str = "flag",
+    drop_chroms: Sequence[str] = ("chrM",),
+    tn5_shift: bool = True,
+    out_fragments: str | Path | None = None,
+    out_stats: str | Path | None = None,
+) -> dict[str, Any]:
+    """Filter reads into a tagAlign (and for paired-end input a fragments BED), streaming.
+
+    BAM records are dropped, in this order and counted once under the first reason: secondary,
+    supplementary, unmapped, on a chromosome in ``drop_chroms`` (counted per chromosome), QC-fail,
+    not a proper pair (PE), MAPQ < ``min_mapq``, duplicate flag (``dedup="flag"``); a PE record whose
+    mate was dropped counts as ``mate_filtered``. Kept PE pairs become one fragment (leftmost +
+    read start to - read end); ``dedup="position"`` then drops repeated fragments (PE, by chrom,
+    start, end) or reads (SE, by chrom, 5' end, strand). BED (SE reads with strand), BEDPE
+    (unshifted fragments) and fragment files (already shifted; never shifted again) are accepted
+    too; their lines are written as 1-bp cut sites. ATAC reads are Tn5-shifted (+4 / -5). Reads on
+    a chromosome absent from the genome and not dropped raise an error naming both sides.
+
+    Parameters
+    ----------
+    reads_path
+        BAM (coordinate-sorted; indexed here if needed), BED, BEDPE or fragments file (gz ok).
+    genome_sizes
+        ``{chrom: length}`` or a chrom.sizes / .fai / FASTA path.
+    out_tagalign
+        Output tagAlign (``chrom start end name score strand``; gzip if it ends in .gz); lines are
+        in input order (not re-sorted); score is the MAPQ (0 for text input).
+    fmt
+        ``bam|bed|bedpe|fragments``; None infers it from the name.
+    assay
+        ``chip`` or ``atac`` (ATAC gets the Tn5 shift when ``tn5_shift``).
+    min_mapq, dedup, drop_chroms, tn5_shift
+        Filters, see above.
+    out_fragments
+        Fragments BED (``chrom start end name``, shifted for ATAC); paired input only.
+    out_stats
+        Optional JSON copy of the returned statistics.
+
+    Returns
+    -------
+    dict
+        Record counts per filter (``records``, ``secondary``, ``supplementary``, ``unmapped``,
+        ``qcfail``, ``not_proper_pair``, ``low_mapq``, ``duplicate_flag``, ``mate_filtered``,
+        ``dropped_chroms`` {chrom: records}); ``duplicate_position`` and ``kept`` in reads (SE) or
+        fragments (PE); ``kept_reads`` (tagAlign lines), ``kept_fragments``; ``format``, ``paired``.
+    """
+    path = require_file(reads_path, "reads file")
+    fmt = fmt or infer_format(path)
+    _check_options(fmt, assay, dedup, path)
+    src = str(genome_sizes) if not isinstance(genome_sizes, Mapping) else "<genome sizes>"
+    sizes = load_genome_sizes(genome_sizes)
+    opts = {"path": path, "sizes": sizes, "drop": set(drop_chroms), "genome_src": src, "min_mapq": min_mapq,
+            "dedup": dedup, "paired": fmt != "bed"}  # fmt: skip
+    bam = None
+    if fmt == "bam":
+        bam = open_checked_bam(path)
+        opts["paired"] = _is_paired(path)
+        _check_bam_chroms(bam, path, sizes, drop_chroms, src)
+    if out_fragments is not None and not opts["paired"]:
+        raise CisflowError("a fragments output needs paired-end reads (these are single-end)", path)
+    stats = _new_stats(fmt, opts["paired"])
+    shift = tn5_shift and assay == "atac" and fmt != "fragments"
+    with _outputs(out_tagalign, out_fragments) as (tag, frag):
+        sink = _Sink(sizes, shift, dedup == "position", tag, frag)
+        if bam is not None:
+            with bam:
+                _stream_bam(bam, sink, opts, stats)
+        else:
+            _stream_text(fmt, sink, opts, stats)
+        sink.flush()
+    return _finish_stats(stats, sink, path, out_stats)
+
+
+def _check_options(fmt: str, assay: str, dedup: str, path: Path) -> None:
+    if fmt not in FORMATS:
+        raise CisflowError(f"unknown reads format {fmt!r} (expected one of {', '.join(FORMATS)})", path)
+    if assay not in ("chip", "atac"):
+        raise CisflowError(f"unknown assay {assay!r} (expected chip or atac)", path)
+    if dedup not in DEDUP_MODES:
+        raise CisflowError(f"unknown dedup mode {dedup!r} (expected one of {', '.join(DEDUP_MODES)})", path)
+
+
+@contextlib.contextmanager
+def _outputs(tagalign: str | Path, fragments: str | Path | None) -> Iterator[tuple[IO[str], IO[str] | None]]:
+    """Open the tagAlign (and optional fragments) outputs atomically; yields ``(tag, frag or None)``."""
+    with contextlib.ExitStack() as stack:
+        tag = stack.enter_context(_open_out(stack.enter_context(atomic_path(tagalign)), tagalign))
+        frag = None
+        if fragments is not None:
+            frag = stack.enter_context(_open_out(stack.enter_context(atomic_path(fragments)), fragments))
+        yield tag, frag
+
+
+def _finish_stats(stats: dict[str, Any], sink: _Sink, path: Path, out_stats: str | Path | None) -> dict[str, Any]:
+    stats["duplicate_position"] = sink.duplicate_position
+    stats["kept_reads"], stats["kept_fragments"] = sink.kept_reads, sink.kept_fragments
+    stats["kept"] = sink.kept_fragments if stats["paired"] else sink.kept_reads
+    for chrom, n in stats["dropped_chroms"].items():
+        log.info("%s: dropped %d records on %s", path, n, chrom)
+    log.info("%s: kept %d %s", path, stats["kept"], "fragments" if stats["paired"] else "reads")
+    if stats["kept"] == 0:
+        log.warning("%s: no reads passed the filters", path)
+    if out_stats is not None:
+        from cisflow.io import write_json
+
+        write_json(out_stats, stats)
+    return stats
+
+
+# ----------------------------------------------------------------------------------------------
+# pooling, pseudo-replicates, signal, BEDPE → BAM
+
+
+def _copy_lines(src: Path, out: IO[str]) -> int:
+    """Append the lines of a (gzipped) text file to ``out``; return how many."""
+    n, buf = 0, []
+    for _, fields in _text_fields(src):
+        buf.append("\t".join(fields) + "\n")
+        n += 1
+        if len(buf) >= 100_000:
+            out.write("".join(buf))
+            buf.clear()
+    out.write("".join(buf))
+    return n
+
+
+def pool_reads(inputs: Sequence[str | Path], out: str | Path) -> int:
+    """Concatenate tagAlign (or fragment) files into ``out`` (gzip if .gz), atomically; returns the line count."""
+    paths = [require_file(p, "reads file to pool") for p in inputs]
+    if not paths:
+        raise CisflowError("nothing to pool (no inputs)", out)
+    total = 0
+    with atomic_path(out) as tmp, _open_out(tmp, out) as handle:
+        for p in paths:
+            total += _copy_lines(p, handle)
+    log.info("pooled %d files into %s: %d lines", len(paths), out, total)
+    return total
+
+
+def _name_hash(name: str, key: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8, key=key).digest(), "little")
+
+
+def _line_keys(path: Path, key: bytes) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(hash of the fragment name, fields)``; names ``N``/``.`` (ENCODE) count as one read per line."""
+    for lineno, fields in _text_fields(path):
+        if len(fields) < 4:
+            raise CisflowError(f"line {lineno}: a tagAlign needs a name in column 4", path)
+        name = fields[3] if fields[3] not in ("N", ".") else f"\0{lineno}"
+        yield _name_hash(name, key), fields
+
+
+def pseudo_replicates(tagalign: str | Path, out1: str | Path, out2: str | Path, seed: int) -> tuple[int, int]:
+    """Split a tagAlign into two random halves of its fragments; lines sharing a name stay together.
+
+    Each name gets a seeded 64-bit hash; names with the lower half of the hashes go to ``out1``,
+    the rest to ``out2`` (exact halves of the names, ±1). Two passes over the input; memory is
+    8 bytes per name.
+
+    Returns
+    -------
+    tuple of int
+        Lines written to ``out1`` and ``out2``.
+    """
+    path = require_file(tagalign, "tagAlign")
+    key = int(seed).to_bytes(8, "little", signed=True)
+    hashes = np.unique(np.fromiter((h for h, _ in _line_keys(path, key)), dtype=np.uint64))
+    if len(hashes) == 0:
+        raise CisflowError("no reads to split into pseudo-replicates", path)
+    threshold = int(hashes[len(hashes) // 2])
+    counts = [0, 0]
+    with atomic_path(out1) as t1, atomic_path(out2) as t2, _open_out(t1, out1) as h1, _open_out(t2, out2) as h2:
+        for h, fields in _line_keys(path, key):
+            which = int(h >= threshold)
+            (h2 if which else h1).write("\t".join(fields) + "\n")
+            counts[which] += 1
+    log.info("pseudo-replicates of %s: %d and %d lines", path, *counts)
+    return counts[0], counts[1]
+
+
+def _signal_chunks(path: Path) -> Iterator[Any]:
+    """Chunks (pandas DataFrames: chrom, start, end[, strand]) of a tagAlign or fragments file."""
+    import zlib
+
+    import pandas as pd
+
+    first = next(_text_fields(path), None)
+    if first is None:
+        raise CisflowError("no reads for the signal track", path)
+    stranded = len(first[1]) >= 6 and first[1][5] in ("+", "-")
+    cols = [0, 1, 2, 5] if stranded else [0, 1, 2]
+    try:
+        reader = pd.read_csv(path, sep="\t", header=None, usecols=cols, comment="#", chunksize=500_000,
+                             dtype={0: str, 1: np.int64, 2: np.int64}, compression="infer")  # fmt: skip
+        with reader:
+            yield from reader
+    except (EOFError, OSError, zlib.error, ValueError) as exc:
+        raise CisflowError(f"cannot read ({exc.__class__.__name__}: {exc}); truncated or corrupt?", path) from exc
+
+
+def _add_counts(bins: dict[str, np.ndarray], df: Any, bin_size: int, sizes: Mapping[str, int], src: Path) -> int:
+    """Add cut sites (stranded) or fragment overlaps (unstranded) of ``df`` to per-chromosome bin counts."""
+    check_same_chroms(df[0].unique(), sizes, src, "<genome sizes>")
+    for chrom, part in df.groupby(0, sort=False):
+        counts, size = bins[chrom], sizes[chrom]
+        start, end = part[1].to_numpy(), part[2].to_numpy()
+        if 5 in part.columns:
+            site = np.where(part[5].to_numpy() == "-", end - 1, start).clip(0, size - 1)
+            counts += np.bincount(site // bin_size, minlength=len(counts))[: len(counts)]
+        else:
+            first = start.clip(0, size - 1) // bin_size
+            last = (end.clip(1, size) - 1) // bin_size
+            diff = np.bincount(first, minlength=len(counts) + 1) - np.bincount(last + 1, minlength=len(counts) + 1)
+            counts += np.cumsum(diff)[: len(counts)]
+    return len(df)
+
+
+def signal_bigwig(
+    tagalign_or_fragments: str | Path,
+    genome_sizes: Mapping[str, int] | str | Path,
+    out_bw: str | Path,
+    bin_size: int = 10,
+    normalize: str = "cpm",
+) -> int:
+    """Write a binned signal bigWig: cut sites per bin (tagAlign) or fragments overlapping each bin.
+
+    A tagAlign (6 columns with strand) counts each line's 5' end (start on +, end - 1 on -; the
+    Tn5 shift is already in the file); a fragments BED (no strand column) counts every fragment
+    once in each bin it overlaps. ``normalize="cpm"`` scales by 1e6 / (number of lines);
+    ``"none"`` writes raw counts. Only non-zero bins are written (bins of ``bin_size`` bp, the
+    last bin of a chromosome clipped at its end).
+
+    Returns
+    -------
+    int
+        Number of lines (cut sites or fragments) counted.
+    """
+    import pyBigWig
+
+    path = require_file(tagalign_or_fragments, "tagAlign/fragments file")
+    if normalize not in ("cpm", "none"):
+        raise CisflowError(f"unknown normalisation {normalize!r} (expected cpm or none)", path)
+    sizes = load_genome_sizes(genome_sizes)
+    bins = {c: np.zeros(-(-n // bin_size), dtype=np.int64) for c, n in sizes.items()}
+    total = sum(_add_counts(bins, df, bin_size, sizes, path) for df in _signal_chunks(path))
+    scale = 1e6 / total if normalize == "cpm" and total else 1.0
+    with atomic_path(out_bw) as tmp:
+        bw = pyBigWig.open(str(tmp), "w")
+        try:
+            bw.addHeader([(c, int(n)) for c, n in sizes.items()])
+            for chrom, counts in bins.items():
+                nz = np.flatnonzero(counts)
+                if len(nz):
+                    starts = nz * bin_size
+                    ends = np.minimum(starts + bin_size, sizes[chrom])
+                    bw.addEntries([chrom] * len(nz), starts.tolist(), ends=ends.tolist(),
+                                  values=(counts[nz] * scale).astype(float).tolist())  # fmt: skip
+        finally:
+            bw.close()
+    log.info("%s: %d lines → %s", path, total, out_bw)
+    return total
+
+
+def bedpe_to_bam(
+    bedpe: str | Path,
+    genome_sizes: Mapping[str, int] | str | Path,
+    out_bam: str | Path,
+    read_length: int = 50,
+    name_prefix: str | None = None,
+) -> dict[str, int]:
+    """Make a coordinate-sorted, indexed paired-end BAM from BEDPE fragments (``chrom start end``).
+
+    Each fragment becomes a proper pair (MAPQ 60, flags 99/147, CIGAR ``{len}M`` with
+    ``len = min(read_length, fragment length)``, SEQ ``*``, no qualities) named
+    ``{name_prefix}.{line}``. Fragments on chromosomes absent from ``genome_sizes`` (or past a
+    chromosome end) are dropped and counted in the log.
+
+    Returns
+    -------
+    dict
+        ``fragments`` written, ``dropped`` {chrom: count}, ``records``.
+    """
+    path = require_file(bedpe, "BEDPE file")
+    sizes = load_genome_sizes(genome_sizes)
+    prefix = name_prefix or path.name.split(".")[0]
+    chrom, start, end, names, dropped = [], [], [], [], {}
+    for lineno, f in _text_fields(path):
+        s, e = _int(f, 1, lineno, path), _int(f, 2, lineno, path)
+        if f[0] not in sizes or e > sizes[f[0]] or s < 0 or e <= s:
+            dropped[f[0]] = dropped.get(f[0], 0) + 1
+            continue
+        chrom.append(f[0])
+        start.append(s)
+        end.append(e)
+        names.append(f"{prefix}.{lineno}")
+    for c, n in dropped.items():
+        log.warning("%s: dropped %d fragments on %s (absent from the genome or out of range)", path, n, c)
+    if not chrom:
+        raise CisflowError("no fragments on the genome's chromosomes", path)
+    records = fragment_records(np.array(chrom, dtype=object), np.array(start), np.array(end), read_length,
+                               np.array(names, dtype=object))  # fmt: skip
+    n = write_bam_records(out_bam, sizes, records)
+    return {"fragments": len(chrom), "dropped": dropped, "records": n}
