@@ -6,7 +6,8 @@ rule call_peaks:
         ),
         sizes="results/genome/chrom.sizes",
     output:
-        "results/peaks/macs3/{group}.{which}.narrowPeak",
+        peaks="results/peaks/macs3/{group}.{which}.narrowPeak",
+        fe="results/signal/{group}.{which}.fe.bw",
     params:
         assay=lambda wc: group_assay(wc.group),
         peaks=config.get("peaks", {}),

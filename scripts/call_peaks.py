@@ -1,0 +1,21 @@
+"""Snakemake adapter: MACS3 peaks of one replicate, the pool or a pseudo-replicate."""
+
+from _bootstrap import setup
+
+from cisflow.genome import read_chrom_sizes
+from cisflow.peaks import call_peaks
+
+log = setup(snakemake)
+opts = snakemake.params.peaks
+call_peaks(
+    snakemake.input.treatment,
+    snakemake.output.peaks,
+    read_chrom_sizes(snakemake.input.sizes),
+    control=snakemake.input.control[0] if snakemake.input.control else None,
+    fmt="BED",
+    assay=snakemake.params.assay,
+    pvalue=opts["pvalue"],
+    max_peaks=opts["max_peaks"],
+    work_dir=snakemake.params.outdir,
+    fe_bigwig=snakemake.output.fe,
+)
