@@ -24,4 +24,12 @@ def setup(snakemake) -> logging.Logger:  # noqa: ANN001 - the object Snakemake i
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", handlers=handlers, force=True
     )
-    return logging.getLogger(f"cisflow.rule.{snakemake.rule}")
+    log = logging.getLogger(f"cisflow.rule.{snakemake.rule}")
+    default_hook = sys.excepthook
+
+    def _log_failure(exc_type, exc, tb):  # noqa: ANN001
+        log.error("%s: %s", exc_type.__name__, exc)
+        default_hook(exc_type, exc, tb)
+
+    sys.excepthook = _log_failure
+    return log

@@ -6,6 +6,7 @@ rule datasets:
         train="results/data/train.npz",
         valid="results/data/valid.npz",
         test="results/data/test.npz",
+        splits="results/data/splits.json",
     params:
         splits=config.get("splits", {}),
         seed=config["seed"],

@@ -1,0 +1,19 @@
+"""Snakemake adapter: held-out-chromosome splits and their train / valid / test datasets."""
+
+from _bootstrap import setup
+
+from cisflow.data import datasets_from_files
+
+log = setup(snakemake)
+opts = dict(snakemake.params.splits)
+datasets_from_files(
+    snakemake.input.labels,
+    snakemake.input.fasta,
+    {split: snakemake.output[split] for split in ("train", "valid", "test")},
+    valid_chroms=opts.pop("valid_chroms"),
+    test_chroms=opts.pop("test_chroms"),
+    preset=opts.pop("preset"),
+    splits_json=snakemake.output.splits,
+    seed=snakemake.params.seed,
+    **opts,
+)

@@ -1,0 +1,61 @@
+"""``cisflow splits``: held-out-chromosome train / valid / test datasets from labels and the genome."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``splits`` subcommand."""
+    parser = subparsers.add_parser(
+        "splits",
+        help="split labelled bins by chromosome into train/valid/test dataset npz files",
+        description="Assign whole chromosomes to train, valid and test, then write D/train.npz, D/valid.npz, "
+        "D/test.npz (codes, labels, tasks, ids, chrom, start, bin_start; windows centred on bins) and "
+        "D/splits.json. Train: every positive bin plus sampled all-unbound negatives.",
+    )
+    parser.add_argument("--labels", required=True, metavar="NPZ", help="labels npz from 'cisflow labels'")
+    parser.add_argument("--genome", required=True, metavar="FASTA", help="genome FASTA the labels were made on")
+    parser.add_argument("--valid", action="append", default=[], metavar="CHROM", help="validation chromosome")
+    parser.add_argument("--test", action="append", default=[], metavar="CHROM", help="test chromosome")
+    parser.add_argument(
+        "--preset", choices=["dream"], help="dream: valid chr11, test chr1 chr8 chr21 (overrides --valid/--test)"
+    )
+    parser.add_argument(
+        "--heldout-cell-type", action="append", default=[], metavar="CT", help="cell type (TASK.CT) kept for test"
+    )
+    parser.add_argument("--input-length", type=int, default=1000, help="window length in bp (default: 1000)")
+    parser.add_argument("--negative-ratio", type=float, default=1.0, help="train negatives per positive")
+    parser.add_argument(
+        "--eval-negative-ratio",
+        type=float,
+        default=None,
+        help="valid/test negatives per positive (default: every kept bin of those chromosomes)",
+    )
+    parser.add_argument("--gc-match", action="store_true", help="match sampled negatives' GC to the positives'")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    parser.add_argument("--out-dir", required=True, metavar="DIR", help="output directory")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Call :func:`cisflow.data.datasets_from_files` with the parsed arguments."""
+    from cisflow.data import datasets_from_files
+
+    out = Path(args.out_dir)
+    datasets_from_files(
+        args.labels,
+        args.genome,
+        {split: out / f"{split}.npz" for split in ("train", "valid", "test")},
+        valid_chroms=args.valid,
+        test_chroms=args.test,
+        preset=args.preset,
+        splits_json=out / "splits.json",
+        input_length=args.input_length,
+        negative_ratio=args.negative_ratio,
+        gc_match=args.gc_match,
+        eval_negative_ratio=args.eval_negative_ratio,
+        seed=args.seed,
+        heldout_cell_types=args.heldout_cell_type,
+    )

@@ -1,0 +1,289 @@
+"""Genome datasets for training and evaluation: windows centred on labelled bins, per split.
+
+Each split becomes the dataset npz of the project contract: ``codes`` uint8 ``(N, L)`` (genome codes of
+the window of ``L = input_length`` bp centred on the bin; off a chromosome end it is N-padded),
+``labels`` int8 ``(N, T)``, ``tasks`` ``(T,)``, ``ids`` ``(N,)`` (``chrom:start-end`` of the bin),
+``chrom`` ``(N,)``, ``start`` int64 ``(N,)`` (window start, may be negative near a chromosome start),
+``bin_start`` int64 ``(N,)``, and ``seed``. Rows are in genome order (chromosome order of the labels,
+then position).
+
+Which bins: **positives** are kept bins bound in at least one task (ambiguous tasks keep -1);
+**negatives** are kept bins unbound in every task. Train takes every positive plus
+``negative_ratio`` × as many negatives drawn at random (optionally matched to the positives' window GC
+by histogram matching); valid and test do the same with ``eval_negative_ratio``, or take every kept
+bin of their chromosomes when it is None (genome-wide evaluation as in ENCODE-DREAM).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cisflow.errors import CisflowError
+from cisflow.genome import Genome, gc_fraction
+from cisflow.io import save_npz, write_json
+from cisflow.labels import Labels, load_labels
+from cisflow.splits import SPLITS, make_splits, split_tasks
+
+log = logging.getLogger(__name__)
+
+_FETCH_CHUNK = 20_000
+
+
+class _Bins:
+    """Candidate bins of one split: chromosome index and bin index per bin, positive/negative flags."""
+
+    def __init__(self, labels: Labels, chroms: Sequence[str], cols: Sequence[int]) -> None:
+        self.chroms = list(chroms)
+        ci, bi, pos, neg = [], [], [], []
+        for k, chrom in enumerate(self.chroms):
+            idx = np.flatnonzero(labels.keep[chrom])
+            mat = labels.labels[chrom][idx][:, cols]
+            ci.append(np.full(idx.size, k, np.int32))
+            bi.append(idx.astype(np.int64))
+            pos.append((mat == 1).any(axis=1))
+            neg.append((mat == 0).all(axis=1))
+        self.chrom_idx = np.concatenate(ci) if ci else np.zeros(0, np.int32)
+        self.bin_idx = np.concatenate(bi) if bi else np.zeros(0, np.int64)
+        self.pos = np.concatenate(pos) if pos else np.zeros(0, bool)
+        self.neg = np.concatenate(neg) if neg else np.zeros(0, bool)
+
+
+def _window_starts(labels: Labels, bin_idx: np.ndarray, input_length: int) -> np.ndarray:
+    """Start of the ``input_length`` window centred on each bin ``(n,)`` int64."""
+    return bin_idx * labels.stride + labels.bin_size // 2 - input_length // 2
+
+
+def _fetch(genome: Genome, chroms: Sequence[str], chrom_idx: np.ndarray, starts: np.ndarray, length: int):
+    """Codes ``(n, length)`` of windows on ``chroms[chrom_idx]`` starting at ``starts``."""
+    names = np.asarray(chroms, dtype=object)[chrom_idx] if len(chroms) else np.zeros(0, object)
+    return genome.fetch_many(names, starts, length)
+
+
+def _window_gc(genome: Genome, labels: Labels, bins: _Bins, rows: np.ndarray, input_length: int) -> np.ndarray:
+    """GC fraction of the windows of ``rows`` ``(n,)`` (NaN for all-N windows), fetched in chunks."""
+    out = np.empty(rows.size, np.float64)
+    for lo in range(0, rows.size, _FETCH_CHUNK):
+        r = rows[lo : lo + _FETCH_CHUNK]
+        starts = _window_starts(labels, bins.bin_idx[r], input_length)
+        out[lo : lo + r.size] = gc_fraction(_fetch(genome, bins.chroms, bins.chrom_idx[r], starts, input_length))
+    return out
+
+
+def _quotas(weights: np.ndarray, n: int) -> np.ndarray:
+    """Split ``n`` into integer quotas proportional to ``weights`` (largest remainders)."""
+    share = weights / weights.sum() * n
+    quota = np.floor(share).astype(np.int64)
+    rest = n - quota.sum()
+    quota[np.argsort(-(share - quota), kind="stable")[:rest]] += 1
+    return quota
+
+
+def gc_matched_sample(
+    pool_gc: np.ndarray, target_gc: np.ndarray, n: int, rng: np.random.Generator, n_bins: int = 20
+) -> np.ndarray:
+    """Choose ``n`` pool items whose GC histogram matches ``target_gc``'s (histogram matching).
+
+    Parameters
+    ----------
+    pool_gc
+        GC fractions of the candidates ``(m,)`` (NaN = unknown, used only to fill a shortfall).
+    target_gc
+        GC fractions of the positives ``(k,)``.
+    n
+        How many to choose (``n <= m``).
+    rng
+        Random generator.
+    n_bins
+        Number of equal-width GC bins on [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices into ``pool_gc`` ``(n,)``, without repeats. GC bins with too few candidates are
+        filled by the remaining candidates nearest in GC.
+    """
+    edges = np.linspace(0, 1, n_bins + 1)
+    target = target_gc[~np.isnan(target_gc)]
+    hist = np.histogram(target, bins=edges)[0].astype(float) if target.size else np.ones(n_bins)
+    quota = _quotas(hist, n)
+    pool_bin = np.clip(np.digitize(pool_gc, edges[1:-1]), 0, n_bins - 1)
+    order = rng.permutation(pool_gc.size)
+    chosen = []
+    for k in range(n_bins):
+        members = order[(pool_bin[order] == k) & ~np.isnan(pool_gc[order])]
+        chosen.append(members[: quota[k]])
+    picked = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+    short = n - picked.size
+    if short > 0:
+        rest = np.setdiff1d(order, picked, assume_unique=True)
+        centre = np.nanmedian(target) if target.size else 0.5
+        dist = np.abs(np.nan_to_num(pool_gc[rest], nan=2.0) - centre)
+        picked = np.concatenate([picked, rest[np.argsort(dist, kind="stable")[:short]]])
+        log.info("GC matching: %d of %d negatives taken outside their GC bin (too few candidates)", short, n)
+    return picked
+
+
+def _sample_negatives(
+    genome: Genome, labels: Labels, bins: _Bins, n: int, pos_gc: np.ndarray | None, rng, input_length: int
+) -> np.ndarray:
+    """Rows of ``bins`` chosen as negatives: ``n`` at random, or GC-matched when ``pos_gc`` is given."""
+    neg_rows = np.flatnonzero(bins.neg)
+    if n > neg_rows.size:
+        log.warning("only %d negatives available, %d requested; taking all", neg_rows.size, n)
+        n = neg_rows.size
+    if pos_gc is None or n == neg_rows.size:
+        return np.sort(rng.choice(neg_rows, size=n, replace=False))
+    pool_size = min(neg_rows.size, max(10 * n, 10_000))
+    pool = np.sort(rng.choice(neg_rows, size=pool_size, replace=False))
+    pool_gc = _window_gc(genome, labels, bins, pool, input_length)
+    return np.sort(pool[gc_matched_sample(pool_gc, pos_gc, n, rng)])
+
+
+def _assemble(genome: Genome, labels: Labels, bins: _Bins, rows: np.ndarray, cols, input_length: int, seed: int):
+    """The dataset dict of the contract for the chosen rows (genome order)."""
+    rows = rows[np.lexsort((bins.bin_idx[rows], bins.chrom_idx[rows]))]
+    chrom_names = np.asarray(bins.chroms, dtype=str)
+    chrom = chrom_names[bins.chrom_idx[rows]] if rows.size else np.zeros(0, dtype="<U1")
+    bin_idx = bins.bin_idx[rows]
+    bin_start = bin_idx * labels.stride
+    start = _window_starts(labels, bin_idx, input_length)
+    mat = np.zeros((rows.size, len(cols)), dtype=np.int8)
+    cidx = bins.chrom_idx[rows]
+    for k in np.unique(cidx):
+        sel = cidx == k
+        mat[sel] = labels.labels[bins.chroms[k]][bin_idx[sel]][:, cols]
+    ids = np.array([f"{c}:{s}-{s + labels.bin_size}" for c, s in zip(chrom, bin_start, strict=True)], dtype=str)
+    return {
+        "codes": _fetch(genome, bins.chroms, bins.chrom_idx[rows], start, input_length),
+        "labels": mat,
+        "tasks": np.asarray([labels.tasks[j] for j in cols], dtype=str),
+        "ids": ids,
+        "chrom": chrom.astype(str),
+        "start": start.astype(np.int64),
+        "bin_start": bin_start.astype(np.int64),
+        "seed": np.array(seed, dtype=np.int64),
+    }
+
+
+def build_datasets(
+    labels: Labels,
+    genome: Genome,
+    splits: Mapping[str, str],
+    input_length: int = 1000,
+    negative_ratio: float = 1.0,
+    gc_match: bool = False,
+    eval_negative_ratio: float | None = None,
+    seed: int = 0,
+    heldout_cell_types: Sequence[str] = (),
+) -> dict[str, dict[str, np.ndarray]]:
+    """Build the train / valid / test datasets from labels and the genome.
+
+    Parameters
+    ----------
+    labels
+        Binned labels (:mod:`cisflow.labels`).
+    genome
+        The genome the labels were made on (same chromosome names).
+    splits
+        ``{chrom: "train" | "valid" | "test"}`` (:func:`cisflow.splits.make_splits`); chromosomes
+        missing from it are left out.
+    input_length
+        Window length (bp) centred on each bin.
+    negative_ratio
+        Training negatives per positive (all-unbound kept bins, drawn without replacement).
+    gc_match
+        Draw sampled negatives so their window GC histogram matches the positives' (20 bins).
+    eval_negative_ratio
+        Negatives per positive for valid/test; None takes every kept bin of those chromosomes.
+    seed
+        Seed of the sampling (the same seed gives the same datasets).
+    heldout_cell_types
+        Cell types (tasks ``TASK.CELLTYPE``) whose columns appear only in test.
+
+    Returns
+    -------
+    dict
+        ``{split: dataset}`` with the arrays described in the module docstring.
+    """
+    if input_length < 1:
+        raise CisflowError(f"input_length must be positive, got {input_length}")
+    for name, ratio in (("negative_ratio", negative_ratio), ("eval_negative_ratio", eval_negative_ratio)):
+        if ratio is not None and ratio < 0:
+            raise CisflowError(f"{name} must be >= 0, got {ratio}")
+    genome.check_chroms(labels.chroms, "labels")
+    bad = sorted({v for v in splits.values() if v not in SPLITS})
+    if bad:
+        raise CisflowError(f"unknown split names {', '.join(bad)}; expected {', '.join(SPLITS)}")
+    cols = split_tasks(labels.tasks, heldout_cell_types)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for split in SPLITS:
+        chroms = [c for c in labels.chroms if splits.get(c) == split]
+        bins = _Bins(labels, chroms, cols[split])
+        ratio = negative_ratio if split == "train" else eval_negative_ratio
+        if ratio is None:
+            rows = np.flatnonzero(np.ones(bins.bin_idx.size, bool))
+        else:
+            pos_rows = np.flatnonzero(bins.pos)
+            pos_gc = _window_gc(genome, labels, bins, pos_rows, input_length) if gc_match else None
+            n_neg = round(ratio * pos_rows.size)
+            neg_rows = _sample_negatives(genome, labels, bins, n_neg, pos_gc, rng, input_length)
+            rows = np.concatenate([pos_rows, neg_rows])
+        out[split] = _assemble(genome, labels, bins, rows, cols[split], input_length, seed)
+        n_pos = int((out[split]["labels"] == 1).any(axis=1).sum())
+        log.info("%s: %d windows (%d positive) on %d chromosomes", split, rows.size, n_pos, len(chroms))
+        if rows.size == 0:
+            log.warning("the %s split is empty", split)
+    return out
+
+
+def write_datasets(datasets: Mapping[str, Mapping[str, np.ndarray]], paths: Mapping[str, str | Path]) -> None:
+    """Write each split's dataset to its npz path (:func:`cisflow.io.save_npz`, atomic)."""
+    missing = [s for s in paths if s not in datasets]
+    if missing:
+        raise CisflowError(f"no dataset for split(s) {', '.join(missing)}")
+    for split, path in paths.items():
+        save_npz(path, **datasets[split])
+        log.info("wrote %s (%d windows) to %s", split, len(datasets[split]["ids"]), path)
+
+
+def datasets_from_files(
+    labels_path: str | Path,
+    genome_path: str | Path,
+    outputs: Mapping[str, str | Path],
+    *,
+    valid_chroms: Sequence[str] = (),
+    test_chroms: Sequence[str] = (),
+    preset: str | None = None,
+    splits_json: str | Path | None = None,
+    **params,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Load labels and genome, split by chromosome, build and write the datasets.
+
+    Parameters
+    ----------
+    labels_path, genome_path
+        Labels npz (:func:`cisflow.labels.save_labels`) and genome FASTA.
+    outputs
+        ``{split: npz path}`` for train, valid and test.
+    valid_chroms, test_chroms, preset
+        See :func:`cisflow.splits.make_splits`.
+    splits_json
+        Optional JSON recording ``{chrom: split}``, the parameters and the seed.
+    **params
+        :func:`build_datasets` keyword arguments (``input_length``, ``negative_ratio``, ``gc_match``,
+        ``eval_negative_ratio``, ``seed``, ``heldout_cell_types``).
+    """
+    labels = load_labels(labels_path)
+    genome = Genome.from_fasta(genome_path)
+    splits = make_splits(labels.chroms, valid_chroms, test_chroms, preset)
+    datasets = build_datasets(labels, genome, splits, **params)
+    write_datasets(datasets, outputs)
+    if splits_json:
+        extra = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+        write_json(splits_json, {"splits": splits, "preset": preset, **extra})
+    return datasets
