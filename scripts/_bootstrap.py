@@ -15,7 +15,7 @@ if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 
 
-def setup(snakemake) -> logging.Logger:  # noqa: ANN001 - the object Snakemake injects
+def setup(snakemake) -> logging.Logger:
     """Send logging (INFO) to ``snakemake.log[0]`` when the rule has a log, else to stderr."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if len(snakemake.log):
@@ -27,7 +27,7 @@ def setup(snakemake) -> logging.Logger:  # noqa: ANN001 - the object Snakemake i
     log = logging.getLogger(f"cisflow.rule.{snakemake.rule}")
     default_hook = sys.excepthook
 
-    def _log_failure(exc_type, exc, tb):  # noqa: ANN001
+    def _log_failure(exc_type, exc, tb):
         log.error("%s: %s", exc_type.__name__, exc)
         default_hook(exc_type, exc, tb)
 

@@ -1,4 +1,6 @@
 # Shared helpers: the sample sheet, wildcard constraints and the list of final outputs.
+from snakemake.utils import validate
+
 from cisflow.samples import read_sample_sheet
 
 

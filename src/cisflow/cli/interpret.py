@@ -1,0 +1,61 @@
+"""``cisflow interpret``: contribution scores (ISM, gradient × input, DeepSHAP) of a trained model."""
+
+from __future__ import annotations
+
+import argparse
+
+METHOD_CHOICES = ("ism", "grad_x_input", "deepshap")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``interpret`` subcommand."""
+    parser = subparsers.add_parser(
+        "interpret",
+        help="contribution scores of a trained model on a dataset",
+        description="Score sequences of a dataset npz with a saved model and write OUT_DIR/{method}.npz "
+        "(x, scores, hypothetical, ids: modisco-lite's input); with --embeddings also positional_prc.tsv "
+        "(auPRC of scores at simulated motif positions), with --motif also filters.tsv and filter_logos.png "
+        "(first-layer filters matched to known motifs).",
+    )
+    parser.add_argument("--model", required=True, metavar="PATH", help="model directory or its model.json")
+    parser.add_argument("--data", required=True, metavar="NPZ", help="dataset npz (codes, labels, tasks, ids)")
+    parser.add_argument("--out-dir", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--method",
+        action="append",
+        choices=METHOD_CHOICES,
+        help="method; repeat for several (default: all of " + ", ".join(METHOD_CHOICES) + ")",
+    )
+    parser.add_argument("--task", default="0", help="task index or name (default: 0)")
+    parser.add_argument("--max-sequences", type=int, default=200, help="sequences scored at most (default: 200)")
+    parser.add_argument(
+        "--all-sequences", action="store_true", help="score negatives too (default: positives of the task only)"
+    )
+    parser.add_argument("--embeddings", metavar="TSV", help="simulation embeddings (seq_id motif start end strand)")
+    parser.add_argument(
+        "--motif", action="append", metavar="SPEC", help="known motif, e.g. TAL1_known4 or jaspar:MA0363.2; repeatable"
+    )
+    parser.add_argument("--n-references", type=int, default=20, help="DeepSHAP shuffled references (default: 20)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for sequence choice and shuffles (default: 0)")
+    parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Call :func:`cisflow.interpret.interpret_model` with the parsed arguments."""
+    from cisflow.interpret import interpret_model
+
+    interpret_model(
+        args.model,
+        args.data,
+        args.out_dir,
+        methods=tuple(args.method) if args.method else METHOD_CHOICES,
+        task=args.task,
+        max_sequences=args.max_sequences,
+        positives_only=not args.all_sequences,
+        embeddings_tsv=args.embeddings,
+        motifs=args.motif,
+        seed=args.seed,
+        n_references=args.n_references,
+        device=args.device,
+    )

@@ -1,0 +1,227 @@
+"""fastISM machinery: split a model into a position-local trunk and a tail, patch mutation windows.
+
+The trunk is the longest chain of layers from the input whose output at a position depends only
+on a window of its input: ``Conv1d`` (zero padding), ``MaxPool1d`` / ``AvgPool1d`` (floor mode) and
+point-wise layers (activations, eval-mode batch-norm and dropout). For a mutation at position
+``i`` each window layer's changed outputs lie in a range computed from its kernel, stride,
+dilation and padding; only that range is recomputed, from the cached (padded) reference input
+with the previous layer's changed range patched in. The tail (everything after the trunk) runs
+in full on the reference trunk output with the changed range patched in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
+from torch import fx, nn
+
+log = logging.getLogger(__name__)
+
+_POINTWISE_MODULES = (
+    nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Identity,
+    nn.Dropout, nn.BatchNorm1d, nn.Mish, nn.Softsign, nn.Hardtanh, nn.ReLU6, nn.PReLU,
+)  # fmt: skip
+_POINTWISE_FUNCTIONS = {
+    torch.relu, F.relu, torch.sigmoid, torch.tanh, F.gelu, F.elu, F.leaky_relu, F.silu, F.softplus, F.dropout,
+    torch.exp, F.mish,
+}  # fmt: skip
+_POINTWISE_METHODS = {"relu", "sigmoid", "tanh", "exp"}
+
+
+@dataclass
+class Local:
+    """One trunk layer: ``fn`` applied with no padding; window geometry for window layers."""
+
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    window: bool = False
+    kernel: int = 1
+    stride: int = 1
+    dilation: int = 1
+    pad_left: int = 0
+    pad_right: int = 0
+    pad_value: float = 0.0
+
+
+@dataclass
+class FastPlan:
+    """The trunk layers and the tail (a callable from the trunk output to logits ``(N, T)``)."""
+
+    trunk: list[Local]
+    tail: Callable[[torch.Tensor], torch.Tensor]
+
+
+def _one(v: int | tuple[int, ...]) -> int:
+    return int(v[0]) if isinstance(v, tuple) else int(v)
+
+
+def _conv_local(m: nn.Conv1d) -> Local | None:
+    """A Conv1d as a window layer (zero padding only)."""
+    if m.padding_mode != "zeros":
+        return None
+    k, s, d = _one(m.kernel_size), _one(m.stride), _one(m.dilation)
+    if isinstance(m.padding, str):
+        total = d * (k - 1) if m.padding == "same" else 0
+        left, right = total // 2, total - total // 2
+    else:
+        left = right = _one(m.padding)
+
+    def fn(t: torch.Tensor) -> torch.Tensor:
+        return F.conv1d(t, m.weight, m.bias, stride=s, padding=0, dilation=d, groups=m.groups)
+
+    return Local(fn, True, k, s, d, left, right, 0.0)
+
+
+def _pool_local(m: nn.Module) -> Local | None:
+    """MaxPool1d / AvgPool1d (floor mode) as a window layer."""
+    if getattr(m, "ceil_mode", False) or getattr(m, "return_indices", False):
+        return None
+    k, p = _one(m.kernel_size), _one(m.padding)
+    s = _one(m.stride) if m.stride is not None else k
+    if isinstance(m, nn.MaxPool1d):
+        d = _one(m.dilation)
+        return Local(lambda t: F.max_pool1d(t, k, s, 0, d), True, k, s, d, p, p, float("-inf"))
+    if p and not m.count_include_pad:
+        return None
+    return Local(lambda t: F.avg_pool1d(t, k, s, 0), True, k, s, 1, p, p, 0.0)
+
+
+def _node_local(gm: fx.GraphModule, node: fx.Node, prev: fx.Node) -> Local | None:
+    """The Local for ``node`` if it is a supported position-local op whose only tensor input is ``prev``."""
+    others = [a for a in (*node.args[1:], *node.kwargs.values()) if isinstance(a, fx.Node)]
+    if not node.args or node.args[0] is not prev or others:
+        return None
+    if node.op == "call_module":
+        m = gm.get_submodule(node.target)
+        if isinstance(m, nn.Conv1d):
+            return _conv_local(m)
+        if isinstance(m, nn.MaxPool1d | nn.AvgPool1d):
+            return _pool_local(m)
+        return Local(m) if isinstance(m, _POINTWISE_MODULES) else None
+    rest, kwargs = node.args[1:], dict(node.kwargs)
+    if node.op == "call_function" and node.target in _POINTWISE_FUNCTIONS:
+        return Local(lambda t, f=node.target: f(t, *rest, **kwargs))
+    if node.op == "call_method" and node.target in _POINTWISE_METHODS:
+        return Local(lambda t, name=node.target: getattr(t, name)(*rest, **kwargs))
+    return None
+
+
+def _trunk(gm: fx.GraphModule) -> tuple[list[Local], fx.Node, list[fx.Node]]:
+    """Walk the chain from the input; return its Locals, the last trunk node, and all trunk nodes."""
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    cur, layers, nodes = placeholders[0], [], [placeholders[0]]
+    while len(cur.users) == 1:
+        nxt = next(iter(cur.users))
+        local = _node_local(gm, nxt, cur)
+        if local is None:
+            break
+        layers.append(local)
+        nodes.append(nxt)
+        cur = nxt
+    return layers, cur, nodes
+
+
+def _tail(gm: fx.GraphModule, end: fx.Node, trunk_nodes: list[fx.Node]) -> fx.GraphModule | None:
+    """A GraphModule computing the model from the trunk output ``end``; None if not separable."""
+    graph, env = fx.Graph(), {}
+    env[end] = graph.placeholder("h")
+    inside = set(trunk_nodes)
+    for node in gm.graph.nodes:
+        if node in inside:
+            continue
+        if any(a in inside and a is not end for a in node.all_input_nodes):
+            return None
+        env[node] = graph.node_copy(node, lambda a: env[a])
+    return fx.GraphModule(gm, graph)
+
+
+def plan_fast_ism(model: nn.Module, input_length: int) -> FastPlan | None:
+    """Trace ``model`` (in eval mode) and split it; None when fast patching does not apply."""
+    try:
+        gm = fx.symbolic_trace(model)
+    except Exception as exc:
+        log.info("fast ISM: model not traceable (%s); using whole forwards on the 3 mutants", exc)
+        return None
+    if len([n for n in gm.graph.nodes if n.op == "placeholder"]) != 1:
+        return None
+    layers, end, nodes = _trunk(gm)
+    tail = _tail(gm, end, nodes) if any(layer.window for layer in layers) else None
+    if tail is None:
+        log.info("fast ISM: no separable convolutional trunk; using whole forwards on the 3 mutants")
+        return None
+    log.info("fast ISM: trunk of %d layers (%d windowed)", len(layers), sum(la.window for la in layers))
+    return FastPlan(layers, tail)
+
+
+def _pad(layer: Local, h: torch.Tensor) -> torch.Tensor:
+    if not (layer.pad_left or layer.pad_right):
+        return h
+    return F.pad(h, (layer.pad_left, layer.pad_right), value=layer.pad_value)
+
+
+def reference_forward(plan: FastPlan, x: torch.Tensor) -> tuple[list[torch.Tensor | None], torch.Tensor]:
+    """Run the trunk on the references; cache each window layer's padded input."""
+    cache, h = [], x
+    for layer in plan.trunk:
+        if layer.window:
+            padded = _pad(layer, h)
+            cache.append(padded)
+            h = layer.fn(padded)
+        else:
+            cache.append(None)
+            h = layer.fn(h)
+    return cache, h
+
+
+def _window_step(
+    layer: Local, ref: torch.Tensor, seq: torch.Tensor, start: torch.Tensor, patch: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Recompute a window layer's outputs that the patch ``[start, start + w)`` can change.
+
+    ``ref`` is the padded reference input ``(S, C, Lp)``; ``patch`` is ``(M, C, w)``. Returns the
+    new start (output coordinates) and the recomputed outputs ``(M, C', w')`` (a fixed-width
+    superset of the changed range, clamped to the output length).
+    """
+    s, span = layer.stride, layer.dilation * (layer.kernel - 1)
+    width, length_out = patch.shape[-1], (ref.shape[-1] - span - 1) // s + 1
+    w_out = min((width - 1 + span) // s + 1, length_out)
+    a = start + layer.pad_left  # patch start in padded coordinates
+    lo = torch.clamp(-torch.div(span - a, s, rounding_mode="floor"), 0, length_out - w_out)
+    need = (w_out - 1) * s + span + 1
+    window = ref.unfold(2, need, s)[seq, :, lo]  # (M, C, need): padded input [lo * s, lo * s + need)
+    offset = a - lo * s  # where the patch starts inside the window
+    if bool((offset >= 0).all()) and bool((offset + width <= need).all()):
+        idx = (offset[:, None] + torch.arange(width, device=ref.device))[:, None, :]
+        return lo, layer.fn(window.scatter_(2, idx.expand(-1, patch.shape[1], -1), patch))
+    u = torch.arange(need, device=ref.device) - offset[:, None]  # patch column at each window column
+    inside = (u >= 0) & (u < width)
+    gathered = patch.gather(2, u.clamp(0, width - 1)[:, None, :].expand(-1, patch.shape[1], -1))
+    window = torch.where(inside[:, None, :], gathered, window)
+    return lo, layer.fn(window)
+
+
+def patch_forward(
+    plan: FastPlan,
+    cache: list[torch.Tensor | None],
+    trunk_out: torch.Tensor,
+    seq: torch.Tensor,
+    pos: torch.Tensor,
+    columns: torch.Tensor,
+) -> torch.Tensor:
+    """Trunk outputs ``(M, C', L')`` of mutants: sequence ``seq[m]`` with column ``pos[m]`` set to ``columns[m]``.
+
+    ``columns`` is ``(M, 4, 1)``. Only the windows each mutation reaches are recomputed.
+    """
+    start, patch = pos, columns
+    for layer, ref in zip(plan.trunk, cache, strict=True):
+        if layer.window:
+            start, patch = _window_step(layer, ref, seq, start, patch)
+        else:
+            patch = layer.fn(patch)
+    full = trunk_out[seq].clone()
+    idx = (start[:, None] + torch.arange(patch.shape[-1], device=full.device))[:, None, :]
+    full.scatter_(2, idx.expand(-1, full.shape[1], -1), patch)
+    return full

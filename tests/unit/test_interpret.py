@@ -1,0 +1,259 @@
+"""Tests for cisflow.interpret: ISM (naive, fast), gradients, DeepSHAP, positional auPRC, filter matches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from cisflow.errors import CisflowError
+from cisflow.interpret import (
+    deepshap,
+    deepshap_scores,
+    filter_motif_matches,
+    gradient_x_input,
+    hypothetical_gradients,
+    input_gradients,
+    ism,
+    ism_fast,
+    plot_filter_logos,
+    positional_auprc,
+    shuffled_references,
+)
+from cisflow.interpret._fastism import plan_fast_ism
+from cisflow.models import build_model
+
+torch.set_num_threads(1)
+
+
+def _onehot(n: int, length: int, seed: int = 0) -> np.ndarray:
+    codes = np.random.default_rng(seed).integers(0, 4, (n, length))
+    return np.eye(4, dtype=np.float32)[codes].transpose(0, 2, 1).copy()
+
+
+class Linear(nn.Module):
+    """f(x) = Σ W[t] · x + c: a dense layer on the flattened one-hot."""
+
+    def __init__(self, length: int, n_tasks: int = 2) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(4 * length, n_tasks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1))
+
+    def w(self, task: int) -> np.ndarray:
+        return self.fc.weight.detach().numpy()[task].reshape(4, -1).astype(np.float64)
+
+
+class OddConvNet(nn.Module):
+    """'same' even-width conv, batch-norm, functional ReLU, padded strided max-pool, dilated conv, avg-pool."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(1)
+        self.c1, self.bn = nn.Conv1d(4, 6, 4, padding="same"), nn.BatchNorm1d(6)
+        self.pool = nn.MaxPool1d(3, stride=2, padding=1)
+        self.c2, self.avg = nn.Conv1d(6, 4, 4, padding=3, dilation=2), nn.AvgPool1d(4)
+        self.fc = nn.Linear(4 * 12, 3)
+        self.bn.running_mean.normal_()
+        self.bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.pool(torch.relu(self.bn(self.c1(x))))
+        h = self.avg(nn.functional.gelu(self.c2(h)))
+        return self.fc(h.flatten(1))
+
+
+class Untraceable(nn.Module):
+    """Data-dependent control flow: torch.fx cannot trace it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(2)
+        self.conv, self.fc = nn.Conv1d(4, 3, 5), nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv(x))
+        h = h.amax(-1) if h.sum() > 0 else h.mean(-1)
+        return self.fc(h)
+
+
+def _small_dnn(length: int = 90) -> nn.Module:
+    torch.manual_seed(0)
+    params = {"num_filters": [4, 4, 4], "conv_width": [5, 5, 5], "pool_width": 10, "dropout": 0.2}
+    return build_model("sequence_dnn", 2, length, **params)
+
+
+# ---------------------------------------------------------------- known answers on a linear model
+def test_ism_linear_equals_weight_differences():
+    x = _onehot(3, 20)
+    x[1, :, 4] = 0  # an N: every base is a mutation from nothing
+    model = Linear(20)
+    w = model.w(1)
+    expected = w[None] - (w[None] * x).sum(axis=1, keepdims=True)
+    for fn in (ism, ism_fast):
+        got = fn(model, x, task=1, device="cpu")
+        assert got.shape == x.shape and got.dtype == np.float32
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+        assert np.all(got[x == 1] == 0)
+    centred = ism(model, x, task=1, centered=True, device="cpu")
+    np.testing.assert_allclose(centred, expected - expected.mean(axis=1, keepdims=True), atol=1e-5)
+
+
+def test_gradients_linear_equal_weights():
+    x = _onehot(2, 15)
+    model = Linear(15)
+    w = model.w(0)
+    np.testing.assert_allclose(input_gradients(model, x, 0, device="cpu"), np.broadcast_to(w, x.shape), atol=1e-6)
+    np.testing.assert_allclose(gradient_x_input(model, x, 0, device="cpu"), w * x, atol=1e-6)
+    hyp = hypothetical_gradients(model, x, 0, device="cpu")
+    np.testing.assert_allclose(hyp, np.broadcast_to(w - w.mean(axis=0), x.shape), atol=1e-6)
+
+
+def test_deeplift_linear_equals_weights_times_difference():
+    x, ref = _onehot(2, 15, seed=1), _onehot(1, 15, seed=2)
+    model = Linear(15)
+    w = model.w(1)
+    hyp, err = deepshap_scores(model, x, task=1, references=ref, device="cpu")
+    np.testing.assert_allclose(hyp, np.broadcast_to(w - (w * ref[0]).sum(axis=0), x.shape), atol=1e-6)
+    contrib = deepshap(model, x, task=1, references=ref, device="cpu")
+    np.testing.assert_allclose(contrib.sum(axis=1), (w * (x - ref)).sum(axis=1), atol=1e-6)
+    assert err.max() < 1e-9
+
+
+# ---------------------------------------------------------------- fast ISM == naive ISM
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
+@pytest.mark.parametrize("make, length", [(_small_dnn, 90), (OddConvNet, 100), (Untraceable, 30)])
+def test_ism_fast_matches_naive(make, length):
+    model = make() if make is not _small_dnn else make(length)
+    x = _onehot(2, length, seed=3)
+    x[0, :, 7] = 0
+    naive = ism(model, x, task=model(torch.zeros(1, 4, length)).shape[1] - 1, device="cpu")
+    fast = ism_fast(model, x, task=model(torch.zeros(1, 4, length)).shape[1] - 1, batch_size=97, device="cpu")
+    assert np.abs(fast - naive).max() < 1e-4
+    assert np.abs(naive).max() > 1e-3  # not trivially zero
+
+
+def test_fast_plan_splits_sequence_dnn_after_pool():
+    plan = plan_fast_ism(_small_dnn().eval(), 90)
+    assert plan is not None and [la.window for la in plan.trunk].count(True) == 4  # 3 convs + max-pool
+    assert plan_fast_ism(Untraceable().eval(), 30) is None
+
+
+# ---------------------------------------------------------------- DeepSHAP
+class ConvNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.body = nn.Sequential(nn.Conv1d(4, 8, 7), nn.ReLU(), nn.Conv1d(8, 8, 5), nn.ReLU(), nn.MaxPool1d(6))
+        self.fc = nn.Linear(8 * 9, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.body(x).flatten(1))
+
+
+@pytest.mark.parametrize("make", [ConvNet, lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8)])
+def test_deepshap_sums_to_delta(make):
+    model = make().eval()
+    x = _onehot(3, 64, seed=4)
+    task = model(torch.as_tensor(x)).shape[1] - 1
+    contrib = deepshap(model, x, task=task, n_references=5, seed=7, device="cpu")
+    refs = shuffled_references(x, 5, seed=7)
+    with torch.no_grad():
+        fx = model(torch.as_tensor(x))[:, task].double().numpy()
+        fr = model(torch.as_tensor(refs.reshape(-1, 4, 64)))[:, task].double().numpy().reshape(3, 5)
+    np.testing.assert_allclose(contrib.sum(axis=(1, 2)), fx - fr.mean(axis=1), atol=1e-3)
+    _, err32 = deepshap_scores(model, x, task, n_references=5, seed=7, device="cpu", dtype=torch.float32)
+    assert err32.max() < 1e-3
+    grad_sum = (input_gradients(model, x, task, device="cpu") * (x - refs.mean(axis=1))).sum(axis=(1, 2))
+    assert np.abs(grad_sum - (fx - fr.mean(axis=1))).max() > 1e-3  # the rescale rule is doing something
+
+
+def test_shuffled_references_keep_dinucleotides():
+    x = _onehot(2, 50, seed=5)
+    refs = shuffled_references(x, 3, seed=0)
+    assert refs.shape == (2, 3, 4, 50)
+    codes, shuf = x.argmax(1), refs.argmax(2)
+    for n in range(2):
+        pairs = sorted(zip(codes[n, :-1], codes[n, 1:], strict=True))
+        for r in range(3):
+            assert sorted(zip(shuf[n, r, :-1], shuf[n, r, 1:], strict=True)) == pairs
+
+
+# ---------------------------------------------------------------- scoring against truth
+def _embedding_case(n: int = 40, length: int = 60, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = _onehot(n, length, seed)
+    starts = rng.integers(0, length - 8, n)
+    table = pd.DataFrame({"seq_id": [f"s{i}" for i in range(n)], "motif": "m", "start": starts, "end": starts + 8})
+    table["strand"] = "+"
+    truth = np.zeros((n, length))
+    for i, s in enumerate(starts):
+        truth[i, s : s + 8] = 1
+    return x, table, truth, [f"s{i}" for i in range(n)] + ["none"]
+
+
+def test_positional_auprc_perfect_and_random():
+    x, table, truth, ids = _embedding_case()
+    x = np.concatenate([x, _onehot(1, 60, 9)])  # one sequence without an embedding: ignored
+    perfect = np.concatenate([truth, np.zeros((1, 60))])[:, None, :] * x
+    auc, n = positional_auprc(perfect, x, table, ids)
+    assert auc == pytest.approx(1.0) and n == 40
+    noise = np.random.default_rng(1).normal(size=x.shape).astype(np.float32)
+    auc, _ = positional_auprc(noise, x, table, ids)
+    assert abs(auc - 8 / 60) < 0.05
+
+
+def test_positional_auprc_reads_tsv_and_rejects_bad_input(tmp_path):
+    x, table, truth, ids = _embedding_case(5, 30)
+    path = tmp_path / "emb.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    auc, n = positional_auprc(truth[:, None, :] * x, x, path, ids[:5])
+    assert auc == pytest.approx(1.0) and n == 5
+    with pytest.raises(CisflowError, match="do not match"):
+        positional_auprc(x[:, :, :10], x, table, ids[:5])
+    (tmp_path / "bad.tsv").write_text("a\tb\n1\t2\n")
+    with pytest.raises(CisflowError, match=r"bad\.tsv: embeddings table lacks column"):
+        positional_auprc(x, x, tmp_path / "bad.tsv", ids[:5])
+
+
+def test_filter_match_finds_planted_motif(tmp_path):
+    rng = np.random.default_rng(0)
+    motifs = {f"m{k}": rng.dirichlet(np.full(4, 0.2), size=6).T for k in range(4)}
+    weight = rng.normal(scale=0.05, size=(3, 4, 10))
+    weight[0, :, 2:8] = 3 * np.log(motifs["m2"] + 0.01)
+    weight[1, :, 1:7] = 3 * np.log(motifs["m1"][::-1, ::-1] + 0.01)  # reverse complement
+    table = filter_motif_matches(weight, motifs)
+    assert list(table.columns[:5]) == ["filter", "motif", "offset", "strand", "similarity"]
+    first, second = table.iloc[0], table.iloc[1]
+    assert (first.motif, first.offset, first.strand) == ("m2", 2, "+") and first.similarity > 0.9
+    assert (second.motif, second.offset, second.strand) == ("m1", 1, "-") and second.similarity > 0.9
+    assert table.tomtom_pvalue.between(0, 1).all()
+    with pytest.raises(CisflowError, match="no motifs"):
+        filter_motif_matches(weight, {})
+    plot_filter_logos(np.stack(list(motifs.values())), tmp_path / "logos.png")
+    assert (tmp_path / "logos.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---------------------------------------------------------------- bad inputs
+def test_bad_inputs_raise():
+    model = Linear(10)
+    with pytest.raises(CisflowError, match=r"shape \(N, 4, L\)"):
+        ism(model, np.zeros((2, 10)), device="cpu")
+    with pytest.raises(CisflowError, match="task 5 out of range"):
+        gradient_x_input(model, _onehot(1, 10), task=5, device="cpu")
+    with pytest.raises(CisflowError, match="references must be"):
+        deepshap(model, _onehot(2, 10), references=_onehot(1, 9), device="cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gpu_matches_cpu():
+    model, x = _small_dnn(), _onehot(2, 90, seed=6)
+    np.testing.assert_allclose(ism_fast(model, x, device="cuda"), ism(model, x, device="cpu"), atol=1e-4)
+    np.testing.assert_allclose(
+        deepshap(model, x, n_references=3, device="cuda"), deepshap(model, x, n_references=3, device="cpu"), atol=1e-5
+    )

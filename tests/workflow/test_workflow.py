@@ -1,0 +1,105 @@
+"""Snakemake end to end on tiny inputs: the simulation track and the genome track (reads → model)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+pytestmark = pytest.mark.workflow
+
+
+def _run(workdir: Path, configfile: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", MPLBACKEND="Agg")
+    cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(configfile), "--cores", "2", *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
+    if check and proc.returncode != 0:
+        pytest.fail(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def test_misspelled_key_fails_before_any_job(tmp_path):
+    config = yaml.safe_load((REPO / "tests/workflow/simulation_tiny.yaml").read_text())
+    config["train"]["epoch"] = config["train"].pop("epochs")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = _run(tmp_path, path, check=False)
+    assert proc.returncode != 0
+    assert "unknown key 'epoch' (did you mean 'epochs'?) in train" in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_simulation_track_end_to_end_is_deterministic(tmp_path):
+    config = REPO / "tests/workflow/simulation_tiny.yaml"
+    runs = []
+    for name in ("a", "b"):
+        _run(tmp_path / name, config)
+        runs.append(json.loads((tmp_path / name / "results/evaluate/metrics.json").read_text()))
+    assert runs[0]["tasks"] == runs[1]["tasks"]
+    work = tmp_path / "a"
+    for path in [
+        "results/simulate/embeddings.tsv",
+        "results/train/model.safetensors",
+        "results/train/learning_curve.png",
+        "results/evaluate/curves.png",
+        "results/interpret/ism.npz",
+        "results/interpret/deepshap.npz",
+        "logs/train/train.log",
+    ]:
+        assert (work / path).is_file(), path
+    assert "Train Loss" in (work / "logs/train/train.log").read_text()
+    summary = (work / "results/interpret/summary.tsv").read_text()
+    assert "ism" in summary and "deepshap" in summary
+    scores = np.load(work / "results/interpret/ism.npz")
+    assert scores["scores"].shape == scores["x"].shape
+
+
+def _genome_config(project: dict, path: Path) -> Path:
+    config = {
+        "track": "genome",
+        "seed": 3,
+        "samples": project["samples"],
+        "genome": {"fasta": project["genome"]},
+        "reads": {"min_mapq": 30, "dedup": "flag"},
+        "peaks": {"pvalue": 0.01, "reproducibility": "idr", "reference": None},
+        "labels": {"bin_size": 200, "stride": 50},
+        "splits": {"valid_chroms": ["chr2"], "test_chroms": ["chr3"], "input_length": 400, "eval_negative_ratio": 3},
+        "model": {"name": "sequence_dnn", "params": {"num_filters": [8], "conv_width": [10], "pool_width": 20}},
+        "train": {"epochs": 2, "batch_size": 32},
+        "evaluate": {},
+        "interpret": {"methods": ["ism", "grad_x_input"], "max_sequences": 6},
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_genome_track_from_bams_to_interpretation(tmp_path):
+    from cisflow.testdata import make_test_project
+
+    project = make_test_project(tmp_path / "data", seed=0, absolute_paths=True)
+    config = _genome_config(project, tmp_path / "genome.yaml")
+    work = tmp_path / "run"
+    _run(work, config)
+    for group, truth in (("TF.synth", "TF"), ("ATAC.synth", "ATAC")):
+        summary = json.loads((work / f"results/peaks/{group}.summary.json").read_text())
+        assert summary["conservative"] > 0 and summary["relaxed"] >= summary["conservative"]
+        peaks = [line.split("\t") for line in (work / f"results/peaks/{group}.conservative.narrowPeak").read_text().splitlines()]
+        sites = project["sites"][truth]
+        found = sum(any(p[0] == s.chrom and int(p[1]) <= s.center < int(p[2]) for p in peaks) for s in sites)
+        assert found >= 0.8 * len(sites), f"{group}: {found}/{len(sites)} planted sites in conservative peaks"
+    labels = (work / "results/labels/labels.tsv.gz").read_bytes()
+    assert labels[:2] == b"\x1f\x8b"
+    header = (work / "results/labels/summary.tsv").read_text().splitlines()
+    assert any(line.startswith("TF.synth") for line in header[1:])
+    metrics = json.loads((work / "results/evaluate/metrics.json").read_text())
+    assert [t["task"] for t in metrics["tasks"]] == ["ATAC.synth", "TF.synth"]
+    assert (work / "results/signal/TF.synth.rep1.cpm.bw").is_file()
+    assert (work / "results/interpret/ism.npz").is_file()
+    filtered = json.loads((work / "results/reads/TF.synth.rep1.stats.json").read_text())
+    assert filtered["kept"] > 0
