@@ -15,7 +15,7 @@ import sys
 from cisflow import __version__
 from cisflow.errors import CisflowError
 
-STAGES = ["simulate", "reads", "peaks", "labels", "splits", "train", "evaluate", "interpret"]
+STAGES = ["simulate", "reads", "peaks", "labels", "splits", "train", "evaluate", "baselines", "interpret", "motifs"]
 
 
 def build_parser() -> argparse.ArgumentParser:

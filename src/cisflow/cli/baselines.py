@@ -1,0 +1,103 @@
+"""``cisflow baselines`` (PWM scan and k-mer logistic regression) and ``cisflow dream-score``."""
+
+from __future__ import annotations
+
+import argparse
+
+from cisflow.metrics import DEFAULT_FDRS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``baselines`` and ``dream-score`` subcommands."""
+    _register_baselines(subparsers)
+    _register_dream(subparsers)
+
+
+def _register_baselines(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``baselines``."""
+    parser = subparsers.add_parser(
+        "baselines",
+        help="evaluate a PWM-scan and a k-mer logistic-regression baseline",
+        description="Score the test set with the best log-odds match of a known motif (PWM baseline, nothing "
+        "fitted) and with a logistic regression on canonical k-mer counts fitted on the training set (one model "
+        "per task). Writes OUT_DIR/pwm/ and OUT_DIR/kmer/ (metrics.json, metrics.tsv, predictions.npz, curves.png) "
+        "and OUT_DIR/baselines.tsv (one row per baseline and task).",
+    )
+    parser.add_argument("--train", required=True, metavar="NPZ", help="training dataset npz")
+    parser.add_argument("--valid", required=True, metavar="NPZ", help="validation dataset npz (picks C if several)")
+    parser.add_argument("--test", required=True, metavar="NPZ", help="test dataset npz")
+    parser.add_argument("--out-dir", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--motif",
+        action="append",
+        metavar="[TASK=]SPEC",
+        help="motif for the PWM baseline, e.g. jaspar:MA0363.2 (every task) or REB1=jaspar:MA0363.2; "
+        "repeat for several tasks (default: no PWM baseline)",
+    )
+    parser.add_argument("--k", type=int, default=6, help="k-mer length (default: 6)")
+    parser.add_argument(
+        "--C",
+        type=float,
+        action="append",
+        metavar="C",
+        help="inverse L2 strength; repeat to choose on valid (default: 1)",
+    )
+    parser.add_argument("--no-kmer", action="store_true", help="skip the k-mer baseline")
+    parser.add_argument("--seed", type=int, default=0, help="solver seed (default: 0)")
+    parser.add_argument(
+        "--fdr",
+        type=float,
+        action="append",
+        metavar="F",
+        help=f"FDR for a recall-at-FDR metric; repeat for several (default: {' '.join(map(str, DEFAULT_FDRS))})",
+    )
+    parser.set_defaults(func=run)
+
+
+def _register_dream(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``dream-score``."""
+    parser = subparsers.add_parser(
+        "dream-score",
+        help="score a DREAM submission TSV against DREAM labels",
+        description="Check that a submission (chr start stop prob, gzipped, no header) has exactly the label "
+        "bins, then score it as the ENCODE-DREAM challenge did: ambiguous bins dropped, auROC, auPRC (Davis-Goadrich "
+        "interpolation), recall at 5/10/25/50% FDR on the full set and on stratified 90% subsamples.",
+    )
+    parser.add_argument("--labels", required=True, metavar="TSV", help="DREAM label TSV (chr start stop TASK...)")
+    parser.add_argument("--submission", required=True, metavar="TSV", help="submission TSV(.gz)")
+    parser.add_argument("--task", required=True, help="label column to score")
+    parser.add_argument(
+        "--chrom", action="append", metavar="CHR", help="held-out chromosome to score; repeat (default: all)"
+    )
+    parser.add_argument("--subsamples", type=int, default=10, help="stratified 90%% subsamples (default: 10)")
+    parser.add_argument("--seed", type=int, default=0, help="subsampling seed (default: 0)")
+    parser.add_argument("--out", metavar="TSV", help="write full and subsample scores to this TSV")
+    parser.set_defaults(func=run_dream)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Call :func:`cisflow.baselines.run_baselines` with the parsed arguments."""
+    from cisflow.baselines import run_baselines
+
+    run_baselines(
+        args.train,
+        args.valid,
+        args.test,
+        args.out_dir,
+        motif_specs=args.motif,
+        k=args.k,
+        C=args.C or 1.0,
+        seed=args.seed,
+        fdrs=tuple(args.fdr) if args.fdr else DEFAULT_FDRS,
+        kmer=not args.no_kmer,
+    )
+
+
+def run_dream(args: argparse.Namespace) -> None:
+    """Call :func:`cisflow.dream.score_submission` and print the full-data scores as one line."""
+    from cisflow.dream import score_submission
+
+    result = score_submission(
+        args.labels, args.submission, args.task, args.chrom, args.subsamples, args.seed, out_tsv=args.out
+    )
+    print("\t".join(f"{key}={value:.4g}" for key, value in result["full"].items()))

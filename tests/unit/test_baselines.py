@@ -1,0 +1,206 @@
+"""Tests for cisflow.baselines and the ``cisflow baselines`` CLI (tiny synthetic data)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cisflow import baselines, cli, metrics
+from cisflow.errors import CisflowError
+from cisflow.genome import decode, encode, reverse_complement_codes
+from cisflow.io import save_npz
+from cisflow.pwm import consensus_codes, load_motif
+
+MOTIF = "jaspar:MA0363.2"
+KMER = "TTGACA"
+
+
+@pytest.fixture
+def with_stage(monkeypatch):
+    """Make sure the CLI registers this module's subcommands (the lead adds 'baselines' to STAGES)."""
+    if "baselines" not in cli.STAGES:
+        monkeypatch.setattr(cli, "STAGES", [*cli.STAGES, "baselines"])
+
+
+def _brute_counts(seq: str, k: int, canonical: bool) -> dict[str, int]:
+    """k-mer counts by a Python loop over windows (N windows skipped)."""
+    comp = str.maketrans("ACGT", "TGCA")
+    out: dict[str, int] = {}
+    for i in range(len(seq) - k + 1):
+        kmer = seq[i : i + k]
+        if "N" in kmer:
+            continue
+        if canonical:
+            kmer = min(kmer, kmer.translate(comp)[::-1])
+        out[kmer] = out.get(kmer, 0) + 1
+    return out
+
+
+def _as_dict(matrix, names, row=0) -> dict[str, int]:
+    """Non-zero counts of one row of a sparse count matrix, keyed by k-mer name."""
+    r = matrix.getrow(row)
+    return {names[j]: int(v) for j, v in zip(r.indices, r.data, strict=True)}
+
+
+def test_kmer_counts_known_answer():
+    codes = encode("ACGTNACGTT")[None]
+    plain = baselines.kmer_counts(codes, k=2, canonical=False)
+    assert plain.shape == (1, 16)
+    assert _as_dict(plain, baselines.kmer_names(2, False)) == {"AC": 2, "CG": 2, "GT": 2, "TT": 1}
+    canon = baselines.kmer_counts(codes, k=2, canonical=True)
+    assert canon.shape == (1, 10)
+    assert _as_dict(canon, baselines.kmer_names(2, True)) == {"AA": 1, "AC": 4, "CG": 2}
+
+
+def test_kmer_feature_counts_and_names():
+    assert baselines.kmer_names(1) == ["A", "C"]
+    assert len(baselines.kmer_names(6)) == 2080 and len(baselines.kmer_names(5)) == 512
+    assert baselines.kmer_names(2, canonical=False) == ["".join(p) for p in itertools.product("ACGT", repeat=2)]
+
+
+@pytest.mark.parametrize("canonical", [True, False])
+def test_kmer_counts_match_brute_force_across_chunks(monkeypatch, canonical):
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 4, size=(7, 30), dtype=np.uint8)
+    codes[2, 5:8] = 4
+    codes[4, :] = 4
+    monkeypatch.setattr(baselines, "_CHUNK_CELLS", 60)  # two rows per chunk
+    counts = baselines.kmer_counts(codes, k=3, canonical=canonical)
+    names = baselines.kmer_names(3, canonical)
+    for i in range(codes.shape[0]):
+        assert _as_dict(counts, names, i) == _brute_counts(decode(codes[i]), 3, canonical)
+    assert counts.getrow(4).nnz == 0
+
+
+def test_kmer_counts_short_and_bad_inputs():
+    assert baselines.kmer_counts(encode("ACG")[None], k=6).nnz == 0
+    with pytest.raises(CisflowError, match="k must be"):
+        baselines.kmer_counts(encode("ACGT")[None], k=0)
+    with pytest.raises(CisflowError, match=r"\(N, L\)"):
+        baselines.kmer_counts(encode("ACGT"), k=2)
+
+
+def test_pwm_baseline_ranks_planted_consensus_first():
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 4, size=(20, 80), dtype=np.uint8)
+    site = consensus_codes(load_motif(MOTIF)[1])
+    for i in range(10):
+        planted = site if i % 2 else reverse_complement_codes(site)
+        codes[i, 10 + 3 * i : 10 + 3 * i + site.size] = planted
+    scores = baselines.pwm_baseline_scores(codes, MOTIF)
+    assert scores.shape == (20,)
+    assert scores[:10].min() > scores[10:].max()
+    np.testing.assert_allclose(scores[:10], scores[:10].max(), rtol=1e-6)
+
+
+def _planted(n: int, length: int, seed: int, kmer: str = KMER) -> tuple[np.ndarray, np.ndarray]:
+    """Random sequences; label 1 where ``kmer`` (or its reverse complement) was planted."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, size=(n, length), dtype=np.uint8)
+    labels = (rng.random(n) < 0.5).astype(np.int8)
+    site = encode(kmer)
+    for i in np.flatnonzero(labels):
+        pos = rng.integers(0, length - site.size)
+        codes[i, pos : pos + site.size] = site if rng.random() < 0.5 else reverse_complement_codes(site)
+    return codes, labels
+
+
+def test_kmer_logistic_regression_learns_planted_kmer():
+    train_codes, train_labels = _planted(400, 100, seed=0)
+    train_labels[:20] = -1  # ambiguous, dropped
+    test_codes, test_labels = _planted(200, 100, seed=1)
+    model = baselines.fit_kmer_baseline(train_codes, train_labels, k=6, C=1.0, seed=0)
+    probs = baselines.predict_kmer_baseline(model, test_codes, k=6)
+    assert probs.shape == (200,) and probs.dtype == np.float32
+    assert metrics.auroc(test_labels, probs) > 0.9
+    top = np.argmax(model.coef_[0])
+    assert baselines.kmer_names(6)[top] in (KMER, decode(reverse_complement_codes(encode(KMER))))
+    with pytest.raises(CisflowError, match="expects 2080 features"):
+        baselines.predict_kmer_baseline(model, test_codes, k=5)
+
+
+def test_fit_kmer_baseline_needs_both_classes():
+    codes = np.zeros((6, 20), dtype=np.uint8)
+    with pytest.raises(CisflowError, match="0 positives"):
+        baselines.fit_kmer_baseline(codes, np.array([0, 0, 0, -1, 0, 0]), k=2)
+    with pytest.raises(CisflowError, match="labels"):
+        baselines.fit_kmer_baseline(codes, np.array([0, 1]), k=2)
+
+
+def _write_split(path, seed: int, n: int = 160) -> None:
+    """A 2-task dataset npz: 'reb1' bound where the REB1 consensus is planted, 'kmer' where TTGACA is."""
+    codes, kmer_labels = _planted(n, 60, seed)
+    rng = np.random.default_rng(seed + 100)
+    reb1 = (rng.random(n) < 0.5).astype(np.int8)
+    site = consensus_codes(load_motif(MOTIF)[1])
+    codes[reb1 == 1, 40 : 40 + site.size] = site
+    labels = np.stack([reb1, kmer_labels], axis=1)
+    labels[::9, 0] = -1
+    ids = np.array([f"s{seed}_{i}" for i in range(n)])
+    save_npz(path, codes=codes, labels=labels, tasks=np.array(["reb1", "kmer"]), ids=ids)
+
+
+@pytest.fixture
+def splits(tmp_path):
+    paths = {name: tmp_path / f"{name}.npz" for name in ("train", "valid", "test")}
+    for seed, path in enumerate(paths.values()):
+        _write_split(path, seed)
+    return paths
+
+
+def test_run_baselines_writes_outputs(splits, tmp_path):
+    out = tmp_path / "out"
+    table = baselines.run_baselines(
+        splits["train"], splits["valid"], splits["test"], out, motif_specs={"reb1": MOTIF}, k=6, C=[0.1, 1.0]
+    )
+    assert list(zip(table["baseline"], table["task"], strict=True)) == [
+        ("pwm", "reb1"),
+        ("kmer", "reb1"),
+        ("kmer", "kmer"),
+    ]
+    for sub in ("pwm", "kmer"):
+        for name in ("metrics.json", "metrics.tsv", "predictions.npz", "curves.png"):
+            assert (out / sub / name).is_file()
+    pwm_reb1 = table.query("baseline == 'pwm'")["auroc"].iloc[0]
+    kmer_kmer = table.query("baseline == 'kmer' and task == 'kmer'")["auroc"].iloc[0]
+    assert pwm_reb1 == pytest.approx(1.0) and kmer_kmer > 0.85
+    written = pd.read_csv(out / "baselines.tsv", sep="\t")
+    assert list(written.columns[:5]) == ["baseline", "params", "task", "auroc", "auprc"]
+    assert len(written) == 3
+
+
+def test_run_baselines_bad_motif_task(splits, tmp_path):
+    with pytest.raises(CisflowError, match="unknown task 'nope'"):
+        baselines.run_baselines(splits["train"], splits["valid"], splits["test"], tmp_path, motif_specs={"nope": MOTIF})
+    with pytest.raises(CisflowError, match="no baseline"):
+        baselines.run_baselines(splits["train"], splits["valid"], splits["test"], tmp_path, kmer=False)
+
+
+def test_compare_models_and_tsv(tmp_path):
+    rows = {
+        "cnn": [{"task": "a", "auprc": 0.9, "auroc": 0.95, "recall_at_10_fdr": 0.5}],
+        "kmer": [{"task": "a", "auprc": float("nan"), "auroc": 0.8, "recall_at_10_fdr": 0.1}],
+    }
+    table = baselines.compare_models(rows)
+    assert list(table.columns) == ["model", "task", "auroc", "auprc", "recall_at_10_fdr"]
+    assert list(table["model"]) == ["cnn", "kmer"]
+    baselines.write_comparison_tsv(table, tmp_path / "cmp.tsv")
+    lines = (tmp_path / "cmp.tsv").read_text().splitlines()
+    assert lines[0] == "model\ttask\tauroc\tauprc\trecall_at_10_fdr"
+    assert lines[2] == "kmer\ta\t0.8\tnan\t0.1"
+    with pytest.raises(CisflowError, match="no model metrics"):
+        baselines.compare_models({})
+
+
+def test_cli_baselines(splits, tmp_path, capsys, with_stage):
+    out = tmp_path / "cli"
+    argv = ["baselines", "--train", str(splits["train"]), "--valid", str(splits["valid"])]
+    argv += ["--test", str(splits["test"]), "--motif", f"reb1={MOTIF}", "--out-dir", str(out), "--k", "4"]
+    assert cli.main(argv) == 0
+    assert (out / "baselines.tsv").is_file() and (out / "pwm" / "metrics.json").is_file()
+    missing = tmp_path / "missing.npz"
+    assert cli.main([*argv[:2], str(missing), *argv[3:]]) == 2
+    assert f"{missing}: test dataset does not exist" in capsys.readouterr().err
