@@ -20,6 +20,7 @@ beside a trained model's and compare line by line (:func:`compare_models`).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -412,3 +413,22 @@ def write_comparison_tsv(table: pd.DataFrame, path: str | Path) -> None:
         handle.write("\t".join(map(str, table.columns)) + "\n")
         for row in table.itertuples(index=False):
             handle.write("\t".join(_format(v) for v in row) + "\n")
+
+
+def compare_metrics_files(metrics_files: Mapping[str, str | Path], out_tsv: str | Path) -> pd.DataFrame:
+    """Write the one-line-per-model×task comparison of several ``metrics.json`` files.
+
+    ``metrics_files`` maps a model name (e.g. ``cnn``, ``pwm``, ``kmer``) to the ``metrics.json``
+    that :func:`cisflow.evaluate.evaluate_predictions` wrote for it; a missing file is skipped with a
+    logged warning (e.g. no PWM baseline configured).
+    """
+    rows = {}
+    for name, path in metrics_files.items():
+        if not Path(path).is_file():
+            log.warning("no metrics for %s (%s); left out of the comparison", name, path)
+            continue
+        with open(path, encoding="utf-8") as handle:
+            rows[name] = json.load(handle)["tasks"]
+    table = compare_models(rows)
+    write_comparison_tsv(table, out_tsv)
+    return table

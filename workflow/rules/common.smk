@@ -13,6 +13,7 @@ wildcard_constraints:
 
 
 SPLITS = ["train", "valid", "test"]
+BASELINES = (["pwm"] if config["baselines"]["motifs"] else []) + (["kmer"] if config["baselines"]["kmer"] else [])
 SAMPLE_COLUMNS = ["task", "cell_type", "assay", "replicate", "reads", "control", "format"]
 
 if config["track"] == "genome":
@@ -54,6 +55,7 @@ def all_outputs():
     targets = [
         "results/train/model.safetensors",
         "results/evaluate/metrics.json",
+        "results/evaluate/comparison.tsv",
         "results/interpret/summary.tsv",
     ]
     if config["track"] == "simulation":
