@@ -10,8 +10,10 @@ min_version("9.0")
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from cisflow.config import check_inputs, validate_config
 
+# The bundled demo, unless --configfile names another (then that one alone is used, not merged).
+if not config:
 
-configfile: "config/config.yaml"
+    configfile: "config/config.yaml"
 
 
 validate_config(config, "config")
@@ -39,6 +41,6 @@ include: "workflow/rules/interpret.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_outputs(),
-    default_target: True

@@ -12,4 +12,5 @@ train_model(
     snakemake.params.model,
     snakemake.params.train,
     seed=snakemake.params.seed,
+    threads=snakemake.threads,
 )

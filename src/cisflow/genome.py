@@ -121,9 +121,7 @@ def check_same_chroms(
     if missing:
         shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
         gshown = ", ".join(genome_set[:3]) + (" …" if len(genome_set) > 3 else "")
-        raise CisflowError(
-            f"chromosome names not in the genome {genome_source}: {shown} (genome has {gshown})", source
-        )
+        raise CisflowError(f"chromosome names not in the genome {genome_source}: {shown} (genome has {gshown})", source)
 
 
 @dataclass

@@ -1,4 +1,6 @@
 # Shared helpers: the sample sheet, wildcard constraints and the list of final outputs.
+import os
+
 from snakemake.utils import validate
 
 from cisflow.samples import read_sample_sheet
@@ -13,12 +15,24 @@ wildcard_constraints:
 
 
 SPLITS = ["train", "valid", "test"]
-BASELINES = (["pwm"] if config["baselines"]["motifs"] else []) + (["kmer"] if config["baselines"]["kmer"] else [])
-SAMPLE_COLUMNS = ["task", "cell_type", "assay", "replicate", "reads", "control", "format"]
+BASELINES = (["pwm"] if config["baselines"]["motifs"] else []) + (
+    ["kmer"] if config["baselines"]["kmer"] else []
+)
+SAMPLE_COLUMNS = [
+    "task",
+    "cell_type",
+    "assay",
+    "replicate",
+    "reads",
+    "control",
+    "format",
+]
 
 if config["track"] == "genome":
     SAMPLES = read_sample_sheet(config["samples"])
-    validate(SAMPLES[SAMPLE_COLUMNS].replace("", None), "../schemas/samples.schema.yaml")
+    validate(
+        SAMPLES[SAMPLE_COLUMNS].replace("", None), "../schemas/samples.schema.yaml"
+    )
     GROUPS = sorted(SAMPLES["group"].unique())
 else:
     SAMPLES = None

@@ -16,17 +16,17 @@ rule evaluate:
             caption="../report/curves.rst",
             category="Evaluation",
         ),
-    params:
-        evaluate=config["evaluate"],
-        out_dir="results/evaluate",
     log:
         "logs/evaluate/evaluate.log",
+    conda:
+        "../../envs/torch.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        evaluate=config["evaluate"],
+        out_dir=lambda wc, output: os.path.dirname(output.table),
     script:
         "../../scripts/evaluate.py"
 
@@ -39,21 +39,21 @@ rule baselines:
     output:
         table="results/baselines/baselines.tsv",
         metrics=expand("results/baselines/{baseline}/metrics.json", baseline=BASELINES),
-    params:
-        baselines=config["baselines"],
-        fdrs=config["evaluate"]["fdrs"],
-        seed=config["seed"],
-        out_dir="results/baselines",
     log:
         "logs/baselines/baselines.log",
     benchmark:
         "results/benchmarks/baselines/baselines.tsv"
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        baselines=config["baselines"],
+        fdrs=config["evaluate"]["fdrs"],
+        seed=config["seed"],
+        out_dir=lambda wc, output: os.path.dirname(output.table),
     script:
         "../../scripts/baselines.py"
 
@@ -61,7 +61,9 @@ rule baselines:
 rule compare_models:
     input:
         cnn="results/evaluate/metrics.json",
-        baselines=expand("results/baselines/{baseline}/metrics.json", baseline=BASELINES),
+        baselines=expand(
+            "results/baselines/{baseline}/metrics.json", baseline=BASELINES
+        ),
     output:
         report(
             "results/evaluate/comparison.tsv",
@@ -70,11 +72,11 @@ rule compare_models:
         ),
     log:
         "logs/compare_models/compare_models.log",
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../../scripts/compare_models.py"

@@ -4,30 +4,34 @@ rule interpret:
         meta="results/train/model.json",
         test="results/data/test.npz",
         embeddings=(
-            "results/simulate/embeddings.tsv" if config["track"] == "simulation" else []
+            "results/simulate/embeddings.tsv"
+            if config["track"] == "simulation"
+            else []
         ),
     output:
-        scores=expand("results/interpret/{method}.npz", method=config["interpret"]["methods"]),
+        scores=expand(
+            "results/interpret/{method}.npz", method=config["interpret"]["methods"]
+        ),
         summary=report(
             "results/interpret/summary.tsv",
             caption="../report/interpret.rst",
             category="Interpretation",
         ),
-    params:
-        interpret=config["interpret"],
-        motifs=config.get("simulation", {}).get("motifs", []),
-        seed=config["seed"],
-        out_dir="results/interpret",
     log:
         "logs/interpret/interpret.log",
     benchmark:
         "results/benchmarks/interpret/interpret.tsv"
+    conda:
+        "../../envs/torch.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=120,
         gpu=1,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        interpret=config["interpret"],
+        motifs=config.get("simulation", {}).get("motifs", []),
+        seed=config["seed"],
+        out_dir=lambda wc, output: os.path.dirname(output.summary),
     script:
         "../../scripts/interpret.py"

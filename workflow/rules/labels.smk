@@ -1,6 +1,8 @@
 rule labels:
     input:
-        conservative=expand("results/peaks/{group}.conservative.narrowPeak", group=GROUPS),
+        conservative=expand(
+            "results/peaks/{group}.conservative.narrowPeak", group=GROUPS
+        ),
         relaxed=expand("results/peaks/{group}.relaxed.narrowPeak", group=GROUPS),
         fasta=config.get("genome", {}).get("fasta", []),
         blacklist=config.get("genome", {}).get("blacklist") or [],
@@ -12,19 +14,19 @@ rule labels:
             caption="../report/labels.rst",
             category="Labels",
         ),
-    params:
-        tasks=GROUPS,
-        labels=config.get("labels", {}),
-        exclude_chroms=config.get("genome", {}).get("exclude_chroms", []),
     log:
         "logs/labels/labels.log",
     benchmark:
         "results/benchmarks/labels/labels.tsv"
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../envs/reads.yaml"
+    params:
+        tasks=GROUPS,
+        labels=config.get("labels", {}),
+        exclude_chroms=config.get("genome", {}).get("exclude_chroms", []),
     script:
         "../../scripts/labels.py"

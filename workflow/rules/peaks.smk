@@ -2,26 +2,28 @@ rule call_peaks:
     input:
         treatment="results/reads/{group}.{which}.tagAlign.gz",
         control=lambda wc: (
-            ["results/reads/{group}.control.tagAlign.gz"] if group_has_control(wc.group) else []
+            ["results/reads/{group}.control.tagAlign.gz"]
+            if group_has_control(wc.group)
+            else []
         ),
         sizes="results/genome/chrom.sizes",
     output:
         peaks="results/peaks/macs3/{group}.{which}.narrowPeak",
         fe="results/signal/{group}.{which}.fe.bw",
-    params:
-        assay=lambda wc: group_assay(wc.group),
-        peaks=config.get("peaks", {}),
-        outdir=lambda wc: f"results/peaks/macs3/{wc.group}.{wc.which}_macs3",
     log:
         "logs/call_peaks/{group}.{which}.log",
     benchmark:
         "results/benchmarks/call_peaks/{group}.{which}.tsv"
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/reads.yaml"
+    params:
+        assay=lambda wc: group_assay(wc.group),
+        peaks=config.get("peaks", {}),
+        outdir=lambda wc, output: output.peaks.removesuffix(".narrowPeak") + "_macs3",
     script:
         "../../scripts/call_peaks.py"
 
@@ -46,15 +48,15 @@ rule reproducible_peaks:
             caption="../report/peaks.rst",
             category="Peaks",
         ),
-    params:
-        peaks=config.get("peaks", {}),
     log:
         "logs/reproducible_peaks/{group}.log",
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../envs/reads.yaml"
+    params:
+        peaks=config.get("peaks", {}),
     script:
         "../../scripts/reproducible_peaks.py"

@@ -5,12 +5,12 @@ rule chrom_sizes:
         "results/genome/chrom.sizes",
     log:
         "logs/chrom_sizes/chrom_sizes.log",
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/reads.yaml"
     script:
         "../../scripts/chrom_sizes.py"
 
@@ -22,20 +22,20 @@ rule filter_reads:
     output:
         tagalign="results/reads/{sample}.tagAlign.gz",
         stats="results/reads/{sample}.stats.json",
-    params:
-        fmt=lambda wc: sample_row(wc.sample).get("format"),
-        assay=lambda wc: sample_row(wc.sample)["assay"],
-        reads=config.get("reads", {}),
     log:
         "logs/filter_reads/{sample}.log",
     benchmark:
         "results/benchmarks/filter_reads/{sample}.tsv"
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/reads.yaml"
+    params:
+        fmt=lambda wc: sample_row(wc.sample).get("format"),
+        assay=lambda wc: sample_row(wc.sample)["assay"],
+        reads=config.get("reads", {}),
     script:
         "../../scripts/filter_reads.py"
 
@@ -47,35 +47,38 @@ rule filter_control:
     output:
         tagalign="results/reads/{sample}.control.tagAlign.gz",
         stats="results/reads/{sample}.control.stats.json",
-    params:
-        fmt=None,
-        assay="chip",
-        reads=config.get("reads", {}),
     log:
         "logs/filter_control/{sample}.log",
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/reads.yaml"
+    params:
+        fmt=None,
+        assay="chip",
+        reads=config.get("reads", {}),
     script:
         "../../scripts/filter_reads.py"
 
 
 rule pool_reads:
     input:
-        lambda wc: expand("results/reads/{sample}.tagAlign.gz", sample=group_samples(wc.group)["sample"]),
+        lambda wc: expand(
+            "results/reads/{sample}.tagAlign.gz",
+            sample=group_samples(wc.group)["sample"],
+        ),
     output:
         "results/reads/{group}.pooled.tagAlign.gz",
     log:
         "logs/pool_reads/{group}.log",
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/reads.yaml"
     script:
         "../../scripts/pool_reads.py"
 
@@ -90,12 +93,12 @@ rule pool_controls:
         "results/reads/{group}.control.tagAlign.gz",
     log:
         "logs/pool_controls/{group}.log",
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/reads.yaml"
     script:
         "../../scripts/pool_reads.py"
 
@@ -106,16 +109,16 @@ rule pseudoreplicates:
     output:
         pr1="results/reads/{group}.pr1.tagAlign.gz",
         pr2="results/reads/{group}.pr2.tagAlign.gz",
-    params:
-        seed=config["seed"],
     log:
         "logs/pseudoreplicates/{group}.log",
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/reads.yaml"
+    params:
+        seed=config["seed"],
     script:
         "../../scripts/pseudoreplicates.py"
 
@@ -126,15 +129,15 @@ rule signal_bigwig:
         sizes="results/genome/chrom.sizes",
     output:
         "results/signal/{sample}.cpm.bw",
-    params:
-        bin_size=config.get("reads", {}).get("signal_bin_size", 10),
     log:
         "logs/signal_bigwig/{sample}.log",
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../envs/reads.yaml"
+    params:
+        bin_size=config.get("reads", {}).get("signal_bin_size", 10),
     script:
         "../../scripts/signal_bigwig.py"

@@ -6,18 +6,18 @@ rule simulate:
         train="results/data/train.npz",
         valid="results/data/valid.npz",
         test="results/data/test.npz",
-    params:
-        simulation=config["simulation"],
-        seed=config["seed"],
     log:
         "logs/simulate/simulate.log",
     benchmark:
         "results/benchmarks/simulate/simulate.tsv"
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        simulation=config["simulation"],
+        seed=config["seed"],
     script:
         "../../scripts/simulate.py"

@@ -7,18 +7,18 @@ rule datasets:
         valid="results/data/valid.npz",
         test="results/data/test.npz",
         splits="results/data/splits.json",
-    params:
-        splits=config.get("splits", {}),
-        seed=config["seed"],
     log:
         "logs/datasets/datasets.log",
     benchmark:
         "results/benchmarks/datasets/datasets.tsv"
+    conda:
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=30,
-    conda:
-        "../../envs/reads.yaml"
+    params:
+        splits=config.get("splits", {}),
+        seed=config["seed"],
     script:
         "../../scripts/datasets.py"

@@ -11,21 +11,21 @@ rule train:
             caption="../report/learning_curve.rst",
             category="Training",
         ),
-    params:
-        model=config["model"],
-        train=config["train"],
-        seed=config["seed"],
-        out_dir="results/train",
     log:
         "logs/train/train.log",
     benchmark:
         "results/benchmarks/train/train.tsv"
+    conda:
+        "../../envs/torch.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=240,
         gpu=1,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        model=config["model"],
+        train=config["train"],
+        seed=config["seed"],
+        out_dir=lambda wc, output: os.path.dirname(output.model),
     script:
         "../../scripts/train.py"

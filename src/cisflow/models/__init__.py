@@ -1,0 +1,170 @@
+"""Sequence models built from config by name, and their safetensors + JSON persistence.
+
+Every model is a plain ``nn.Module`` mapping input ``(N, C, L)`` (C = 4 for one-hot DNA) to
+logits ``(N, T)``. A saved model is ``model.safetensors`` (the state_dict) beside ``model.json``
+(``name``, ``params``, ``n_tasks``, ``input_length``, ``in_channels``, ``tasks``, ``seed``, ...).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from cisflow.errors import CisflowError
+from cisflow.io import atomic_path, write_json
+from cisflow.models.basset import Basset
+from cisflow.models.deepbind import DeepBind
+from cisflow.models.sequence_dnn import PRESETS as SEQUENCE_DNN_PRESETS
+from cisflow.models.sequence_dnn import SequenceDNN
+
+log = logging.getLogger(__name__)
+
+MODELS: dict[str, type[nn.Module]] = {"sequence_dnn": SequenceDNN, "deepbind": DeepBind, "basset": Basset}
+_FIXED = ("self", "n_tasks", "input_length", "in_channels")
+WEIGHTS_NAME = "model.safetensors"
+META_NAME = "model.json"
+
+__all__ = [
+    "MODELS",
+    "SEQUENCE_DNN_PRESETS",
+    "Basset",
+    "DeepBind",
+    "SequenceDNN",
+    "build_model",
+    "check_model_config",
+    "load_model",
+    "model_params",
+    "save_model",
+]
+
+
+def model_params(name: str) -> dict[str, Any]:
+    """Hyperparameters of model ``name`` with defaults (besides n_tasks, input_length, in_channels)."""
+    if name not in MODELS:
+        raise CisflowError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
+    sig = inspect.signature(MODELS[name].__init__)
+    return {k: p.default for k, p in sig.parameters.items() if k not in _FIXED}
+
+
+def _check_params(name: str, params: Mapping[str, Any]) -> None:
+    """Raise CisflowError for a parameter that model ``name`` does not take."""
+    valid = model_params(name)
+    unknown = [k for k in params if k not in valid]
+    if unknown:
+        raise CisflowError(f"unknown parameter {unknown[0]!r} for model {name!r}; valid parameters: {', '.join(valid)}")
+
+
+def build_model(name: str, n_tasks: int, input_length: int, in_channels: int = 4, **params: Any) -> nn.Module:
+    """Build model ``name`` with explicit hyperparameters.
+
+    Parameters
+    ----------
+    name
+        One of ``sequence_dnn``, ``deepbind``, ``basset``.
+    n_tasks
+        Outputs T; the model maps ``(N, in_channels, input_length)`` → logits ``(N, T)``.
+    input_length
+        Sequence length L in bp.
+    in_channels
+        Input channels C (4 for one-hot DNA; more for extra signal tracks).
+    **params
+        The model's hyperparameters (see :func:`model_params`); missing ones take their defaults.
+
+    Raises
+    ------
+    CisflowError
+        Unknown name or parameter (listing the valid ones), or values the model cannot take.
+    """
+    _check_params(name, params)
+    try:
+        model = MODELS[name](
+            n_tasks=int(n_tasks), input_length=int(input_length), in_channels=int(in_channels), **params
+        )
+    except (TypeError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, CisflowError):
+            raise
+        raise CisflowError(f"model {name!r}: bad parameters {dict(params)} ({exc})") from exc
+    model.spec = {  # type: ignore[assignment]
+        "name": name,
+        "params": dict(params),
+        "n_tasks": int(n_tasks),
+        "input_length": int(input_length),
+        "in_channels": int(in_channels),
+    }
+    return model
+
+
+def check_model_config(cfg: Any, input_length: int | None = None, n_tasks: int = 1) -> None:
+    """Validate a model config ``{"name": ..., "params": {...}}`` before any job runs.
+
+    Names and parameter names are always checked; when ``input_length`` is given the model is
+    also built (on the meta device, no memory) so values that do not fit the length fail here.
+    """
+    if not isinstance(cfg, Mapping) or "name" not in cfg:
+        raise CisflowError("model config must be a mapping with 'name' (and optional 'params')")
+    params = cfg.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise CisflowError(f"model params must be a mapping, got {type(params).__name__}")
+    _check_params(str(cfg["name"]), params)
+    if input_length is not None:
+        with torch.device("meta"):
+            build_model(str(cfg["name"]), n_tasks, input_length, **params)
+
+
+def save_model(out_dir: str | Path, model: nn.Module, meta: Mapping[str, Any] | None = None) -> None:
+    """Write ``out_dir/model.safetensors`` (state_dict) and ``out_dir/model.json`` atomically.
+
+    ``meta`` is merged over ``model.spec`` (set by :func:`build_model`); it must end up holding
+    ``name``, ``params``, ``n_tasks`` and ``input_length`` (plus e.g. ``tasks``, ``seed``).
+    """
+    out_dir = Path(out_dir)
+    full = {**getattr(model, "spec", {}), **(meta or {})}
+    missing = [k for k in ("name", "params", "n_tasks", "input_length") if k not in full]
+    if missing:
+        raise CisflowError(f"model metadata lacks {', '.join(missing)}", out_dir / META_NAME)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(out_dir / WEIGHTS_NAME) as tmp:
+        save_file(state, str(tmp), metadata={"name": str(full["name"])})
+    write_json(out_dir / META_NAME, full)
+
+
+def _read_meta(path: Path) -> dict:
+    """Read and check ``model.json``."""
+    if not path.is_file():
+        raise CisflowError("model metadata does not exist", path)
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CisflowError(f"not valid JSON ({exc})", path) from exc
+    missing = [k for k in ("name", "params", "n_tasks", "input_length") if k not in meta]
+    if missing:
+        raise CisflowError(f"model metadata lacks {', '.join(missing)}", path)
+    return meta
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """Load a saved model from its directory or its ``model.json``; returns ``(model in eval mode, meta)``."""
+    path = Path(path)
+    meta_path = path / META_NAME if path.is_dir() else path
+    meta = _read_meta(meta_path)
+    weights = meta_path.parent / WEIGHTS_NAME
+    if not weights.is_file():
+        raise CisflowError("model weights do not exist", weights)
+    model = build_model(
+        meta["name"], meta["n_tasks"], meta["input_length"], in_channels=meta.get("in_channels", 4), **meta["params"]
+    )
+    try:
+        state = load_file(str(weights), device=str(device))
+        model.load_state_dict(state, strict=True)
+    except (SafetensorError, RuntimeError, OSError) as exc:
+        raise CisflowError(f"cannot load weights ({str(exc).splitlines()[0]})", weights) from exc
+    return model.to(device).eval(), meta

@@ -1,0 +1,115 @@
+"""Batched, gradient-free predictions of a sequence model on genome codes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from cisflow.errors import CisflowError
+from cisflow.genome import one_hot, reverse_complement_codes
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` → ``cuda`` if available, else ``cpu``; anything else → ``torch.device(device)``."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; a no-op elsewhere."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def codes_to_tensor(codes: np.ndarray, device: torch.device) -> torch.Tensor:
+    """One-hot a batch of codes ``(B, L)`` uint8 → float32 tensor ``(B, 4, L)`` on ``device`` (pinned on CUDA)."""
+    x = torch.from_numpy(np.ascontiguousarray(one_hot(codes)))
+    if device.type == "cuda":
+        return x.pin_memory().to(device, non_blocking=True)
+    return x.to(device)
+
+
+def _check_codes(codes: np.ndarray) -> np.ndarray:
+    """Codes must be ``(N, L)`` integers in 0..4."""
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or not np.issubdtype(codes.dtype, np.integer):
+        raise CisflowError(f"codes must be an (N, L) integer array; got {codes.dtype} {codes.shape}")
+    return codes.astype(np.uint8, copy=False)
+
+
+def _batched_logits(
+    model: nn.Module, codes: np.ndarray, batch_size: int, device: torch.device, rc: bool
+) -> Iterator[np.ndarray]:
+    """Yield float32 logits ``(B, T)`` per batch (of the reverse complement when ``rc``)."""
+    for start in range(0, len(codes), batch_size):
+        batch = codes[start : start + batch_size]
+        if rc:
+            batch = reverse_complement_codes(batch)
+        with autocast(device):
+            out = model(codes_to_tensor(batch, device))
+        yield out.float().cpu().numpy()
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module, codes: np.ndarray, batch_size: int = 256, device: str | torch.device | None = None
+) -> np.ndarray:
+    """Logits ``(N, T)`` float32 of ``model`` on codes ``(N, L)`` uint8, in eval mode, batched, no grad."""
+    codes, device = _check_codes(codes), resolve_device(device)
+    was_training = model.training
+    model.eval().to(device)
+    try:
+        parts = list(_batched_logits(model, codes, batch_size, device, rc=False))
+    finally:
+        model.train(was_training)
+    n_tasks = parts[0].shape[1] if parts else 0
+    return np.concatenate(parts) if parts else np.zeros((0, n_tasks), dtype=np.float32)
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    codes: np.ndarray,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    reverse_complement_average: bool = False,
+) -> np.ndarray:
+    """Probabilities ``(N, T)`` float32 (sigmoid of the logits) of ``model`` on codes ``(N, L)`` uint8.
+
+    Parameters
+    ----------
+    model
+        Maps one-hot ``(B, 4, L)`` to logits ``(B, T)``; put in eval mode for the call.
+    codes
+        Genome codes ``(N, L)`` (A0 C1 G2 T3 N4); one-hot encoded a batch at a time.
+    batch_size
+        Sequences per forward pass.
+    device
+        ``None`` → CUDA if available, else CPU. Data moves a batch at a time.
+    reverse_complement_average
+        Average the probabilities of each sequence and its reverse complement.
+    """
+    codes, device = _check_codes(codes), resolve_device(device)
+    was_training = model.training
+    model.eval().to(device)
+    try:
+        probs = [
+            torch.sigmoid(torch.from_numpy(b)).numpy() for b in _batched_logits(model, codes, batch_size, device, False)
+        ]
+        if reverse_complement_average:
+            rc = _batched_logits(model, codes, batch_size, device, True)
+            probs = [(p + torch.sigmoid(torch.from_numpy(b)).numpy()) / 2 for p, b in zip(probs, rc, strict=True)]
+    finally:
+        model.train(was_training)
+    if not probs:
+        return np.zeros((0, getattr(model, "spec", {}).get("n_tasks", 0)), dtype=np.float32)
+    return np.concatenate(probs).astype(np.float32, copy=False)

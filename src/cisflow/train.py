@@ -1,0 +1,524 @@
+"""Training loop: masked BCE, Adam, early stopping, per-epoch checkpoints with exact resume.
+
+Inputs are the dataset npz files (``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)`` with -1
+ambiguous, ``tasks`` ``(T,)``). Codes stay on the CPU and are one-hot encoded a batch at a time.
+Each epoch the model is scored on the whole training and validation sets (DragoNN's per-epoch
+report) and everything needed to continue is checkpointed to ``out_dir/checkpoint.pt``; a rerun
+after a kill continues from there and ends with bit-identical weights and metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional
+from tqdm.auto import tqdm
+
+from cisflow.errors import CisflowError, require_file
+from cisflow.genome import reverse_complement_codes
+from cisflow.io import atomic_open, atomic_path
+from cisflow.metrics import DEFAULT_FDRS, mean_metrics, multitask_metrics
+from cisflow.models import build_model, check_model_config, save_model
+from cisflow.predict import autocast, codes_to_tensor, predict_logits, resolve_device
+
+log = logging.getLogger(__name__)
+
+#: Defaults of every ``train`` config key (DragoNN's where it has one: Adam 1e-3, batch 128, patience 5).
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "epochs": 100,
+    "min_epochs": 1,
+    "batch_size": 128,
+    "learning_rate": 1e-3,
+    "weight_decay": 0.0,
+    "patience": 5,
+    "monitor": "auprc",
+    "class_weights": None,
+    "reverse_complement": False,
+}
+MONITORS = ("auroc", "auprc", "loss")
+CHECKPOINT_NAME = "checkpoint.pt"
+# keys whose change does not invalidate a checkpoint (training may be extended or cut short)
+_RESUMABLE_CHANGES = ("epochs", "min_epochs", "patience")
+
+
+def check_train_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the ``train`` config with defaults filled; unknown keys or bad values → CisflowError."""
+    cfg = dict(cfg or {})
+    unknown = [k for k in cfg if k not in TRAIN_DEFAULTS]
+    if unknown:
+        raise CisflowError(f"unknown train key {unknown[0]!r}; valid keys: {', '.join(TRAIN_DEFAULTS)}")
+    out = {**TRAIN_DEFAULTS, **cfg}
+    for key in ("epochs", "min_epochs", "batch_size", "patience"):
+        if not isinstance(out[key], int) or isinstance(out[key], bool) or out[key] < 1:
+            raise CisflowError(f"train.{key} must be a positive integer; got {out[key]!r}")
+    for key in ("learning_rate", "weight_decay"):
+        if not isinstance(out[key], int | float) or out[key] < 0:
+            raise CisflowError(f"train.{key} must be a non-negative number; got {out[key]!r}")
+    if out["monitor"] not in MONITORS:
+        raise CisflowError(f"train.monitor must be one of {', '.join(MONITORS)}; got {out['monitor']!r}")
+    if out["class_weights"] not in (None, "auto"):
+        raise CisflowError(f"train.class_weights must be null or 'auto'; got {out['class_weights']!r}")
+    if not isinstance(out["reverse_complement"], bool):
+        raise CisflowError(f"train.reverse_complement must be true or false; got {out['reverse_complement']!r}")
+    return out
+
+
+def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a dataset npz: ``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)``, ``tasks`` str ``(T,)``."""
+    path = require_file(path, "dataset")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in ("codes", "labels", "tasks") if k not in npz.files]
+            if missing:
+                raise CisflowError(f"dataset lacks {', '.join(missing)}", path)
+            data = {k: npz[k] for k in ("codes", "labels", "tasks")}
+    except (OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, CisflowError):
+            raise
+        raise CisflowError(f"not a readable npz ({exc})", path) from exc
+    codes, labels, tasks = data["codes"], data["labels"], data["tasks"]
+    if codes.ndim != 2 or codes.dtype != np.uint8:
+        raise CisflowError(f"codes must be uint8 (N, L); got {codes.dtype} {codes.shape}", path)
+    if labels.ndim != 2 or labels.shape[0] != codes.shape[0] or labels.shape[1] != tasks.size:
+        raise CisflowError(f"labels {labels.shape} do not match codes {codes.shape} and {tasks.size} tasks", path)
+    if codes.shape[0] == 0:
+        raise CisflowError("dataset has no sequences", path)
+    if not np.isin(labels, (-1, 0, 1)).all():
+        raise CisflowError("labels must be 1, 0 or -1", path)
+    return {"codes": codes, "labels": labels.astype(np.int8, copy=False), "tasks": tasks.astype(str)}
+
+
+def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean binary cross-entropy over the entries whose label is not -1.
+
+    Parameters
+    ----------
+    logits
+        ``(N, T)`` float.
+    labels
+        ``(N, T)`` with 1, 0 or -1 (ignored).
+    pos_weight
+        ``(T,)`` multiplier of the positive term per task, or None.
+
+    Returns
+    -------
+    Scalar: ``sum(bce * mask) / max(sum(mask), 1)`` (0 when every label is -1).
+    """
+    mask = (labels >= 0).to(logits.dtype)
+    target = labels.clamp(min=0).to(logits.dtype)
+    bce = functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight, reduction="none")
+    return (bce * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def class_pos_weight(labels: np.ndarray, mode: str | None) -> torch.Tensor | None:
+    """Per-task positive weights ``(T,)`` = n_neg / n_pos (``mode='auto'``; -1 ignored), or None."""
+    if mode is None:
+        return None
+    n_pos = (labels == 1).sum(axis=0).astype(np.float64)
+    n_neg = (labels == 0).sum(axis=0).astype(np.float64)
+    weight = np.where(n_pos > 0, n_neg / np.maximum(n_pos, 1), 1.0)
+    log.info("class weights (positive weight per task): %s", np.round(weight, 3).tolist())
+    return torch.tensor(weight, dtype=torch.float32)
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """A shuffled partition of ``range(n)`` into batches (the last may be short)."""
+    order = rng.permutation(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: Mapping[str, np.ndarray],
+    cfg: Mapping[str, Any],
+    state: Mapping[str, Any],
+) -> float:
+    """One pass over the shuffled training set; returns the mean objective (loss + regularization)."""
+    device, rng, pos_weight = state["device"], state["rng"], state["pos_weight"]
+    model.train()
+    batches = _batches(len(data["codes"]), cfg["batch_size"], rng)
+    total = 0.0
+    for idx in tqdm(batches, desc=f"Epoch {state['epoch']}", leave=False, disable=state["progress"]):
+        codes = data["codes"][idx]
+        if cfg["reverse_complement"]:
+            flip = rng.random(len(codes)) < 0.5
+            codes[flip] = reverse_complement_codes(codes[flip])
+        x = codes_to_tensor(codes, device)
+        y = torch.from_numpy(data["labels"][idx]).to(device, non_blocking=True)
+        with autocast(device):
+            logits = model(x)
+        loss = masked_bce_loss(logits.float(), y, pos_weight)
+        if hasattr(model, "regularization"):
+            loss = loss + model.regularization()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * len(idx)
+    return total / len(data["codes"])
+
+
+def evaluate_split(
+    model: nn.Module, data: Mapping[str, np.ndarray], batch_size: int, device: torch.device
+) -> dict[str, float]:
+    """Unweighted masked BCE and the metrics (mean over tasks, counts summed) of ``model`` on ``data``."""
+    logits = predict_logits(model, data["codes"], batch_size=batch_size, device=device)
+    loss = float(masked_bce_loss(torch.from_numpy(logits), torch.from_numpy(data["labels"])))
+    probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    rows = multitask_metrics(data["labels"], probs, list(data["tasks"]), DEFAULT_FDRS)
+    return {"loss": loss, **mean_metrics(rows)}
+
+
+def format_metrics_line(epoch: int, split: str, m: Mapping[str, float]) -> str:
+    """DragoNN's per-epoch line, e.g. ``Epoch 3: Train Loss: 0.2214\\tBalanced Accuracy: 91.23%\\t auROC: ...``."""
+
+    def pct(key: str) -> str:
+        return f"{100 * m[key]:.1f}%"
+
+    return (
+        f"Epoch {epoch}: {split} Loss: {m['loss']:.4f}\tBalanced Accuracy: {100 * m['balanced_accuracy']:.2f}%\t "
+        f"auROC: {m['auroc']:.3f}\t auPRC: {m['auprc']:.3f}\t Recall at 5%|10%|20% FDR: "
+        f"{pct('recall_at_5_fdr')}|{pct('recall_at_10_fdr')}|{pct('recall_at_20_fdr')}\t "
+        f"Num Positives: {int(m['num_positives'])}\t Num Negatives: {int(m['num_negatives'])}"
+    )
+
+
+def _improved(monitor: str, value: float, best: float | None) -> bool:
+    """Whether ``value`` beats ``best`` (lower loss, higher auROC/auPRC); NaN never improves on a number."""
+    if best is None:
+        return True
+    if math.isnan(value):
+        return False
+    if math.isnan(best):
+        return True
+    return value < best if monitor == "loss" else value > best
+
+
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of the model's state_dict."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def _rng_states(rng: np.random.Generator) -> dict[str, Any]:
+    """numpy (shuffling, RC flips) and torch (dropout) RNG states, as plain types and tensors."""
+    states: dict[str, Any] = {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(rng: np.random.Generator, states: Mapping[str, Any]) -> None:
+    """Restore what :func:`_rng_states` saved."""
+    rng.bit_generator.state = states["numpy"]
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, st: Mapping[str, Any]) -> None:
+    """Atomically write everything needed to continue (loadable with ``weights_only=True``)."""
+    ckpt = {k: v for k, v in st.items() if k != "rng"}
+    ckpt.update(model=_cpu_state(model), optimizer=optimizer.state_dict(), rng=_rng_states(st["rng"]))
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+
+
+def _load_checkpoint(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, st: dict[str, Any], cfg: Mapping[str, Any]
+) -> None:
+    """Restore model, optimizer, RNGs and loop state from ``path`` into ``st`` (in place)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CisflowError(f"cannot read checkpoint ({exc.__class__.__name__}); delete it to start over", path) from exc
+    if ckpt.get("config") != st["config"]:
+        raise CisflowError("checkpoint was written with another model/train config, seed or data; delete it", path)
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    _set_rng_states(st["rng"], ckpt["rng"])
+    for key in ("epoch", "history", "best_state", "best_epoch", "best_value", "wait"):
+        st[key] = ckpt[key]
+    st["finished"] = _finished(st, cfg)
+    log.info("resumed from %s after epoch %d (best epoch %s)", path, st["epoch"], st["best_epoch"])
+
+
+def _finished(st: Mapping[str, Any], cfg: Mapping[str, Any]) -> bool:
+    """Max epochs reached, or patience exhausted after ``min_epochs``."""
+    patience_out = st["wait"] >= cfg["patience"] and st["epoch"] >= cfg["min_epochs"]
+    return st["epoch"] >= cfg["epochs"] or patience_out
+
+
+def _run_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: Mapping[str, Mapping[str, np.ndarray]],
+    cfg: Mapping[str, Any],
+    st: dict[str, Any],
+) -> None:
+    """Train one epoch, score train and valid, log DragoNN's lines, update the loop state ``st``."""
+    epoch, start = st["epoch"] + 1, time.perf_counter()
+    objective = _train_epoch(model, optimizer, data["train"], cfg, {**st, "epoch": epoch})
+    eval_batch = max(cfg["batch_size"], 256)
+    scores = {split: evaluate_split(model, data[split], eval_batch, st["device"]) for split in ("train", "valid")}
+    seconds = time.perf_counter() - start
+    value = scores["valid"][cfg["monitor"]]
+    improved = _improved(cfg["monitor"], value, st["best_value"])
+    log.debug("epoch %d: training objective %.4f", epoch, objective)
+    log.info(format_metrics_line(epoch, "Train", scores["train"]))
+    log.info(format_metrics_line(epoch, "Valid", scores["valid"]) + (" *" if improved else ""))
+    for split, m in scores.items():
+        st["history"].append({"epoch": epoch, "split": split, **m, "seconds": seconds})
+    if improved:
+        st.update(best_state=_cpu_state(model), best_epoch=epoch, best_value=float(value), wait=0)
+    else:
+        st["wait"] += 1
+    st["epoch"] = epoch
+    st["finished"] = _finished(st, cfg)
+
+
+def write_history(path: str | Path, history: list[Mapping[str, Any]]) -> None:
+    """Write the per-epoch rows (epoch, split, loss, every metric, seconds) as a TSV, atomically."""
+    columns = list(history[0]) if history else ["epoch", "split", "loss"]
+    with atomic_open(path) as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(columns)
+        for row in history:
+            writer.writerow([f"{row[c]:.6g}" if isinstance(row[c], float) else row[c] for c in columns])
+
+
+def plot_learning_curve(
+    path: str | Path, history: list[Mapping[str, Any]], monitor: str, best_epoch: int | None = None
+) -> None:
+    """PNG of loss and the monitored metric (auPRC if monitoring loss) per epoch, train and valid."""
+    from matplotlib.figure import Figure
+
+    metric = "auprc" if monitor == "loss" else monitor
+    fig = Figure(figsize=(9, 3.5), layout="constrained")
+    for ax, key in zip(fig.subplots(1, 2), ("loss", metric), strict=True):
+        for split in ("train", "valid"):
+            rows = [r for r in history if r["split"] == split]
+            ax.plot([r["epoch"] for r in rows], [r[key] for r in rows], marker="o", ms=3, label=split)
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="grey", ls="--", lw=1, label=f"best epoch {best_epoch}")
+        ax.set(xlabel="epoch", ylabel=key, title=key)
+        ax.legend(frameon=False)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+
+
+@contextlib.contextmanager
+def _deterministic(device: torch.device, threads: int | None = None) -> Iterator[None]:
+    """Deterministic algorithms on CPU and ``threads`` torch threads for the duration (restored after)."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    previous_threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    if threads is not None:
+        torch.set_num_threads(max(1, int(threads)))
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous, warn_only=warn_only)
+        torch.set_num_threads(previous_threads)
+
+
+def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[str, np.ndarray]]:
+    """Load both splits and check they share tasks and sequence length."""
+    train, valid = load_dataset(train_npz), load_dataset(valid_npz)
+    if train["tasks"].tolist() != valid["tasks"].tolist():
+        raise CisflowError(
+            f"tasks {valid['tasks'].tolist()} differ from training tasks {train['tasks'].tolist()}", valid_npz
+        )
+    if train["codes"].shape[1] != valid["codes"].shape[1]:
+        raise CisflowError(
+            f"sequence length {valid['codes'].shape[1]} differs from training length {train['codes'].shape[1]}",
+            valid_npz,
+        )
+    return {"train": train, "valid": valid}
+
+
+def _initial_state(seed: int, device: torch.device, config: dict, progress: bool | None) -> dict[str, Any]:
+    """Loop state before epoch 1."""
+    return {
+        "config": config,
+        "epoch": 0,
+        "history": [],
+        "best_state": None,
+        "best_epoch": None,
+        "best_value": None,
+        "wait": 0,
+        "finished": False,
+        "rng": np.random.default_rng(seed),
+        "device": device,
+        "progress": None if progress is None else not progress,
+    }
+
+
+def _summary(st: Mapping[str, Any], cfg: Mapping[str, Any], seconds: list[float]) -> dict[str, Any]:
+    """What :func:`train_model` returns."""
+    best = st["best_epoch"]
+    rows = {r["split"]: r for r in st["history"] if r["epoch"] == best}
+    return {
+        "completed": bool(st["finished"]),
+        "epochs_run": st["epoch"],
+        "best_epoch": best,
+        "monitor": cfg["monitor"],
+        "best_value": st["best_value"],
+        "stopped_early": bool(st["finished"] and st["epoch"] < cfg["epochs"]),
+        "train": rows.get("train"),
+        "valid": rows.get("valid"),
+        "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
+    }
+
+
+def _write_outputs(out_dir: Path, model: nn.Module, st: Mapping[str, Any], cfg: Mapping[str, Any], meta: dict) -> None:
+    """Best weights + model.json, history.tsv and learning_curve.png."""
+    model.load_state_dict(st["best_state"])
+    meta = {**meta, "best_epoch": st["best_epoch"], "monitor": cfg["monitor"], "best_value": st["best_value"]}
+    save_model(out_dir, model, {**meta, "epochs_run": st["epoch"], "train_config": dict(cfg)})
+    write_history(out_dir / "history.tsv", st["history"])
+    plot_learning_curve(out_dir / "learning_curve.png", st["history"], cfg["monitor"], st["best_epoch"])
+
+
+def train_model(
+    train_npz: str | Path,
+    valid_npz: str | Path,
+    out_dir: str | Path,
+    model_cfg: Mapping[str, Any],
+    train_cfg: Mapping[str, Any] | None,
+    seed: int,
+    device: str | torch.device | None = None,
+    *,
+    stop_after_epoch: int | None = None,
+    progress: bool | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Train a model on a dataset npz, early-stopped on the validation set, resumable.
+
+    Parameters
+    ----------
+    train_npz, valid_npz
+        Dataset npz files (``codes`` ``(N, L)`` uint8, ``labels`` ``(N, T)`` int8, ``tasks`` ``(T,)``).
+    out_dir
+        Gets ``checkpoint.pt`` (every epoch), then ``model.safetensors``, ``model.json``,
+        ``history.tsv`` and ``learning_curve.png``. An existing checkpoint is resumed.
+    model_cfg
+        ``{"name": ..., "params": {...}}`` (see :func:`cisflow.models.build_model`).
+    train_cfg
+        ``train`` config (see :data:`TRAIN_DEFAULTS` and :func:`check_train_config`).
+    seed
+        Seeds model initialisation, dropout, shuffling and reverse-complement flips.
+    device
+        ``None`` → CUDA if available (bf16 autocast, pinned batches), else CPU (deterministic algorithms).
+    stop_after_epoch
+        Stop once this epoch is checkpointed, without writing the final outputs (as if killed);
+        rerunning resumes. For tests and time-boxed jobs.
+    progress
+        Show a progress bar per epoch; ``None`` → only on a terminal.
+    threads
+        torch CPU threads for the run (e.g. the rule's ``threads``); ``None`` keeps torch's setting.
+        On a busy machine fewer threads can be much faster (oversubscribed OpenMP stalls).
+
+    Returns
+    -------
+    dict
+        ``completed``, ``epochs_run``, ``best_epoch``, ``monitor``, ``best_value``, ``stopped_early``,
+        ``train``/``valid`` (metrics at the best epoch), ``seconds_per_epoch`` (this run).
+    """
+    cfg = check_train_config(train_cfg)
+    check_model_config(model_cfg)
+    model_cfg = json.loads(json.dumps({"name": model_cfg["name"], "params": dict(model_cfg.get("params") or {})}))
+    data, device, out_dir = _load_data(train_npz, valid_npz), resolve_device(device), Path(out_dir)
+    tasks, length = data["train"]["tasks"].tolist(), int(data["train"]["codes"].shape[1])
+    config = {
+        "model": model_cfg,
+        "train": {k: v for k, v in cfg.items() if k not in _RESUMABLE_CHANGES},
+        "seed": int(seed),
+        "tasks": tasks,
+        "input_length": length,
+        "sizes": [len(data["train"]["codes"]), len(data["valid"]["codes"])],
+    }
+    with _deterministic(device, threads):
+        torch.manual_seed(seed)
+        model = build_model(model_cfg["name"], len(tasks), length, **model_cfg["params"]).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"], weight_decay=cfg["weight_decay"])
+        st = _initial_state(seed, device, config, progress)
+        st["pos_weight"] = class_pos_weight(data["train"]["labels"], cfg["class_weights"])
+        if st["pos_weight"] is not None:
+            st["pos_weight"] = st["pos_weight"].to(device)
+        if (out_dir / CHECKPOINT_NAME).is_file():
+            _load_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, st, cfg)
+        seconds: list[float] = []
+        while not st["finished"]:
+            start = time.perf_counter()
+            _run_epoch(model, optimizer, data, cfg, st)
+            seconds.append(time.perf_counter() - start)
+            _save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, _checkpointable(st))
+            if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not st["finished"]:
+                log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
+                return _summary(st, cfg, seconds)
+    meta = {"tasks": tasks, "seed": int(seed)}
+    _write_outputs(out_dir, model, st, cfg, meta)
+    summary = _summary(st, cfg, seconds)
+    log.info("best epoch %s (%s %.4f); outputs in %s", st["best_epoch"], cfg["monitor"], st["best_value"], out_dir)
+    return summary
+
+
+def _checkpointable(st: Mapping[str, Any]) -> dict[str, Any]:
+    """The loop state minus what is rebuilt each run (device, progress, class weights)."""
+    return {k: v for k, v in st.items() if k not in ("device", "progress", "pos_weight")}
+
+
+def read_training_config(path: str | Path) -> tuple[dict, dict, int | None]:
+    """Read the ``model``, ``train`` and ``seed`` entries of a (workflow) YAML config.
+
+    Returns
+    -------
+    model_cfg, train_cfg, seed
+        ``train_cfg`` has defaults filled; ``seed`` is None when the file has none.
+    """
+    import yaml
+
+    path = require_file(path, "config file")
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CisflowError(f"not valid YAML ({str(exc).splitlines()[0]})", path) from exc
+    if not isinstance(config, dict) or "model" not in config:
+        raise CisflowError("config needs a 'model' section (name, params)", path)
+    seed = config.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise CisflowError(f"seed must be an integer; got {seed!r}", path)
+    try:
+        check_model_config(config["model"])
+        train_cfg = check_train_config(config.get("train"))
+    except CisflowError as exc:
+        raise CisflowError(str(exc), path) from exc
+    return dict(config["model"]), train_cfg, seed
+
+
+def train_from_config(
+    train_npz: str | Path,
+    valid_npz: str | Path,
+    config_path: str | Path,
+    out_dir: str | Path,
+    seed: int | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """:func:`train_model` with ``model``/``train``/``seed`` read from a YAML config (``seed`` overrides; default 0)."""
+    model_cfg, train_cfg, config_seed = read_training_config(config_path)
+    seed = seed if seed is not None else (config_seed if config_seed is not None else 0)
+    return train_model(train_npz, valid_npz, out_dir, model_cfg, train_cfg, seed, device=device, threads=threads)

@@ -1,0 +1,236 @@
+"""Tests for cisflow.models and cisflow.predict: shapes, known answers, config checks, persistence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from cisflow.errors import CisflowError
+from cisflow.genome import encode, one_hot, reverse_complement_codes
+from cisflow.models import build_model, check_model_config, load_model, model_params, save_model
+from cisflow.models.basset import basset_flat_size
+from cisflow.models.sequence_dnn import PRESETS, RandDropout, sequence_dnn_flat_size
+from cisflow.predict import predict, predict_logits
+
+SMALL = {
+    "sequence_dnn": {"num_filters": [4, 3], "conv_width": [5, 3], "pool_width": 7},
+    "deepbind": {"num_filters": 4, "conv_width": 8, "hidden": 5},
+    "basset": {"num_filters": [6, 5, 4], "conv_width": [5, 3, 3], "pool_width": [2, 2, 2], "hidden": [8, 8]},
+}
+
+
+def _x(n: int, length: int, seed: int = 0) -> torch.Tensor:
+    codes = np.random.default_rng(seed).integers(0, 5, (n, length), dtype=np.uint8)
+    return torch.from_numpy(one_hot(codes))
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+@pytest.mark.parametrize("length", [60, 101, 250])
+@pytest.mark.parametrize("n_tasks", [1, 3])
+def test_output_shape(name: str, length: int, n_tasks: int) -> None:
+    model = build_model(name, n_tasks, length, **SMALL[name]).eval()
+    assert model(_x(5, length)).shape == (5, n_tasks)
+
+
+def test_extra_input_channels() -> None:
+    model = build_model("sequence_dnn", 2, 80, in_channels=6, **SMALL["sequence_dnn"])
+    assert model(torch.zeros(3, 6, 80)).shape == (3, 2)
+
+
+def test_sequence_dnn_dragonn_defaults_and_flat_size() -> None:
+    model = build_model("sequence_dnn", 1, 1000, **PRESETS["multilayer"])
+    # DragoNN multilayer preset: three 15x10 convs, pool 35 -> 15 * ((1000 - 27) // 35) = 15 * 27
+    assert sequence_dnn_flat_size(1000, [15, 15, 15], [10, 10, 10], 35) == 405
+    assert model.dense.in_features == 405
+    defaults = model_params("sequence_dnn")
+    assert list(defaults["num_filters"]) == [15, 15, 15] and defaults["pool_width"] == 35
+
+
+def test_basset_defaults_flat_size_600bp() -> None:
+    # Basset on 600 bp: 600-18=582 /3=194, -10=184 /4=46, -6=40 /4=10 -> 200 * 10 = 2000 features
+    assert basset_flat_size(600, (19, 11, 7), (3, 4, 4), 200) == 2000
+    with torch.device("meta"):
+        model = build_model("basset", 164, 600)
+    assert model.dense[0].in_features == 2000 and model.dense[0].out_features == 1000
+
+
+def _ac_detector(model_conv: torch.nn.Conv1d) -> None:
+    """Set a width-2, 1-filter conv to fire 1 exactly at 'AC' (ReLU(A + C - 1))."""
+    with torch.no_grad():
+        model_conv.weight.zero_()
+        model_conv.weight[0, 0, 0] = 1.0  # A at offset 0
+        model_conv.weight[0, 1, 1] = 1.0  # C at offset 1
+        model_conv.bias.fill_(-1.0)
+
+
+def test_sequence_dnn_known_answer() -> None:
+    # L=9, conv width 2 -> 8 positions, pool 4 -> 2 windows; dense weights (1, 10), bias 0.5:
+    # logit = 1*[AC starts in 0..3] + 10*[AC starts in 4..7] + 0.5
+    model = build_model("sequence_dnn", 1, 9, num_filters=[1], conv_width=[2], pool_width=4).eval()
+    _ac_detector(model.convs[0])
+    with torch.no_grad():
+        model.dense.weight[:] = torch.tensor([[1.0, 10.0]])
+        model.dense.bias.fill_(0.5)
+    seqs = ["ACGTTTTAC", "GGGGGGGAC", "ACTTTTTTT", "TTTTTTTTT", "NNNNNNNNN"]
+    x = torch.from_numpy(one_hot(np.stack([encode(s) for s in seqs])))
+    expected = torch.tensor([[11.5], [10.5], [1.5], [0.5], [0.5]])
+    assert torch.equal(model(x), expected)
+
+
+def test_deepbind_known_answer() -> None:
+    model = build_model("deepbind", 1, 6, num_filters=1, conv_width=2, hidden=1, dropout=0.5).eval()
+    _ac_detector(model.conv)
+    with torch.no_grad():
+        model.hidden.weight.fill_(1.0)
+        model.hidden.bias.zero_()
+        model.out.weight.fill_(2.0)
+        model.out.bias.fill_(-1.0)
+    x = torch.from_numpy(one_hot(np.stack([encode("TTTTAC"), encode("GGGGGG")])))
+    assert torch.equal(model(x), torch.tensor([[1.0], [-1.0]]))
+
+
+def test_l1_regularization() -> None:
+    model = build_model("sequence_dnn", 2, 50, l1=0.1, **SMALL["sequence_dnn"])
+    expected = 0.1 * model.dense.weight.abs().sum()
+    assert torch.isclose(model.regularization(), expected)
+    assert float(build_model("sequence_dnn", 2, 50, **SMALL["sequence_dnn"]).regularization().detach()) == 0.0
+
+
+def test_rand_dropout() -> None:
+    drop = RandDropout(0.25)
+    x = torch.ones(200, 500)
+    torch.manual_seed(0)
+    y = drop.train()(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.01
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.75))
+    assert torch.equal(drop.eval()(x), x)
+    assert torch.equal(RandDropout(0.0).train()(x), x)
+
+
+def test_unknown_model_name() -> None:
+    with pytest.raises(CisflowError, match=r"unknown model 'resnet'; valid models: sequence_dnn, deepbind, basset"):
+        build_model("resnet", 1, 100)
+
+
+def test_unknown_param_lists_valid_ones() -> None:
+    with pytest.raises(CisflowError, match=r"unknown parameter 'filters' for model 'deepbind'; valid parameters: "):
+        build_model("deepbind", 1, 100, filters=3)
+
+
+def test_bad_param_values() -> None:
+    with pytest.raises(CisflowError, match="same length"):
+        build_model("sequence_dnn", 1, 100, num_filters=[3, 3], conv_width=[5])
+    with pytest.raises(CisflowError, match="too short"):
+        build_model("sequence_dnn", 1, 30, num_filters=[3], conv_width=[10], pool_width=35)
+    with pytest.raises(CisflowError, match="shorter than conv_width"):
+        build_model("deepbind", 1, 10)
+    with pytest.raises(CisflowError, match="too short"):
+        build_model("basset", 1, 50)
+    with pytest.raises(CisflowError, match="bad parameters"):
+        build_model("deepbind", 1, 100, num_filters="many")
+
+
+def test_check_model_config() -> None:
+    check_model_config({"name": "basset", "params": {"dropout": 0.1}})
+    check_model_config({"name": "basset"}, input_length=600)
+    with pytest.raises(CisflowError, match="unknown model 'cnn'"):
+        check_model_config({"name": "cnn", "params": {}})
+    with pytest.raises(CisflowError, match="unknown parameter 'widths'"):
+        check_model_config({"name": "sequence_dnn", "params": {"widths": [1]}})
+    with pytest.raises(CisflowError, match="mapping with 'name'"):
+        check_model_config(["sequence_dnn"])
+    with pytest.raises(CisflowError, match="params must be a mapping"):
+        check_model_config({"name": "deepbind", "params": [1, 2]})
+    with pytest.raises(CisflowError, match="too short"):
+        check_model_config({"name": "basset"}, input_length=100)
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_save_load_round_trip(tmp_path, name: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(name, 2, 64, **SMALL[name])
+    model.train()
+    model(_x(8, 64))  # update batch-norm running statistics so buffers are non-trivial
+    model.eval()
+    save_model(tmp_path / "m", model, {"tasks": ["a", "b"], "seed": 7})
+    loaded, meta = load_model(tmp_path / "m")
+    assert not loaded.training
+    x = _x(4, 64, seed=1)
+    assert torch.equal(model(x), loaded(x))
+    assert meta["name"] == name and meta["tasks"] == ["a", "b"] and meta["seed"] == 7
+    assert meta["n_tasks"] == 2 and meta["input_length"] == 64 and meta["in_channels"] == 4
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["params"] == SMALL[name]
+    state = load_file(str(tmp_path / "m" / "model.safetensors"))  # safetensors: no pickle involved
+    assert set(state) == set(model.state_dict())
+    loaded2, _ = load_model(tmp_path / "m" / "model.json")
+    assert torch.equal(loaded2(x), loaded(x))
+    assert not list(tmp_path.joinpath("m").glob(".*"))  # no temporary files left
+
+
+def test_load_model_errors(tmp_path) -> None:
+    with pytest.raises(CisflowError, match="model metadata does not exist"):
+        load_model(tmp_path)
+    model = build_model("deepbind", 1, 40, **SMALL["deepbind"])
+    save_model(tmp_path, model, {"tasks": ["t"], "seed": 0})
+    (tmp_path / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CisflowError, match=r"model.safetensors: cannot load weights"):
+        load_model(tmp_path)
+    (tmp_path / "model.json").write_text("{not json")
+    with pytest.raises(CisflowError, match=r"model.json: not valid JSON"):
+        load_model(tmp_path)
+    (tmp_path / "model.json").write_text('{"name": "deepbind"}')
+    with pytest.raises(CisflowError, match="lacks params, n_tasks, input_length"):
+        load_model(tmp_path)
+
+
+def test_save_model_needs_metadata(tmp_path) -> None:
+    with pytest.raises(CisflowError, match="lacks name"):
+        save_model(tmp_path, torch.nn.Linear(2, 2), {})
+
+
+def test_predict_matches_sigmoid_and_batching() -> None:
+    torch.manual_seed(0)
+    model = build_model("sequence_dnn", 3, 50, dropout=0.5, **{k: v for k, v in SMALL["sequence_dnn"].items()})
+    codes = np.random.default_rng(1).integers(0, 5, (23, 50), dtype=np.uint8)
+    model.train()
+    probs = predict(model, codes, batch_size=5, device="cpu")
+    assert model.training  # mode restored
+    assert probs.shape == (23, 3) and probs.dtype == np.float32
+    with torch.no_grad():
+        expected = torch.sigmoid(model.eval()(torch.from_numpy(one_hot(codes)))).numpy()
+    np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(predict(model, codes, batch_size=100, device="cpu"), probs, rtol=1e-5, atol=1e-6)
+    logits = predict_logits(model, codes, batch_size=7, device="cpu")
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), probs, rtol=1e-5, atol=1e-6)
+
+
+def test_predict_reverse_complement_average() -> None:
+    torch.manual_seed(0)
+    model = build_model("deepbind", 2, 40, **SMALL["deepbind"])
+    codes = np.random.default_rng(2).integers(0, 4, (9, 40), dtype=np.uint8)
+    fwd = predict(model, codes, device="cpu")
+    rev = predict(model, reverse_complement_codes(codes), device="cpu")
+    avg = predict(model, codes, batch_size=4, device="cpu", reverse_complement_average=True)
+    np.testing.assert_allclose(avg, (fwd + rev) / 2, rtol=1e-5, atol=1e-6)
+
+
+def test_predict_bad_codes() -> None:
+    model = build_model("deepbind", 1, 40, **SMALL["deepbind"])
+    with pytest.raises(CisflowError, match=r"codes must be an \(N, L\) integer array"):
+        predict(model, np.zeros(40, dtype=np.uint8))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_predict_on_cuda_close_to_cpu() -> None:
+    torch.manual_seed(0)
+    model = build_model("basset", 2, 120, **SMALL["basset"]).eval()
+    codes = np.random.default_rng(3).integers(0, 4, (16, 120), dtype=np.uint8)
+    cpu = predict(model, codes, device="cpu")
+    gpu = predict(model, codes, device="cuda")  # bf16 autocast
+    np.testing.assert_allclose(gpu, cpu, atol=2e-2)

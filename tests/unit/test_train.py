@@ -1,0 +1,248 @@
+"""Tests for cisflow.train and ``cisflow train``: loss, class weights, learning, resume, determinism."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from cisflow.cli import main
+from cisflow.errors import CisflowError
+from cisflow.genome import encode
+from cisflow.io import save_npz
+from cisflow.models import load_model
+from cisflow.predict import predict
+from cisflow.train import (
+    TRAIN_DEFAULTS,
+    check_train_config,
+    class_pos_weight,
+    format_metrics_line,
+    load_dataset,
+    masked_bce_loss,
+    train_model,
+)
+
+MODEL = {"name": "sequence_dnn", "params": {"num_filters": [6], "conv_width": [6], "pool_width": 35, "dropout": 0.1}}
+TRAIN = {"epochs": 6, "batch_size": 32, "learning_rate": 0.02, "patience": 10, "monitor": "auroc"}
+
+
+def _planted(n: int, length: int, seed: int, tasks: tuple[str, ...] = ("gata",)) -> dict[str, np.ndarray]:
+    """Random sequences; task 0 is bound iff GATAAG is planted; later tasks are noise. One label -1."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, (n, length), dtype=np.uint8)
+    bound = rng.random(n) < 0.4
+    for i in np.flatnonzero(bound):
+        pos = rng.integers(0, length - 6)
+        codes[i, pos : pos + 6] = encode("GATAAG")
+    labels = np.stack([bound] + [rng.random(n) < 0.5 for _ in tasks[1:]], axis=1).astype(np.int8)
+    labels[0, -1] = -1
+    return {"codes": codes, "labels": labels, "tasks": np.array(tasks), "ids": np.array([f"s{i}" for i in range(n)])}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models train faster on one thread (and the machine is shared); restore afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("data")
+    paths = {}
+    for split, n, seed in (("train", 400, 0), ("valid", 150, 1)):
+        paths[split] = root / f"{split}.npz"
+        save_npz(paths[split], **_planted(n, 40, seed))
+    return paths
+
+
+def test_masked_bce_known_answer() -> None:
+    logits = torch.tensor([[0.0, 2.0], [-1.0, 3.0], [1.5, -0.5]])
+    labels = torch.tensor([[1, -1], [0, 1], [-1, 0]], dtype=torch.int8)
+    # kept entries: (0,0) y=1 z=0, (1,0) y=0 z=-1, (1,1) y=1 z=3, (2,1) y=0 z=-0.5
+    expected = (math.log(2) + math.log1p(math.exp(-1)) + math.log1p(math.exp(-3)) + math.log1p(math.exp(-0.5))) / 4
+    assert float(masked_bce_loss(logits, labels)) == pytest.approx(expected, rel=1e-6)
+    # positive weights multiply only the positive terms
+    pw = torch.tensor([2.0, 3.0])
+    weighted = (
+        2 * math.log(2) + math.log1p(math.exp(-1)) + 3 * math.log1p(math.exp(-3)) + math.log1p(math.exp(-0.5))
+    ) / 4
+    assert float(masked_bce_loss(logits, labels, pw)) == pytest.approx(weighted, rel=1e-6)
+    assert float(masked_bce_loss(logits, torch.full((3, 2), -1, dtype=torch.int8))) == 0.0
+
+
+def test_class_pos_weight() -> None:
+    labels = np.array([[1, 0], [0, 1], [0, -1], [0, 1], [-1, 0]], dtype=np.int8)
+    # task 0: 1 positive, 3 negatives -> 3; task 1: 2 positives, 2 negatives -> 1
+    assert class_pos_weight(labels, "auto").tolist() == [3.0, 1.0]
+    assert class_pos_weight(labels, None) is None
+    assert class_pos_weight(np.zeros((3, 1), dtype=np.int8), "auto").tolist() == [1.0]
+
+
+def test_check_train_config() -> None:
+    assert check_train_config(None) == TRAIN_DEFAULTS
+    assert check_train_config({"epochs": 3})["epochs"] == 3
+    with pytest.raises(CisflowError, match="unknown train key 'epoch'"):
+        check_train_config({"epoch": 3})
+    with pytest.raises(CisflowError, match=r"train\.monitor must be one of auroc, auprc, loss"):
+        check_train_config({"monitor": "accuracy"})
+    with pytest.raises(CisflowError, match=r"train\.batch_size must be a positive integer"):
+        check_train_config({"batch_size": 0})
+    with pytest.raises(CisflowError, match="class_weights must be null or 'auto'"):
+        check_train_config({"class_weights": "balanced"})
+
+
+def test_load_dataset_errors(tmp_path) -> None:
+    with pytest.raises(CisflowError, match="dataset does not exist"):
+        load_dataset(tmp_path / "none.npz")
+    save_npz(tmp_path / "a.npz", codes=np.zeros((3, 5), dtype=np.uint8), tasks=np.array(["t"]))
+    with pytest.raises(CisflowError, match=r"a.npz: dataset lacks labels"):
+        load_dataset(tmp_path / "a.npz")
+    save_npz(tmp_path / "b.npz", codes=np.zeros((3, 5)), labels=np.zeros((3, 1), np.int8), tasks=np.array(["t"]))
+    with pytest.raises(CisflowError, match="codes must be uint8"):
+        load_dataset(tmp_path / "b.npz")
+    (tmp_path / "c.npz").write_bytes(b"not a zip")
+    with pytest.raises(CisflowError, match=r"c\.npz: not a readable npz"):
+        load_dataset(tmp_path / "c.npz")
+
+
+def test_mismatched_tasks(tmp_path, data) -> None:
+    save_npz(tmp_path / "v.npz", **_planted(20, 40, 5, tasks=("gata", "other")))
+    with pytest.raises(CisflowError, match=r"v.npz: tasks \['gata', 'other'\] differ from training tasks"):
+        train_model(data["train"], tmp_path / "v.npz", tmp_path / "out", MODEL, TRAIN, seed=0)
+
+
+def test_format_metrics_line() -> None:
+    m = {"loss": 0.22137, "balanced_accuracy": 0.91234, "auroc": 0.9701, "auprc": 0.968, "recall_at_5_fdr": 0.701}
+    m |= {"recall_at_10_fdr": 0.852, "recall_at_20_fdr": 0.923, "num_positives": 2100, "num_negatives": 2100}
+    assert format_metrics_line(3, "Train", m) == (
+        "Epoch 3: Train Loss: 0.2214\tBalanced Accuracy: 91.23%\t auROC: 0.970\t auPRC: 0.968\t "
+        "Recall at 5%|10%|20% FDR: 70.1%|85.2%|92.3%\t Num Positives: 2100\t Num Negatives: 2100"
+    )
+
+
+def test_learns_planted_kmer(tmp_path, data, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="cisflow.train")
+    out = tmp_path / "out"
+    summary = train_model(data["train"], data["valid"], out, MODEL, TRAIN, seed=0, device="cpu")
+    assert summary["completed"] and summary["valid"]["auroc"] > 0.9
+    for name in ("model.safetensors", "model.json", "history.tsv", "learning_curve.png", "checkpoint.pt"):
+        assert (out / name).is_file()
+    model, meta = load_model(out)
+    assert meta["best_epoch"] == summary["best_epoch"] and meta["seed"] == 0 and meta["tasks"] == ["gata"]
+    valid = load_dataset(data["valid"])
+    probs = predict(model, valid["codes"], device="cpu")
+    keep = valid["labels"][:, 0] >= 0
+    bound = valid["labels"][keep, 0] == 1
+    assert probs[keep, 0][bound].mean() > probs[keep, 0][~bound].mean() + 0.3
+    header = (out / "history.tsv").read_text().splitlines()[0].split("\t")
+    assert header[:5] == ["epoch", "split", "loss", "auroc", "auprc"] and "recall_at_10_fdr" in header
+    assert len((out / "history.tsv").read_text().splitlines()) == 1 + 2 * summary["epochs_run"]
+    assert "Epoch 1: Train Loss: " in caplog.text and "Epoch 1: Valid Loss: " in caplog.text
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["epoch"] == summary["epochs_run"] and ckpt["best_epoch"] == summary["best_epoch"]
+
+
+def _weights(path) -> dict[str, torch.Tensor]:
+    return load_file(str(path / "model.safetensors"))
+
+
+def _metric_rows(path) -> list[list[str]]:
+    rows = [line.split("\t") for line in (path / "history.tsv").read_text().splitlines()]
+    return [row[:-1] for row in rows]  # drop the seconds column
+
+
+def test_resume_after_kill_is_bit_identical_and_deterministic(tmp_path, data) -> None:
+    model_cfg = {
+        "name": "sequence_dnn",
+        "params": {**MODEL["params"], "num_filters": [4, 4], "conv_width": [5, 3], "pool_width": 10},
+    }
+    train_cfg = {**TRAIN, "epochs": 4, "reverse_complement": True, "class_weights": "auto", "monitor": "loss"}
+    full = train_model(data["train"], data["valid"], tmp_path / "full", model_cfg, train_cfg, seed=3, device="cpu")
+    part = train_model(
+        data["train"], data["valid"], tmp_path / "cut", model_cfg, train_cfg, seed=3, device="cpu", stop_after_epoch=2
+    )
+    assert not part["completed"] and part["epochs_run"] == 2 and not (tmp_path / "cut" / "model.json").exists()
+    resumed = train_model(data["train"], data["valid"], tmp_path / "cut", model_cfg, train_cfg, seed=3, device="cpu")
+    assert resumed["completed"] and resumed["epochs_run"] == full["epochs_run"] == 4
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _metric_rows(tmp_path / "full") == _metric_rows(tmp_path / "cut")
+    assert {k: v for k, v in full["valid"].items() if k != "seconds"} == {
+        k: v for k, v in resumed["valid"].items() if k != "seconds"
+    }
+    # same seed from scratch -> same weights; another seed -> different weights
+    again = tmp_path / "again"
+    train_model(data["train"], data["valid"], again, model_cfg, train_cfg, seed=3, device="cpu")
+    assert all(torch.equal(a[k], _weights(again)[k]) for k in a)
+    other = tmp_path / "other"
+    train_model(data["train"], data["valid"], other, model_cfg, {**train_cfg, "epochs": 1}, seed=4, device="cpu")
+    assert not torch.equal(a["dense.weight"], _weights(other)["dense.weight"])
+
+
+def test_checkpoint_from_other_config_is_refused(tmp_path, data) -> None:
+    out = tmp_path / "out"
+    train_model(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=0, device="cpu")
+    with pytest.raises(CisflowError, match=r"checkpoint.pt: checkpoint was written with another"):
+        train_model(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=1, device="cpu")
+    (out / "checkpoint.pt").write_bytes(b"truncated")
+    with pytest.raises(CisflowError, match=r"checkpoint.pt: cannot read checkpoint"):
+        train_model(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=0, device="cpu")
+
+
+def test_early_stopping_restores_best(tmp_path, data) -> None:
+    cfg = {**TRAIN, "epochs": 30, "patience": 2, "learning_rate": 0.05, "monitor": "loss"}
+    summary = train_model(data["train"], data["valid"], tmp_path / "o", MODEL, cfg, seed=0, device="cpu")
+    if summary["stopped_early"]:
+        assert summary["epochs_run"] == summary["best_epoch"] + 2
+    rows = [r.split("\t") for r in (tmp_path / "o" / "history.tsv").read_text().splitlines()[1:]]
+    valid_losses = [float(r[2]) for r in rows if r[1] == "valid"]
+    assert summary["best_epoch"] == 1 + int(np.argmin(valid_losses))
+
+
+def test_cli_train(tmp_path, data, capsys) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "seed: 2\nmodel:\n  name: deepbind\n  params: {num_filters: 4, conv_width: 6, hidden: 4}\n"
+        "train: {epochs: 2, batch_size: 64}\nother_section: {ignored: true}\n"
+    )
+    args = ["train", "--train", str(data["train"]), "--valid", str(data["valid"]), "--config", str(config)]
+    assert main([*args, "--out-dir", str(tmp_path / "o"), "--device", "cpu"]) == 0
+    _, meta = load_model(tmp_path / "o")
+    assert meta["name"] == "deepbind" and meta["seed"] == 2 and meta["epochs_run"] == 2
+    assert main([*args, "--out-dir", str(tmp_path / "o2"), "--seed", "5", "--device", "cpu", "--threads", "2"]) == 0
+    assert torch.get_num_threads() == 1  # the run's thread count is restored afterwards
+    assert load_model(tmp_path / "o2")[1]["seed"] == 5
+
+
+def test_cli_train_errors(tmp_path, data, capsys) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("model:\n  name: deepbnd\n")
+    args = ["train", "--train", str(data["train"]), "--valid", str(data["valid"]), "--out-dir", str(tmp_path / "o")]
+    assert main([*args, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "cisflow train: error:" in err and "config.yaml: unknown model 'deepbnd'" in err and len(err.splitlines()) == 1
+    )
+    config.write_text("model: {name: deepbind}\ntrain: {epochs: 0}\n")
+    assert main([*args, "--config", str(config)]) == 2
+    assert "train.epochs must be a positive integer" in capsys.readouterr().err
+    assert main([*args, "--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "missing.yaml: config file does not exist" in capsys.readouterr().err
+    config.write_text("model: {name: deepbind}\n")
+    assert main([*args[:2], str(tmp_path / "nope.npz"), *args[3:], "--config", str(config)]) == 2
+    assert "nope.npz: dataset does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_train_on_cuda(tmp_path, data) -> None:
+    summary = train_model(data["train"], data["valid"], tmp_path / "o", MODEL, TRAIN, seed=0, device="cuda")
+    assert summary["completed"] and summary["valid"]["auroc"] > 0.9
+    assert load_model(tmp_path / "o")[0](torch.zeros(1, 4, 40)).shape == (1, 1)
