@@ -38,6 +38,7 @@ else:
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/interpret.smk"
+include: "workflow/rules/motifs.smk"
 
 
 rule all:

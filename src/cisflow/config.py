@@ -99,6 +99,11 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
                 paths.append((f"genome.{key}", config["genome"][key]))
         if config["peaks"].get("reference"):
             paths.append(("peaks.reference", config["peaks"]["reference"]))
+    motifs = config.get("motifs", {})
+    if motifs.get("enabled") and motifs.get("method") not in config["interpret"]["methods"]:
+        raise CisflowError(
+            f"motifs.method {motifs['method']!r} must be one of interpret.methods {config['interpret']['methods']}", source
+        )
     for key, value in paths:
         if not (base / value).is_file():
             raise CisflowError(f"{key}: file {value} does not exist", source)

@@ -72,6 +72,8 @@ def all_outputs():
         "results/evaluate/comparison.tsv",
         "results/interpret/summary.tsv",
     ]
+    if config["motifs"]["enabled"]:
+        targets.append("results/motifs/motifs.html")
     if config["track"] == "simulation":
         targets.append("results/simulate/embeddings.tsv")
     else:

@@ -1,0 +1,18 @@
+"""Snakemake adapter: TF-MoDISCO patterns, their JASPAR matches and motif hits per region."""
+
+from _bootstrap import setup
+
+from cisflow.motifs import discover_motifs
+
+log = setup(snakemake)
+opts = dict(snakemake.params.motifs)
+opts.pop("enabled")
+opts.pop("method")
+discover_motifs(
+    snakemake.input.scores,
+    snakemake.params.out_dir,
+    release=opts.pop("release"),
+    taxon=opts.pop("taxon"),
+    truth_motifs=opts.pop("truth") or None,
+    **opts,
+)
