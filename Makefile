@@ -7,7 +7,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 CORES ?= 2
 
-.PHONY: setup demo simulation test lint clean
+.PHONY: setup demo report simulation test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	$(BIN)/snakemake --profile profiles/default --cores 1 --report results/report.html
+
+report: setup
+	$(BIN)/snakemake --profile profiles/default --cores 1 --report results/report.html
 
 simulation: setup
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES) --configfile config/examples/simulation.yaml

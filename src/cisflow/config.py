@@ -102,7 +102,8 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
     motifs = config.get("motifs", {})
     if motifs.get("enabled") and motifs.get("method") not in config["interpret"]["methods"]:
         raise CisflowError(
-            f"motifs.method {motifs['method']!r} must be one of interpret.methods {config['interpret']['methods']}", source
+            f"motifs.method {motifs['method']!r} must be one of interpret.methods {config['interpret']['methods']}",
+            source,
         )
     for key, value in paths:
         if not (base / value).is_file():

@@ -280,7 +280,10 @@ def datasets_from_files(
     """
     labels = load_labels(labels_path)
     genome = Genome.from_fasta(genome_path)
-    splits = make_splits(labels.chroms, valid_chroms, test_chroms, preset)
+    try:
+        splits = make_splits(labels.chroms, valid_chroms, test_chroms, preset)
+    except CisflowError as exc:
+        raise CisflowError(str(exc), labels_path if exc.path is None else exc.path) from exc
     datasets = build_datasets(labels, genome, splits, **params)
     write_datasets(datasets, outputs)
     if splits_json:

@@ -601,11 +601,19 @@ def labels_from_files(
     for tables, paths in ((cons, conservative), (relx, relaxed or {})):
         for t, df in tables.items():
             check_same_chroms(df["chrom"], sizes, paths[t], genome or chrom_sizes)
+            past = np.flatnonzero(df["end"].to_numpy() > df["chrom"].map(sizes).to_numpy())
+            if past.size:
+                c, e = df["chrom"].iloc[past[0]], int(df["end"].iloc[past[0]])
+                raise CisflowError(f"peak end {e} beyond {c} ({sizes[c]} bp in {genome or chrom_sizes})", paths[t])
     bl = _read_bed3(blacklist) if blacklist else None
     if bl is not None:
         bl = bl[~bl["chrom"].isin(drop)]
         check_same_chroms(bl["chrom"], sizes, blacklist, genome or chrom_sizes)
     labels = make_labels(cons, relx, sizes, blacklist=bl, genome=g, **params)
+    if not any(k.any() for k in labels.keep.values()):
+        raise CisflowError(
+            "no bins left after the N and blacklist filters (all N?)", genome or blacklist or chrom_sizes
+        )
     save_labels(labels, out)
     if dream_tsv:
         export_dream_tsv(labels, dream_tsv)

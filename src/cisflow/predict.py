@@ -17,10 +17,22 @@ log = logging.getLogger(__name__)
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``None`` → ``cuda`` if available, else ``cpu``; anything else → ``torch.device(device)``."""
+    """``None`` → ``cuda`` if available, else ``cpu``; anything else → ``torch.device(device)``.
+
+    Raises CisflowError (one line) for a device string torch does not know, or a CUDA device this
+    machine does not have, instead of a traceback at the first ``.to(device)``.
+    """
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise CisflowError(f"unknown device {str(device)!r} (use cpu, cuda or cuda:N)") from exc
+    if resolved.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0 or (resolved.index or 0) >= n:
+            raise CisflowError(f"device {str(device)!r} requested but this machine has {n} CUDA device(s); use cpu")
+    return resolved
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:

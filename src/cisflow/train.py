@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import time
+import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
             if missing:
                 raise CisflowError(f"dataset lacks {', '.join(missing)}", path)
             data = {k: npz[k] for k in ("codes", "labels", "tasks")}
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, CisflowError):
             raise
         raise CisflowError(f"not a readable npz ({exc})", path) from exc
@@ -146,6 +147,8 @@ def _train_epoch(
     state: Mapping[str, Any],
 ) -> float:
     """One pass over the shuffled training set; returns the mean objective (loss + regularization)."""
+    if "batches" in data:
+        return _train_epoch_batches(model, optimizer, data["batches"], state)
     device, rng, pos_weight = state["device"], state["rng"], state["pos_weight"]
     model.train()
     batches = _batches(len(data["codes"]), cfg["batch_size"], rng)
@@ -167,6 +170,32 @@ def _train_epoch(
         optimizer.step()
         total += float(loss.detach()) * len(idx)
     return total / len(data["codes"])
+
+
+def _train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, state) -> float:
+    """One optimizer step on a batch already on the device; returns the batch objective."""
+    with autocast(state["device"]):
+        logits = model(x)
+    loss = masked_bce_loss(logits.float(), y, state["pos_weight"])
+    if hasattr(model, "regularization"):
+        loss = loss + model.regularization()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+def _train_epoch_batches(model: nn.Module, optimizer: torch.optim.Optimizer, batches, state) -> float:
+    """One epoch from a streaming loader (:class:`cisflow.loader.GenomeBatches`, epoch-seeded sampling)."""
+    device, total, n = state["device"], 0.0, 0
+    model.train()
+    batches.set_epoch(state["epoch"])
+    pin = device.type == "cuda"
+    for x, y in tqdm(batches, desc=f"Epoch {state['epoch']}", leave=False, disable=state["progress"]):
+        x = (x.pin_memory() if pin else x).to(device, non_blocking=True)
+        total += _train_step(model, optimizer, x, y.to(device, non_blocking=True), state) * len(y)
+        n += len(y)
+    return total / max(n, 1)
 
 
 def evaluate_split(
@@ -349,6 +378,22 @@ def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[s
     return {"train": train, "valid": valid}
 
 
+def _load_loader_data(batches: Any, valid_npz: str | Path) -> dict[str, dict[str, Any]]:
+    """Training from a streaming loader: its fixed scoring sample as ``train`` (plus ``batches``), valid from npz."""
+    valid = load_dataset(valid_npz)
+    if batches.in_channels != 4:
+        raise CisflowError("train_model scores on DNA only; signal channels (signal_bigwigs) are not supported here")
+    if list(batches.tasks) != valid["tasks"].tolist():
+        raise CisflowError(f"tasks {valid['tasks'].tolist()} differ from the loader's tasks {batches.tasks}", valid_npz)
+    if batches.input_length != valid["codes"].shape[1]:
+        raise CisflowError(
+            f"sequence length {valid['codes'].shape[1]} differs from the loader's {batches.input_length}", valid_npz
+        )
+    if batches.n_samples == 0:
+        raise CisflowError("the genome loader has no positive bins to train on")
+    return {"train": {**batches.eval_sample(), "batches": batches}, "valid": valid}
+
+
 def _initial_state(seed: int, device: torch.device, config: dict, progress: bool | None) -> dict[str, Any]:
     """Loop state before epoch 1."""
     return {
@@ -404,6 +449,7 @@ def train_model(
     stop_after_epoch: int | None = None,
     progress: bool | None = None,
     threads: int | None = None,
+    train_batches: Any = None,
 ) -> dict[str, Any]:
     """Train a model on a dataset npz, early-stopped on the validation set, resumable.
 
@@ -430,6 +476,12 @@ def train_model(
     threads
         torch CPU threads for the run (e.g. the rule's ``threads``); ``None`` keeps torch's setting.
         On a busy machine fewer threads can be much faster (oversubscribed OpenMP stalls).
+    train_batches
+        A streaming loader (:class:`cisflow.loader.GenomeBatches`) to train on instead of ``train_npz``
+        (pass None there): it draws fresh negatives per epoch and does its own shuffling, jitter and
+        reverse complement (``train.batch_size`` and ``train.reverse_complement`` then apply to scoring
+        only); the per-epoch train scores use its fixed :meth:`eval_sample`. Epoch ``e`` is seeded by
+        ``(loader seed, e)``, so resume stays exact.
 
     Returns
     -------
@@ -440,7 +492,8 @@ def train_model(
     cfg = check_train_config(train_cfg)
     check_model_config(model_cfg)
     model_cfg = json.loads(json.dumps({"name": model_cfg["name"], "params": dict(model_cfg.get("params") or {})}))
-    data, device, out_dir = _load_data(train_npz, valid_npz), resolve_device(device), Path(out_dir)
+    data = _load_data(train_npz, valid_npz) if train_batches is None else _load_loader_data(train_batches, valid_npz)
+    device, out_dir = resolve_device(device), Path(out_dir)
     tasks, length = data["train"]["tasks"].tolist(), int(data["train"]["codes"].shape[1])
     config = {
         "model": model_cfg,
@@ -450,6 +503,8 @@ def train_model(
         "input_length": length,
         "sizes": [len(data["train"]["codes"]), len(data["valid"]["codes"])],
     }
+    if train_batches is not None:
+        config["loader"] = json.loads(json.dumps(train_batches.describe()))
     with _deterministic(device, threads):
         torch.manual_seed(seed)
         model = build_model(model_cfg["name"], len(tasks), length, **model_cfg["params"]).to(device)

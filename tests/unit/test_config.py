@@ -30,7 +30,7 @@ def test_misspelled_key_is_named_with_a_suggestion():
 def test_wrong_type_names_the_key():
     config = _simulation_config()
     config["simulation"]["length"] = "long"
-    with pytest.raises(CisflowError, match="simulation.length: 'long' is not of type 'integer'"):
+    with pytest.raises(CisflowError, match=r"simulation.length: .long. is not of type .integer."):
         validate_config(config)
 
 
@@ -52,7 +52,7 @@ def test_defaults_are_filled():
 def test_missing_input_file_and_unknown_model_param_fail_before_jobs(tmp_path):
     config = load_config(REPO / "config" / "config.yaml")
     config["genome"]["fasta"] = "nowhere/genome.fa"
-    with pytest.raises(CisflowError, match="genome.fasta: file nowhere/genome.fa does not exist"):
+    with pytest.raises(CisflowError, match=r"genome.fasta: file nowhere/genome.fa does not exist"):
         check_inputs(config, "config.yaml", base_dir=REPO)
     config = _simulation_config()
     validate_config(config)

@@ -1,10 +1,10 @@
 """The conda environments parse as conda specs and pin what pyproject.toml pins."""
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 import yaml
 from rattler import MatchSpec
 

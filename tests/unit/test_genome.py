@@ -64,7 +64,7 @@ def test_fasta_round_trip_gz_and_fetch_padding(tmp_path):
 def test_fasta_errors(tmp_path):
     bad = tmp_path / "bad.fa"
     bad.write_text("ACGT\n")
-    with pytest.raises(CisflowError, match="bad.fa: not a FASTA"):
+    with pytest.raises(CisflowError, match=r"bad.fa: not a FASTA"):
         read_fasta(bad)
     dup = tmp_path / "dup.fa"
     dup.write_text(">a\nAC\n>a\nGT\n")
@@ -74,7 +74,7 @@ def test_fasta_errors(tmp_path):
     seq = "".join(np.random.default_rng(0).choice(list("ACGT"), 5000)).encode()
     whole = gzip.compress(b">a\n" + seq + b"\n")
     trunc.write_bytes(whole[: len(whole) // 2])
-    with pytest.raises(CisflowError, match="trunc.fa.gz: cannot read"):
+    with pytest.raises(CisflowError, match=r"trunc.fa.gz: cannot read"):
         read_fasta(trunc)
     with pytest.raises(CisflowError, match="does not exist"):
         read_fasta(tmp_path / "missing.fa")

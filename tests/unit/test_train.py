@@ -246,3 +246,55 @@ def test_train_on_cuda(tmp_path, data) -> None:
     summary = train_model(data["train"], data["valid"], tmp_path / "o", MODEL, TRAIN, seed=0, device="cuda")
     assert summary["completed"] and summary["valid"]["auroc"] > 0.9
     assert load_model(tmp_path / "o")[0](torch.zeros(1, 4, 40)).shape == (1, 1)
+
+
+# ---------------------------------------------------------------- training on the streaming genome loader
+
+
+def _genome_loader_data(tmp_path):
+    """A random 2-chromosome genome with GATAAG planted in ~30 % of 50 bp bins (bound), a valid npz of chrV."""
+    from cisflow.data import build_datasets
+    from cisflow.genome import Genome
+    from cisflow.labels import Labels
+
+    rng = np.random.default_rng(0)
+    chroms, labels, keep = {}, {}, {}
+    for name, n_bins in (("chrT", 120), ("chrV", 60)):
+        codes = rng.integers(0, 4, n_bins * 50).astype(np.uint8)
+        bound = rng.random(n_bins) < 0.3
+        for i in np.flatnonzero(bound):
+            codes[i * 50 + 22 : i * 50 + 28] = encode("GATAAG")
+        chroms[name], labels[name], keep[name] = codes, bound[:, None].astype(np.int8), np.ones(n_bins, bool)
+    genome = Genome(chroms)
+    lab = Labels(["gata"], 50, 50, {c: v.size for c, v in chroms.items()}, labels, keep)
+    valid = build_datasets(lab, genome, {"chrV": "valid"}, input_length=50, eval_negative_ratio=None)["valid"]
+    save_npz(tmp_path / "valid.npz", **valid)
+    return genome, lab, tmp_path / "valid.npz"
+
+
+def test_train_on_genome_loader_learns_and_resumes_exactly(tmp_path) -> None:
+    from cisflow.loader import GenomeBatches
+
+    genome, lab, valid = _genome_loader_data(tmp_path)
+
+    def loader():
+        return GenomeBatches(genome, lab, ["chrT"], 50, batch_size=16, jitter=3, seed=7)
+
+    model_cfg = {"name": "sequence_dnn", "params": {"num_filters": [6], "conv_width": [6], "pool_width": 9}}
+    cfg = {**TRAIN, "epochs": 3, "monitor": "loss"}
+    full = train_model(None, valid, tmp_path / "full", model_cfg, cfg, seed=1, device="cpu", train_batches=loader())
+    assert full["completed"] and full["valid"]["auroc"] > 0.8
+    part = train_model(
+        None, valid, tmp_path / "cut", model_cfg, cfg, seed=1, device="cpu", train_batches=loader(), stop_after_epoch=1
+    )
+    assert not part["completed"]
+    train_model(None, valid, tmp_path / "cut", model_cfg, cfg, seed=1, device="cpu", train_batches=loader())
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _metric_rows(tmp_path / "full") == _metric_rows(tmp_path / "cut")
+    other = GenomeBatches(genome, lab, ["chrT"], 50, batch_size=16, seed=8)
+    with pytest.raises(CisflowError, match="checkpoint was written with another"):
+        train_model(None, valid, tmp_path / "cut", model_cfg, cfg, seed=1, device="cpu", train_batches=other)
+    short = GenomeBatches(genome, lab, ["chrT"], 40, seed=7)
+    with pytest.raises(CisflowError, match="differs from the loader's 40"):
+        train_model(None, valid, tmp_path / "x", model_cfg, cfg, seed=1, device="cpu", train_batches=short)

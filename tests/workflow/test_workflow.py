@@ -89,7 +89,10 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     for group, truth in (("TF.synth", "TF"), ("ATAC.synth", "ATAC")):
         summary = json.loads((work / f"results/peaks/{group}.summary.json").read_text())
         assert summary["conservative"] > 0 and summary["relaxed"] >= summary["conservative"]
-        peaks = [line.split("\t") for line in (work / f"results/peaks/{group}.conservative.narrowPeak").read_text().splitlines()]
+        peaks = [
+            line.split("\t")
+            for line in (work / f"results/peaks/{group}.conservative.narrowPeak").read_text().splitlines()
+        ]
         sites = project["sites"][truth]
         found = sum(any(p[0] == s.chrom and int(p[1]) <= s.center < int(p[2]) for p in peaks) for s in sites)
         assert found >= 0.8 * len(sites), f"{group}: {found}/{len(sites)} planted sites in conservative peaks"

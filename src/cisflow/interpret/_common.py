@@ -14,10 +14,14 @@ log = logging.getLogger(__name__)
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` as a torch.device; ``None`` → ``cuda`` if available, else ``cpu``."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    """``device`` as a torch.device; ``None`` → ``cuda`` if available, else ``cpu``.
+
+    An unknown device or a CUDA device this machine lacks is a one-line CisflowError
+    (:func:`cisflow.predict.resolve_device`).
+    """
+    from cisflow.predict import resolve_device as _checked
+
+    return _checked(device)
 
 
 def as_onehot(x: np.ndarray | torch.Tensor) -> torch.Tensor:

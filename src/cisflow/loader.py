@@ -1,0 +1,344 @@
+"""Streaming genome batches for training: fresh negatives every epoch, one-hot made per batch.
+
+:class:`GenomeBatches` replaces the materialised training npz (:mod:`cisflow.data`) on large genomes.
+Each epoch it takes every positive bin (bound in at least one task; ambiguous entries stay -1 and are
+masked in the loss) plus ``negative_ratio`` × as many negatives (kept bins unbound in every task) drawn
+afresh, shuffles them and yields ``(x, y)`` batches. Everything random in an epoch (negatives, order,
+jitter, reverse-complement flips) is drawn from ``np.random.default_rng([seed, epoch])``, so an epoch is
+reproducible on its own and training can resume at any epoch without saved sampler state.
+
+Windows are centred on their bin as in :mod:`cisflow.data`: ``start = bin * stride + bin_size // 2 -
+input_length // 2`` (plus the jitter shift). The chromosomes of the loader are held once as one uint8
+array, each padded with N on both sides (at least ``input_length / 2 + jitter`` bp), so every window is
+a plain slice; a batch is one fancy-index gather of a strided window view, with no per-sequence loop.
+
+Optional signal channels (FactorNet style): per-base values of each bigWig, ``log1p``-transformed, are
+appended after the four DNA channels, ``x`` ``(B, 4 + S, L)``; a model then needs ``in_channels = 4 + S``.
+The tracks are read once into memory (float32, 4 bytes per bp per track; missing values are 0).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cisflow.errors import CisflowError, require_file
+from cisflow.genome import N_CODE, Genome
+from cisflow.labels import Labels
+
+log = logging.getLogger(__name__)
+
+_COMPLEMENT = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+
+
+class _Candidates:
+    """Positive and negative bins of the loader's chromosomes: chromosome index, bin index, labels."""
+
+    def __init__(self, labels: Labels, chroms: Sequence[str], cols: Sequence[int]) -> None:
+        ci, bi, lab = [], [], []
+        for k, chrom in enumerate(chroms):
+            idx = np.flatnonzero(labels.keep[chrom])
+            mat = labels.labels[chrom][idx][:, cols]
+            use = (mat == 1).any(axis=1) | (mat == 0).all(axis=1)
+            ci.append(np.full(int(use.sum()), k, np.int32))
+            bi.append(idx[use].astype(np.int64))
+            lab.append(mat[use])
+        self.chrom_idx = np.concatenate(ci) if ci else np.zeros(0, np.int32)
+        self.bin_idx = np.concatenate(bi) if bi else np.zeros(0, np.int64)
+        self.labels = np.concatenate(lab) if lab else np.zeros((0, len(cols)), np.int8)
+        self.pos = np.flatnonzero((self.labels == 1).any(axis=1))
+        self.neg = np.flatnonzero((self.labels == 0).all(axis=1))
+
+
+def _padded_concat(arrays: Sequence[np.ndarray], pad: int, fill) -> tuple[np.ndarray, np.ndarray]:
+    """One array ``[pad fill | a0 | pad fill | pad fill | a1 | pad fill ...]`` and each ``a_k``'s offset ``(C,)``."""
+    total = sum(a.shape[0] + 2 * pad for a in arrays)
+    out = np.full(total, fill, dtype=arrays[0].dtype if arrays else np.uint8)
+    offsets = np.zeros(len(arrays), np.int64)
+    pos = 0
+    for k, a in enumerate(arrays):
+        offsets[k] = pos + pad
+        out[pos + pad : pos + pad + a.shape[0]] = a
+        pos += a.shape[0] + 2 * pad
+    return out, offsets
+
+
+def read_bigwig_tracks(path: str | Path, chroms: Sequence[str], sizes: Sequence[int]) -> list[np.ndarray]:
+    """Per-base values of a bigWig on ``chroms``, ``log1p``-transformed, missing → 0.
+
+    Parameters
+    ----------
+    path
+        bigWig file.
+    chroms, sizes
+        Chromosome names and their genome lengths (bp); each must be in the bigWig with the same length.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        float32 ``(size,)`` per chromosome.
+    """
+    import pyBigWig
+
+    path = require_file(path, "bigWig file")
+    try:
+        bw = pyBigWig.open(str(path))
+    except RuntimeError as exc:
+        raise CisflowError("cannot open as bigWig", path) from exc
+    if bw is None or not bw.isBigWig():
+        raise CisflowError("not a bigWig file", path)
+    try:
+        have = bw.chroms()
+        missing = [c for c in chroms if c not in have]
+        if missing:
+            shown = ", ".join(list(have)[:3])
+            raise CisflowError(f"chromosomes not in the bigWig: {', '.join(missing[:3])} (it has {shown} …)", path)
+        out = []
+        for chrom, size in zip(chroms, sizes, strict=True):
+            if have[chrom] != size:
+                raise CisflowError(f"{chrom} is {have[chrom]} bp in the bigWig but {size} bp in the genome", path)
+            vals = np.asarray(bw.values(chrom, 0, size, numpy=True), dtype=np.float32)
+            out.append(np.log1p(np.nan_to_num(vals, nan=0.0)).astype(np.float32))
+    finally:
+        bw.close()
+    return out
+
+
+class GenomeBatches:
+    """An epoch of training batches drawn from the genome (see the module docstring).
+
+    Parameters
+    ----------
+    genome
+        The genome the labels were made on (its codes are copied once, padded, for ``chroms``).
+    labels
+        Binned labels (:class:`cisflow.labels.Labels`).
+    chroms
+        Chromosomes to draw bins from (e.g. the training split's).
+    input_length
+        Window length L (bp), centred on the bin.
+    batch_size
+        Sequences per batch (the last batch of an epoch may be shorter).
+    negative_ratio
+        Negatives drawn afresh each epoch per positive (capped by the number of negatives).
+    jitter
+        Each window is shifted by a uniform integer in ``[-jitter, jitter]`` bp.
+    reverse_complement
+        Reverse-complement each sequence (and reverse its signal) with probability 1/2.
+    seed
+        Seed; epoch ``e`` draws from ``np.random.default_rng([seed, e])``.
+    tasks_idx
+        Label columns to use (default: all).
+    signal_bigwigs
+        bigWig paths whose ``log1p`` values become extra channels ``4 .. 4 + S - 1``.
+    prefetch
+        Batches built ahead in a background thread while the caller trains (0: none).
+    """
+
+    def __init__(
+        self,
+        genome: Genome,
+        labels: Labels,
+        chroms: Sequence[str],
+        input_length: int = 1000,
+        batch_size: int = 128,
+        negative_ratio: float = 1.0,
+        jitter: int = 0,
+        reverse_complement: bool = True,
+        seed: int = 0,
+        tasks_idx: Sequence[int] | None = None,
+        signal_bigwigs: Sequence[str | Path] = (),
+        prefetch: int = 0,
+    ) -> None:
+        _check_params(labels, chroms, input_length, batch_size, negative_ratio, jitter, tasks_idx)
+        genome.check_chroms(chroms, "loader chromosomes")
+        self.chroms, self.input_length, self.batch_size = list(chroms), int(input_length), int(batch_size)
+        self.negative_ratio, self.jitter, self.reverse_complement = (
+            float(negative_ratio),
+            int(jitter),
+            bool(reverse_complement),
+        )
+        self.seed, self.epoch, self.stride, self.bin_size = int(seed), 0, labels.stride, labels.bin_size
+        self.tasks_idx = list(range(len(labels.tasks))) if tasks_idx is None else [int(j) for j in tasks_idx]
+        self.tasks = [labels.tasks[j] for j in self.tasks_idx]
+        self.signal_bigwigs = [str(p) for p in signal_bigwigs]
+        self.prefetch = max(int(prefetch), 0)
+        self.pad = (self.input_length + 1) // 2 + self.jitter
+        self._cand = _Candidates(labels, self.chroms, self.tasks_idx)
+        self._codes, self._offsets = _padded_concat([genome.chroms[c] for c in self.chroms], self.pad, N_CODE)
+        self._windows = np.lib.stride_tricks.sliding_window_view(self._codes, self.input_length)
+        self._signals = [self._load_signal(p, genome) for p in self.signal_bigwigs]
+        self._centre = (
+            self._offsets[self._cand.chrom_idx]
+            + self._cand.bin_idx * self.stride
+            + self.bin_size // 2
+            - self.input_length // 2
+        )
+        log.info(
+            "genome loader: %d positives, %d negatives on %d chromosomes; %d per epoch",
+            self.n_positives,
+            self._cand.neg.size,
+            len(self.chroms),
+            self.n_samples,
+        )
+
+    def _load_signal(self, path: str, genome: Genome) -> np.ndarray:
+        """Padded ``log1p`` signal of one bigWig, laid out like the codes."""
+        tracks = read_bigwig_tracks(path, self.chroms, [genome.sizes[c] for c in self.chroms])
+        return np.lib.stride_tricks.sliding_window_view(_padded_concat(tracks, self.pad, 0.0)[0], self.input_length)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def in_channels(self) -> int:
+        """Channels of ``x``: 4 + number of signal tracks."""
+        return 4 + len(self._signals)
+
+    @property
+    def n_positives(self) -> int:
+        """Positive bins (every epoch uses all of them)."""
+        return int(self._cand.pos.size)
+
+    @property
+    def n_negatives(self) -> int:
+        """Negatives drawn per epoch."""
+        return min(round(self.negative_ratio * self.n_positives), int(self._cand.neg.size))
+
+    @property
+    def n_samples(self) -> int:
+        """Sequences per epoch."""
+        return self.n_positives + self.n_negatives
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        return -(-self.n_samples // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next iteration epoch ``epoch`` (its draws come from ``(seed, epoch)``)."""
+        self.epoch = int(epoch)
+
+    def describe(self) -> dict:
+        """JSON-able description of the loader (for checkpoints and logs)."""
+        return {
+            "chroms": self.chroms,
+            "input_length": self.input_length,
+            "batch_size": self.batch_size,
+            "negative_ratio": self.negative_ratio,
+            "jitter": self.jitter,
+            "reverse_complement": self.reverse_complement,
+            "seed": self.seed,
+            "tasks": self.tasks,
+            "signal_bigwigs": self.signal_bigwigs,
+            "n_positives": self.n_positives,
+            "n_negatives": self.n_negatives,
+        }
+
+    # ------------------------------------------------------------------ sampling
+    def epoch_plan(self, epoch: int | None = None) -> dict[str, np.ndarray]:
+        """What epoch ``epoch`` (default: the current one) yields, in order.
+
+        Returns
+        -------
+        dict
+            ``rows`` ``(n,)`` candidate rows (positives and this epoch's negatives, shuffled), ``shift``
+            ``(n,)`` int64 jitter in bp, ``flip`` ``(n,)`` bool reverse-complemented, ``chrom`` ``(n,)`` str,
+            ``bin_start`` ``(n,)`` int64 and ``start`` ``(n,)`` int64 (window start after the shift).
+        """
+        rng = np.random.default_rng([self.seed, self.epoch if epoch is None else int(epoch)])
+        neg = rng.choice(self._cand.neg, size=self.n_negatives, replace=False)
+        rows = rng.permutation(np.concatenate([self._cand.pos, neg]))
+        shift = rng.integers(-self.jitter, self.jitter + 1, rows.size) if self.jitter else np.zeros(rows.size, np.int64)
+        flip = rng.random(rows.size) < 0.5 if self.reverse_complement else np.zeros(rows.size, bool)
+        bin_start = self._cand.bin_idx[rows] * self.stride
+        chrom = np.asarray(self.chroms, dtype=str)[self._cand.chrom_idx[rows]] if rows.size else np.zeros(0, str)
+        start = bin_start + self.bin_size // 2 - self.input_length // 2 + shift
+        return {"rows": rows, "shift": shift, "flip": flip, "chrom": chrom, "bin_start": bin_start, "start": start}
+
+    def make_batch(self, rows: np.ndarray, shift: np.ndarray, flip: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch of candidate ``rows`` ``(B,)`` with jitter ``shift`` ``(B,)`` and RC mask ``flip`` ``(B,)``.
+
+        Returns
+        -------
+        x, y
+            float32 ``(B, in_channels, L)`` (one-hot ACGT, N = 0, then signals) and int8 ``(B, T)``.
+        """
+        at = self._centre[rows] + shift
+        codes = self._windows[at]  # (B, L) uint8 copy
+        if flip.any():
+            codes[flip] = _COMPLEMENT[codes[flip, ::-1]]
+        x = np.empty((len(rows), self.in_channels, self.input_length), np.float32)
+        for k in range(4):
+            x[:, k, :] = codes == k
+        for s, windows in enumerate(self._signals):
+            vals = windows[at]
+            vals[flip] = vals[flip, ::-1]
+            x[:, 4 + s, :] = vals
+        return torch.from_numpy(x), torch.from_numpy(self._cand.labels[rows])
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield ``(x (B, C, L) float32, y (B, T) int8)`` batches of the current epoch.
+
+        With ``prefetch > 0`` a background thread builds up to that many batches ahead (numpy releases the
+        GIL in the gather and the one-hot, so this overlaps with GPU work); the batches are the same.
+        """
+        plan = self.epoch_plan()
+        args = [
+            (
+                plan["rows"][lo : lo + self.batch_size],
+                plan["shift"][lo : lo + self.batch_size],
+                plan["flip"][lo : lo + self.batch_size],
+            )
+            for lo in range(0, plan["rows"].size, self.batch_size)
+        ]
+        if self.prefetch == 0:
+            for a in args:
+                yield self.make_batch(*a)
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cisflow-loader") as pool:
+            pending = deque(pool.submit(self.make_batch, *a) for a in args[: self.prefetch])
+            try:
+                for i in range(len(args)):
+                    batch = pending.popleft().result()
+                    if i + self.prefetch < len(args):
+                        pending.append(pool.submit(self.make_batch, *args[i + self.prefetch]))
+                    yield batch
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    def eval_sample(self, max_n: int = 50_000, epoch: int = 0) -> dict[str, np.ndarray]:
+        """A fixed in-memory sample for scoring on training data: windows of epoch ``epoch`` (no jitter, no RC).
+
+        Returns
+        -------
+        dict
+            ``codes`` uint8 ``(n, L)``, ``labels`` int8 ``(n, T)``, ``tasks`` ``(T,)`` with
+            ``n = min(max_n, n_samples)`` rows in genome order.
+        """
+        rows = self.epoch_plan(epoch)["rows"]
+        if rows.size > max_n:
+            rows = np.random.default_rng([self.seed, epoch, 1]).choice(rows, size=max_n, replace=False)
+        rows = np.sort(rows)
+        return {
+            "codes": self._windows[self._centre[rows]],
+            "labels": self._cand.labels[rows],
+            "tasks": np.array(self.tasks),
+        }
+
+
+def _check_params(labels: Labels, chroms, input_length, batch_size, negative_ratio, jitter, tasks_idx) -> None:
+    """CisflowError for parameters the loader cannot use."""
+    if input_length < 1 or batch_size < 1:
+        raise CisflowError(f"input_length and batch_size must be positive; got {input_length}, {batch_size}")
+    if negative_ratio < 0 or jitter < 0:
+        raise CisflowError(f"negative_ratio and jitter must be >= 0; got {negative_ratio}, {jitter}")
+    unknown = [c for c in chroms if c not in labels.chrom_sizes]
+    if unknown or not chroms:
+        raise CisflowError(f"loader chromosomes not in the labels: {', '.join(unknown) or '(none given)'}")
+    if tasks_idx is not None and any(not 0 <= int(j) < len(labels.tasks) for j in tasks_idx):
+        raise CisflowError(f"tasks_idx {list(tasks_idx)} out of range for {len(labels.tasks)} tasks")

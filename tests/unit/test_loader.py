@@ -1,0 +1,219 @@
+"""Tests for cisflow.loader: GenomeBatches against a slow reference, sampling, jitter, RC, bigWig channels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyBigWig
+import pytest
+
+from cisflow.errors import CisflowError
+from cisflow.genome import Genome, one_hot, reverse_complement_codes
+from cisflow.labels import Labels
+from cisflow.loader import GenomeBatches, read_bigwig_tracks
+
+L, BIN, STRIDE = 60, 20, 10
+
+
+def _genome_labels(seed: int = 0) -> tuple[Genome, Labels]:
+    """Two random chromosomes (with some N) and 2-task labels: ~15 % bound, a few ambiguous, some not kept."""
+    rng = np.random.default_rng(seed)
+    chroms = {"chrA": rng.integers(0, 5, 1000).astype(np.uint8), "chrB": rng.integers(0, 4, 730).astype(np.uint8)}
+    labels, keep = {}, {}
+    for c, codes in chroms.items():
+        nb = (codes.size - BIN) // STRIDE + 1
+        mat = np.where(rng.random((nb, 2)) < 0.15, 1, 0).astype(np.int8)
+        mat[rng.random((nb, 2)) < 0.05] = -1
+        mat[0] = (1, 0)  # a positive at the chromosome start: its window runs off the end
+        labels[c], keep[c] = mat, rng.random(nb) > 0.1
+        keep[c][0] = True
+    sizes = {c: int(v.size) for c, v in chroms.items()}
+    return Genome(chroms), Labels(["t1", "t2"], BIN, STRIDE, sizes, labels, keep)
+
+
+@pytest.fixture(scope="module")
+def gl() -> tuple[Genome, Labels]:
+    return _genome_labels()
+
+
+def _reference(genome: Genome, plan: dict, i: int) -> np.ndarray:
+    """Slow one-hot of plan row ``i``: Genome.fetch (N-padded) then RC if flipped."""
+    codes = genome.fetch(str(plan["chrom"][i]), int(plan["start"][i]), int(plan["start"][i]) + L)
+    if plan["flip"][i]:
+        codes = reverse_complement_codes(codes)
+    return one_hot(codes)
+
+
+def _label_rows(labels: Labels, plan: dict) -> np.ndarray:
+    return np.stack([labels.labels[c][b // STRIDE] for c, b in zip(plan["chrom"], plan["bin_start"], strict=True)])
+
+
+def test_batches_equal_slow_reference(gl):
+    genome, labels = gl
+    loader = GenomeBatches(genome, labels, ["chrA", "chrB"], L, batch_size=16, jitter=7, seed=3)
+    loader.set_epoch(2)
+    plan = loader.epoch_plan()
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in loader], strict=True)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    assert len(xs) == len(loader) and x.shape == (loader.n_samples, 4, L) and x.dtype == np.float32
+    assert y.dtype == np.int8 and all(b.shape[0] <= 16 for b in xs)
+    want = np.stack([_reference(genome, plan, i) for i in range(plan["rows"].size)])
+    np.testing.assert_array_equal(x, want)
+    np.testing.assert_array_equal(y, _label_rows(labels, plan))
+    assert plan["flip"].any() and (~plan["flip"]).any()
+    assert (plan["start"] < 0).any()  # the edge window is N-padded like Genome.fetch
+
+
+def test_positives_all_negatives_fresh_and_reproducible(gl):
+    genome, labels = gl
+    a = GenomeBatches(genome, labels, ["chrA", "chrB"], L, negative_ratio=1.0, seed=5)
+    b = GenomeBatches(genome, labels, ["chrA", "chrB"], L, negative_ratio=1.0, seed=5)
+    plans = [a.epoch_plan(e) for e in range(3)]
+    pos_keys = set()
+    for c in ("chrA", "chrB"):
+        for i in np.flatnonzero(labels.keep[c] & (labels.labels[c] == 1).any(axis=1)):
+            pos_keys.add((c, i * STRIDE))
+    negs = []
+    for plan in plans:
+        y = _label_rows(labels, plan)
+        pos = (y == 1).any(axis=1)
+        assert (y[~pos] == 0).all()  # negatives are all-U
+        assert {(c, int(s)) for c, s in zip(plan["chrom"][pos], plan["bin_start"][pos], strict=True)} == pos_keys
+        assert (~pos).sum() == pos.sum() == a.n_positives
+        negs.append({(c, int(s)) for c, s in zip(plan["chrom"][~pos], plan["bin_start"][~pos], strict=True)})
+    assert negs[0] != negs[1] and negs[1] != negs[2]  # fresh each epoch
+    for e in range(3):
+        pa, pb = a.epoch_plan(e), b.epoch_plan(e)
+        assert all(np.array_equal(pa[k], pb[k]) for k in pa)
+    b.set_epoch(1)
+    first_x, first_y = next(iter(b))
+    b.set_epoch(1)
+    again_x, again_y = next(iter(b))
+    assert np.array_equal(first_x.numpy(), again_x.numpy()) and np.array_equal(first_y.numpy(), again_y.numpy())
+    assert GenomeBatches(genome, labels, ["chrA"], L, negative_ratio=0.5, seed=0).n_negatives <= a.n_negatives
+
+
+def test_kept_bins_only_and_ambiguous_kept_as_minus_one(gl):
+    genome, labels = gl
+    loader = GenomeBatches(genome, labels, ["chrA"], L, negative_ratio=100.0, seed=1)
+    plan = loader.epoch_plan(0)
+    idx = plan["bin_start"] // STRIDE
+    assert labels.keep["chrA"][idx].all()
+    y = _label_rows(labels, plan)
+    assert (y == -1).any()  # a positive in one task with the other ambiguous keeps -1
+    allowed = labels.keep["chrA"] & ((labels.labels["chrA"] == 1).any(1) | (labels.labels["chrA"] == 0).all(1))
+    assert plan["rows"].size == allowed.sum()  # ratio 100 caps at every negative
+
+
+def test_jitter_bounds(gl):
+    genome, labels = gl
+    loader = GenomeBatches(genome, labels, ["chrA", "chrB"], L, jitter=4, seed=0)
+    shifts = np.concatenate([loader.epoch_plan(e)["shift"] for e in range(5)])
+    assert shifts.min() == -4 and shifts.max() == 4
+    plan = loader.epoch_plan(0)
+    assert np.array_equal(plan["start"], plan["bin_start"] + BIN // 2 - L // 2 + plan["shift"])
+    assert not GenomeBatches(genome, labels, ["chrA"], L, jitter=0).epoch_plan(0)["shift"].any()
+
+
+def test_reverse_complement_per_sequence(gl):
+    genome, labels = gl
+    fwd = GenomeBatches(genome, labels, ["chrB"], L, reverse_complement=False, seed=2)
+    rc = GenomeBatches(genome, labels, ["chrB"], L, reverse_complement=True, seed=2)
+    plan = rc.epoch_plan(0)
+    assert not fwd.epoch_plan(0)["flip"].any()
+    x_f, _ = fwd.make_batch(plan["rows"], plan["shift"], np.zeros(plan["rows"].size, bool))
+    x_r, _ = rc.make_batch(plan["rows"], plan["shift"], plan["flip"])
+    flip = plan["flip"]
+    np.testing.assert_array_equal(x_r.numpy()[flip], x_f.numpy()[flip][:, ::-1, ::-1])
+    np.testing.assert_array_equal(x_r.numpy()[~flip], x_f.numpy()[~flip])
+
+
+def _write_bigwig(path, sizes: dict[str, int], rng) -> dict[str, np.ndarray]:
+    """A bigWig with random per-base values on part of each chromosome (the rest missing); the dense truth."""
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader(list(sizes.items()))
+    truth = {}
+    for c, n in sizes.items():
+        vals = rng.random(n).astype(np.float32) * 10
+        vals[: n // 3] = np.nan
+        truth[c] = vals
+        start = n // 3
+        bw.addEntries(c, start, values=vals[start:].astype(np.float64).tolist(), span=1, step=1)
+    bw.close()
+    return truth
+
+
+def test_bigwig_channels_equal_pybigwig(gl, tmp_path):
+    genome, labels = gl
+    path = tmp_path / "sig.bw"
+    _write_bigwig(path, genome.sizes, np.random.default_rng(0))
+    loader = GenomeBatches(genome, labels, ["chrA", "chrB"], L, jitter=3, seed=4, signal_bigwigs=[path, path])
+    assert loader.in_channels == 6
+    plan = loader.epoch_plan(0)
+    x, _ = loader.make_batch(plan["rows"], plan["shift"], plan["flip"])
+    bw = pyBigWig.open(str(path))
+    for i in range(plan["rows"].size):
+        c, s = str(plan["chrom"][i]), int(plan["start"][i])
+        lo, hi = max(s, 0), min(s + L, genome.sizes[c])
+        want = np.zeros(L, np.float32)
+        want[lo - s : hi - s] = np.log1p(np.nan_to_num(np.array(bw.values(c, lo, hi)), nan=0.0))
+        if plan["flip"][i]:
+            want = want[::-1]
+        np.testing.assert_allclose(x[i, 4].numpy(), want, rtol=1e-6)
+        np.testing.assert_array_equal(x[i, 5].numpy(), x[i, 4].numpy())
+    bw.close()
+    np.testing.assert_array_equal(x[:, :4].numpy(), np.stack([_reference(genome, plan, i) for i in range(len(x))]))
+
+
+def test_bigwig_errors(tmp_path):
+    path = tmp_path / "sig.bw"
+    _write_bigwig(path, {"chrA": 1000}, np.random.default_rng(0))
+    with pytest.raises(CisflowError, match="not in the bigWig: chrB"):
+        read_bigwig_tracks(path, ["chrA", "chrB"], [1000, 730])
+    with pytest.raises(CisflowError, match="999 bp in the genome"):
+        read_bigwig_tracks(path, ["chrA"], [999])
+    (tmp_path / "bad.bw").write_text("nope")
+    with pytest.raises(CisflowError, match="bigWig"):
+        read_bigwig_tracks(tmp_path / "bad.bw", ["chrA"], [1000])
+
+
+def test_eval_sample_and_tasks_idx(gl):
+    genome, labels = gl
+    loader = GenomeBatches(genome, labels, ["chrA", "chrB"], L, tasks_idx=[1], seed=0, jitter=5)
+    sample = loader.eval_sample(max_n=25)
+    assert sample["codes"].shape == (25, L) and sample["codes"].dtype == np.uint8
+    assert sample["labels"].shape == (25, 1) and sample["tasks"].tolist() == ["t2"]
+    full = loader.eval_sample()
+    assert full["codes"].shape[0] == loader.n_samples
+    assert loader.describe()["tasks"] == ["t2"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"input_length": 0}, "must be positive"),
+        ({"negative_ratio": -1}, "must be >= 0"),
+        ({"jitter": -2}, "must be >= 0"),
+        ({"chroms": ["chrZ"]}, "not in the labels: chrZ"),
+        ({"tasks_idx": [2]}, "out of range"),
+    ],
+)
+def test_bad_parameters(gl, kwargs, message):
+    genome, labels = gl
+    args = {"chroms": ["chrA"], "input_length": L, **kwargs}
+    with pytest.raises(CisflowError, match=message):
+        GenomeBatches(genome, labels, **args)
+
+
+def test_prefetch_yields_the_same_batches(gl):
+    genome, labels = gl
+    plain = GenomeBatches(genome, labels, ["chrA", "chrB"], L, batch_size=8, jitter=2, seed=9)
+    ahead = GenomeBatches(genome, labels, ["chrA", "chrB"], L, batch_size=8, jitter=2, seed=9, prefetch=3)
+    for loader in (plain, ahead):
+        loader.set_epoch(4)
+    got = list(ahead)
+    assert len(got) == len(plain)
+    for (x1, y1), (x2, y2) in zip(plain, got, strict=True):
+        assert np.array_equal(x1.numpy(), x2.numpy()) and np.array_equal(y1.numpy(), y2.numpy())
+    for i, _ in enumerate(ahead):  # leaving early shuts the worker down
+        if i == 1:
+            break
