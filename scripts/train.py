@@ -1,16 +1,30 @@
-"""Snakemake adapter: train the configured model (resumes from results/train/checkpoint.pt)."""
+"""Snakemake adapter: train the configured model (resumes from its checkpoint).
+
+Simulations train on the simulated dataset; the genome track streams every bound bin of the
+training chromosomes plus fresh unbound bins each epoch from the genome.
+"""
 
 from _bootstrap import setup
 
+from cisflow.loader import train_from_genome
 from cisflow.train import train_model
 
 log = setup(snakemake)
-train_model(
-    snakemake.input.train,
-    snakemake.input.valid,
-    snakemake.params.out_dir,
-    snakemake.params.model,
-    snakemake.params.train,
+common = dict(
+    out_dir=snakemake.params.out_dir,
+    model_cfg=snakemake.params.model,
+    train_cfg=snakemake.params.train,
     seed=snakemake.params.seed,
     threads=snakemake.threads,
 )
+if "labels" in snakemake.input.keys():
+    train_from_genome(
+        snakemake.input.labels,
+        snakemake.input.fasta,
+        snakemake.input.splits,
+        snakemake.input.valid,
+        negative_ratio=snakemake.params.negative_ratio,
+        **common,
+    )
+else:
+    train_model(snakemake.input.train, snakemake.input.valid, **common)

@@ -19,11 +19,13 @@ The tracks are read once into memory (float32, 4 bytes per bp per track; missing
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -342,3 +344,50 @@ def _check_params(labels: Labels, chroms, input_length, batch_size, negative_rat
         raise CisflowError(f"loader chromosomes not in the labels: {', '.join(unknown) or '(none given)'}")
     if tasks_idx is not None and any(not 0 <= int(j) < len(labels.tasks) for j in tasks_idx):
         raise CisflowError(f"tasks_idx {list(tasks_idx)} out of range for {len(labels.tasks)} tasks")
+
+
+def train_from_genome(
+    labels_npz: str | Path,
+    fasta: str | Path,
+    splits_json: str | Path,
+    valid_npz: str | Path,
+    out_dir: str | Path,
+    model_cfg: Mapping[str, Any],
+    train_cfg: Mapping[str, Any],
+    seed: int,
+    *,
+    negative_ratio: float = 1.0,
+    jitter: int = 0,
+    device: str | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Train on every bound bin of the training chromosomes plus fresh unbound bins each epoch.
+
+    The training chromosomes are those ``splits_json`` (written by
+    :func:`cisflow.data.datasets_from_files`) marks ``train``; the input length is the validation
+    set's. Batches stream from the genome (:class:`GenomeBatches`); validation stays the ``valid_npz``
+    dataset, so early stopping sees the same bins every epoch. Resumable like :func:`train_model`.
+    """
+    from cisflow.labels import load_labels
+    from cisflow.train import check_train_config, train_model
+
+    with open(require_file(splits_json, "splits file"), encoding="utf-8") as handle:
+        chroms = [c for c, split in json.load(handle)["splits"].items() if split == "train"]
+    with np.load(require_file(valid_npz, "validation dataset")) as valid:
+        input_length = int(valid["codes"].shape[1])
+    cfg = check_train_config(train_cfg)
+    labels, genome = load_labels(labels_npz), Genome.from_fasta(fasta)
+    batches = GenomeBatches(
+        genome,
+        labels,
+        chroms,
+        input_length=input_length,
+        batch_size=cfg["batch_size"],
+        negative_ratio=negative_ratio,
+        jitter=jitter,
+        reverse_complement=cfg["reverse_complement"],
+        seed=seed,
+    )
+    return train_model(
+        None, valid_npz, out_dir, model_cfg, train_cfg, seed, device, train_batches=batches, threads=threads
+    )

@@ -272,7 +272,8 @@ def _load_checkpoint(
     except Exception as exc:
         raise CisflowError(f"cannot read checkpoint ({exc.__class__.__name__}); delete it to start over", path) from exc
     if ckpt.get("config") != st["config"]:
-        raise CisflowError("checkpoint was written with another model/train config, seed or data; delete it", path)
+        log.warning("%s was written with another model/train config, seed or data; starting over", path)
+        return
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
     _set_rng_states(st["rng"], ckpt["rng"])

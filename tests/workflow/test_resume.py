@@ -25,9 +25,9 @@ pytestmark = pytest.mark.workflow
 
 
 def _config(path: Path) -> Path:
-    """The tiny simulation with enough data for ~0.3-1 s epochs (2,800 training sequences) and 6 epochs without early stopping."""
+    """The tiny simulation with 0.2-1 s epochs (1,400 training sequences), 6 epochs, no early stopping."""
     config = yaml.safe_load((REPO / "tests/workflow/simulation_tiny.yaml").read_text())
-    config["simulation"].update(num_pos=2000, num_neg=2000)
+    config["simulation"].update(num_pos=1000, num_neg=1000)
     config["train"].update(epochs=6, patience=6)
     path.write_text(yaml.safe_dump(config))
     return path

@@ -64,6 +64,18 @@ def group_has_control(group):
     return (group_samples(group)["control"] != "").any()
 
 
+def train_inputs(wildcards):
+    """Training data: the simulated dataset, or on the genome track the labels streamed by the loader."""
+    inputs = {"valid": "results/data/valid.npz"}
+    if config["track"] == "simulation":
+        return inputs | {"train": "results/data/train.npz"}
+    return inputs | {
+        "labels": "results/labels/labels.npz",
+        "fasta": config["genome"]["fasta"],
+        "splits": "results/data/splits.json",
+    }
+
+
 def all_outputs():
     """Final targets of the configured track."""
     targets = [

@@ -1,7 +1,6 @@
 rule train:
     input:
-        train="results/data/train.npz",
-        valid="results/data/valid.npz",
+        unpack(train_inputs),
     output:
         model="results/train/model.safetensors",
         meta="results/train/model.json",
@@ -26,6 +25,7 @@ rule train:
         model=config["model"],
         train=config["train"],
         seed=config["seed"],
+        negative_ratio=config.get("splits", {}).get("negative_ratio", 1.0),
         out_dir=lambda wc, output: os.path.dirname(output.model),
     script:
         "../../scripts/train.py"
