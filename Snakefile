@@ -33,6 +33,7 @@ else:
     include: "workflow/rules/peaks.smk"
     include: "workflow/rules/labels.smk"
     include: "workflow/rules/splits.smk"
+    include: "workflow/rules/dream.smk"
 
 
 include: "workflow/rules/train.smk"

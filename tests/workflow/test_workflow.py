@@ -106,3 +106,7 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     assert (work / "results/interpret/ism.npz").is_file()
     filtered = json.loads((work / "results/reads/TF.synth.rep1.stats.json").read_text())
     assert filtered["kept"] > 0
+    dream = (work / "results/evaluate/dream_scores.tsv").read_text().splitlines()
+    assert {line.split("\t")[1] for line in dream[1:]} == {"cnn", "kmer"}
+    submission = work / "results/evaluate/submissions/TF.synth.tab.gz"
+    assert submission.read_bytes()[:2] == b"\x1f\x8b"

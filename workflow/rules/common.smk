@@ -92,4 +92,6 @@ def all_outputs():
         targets += expand("results/peaks/{group}.summary.json", group=GROUPS)
         targets += expand("results/signal/{sample}.cpm.bw", sample=SAMPLES["sample"])
         targets += ["results/labels/summary.tsv", "results/labels/labels.tsv.gz"]
+        targets += ["results/evaluate/dream_scores.tsv"]
+        targets += expand("results/evaluate/submissions/{task}.tab.gz", task=GROUPS)
     return targets

@@ -39,6 +39,9 @@ rule baselines:
     output:
         table="results/baselines/baselines.tsv",
         metrics=expand("results/baselines/{baseline}/metrics.json", baseline=BASELINES),
+        predictions=expand(
+            "results/baselines/{baseline}/predictions.npz", baseline=BASELINES
+        ),
     log:
         "logs/baselines/baselines.log",
     benchmark:

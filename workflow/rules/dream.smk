@@ -1,0 +1,46 @@
+rule dream_submissions:
+    input:
+        predictions="results/evaluate/predictions.npz",
+        test="results/data/test.npz",
+    output:
+        expand("results/evaluate/submissions/{task}.tab.gz", task=GROUPS),
+    log:
+        "logs/dream_submissions/dream_submissions.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        bin_size=config.get("labels", {}).get("bin_size", 200),
+        out_dir=lambda wc, output: os.path.dirname(output[0]),
+    script:
+        "../../scripts/dream_submissions.py"
+
+
+rule dream_scores:
+    input:
+        cnn="results/evaluate/predictions.npz",
+        baselines=expand(
+            "results/baselines/{baseline}/predictions.npz", baseline=BASELINES
+        ),
+        test="results/data/test.npz",
+    output:
+        report(
+            "results/evaluate/dream_scores.tsv",
+            caption="../report/dream_scores.rst",
+            category="Evaluation",
+        ),
+    log:
+        "logs/dream_scores/dream_scores.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        seed=config["seed"],
+    script:
+        "../../scripts/dream_scores.py"
