@@ -73,7 +73,8 @@ def _genome_config(project: dict, path: Path) -> Path:
         "model": {"name": "sequence_dnn", "params": {"num_filters": [8], "conv_width": [10], "pool_width": 20}},
         "train": {"epochs": 2, "batch_size": 32},
         "evaluate": {},
-        "interpret": {"methods": ["ism", "grad_x_input"], "max_sequences": 6},
+        "interpret": {"methods": ["ism", "grad_x_input", "deepshap"], "max_sequences": 12, "deepshap_references": 3},
+        "motifs": {"n_leiden_runs": 2, "min_metacluster_size": 3, "final_min_cluster_size": 3, "taxon": "fungi"},
     }
     path.write_text(yaml.safe_dump(config))
     return path
@@ -103,7 +104,9 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     metrics = json.loads((work / "results/evaluate/metrics.json").read_text())
     assert [t["task"] for t in metrics["tasks"]] == ["ATAC.synth", "TF.synth"]
     assert (work / "results/signal/TF.synth.rep1.cpm.bw").is_file()
-    assert (work / "results/interpret/ism.npz").is_file()
+    scored = np.load(work / "results/interpret/deepshap.npz")
+    assert set(scored["chrom"]) <= {"chr3"} and scored["start"].shape == scored["ids"].shape
+    assert (work / "results/motifs/motifs.html").is_file()
     filtered = json.loads((work / "results/reads/TF.synth.rep1.stats.json").read_text())
     assert filtered["kept"] > 0
     dream = (work / "results/evaluate/dream_scores.tsv").read_text().splitlines()

@@ -158,7 +158,10 @@ def interpret_model(
             row["max_summation_error"] = float(np.max(result["summation_error"]))
         rows_out.append(row)
         written[method] = out_dir / f"{method}.npz"
-        save_npz(written[method], x=x, ids=ids, task=np.array(str(data["tasks"][t])), seed=np.int64(seed), **result)
+        coords = {k: data[k][rows] for k in ("chrom", "start") if k in data}
+        save_npz(
+            written[method], x=x, ids=ids, task=np.array(str(data["tasks"][t])), seed=np.int64(seed), **coords, **result
+        )
         if embeddings_tsv is not None:
             auc, n = positional_auprc(result["scores"], x, embeddings_tsv, ids)
             prc.append({"method": method, "auprc": auc, "n_sequences": n})
