@@ -33,8 +33,9 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from cisflow import metrics
+from cisflow.data import load_dataset
 from cisflow.errors import CisflowError
-from cisflow.evaluate import evaluate_predictions, load_dataset
+from cisflow.evaluate import evaluate_predictions
 from cisflow.genome import N_CODE
 from cisflow.io import atomic_open
 from cisflow.pwm import load_motif, log_odds, max_log_odds
@@ -336,7 +337,7 @@ def run_baselines(
     Parameters
     ----------
     train_npz, valid_npz, test_npz
-        Dataset npz files with the same tasks (see :func:`cisflow.evaluate.load_dataset`).
+        Dataset npz files with the same tasks (see :func:`cisflow.data.load_dataset`).
     out_dir
         Receives ``pwm/`` and ``kmer/`` (each :func:`cisflow.evaluate.evaluate_predictions`'s files)
         and ``baselines.tsv`` (one row per baseline × task: ``baseline params task`` then metrics).
@@ -356,7 +357,7 @@ def run_baselines(
         The rows of ``baselines.tsv``.
     """
     paths = {"train": train_npz, "valid": valid_npz, "test": test_npz}
-    data = {split: load_dataset(path) for split, path in paths.items()}
+    data = {split: load_dataset(path, f"{split} dataset") for split, path in paths.items()}
     tasks = _check_tasks(data, paths)
     motifs = _motifs_by_task(motif_specs, tasks)
     cs = [float(C)] if np.isscalar(C) else [float(c) for c in C]

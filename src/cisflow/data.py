@@ -17,12 +17,13 @@ bin of their chromosomes when it is None (genome-wide evaluation as in ENCODE-DR
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from cisflow.errors import CisflowError
+from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, gc_fraction
 from cisflow.io import save_npz, write_json
 from cisflow.labels import Labels, load_labels
@@ -290,3 +291,33 @@ def datasets_from_files(
         extra = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
         write_json(splits_json, {"splits": splits, "preset": preset, **extra})
     return datasets
+
+
+def load_dataset(path: str | Path, what: str = "dataset") -> dict[str, np.ndarray]:
+    """Read a dataset npz and check it against the data contract.
+
+    Returns every array in the file, with ``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)``
+    (1, 0 or -1), ``tasks`` str ``(T,)`` and ``ids`` str ``(N,)`` (row numbers when the file has
+    none). Any violation is a CisflowError naming the file (``what`` says which file it is).
+    """
+    path = require_file(path, what)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CisflowError(f"not a readable npz ({exc})", path) from exc
+    missing = [key for key in ("codes", "labels", "tasks") if key not in data]
+    if missing:
+        raise CisflowError(f"dataset lacks {', '.join(missing)}", path)
+    codes, labels, tasks = data["codes"], data["labels"], data["tasks"]
+    if codes.ndim != 2 or codes.dtype != np.uint8:
+        raise CisflowError(f"codes must be uint8 (N, L); got {codes.dtype} {codes.shape}", path)
+    ids = data.get("ids", np.arange(codes.shape[0]).astype(str))
+    if labels.shape != (codes.shape[0], tasks.size) or ids.shape != (codes.shape[0],):
+        shapes = f"codes {codes.shape}, labels {labels.shape}, tasks {tasks.shape}, ids {ids.shape}"
+        raise CisflowError(f"inconsistent shapes: {shapes}", path)
+    if codes.shape[0] == 0:
+        raise CisflowError("dataset has no sequences", path)
+    if not np.isin(labels, (-1, 0, 1)).all():
+        raise CisflowError("labels must be 1, 0 or -1", path)
+    return data | {"labels": labels.astype(np.int8, copy=False), "tasks": tasks.astype(str), "ids": ids.astype(str)}

@@ -19,41 +19,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from cisflow import metrics
-from cisflow.errors import CisflowError, require_file
+from cisflow.data import load_dataset
+from cisflow.errors import CisflowError
 from cisflow.io import atomic_open, atomic_path, save_npz, write_json
 
 log = logging.getLogger(__name__)
 
-_REQUIRED_KEYS = ("codes", "labels", "tasks", "ids")
 _MAX_LEGEND_TASKS = 12
-
-
-def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a dataset npz and check it against the data contract.
-
-    Returns
-    -------
-    dict
-        ``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)``, ``tasks`` str ``(T,)``, ``ids`` str ``(N,)``.
-    """
-    path = require_file(path, "test dataset")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise CisflowError(f"cannot read dataset npz ({exc})", path) from exc
-    missing = [key for key in _REQUIRED_KEYS if key not in data]
-    if missing:
-        raise CisflowError(f"dataset npz lacks {', '.join(missing)}", path)
-    codes, labels = data["codes"], data["labels"]
-    n = codes.shape[0] if codes.ndim == 2 else -1
-    if codes.ndim != 2 or labels.shape != (n, data["tasks"].shape[0]) or data["ids"].shape != (n,):
-        raise CisflowError(
-            f"inconsistent shapes: codes {codes.shape}, labels {labels.shape}, tasks {data['tasks'].shape}, "
-            f"ids {data['ids'].shape}",
-            path,
-        )
-    return data
 
 
 def _load_model(model_path: str | Path) -> tuple[Any, dict]:
@@ -108,7 +80,7 @@ def evaluate_model(
     list of dict
         Per-task metrics (``cisflow.metrics.multitask_metrics``).
     """
-    data = load_dataset(test_npz)
+    data = load_dataset(test_npz, "test dataset")
     model, meta = _load_model(model_path)
     _check_model_matches(meta, data, test_npz)
     probs = _predict(model, data["codes"], batch_size, device)

@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import time
-import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from torch import nn
 from torch.nn import functional
 from tqdm.auto import tqdm
 
+from cisflow.data import load_dataset
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import reverse_complement_codes
 from cisflow.io import atomic_open, atomic_path
@@ -73,31 +73,6 @@ def check_train_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(out["reverse_complement"], bool):
         raise CisflowError(f"train.reverse_complement must be true or false; got {out['reverse_complement']!r}")
     return out
-
-
-def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a dataset npz: ``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)``, ``tasks`` str ``(T,)``."""
-    path = require_file(path, "dataset")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in ("codes", "labels", "tasks") if k not in npz.files]
-            if missing:
-                raise CisflowError(f"dataset lacks {', '.join(missing)}", path)
-            data = {k: npz[k] for k in ("codes", "labels", "tasks")}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        if isinstance(exc, CisflowError):
-            raise
-        raise CisflowError(f"not a readable npz ({exc})", path) from exc
-    codes, labels, tasks = data["codes"], data["labels"], data["tasks"]
-    if codes.ndim != 2 or codes.dtype != np.uint8:
-        raise CisflowError(f"codes must be uint8 (N, L); got {codes.dtype} {codes.shape}", path)
-    if labels.ndim != 2 or labels.shape[0] != codes.shape[0] or labels.shape[1] != tasks.size:
-        raise CisflowError(f"labels {labels.shape} do not match codes {codes.shape} and {tasks.size} tasks", path)
-    if codes.shape[0] == 0:
-        raise CisflowError("dataset has no sequences", path)
-    if not np.isin(labels, (-1, 0, 1)).all():
-        raise CisflowError("labels must be 1, 0 or -1", path)
-    return {"codes": codes, "labels": labels.astype(np.int8, copy=False), "tasks": tasks.astype(str)}
 
 
 def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:

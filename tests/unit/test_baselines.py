@@ -203,4 +203,4 @@ def test_cli_baselines(splits, tmp_path, capsys, with_stage):
     assert (out / "baselines.tsv").is_file() and (out / "pwm" / "metrics.json").is_file()
     missing = tmp_path / "missing.npz"
     assert cli.main([*argv[:2], str(missing), *argv[3:]]) == 2
-    assert f"{missing}: test dataset does not exist" in capsys.readouterr().err
+    assert f"{missing}: train dataset does not exist" in capsys.readouterr().err

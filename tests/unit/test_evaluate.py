@@ -86,11 +86,11 @@ def test_evaluate_model_task_mismatch(tmp_path, fake_model):
 
 
 def test_load_dataset_errors(tmp_path):
-    with pytest.raises(CisflowError, match=r"missing\.npz: test dataset does not exist"):
+    with pytest.raises(CisflowError, match=r"missing\.npz: dataset does not exist"):
         evaluate.load_dataset(tmp_path / "missing.npz")
     no_labels = {"codes": np.zeros((2, 5), np.uint8), "tasks": np.array(["a"]), "ids": np.array(["x", "y"])}
     save_npz(tmp_path / "nolabels.npz", **no_labels)
-    with pytest.raises(CisflowError, match=r"nolabels\.npz: dataset npz lacks labels"):
+    with pytest.raises(CisflowError, match=r"nolabels\.npz: dataset lacks labels"):
         evaluate.load_dataset(tmp_path / "nolabels.npz")
     save_npz(
         tmp_path / "bad.npz",
@@ -102,7 +102,7 @@ def test_load_dataset_errors(tmp_path):
     with pytest.raises(CisflowError, match=r"bad\.npz: inconsistent shapes"):
         evaluate.load_dataset(tmp_path / "bad.npz")
     (tmp_path / "junk.npz").write_text("not an npz")
-    with pytest.raises(CisflowError, match=r"junk\.npz: cannot read dataset npz"):
+    with pytest.raises(CisflowError, match=r"junk\.npz: not a readable npz"):
         evaluate.load_dataset(tmp_path / "junk.npz")
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from cisflow.errors import CisflowError, require_file
+from cisflow.data import load_dataset
+from cisflow.errors import CisflowError
 from cisflow.genome import one_hot
 from cisflow.interpret._common import center, resolve_device
 from cisflow.interpret.deepshap import deepshap_scores
@@ -23,20 +24,6 @@ from cisflow.io import atomic_open, save_npz
 log = logging.getLogger(__name__)
 
 METHODS = ("ism", "grad_x_input", "deepshap")
-
-
-def _load_dataset(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a dataset npz (``codes labels tasks ids``)."""
-    require_file(path, "dataset")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise CisflowError(f"cannot read dataset npz ({exc})", path) from exc
-    missing = [k for k in ("codes", "labels", "tasks", "ids") if k not in arrays]
-    if missing:
-        raise CisflowError(f"dataset lacks array(s) {', '.join(missing)}", path)
-    return arrays
 
 
 def _task_index(task: int | str, tasks: Sequence[str], path: str | Path) -> int:
@@ -142,7 +129,7 @@ def interpret_model(
 
     device = resolve_device(device)
     model, _meta = load_model(model_path, device=device)
-    data = _load_dataset(dataset_npz)
+    data = load_dataset(dataset_npz)
     t = _task_index(task, data["tasks"], dataset_npz)
     rows = select_sequences(data["labels"], t, max_sequences, positives_only, seed)
     if not len(rows):
