@@ -8,7 +8,7 @@ log = setup(snakemake)
 opts = snakemake.params.interpret
 interpret_model(
     snakemake.input.meta,
-    snakemake.input.test,
+    list(snakemake.input.data),
     snakemake.params.out_dir,
     methods=opts["methods"],
     task=opts["task"],

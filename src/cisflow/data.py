@@ -321,3 +321,25 @@ def load_dataset(path: str | Path, what: str = "dataset") -> dict[str, np.ndarra
     if not np.isin(labels, (-1, 0, 1)).all():
         raise CisflowError("labels must be 1, 0 or -1", path)
     return data | {"labels": labels.astype(np.int8, copy=False), "tasks": tasks.astype(str), "ids": ids.astype(str)}
+
+
+def load_datasets(paths: Sequence[str | Path], what: str = "dataset") -> dict[str, np.ndarray]:
+    """Read several dataset npz files with the same tasks and input length as one (rows concatenated).
+
+    Keys present in every file are kept; ``ids`` are made unique by prefixing the file's stem when
+    they collide.
+    """
+    parts = [load_dataset(p, what) for p in paths]
+    if not parts:
+        raise CisflowError(f"no {what} files given")
+    first = parts[0]
+    for path, part in zip(paths[1:], parts[1:], strict=True):
+        if list(part["tasks"]) != list(first["tasks"]) or part["codes"].shape[1] != first["codes"].shape[1]:
+            raise CisflowError(f"tasks or input length differ from {paths[0]}", path)
+    keys = [k for k in first if all(k in p for p in parts) and k not in ("tasks", "seed")]
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    if len(np.unique(merged["ids"])) < len(merged["ids"]):
+        merged["ids"] = np.concatenate(
+            [np.char.add(f"{Path(p).stem}:", d["ids"]) for p, d in zip(paths, parts, strict=True)]
+        )
+    return merged | {"tasks": first["tasks"]}

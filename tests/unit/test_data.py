@@ -153,3 +153,21 @@ def test_write_and_cli(world, tmp_path, capsys):
     assert main([*argv[:5], "--valid", "c3", "--test", "c3", "--out-dir", str(tmp_path / "e")]) == 2
     assert "both the valid and the test split: c3" in capsys.readouterr().err
     assert not (tmp_path / "e" / "train.npz").exists()
+
+
+def test_load_datasets_concatenates_and_checks_tasks(tmp_path):
+    from cisflow.data import load_datasets
+    from cisflow.errors import CisflowError
+    from cisflow.io import save_npz
+
+    def write(name, n, tasks=("a",), length=8):
+        codes = np.zeros((n, length), np.uint8)
+        labels = np.ones((n, len(tasks)), np.int8)
+        save_npz(tmp_path / name, codes=codes, labels=labels, tasks=np.array(tasks), ids=np.arange(n).astype(str))
+        return tmp_path / name
+
+    merged = load_datasets([write("x.npz", 2), write("y.npz", 3)])
+    assert merged["codes"].shape == (5, 8) and list(merged["tasks"]) == ["a"]
+    assert list(merged["ids"]) == ["x:0", "x:1", "y:0", "y:1", "y:2"]
+    with pytest.raises(CisflowError, match=r"z.npz: tasks or input length differ"):
+        load_datasets([write("x.npz", 2), write("z.npz", 2, tasks=("b",))])

@@ -2,7 +2,7 @@ rule interpret:
     input:
         model="results/train/model.safetensors",
         meta="results/train/model.json",
-        test="results/data/test.npz",
+        data=expand("results/data/{split}.npz", split=config["interpret"]["splits"]),
         embeddings=(
             "results/simulate/embeddings.tsv"
             if config["track"] == "simulation"

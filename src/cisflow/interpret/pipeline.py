@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from cisflow.data import load_dataset
+from cisflow.data import load_datasets
 from cisflow.errors import CisflowError
 from cisflow.genome import one_hot
 from cisflow.interpret._common import center, resolve_device
@@ -100,7 +100,7 @@ def _write_filters(model: nn.Module, motifs, out_dir: Path) -> None:
 
 def interpret_model(
     model_path: str | Path,
-    dataset_npz: str | Path,
+    dataset_npz: str | Path | Sequence[str | Path],
     out_dir: str | Path,
     methods: Sequence[str] = METHODS,
     task: int | str = 0,
@@ -129,11 +129,12 @@ def interpret_model(
 
     device = resolve_device(device)
     model, _meta = load_model(model_path, device=device)
-    data = load_dataset(dataset_npz)
-    t = _task_index(task, data["tasks"], dataset_npz)
+    paths = [dataset_npz] if isinstance(dataset_npz, str | Path) else list(dataset_npz)
+    data = load_datasets(paths)
+    t = _task_index(task, data["tasks"], paths[0])
     rows = select_sequences(data["labels"], t, max_sequences, positives_only, seed)
     if not len(rows):
-        raise CisflowError(f"no sequences to interpret for task {data['tasks'][t]!r}", dataset_npz)
+        raise CisflowError(f"no sequences to interpret for task {data['tasks'][t]!r}", ", ".join(map(str, paths)))
     x, ids = one_hot(data["codes"][rows]), data["ids"][rows].astype(str)
     log.info("interpreting %d sequences of task %s with %s", len(rows), data["tasks"][t], ", ".join(methods))
     out_dir, written, prc, rows_out = Path(out_dir), {}, [], []
