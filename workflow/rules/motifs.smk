@@ -10,7 +10,11 @@ rule motifs:
             category="Motifs",
         ),
         hits="results/motifs/hits.tsv",
-        html="results/motifs/motifs.html",
+        html=report(
+            "results/motifs/motifs.html",
+            caption="../report/motifs_logos.rst",
+            category="Motifs",
+        ),
     log:
         "logs/motifs/motifs.log",
     benchmark:
