@@ -357,7 +357,6 @@ def train_from_genome(
     seed: int,
     *,
     negative_ratio: float = 1.0,
-    jitter: int = 0,
     device: str | None = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
@@ -366,7 +365,8 @@ def train_from_genome(
     The training chromosomes are those ``splits_json`` (written by
     :func:`cisflow.data.datasets_from_files`) marks ``train``; the input length is the validation
     set's. Batches stream from the genome (:class:`GenomeBatches`); validation stays the ``valid_npz``
-    dataset, so early stopping sees the same bins every epoch. Resumable like :func:`train_model`.
+    dataset, so early stopping sees the same bins every epoch. ``train_cfg["jitter"]`` shifts each
+    window by up to ± that many bp. Resumable like :func:`train_model`.
     """
     from cisflow.labels import load_labels
     from cisflow.train import check_train_config, train_model
@@ -384,7 +384,7 @@ def train_from_genome(
         input_length=input_length,
         batch_size=cfg["batch_size"],
         negative_ratio=negative_ratio,
-        jitter=jitter,
+        jitter=cfg["jitter"],
         reverse_complement=cfg["reverse_complement"],
         seed=seed,
     )

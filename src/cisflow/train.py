@@ -46,6 +46,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "monitor": "auprc",
     "class_weights": None,
     "reverse_complement": False,
+    "jitter": 0,  # bp; used by the streaming genome loader (cisflow.loader), not by npz datasets
 }
 MONITORS = ("auroc", "auprc", "loss")
 CHECKPOINT_NAME = "checkpoint.pt"
