@@ -2,6 +2,7 @@
 
 from _bootstrap import setup
 
+from cisflow.genome import read_chrom_sizes
 from cisflow.interpret.pipeline import interpret_model
 
 log = setup(snakemake)
@@ -18,4 +19,5 @@ interpret_model(
     seed=snakemake.params.seed,
     n_references=opts["deepshap_references"],
     summary=snakemake.output.summary,
+    chrom_sizes=read_chrom_sizes(snakemake.input.sizes) if snakemake.input.sizes else None,
 )

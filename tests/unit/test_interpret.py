@@ -257,3 +257,22 @@ def test_gpu_matches_cpu():
     np.testing.assert_allclose(
         deepshap(model, x, n_references=3, device="cuda"), deepshap(model, x, n_references=3, device="cpu"), atol=1e-5
     )
+
+
+def test_contribution_bigwig_averages_overlaps_and_clips(tmp_path):
+    import pyBigWig
+
+    from cisflow.interpret.tracks import contribution_bigwig
+
+    x = np.zeros((2, 4, 4), np.float32)
+    x[:, 0, :] = 1.0  # all A
+    scores = np.zeros((2, 4, 4), np.float32)
+    scores[0, 0] = [1, 2, 3, 4]
+    scores[1, 0] = [10, 20, 30, 40]
+    scores[:, 1] = 99.0  # hypothetical scores at absent bases must not count
+    out = tmp_path / "c.bw"
+    contribution_bigwig(scores, x, np.array(["chrA", "chrA"]), np.array([2, 4]), {"chrA": 7, "chrB": 5}, out)
+    bw = pyBigWig.open(str(out))
+    values = bw.values("chrA", 0, 7)
+    assert np.isnan(values[0]) and np.isnan(values[1])
+    np.testing.assert_allclose(values[2:], [1, 2, (3 + 10) / 2, (4 + 20) / 2, 30])

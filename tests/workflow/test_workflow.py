@@ -108,6 +108,7 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     scored = np.load(work / "results/interpret/deepshap.npz")
     assert set(scored["chrom"]) <= {"chr3"} and scored["start"].shape == scored["ids"].shape
     assert (work / "results/motifs/motifs.html").is_file()
+    assert (work / "results/interpret/deepshap.bw").is_file()
     filtered = json.loads((work / "results/reads/TF.synth.rep1.stats.json").read_text())
     assert filtered["kept"] > 0
     dream = (work / "results/evaluate/dream_scores.tsv").read_text().splitlines()

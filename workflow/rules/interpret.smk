@@ -8,9 +8,16 @@ rule interpret:
             if config["track"] == "simulation"
             else []
         ),
+        sizes=("results/genome/chrom.sizes" if config["track"] == "genome" else []),
     output:
         scores=expand(
             "results/interpret/{method}.npz", method=config["interpret"]["methods"]
+        ),
+        tracks=expand(
+            "results/interpret/{method}.bw",
+            method=(
+                config["interpret"]["methods"] if config["track"] == "genome" else []
+            ),
         ),
         summary=report(
             "results/interpret/summary.tsv",

@@ -19,6 +19,7 @@ from cisflow.interpret.deepshap import deepshap_scores
 from cisflow.interpret.gradients import input_gradients
 from cisflow.interpret.ism import ism_fast
 from cisflow.interpret.scoring import filter_motif_matches, filter_pwms, plot_filter_logos, positional_auprc
+from cisflow.interpret.tracks import contribution_bigwig
 from cisflow.io import atomic_open, save_npz
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ def interpret_model(
     n_references: int = 20,
     device: str | None = None,
     summary: str | Path | None = None,
+    chrom_sizes: Mapping[str, int] | None = None,
 ) -> dict[str, Path]:
     """Contribution scores of a saved model on a dataset split, written per method.
 
@@ -120,7 +122,8 @@ def interpret_model(
     (``method auprc n_sequences``) when ``embeddings_tsv`` is given, and ``filters.tsv`` +
     ``filter_logos.png`` when ``motifs`` are given and the model has a first Conv1d, and ``summary``
     (one row per method: sequences, seconds, positional auPRC, DeepSHAP's worst summation error) when
-    given. Returns the paths.
+    given. With ``chrom_sizes`` and genomic windows (``chrom``/``start`` in the dataset), each
+    method's actual-base contributions are also written as ``out_dir/{method}.bw``. Returns the paths.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
@@ -150,6 +153,10 @@ def interpret_model(
         save_npz(
             written[method], x=x, ids=ids, task=np.array(str(data["tasks"][t])), seed=np.int64(seed), **coords, **result
         )
+        if chrom_sizes is not None and len(coords) == 2:
+            written[f"{method}_bw"] = contribution_bigwig(
+                result["scores"], x, coords["chrom"], coords["start"], chrom_sizes, out_dir / f"{method}.bw"
+            )
         if embeddings_tsv is not None:
             auc, n = positional_auprc(result["scores"], x, embeddings_tsv, ids)
             prc.append({"method": method, "auprc": auc, "n_sequences": n})
