@@ -15,5 +15,6 @@ datasets_from_files(
     preset=opts.pop("preset"),
     splits_json=snakemake.output.splits,
     seed=snakemake.params.seed,
+    signal_bigwigs=snakemake.params.signal_bigwigs,
     **opts,
 )

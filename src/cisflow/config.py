@@ -99,6 +99,13 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
                 paths.append((f"genome.{key}", config["genome"][key]))
         if config["peaks"].get("reference"):
             paths.append(("peaks.reference", config["peaks"]["reference"]))
+    signals = config.get("inputs", {}).get("signal_bigwigs", [])
+    if signals and config["track"] != "genome":
+        raise CisflowError("inputs.signal_bigwigs needs track: genome (signal is read under genome windows)", source)
+    # bigWigs the workflow makes itself (results/signal/...) need not exist yet
+    paths += [("inputs.signal_bigwigs", p) for p in signals if not Path(p).as_posix().startswith("results/")]
+    if len({Path(p).name for p in signals}) < len(signals):
+        raise CisflowError("inputs.signal_bigwigs: bigWigs need distinct file names (they name the channels)", source)
     motifs = config.get("motifs", {})
     if motifs.get("enabled") and motifs.get("method") not in config["interpret"]["methods"]:
         raise CisflowError(

@@ -5,7 +5,9 @@ the window of ``L = input_length`` bp centred on the bin; off a chromosome end i
 ``labels`` int8 ``(N, T)``, ``tasks`` ``(T,)``, ``ids`` ``(N,)`` (``chrom:start-end`` of the bin),
 ``chrom`` ``(N,)``, ``start`` int64 ``(N,)`` (window start, may be negative near a chromosome start),
 ``bin_start`` int64 ``(N,)``, and ``seed``. Rows are in genome order (chromosome order of the labels,
-then position).
+then position). With signal bigWigs (FactorNet-style extra input channels) a dataset also holds
+``signal`` float16 ``(N, S, L)`` (``log1p`` of the per-base values, 0 off the chromosome and where the
+bigWig has no data) and ``signal_names`` ``(S,)`` (the bigWig file names).
 
 Which bins: **positives** are kept bins bound in at least one task (ambiguous tasks keep -1);
 **negatives** are kept bins unbound in every task. Train takes every positive plus
@@ -170,6 +172,43 @@ def _assemble(genome: Genome, labels: Labels, bins: _Bins, rows: np.ndarray, col
     }
 
 
+def _signal_windows(
+    path: str | Path, genome: Genome, chroms: Sequence[str], chrom_idx: np.ndarray, starts: np.ndarray, length: int
+) -> np.ndarray:
+    """float16 ``(n, length)`` ``log1p`` signal of one bigWig under the windows, one chromosome at a time."""
+    from cisflow.loader import read_bigwig_tracks
+
+    out = np.zeros((starts.size, length), np.float16)
+    for k in np.unique(chrom_idx):
+        sel = np.flatnonzero(chrom_idx == k)
+        (track,) = read_bigwig_tracks(path, [chroms[k]], [genome.sizes[chroms[k]]])
+        padded = np.concatenate([np.zeros(length, np.float16), track, np.zeros(length, np.float16)])
+        out[sel] = np.lib.stride_tricks.sliding_window_view(padded, length)[starts[sel] + length]
+    return out
+
+
+def add_signal(
+    dataset: dict[str, np.ndarray], genome: Genome, signal_bigwigs: Sequence[str | Path]
+) -> dict[str, np.ndarray]:
+    """Add ``signal`` float16 ``(N, S, L)`` and ``signal_names`` ``(S,)`` of ``signal_bigwigs`` to a dataset.
+
+    The windows are the dataset's (``chrom``, ``start``, and ``L`` from ``codes``); values are those of
+    :func:`cisflow.loader.read_bigwig_tracks`, so training batches streamed from the genome and these
+    arrays agree exactly.
+    """
+    from cisflow.loader import signal_track_names
+
+    names = signal_track_names(signal_bigwigs)
+    n, length = dataset["codes"].shape
+    order = list(genome.sizes)
+    chroms = sorted(set(dataset["chrom"].tolist()), key=order.index)
+    chrom_idx = np.array([chroms.index(c) for c in dataset["chrom"]], dtype=np.int64).reshape(n)
+    signal = np.zeros((n, len(names), length), np.float16)
+    for j, path in enumerate(signal_bigwigs):
+        signal[:, j] = _signal_windows(path, genome, chroms, chrom_idx, dataset["start"], length)
+    return {**dataset, "signal": signal, "signal_names": np.asarray(names, dtype=str)}
+
+
 def build_datasets(
     labels: Labels,
     genome: Genome,
@@ -180,6 +219,7 @@ def build_datasets(
     eval_negative_ratio: float | None = None,
     seed: int = 0,
     heldout_cell_types: Sequence[str] = (),
+    signal_bigwigs: Sequence[str | Path] = (),
 ) -> dict[str, dict[str, np.ndarray]]:
     """Build the train / valid / test datasets from labels and the genome.
 
@@ -204,6 +244,8 @@ def build_datasets(
         Seed of the sampling (the same seed gives the same datasets).
     heldout_cell_types
         Cell types (tasks ``TASK.CELLTYPE``) whose columns appear only in test.
+    signal_bigwigs
+        bigWigs whose ``log1p`` per-base values become ``signal`` channels (:func:`add_signal`).
 
     Returns
     -------
@@ -235,6 +277,8 @@ def build_datasets(
             neg_rows = _sample_negatives(genome, labels, bins, n_neg, pos_gc, rng, input_length)
             rows = np.concatenate([pos_rows, neg_rows])
         out[split] = _assemble(genome, labels, bins, rows, cols[split], input_length, seed)
+        if signal_bigwigs:
+            out[split] = add_signal(out[split], genome, signal_bigwigs)
         n_pos = int((out[split]["labels"] == 1).any(axis=1).sum())
         log.info("%s: %d windows (%d positive) on %d chromosomes", split, rows.size, n_pos, len(chroms))
         if rows.size == 0:
@@ -277,7 +321,7 @@ def datasets_from_files(
         Optional JSON recording ``{chrom: split}``, the parameters and the seed.
     **params
         :func:`build_datasets` keyword arguments (``input_length``, ``negative_ratio``, ``gc_match``,
-        ``eval_negative_ratio``, ``seed``, ``heldout_cell_types``).
+        ``eval_negative_ratio``, ``seed``, ``heldout_cell_types``, ``signal_bigwigs``).
     """
     labels = load_labels(labels_path)
     genome = Genome.from_fasta(genome_path)
@@ -320,6 +364,12 @@ def load_dataset(path: str | Path, what: str = "dataset") -> dict[str, np.ndarra
         raise CisflowError("dataset has no sequences", path)
     if not np.isin(labels, (-1, 0, 1)).all():
         raise CisflowError("labels must be 1, 0 or -1", path)
+    if "signal" in data:
+        signal, names = data["signal"], data.get("signal_names")
+        if signal.ndim != 3 or signal.shape[0] != codes.shape[0] or signal.shape[2] != codes.shape[1]:
+            raise CisflowError(f"signal must be (N, S, L) like codes {codes.shape}; got {signal.shape}", path)
+        if names is None or names.shape != (signal.shape[1],):
+            raise CisflowError(f"signal_names must name the {signal.shape[1]} signal channels", path)
     return data | {"labels": labels.astype(np.int8, copy=False), "tasks": tasks.astype(str), "ids": ids.astype(str)}
 
 
@@ -336,10 +386,13 @@ def load_datasets(paths: Sequence[str | Path], what: str = "dataset") -> dict[st
     for path, part in zip(paths[1:], parts[1:], strict=True):
         if list(part["tasks"]) != list(first["tasks"]) or part["codes"].shape[1] != first["codes"].shape[1]:
             raise CisflowError(f"tasks or input length differ from {paths[0]}", path)
-    keys = [k for k in first if all(k in p for p in parts) and k not in ("tasks", "seed")]
+        if list(part.get("signal_names", [])) != list(first.get("signal_names", [])):
+            raise CisflowError(f"signal channels differ from {paths[0]}", path)
+    per_file = ("tasks", "seed", "signal_names")
+    keys = [k for k in first if all(k in p for p in parts) and k not in per_file]
     merged = {k: np.concatenate([p[k] for p in parts]) for k in keys}
     if len(np.unique(merged["ids"])) < len(merged["ids"]):
         merged["ids"] = np.concatenate(
             [np.char.add(f"{Path(p).stem}:", d["ids"]) for p, d in zip(paths, parts, strict=True)]
         )
-    return merged | {"tasks": first["tasks"]}
+    return merged | {k: first[k] for k in ("tasks", "signal_names") if k in first}

@@ -3,14 +3,16 @@
 ``evaluate_model`` loads the model, predicts the test set and hands the arrays to
 ``evaluate_predictions``, which computes per-task metrics (``cisflow.metrics``) and writes
 ``metrics.json``, ``metrics.tsv``, ``predictions.npz`` and ``curves.png`` atomically. The
-array-level functions (``evaluate_predictions``, ``plot_curves``) serve baselines too.
+array-level functions (``evaluate_predictions``, ``plot_curves``) serve baselines too;
+``plot_model_comparison`` overlays the ROC and PR curves of several models' predictions per task.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from matplotlib.figure import Figure
 
 from cisflow import metrics
 from cisflow.data import load_dataset
-from cisflow.errors import CisflowError
+from cisflow.errors import CisflowError, require_file
 from cisflow.io import atomic_open, atomic_path, save_npz, write_json
 
 log = logging.getLogger(__name__)
@@ -35,11 +37,12 @@ def _load_model(model_path: str | Path) -> tuple[Any, dict]:
     return load_model(model_path)
 
 
-def _predict(model: Any, codes: np.ndarray, batch_size: int, device: str | None) -> np.ndarray:
-    """Probabilities ``(N, T)`` float32 for ``codes`` ``(N, L)`` (``cisflow.predict.predict``)."""
+def _predict(model: Any, data: dict[str, np.ndarray], batch_size: int, device: str | None) -> np.ndarray:
+    """Probabilities ``(N, T)`` float32 for a dataset's ``codes`` ``(N, L)`` [+ ``signal``] (``cisflow.predict``)."""
     from cisflow.predict import predict
 
-    return np.asarray(predict(model, codes, batch_size=batch_size, device=device), dtype=np.float32)
+    probs = predict(model, data["codes"], batch_size=batch_size, device=device, signal=data.get("signal"))
+    return np.asarray(probs, dtype=np.float32)
 
 
 def _check_model_matches(meta: dict, data: dict[str, np.ndarray], test_npz: str | Path) -> None:
@@ -50,6 +53,11 @@ def _check_model_matches(meta: dict, data: dict[str, np.ndarray], test_npz: str 
     length = meta.get("input_length")
     if length is not None and int(length) != data["codes"].shape[1]:
         raise CisflowError(f"sequences are {data['codes'].shape[1]} bp but the model expects {length} bp", test_npz)
+    have = [str(n) for n in data.get("signal_names", [])]
+    want = list(meta.get("signal_names", []))
+    if have != want:
+        message = f"dataset signal channels {have or 'none'} differ from the model's {want or 'none'}"
+        raise CisflowError(message, test_npz)
 
 
 def evaluate_model(
@@ -83,7 +91,7 @@ def evaluate_model(
     data = load_dataset(test_npz, "test dataset")
     model, meta = _load_model(model_path)
     _check_model_matches(meta, data, test_npz)
-    probs = _predict(model, data["codes"], batch_size, device)
+    probs = _predict(model, data, batch_size, device)
     info = {"model_path": str(model_path), "test": str(test_npz), "model": meta}
     return evaluate_predictions(data["labels"], probs, data["tasks"], data["ids"], out_dir, fdrs, info)
 
@@ -213,3 +221,75 @@ def _style_axes(ax_roc: Any, ax_pr: Any, skipped: list[str]) -> None:
     for ax in (ax_roc, ax_pr):
         if ax.get_legend_handles_labels()[0] or title:
             ax.legend(loc="lower right" if ax is ax_roc else "lower left", fontsize=7, title=title, title_fontsize=7)
+
+
+def read_predictions(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a predictions npz of :func:`evaluate_predictions` (``ids`` ``(N,)``, ``labels``/``probs`` ``(N, T)``)."""
+    path = require_file(path, "predictions npz")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CisflowError(f"not a readable npz ({exc})", path) from exc
+    missing = [k for k in ("ids", "labels", "probs", "tasks") if k not in data]
+    if missing:
+        raise CisflowError(f"predictions lack {', '.join(missing)}", path)
+    n, t = data["ids"].shape[0], data["tasks"].shape[0]
+    if data["labels"].shape != (n, t) or data["probs"].shape != (n, t):
+        raise CisflowError(f"labels {data['labels'].shape} / probs {data['probs'].shape} are not ({n}, {t})", path)
+    return data
+
+
+def _aligned(reference: Mapping[str, np.ndarray], other: Mapping[str, np.ndarray], path: str | Path) -> np.ndarray:
+    """Rows of ``other`` in the order of ``reference``'s ids ``(N,)``; CisflowError when the id sets differ."""
+    if np.array_equal(reference["ids"], other["ids"]):
+        return np.arange(reference["ids"].shape[0])
+    where = {str(i): k for k, i in enumerate(other["ids"])}
+    missing = [str(i) for i in reference["ids"] if str(i) not in where]
+    if missing or len(where) != reference["ids"].shape[0]:
+        raise CisflowError(f"predictions are not on the same bins as the first model's (e.g. {missing[:1]})", path)
+    return np.array([where[str(i)] for i in reference["ids"]])
+
+
+def plot_model_comparison(predictions: Mapping[str, str | Path], path: str | Path) -> None:
+    """ROC and PR curves of several models on the same test set, overlaid, one row per task (PNG, atomic).
+
+    Parameters
+    ----------
+    predictions
+        ``{model name: predictions npz}`` (:func:`evaluate_predictions` outputs on one test set; rows
+        are matched by ``ids``). Tasks are the first model's; a model lacking a task is left out of
+        that row. At most 12 tasks are drawn.
+    path
+        Output PNG. Each legend entry carries the model's auROC or auPRC; the PR panel marks the
+        positive fraction (a random model's precision).
+    """
+    if not predictions:
+        raise CisflowError("no predictions to compare")
+    data = {name: read_predictions(p) for name, p in predictions.items()}
+    first_name = next(iter(data))
+    first = data[first_name]
+    rows = {name: _aligned(first, d, predictions[name]) for name, d in data.items()}
+    tasks = [str(t) for t in first["tasks"]][:_MAX_LEGEND_TASKS]
+    fig = Figure(figsize=(10, 4.2 * len(tasks)))
+    FigureCanvasAgg(fig)
+    axes = np.atleast_2d(fig.subplots(len(tasks), 2))
+    for (ax_roc, ax_pr), task in zip(axes, tasks, strict=True):
+        y = first["labels"][:, list(first["tasks"]).index(task)]
+        kept = y[y != -1]
+        if kept.size == 0 or kept.min() == kept.max():
+            ax_roc.set_title(f"{task}: one class only, not scored")
+            continue
+        for name, d in data.items():
+            if task not in d["tasks"]:
+                continue
+            scores = d["probs"][rows[name], list(d["tasks"]).index(task)]
+            _plot_roc(ax_roc, y, scores, name)
+            _plot_pr(ax_pr, y, scores, name)
+        ax_pr.axhline(float((kept == 1).mean()), ls=":", c="grey", lw=0.8)
+        _style_axes(ax_roc, ax_pr, [])
+        ax_roc.set_title(f"{task}: ROC (auROC)")
+        ax_pr.set_title(f"{task}: precision–recall (auPRC); dotted: positive fraction")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")

@@ -14,7 +14,8 @@ a plain slice; a batch is one fancy-index gather of a strided window view, with 
 
 Optional signal channels (FactorNet style): per-base values of each bigWig, ``log1p``-transformed, are
 appended after the four DNA channels, ``x`` ``(B, 4 + S, L)``; a model then needs ``in_channels = 4 + S``.
-The tracks are read once into memory (float32, 4 bytes per bp per track; missing values are 0).
+The tracks are read once into memory (float16, 2 bytes per bp per track; missing values are 0), the
+same values :mod:`cisflow.data` stores in the validation and test datasets.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def read_bigwig_tracks(path: str | Path, chroms: Sequence[str], sizes: Sequence[
     Returns
     -------
     list of numpy.ndarray
-        float32 ``(size,)`` per chromosome.
+        float16 ``(size,)`` per chromosome (``log1p`` keeps the values small enough for float16's
+        three significant digits).
     """
     import pyBigWig
 
@@ -106,10 +108,20 @@ def read_bigwig_tracks(path: str | Path, chroms: Sequence[str], sizes: Sequence[
             if have[chrom] != size:
                 raise CisflowError(f"{chrom} is {have[chrom]} bp in the bigWig but {size} bp in the genome", path)
             vals = np.asarray(bw.values(chrom, 0, size, numpy=True), dtype=np.float32)
-            out.append(np.log1p(np.nan_to_num(vals, nan=0.0)).astype(np.float32))
+            if np.nanmin(vals, initial=0.0) < 0:
+                raise CisflowError(f"negative values on {chrom}; signal channels need non-negative coverage", path)
+            out.append(np.log1p(np.nan_to_num(vals, nan=0.0)).astype(np.float16))
     finally:
         bw.close()
     return out
+
+
+def signal_track_names(paths: Sequence[str | Path]) -> list[str]:
+    """Channel names of signal bigWigs: their file names; CisflowError when two coincide."""
+    names = [Path(p).name for p in paths]
+    if len(set(names)) < len(names):
+        raise CisflowError(f"signal bigWigs need distinct file names; got {', '.join(map(str, paths))}")
+    return names
 
 
 class GenomeBatches:
@@ -196,6 +208,11 @@ class GenomeBatches:
         return np.lib.stride_tricks.sliding_window_view(_padded_concat(tracks, self.pad, 0.0)[0], self.input_length)
 
     # ------------------------------------------------------------------ sizes
+    @property
+    def signal_names(self) -> list[str]:
+        """Names of the signal channels (the bigWig file names), in channel order."""
+        return signal_track_names(self.signal_bigwigs)
+
     @property
     def in_channels(self) -> int:
         """Channels of ``x``: 4 + number of signal tracks."""
@@ -326,11 +343,15 @@ class GenomeBatches:
         if rows.size > max_n:
             rows = np.random.default_rng([self.seed, epoch, 1]).choice(rows, size=max_n, replace=False)
         rows = np.sort(rows)
-        return {
+        sample = {
             "codes": self._windows[self._centre[rows]],
             "labels": self._cand.labels[rows],
             "tasks": np.array(self.tasks),
         }
+        if self._signals:
+            sample["signal"] = np.stack([w[self._centre[rows]] for w in self._signals], axis=1)
+            sample["signal_names"] = np.array(self.signal_names)
+        return sample
 
 
 def _check_params(labels: Labels, chroms, input_length, batch_size, negative_ratio, jitter, tasks_idx) -> None:
@@ -357,6 +378,7 @@ def train_from_genome(
     seed: int,
     *,
     negative_ratio: float = 1.0,
+    signal_bigwigs: Sequence[str | Path] = (),
     device: str | None = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
@@ -366,7 +388,8 @@ def train_from_genome(
     :func:`cisflow.data.datasets_from_files`) marks ``train``; the input length is the validation
     set's. Batches stream from the genome (:class:`GenomeBatches`); validation stays the ``valid_npz``
     dataset, so early stopping sees the same bins every epoch. ``train_cfg["jitter"]`` shifts each
-    window by up to ± that many bp. Resumable like :func:`train_model`.
+    window by up to ± that many bp. ``signal_bigwigs`` become extra input channels (the validation
+    set must carry the same ones, see :func:`cisflow.data.build_datasets`). Resumable like :func:`train_model`.
     """
     from cisflow.labels import load_labels
     from cisflow.train import check_train_config, train_model
@@ -387,6 +410,7 @@ def train_from_genome(
         jitter=cfg["jitter"],
         reverse_complement=cfg["reverse_complement"],
         seed=seed,
+        signal_bigwigs=signal_bigwigs,
     )
     return train_model(
         None, valid_npz, out_dir, model_cfg, train_cfg, seed, device, train_batches=batches, threads=threads

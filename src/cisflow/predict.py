@@ -1,4 +1,8 @@
-"""Batched, gradient-free predictions of a sequence model on genome codes."""
+"""Batched, gradient-free predictions of a sequence model on genome codes (plus optional signal channels).
+
+A model with signal inputs (FactorNet style, ``in_channels = 4 + S``) gets ``signal`` float ``(N, S, L)``
+beside the codes; each batch is the one-hot DNA followed by the signal rows, ``(B, 4 + S, L)``.
+"""
 
 from __future__ import annotations
 
@@ -42,9 +46,15 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def codes_to_tensor(codes: np.ndarray, device: torch.device) -> torch.Tensor:
-    """One-hot a batch of codes ``(B, L)`` uint8 → float32 tensor ``(B, 4, L)`` on ``device`` (pinned on CUDA)."""
-    x = torch.from_numpy(np.ascontiguousarray(one_hot(codes)))
+def codes_to_tensor(codes: np.ndarray, device: torch.device, signal: np.ndarray | None = None) -> torch.Tensor:
+    """One-hot a batch of codes ``(B, L)`` uint8 → float32 tensor ``(B, 4 [+ S], L)`` on ``device`` (pinned on CUDA).
+
+    ``signal`` ``(B, S, L)`` (any float dtype), when given, is appended after the four DNA channels.
+    """
+    x = one_hot(codes)
+    if signal is not None:
+        x = np.concatenate([x, np.asarray(signal, dtype=np.float32)], axis=1)
+    x = torch.from_numpy(np.ascontiguousarray(x))
     if device.type == "cuda":
         return x.pin_memory().to(device, non_blocking=True)
     return x.to(device)
@@ -58,29 +68,58 @@ def _check_codes(codes: np.ndarray) -> np.ndarray:
     return codes.astype(np.uint8, copy=False)
 
 
+def check_signal(signal: np.ndarray | None, codes: np.ndarray, model: nn.Module | None = None) -> np.ndarray | None:
+    """``signal`` must be None or ``(N, S, L)`` matching codes ``(N, L)``, and ``4 + S`` the model's input channels."""
+    if signal is not None:
+        signal = np.asarray(signal)
+        if signal.ndim != 3 or signal.shape[0] != codes.shape[0] or signal.shape[2] != codes.shape[1]:
+            raise CisflowError(
+                f"signal must be (N, S, L) = ({codes.shape[0]}, S, {codes.shape[1]}); got {signal.shape}"
+            )
+    expected = getattr(model, "spec", {}).get("in_channels", 4) if model is not None else None
+    have = 4 + (0 if signal is None else signal.shape[1])
+    if expected is not None and expected != have:
+        raise CisflowError(
+            f"the model takes {expected} input channels (4 DNA + {expected - 4} signal) but the data has {have}"
+        )
+    return signal
+
+
 def _batched_logits(
-    model: nn.Module, codes: np.ndarray, batch_size: int, device: torch.device, rc: bool
+    model: nn.Module,
+    codes: np.ndarray,
+    batch_size: int,
+    device: torch.device,
+    rc: bool,
+    signal: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
-    """Yield float32 logits ``(B, T)`` per batch (of the reverse complement when ``rc``)."""
+    """Yield float32 logits ``(B, T)`` per batch (of the reverse complement, signal reversed, when ``rc``)."""
     for start in range(0, len(codes), batch_size):
         batch = codes[start : start + batch_size]
+        sig = None if signal is None else signal[start : start + batch_size]
         if rc:
             batch = reverse_complement_codes(batch)
+            sig = None if sig is None else sig[:, :, ::-1]
         with autocast(device):
-            out = model(codes_to_tensor(batch, device))
+            out = model(codes_to_tensor(batch, device, sig))
         yield out.float().cpu().numpy()
 
 
 @torch.no_grad()
 def predict_logits(
-    model: nn.Module, codes: np.ndarray, batch_size: int = 256, device: str | torch.device | None = None
+    model: nn.Module,
+    codes: np.ndarray,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    signal: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Logits ``(N, T)`` float32 of ``model`` on codes ``(N, L)`` uint8, in eval mode, batched, no grad."""
+    """Logits ``(N, T)`` float32 of ``model`` on codes ``(N, L)`` [+ ``signal`` ``(N, S, L)``]; eval mode, no grad."""
     codes, device = _check_codes(codes), resolve_device(device)
+    signal = check_signal(signal, codes, model)
     was_training = model.training
     model.eval().to(device)
     try:
-        parts = list(_batched_logits(model, codes, batch_size, device, rc=False))
+        parts = list(_batched_logits(model, codes, batch_size, device, rc=False, signal=signal))
     finally:
         model.train(was_training)
     n_tasks = parts[0].shape[1] if parts else 0
@@ -94,6 +133,7 @@ def predict(
     batch_size: int = 256,
     device: str | torch.device | None = None,
     reverse_complement_average: bool = False,
+    signal: np.ndarray | None = None,
 ) -> np.ndarray:
     """Probabilities ``(N, T)`` float32 (sigmoid of the logits) of ``model`` on codes ``(N, L)`` uint8.
 
@@ -109,16 +149,18 @@ def predict(
         ``None`` → CUDA if available, else CPU. Data moves a batch at a time.
     reverse_complement_average
         Average the probabilities of each sequence and its reverse complement.
+    signal
+        Extra input channels ``(N, S, L)`` appended after the DNA (models with ``in_channels = 4 + S``).
     """
     codes, device = _check_codes(codes), resolve_device(device)
+    signal = check_signal(signal, codes, model)
     was_training = model.training
     model.eval().to(device)
     try:
-        probs = [
-            torch.sigmoid(torch.from_numpy(b)).numpy() for b in _batched_logits(model, codes, batch_size, device, False)
-        ]
+        batches = _batched_logits(model, codes, batch_size, device, False, signal)
+        probs = [torch.sigmoid(torch.from_numpy(b)).numpy() for b in batches]
         if reverse_complement_average:
-            rc = _batched_logits(model, codes, batch_size, device, True)
+            rc = _batched_logits(model, codes, batch_size, device, True, signal)
             probs = [(p + torch.sigmoid(torch.from_numpy(b)).numpy()) / 2 for p, b in zip(probs, rc, strict=True)]
     finally:
         model.train(was_training)

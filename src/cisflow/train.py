@@ -131,10 +131,13 @@ def _train_epoch(
     total = 0.0
     for idx in tqdm(batches, desc=f"Epoch {state['epoch']}", leave=False, disable=state["progress"]):
         codes = data["codes"][idx]
+        signal = data["signal"][idx] if "signal" in data else None
         if cfg["reverse_complement"]:
             flip = rng.random(len(codes)) < 0.5
             codes[flip] = reverse_complement_codes(codes[flip])
-        x = codes_to_tensor(codes, device)
+            if signal is not None:
+                signal[flip] = signal[flip][:, :, ::-1]
+        x = codes_to_tensor(codes, device, signal)
         y = torch.from_numpy(data["labels"][idx]).to(device, non_blocking=True)
         with autocast(device):
             logits = model(x)
@@ -178,7 +181,7 @@ def evaluate_split(
     model: nn.Module, data: Mapping[str, np.ndarray], batch_size: int, device: torch.device
 ) -> dict[str, float]:
     """Unweighted masked BCE and the metrics (mean over tasks, counts summed) of ``model`` on ``data``."""
-    logits = predict_logits(model, data["codes"], batch_size=batch_size, device=device)
+    logits = predict_logits(model, data["codes"], batch_size=batch_size, device=device, signal=data.get("signal"))
     loss = float(masked_bce_loss(torch.from_numpy(logits), torch.from_numpy(data["labels"])))
     probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     rows = multitask_metrics(data["labels"], probs, list(data["tasks"]), DEFAULT_FDRS)
@@ -340,9 +343,24 @@ def _deterministic(device: torch.device, threads: int | None = None) -> Iterator
         torch.set_num_threads(previous_threads)
 
 
+def signal_names(data: Mapping[str, np.ndarray]) -> list[str]:
+    """Names of a dataset's signal channels (``signal_names``), ``[]`` when it has no ``signal``."""
+    if "signal" not in data:
+        return []
+    return [str(n) for n in data.get("signal_names", [f"signal{k}" for k in range(data["signal"].shape[1])])]
+
+
+def _check_same_signal(names: list[str], valid: Mapping[str, np.ndarray], valid_npz: str | Path, what: str) -> None:
+    """CisflowError unless the validation set has the signal channels ``names`` (in that order)."""
+    have = signal_names(valid)
+    if have != names:
+        raise CisflowError(f"signal channels {have or 'none'} differ from the {what}'s {names or 'none'}", valid_npz)
+
+
 def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[str, np.ndarray]]:
-    """Load both splits and check they share tasks and sequence length."""
+    """Load both splits and check they share tasks, sequence length and signal channels."""
     train, valid = load_dataset(train_npz), load_dataset(valid_npz)
+    _check_same_signal(signal_names(train), valid, valid_npz, "training set")
     if train["tasks"].tolist() != valid["tasks"].tolist():
         raise CisflowError(
             f"tasks {valid['tasks'].tolist()} differ from training tasks {train['tasks'].tolist()}", valid_npz
@@ -358,8 +376,7 @@ def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[s
 def _load_loader_data(batches: Any, valid_npz: str | Path) -> dict[str, dict[str, Any]]:
     """Training from a streaming loader: its fixed scoring sample as ``train`` (plus ``batches``), valid from npz."""
     valid = load_dataset(valid_npz)
-    if batches.in_channels != 4:
-        raise CisflowError("train_model scores on DNA only; signal channels (signal_bigwigs) are not supported here")
+    _check_same_signal(list(batches.signal_names), valid, valid_npz, "genome loader")
     if list(batches.tasks) != valid["tasks"].tolist():
         raise CisflowError(f"tasks {valid['tasks'].tolist()} differ from the loader's tasks {batches.tasks}", valid_npz)
     if batches.input_length != valid["codes"].shape[1]:
@@ -472,8 +489,10 @@ def train_model(
     data = _load_data(train_npz, valid_npz) if train_batches is None else _load_loader_data(train_batches, valid_npz)
     device, out_dir = resolve_device(device), Path(out_dir)
     tasks, length = data["train"]["tasks"].tolist(), int(data["train"]["codes"].shape[1])
+    signals = signal_names(data["train"])
     config = {
         "model": model_cfg,
+        "signal_names": signals,
         "train": {k: v for k, v in cfg.items() if k not in _RESUMABLE_CHANGES},
         "seed": int(seed),
         "tasks": tasks,
@@ -484,7 +503,8 @@ def train_model(
         config["loader"] = json.loads(json.dumps(train_batches.describe()))
     with _deterministic(device, threads):
         torch.manual_seed(seed)
-        model = build_model(model_cfg["name"], len(tasks), length, **model_cfg["params"]).to(device)
+        in_channels = 4 + len(signals)
+        model = build_model(model_cfg["name"], len(tasks), length, in_channels, **model_cfg["params"]).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"], weight_decay=cfg["weight_decay"])
         st = _initial_state(seed, device, config, progress)
         st["pos_weight"] = class_pos_weight(data["train"]["labels"], cfg["class_weights"])
@@ -501,7 +521,7 @@ def train_model(
             if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not st["finished"]:
                 log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
                 return _summary(st, cfg, seconds)
-    meta = {"tasks": tasks, "seed": int(seed)}
+    meta = {"tasks": tasks, "seed": int(seed), "signal_names": signals}
     _write_outputs(out_dir, model, st, cfg, meta)
     summary = _summary(st, cfg, seconds)
     log.info("best epoch %s (%s %.4f); outputs in %s", st["best_epoch"], cfg["monitor"], st["best_value"], out_dir)

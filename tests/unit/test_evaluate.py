@@ -41,8 +41,8 @@ def fake_model(monkeypatch):
     """Replace model loading/prediction by a 'model' whose probability is the GC fraction (both tasks)."""
     meta = {"name": "fake", "params": {}, "n_tasks": 2, "input_length": L, "tasks": ["gc", "flat"], "seed": 1}
 
-    def fake_predict(model, codes, batch_size, device):
-        gc = np.isin(codes, (1, 2)).mean(axis=1).astype(np.float32)
+    def fake_predict(model, data, batch_size, device):
+        gc = np.isin(data["codes"], (1, 2)).mean(axis=1).astype(np.float32)
         return np.stack([gc, gc], axis=1)
 
     monkeypatch.setattr(evaluate, "_load_model", lambda path: (object(), dict(meta)))
@@ -158,3 +158,39 @@ def test_evaluate_real_model_end_to_end(tmp_path):
     assert summary["model"]["name"] == "sequence_dnn" and summary["model"]["tasks"] == ["gc", "flat"]
     with np.load(tmp_path / "eval" / "predictions.npz") as pred:
         np.testing.assert_allclose(pred["probs"], probs, rtol=1e-5, atol=1e-6)
+
+
+def test_compare_models_table_and_overlaid_curves(tmp_path, capsys):
+    """Two evaluations of one test set (rows in different orders) → one table row per model and task, one PNG."""
+    _, codes, labels, gc = _dataset(tmp_path)
+    ids = np.array([f"seq{i}" for i in range(len(codes))])
+    perfect = np.stack([gc, gc], axis=1).astype(np.float32)
+    evaluate.evaluate_predictions(labels, perfect, ["gc", "flat"], ids, tmp_path / "cnn")
+    order = np.random.default_rng(1).permutation(len(ids))
+    noise = np.random.default_rng(2).random(perfect.shape).astype(np.float32)
+    evaluate.evaluate_predictions(labels[order], noise[order], ["gc", "flat"], ids[order], tmp_path / "kmer")
+    rows = evaluate._aligned(
+        evaluate.read_predictions(tmp_path / "cnn/predictions.npz"),
+        evaluate.read_predictions(tmp_path / "kmer/predictions.npz"),
+        "kmer",
+    )
+    np.testing.assert_array_equal(ids[order][rows], ids)
+    table, png = tmp_path / "comparison.tsv", tmp_path / "curves.png"
+    args = ["compare-models", "--model", f"cnn={tmp_path / 'cnn'}", "--model", f"kmer={tmp_path / 'kmer'}"]
+    assert main([*args, "--table", str(table), "--curves", str(png)]) == 0
+    lines = [line.split("\t") for line in table.read_text().splitlines()]
+    header = lines[0]
+    got = {(r[header.index("model")], r[header.index("task")]): r for r in lines[1:]}
+    assert float(got[("cnn", "gc")][header.index("auroc")]) == pytest.approx(1.0)
+    kmer_auroc = float(got[("kmer", "gc")][header.index("auroc")])
+    kept = labels[:, 0] != -1
+    assert kmer_auroc == pytest.approx(metrics.auroc(labels[kept, 0], noise[kept, 0]))
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    # predictions on other bins are refused
+    evaluate.evaluate_predictions(labels[:-1], noise[:-1], ["gc", "flat"], ids[:-1], tmp_path / "short")
+    with pytest.raises(CisflowError, match="not on the same bins"):
+        evaluate.plot_model_comparison(
+            {"cnn": tmp_path / "cnn/predictions.npz", "short": tmp_path / "short/predictions.npz"}, png
+        )
+    assert main(["compare-models", "--model", "cnn", "--table", str(table)]) != 0
+    assert "NAME=DIR" in capsys.readouterr().err

@@ -158,10 +158,37 @@ def test_bigwig_channels_equal_pybigwig(gl, tmp_path):
         want[lo - s : hi - s] = np.log1p(np.nan_to_num(np.array(bw.values(c, lo, hi)), nan=0.0))
         if plan["flip"][i]:
             want = want[::-1]
-        np.testing.assert_allclose(x[i, 4].numpy(), want, rtol=1e-6)
+        np.testing.assert_array_equal(x[i, 4].numpy(), want.astype(np.float16).astype(np.float32))
         np.testing.assert_array_equal(x[i, 5].numpy(), x[i, 4].numpy())
     bw.close()
     np.testing.assert_array_equal(x[:, :4].numpy(), np.stack([_reference(genome, plan, i) for i in range(len(x))]))
+
+
+def test_dataset_signal_equals_loader_signal(gl, tmp_path):
+    """build_datasets' signal windows (off-chromosome 0) are the loader's values for the same windows."""
+    from cisflow.data import build_datasets
+
+    genome, labels = gl
+    path = tmp_path / "sig.bw"
+    truth = _write_bigwig(path, genome.sizes, np.random.default_rng(1))
+    sets = build_datasets(labels, genome, {"chrA": "train", "chrB": "valid"}, L, signal_bigwigs=[path])
+    valid = sets["valid"]
+    assert valid["signal"].dtype == np.float16 and valid["signal_names"].tolist() == ["sig.bw"]
+    for i in range(valid["codes"].shape[0]):
+        s, n = int(valid["start"][i]), genome.sizes["chrB"]
+        want = np.zeros(L)
+        lo, hi = max(s, 0), min(s + L, n)
+        want[lo - s : hi - s] = np.log1p(np.nan_to_num(truth["chrB"][lo:hi], nan=0.0))
+        np.testing.assert_allclose(valid["signal"][i, 0].astype(np.float64), want, rtol=1e-3, atol=1e-3)
+    loader = GenomeBatches(genome, labels, ["chrB"], L, seed=0, signal_bigwigs=[path])
+    sample = loader.eval_sample()
+    assert sample["signal_names"].tolist() == ["sig.bw"]
+    by_start = {int(s): k for k, s in enumerate(valid["start"])}
+    starts = loader.epoch_plan(0)["bin_start"] + BIN // 2 - L // 2
+    for k, start in enumerate(np.sort(starts)):
+        np.testing.assert_array_equal(sample["signal"][k, 0], valid["signal"][by_start[int(start)], 0])
+    with pytest.raises(CisflowError, match="distinct file names"):
+        build_datasets(labels, genome, {"chrA": "train"}, L, signal_bigwigs=[path, path])
 
 
 def test_bigwig_errors(tmp_path):
@@ -171,6 +198,13 @@ def test_bigwig_errors(tmp_path):
         read_bigwig_tracks(path, ["chrA", "chrB"], [1000, 730])
     with pytest.raises(CisflowError, match="999 bp in the genome"):
         read_bigwig_tracks(path, ["chrA"], [999])
+    neg = tmp_path / "neg.bw"
+    bw = pyBigWig.open(str(neg), "w")
+    bw.addHeader([("chrA", 100)])
+    bw.addEntries("chrA", 0, values=[-1.0] * 100, span=1, step=1)
+    bw.close()
+    with pytest.raises(CisflowError, match="negative values on chrA"):
+        read_bigwig_tracks(neg, ["chrA"], [100])
     (tmp_path / "bad.bw").write_text("nope")
     with pytest.raises(CisflowError, match="bigWig"):
         read_bigwig_tracks(tmp_path / "bad.bw", ["chrA"], [1000])

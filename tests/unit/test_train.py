@@ -299,3 +299,77 @@ def test_train_on_genome_loader_learns_and_resumes_exactly(tmp_path) -> None:
     short = GenomeBatches(genome, lab, ["chrT"], 40, seed=7)
     with pytest.raises(CisflowError, match="differs from the loader's 40"):
         train_model(None, valid, tmp_path / "x", model_cfg, cfg, seed=1, device="cpu", train_batches=short)
+
+
+# ---------------------------------------------------------------- signal channels (FactorNet style)
+
+
+def _signal_world(tmp_path):
+    """Random DNA; a bin is bound iff a coverage bigWig has a pile-up over it. Datasets with the signal.
+
+    DNA carries no information, so only a model that sees the signal channel can rank the bins.
+    """
+    import pyBigWig
+
+    from cisflow.data import build_datasets
+    from cisflow.genome import Genome
+    from cisflow.labels import Labels
+
+    rng = np.random.default_rng(3)
+    chroms, labels, keep, cover = {}, {}, {}, {}
+    for name, n_bins in (("chrT", 160), ("chrV", 60), ("chrE", 60)):
+        chroms[name] = rng.integers(0, 4, n_bins * 50).astype(np.uint8)
+        bound = rng.random(n_bins) < 0.3
+        cov = rng.poisson(1.0, n_bins * 50).astype(np.float64)
+        for i in np.flatnonzero(bound):
+            cov[i * 50 + 10 : i * 50 + 40] += 20
+        cover[name] = cov
+        labels[name], keep[name] = bound[:, None].astype(np.int8), np.ones(n_bins, bool)
+    bigwig = tmp_path / "coverage.bw"
+    bw = pyBigWig.open(str(bigwig), "w")
+    bw.addHeader([(c, v.size) for c, v in chroms.items()])
+    for c, cov in cover.items():
+        bw.addEntries(c, 0, values=cov.tolist(), span=1, step=1)
+    bw.close()
+    genome = Genome(chroms)
+    lab = Labels(["open"], 50, 50, {c: v.size for c, v in chroms.items()}, labels, keep)
+    splits = {"chrT": "train", "chrV": "valid", "chrE": "test"}
+    sets = build_datasets(lab, genome, splits, input_length=50, eval_negative_ratio=None, signal_bigwigs=[bigwig])
+    for split, dataset in sets.items():
+        save_npz(tmp_path / f"{split}.npz", **dataset)
+    return genome, lab, bigwig, sets
+
+
+def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
+    from cisflow.evaluate import evaluate_model
+    from cisflow.loader import GenomeBatches
+
+    genome, lab, bigwig, sets = _signal_world(tmp_path)
+    assert sets["test"]["signal"].shape == (60, 1, 50) and sets["test"]["signal_names"].tolist() == ["coverage.bw"]
+    model_cfg = {"name": "sequence_dnn", "params": {"num_filters": [6], "conv_width": [6], "pool_width": 9}}
+    cfg = {**TRAIN, "epochs": 4, "monitor": "loss"}
+    batches = GenomeBatches(genome, lab, ["chrT"], 50, batch_size=16, seed=7, signal_bigwigs=[bigwig])
+    valid = tmp_path / "valid.npz"
+    streamed = train_model(None, valid, tmp_path / "sig", model_cfg, cfg, 1, "cpu", train_batches=batches)
+    from_npz = train_model(tmp_path / "train.npz", valid, tmp_path / "npz", model_cfg, cfg, 1, "cpu")
+    for out, summary in ((tmp_path / "sig", streamed), (tmp_path / "npz", from_npz)):
+        assert summary["valid"]["auroc"] > 0.95
+        model, meta = load_model(out)
+        assert meta["in_channels"] == 5 and meta["signal_names"] == ["coverage.bw"]
+        rows = evaluate_model(out, tmp_path / "test.npz", out / "eval")
+        assert rows[0]["auroc"] > 0.95
+    # the same model without its signal channel is an error, not a silent 4-channel run
+    with pytest.raises(CisflowError, match="5 input channels"):
+        predict(model, sets["test"]["codes"])
+    dropped = ("signal", "signal_names")
+    dna_only = {k: v for k, v in sets["test"].items() if k not in dropped}
+    save_npz(tmp_path / "dna_only.npz", **dna_only)
+    with pytest.raises(CisflowError, match="differ from the model's"):
+        evaluate_model(tmp_path / "npz", tmp_path / "dna_only.npz", tmp_path / "bad")
+    # sequence alone cannot rank these bins: the signal is what the models learned from
+    for split in ("train", "valid"):
+        save_npz(tmp_path / f"dna_{split}.npz", **{k: v for k, v in sets[split].items() if k not in dropped})
+    blind = train_model(tmp_path / "dna_train.npz", tmp_path / "dna_valid.npz", tmp_path / "dna", model_cfg, cfg, 1)
+    assert blind["valid"]["auroc"] < 0.75
+    with pytest.raises(CisflowError, match="signal channels"):
+        train_model(tmp_path / "train.npz", tmp_path / "dna_valid.npz", tmp_path / "mix", model_cfg, cfg, 1, "cpu")

@@ -15,6 +15,8 @@ wildcard_constraints:
 
 
 SPLITS = ["train", "valid", "test"]
+# FactorNet-style extra input channels; attribution methods take sequence-only models
+SIGNAL_BIGWIGS = config.get("inputs", {}).get("signal_bigwigs", [])
 BASELINES = (["pwm"] if config["baselines"]["motifs"] else []) + (
     ["kmer"] if config["baselines"]["kmer"] else []
 )
@@ -73,6 +75,7 @@ def train_inputs(wildcards):
         "labels": "results/labels/labels.npz",
         "fasta": config["genome"]["fasta"],
         "splits": "results/data/splits.json",
+        "signal": SIGNAL_BIGWIGS,
     }
 
 
@@ -82,10 +85,12 @@ def all_outputs():
         "results/train/model.safetensors",
         "results/evaluate/metrics.json",
         "results/evaluate/comparison.tsv",
-        "results/interpret/summary.tsv",
+        "results/evaluate/curves_vs_baselines.png",
     ]
-    if config["motifs"]["enabled"]:
-        targets.append("results/motifs/motifs.html")
+    if not SIGNAL_BIGWIGS:  # contribution scores need a sequence-only model
+        targets.append("results/interpret/summary.tsv")
+        if config["motifs"]["enabled"]:
+            targets.append("results/motifs/motifs.html")
     if config["track"] == "simulation":
         targets.append("results/simulate/embeddings.tsv")
     else:

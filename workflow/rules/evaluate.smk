@@ -67,10 +67,19 @@ rule compare_models:
         baselines=expand(
             "results/baselines/{baseline}/metrics.json", baseline=BASELINES
         ),
+        cnn_predictions="results/evaluate/predictions.npz",
+        baseline_predictions=expand(
+            "results/baselines/{baseline}/predictions.npz", baseline=BASELINES
+        ),
     output:
-        report(
+        table=report(
             "results/evaluate/comparison.tsv",
             caption="../report/comparison.rst",
+            category="Evaluation",
+        ),
+        curves=report(
+            "results/evaluate/curves_vs_baselines.png",
+            caption="../report/curves_vs_baselines.rst",
             category="Evaluation",
         ),
     log:

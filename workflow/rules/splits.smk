@@ -2,6 +2,7 @@ rule datasets:
     input:
         labels="results/labels/labels.npz",
         fasta=config.get("genome", {}).get("fasta", []),
+        signal=SIGNAL_BIGWIGS,
     output:
         train="results/data/train.npz",
         valid="results/data/valid.npz",
@@ -19,6 +20,7 @@ rule datasets:
         runtime=30,
     params:
         splits=config.get("splits", {}),
+        signal_bigwigs=SIGNAL_BIGWIGS,
         seed=config["seed"],
     script:
         "../../scripts/datasets.py"

@@ -1,4 +1,4 @@
-"""``cisflow baselines`` (PWM scan and k-mer logistic regression) and ``cisflow dream-score``."""
+"""``cisflow baselines`` (PWM scan and k-mer logistic regression), ``compare-models`` and ``dream-score``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,27 @@ from cisflow.metrics import DEFAULT_FDRS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``baselines`` and ``dream-score`` subcommands."""
+    """Add the ``baselines``, ``compare-models`` and ``dream-score`` subcommands."""
     _register_baselines(subparsers)
+    _register_compare(subparsers)
     _register_dream(subparsers)
+
+
+def _register_compare(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``compare-models``."""
+    parser = subparsers.add_parser(
+        "compare-models",
+        help="table and overlaid ROC/PR curves of several evaluated models",
+        description="Put models evaluated on the same test set side by side: one TSV row per model and task "
+        "(auROC, auPRC, recall at FDR) and a PNG with their ROC and PR curves overlaid per task. Each model is an "
+        "evaluation directory holding metrics.json and predictions.npz (cisflow evaluate / cisflow baselines).",
+    )
+    parser.add_argument(
+        "--model", action="append", required=True, metavar="NAME=DIR", help="a model and its evaluation directory"
+    )
+    parser.add_argument("--table", required=True, metavar="TSV", help="output comparison table")
+    parser.add_argument("--curves", metavar="PNG", help="output figure of overlaid curves")
+    parser.set_defaults(func=run_compare)
 
 
 def _register_baselines(subparsers: argparse._SubParsersAction) -> None:
@@ -101,3 +119,25 @@ def run_dream(args: argparse.Namespace) -> None:
         args.labels, args.submission, args.task, args.chrom, args.subsamples, args.seed, out_tsv=args.out
     )
     print("\t".join(f"{key}={value:.4g}" for key, value in result["full"].items()))
+
+
+def run_compare(args: argparse.Namespace) -> None:
+    """Call :func:`cisflow.baselines.compare_metrics_files` and :func:`cisflow.evaluate.plot_model_comparison`."""
+    from pathlib import Path
+
+    from cisflow.baselines import compare_metrics_files
+    from cisflow.errors import CisflowError
+    from cisflow.evaluate import plot_model_comparison
+
+    dirs = {}
+    for item in args.model:
+        name, sep, directory = item.partition("=")
+        if not sep or not name or not directory:
+            raise CisflowError(f"--model takes NAME=DIR; got {item!r}")
+        dirs[name] = Path(directory)
+    missing = [str(d / "metrics.json") for d in dirs.values() if not (d / "metrics.json").is_file()]
+    if missing:
+        raise CisflowError("no metrics.json (run cisflow evaluate / baselines first)", missing[0])
+    compare_metrics_files({n: d / "metrics.json" for n, d in dirs.items()}, args.table)
+    if args.curves:
+        plot_model_comparison({n: d / "predictions.npz" for n, d in dirs.items()}, args.curves)

@@ -131,7 +131,13 @@ def interpret_model(
     from cisflow.models import load_model
 
     device = resolve_device(device)
-    model, _meta = load_model(model_path, device=device)
+    model, meta = load_model(model_path, device=device)
+    if int(meta.get("in_channels", 4)) != 4:
+        raise CisflowError(
+            f"contribution scores need a sequence-only model; this one also takes signal channels "
+            f"{meta.get('signal_names', [])}",
+            model_path,
+        )
     paths = [dataset_npz] if isinstance(dataset_npz, str | Path) else list(dataset_npz)
     data = load_datasets(paths)
     t = _task_index(task, data["tasks"], paths[0])
