@@ -34,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="valid/test negatives per positive (default: every kept bin of those chromosomes)",
     )
     parser.add_argument("--gc-match", action="store_true", help="match sampled negatives' GC to the positives'")
+    parser.add_argument(
+        "--signal-bigwig",
+        action="append",
+        default=[],
+        metavar="BW",
+        help="bigWig whose log1p values become an extra input channel (stored as 'signal'); repeat for several",
+    )
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     parser.add_argument("--out-dir", required=True, metavar="DIR", help="output directory")
     parser.set_defaults(func=run)
@@ -58,4 +65,5 @@ def run(args: argparse.Namespace) -> None:
         eval_negative_ratio=args.eval_negative_ratio,
         seed=args.seed,
         heldout_cell_types=args.heldout_cell_type,
+        signal_bigwigs=args.signal_bigwig,
     )
