@@ -528,6 +528,52 @@ def test_splits_bad_chromosomes(tmp_path, capsys, data, valid, test, needles):
     _fails(capsys, argv, *needles, out=out)
 
 
+def _bigwig(path: Path, sizes: dict[str, int], value: float = 1.0) -> Path:
+    import pyBigWig
+
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader(list(sizes.items()))
+    for chrom, n in sizes.items():
+        bw.addEntries(chrom, 0, values=[value] * n, span=1, step=1)
+    bw.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sizes", "value", "needles"),
+    [
+        ({c.removeprefix("chr"): n for c, n in SIZES.items()}, 1.0, ["not in the bigWig: chr1", "(it has 1, 2, 3"]),
+        ({**SIZES, "chr2": 1999}, 1.0, ["chr2 is 1999 bp in the bigWig but 2000 bp in the genome"]),
+        (SIZES, -2.0, ["negative values on chr"]),
+    ],
+    ids=["1-vs-chr1-style", "wrong-length", "negative"],
+)
+def test_splits_bad_signal_bigwig(tmp_path, capsys, data, sizes, value, needles):
+    bigwig = _bigwig(tmp_path / "dnase.bw", sizes, value)
+    out = tmp_path / "out"
+    argv = ["splits", "--labels", data["labels"], "--genome", data["genome"], "--valid", "chr2", "--test", "chr3",
+            "--input-length", "200", "--signal-bigwig", bigwig, "--out-dir", out]  # fmt: skip
+    _fails(capsys, argv, bigwig, *needles, out=out)
+
+
+def test_config_signal_bigwigs(tmp_path):
+    from cisflow.config import check_inputs, validate_config
+
+    config = validate_config(_sim_config() | {"inputs": {"signal_bigwigs": ["results/signal/x.bw"]}}, "my.yaml")
+    _raises(check_inputs, "my.yaml", "needs track: genome", config=config, source="my.yaml")
+    (tmp_path / "samples.tsv").write_text("task\tcell_type\tassay\treplicate\treads\n")
+    write_fasta(tmp_path / "g.fa", [("chr1", "ACGT" * 50)])
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config.update(samples="samples.tsv", inputs={"signal_bigwigs": ["results/signal/a.bw", "dnase/K562.bw"]})
+    config["genome"].update(fasta="g.fa")
+    config["peaks"].update(reference=None)
+    config = validate_config(config, "my.yaml")
+    _raises(check_inputs, "my.yaml", "inputs.signal_bigwigs", "dnase/K562.bw", config=config, source="my.yaml",
+            base_dir=tmp_path)  # fmt: skip
+    config["inputs"]["signal_bigwigs"] = ["results/signal/a.bw", "results/other/a.bw"]
+    _raises(check_inputs, "my.yaml", "distinct file names", config=config, source="my.yaml", base_dir=tmp_path)
+
+
 def test_splits_labels_not_an_npz(tmp_path, capsys, data):
     bad = tmp_path / "labels.npz"
     save_npz(bad, codes=np.zeros((2, 3), np.uint8))
