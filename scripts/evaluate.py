@@ -11,4 +11,5 @@ evaluate_model(
     snakemake.params.out_dir,
     fdrs=snakemake.params.evaluate["fdrs"],
     batch_size=snakemake.params.evaluate["batch_size"],
+    reverse_complement_average=snakemake.params.evaluate["reverse_complement_average"],
 )

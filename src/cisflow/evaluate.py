@@ -37,11 +37,20 @@ def _load_model(model_path: str | Path) -> tuple[Any, dict]:
     return load_model(model_path)
 
 
-def _predict(model: Any, data: dict[str, np.ndarray], batch_size: int, device: str | None) -> np.ndarray:
+def _predict(
+    model: Any, data: dict[str, np.ndarray], batch_size: int, device: str | None, rc_average: bool = False
+) -> np.ndarray:
     """Probabilities ``(N, T)`` float32 for a dataset's ``codes`` ``(N, L)`` [+ ``signal``] (``cisflow.predict``)."""
     from cisflow.predict import predict
 
-    probs = predict(model, data["codes"], batch_size=batch_size, device=device, signal=data.get("signal"))
+    probs = predict(
+        model,
+        data["codes"],
+        batch_size=batch_size,
+        device=device,
+        reverse_complement_average=rc_average,
+        signal=data.get("signal"),
+    )
     return np.asarray(probs, dtype=np.float32)
 
 
@@ -67,6 +76,7 @@ def evaluate_model(
     fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
     batch_size: int = 256,
     device: str | None = None,
+    reverse_complement_average: bool = False,
 ) -> list[dict[str, Any]]:
     """Predict a test set with a saved model and write its evaluation.
 
@@ -82,6 +92,8 @@ def evaluate_model(
         FDRs for the recall-at-FDR metrics.
     batch_size, device
         Passed to ``cisflow.predict.predict``; ``device=None`` picks CUDA if present.
+    reverse_complement_average
+        Score each window as the mean probability of its two strands (signal reversed with it).
 
     Returns
     -------
@@ -91,8 +103,13 @@ def evaluate_model(
     data = load_dataset(test_npz, "test dataset")
     model, meta = _load_model(model_path)
     _check_model_matches(meta, data, test_npz)
-    probs = _predict(model, data, batch_size, device)
-    info = {"model_path": str(model_path), "test": str(test_npz), "model": meta}
+    probs = _predict(model, data, batch_size, device, reverse_complement_average)
+    info = {
+        "model_path": str(model_path),
+        "test": str(test_npz),
+        "model": meta,
+        "reverse_complement_average": bool(reverse_complement_average),
+    }
     return evaluate_predictions(data["labels"], probs, data["tasks"], data["ids"], out_dir, fdrs, info)
 
 

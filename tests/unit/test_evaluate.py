@@ -41,7 +41,7 @@ def fake_model(monkeypatch):
     """Replace model loading/prediction by a 'model' whose probability is the GC fraction (both tasks)."""
     meta = {"name": "fake", "params": {}, "n_tasks": 2, "input_length": L, "tasks": ["gc", "flat"], "seed": 1}
 
-    def fake_predict(model, data, batch_size, device):
+    def fake_predict(model, data, batch_size, device, rc_average=False):
         gc = np.isin(data["codes"], (1, 2)).mean(axis=1).astype(np.float32)
         return np.stack([gc, gc], axis=1)
 
@@ -158,6 +158,15 @@ def test_evaluate_real_model_end_to_end(tmp_path):
     assert summary["model"]["name"] == "sequence_dnn" and summary["model"]["tasks"] == ["gc", "flat"]
     with np.load(tmp_path / "eval" / "predictions.npz") as pred:
         np.testing.assert_allclose(pred["probs"], probs, rtol=1e-5, atol=1e-6)
+    # both strands: the mean of the forward and the reverse-complement probabilities
+    from cisflow.genome import reverse_complement_codes
+
+    evaluate.evaluate_model(tmp_path / "model", test_npz, tmp_path / "rc", reverse_complement_average=True)
+    rc = predict_mod.predict(model.eval(), reverse_complement_codes(codes), device="cpu")
+    with np.load(tmp_path / "rc" / "predictions.npz") as pred:
+        np.testing.assert_allclose(pred["probs"], (probs + rc) / 2, rtol=1e-5, atol=1e-6)
+        assert not np.allclose(pred["probs"], probs)
+    assert json.loads((tmp_path / "rc" / "metrics.json").read_text())["reverse_complement_average"] is True
 
 
 def test_compare_models_table_and_overlaid_curves(tmp_path, capsys):

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"FDR for a recall-at-FDR metric; repeat for several (default: {' '.join(map(str, DEFAULT_FDRS))})",
     )
     parser.add_argument("--batch-size", type=int, default=256, help="prediction batch size (default: 256)")
+    parser.add_argument(
+        "--rc-average", action="store_true", help="score each window as the mean of its two strands' probabilities"
+    )
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
     parser.set_defaults(func=run)
 
@@ -41,4 +44,5 @@ def run(args: argparse.Namespace) -> None:
         fdrs=tuple(args.fdr) if args.fdr else DEFAULT_FDRS,
         batch_size=args.batch_size,
         device=args.device,
+        reverse_complement_average=args.rc_average,
     )
