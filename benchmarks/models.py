@@ -11,9 +11,9 @@ Usage::
     python benchmarks/models.py [--results results] [--config config/config.yaml] [--variant NAME ...]
         [--out-dir results/benchmarks/models] [--threads 2]
 
-``--variant`` picks from :data:`VARIANTS` (default: all); ``config`` is the run's model (trained again
-unless its output exists). Outputs go under ``OUT_DIR/<variant>/`` (model, history, evaluation); a
-variant already trained there is only re-evaluated.
+``--variant`` picks from :data:`VARIANTS` (default: all); ``config`` is the run's own model
+(``results/train``, re-evaluated on both strands). Outputs go under ``OUT_DIR/<variant>/`` (model,
+history, evaluation); a variant already trained there is only re-evaluated.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS: dict[str, tuple[dict | None, dict, float | None]] = {
     "config": (None, {}, None),
     "config_neg3": (None, {}, 3.0),
+    "deepbind_wide_neg3": (
+        {"name": "deepbind", "params": {"num_filters": 128, "conv_width": 19, "hidden": 64, "dropout": 0.3}},
+        {},
+        3.0,
+    ),
     "sequence_dnn_3x": (
         {"name": "sequence_dnn", "params": {"num_filters": [64, 64, 64], "conv_width": [15, 9, 9], "pool_width": 40}},
         {"learning_rate": 0.001},
@@ -68,6 +73,8 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
     train_cfg = {**config["train"], **overrides}
     ratio = negative_ratio if negative_ratio is not None else config["splits"].get("negative_ratio", 1.0)
     out = out_dir / name
+    if name == "config" and (results / "train/model.json").is_file():
+        out = results / "train"  # the run's own model: same config and seed, nothing to retrain
     start = time.perf_counter()
     if not (out / "model.json").is_file():
         train_from_genome(
@@ -84,8 +91,9 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
             threads=threads,
         )
     seconds = time.perf_counter() - start
-    evaluate_model(out, results / "data/test.npz", out / "evaluate", reverse_complement_average=True)
-    return {**_metrics(out / "evaluate/metrics.json"), "seconds": seconds}
+    evaluation = out_dir / name / "evaluate"
+    evaluate_model(out, results / "data/test.npz", evaluation, reverse_complement_average=True)
+    return {**_metrics(evaluation / "metrics.json"), "seconds": seconds}
 
 
 def main(argv: list[str] | None = None) -> int:

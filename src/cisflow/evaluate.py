@@ -303,10 +303,11 @@ def plot_model_comparison(predictions: Mapping[str, str | Path], path: str | Pat
             scores = d["probs"][rows[name], list(d["tasks"]).index(task)]
             _plot_roc(ax_roc, y, scores, name)
             _plot_pr(ax_pr, y, scores, name)
-        ax_pr.axhline(float((kept == 1).mean()), ls=":", c="grey", lw=0.8)
+        prevalence = float((kept == 1).mean())
+        ax_pr.axhline(prevalence, ls=":", c="grey", lw=0.8, label=f"positive fraction ({prevalence:.3f})")
         _style_axes(ax_roc, ax_pr, [])
         ax_roc.set_title(f"{task}: ROC (auROC)")
-        ax_pr.set_title(f"{task}: precision–recall (auPRC); dotted: positive fraction")
+        ax_pr.set_title(f"{task}: precision–recall (auPRC)")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")

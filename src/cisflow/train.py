@@ -1,7 +1,9 @@
 """Training loop: masked BCE, Adam, early stopping, per-epoch checkpoints with exact resume.
 
 Inputs are the dataset npz files (``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)`` with -1
-ambiguous, ``tasks`` ``(T,)``). Codes stay on the CPU and are one-hot encoded a batch at a time.
+ambiguous, ``tasks`` ``(T,)``; optionally ``signal`` ``(N, S, L)`` and ``signal_names``, extra input
+channels after the DNA, so the model is built with ``in_channels = 4 + S``). Codes stay on the CPU and
+are one-hot encoded a batch at a time.
 Each epoch the model is scored on the whole training and validation sets (DragoNN's per-epoch
 report) and everything needed to continue is checkpointed to ``out_dir/checkpoint.pt``; a rerun
 after a kill continues from there and ends with bit-identical weights and metrics.
