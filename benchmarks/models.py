@@ -35,6 +35,14 @@ VARIANTS: dict[str, tuple[dict | None, dict, float | None]] = {
         {},
         3.0,
     ),
+    "deepbind_max_avg": (
+        {
+            "name": "deepbind",
+            "params": {"num_filters": 64, "conv_width": 19, "hidden": 32, "dropout": 0.3, "pooling": "max_avg"},
+        },
+        {},
+        None,
+    ),
     "sequence_dnn_3x": (
         {"name": "sequence_dnn", "params": {"num_filters": [64, 64, 64], "conv_width": [15, 9, 9], "pool_width": 40}},
         {"learning_rate": 0.001},

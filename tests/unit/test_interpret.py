@@ -155,7 +155,15 @@ class ConvNet(nn.Module):
         return self.fc(self.body(x).flatten(1))
 
 
-@pytest.mark.parametrize("make", [ConvNet, lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        ConvNet,
+        lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8),
+        lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8, pooling="max_avg"),
+    ],
+    ids=["convnet", "deepbind", "deepbind-max-avg"],
+)
 def test_deepshap_sums_to_delta(make):
     model = make().eval()
     x = _onehot(3, 64, seed=4)

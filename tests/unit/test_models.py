@@ -93,6 +93,21 @@ def test_deepbind_known_answer() -> None:
     assert torch.equal(model(x), torch.tensor([[1.0], [-1.0]]))
 
 
+def test_deepbind_max_avg_pooling_counts_sites() -> None:
+    """max_avg: hidden sees [max, mean] of the detector; two AC sites double the mean, not the max."""
+    model = build_model("deepbind", 1, 9, num_filters=1, conv_width=2, hidden=1, pooling="max_avg").eval()
+    _ac_detector(model.conv)
+    with torch.no_grad():
+        model.hidden.weight.copy_(torch.tensor([[0.0, 8.0]]))  # the mean only (8 conv positions)
+        model.hidden.bias.zero_()
+        model.out.weight.fill_(1.0)
+        model.out.bias.zero_()
+    x = torch.from_numpy(one_hot(np.stack([encode("ACGGGGGGG"), encode("ACGGGGGAC"), encode("GGGGGGGGG")])))
+    assert torch.allclose(model(x), torch.tensor([[1.0], [2.0], [0.0]]))
+    with pytest.raises(CisflowError, match="pooling must be 'max' or 'max_avg'"):
+        build_model("deepbind", 1, 30, pooling="mean")
+
+
 def test_l1_regularization() -> None:
     model = build_model("sequence_dnn", 2, 50, l1=0.1, **SMALL["sequence_dnn"])
     expected = 0.1 * model.dense.weight.abs().sum()
