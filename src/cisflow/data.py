@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cisflow.bigwig import read_bigwig_tracks, signal_track_names
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, gc_fraction
 from cisflow.io import save_npz, write_json
@@ -176,8 +177,6 @@ def _signal_windows(
     path: str | Path, genome: Genome, chroms: Sequence[str], chrom_idx: np.ndarray, starts: np.ndarray, length: int
 ) -> np.ndarray:
     """float16 ``(n, length)`` ``log1p`` signal of one bigWig under the windows, one chromosome at a time."""
-    from cisflow.loader import read_bigwig_tracks
-
     out = np.zeros((starts.size, length), np.float16)
     for k in np.unique(chrom_idx):
         sel = np.flatnonzero(chrom_idx == k)
@@ -193,11 +192,9 @@ def add_signal(
     """Add ``signal`` float16 ``(N, S, L)`` and ``signal_names`` ``(S,)`` of ``signal_bigwigs`` to a dataset.
 
     The windows are the dataset's (``chrom``, ``start``, and ``L`` from ``codes``); values are those of
-    :func:`cisflow.loader.read_bigwig_tracks`, so training batches streamed from the genome and these
+    :func:`cisflow.bigwig.read_bigwig_tracks`, so training batches streamed from the genome and these
     arrays agree exactly.
     """
-    from cisflow.loader import signal_track_names
-
     names = signal_track_names(signal_bigwigs)
     n, length = dataset["codes"].shape
     order = list(genome.sizes)

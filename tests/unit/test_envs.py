@@ -1,6 +1,7 @@
 """The conda environments parse as conda specs and pin what pyproject.toml pins."""
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -60,3 +61,89 @@ def test_env_specs_parse_and_agree_with_pyproject(path):
             assert version.rstrip(".*").lstrip("=") == wanted, f"{path.name}: {spec} vs pyproject {name}{pins[name]}"
         else:
             assert version.startswith(">="), f"{path.name}: {spec} vs pyproject {name}{pins[name]}"
+
+
+# import name → conda package of the envs (stdlib and cisflow itself need nothing)
+_CONDA_OF_IMPORT = {
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "pandas": "pandas",
+    "yaml": "pyyaml",
+    "jsonschema": "jsonschema",
+    "torch": "pytorch",
+    "safetensors": "safetensors",
+    "sklearn": "scikit-learn",
+    "matplotlib": "matplotlib-base",
+    "logomaker": "logomaker",
+    "tqdm": "tqdm",
+    "pysam": "pysam",
+    "pyBigWig": "pybigwig",
+    "pyjaspar": "pyjaspar",
+    "h5py": "h5py",
+    "modiscolite": "modisco-lite",
+    "memelite": "memelite",
+    "MACS3": "macs3",
+}
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, at any depth of the file (lazy imports inside functions too)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+def _module_file(name: str) -> Path | None:
+    """Source file of a ``cisflow.*`` module (None for names that are not modules, e.g. functions)."""
+    base = REPO / "src" / Path(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _third_party(script: Path) -> set[str]:
+    """Top-level third-party packages a script needs, following cisflow's own imports transitively."""
+    seen, todo, found = set(), [script], set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top == "cisflow":
+                parts = name.split(".")
+                todo += [f for k in range(1, len(parts) + 1) if (f := _module_file(".".join(parts[:k])))]
+            elif top not in sys.stdlib_module_names and top not in ("_bootstrap", "snakemake", "__future__"):
+                found.add(top)
+    return found
+
+
+def _rules() -> list[tuple[str, str, Path, Path]]:
+    """(smk file, rule, env yaml, script) for every rule with both a conda env and a script."""
+    out = []
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
+            script = re.search(r'script:\s*\n\s*"([^"]+)"', block)
+            if env and script:
+                name = block.split(":")[0]
+                out.append((smk.name, name, (smk.parent / env[1]).resolve(), (smk.parent / script[1]).resolve()))
+    return out
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda r: r[1])
+def test_rule_env_provides_what_its_script_imports(rule):
+    smk, name, env, script = rule
+    have = {(MatchSpec(s).name.normalized if "==" not in s else s.split("==")[0]) for s in _env_specs(env)}
+    needed = {_CONDA_OF_IMPORT.get(top, top) for top in _third_party(script)}
+    missing = sorted(needed - have)
+    assert not missing, f"{smk} rule {name}: {env.name} lacks {', '.join(missing)} (imported by {script.name})"

@@ -6,10 +6,11 @@ import numpy as np
 import pyBigWig
 import pytest
 
+from cisflow.bigwig import read_bigwig_tracks
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome, one_hot, reverse_complement_codes
 from cisflow.labels import Labels
-from cisflow.loader import GenomeBatches, read_bigwig_tracks
+from cisflow.loader import GenomeBatches
 
 L, BIN, STRIDE = 60, 20, 10
 
