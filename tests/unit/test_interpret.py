@@ -284,3 +284,43 @@ def test_contribution_bigwig_averages_overlaps_and_clips(tmp_path):
     values = bw.values("chrA", 0, 7)
     assert np.isnan(values[0]) and np.isnan(values[1])
     np.testing.assert_allclose(values[2:], [1, 2, (3 + 10) / 2, (4 + 20) / 2, 30])
+
+
+# ---------------------------------------------------------------- models with signal channels
+class GatedBySignal(nn.Module):
+    """f(x, s) = Σ_p s_p · Σ_b w_b x_{b,p}: the DNA counts only where the signal channel is on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor([1.0, -2.0, 0.5, 3.0]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dna, signal = x[:, :4], x[:, 4]
+        return ((dna * self.w[None, :, None].to(x.dtype)).sum(dim=1) * signal).sum(dim=1, keepdim=True)
+
+
+@pytest.mark.parametrize("method", ["ism", "grad_x_input", "deepshap"])
+def test_signal_models_explain_the_dna_given_its_signal(method):
+    from cisflow.interpret.pipeline import compute_scores
+
+    model, length = GatedBySignal().eval(), 30
+    x = _onehot(3, length, seed=5)
+    signal = np.random.default_rng(6).random((3, 1, length)).astype(np.float32) * 2
+    signal[:, :, :10] = 0.0  # no signal here: the DNA cannot matter
+    result = compute_scores(model, x, method, 0, seed=1, n_references=4, device="cpu", signal=signal)
+    w = model.w.detach().numpy()[None, :, None]
+    s = signal  # (N, 1, L) broadcasts over the 4 bases
+    if method == "ism":
+        np.testing.assert_allclose(result["hypothetical"], s * (w - w.mean()), atol=1e-5)
+    elif method == "grad_x_input":
+        np.testing.assert_allclose(result["scores"], s * w * x, atol=1e-6)
+    else:  # DeepSHAP of a model linear in the DNA: sums to f(x, s) − mean over references f(ref, s)
+        refs = shuffled_references(x[:1], 4, seed=1)[0]
+        xs = torch.as_tensor(np.concatenate([x[:1], np.repeat(signal[:1], 1, axis=0)], axis=1))
+        rs = torch.as_tensor(np.concatenate([refs, np.repeat(signal[:1], 4, axis=0)], axis=1))
+        with torch.no_grad():
+            delta = float(model(xs)[0, 0] - model(rs)[:, 0].mean())
+        assert result["scores"][0].sum() == pytest.approx(delta, abs=1e-4)
+        assert result["summation_error"].max() < 1e-4
+    assert np.abs(result["scores"][:, :, :10]).max() < 1e-6
+    assert np.abs(result["scores"][:, :, 10:]).max() > 1e-2

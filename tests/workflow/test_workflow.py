@@ -132,3 +132,8 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     with_cov = {t["task"]: t["auroc"] for t in metrics["tasks"]}
     # the ATAC task's own coverage ranks its bins almost perfectly (a known answer, not a use case)
     assert with_cov["ATAC.synth"] > max(0.95, dna_only["ATAC.synth"]), (dna_only, with_cov)
+    deepshap_npz = work / "results/interpret/deepshap.npz"
+    assert deepshap_npz.stat().st_mtime > (work / "results/train/model.safetensors").stat().st_mtime
+    scored = np.load(deepshap_npz)  # DNA contributions of the new model, its signal held fixed
+    assert scored["scores"].shape[1] == 4 and np.abs(scored["scores"]).max() > 0
+    assert float(scored["summation_error"].max()) < 1e-3

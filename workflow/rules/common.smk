@@ -15,7 +15,7 @@ wildcard_constraints:
 
 
 SPLITS = ["train", "valid", "test"]
-# FactorNet-style extra input channels; attribution methods take sequence-only models
+# FactorNet-style extra input channels (bigWigs), after A C G T
 SIGNAL_BIGWIGS = config.get("inputs", {}).get("signal_bigwigs", [])
 BASELINES = (["pwm"] if config["baselines"]["motifs"] else []) + (
     ["kmer"] if config["baselines"]["kmer"] else []
@@ -86,11 +86,10 @@ def all_outputs():
         "results/evaluate/metrics.json",
         "results/evaluate/comparison.tsv",
         "results/evaluate/curves_vs_baselines.png",
+        "results/interpret/summary.tsv",
     ]
-    if not SIGNAL_BIGWIGS:  # contribution scores need a sequence-only model
-        targets.append("results/interpret/summary.tsv")
-        if config["motifs"]["enabled"]:
-            targets.append("results/motifs/motifs.html")
+    if config["motifs"]["enabled"]:
+        targets.append("results/motifs/motifs.html")
     if config["track"] == "simulation":
         targets.append("results/simulate/embeddings.tsv")
     else:

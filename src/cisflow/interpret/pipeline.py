@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from torch import nn
 
 from cisflow.data import load_datasets
@@ -48,15 +49,48 @@ def select_sequences(labels: np.ndarray, task: int, max_sequences: int, positive
     return rows
 
 
+class SignalConditioned(nn.Module):
+    """A model with signal input channels seen as a sequence model, for one window's signal.
+
+    ``forward(x)`` with ``x`` ``(B, 4, L)`` returns ``model(cat(x, signal))`` with the window's signal
+    ``(S, L)`` repeated over the batch: mutants (ISM) and shuffled references (DeepSHAP) keep the signal
+    of the window they came from, so contributions are those of the DNA given its signal.
+    """
+
+    def __init__(self, model: nn.Module, signal: np.ndarray) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("signal", torch.as_tensor(np.asarray(signal, dtype=np.float32))[None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, T)`` of ``x`` ``(B, 4, L)`` beside the stored signal."""
+        return self.model(torch.cat([x, self.signal.to(x.dtype).expand(x.shape[0], -1, -1)], dim=1))
+
+
 def compute_scores(
-    model: nn.Module, x: np.ndarray, method: str, task: int, seed: int = 0, n_references: int = 20, device=None
+    model: nn.Module,
+    x: np.ndarray,
+    method: str,
+    task: int,
+    seed: int = 0,
+    n_references: int = 20,
+    device=None,
+    signal: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """One method's ``scores`` (actual-base, ``(N, 4, L)``) and ``hypothetical`` scores (``(N, 4, L)``).
 
     ``ism``: hypothetical = ISM centred per position, scores = hypothetical · x (``f(x) − mean_b f(x_b)`` at
     the actual base). ``grad_x_input``: scores = gradient · x, hypothetical = centred gradient.
     ``deepshap``: DeepSHAP hypothetical contributions and hypothetical · x, plus ``summation_error`` ``(N,)``.
+    With ``signal`` ``(N, S, L)`` (a model with signal channels) each window is explained on its own
+    through :class:`SignalConditioned`: contributions of its DNA, its signal held fixed.
     """
+    if signal is not None:
+        parts = [
+            compute_scores(SignalConditioned(model, signal[i]), x[i : i + 1], method, task, seed, n_references, device)
+            for i in range(len(x))
+        ]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     if method == "ism":
         hyp = ism_fast(model, x, task, centered=True, device=device)
         return {"scores": hyp * x, "hypothetical": hyp}
@@ -132,12 +166,6 @@ def interpret_model(
 
     device = resolve_device(device)
     model, meta = load_model(model_path, device=device)
-    if int(meta.get("in_channels", 4)) != 4:
-        raise CisflowError(
-            f"contribution scores need a sequence-only model; this one also takes signal channels "
-            f"{meta.get('signal_names', [])}",
-            model_path,
-        )
     paths = [dataset_npz] if isinstance(dataset_npz, str | Path) else list(dataset_npz)
     data = load_datasets(paths)
     t = _task_index(task, data["tasks"], paths[0])
@@ -145,11 +173,15 @@ def interpret_model(
     if not len(rows):
         raise CisflowError(f"no sequences to interpret for task {data['tasks'][t]!r}", ", ".join(map(str, paths)))
     x, ids = one_hot(data["codes"][rows]), data["ids"][rows].astype(str)
+    names, wanted = [str(n) for n in data.get("signal_names", [])], list(meta.get("signal_names", []))
+    if names != wanted:
+        raise CisflowError(f"signal channels {names or 'none'} differ from the model's {wanted or 'none'}", paths[0])
+    signal = data["signal"][rows] if names else None
     log.info("interpreting %d sequences of task %s with %s", len(rows), data["tasks"][t], ", ".join(methods))
     out_dir, written, prc, rows_out = Path(out_dir), {}, [], []
     for method in methods:
         start = time.perf_counter()
-        result = compute_scores(model, x, method, t, seed, n_references, device)
+        result = compute_scores(model, x, method, t, seed, n_references, device, signal)
         row = {"method": method, "n_sequences": len(x), "seconds": round(time.perf_counter() - start, 3)}
         if "summation_error" in result:
             row["max_summation_error"] = float(np.max(result["summation_error"]))
