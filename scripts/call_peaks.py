@@ -7,6 +7,8 @@ from cisflow.peaks import call_peaks
 
 log = setup(snakemake)
 opts = snakemake.params.peaks
+with open(snakemake.input.non_n, encoding="utf-8") as handle:
+    non_n_bases = int(handle.read())
 call_peaks(
     snakemake.input.treatment,
     snakemake.output.peaks,
@@ -18,4 +20,5 @@ call_peaks(
     max_peaks=opts["max_peaks"],
     work_dir=snakemake.params.outdir,
     fe_bigwig=snakemake.output.fe,
+    gsize=opts["genome_size"] if opts["genome_size"] is not None else non_n_bases,
 )

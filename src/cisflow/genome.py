@@ -203,8 +203,18 @@ def read_chrom_sizes(path: str | Path) -> dict[str, int]:
     return sizes
 
 
-def write_genome_sizes(fasta: str | Path, out: str | Path) -> dict[str, int]:
-    """Write the chromosome sizes of a FASTA as a two-column file; returns them."""
-    sizes = Genome.from_fasta(fasta).sizes
-    write_chrom_sizes(out, sizes)
-    return sizes
+def write_genome_sizes(fasta: str | Path, out: str | Path, non_n_out: str | Path | None = None) -> dict[str, int]:
+    """Write the chromosome sizes of a FASTA as a two-column file; returns them.
+
+    ``non_n_out``, when given, gets the number of non-N bases of the genome on one line (MACS3's
+    effective genome size when nothing better is known).
+    """
+    from cisflow.io import atomic_open
+
+    genome = Genome.from_fasta(fasta)
+    write_chrom_sizes(out, genome.sizes)
+    if non_n_out is not None:
+        non_n = sum(int(np.count_nonzero(codes != N_CODE)) for codes in genome.chroms.values())
+        with atomic_open(non_n_out) as handle:
+            handle.write(f"{non_n}\n")
+    return genome.sizes

@@ -17,6 +17,7 @@ from cisflow.genome import (
     reverse_complement,
     reverse_complement_codes,
     write_fasta,
+    write_genome_sizes,
 )
 
 
@@ -84,6 +85,14 @@ def test_chrom_name_mismatch_names_both_sides():
     with pytest.raises(CisflowError, match=r"reads.bam: .*genome.fa: 22 \(genome has chr22\)"):
         check_same_chroms(["22"], ["chr22"], "reads.bam", "genome.fa")
     check_same_chroms(["chr22"], ["chr22", "chr1"], "reads.bam", "genome.fa")
+
+
+def test_write_genome_sizes_and_non_n_bases(tmp_path):
+    write_fasta(tmp_path / "g.fa", [("chrA", "ACGTNNNNac"), ("chrB", "NNNN"), ("chrC", "acgtn")])
+    sizes = write_genome_sizes(tmp_path / "g.fa", tmp_path / "sizes", tmp_path / "non_n")
+    assert sizes == {"chrA": 10, "chrB": 4, "chrC": 5}
+    assert read_chrom_sizes(tmp_path / "sizes") == sizes
+    assert (tmp_path / "non_n").read_text() == "10\n"  # 6 + 0 + 4 (soft-masked bases count, N does not)
 
 
 def test_chrom_sizes_reader(tmp_path):

@@ -7,6 +7,7 @@ rule call_peaks:
             else []
         ),
         sizes="results/genome/chrom.sizes",
+        non_n="results/genome/non_n_bases.txt",
     output:
         peaks="results/peaks/macs3/{group}.{which}.narrowPeak",
         fe="results/signal/{group}.{which}.fe.bw",

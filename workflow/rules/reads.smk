@@ -2,7 +2,8 @@ rule chrom_sizes:
     input:
         fasta=config.get("genome", {}).get("fasta", []),
     output:
-        "results/genome/chrom.sizes",
+        sizes="results/genome/chrom.sizes",
+        non_n="results/genome/non_n_bases.txt",
     log:
         "logs/chrom_sizes/chrom_sizes.log",
     conda:
