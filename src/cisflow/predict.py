@@ -76,7 +76,8 @@ def check_signal(signal: np.ndarray | None, codes: np.ndarray, model: nn.Module 
             raise CisflowError(
                 f"signal must be (N, S, L) = ({codes.shape[0]}, S, {codes.shape[1]}); got {signal.shape}"
             )
-    expected = getattr(model, "spec", {}).get("in_channels", 4) if model is not None else None
+    spec = getattr(model, "spec", None)  # set by cisflow.models.build_model; other modules are not checked
+    expected = spec.get("in_channels", 4) if isinstance(spec, dict) else None
     have = 4 + (0 if signal is None else signal.shape[1])
     if expected is not None and expected != have:
         raise CisflowError(
