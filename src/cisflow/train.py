@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "class_weights": None,
     "reverse_complement": False,
     "jitter": 0,  # bp; used by the streaming genome loader (cisflow.loader), not by npz datasets
+    "precise_bn_batches": 50,  # models with BatchNorm: re-estimate its statistics on this many batches per epoch
 }
 MONITORS = ("auroc", "auprc", "loss")
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -73,6 +74,10 @@ def check_train_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
         raise CisflowError(f"train.monitor must be one of {', '.join(MONITORS)}; got {out['monitor']!r}")
     if out["class_weights"] not in (None, "auto"):
         raise CisflowError(f"train.class_weights must be null or 'auto'; got {out['class_weights']!r}")
+    if not isinstance(out["precise_bn_batches"], int) or out["precise_bn_batches"] < 0:
+        raise CisflowError(
+            f"train.precise_bn_batches must be a non-negative integer; got {out['precise_bn_batches']!r}"
+        )
     if not isinstance(out["reverse_complement"], bool):
         raise CisflowError(f"train.reverse_complement must be true or false; got {out['reverse_complement']!r}")
     return out
@@ -179,6 +184,64 @@ def _train_epoch_batches(model: nn.Module, optimizer: torch.optim.Optimizer, bat
     return total / max(n, 1)
 
 
+@torch.no_grad()
+def recompute_bn_stats(model: nn.Module, batches: Iterable[torch.Tensor], device: torch.device) -> int:
+    """Replace every BatchNorm's running mean/variance by their plain average over ``batches`` (precise BN).
+
+    The running statistics PyTorch keeps during training are an exponential average over the last few
+    batches, computed with older weights; when the weights move quickly the eval-mode model sees
+    stale statistics (Wu & Johnson 2021, "Rethinking 'Batch' in BatchNorm"). Here each BatchNorm's
+    statistics become the mean over ``batches`` (inputs ``(B, C, L)``; equal sizes give the
+    population mean) of its per-batch statistics under the current weights. Nothing else changes
+    (forward passes in train mode without gradients; dropout draws use torch's RNG).
+
+    Returns the number of batches used (0 when the model has no BatchNorm).
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return 0
+    was_training, momenta = model.training, [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    n = 0
+    try:
+        with autocast(device):
+            for x in batches:
+                model(x.to(device))
+                n += 1
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        model.train(was_training)
+    return n
+
+
+def _bn_batches(data: Mapping[str, Any], cfg: Mapping[str, Any], st: Mapping[str, Any], epoch: int) -> Iterator:
+    """Up to ``precise_bn_batches`` training inputs for :func:`recompute_bn_stats`, fixed by (seed, epoch).
+
+    Drawn from their own generator (the training RNG is untouched, so resumes stay exact): the loader's
+    batches of this epoch, or batches of a permutation of the npz training set.
+    """
+    limit = cfg["precise_bn_batches"]
+    if "batches" in data:
+        loader = data["batches"]
+        loader.set_epoch(epoch)
+        for k, (x, _) in enumerate(loader):
+            if k >= limit:
+                return
+            yield x
+        return
+    order = np.random.default_rng([st["config"]["seed"], epoch, 2]).permutation(len(data["codes"]))
+    size = cfg["batch_size"]
+    for k in range(min(limit, len(order) // size)):
+        idx = np.sort(order[k * size : (k + 1) * size])
+        yield codes_to_tensor(
+            data["codes"][idx], torch.device("cpu"), data["signal"][idx] if "signal" in data else None
+        )
+
+
 def evaluate_split(
     model: nn.Module, data: Mapping[str, np.ndarray], batch_size: int, device: torch.device
 ) -> dict[str, float]:
@@ -280,6 +343,10 @@ def _run_epoch(
     """Train one epoch, score train and valid, log DragoNN's lines, update the loop state ``st``."""
     epoch, start = st["epoch"] + 1, time.perf_counter()
     objective = _train_epoch(model, optimizer, data["train"], cfg, {**st, "epoch": epoch})
+    if cfg["precise_bn_batches"] and recompute_bn_stats(
+        model, _bn_batches(data["train"], cfg, st, epoch), st["device"]
+    ):
+        log.debug("epoch %d: BatchNorm statistics re-estimated on training batches", epoch)
     eval_batch = max(cfg["batch_size"], 256)
     scores = {split: evaluate_split(model, data[split], eval_batch, st["device"]) for split in ("train", "valid")}
     seconds = time.perf_counter() - start

@@ -373,3 +373,61 @@ def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
     assert blind["valid"]["auroc"] < 0.75
     with pytest.raises(CisflowError, match="signal channels"):
         train_model(tmp_path / "train.npz", tmp_path / "dna_valid.npz", tmp_path / "mix", model_cfg, cfg, 1, "cpu")
+
+
+# ---------------------------------------------------------------- precise BatchNorm statistics
+
+
+def test_recompute_bn_stats_known_answer() -> None:
+    """BatchNorm statistics become the mean of the per-batch statistics under the current weights."""
+    from cisflow.train import recompute_bn_stats
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv1d(4, 3, 5), torch.nn.BatchNorm1d(3), torch.nn.ReLU())
+    batches = [torch.randn(8, 4, 20) for _ in range(4)]
+    model[1].running_mean.fill_(7.0)  # stale statistics
+    assert recompute_bn_stats(model.eval(), batches, torch.device("cpu")) == 4
+    with torch.no_grad():
+        conv = [model[0](b) for b in batches]  # (8, 3, 16) each
+    means = torch.stack([c.mean(dim=(0, 2)) for c in conv])
+    variances = torch.stack([c.var(dim=(0, 2), unbiased=True) for c in conv])  # PyTorch keeps the unbiased one
+    torch.testing.assert_close(model[1].running_mean, means.mean(0))
+    torch.testing.assert_close(model[1].running_var, variances.mean(0))
+    assert model[1].momentum == 0.1 and not model.training  # restored
+    assert recompute_bn_stats(torch.nn.Linear(2, 2), batches, torch.device("cpu")) == 0
+
+
+@pytest.mark.parametrize("source", ["npz", "loader"])
+def test_basset_with_precise_bn_resumes_exactly(tmp_path, data, source) -> None:
+    from cisflow.loader import GenomeBatches
+
+    model_cfg = {
+        "name": "basset",
+        "params": {"num_filters": [4, 4], "conv_width": [5, 3], "pool_width": [2, 2], "hidden": [8], "dropout": 0.1},
+    }
+    cfg = {**TRAIN, "epochs": 3, "monitor": "loss", "precise_bn_batches": 3}
+    if source == "npz":
+        train, valid, batches = data["train"], data["valid"], lambda: None
+    else:
+        genome, lab, valid = _genome_loader_data(tmp_path)
+        train = None
+
+        def batches():
+            return GenomeBatches(genome, lab, ["chrT"], 50, batch_size=16, jitter=3, seed=7)
+
+    def run(out, **kw):
+        return train_model(train, valid, tmp_path / out, model_cfg, cfg, 1, "cpu", train_batches=batches(), **kw)
+
+    run("full")
+    run("cut", stop_after_epoch=1)
+    run("cut")
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
+    assert any("running_mean" in k for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    plain = train_model(
+        train, valid, tmp_path / "plain", model_cfg, {**cfg, "precise_bn_batches": 0}, 1, "cpu", train_batches=batches()
+    )
+    c = _weights(tmp_path / "plain")
+    bn = [k for k in a if k.endswith("running_mean")]
+    assert not all(torch.equal(a[k], c[k]) for k in bn)  # the option changes the statistics
+    assert plain["completed"]
