@@ -65,6 +65,15 @@ VARIANTS: dict[str, tuple[dict | None, dict, float | None]] = {
 }
 
 
+BASSET_SMALL = VARIANTS["basset_small"][0]
+VARIANTS["basset_small_lr3e-4"] = (BASSET_SMALL, {"learning_rate": 0.0003}, None)
+VARIANTS["basset_small_wide"] = (
+    {"name": "basset", "params": {**BASSET_SMALL["params"], "num_filters": [128, 128, 128], "hidden": [256]}},
+    {"learning_rate": 0.0003},
+    None,
+)
+
+
 def _metrics(path: Path) -> dict:
     """Mean metrics of a metrics.json."""
     with open(path, encoding="utf-8") as handle:

@@ -155,14 +155,29 @@ class ConvNet(nn.Module):
         return self.fc(self.body(x).flatten(1))
 
 
+def _basset_with_stats() -> nn.Module:
+    """A small Basset whose BatchNorm layers hold non-trivial running statistics."""
+    torch.manual_seed(2)
+    model = build_model(
+        "basset", 1, 64, num_filters=[6, 6], conv_width=[7, 5], pool_width=[2, 2], hidden=[8], dropout=0.0
+    )
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+    return model
+
+
 @pytest.mark.parametrize(
     "make",
     [
         ConvNet,
         lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8),
         lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8, pooling="max_avg"),
+        lambda: _basset_with_stats(),
     ],
-    ids=["convnet", "deepbind", "deepbind-max-avg"],
+    ids=["convnet", "deepbind", "deepbind-max-avg", "basset"],
 )
 def test_deepshap_sums_to_delta(make):
     model = make().eval()
