@@ -141,14 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.variant or list(VARIANTS):
         rows[name] = run_variant(name, config, args.results, out_dir, args.threads)
         print(f"{name}: auPRC {rows[name]['auprc']:.4f}", flush=True)
-    print(
-        f"\n{'model':<22} {'valid auPRC':>11} {'auROC':>7} {'auPRC':>7} {'R@10%':>7} {'R@50%':>7} {'train s':>8} {'vs best':>8}"
-    )
+    columns = ("valid auPRC", "auROC", "auPRC", "R@10%", "R@50%", "train s", "vs best")
+    print(f"\n{'model':<22} " + " ".join(f"{c:>{max(len(c), 7)}}" for c in columns))
     for name, m in rows.items():
         ratio = m["auprc"] / best if best == best and best > 0 else float("nan")
         print(
             f"{name:<22} {m['valid_auprc']:11.4f} {m['auroc']:7.4f} {m['auprc']:7.4f} {m['recall_at_10_fdr']:7.4f} "
-            f"{m['recall_at_50_fdr']:7.4f} {m['seconds']:8.0f} {ratio:7.2f}x"
+            f"{m['recall_at_50_fdr']:7.4f} {m['seconds']:7.0f} {ratio:6.2f}x"
         )
     return 0
 
