@@ -370,6 +370,18 @@ def load_dataset(path: str | Path, what: str = "dataset") -> dict[str, np.ndarra
     return data | {"labels": labels.astype(np.int8, copy=False), "tasks": tasks.astype(str), "ids": ids.astype(str)}
 
 
+def signal_names(data: Mapping[str, np.ndarray]) -> list[str]:
+    """Names of a dataset's signal channels (``signal_names``), ``[]`` when it has no ``signal``."""
+    return [str(n) for n in data["signal_names"]] if "signal" in data else []
+
+
+def check_signal_names(data: Mapping[str, np.ndarray], wanted: Sequence[str], path: str | Path, what: str) -> None:
+    """CisflowError naming ``path`` unless the dataset's signal channels are ``wanted`` (the ``what``'s), in order."""
+    have = signal_names(data)
+    if have != list(wanted):
+        raise CisflowError(f"signal channels {have or 'none'} differ from the {what}'s {list(wanted) or 'none'}", path)
+
+
 def load_datasets(paths: Sequence[str | Path], what: str = "dataset") -> dict[str, np.ndarray]:
     """Read several dataset npz files with the same tasks and input length as one (rows concatenated).
 

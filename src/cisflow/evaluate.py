@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from cisflow import metrics
-from cisflow.data import load_dataset
-from cisflow.errors import CisflowError, require_file
+from cisflow.data import check_signal_names, load_dataset
+from cisflow.errors import CisflowError
 from cisflow.io import atomic_open, atomic_path, save_npz, write_json
 
 log = logging.getLogger(__name__)
@@ -62,11 +61,7 @@ def _check_model_matches(meta: dict, data: dict[str, np.ndarray], test_npz: str 
     length = meta.get("input_length")
     if length is not None and int(length) != data["codes"].shape[1]:
         raise CisflowError(f"sequences are {data['codes'].shape[1]} bp but the model expects {length} bp", test_npz)
-    have = [str(n) for n in data.get("signal_names", [])]
-    want = list(meta.get("signal_names", []))
-    if have != want:
-        message = f"dataset signal channels {have or 'none'} differ from the model's {want or 'none'}"
-        raise CisflowError(message, test_npz)
+    check_signal_names(data, meta.get("signal_names", []), test_npz, "model")
 
 
 def evaluate_model(
@@ -240,34 +235,6 @@ def _style_axes(ax_roc: Any, ax_pr: Any, skipped: list[str]) -> None:
             ax.legend(loc="lower right" if ax is ax_roc else "lower left", fontsize=7, title=title, title_fontsize=7)
 
 
-def read_predictions(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a predictions npz of :func:`evaluate_predictions` (``ids`` ``(N,)``, ``labels``/``probs`` ``(N, T)``)."""
-    path = require_file(path, "predictions npz")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise CisflowError(f"not a readable npz ({exc})", path) from exc
-    missing = [k for k in ("ids", "labels", "probs", "tasks") if k not in data]
-    if missing:
-        raise CisflowError(f"predictions lack {', '.join(missing)}", path)
-    n, t = data["ids"].shape[0], data["tasks"].shape[0]
-    if data["labels"].shape != (n, t) or data["probs"].shape != (n, t):
-        raise CisflowError(f"labels {data['labels'].shape} / probs {data['probs'].shape} are not ({n}, {t})", path)
-    return data
-
-
-def _aligned(reference: Mapping[str, np.ndarray], other: Mapping[str, np.ndarray], path: str | Path) -> np.ndarray:
-    """Rows of ``other`` in the order of ``reference``'s ids ``(N,)``; CisflowError when the id sets differ."""
-    if np.array_equal(reference["ids"], other["ids"]):
-        return np.arange(reference["ids"].shape[0])
-    where = {str(i): k for k, i in enumerate(other["ids"])}
-    missing = [str(i) for i in reference["ids"] if str(i) not in where]
-    if missing or len(where) != reference["ids"].shape[0]:
-        raise CisflowError(f"predictions are not on the same bins as the first model's (e.g. {missing[:1]})", path)
-    return np.array([where[str(i)] for i in reference["ids"]])
-
-
 def plot_model_comparison(predictions: Mapping[str, str | Path], path: str | Path) -> None:
     """ROC and PR curves of several models on the same test set, overlaid, one row per task (PNG, atomic).
 
@@ -281,26 +248,26 @@ def plot_model_comparison(predictions: Mapping[str, str | Path], path: str | Pat
         Output PNG. Each legend entry carries the model's auROC or auPRC; the PR panel marks the
         positive fraction (a random model's precision).
     """
+    from cisflow.submissions import load_predictions, read_npz_keys
+
     if not predictions:
         raise CisflowError("no predictions to compare")
-    data = {name: read_predictions(p) for name, p in predictions.items()}
-    first_name = next(iter(data))
-    first = data[first_name]
-    rows = {name: _aligned(first, d, predictions[name]) for name, d in data.items()}
-    tasks = [str(t) for t in first["tasks"]][:_MAX_LEGEND_TASKS]
+    first = read_npz_keys(next(iter(predictions.values())), ("ids", "labels", "tasks"), "predictions npz")
+    aligned = {name: load_predictions(p, first) for name, p in predictions.items()}  # (probs, tasks)
+    tasks = first["tasks"].tolist()[:_MAX_LEGEND_TASKS]
     fig = Figure(figsize=(10, 4.2 * len(tasks)))
     FigureCanvasAgg(fig)
     axes = np.atleast_2d(fig.subplots(len(tasks), 2))
     for (ax_roc, ax_pr), task in zip(axes, tasks, strict=True):
-        y = first["labels"][:, list(first["tasks"]).index(task)]
+        y = first["labels"][:, first["tasks"].tolist().index(task)]
         kept = y[y != -1]
         if kept.size == 0 or kept.min() == kept.max():
             ax_roc.set_title(f"{task}: one class only, not scored")
             continue
-        for name, d in data.items():
-            if task not in d["tasks"]:
+        for name, (probs, model_tasks) in aligned.items():
+            if task not in model_tasks:
                 continue
-            scores = d["probs"][rows[name], list(d["tasks"]).index(task)]
+            scores = probs[:, model_tasks.index(task)]
             _plot_roc(ax_roc, y, scores, name)
             _plot_pr(ax_pr, y, scores, name)
         prevalence = float((kept == 1).mean())

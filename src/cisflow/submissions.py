@@ -25,7 +25,7 @@ _PRED_KEYS = ("ids", "probs", "tasks")
 _TEST_KEYS = ("ids", "chrom", "bin_start", "labels", "tasks")
 
 
-def _read_npz(path: str | Path, keys: Sequence[str], what: str) -> dict[str, np.ndarray]:
+def read_npz_keys(path: str | Path, keys: Sequence[str], what: str) -> dict[str, np.ndarray]:
     """Read ``keys`` of an npz (only those are decompressed); CisflowError naming the file otherwise."""
     path = require_file(path, what)
     try:
@@ -59,9 +59,9 @@ def _match_rows(test_ids: np.ndarray, pred_ids: np.ndarray, pred_path: str | Pat
     return idx
 
 
-def _load_predictions(path: str | Path, test: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
-    """Probabilities ``(N, T_pred)`` float64 aligned to the test rows, and their task names."""
-    pred = _read_npz(path, _PRED_KEYS, "predictions npz")
+def load_predictions(path: str | Path, test: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
+    """Probabilities ``(N, T_pred)`` float64 aligned to ``test``'s ``ids`` rows, and their task names."""
+    pred = read_npz_keys(path, _PRED_KEYS, "predictions npz")
     probs = np.asarray(pred["probs"], dtype=np.float64)
     if probs.shape != (pred["ids"].size, pred["tasks"].size):
         raise CisflowError(
@@ -107,8 +107,8 @@ def export_submissions(
     """
     if bin_size < 1:
         raise CisflowError(f"bin_size must be a positive integer, got {bin_size}")
-    test = _read_npz(test_npz, ("ids", "chrom", "bin_start"), "test dataset")
-    probs, tasks = _load_predictions(predictions_npz, test)
+    test = read_npz_keys(test_npz, ("ids", "chrom", "bin_start"), "test dataset")
+    probs, tasks = load_predictions(predictions_npz, test)
     chrom, start = test["chrom"].astype(str), test["bin_start"].astype(np.int64)
     order = _genome_order(chrom, start)
     out_dir = Path(out_dir)
@@ -165,11 +165,11 @@ def compare_on_heldout(
         raise CisflowError("no models to compare")
     if n_subsamples < 1:
         raise CisflowError(f"n_subsamples must be >= 1, got {n_subsamples}")
-    test = _read_npz(test_npz, ("ids", "labels", "tasks"), "test dataset")
+    test = read_npz_keys(test_npz, ("ids", "labels", "tasks"), "test dataset")
     labels = np.asarray(test["labels"])
     if labels.shape != (test["ids"].size, test["tasks"].size):
         raise CisflowError(f"labels {labels.shape} do not match ids and tasks", test_npz)
-    preds = {str(m): _load_predictions(p, test) for m, p in pred_npzs.items()}
+    preds = {str(m): load_predictions(p, test) for m, p in pred_npzs.items()}
     frames = []
     for task in _common_tasks(test["tasks"].tolist(), {m: ts for m, (_, ts) in preds.items()}):
         y = labels[:, test["tasks"].tolist().index(task)]

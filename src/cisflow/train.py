@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional
 from tqdm.auto import tqdm
 
-from cisflow.data import load_dataset
+from cisflow.data import check_signal_names, load_dataset, signal_names
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import reverse_complement_codes
 from cisflow.io import atomic_open, atomic_path
@@ -412,24 +412,10 @@ def _deterministic(device: torch.device, threads: int | None = None) -> Iterator
         torch.set_num_threads(previous_threads)
 
 
-def signal_names(data: Mapping[str, np.ndarray]) -> list[str]:
-    """Names of a dataset's signal channels (``signal_names``), ``[]`` when it has no ``signal``."""
-    if "signal" not in data:
-        return []
-    return [str(n) for n in data.get("signal_names", [f"signal{k}" for k in range(data["signal"].shape[1])])]
-
-
-def _check_same_signal(names: list[str], valid: Mapping[str, np.ndarray], valid_npz: str | Path, what: str) -> None:
-    """CisflowError unless the validation set has the signal channels ``names`` (in that order)."""
-    have = signal_names(valid)
-    if have != names:
-        raise CisflowError(f"signal channels {have or 'none'} differ from the {what}'s {names or 'none'}", valid_npz)
-
-
 def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[str, np.ndarray]]:
     """Load both splits and check they share tasks, sequence length and signal channels."""
     train, valid = load_dataset(train_npz), load_dataset(valid_npz)
-    _check_same_signal(signal_names(train), valid, valid_npz, "training set")
+    check_signal_names(valid, signal_names(train), valid_npz, "training set")
     if train["tasks"].tolist() != valid["tasks"].tolist():
         raise CisflowError(
             f"tasks {valid['tasks'].tolist()} differ from training tasks {train['tasks'].tolist()}", valid_npz
@@ -445,7 +431,7 @@ def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[s
 def _load_loader_data(batches: Any, valid_npz: str | Path) -> dict[str, dict[str, Any]]:
     """Training from a streaming loader: its fixed scoring sample as ``train`` (plus ``batches``), valid from npz."""
     valid = load_dataset(valid_npz)
-    _check_same_signal(list(batches.signal_names), valid, valid_npz, "genome loader")
+    check_signal_names(valid, batches.signal_names, valid_npz, "genome loader")
     if list(batches.tasks) != valid["tasks"].tolist():
         raise CisflowError(f"tasks {valid['tasks'].tolist()} differ from the loader's tasks {batches.tasks}", valid_npz)
     if batches.input_length != valid["codes"].shape[1]:

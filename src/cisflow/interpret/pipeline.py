@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from cisflow.data import load_datasets
+from cisflow.data import check_signal_names, load_datasets
 from cisflow.errors import CisflowError
 from cisflow.genome import one_hot
 from cisflow.interpret._common import center, resolve_device
@@ -173,10 +173,8 @@ def interpret_model(
     if not len(rows):
         raise CisflowError(f"no sequences to interpret for task {data['tasks'][t]!r}", ", ".join(map(str, paths)))
     x, ids = one_hot(data["codes"][rows]), data["ids"][rows].astype(str)
-    names, wanted = [str(n) for n in data.get("signal_names", [])], list(meta.get("signal_names", []))
-    if names != wanted:
-        raise CisflowError(f"signal channels {names or 'none'} differ from the model's {wanted or 'none'}", paths[0])
-    signal = data["signal"][rows] if names else None
+    check_signal_names(data, meta.get("signal_names", []), paths[0], "model")
+    signal = data["signal"][rows] if "signal" in data else None
     log.info("interpreting %d sequences of task %s with %s", len(rows), data["tasks"][t], ", ".join(methods))
     out_dir, written, prc, rows_out = Path(out_dir), {}, [], []
     for method in methods:
