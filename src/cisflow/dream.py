@@ -9,22 +9,23 @@ Reproduces the challenge's ``score.py`` and ranking scripts (Boley, Lee et al.,
   chr21 of both files; here any ``chroms``), and ambiguous bins are dropped.
 * Measures (:func:`dream_score`), from :mod:`cisflow.metrics`:
 
-  - ``auroc``: Mann–Whitney U / (P·N), ties averaged (= scikit-learn's ``roc_auc_score``, as the
-    challenge used).
-  - ``auprc``: Davis & Goadrich's non-linear interpolation of the PR curve, integrated exactly
-    (``metrics.auprc(method="interpolated")``). The final challenge called R's
-    ``PRROC::pr.curve(scores.class0=pred, weights.class0=labels)$auc.davis.goadrich``; an earlier
-    leaderboard used scikit-learn's ``auc(recall, precision)`` (trapezoid), kept here as
-    ``auprc_trapezoid``. Not cross-checked against R itself (no R here).
-  - ``recall_at_{5,10,25,50}_fdr``: the largest recall over thresholds with precision ≥ 1 − FDR
-    (the challenge's first point of scikit-learn's PR curve with ``1 − precision ≤ FDR``; 0 when none).
+  - ``auroc``: Mann–Whitney U / (P·N), ties averaged (scikit-learn's ``roc_auc_score``, which
+    the challenge called; equal to PRROC's ``roc.curve`` trapezoids).
+  - ``auprc``: R ``PRROC::pr.curve(scores.class0=pred, weights.class0=labels)$auc.davis.goadrich``,
+    the final challenge's auPRC, ported (``metrics.auprc(method="davis_goadrich")``: trapezoids
+    over unit true-positive steps of Davis & Goadrich's interpolation). An earlier leaderboard
+    used scikit-learn's ``auc(recall, precision)`` (trapezoid), kept as ``auprc_trapezoid``.
+  - ``recall_at_{5,10,25,50}_fdr``: the challenge's ``recall_at_fdr``: on scikit-learn's PR
+    curve, the recall of the first point (lowest threshold) with ``1 - precision <= fdr`` in
+    float64, no tolerance (0 when none).
 
-* Subsamples (:func:`stratified_subsamples`, :func:`bootstrap_scores`): the challenge scored ten
-  stratified 90 % subsamples (the training folds of scikit-learn's 10-fold ``StratifiedKFold``).
-  ``scheme="kfold"`` does exactly that (each class shuffled with the seed and cut into ``n`` folds;
-  subsample i leaves fold i out); the default ``scheme="random"`` draws ``round(fraction · P)``
-  positives and ``round(fraction · N)`` negatives independently per subsample, so every subsample
-  keeps the class counts (and ratio) exactly.
+* Subsamples (:func:`stratified_subsamples`, :func:`bootstrap_scores`): the challenge's ranking
+  script scored the ten training sets of ``sklearn.cross_validation.StratifiedKFold(labels,
+  n_folds=10)`` (no shuffling, so ``random_state`` had no effect): within each class the examples
+  keep file order and are cut into 10 contiguous blocks, the first ``count % 10`` one longer;
+  subsample i leaves block i of every class out. ``scheme="contiguous"`` (default) reproduces it
+  exactly; ``scheme="random"`` instead draws ``round(fraction · count)`` examples of each class per
+  subsample with the seed.
 * Ranking (:func:`combined_rank`): in each subsample the models are ranked (1 = best, ties
   averaged) on recall at 10 % FDR, recall at 50 % FDR, auPRC and auROC; the combined score is
   ``Σ log(rank / (M + 1))`` over the four measures (a log rank-product) and the models are ranked
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 DREAM_FDRS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5)
 DREAM_HELDOUT_CHROMS: tuple[str, ...] = ("chr1", "chr8", "chr21")
 RANK_MEASURES: tuple[str, ...] = ("recall_at_10_fdr", "recall_at_50_fdr", "auprc", "auroc")
+SUBSAMPLE_SCHEMES: tuple[str, ...] = ("contiguous", "random")
 _LABEL_CODES = {"B": 1, "U": 0, "A": -1}
 
 
@@ -89,7 +91,7 @@ def dream_score(labels: np.ndarray, probs: np.ndarray, fdrs: Sequence[float] = D
     tps, fps, _ = metrics._binary_clf_curve(y, s)  # one sort serves every measure
     out: dict[str, float | int] = {
         "auroc": metrics._auroc_from_curve(tps, fps),
-        "auprc": metrics._auprc_from_curve(tps, fps, "interpolated"),
+        "auprc": metrics._auprc_from_curve(tps, fps, "davis_goadrich"),
         "auprc_trapezoid": metrics._auprc_from_curve(tps, fps, "trapezoid"),
     }
     for fdr in fdrs:
@@ -98,23 +100,34 @@ def dream_score(labels: np.ndarray, probs: np.ndarray, fdrs: Sequence[float] = D
     return out
 
 
+def _contiguous_folds(members: np.ndarray, n: int) -> list[np.ndarray]:
+    """``members`` (file order) cut into ``n`` contiguous blocks, the first ``len % n`` one longer.
+
+    The test folds of the old ``sklearn.cross_validation.KFold(len, n)`` without shuffling (a
+    class with fewer than ``n`` members fills the first folds with one each).
+    """
+    sizes = np.full(n, members.size // n)
+    sizes[: members.size % n] += 1
+    return np.split(members, np.cumsum(sizes)[:-1])
+
+
 def stratified_subsamples(
-    labels: np.ndarray, n: int = 10, fraction: float = 0.9, seed: int = 0, scheme: str = "random"
+    labels: np.ndarray, n: int = 10, fraction: float = 0.9, seed: int = 0, scheme: str = "contiguous"
 ) -> list[np.ndarray]:
-    """Indices of ``n`` stratified subsamples (positives and negatives drawn separately).
+    """Indices of ``n`` stratified subsamples (positives and negatives separately).
 
     Parameters
     ----------
     labels
         int ``(N,)``; ambiguous (-1) entries are never included.
-    n, fraction
-        Number of subsamples and the share of each class in each (``"random"``; ``"kfold"`` keeps
-        ``1 − 1/n`` of each class and ignores ``fraction``).
-    seed
-        Seed of ``np.random.default_rng``.
+    n
+        Number of subsamples (folds for ``"contiguous"``).
+    fraction, seed
+        Share of each class per subsample and the ``np.random.default_rng`` seed; ``"random"`` only
+        (``"contiguous"`` keeps all but one of ``n`` blocks of each class and draws nothing).
     scheme
-        ``"random"`` (independent draws of ``round(fraction · count)`` per class) or ``"kfold"``
-        (leave one of ``n`` stratified folds out, as the challenge's ``StratifiedKFold``).
+        ``"contiguous"``: the challenge's ranking subsamples (see the module docstring);
+        ``"random"``: independent draws of ``round(fraction · count)`` per class.
 
     Returns
     -------
@@ -124,13 +137,13 @@ def stratified_subsamples(
     labels = np.asarray(labels)
     if n < 1 or not 0.0 < fraction <= 1.0:
         raise CisflowError(f"need n ≥ 1 subsamples and 0 < fraction ≤ 1; got n={n}, fraction={fraction}")
-    if scheme not in ("random", "kfold"):
-        raise CisflowError(f"unknown subsampling scheme {scheme!r}; choose random or kfold")
-    rng = np.random.default_rng(seed)
+    if scheme not in SUBSAMPLE_SCHEMES:
+        raise CisflowError(f"unknown subsampling scheme {scheme!r}; choose {' or '.join(SUBSAMPLE_SCHEMES)}")
     classes = [np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)]
-    if scheme == "kfold":
-        folds = [np.array_split(rng.permutation(idx), n) for idx in classes]
+    if scheme == "contiguous":
+        folds = [_contiguous_folds(idx, n) for idx in classes]
         return [np.sort(np.concatenate([np.concatenate(f[:i] + f[i + 1 :]) for f in folds])) for i in range(n)]
+    rng = np.random.default_rng(seed)
     sizes = [round(fraction * idx.size) for idx in classes]
     return [
         np.sort(np.concatenate([rng.choice(idx, s, replace=False) for idx, s in zip(classes, sizes, strict=True)]))
@@ -145,7 +158,7 @@ def bootstrap_scores(
     fraction: float = 0.9,
     seed: int = 0,
     fdrs: Sequence[float] = DREAM_FDRS,
-    scheme: str = "random",
+    scheme: str = "contiguous",
 ) -> pd.DataFrame:
     """:func:`dream_score` of each stratified subsample (see :func:`stratified_subsamples`).
 
@@ -368,7 +381,8 @@ def score_submission(
         Held-out chromosomes to score (both files are restricted to them before matching);
         None scores every bin, e.g. ``DREAM_HELDOUT_CHROMS`` for the challenge's chr1, chr8, chr21.
     n_subsamples, seed
-        Stratified 90 % subsamples (0: none).
+        Number of the challenge's stratified subsamples (0: none; see :func:`stratified_subsamples`,
+        ``scheme="contiguous"``, which draws nothing, so ``seed`` does not change them).
     out_tsv
         If given, write the full-data scores (``subsample = all``) and the subsample rows as TSV.
 

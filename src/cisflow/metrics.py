@@ -11,10 +11,12 @@ Estimators (all explicit, no scikit-learn):
   area under the ROC curve and scikit-learn's ``roc_auc_score``.
 * ``auprc``: default ``"average_precision"`` (step estimator, scikit-learn's
   ``average_precision_score``); ``"trapezoid"`` (DragoNN: linear interpolation of the PR curve
-  with the (recall 0, precision 1) point prepended); ``"interpolated"`` (Davis & Goadrich's
-  non-linear interpolation between PR points, integrated exactly; the family of estimators the
-  ENCODE-DREAM scorer used through R's PRROC).
-* ``recall_at_fdr``: max recall over thresholds whose precision is ≥ 1 − fdr (ENCODE-DREAM).
+  with the (recall 0, precision 1) point prepended); ``"davis_goadrich"`` (R PRROC's
+  ``auc.davis.goadrich``, the ENCODE-DREAM challenge's auPRC: Davis & Goadrich's interpolation
+  summed as trapezoids over unit true-positive steps).
+* ``recall_at_fdr``: max recall over thresholds with ``1 − precision ≤ fdr`` in float64, the
+  comparison of the challenge's ``score.py`` (so precision exactly 0.95 fails at 5 % FDR, because
+  1 − 0.95 is 0.050000000000000044 in binary).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from cisflow.errors import CisflowError
 log = logging.getLogger(__name__)
 
 DEFAULT_FDRS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5)
-AUPRC_METHODS = ("average_precision", "trapezoid", "interpolated")
+AUPRC_METHODS = ("average_precision", "trapezoid", "davis_goadrich")
 
 
 def _prepare(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,21 +148,44 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
     return _auroc_from_curve(tps, fps)
 
 
-def _interpolated_area(tps: np.ndarray, fps: np.ndarray) -> float:
-    """Exact area under Davis & Goadrich's interpolated PR curve through the points (tps, fps).
+def _davis_goadrich_area(tps: np.ndarray, fps: np.ndarray) -> float:
+    """PRROC's ``auc.davis.goadrich``: trapezoids over unit true-positive steps of the interpolated curve.
 
-    Between points a and b, TP grows linearly by x ∈ [0, h], h = TP_b − TP_a, and FP by s·x,
-    s = (FP_b − FP_a)/h, so precision(x) = (TP_a + x)/((1 + s)x + TP_a + FP_a) and
-    d(recall) = dx / P. The first segment, from (TP 0, FP 0) to the first point, has the constant
-    precision of that point (what the same interpolation gives there).
+    A port of the summation in R ``PRROC::pr.curve`` (Keilwagen, Grosse & Grau 2014), the
+    challenge's auPRC. Block k adds ``ΔTP_k = TP_k − TP_{k−1}`` positives and ``ΔFP_k`` negatives.
+
+    * Block 1, and every block with ``ΔTP_k ≤ 1`` or the same precision as block k − 1: one
+      trapezoid ``ΔTP_k / P · (prec_{k−1} + prec_k) / 2`` (block 1: ``ΔTP_1 / P · prec_1``).
+    * Every other block: Davis & Goadrich's intermediate points at x = 0 … ΔTP_k extra true
+      positives, ``prec(x) = (TP_{k−1} + x) / (TP_{k−1} + x + FP_{k−1} + x · ΔFP_k / ΔTP_k)``,
+      joined by trapezoids of width 1 / P.
+
+    Parameters
+    ----------
+    tps, fps
+        int ``(K,)`` cumulative counts per tied-score block (``_binary_clf_curve``), P = tps[-1] > 0.
     """
     tps, fps = tps.astype(np.float64), fps.astype(np.float64)
-    area = tps[0] / (tps[0] + fps[0]) * tps[0]
-    step = np.diff(tps) > 0
-    ta, fa, h = tps[:-1][step], fps[:-1][step], np.diff(tps)[step]
-    a, b = 1.0 + np.diff(fps)[step] / h, ta + fa
-    area += np.sum(h / a + (ta - b / a) * np.log1p(a * h / b) / a)
-    return float(area / tps[-1])
+    tp_prev, fp_prev = np.r_[0.0, tps[:-1]], np.r_[0.0, fps[:-1]]
+    d_tp, d_fp = tps - tp_prev, fps - fp_prev
+    prec = tps / (tps + fps)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prec_prev = tp_prev / (tp_prev + fp_prev)  # NaN before block 1, as in R (0/0)
+    unit = (d_tp > 1) & (prec != prec_prev)
+    unit[0] = False  # R: NaN != x is NA, and which() drops it
+    n_pos = tps[-1]
+    plain = d_tp[~unit] / n_pos * (prec_prev[~unit] + prec[~unit]) / 2.0  # R's order of operations
+    plain[0] = d_tp[0] / n_pos * prec[0]
+    steps = d_tp[unit].astype(np.int64)
+    block = np.repeat(np.flatnonzero(unit), steps)  # one entry per unit step
+    x = np.arange(steps.sum()) - np.repeat(np.cumsum(steps) - steps, steps)  # 0 … ΔTP − 1 within a block
+    slope = d_fp[block] / d_tp[block]
+
+    def at(xs: np.ndarray) -> np.ndarray:
+        return (tp_prev[block] + xs) / (tp_prev[block] + xs + fp_prev[block] + slope * xs)
+
+    stepped = 1.0 / n_pos * (at(x) + at(x + 1.0)) / 2.0
+    return math.fsum(np.r_[plain, stepped])
 
 
 def _auprc_from_curve(tps: np.ndarray, fps: np.ndarray, method: str) -> float:
@@ -170,7 +195,7 @@ def _auprc_from_curve(tps: np.ndarray, fps: np.ndarray, method: str) -> float:
         return float(np.sum(np.diff(recall, prepend=0.0) * precision))
     if method == "trapezoid":
         return float(np.trapezoid(np.r_[1.0, precision], np.r_[0.0, recall]))
-    return _interpolated_area(tps, fps)
+    return _davis_goadrich_area(tps, fps)
 
 
 def auprc(labels: np.ndarray, scores: np.ndarray, method: str = "average_precision") -> float:
@@ -185,7 +210,7 @@ def auprc(labels: np.ndarray, scores: np.ndarray, method: str = "average_precisi
         R_0 = 0 (scikit-learn's ``average_precision_score``; no interpolation, so never optimistic).
         ``"trapezoid"``: trapezoid rule over (recall, precision) with (0, 1) prepended (DragoNN's
         ``auc(recall, precision)``; linear interpolation in PR space overestimates).
-        ``"interpolated"``: Davis & Goadrich interpolation integrated exactly (see ``_interpolated_area``).
+        ``"davis_goadrich"``: R PRROC's ``auc.davis.goadrich`` (see ``_davis_goadrich_area``).
     """
     if method not in AUPRC_METHODS:
         raise CisflowError(f"unknown auPRC method {method!r}; choose one of {', '.join(AUPRC_METHODS)}")
@@ -203,18 +228,22 @@ def _check_fdr(fdr: float) -> None:
 
 
 def _recall_at_fdr_from_curve(tps: np.ndarray, fps: np.ndarray, fdr: float) -> float:
-    """Max recall over tied-score blocks whose precision TP/(TP+FP) ≥ 1 − fdr (0 if none)."""
-    total = tps + fps
-    ok = tps >= (1.0 - fdr) * total - 1e-12 * total  # tolerance for 1 − fdr not exact in binary
+    """Max recall over tied-score blocks with ``1 − TP/(TP+FP) ≤ fdr`` in float64 (0 if none).
+
+    The comparison of the challenge's ``score.py`` (``1 - precision`` from scikit-learn's PR curve,
+    ``x <= fdr_cutoff``), with no tolerance: 19/20 = 0.95 fails at fdr 0.05, 9/10 passes at 0.1.
+    """
+    ok = (1.0 - tps / (tps + fps)) <= fdr
     return float(tps[ok].max() / tps[-1]) if ok.any() else 0.0
 
 
 def recall_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> float:
-    """Highest recall over thresholds whose precision is at least ``1 − fdr``.
+    """Highest recall over thresholds whose false-discovery rate ``1 − precision`` is at most ``fdr``.
 
-    Thresholds lie only between distinct scores (a tied block is all in or all out). If no
-    threshold reaches the precision, the answer is 0 (the empty prediction set). NaN if either
-    class is absent. Returned as a fraction in [0, 1] (DragoNN reports percent).
+    Thresholds lie only between distinct scores (a tied block is all in or all out). The FDR is
+    ``1.0 - TP / (TP + FP)`` in float64 compared with ``fdr`` exactly, as the challenge's
+    ``score.py``. If no threshold qualifies the answer is 0 (the empty prediction set). NaN if
+    either class is absent. Returned as a fraction in [0, 1] (DragoNN reports percent).
     """
     _check_fdr(fdr)
     y, s = _prepare(labels, scores)

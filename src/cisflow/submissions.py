@@ -150,7 +150,7 @@ def compare_on_heldout(
     out_tsv
         Table written atomically (TSV with a header).
     n_subsamples, seed
-        Stratified 90 % subsamples for the combined rank (the same ones for every model).
+        The challenge's stratified subsamples for the combined rank (the same ones for every model).
 
     Returns
     -------

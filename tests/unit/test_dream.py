@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import math
+from fractions import Fraction
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -39,49 +41,87 @@ def test_dream_score_hand_computed():
     assert s["recall_at_25_fdr"] == pytest.approx(0.75)  # precision 3/4 at TP 3
     assert s["recall_at_50_fdr"] == pytest.approx(1.0)  # precision 4/7 at TP 4
     assert s["auroc"] == pytest.approx(12 / 16)
-    # Davis-Goadrich: segments of precision (TP_a + x) / (TP_a + FP_a + x), x in [0, 1], per new positive
-    interpolated = (1 + 1 + (1 - math.log(4 / 3)) + (1 - 3 * math.log(7 / 6))) / 4
-    assert s["auprc"] == pytest.approx(interpolated, abs=1e-12)
-    assert s["auprc"] == pytest.approx(metrics.auprc(LABELS, PROBS, method="interpolated"))
+    # PRROC's Davis-Goadrich sum: no block adds more than one positive, so it is the trapezoid over the
+    # points, block 1 at its own precision: 1/4·1 + 1/4·1 + 1/4·(2/3 + 3/4)/2 + 1/4·(3/6 + 4/7)/2
+    assert s["auprc"] == pytest.approx(0.5 + 17 / 96 + 15 / 112, abs=1e-15)
     assert s["auprc_trapezoid"] == pytest.approx(0.5 + 17 / 96 + 15 / 112, abs=1e-12)
     assert (s["num_positives"], s["num_negatives"]) == (4, 4)
 
 
+def _prroc_davis_goadrich(labels, scores) -> Fraction:
+    """PRROC's auc.davis.goadrich written out block by block in exact fractions (the reference)."""
+    order = sorted(set(scores.tolist()), reverse=True)
+    n_pos, tp, fp, area = int(labels.sum()), 0, 0, Fraction(0)
+    for k, value in enumerate(order):
+        d_tp = int(labels[scores == value].sum())
+        d_fp = int((scores == value).sum()) - d_tp
+        new_tp, new_fp = tp + d_tp, fp + d_fp
+        prec = Fraction(new_tp, new_tp + new_fp)
+        if k == 0:
+            area += Fraction(d_tp, n_pos) * prec
+        elif d_tp > 1 and prec != Fraction(tp, tp + fp):
+            points = [Fraction(tp + x) / (tp + x + fp + Fraction(d_fp, d_tp) * x) for x in range(d_tp + 1)]
+            area += sum((a + b) / 2 for a, b in pairwise(points)) / n_pos
+        else:
+            area += Fraction(d_tp, n_pos) * (Fraction(tp, tp + fp) + prec) / 2
+        tp, fp = new_tp, new_fp
+    return area
+
+
+def _random_tied_sets(count: int, seed: int):
+    """Small label/score sets with heavy ties (a few score levels), both classes present."""
+    rng = np.random.default_rng(seed)
+    while count:
+        n = int(rng.integers(5, 60))
+        labels = (rng.random(n) < rng.uniform(0.1, 0.9)).astype(int)
+        if 0 < labels.sum() < n:
+            count -= 1
+            yield labels, np.round(rng.random(n) * 0.5 + 0.3 * labels, int(rng.integers(1, 3)))
+
+
 def test_dream_score_agrees_with_the_challenge_code_on_random_ties():
-    rng = np.random.default_rng(3)
-    labels = (rng.random(500) < 0.2).astype(int)
-    probs = np.round(rng.random(500) * 0.6 + 0.4 * labels, 2)  # many ties
-    s = dream.dream_score(labels, probs)
-    precision, recall, _ = precision_recall_curve(labels, probs)
-    assert s["auroc"] == pytest.approx(roc_auc_score(labels, probs))
-    assert s["auprc_trapezoid"] == pytest.approx(auc(recall, precision))
-    for fdr in dream.DREAM_FDRS:
-        assert s[metrics.fdr_key(fdr)] == pytest.approx(_challenge_recall_at_fdr(labels, probs, fdr))
+    for labels, probs in _random_tied_sets(400, seed=3):
+        s = dream.dream_score(labels, probs)
+        precision, recall, _ = precision_recall_curve(labels, probs)
+        assert s["auroc"] == pytest.approx(roc_auc_score(labels, probs), abs=1e-14)
+        assert s["auprc_trapezoid"] == pytest.approx(auc(recall, precision), abs=1e-14)
+        assert s["auprc"] == pytest.approx(float(_prroc_davis_goadrich(labels, probs)), abs=1e-14)
+        for fdr in dream.DREAM_FDRS:
+            assert s[metrics.fdr_key(fdr)] == _challenge_recall_at_fdr(labels, probs, fdr)  # exactly
 
 
-def test_stratified_subsamples_keep_class_ratio_and_are_seeded():
+def test_contiguous_subsamples_are_the_challenge_stratified_folds():
+    # positives at 0 3 4 8 11 → blocks {0,3} {4,8} {11}; negatives at 1 2 5 6 7 10 12 → {1,2,5} {6,7} {10,12};
+    # index 9 is ambiguous and never included. Subsample i leaves block i of each class out, in file order.
+    labels = np.array([1, 0, 0, 1, 1, 0, 0, 0, 1, -1, 0, 1, 0])
+    subs = dream.stratified_subsamples(labels, n=3)
+    assert [s.tolist() for s in subs] == [
+        [4, 6, 7, 8, 10, 11, 12],
+        [0, 1, 2, 3, 5, 10, 11, 12],
+        [0, 1, 2, 3, 4, 5, 6, 7, 8],
+    ]
+    # 23 positives in 10 folds: the first 3 folds hold 3 (contiguous), the rest 2; 3 negatives fill folds 0-2
+    labels = np.r_[np.ones(23), np.zeros(3)].astype(int)
+    subs = dream.stratified_subsamples(labels, seed=99)
+    left_out = [np.setdiff1d(np.arange(26), s).tolist() for s in subs]
+    assert left_out[0] == [0, 1, 2, 23] and left_out[2] == [6, 7, 8, 25] and left_out[3] == [9, 10]
+    assert left_out[9] == [21, 22]
+    assert all(np.array_equal(a, b) for a, b in zip(dream.stratified_subsamples(labels, seed=1), subs, strict=True))
+    with pytest.raises(CisflowError, match="scheme"):
+        dream.stratified_subsamples(labels, scheme="kfold")
+
+
+def test_random_subsamples_keep_class_ratio_and_are_seeded():
     labels = np.r_[np.ones(50), np.zeros(150), -np.ones(13)].astype(int)
-    subs = dream.stratified_subsamples(labels, n=10, fraction=0.9, seed=1)
+    subs = dream.stratified_subsamples(labels, n=10, fraction=0.9, seed=1, scheme="random")
     assert len(subs) == 10
     for idx in subs:
         assert np.unique(idx).size == idx.size == 180
         assert (labels[idx] == 1).sum() == 45 and (labels[idx] == 0).sum() == 135
-    again = dream.stratified_subsamples(labels, n=10, fraction=0.9, seed=1)
+    again = dream.stratified_subsamples(labels, n=10, fraction=0.9, seed=1, scheme="random")
     assert all(np.array_equal(a, b) for a, b in zip(subs, again, strict=True))
-    other = dream.stratified_subsamples(labels, n=10, fraction=0.9, seed=2)
+    other = dream.stratified_subsamples(labels, n=10, fraction=0.9, seed=2, scheme="random")
     assert not np.array_equal(subs[0], other[0])
-
-
-def test_kfold_subsamples_leave_each_example_out_once():
-    labels = np.r_[np.ones(30), np.zeros(70), -np.ones(5)].astype(int)
-    subs = dream.stratified_subsamples(labels, n=10, seed=0, scheme="kfold")
-    left_out = np.zeros(labels.size, int)
-    for idx in subs:
-        assert (labels[idx] == 1).sum() == 27 and (labels[idx] == 0).sum() == 63
-        left_out[np.setdiff1d(np.arange(labels.size), idx)] += 1
-    assert (left_out[:100] == 1).all() and (left_out[100:] == 10).all()
-    with pytest.raises(CisflowError, match="scheme"):
-        dream.stratified_subsamples(labels, scheme="boot")
 
 
 def test_bootstrap_scores_table():

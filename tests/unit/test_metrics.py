@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -21,7 +23,8 @@ from cisflow.errors import CisflowError
 # auROC: positives beat 3 + 3 + 2 of the 9 (pos, neg) pairs = 8/9.
 # AP = Σ ΔR·P = 1/3·1 + 1/3·1 + 0·2/3 + 1/3·3/4 = 11/12.
 # trapezoid with (0, 1) prepended: 2/3·1 + 1/3·(2/3 + 3/4)/2 = 65/72.
-# interpolated (Davis–Goadrich): 2/3 + (1/3)·∫0^1 (2+x)/(3+x) dx = 2/3 + (1 − ln(4/3))/3.
+# Davis–Goadrich (PRROC): every block adds ≤ 1 positive, so trapezoids between the points with block 1
+#   at its own precision: 1/3·1 + 1/3·(1 + 1)/2 + 1/3·(2/3 + 3/4)/2 = 65/72.
 # recall at FDR: precision ≥ 0.8 only at k ≤ 2 → 2/3; precision ≥ 0.75 at k = 4 → 1; ≥ 0.5 → 1.
 # balanced accuracy at 0.5 (score > 0.5 is bound): sensitivity 3/3, specificity 2/3 → 5/6.
 LABELS6 = np.array([1, 1, 0, 1, 0, 0])
@@ -32,7 +35,7 @@ def test_known_answers_six_examples():
     assert metrics.auroc(LABELS6, SCORES6) == pytest.approx(8 / 9)
     assert metrics.auprc(LABELS6, SCORES6) == pytest.approx(11 / 12)
     assert metrics.auprc(LABELS6, SCORES6, method="trapezoid") == pytest.approx(65 / 72)
-    assert metrics.auprc(LABELS6, SCORES6, method="interpolated") == pytest.approx(2 / 3 + (1 - math.log(4 / 3)) / 3)
+    assert metrics.auprc(LABELS6, SCORES6, method="davis_goadrich") == pytest.approx(65 / 72, abs=1e-15)
     assert metrics.recall_at_fdr(LABELS6, SCORES6, 0.05) == pytest.approx(2 / 3)
     assert metrics.recall_at_fdr(LABELS6, SCORES6, 0.2) == pytest.approx(2 / 3)
     assert metrics.recall_at_fdr(LABELS6, SCORES6, 0.25) == pytest.approx(1.0)
@@ -130,12 +133,46 @@ def test_agrees_with_sklearn(seed):
     assert metrics.balanced_accuracy(labels, scores) == pytest.approx(skm.balanced_accuracy_score(labels, scores > 0.5))
 
 
-def test_interpolated_between_ap_and_trapezoid_bounds():
-    rng = np.random.default_rng(7)
-    labels = (rng.random(300) < 0.3).astype(int)
-    scores = np.round(rng.random(300) + 0.5 * labels, 1)
-    interp = metrics.auprc(labels, scores, "interpolated")
-    assert 0 < interp <= metrics.auprc(labels, scores, "trapezoid") + 1e-12
+def _fraction_dg(*segments: tuple[int, list[Fraction]]) -> Fraction:
+    """Σ over segments of (1/P)·Σ trapezoids of the listed precisions (the unit-step sum by hand)."""
+    return sum(sum((a + b) / 2 for a, b in pairwise(precisions)) for _, precisions in segments) / segments[0][0]
+
+
+def test_davis_goadrich_tied_blocks_by_hand():
+    # .9: +  | .5: + + + − −  | .1: + − − −    P = 5; blocks (TP, FP) = (1, 0) (4, 2) (5, 5).
+    # Block 1 at its own precision: 1/5·1. Block 2 adds 3 positives with precision changing (1 → 2/3):
+    # Davis–Goadrich points at x = 0..3 extra TPs, FP growing 2/3 per TP: (1+x)/(1+x+2x/3) = 1, 3/4, 9/13, 2/3,
+    # joined by trapezoids of width 1/5. Block 3 adds one positive: trapezoid (2/3 + 1/2)/2 · 1/5.
+    labels = np.array([1, 1, 1, 1, 0, 0, 1, 0, 0, 0])
+    scores = np.array([0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.1, 0.1, 0.1, 0.1])
+    by_hand = Fraction(1, 5) + _fraction_dg(
+        (5, [Fraction(1), Fraction(3, 4), Fraction(9, 13), Fraction(2, 3)]), (5, [Fraction(2, 3), Fraction(1, 2)])
+    )
+    assert metrics.auprc(labels, scores, "davis_goadrich") == pytest.approx(float(by_hand), abs=1e-15)
+    assert metrics.auprc(labels, scores) == pytest.approx(0.7)  # AP: 1/5·1 + 3/5·2/3 + 1/5·1/2
+    # first block tied with a negative and 2 positives: 2/3·(2/3); then (2/3 + 3/5)/2 · 1/3 → 59/90
+    labels = np.array([1, 1, 0, 1, 0])
+    scores = np.array([0.8, 0.8, 0.8, 0.3, 0.3])
+    assert metrics.auprc(labels, scores, "davis_goadrich") == pytest.approx(59 / 90, abs=1e-15)
+    # block 2 adds 2 positives at unchanged precision 1/2: one trapezoid 2/3·(1/2 + 1/2)/2 → total 1/6 + 1/3
+    labels = np.array([1, 0, 1, 1, 0, 0])
+    scores = np.array([0.9, 0.9, 0.4, 0.4, 0.4, 0.4])
+    assert metrics.auprc(labels, scores, "davis_goadrich") == pytest.approx(0.5, abs=1e-15)
+
+
+def test_recall_at_fdr_uses_score_py_comparison_without_tolerance():
+    # 20 positives: 18 at 1.0 (precision 1, recall .9); a tie of 1 positive and 1 negative at .5 brings
+    # precision to exactly 19/20 = .95 at recall .95; 1 − .95 = 0.050000000000000044 > 0.05 in float64, so the
+    # challenge's score.py stops at recall .9 at 5 % FDR.
+    labels = np.r_[np.ones(18), 1, 0, 1, np.zeros(9)].astype(int)
+    scores = np.r_[np.ones(18), 0.5, 0.5, np.full(10, 0.1)]
+    assert metrics.recall_at_fdr(labels, scores, 0.05) == 0.9
+    assert metrics.recall_at_fdr(labels, scores, 0.10) == 0.95
+    assert metrics.recall_at_fdr(labels, scores, 0.5) == 1.0  # 20/30: FDR 1/3
+    # 9/10 = .9 exactly: 1 − .9 = 0.09999999999999998 ≤ 0.1 passes
+    labels = np.r_[np.ones(8), 1, 0, 1, np.zeros(5)].astype(int)
+    scores = np.r_[np.full(8, 0.9), 0.5, 0.5, np.full(6, 0.1)]
+    assert metrics.recall_at_fdr(labels, scores, 0.1) == 0.9
 
 
 def test_multitask_metrics():

@@ -79,7 +79,8 @@ def _register_dream(subparsers: argparse._SubParsersAction) -> None:
         help="score a DREAM submission TSV against DREAM labels",
         description="Check that a submission (chr start stop prob, gzipped, no header) has exactly the label "
         "bins, then score it as the ENCODE-DREAM challenge did: ambiguous bins dropped, auROC, auPRC (Davis-Goadrich "
-        "interpolation), recall at 5/10/25/50% FDR on the full set and on stratified 90% subsamples.",
+        "interpolation), recall at 5/10/25/50% FDR on the full set and on the challenge's stratified subsamples "
+        "(each leaving out one of ten contiguous blocks per class).",
     )
     parser.add_argument("--labels", required=True, metavar="TSV", help="DREAM label TSV (chr start stop TASK...)")
     parser.add_argument("--submission", required=True, metavar="TSV", help="submission TSV(.gz)")
@@ -87,8 +88,8 @@ def _register_dream(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--chrom", action="append", metavar="CHR", help="held-out chromosome to score; repeat (default: all)"
     )
-    parser.add_argument("--subsamples", type=int, default=10, help="stratified 90%% subsamples (default: 10)")
-    parser.add_argument("--seed", type=int, default=0, help="subsampling seed (default: 0)")
+    parser.add_argument("--subsamples", type=int, default=10, help="stratified subsamples (default: 10)")
+    parser.add_argument("--seed", type=int, default=0, help="unused by the challenge's contiguous folds (default: 0)")
     parser.add_argument("--out", metavar="TSV", help="write full and subsample scores to this TSV")
     parser.set_defaults(func=run_dream)
 
