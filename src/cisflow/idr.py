@@ -14,9 +14,13 @@ tool (github.com/nboley/idr):
    ``u = (rank + 1) / (n + 1)``, and pseudo-data ``z = G^{-1}(u)`` where ``G`` is the marginal
    CDF of the mixture ``pi N(mu, sigma^2) + (1 - pi) N(0, 1)``.
 3. The two-component Gaussian copula mixture (reproducible: mean ``mu``, sd ``sigma``,
-   correlation ``rho``; irreproducible: independent standard normals) is fitted by EM, the
-   pseudo-data being recomputed from the ranks after every M-step, until the parameters change
-   by less than ``eps``. Parameters are kept in the ``idr`` tool's bounds.
+   correlation ``rho``; irreproducible: independent standard normals) is fitted as ``idr`` 2.0.4
+   does: rounds of up to 30 EM steps on fixed pseudo-data, the pseudo-data recomputed from the
+   ranks after each round, until the parameters and the pseudo-data change by less than ``eps``.
+   When an EM update leaves the parameter bounds (mu 0–20, sigma 0.2–20, rho 0.2–0.99, pi
+   0.01–0.99; typical of pseudo-replicates, whose correlation is near 1), that round restarts
+   from its initial parameters with bounded coordinate ascent (each parameter in turn maximised
+   within its bounds by ``scipy.optimize.fminbound``) instead of clipping the EM update.
 4. Local idr = posterior probability of the irreproducible component (1 where ``z1 + z2 < 0``,
    as ``idr`` filters peaks below the noise mean; at least ``eps``); global IDR of a peak = mean
    local idr of all peaks with local idr at most its own. Peaks without a match in both
@@ -32,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import fminbound
 from scipy.special import ndtr
 
 from cisflow.errors import CisflowError
@@ -49,7 +54,10 @@ from cisflow.peaks import (
 log = logging.getLogger(__name__)
 
 MIN_MATCHED = 20
-_BOUNDS = {"mu": (0.0, 20.0), "sigma": (0.2, 20.0), "rho": (0.10, 0.99), "pi": (0.01, 0.99)}
+_BOUNDS = {"mu": (0.0, 20.0), "sigma": (0.2, 20.0), "rho": (0.20, 0.99), "pi": (0.01, 0.99)}  # idr 2.0.4
+_LOWER = np.array([low for low, _ in _BOUNDS.values()])
+_UPPER = np.array([high for _, high in _BOUNDS.values()])
+_ROUND_STEPS = 30
 _RANK_COLUMNS = {"signal": "signal", "signal.value": "signal", "pvalue": "pvalue", "p.value": "pvalue"}
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -65,6 +73,7 @@ class IDRFit:
     n_iter: int
     converged: bool
     log_likelihood: float
+    boundary_rounds: int = 0
 
     def theta(self) -> np.ndarray:
         """Parameters ``(mu, sigma, rho, pi)`` as an array ``(4,)``."""
@@ -143,15 +152,18 @@ def _copula_log_likelihood(z1: np.ndarray, z2: np.ndarray, theta: np.ndarray) ->
 
 
 def _m_step(z1: np.ndarray, z2: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Closed-form M-step for weights ``w`` of the reproducible component, clipped to the bounds."""
+    """Closed-form M-step ``(mu, sigma, rho, pi)`` for weights ``w`` of the reproducible component (unbounded)."""
     sw = max(float(w.sum()), 1e-12)
     mu = float((w * (z1 + z2)).sum() / (2 * sw))
     var = float((w * ((z1 - mu) ** 2 + (z2 - mu) ** 2)).sum() / (2 * sw))
     rho = float((w * (z1 - mu) * (z2 - mu)).sum() / (max(var, 1e-12) * sw))
-    theta = np.array([mu, math.sqrt(max(var, 0.0)), rho, sw / len(w)])
-    for i, key in enumerate(("mu", "sigma", "rho", "pi")):
-        theta[i] = np.clip(theta[i], *_BOUNDS[key])
-    return theta
+    return np.array([mu, math.sqrt(max(var, 0.0)), rho, sw / len(w)])
+
+
+def _clip(theta: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``theta`` clipped to the bounds, and whether anything was clipped."""
+    clipped = np.clip(theta, _LOWER, _UPPER)
+    return clipped, bool((clipped != theta).any())
 
 
 class _RankPair:
@@ -167,12 +179,48 @@ class _RankPair:
         return z[self.i1], z[self.i2]
 
 
-def _em_on_fixed_pseudo_data(z1: np.ndarray, z2: np.ndarray, theta: np.ndarray, n_steps: int, eps: float):
-    """Up to ``n_steps`` EM steps on fixed pseudo-data; stops when the gain in log-likelihood < ``eps``."""
+def _em_round(z1: np.ndarray, z2: np.ndarray, theta: np.ndarray, eps: float) -> tuple[np.ndarray, bool]:
+    """Up to 30 EM steps on fixed pseudo-data (``idr``'s ``EM_iteration``).
+
+    Stops when the log-likelihood gains less than ``eps``. Returns the parameters and whether an
+    update left the bounds (the round is then abandoned: the caller switches to coordinate ascent).
+    """
     prev = _mixture_log_likelihood(z1, z2, theta)
-    for _ in range(n_steps):
-        theta = _m_step(z1, z2, posterior_reproducible(z1, z2, theta))
+    for _ in range(_ROUND_STEPS):
+        theta, at_bound = _clip(_m_step(z1, z2, posterior_reproducible(z1, z2, theta)))
+        if at_bound:
+            return theta, True
         current = _mixture_log_likelihood(z1, z2, theta)
+        if current - prev < eps:
+            break
+        prev = current
+    return theta, False
+
+
+def _ca_step(z1: np.ndarray, z2: np.ndarray, theta: np.ndarray, j: int) -> float:
+    """Maximise the mixture log-likelihood over parameter ``j`` within its bounds, in place; return it."""
+
+    def loss(step: float) -> float:
+        trial = theta.copy()
+        trial[j] += step
+        return -_mixture_log_likelihood(z1, z2, trial)
+
+    step = fminbound(loss, _LOWER[j] - theta[j], _UPPER[j] - theta[j])
+    before, after = -loss(0.0), -loss(step)
+    if after > before:
+        theta[j] += step
+        return after
+    return before
+
+
+def _ca_round(z1: np.ndarray, z2: np.ndarray, theta: np.ndarray, eps: float) -> np.ndarray:
+    """Up to 30 sweeps of bounded coordinate ascent on fixed pseudo-data (``idr``'s ``CA_iteration``)."""
+    theta = np.clip(np.array(theta, dtype=float), _LOWER, _UPPER)
+    prev = _mixture_log_likelihood(z1, z2, theta)
+    for _ in range(_ROUND_STEPS):
+        current = prev
+        for j in range(len(theta)):
+            current = _ca_step(z1, z2, theta, j)
         if current - prev < eps:
             break
         prev = current
@@ -187,11 +235,13 @@ def fit_idr_model(
     max_iter: int = 3000,
     eps: float = 1e-6,
 ) -> IDRFit:
-    """Fit the copula mixture to rank scores by EM on pseudo-data (the ``idr`` tool's algorithm).
+    """Fit the copula mixture to rank scores by EM on pseudo-data (``idr`` 2.0.4's algorithm).
 
-    Each outer iteration runs up to 30 EM steps on the current pseudo-data, then recomputes the
-    pseudo-data from the ranks with the new marginal parameters; it stops once the summed
-    parameter change and the mean pseudo-value change both fall below ``eps`` (after 3 iterations).
+    Each outer iteration runs a round of up to 30 EM steps on the current pseudo-data (bounded
+    coordinate ascent from the same start instead, if an EM update leaves the bounds), then
+    recomputes the pseudo-data from the ranks with the new marginal parameters; it stops once the
+    summed parameter change and the mean pseudo-value change both fall below ``eps`` (after 3
+    iterations).
 
     Parameters
     ----------
@@ -205,10 +255,12 @@ def fit_idr_model(
     """
     theta, ranks = np.array(start, dtype=float), _RankPair(u1, u2)
     z1, z2 = ranks.pseudo(theta)
-    converged, it = False, 0
+    converged, it, boundary = False, 0, 0
     while it < max_iter and not converged:
         it += 1
-        new = _em_on_fixed_pseudo_data(z1, z2, theta, 30, eps / 10)
+        new, at_bound = _em_round(z1, z2, theta, eps / 10)
+        if at_bound:
+            new, boundary = _ca_round(z1, z2, theta, eps / 10), boundary + 1
         y1, y2 = ranks.pseudo(new)
         change = float(np.abs(new - theta).sum())
         moved = float(np.abs(y1 - z1).mean() + np.abs(y2 - z2).mean())
@@ -217,8 +269,10 @@ def fit_idr_model(
     if not converged:
         log.warning("IDR EM did not converge in %d iterations", max_iter)
     ll = _copula_log_likelihood(z1, z2, theta)
-    fit = IDRFit(*(float(x) for x in theta), n_iter=it, converged=converged, log_likelihood=ll)
-    log.info("IDR fit: mu=%.3f sigma=%.3f rho=%.3f pi=%.3f (%d iterations)", *theta, it)
+    fit = IDRFit(
+        *(float(x) for x in theta), n_iter=it, converged=converged, log_likelihood=ll, boundary_rounds=boundary
+    )
+    log.info("IDR fit: mu=%.3f sigma=%.3f rho=%.3f pi=%.3f (%d iterations, %d at a bound)", *theta, it, boundary)
     return fit
 
 
@@ -345,7 +399,7 @@ def idr_peaks(
     rep1: PeaksLike,
     rep2: PeaksLike,
     oracle: PeaksLike | None = None,
-    rank: str = "signal",
+    rank: str = "pvalue",
     threshold: float = 0.05,
     *,
     keep_all: bool = False,
@@ -362,7 +416,8 @@ def idr_peaks(
         Optional pooled peak list; its coordinates and values are reported (ENCODE passes the
         pooled peaks here).
     rank
-        ``"signal"`` (signal value) or ``"pvalue"`` (-log10 p-value, as ENCODE does for MACS).
+        ``"pvalue"`` (-log10 p-value; the default, as ENCODE ranks MACS peaks) or ``"signal"``
+        (signal value, ENCODE's setting for SPP peaks).
     threshold
         Global IDR cut-off (ENCODE: 0.05).
     keep_all
@@ -410,7 +465,7 @@ def idr_to_files(
     out: str | Path,
     *,
     oracle: str | Path | None = None,
-    rank: str = "signal",
+    rank: str = "pvalue",
     threshold: float = 0.05,
     seed: int = 0,
     table: str | Path | None = None,

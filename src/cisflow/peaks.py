@@ -326,7 +326,7 @@ def reproducible_peaks(
     pseudorep_peaks: tuple[PeaksLike, PeaksLike] | None,
     pooled: PeaksLike,
     threshold: float = 0.05,
-    rank: str = "signal",
+    rank: str = "pvalue",
 ) -> pd.DataFrame:
     """The conservative reproducible peak set, as ENCODE builds it.
 
@@ -348,7 +348,7 @@ def reproducible_peaks(
     threshold
         Global IDR threshold (IDR only).
     rank
-        ``"signal"`` or ``"pvalue"``: the column IDR ranks by.
+        ``"pvalue"`` (ENCODE's choice for MACS peaks) or ``"signal"``: the column IDR ranks by.
     """
     if method not in ("idr", "overlap"):
         raise CisflowError(f"unknown reproducibility method {method!r} (use 'idr' or 'overlap')")
@@ -729,7 +729,7 @@ def reproducible_peak_sets(
     *,
     method: str = "idr",
     threshold: float = 0.05,
-    rank: str = "signal",
+    rank: str = "pvalue",
     max_peaks: int = 300_000,
     reference: str | Path | None = None,
 ) -> dict[str, Any]:

@@ -11,12 +11,20 @@ import pytest
 from cisflow.cli import main
 from cisflow.errors import CisflowError
 from cisflow.idr import (
+    _LOWER,
+    _UPPER,
+    _ca_round,
+    _em_round,
+    _m_step,
+    _mixture_log_likelihood,
+    _RankPair,
     compute_idr,
     fit_idr_model,
     global_idr,
     idr_peaks,
     match_peaks,
     mixture_cdf,
+    posterior_reproducible,
     pseudo_values,
     rank_scores,
 )
@@ -41,8 +49,12 @@ def _replicates(z: np.ndarray, seed: int = 0):
     rng = np.random.default_rng(seed)
     start = np.arange(n) * 1000
     jitter = rng.integers(-20, 20, size=(2, n))
-    rep1 = make_peaks(["chr1"] * n, start + jitter[0], start + 200 + jitter[0], signal=np.exp(z[:, 0]))
-    rep2 = make_peaks(["chr1"] * n, start + jitter[1], start + 200 + jitter[1], signal=5 * np.exp(z[:, 1]) + 1)
+    rep1 = make_peaks(
+        ["chr1"] * n, start + jitter[0], start + 200 + jitter[0], signal=np.exp(z[:, 0]), pvalue=3 + np.exp(z[:, 0])
+    )
+    rep2 = make_peaks(
+        ["chr1"] * n, start + jitter[1], start + 200 + jitter[1], signal=5 * np.exp(z[:, 1]) + 1, pvalue=np.exp(z[:, 1])
+    )
     return rep1, rep2
 
 
@@ -123,7 +135,7 @@ def test_oracle_coordinates_are_reported():
     every = idr_peaks(rep1, rep2, oracle=oracle, keep_all=True)
     assert sorted(every["start"]) == sorted(oracle["start"])
     assert (every["end"] - every["start"] == 100).all()
-    np.testing.assert_allclose(np.sort(every["score1"]), np.sort(rep1["signal"]))
+    np.testing.assert_allclose(np.sort(every["score1"]), np.sort(rep1["pvalue"]))
 
 
 def test_oracle_picks_closest_summit():
@@ -142,6 +154,50 @@ def test_too_few_matched_peaks_gives_empty_set_and_warning(caplog):
     assert "matched peaks" in caplog.text
     disjoint = rep1.assign(chrom="chr2")
     assert idr_peaks(rep1, disjoint).empty
+
+
+def test_idr_ranks_by_pvalue_by_default():
+    # p-values carry the reproducible ordering, signal values are noise: only p-value ranking finds the peaks
+    z, truth = _simulate(600, seed=9)
+    rep1, rep2 = _replicates(z)
+    noise = np.random.default_rng(1).random((2, len(z)))
+    rep1, rep2 = rep1.assign(signal=noise[0]), rep2.assign(signal=noise[1])
+    default = idr_peaks(rep1, rep2)
+    pd.testing.assert_frame_equal(default, idr_peaks(rep1, rep2, rank="pvalue"))
+    assert len(default) > 0.8 * truth.sum()
+    assert len(idr_peaks(rep1, rep2, rank="signal")) < 0.1 * truth.sum()
+
+
+def _coordinatewise_argmax(z1, z2, theta) -> np.ndarray:
+    """Brute force: per parameter, the best of 1001 values within ±0.05 (and the bounds), others fixed."""
+    best = np.empty(4)
+    for j in range(4):
+        grid = np.linspace(max(_LOWER[j], theta[j] - 0.05), min(_UPPER[j], theta[j] + 0.05), 1001)
+        lls = [_mixture_log_likelihood(z1, z2, np.r_[theta[:j], g, theta[j + 1 :]]) for g in grid]
+        best[j] = grid[int(np.argmax(lls))]
+    return best
+
+
+def test_em_round_at_the_bounds_switches_to_bounded_coordinate_ascent():
+    # pseudo-replicate-like data: correlation 0.999, so the EM update of rho leaves the bound 0.99
+    z, _ = _simulate(1500, seed=4, rho=0.999, pi=0.4)
+    ranks = _RankPair(rank_scores(z[:, 0], 0), rank_scores(z[:, 1], 1))
+    start = np.array([2.0, 1.0, 0.9, 0.4])
+    z1, z2 = ranks.pseudo(start)
+    _, at_bound = _em_round(z1, z2, start, 1e-7)
+    assert at_bound
+    clipped = np.clip(_m_step(z1, z2, posterior_reproducible(z1, z2, start)), _LOWER, _UPPER)
+    ascent = _ca_round(z1, z2, start, 1e-7)
+    assert ((ascent >= _LOWER) & (ascent <= _UPPER)).all()
+    assert _mixture_log_likelihood(z1, z2, ascent) > _mixture_log_likelihood(z1, z2, clipped)
+    # each parameter sits at its best value within its bounds (rho at its bound 0.99, to fminbound's 1e-5)
+    np.testing.assert_allclose(_coordinatewise_argmax(z1, z2, ascent), ascent, atol=1e-5)
+    assert ascent[2] == pytest.approx(0.99, abs=1e-5)
+    fit = fit_idr_model(ranks.values[ranks.i1], ranks.values[ranks.i2])
+    assert fit.converged and fit.boundary_rounds > 0 and fit.rho <= 0.99
+    # interior data never touch the bounds: plain EM throughout
+    z, _ = _simulate(1500, seed=4)
+    assert fit_idr_model(rank_scores(z[:, 0], 0), rank_scores(z[:, 1], 1)).boundary_rounds == 0
 
 
 def test_bad_rank_is_an_error():

@@ -183,8 +183,8 @@ def test_reproducible_idr_uses_pooled_coordinates():
     z = rng.standard_normal((n, 2))
     z[:150] = rng.multivariate_normal([3, 3], [[1, 0.8], [0.8, 1]], 150)
     start = np.arange(n) * 1000
-    rep1 = make_peaks(["chr1"] * n, start, start + 200, signal=np.exp(z[:, 0]))
-    rep2 = make_peaks(["chr1"] * n, start + 10, start + 210, signal=np.exp(z[:, 1]))
+    rep1 = make_peaks(["chr1"] * n, start, start + 200, pvalue=np.exp(z[:, 0]))
+    rep2 = make_peaks(["chr1"] * n, start + 10, start + 210, pvalue=np.exp(z[:, 1]))
     pooled = make_peaks(["chr1"] * n, start + 5, start + 105, signal=np.ones(n))
     out = reproducible_peaks("idr", [rep1, rep2], None, pooled, threshold=0.05)
     assert 120 < len(out) < 175

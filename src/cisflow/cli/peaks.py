@@ -69,7 +69,7 @@ def _register_idr(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--rep1", required=True, help="replicate 1 narrowPeak")
     p.add_argument("--rep2", required=True, help="replicate 2 narrowPeak")
     p.add_argument("--oracle", help="pooled peaks whose coordinates are reported")
-    p.add_argument("--rank", choices=["signal", "pvalue"], default="signal", help="column to rank by")
+    p.add_argument("--rank", choices=["pvalue", "signal"], default="pvalue", help="column to rank by (default pvalue)")
     p.add_argument("--threshold", type=float, default=0.05, help="global IDR threshold (default 0.05)")
     p.add_argument("--seed", type=int, default=0, help="seed for breaking rank ties (default 0)")
     p.add_argument("--out", "-o", required=True, help="output narrowPeak")
