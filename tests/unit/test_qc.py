@@ -13,7 +13,7 @@ import pytest
 
 from cisflow.errors import CisflowError
 from cisflow.qc.collect import ReadQC
-from cisflow.qc.complexity import LibraryComplexity, pe_keys, se_keys
+from cisflow.qc.complexity import LibraryComplexity
 from cisflow.qc.enrichment import FRiP, TSSProfile, merge_intervals, normalized_profile, tss_enrichment, tss_table
 from cisflow.qc.fragments import FragmentLengths
 from cisflow.qc.reproducibility import reproducibility_flag, reproducibility_qc
@@ -60,48 +60,50 @@ def _brute_complexity(positions):
     return distinct / total, one / distinct, (one / two if two else math.inf)
 
 
-def test_single_end_complexity_matches_brute_force(chip_bam):
+def test_single_end_complexity_matches_brute_force(chip_bam, monkeypatch):
+    import cisflow.qc.complexity as complexity
+
+    monkeypatch.setattr(complexity, "_PRUNE", 8)  # settle counts often: memory bounded by local depth
     recs = _records(chip_bam)  # duplicates are flagged, not removed: ENCODE counts them
-    brute = _brute_complexity([(c, e - 1 if rev else s, rev) for c, s, e, rev, *_ in recs])
+    brute = _brute_complexity([(c, s, e, rev) for c, s, e, rev, *_ in recs])
     qc = LibraryComplexity()
-    for chrom in SIZES:
-        mine = [(s, e, rev) for c, s, e, rev, *_ in recs if c == chrom]
-        five = np.array([e - 1 if rev else s for s, e, rev in mine])
-        qc.add(chrom, se_keys(five, np.array([rev for *_, rev in mine])))
+    for c, s, e, rev, *_ in recs:  # coordinate-sorted, as the filter meets them
+        qc.add_read(c, s, e, rev)
     m = qc.metrics()
     assert m["total"] == len(recs) and m["duplication_rate"] == pytest.approx(1 - m["nrf"])
     assert (m["nrf"], m["pbc1"], m["pbc2"]) == pytest.approx(brute)
     assert m["nrf"] < 0.95  # the 10 % flagged duplicates are seen
+    assert len(qc._counts) == 0
 
 
-def test_paired_end_complexity_matches_brute_force(atac_bam):
-    recs = [r for r in _records(atac_bam) if not r[3]]  # one record (the + mate) per fragment
-    by_name = {r[5]: r for r in _records(atac_bam) if r[3]}
-    frags = [(c, s, by_name[name][2]) for c, s, _, _, _, name in recs]
-    brute = _brute_complexity(frags)
+def test_paired_end_complexity_matches_brute_force(atac_bam, monkeypatch):
+    import cisflow.qc.complexity as complexity
+
+    monkeypatch.setattr(complexity, "_PRUNE", 8)
+    recs = _records(atac_bam)
+    plus = {r[5]: r for r in recs if not r[3]}
+    # a fragment is complete when the filter meets its second (- strand) mate, in input order
+    frags = [(c, plus[name][1], e, s) for c, s, e, rev, _, name in recs if rev]
+    brute = _brute_complexity([(c, s, e) for c, s, e, _ in frags])
     qc = LibraryComplexity()
-    for chrom in SIZES:  # fed in two chunks per chromosome
-        s = np.array([f[1] for f in frags if f[0] == chrom])
-        e = np.array([f[2] for f in frags if f[0] == chrom])
-        half = len(s) // 2
-        qc.add(chrom, pe_keys(s[:half], e[:half]))
-        qc.add(chrom, pe_keys(s[half:], e[half:]))
+    for c, s, e, at in frags:
+        qc.add_fragment(c, s, e, at)
     assert (qc.metrics()["nrf"], qc.metrics()["pbc1"], qc.metrics()["pbc2"]) == pytest.approx(brute)
 
 
 def test_complexity_hand_example_and_edges():
     qc = LibraryComplexity()
-    qc.add("chr1", np.array([5, 5, 5, 7, 7, 9]))  # positions with 3, 2, 1 reads
-    qc.add("chr2", np.array([5]))  # same key, other chromosome: distinct
+    for pos in (5, 5, 5, 7, 7, 9):  # positions with 3, 2, 1 reads
+        qc.add("chr1", pos, pos, pos)
+    qc.add("chr2", 5, 5, 5)  # same key, other chromosome: distinct
     m = qc.metrics()
     assert (m["total"], m["distinct"], m["one"], m["two"]) == (7, 4, 2, 1)
     assert (m["nrf"], m["pbc1"], m["pbc2"]) == (4 / 7, 0.5, 2.0)
     only_once = LibraryComplexity()
-    only_once.add("chr1", np.arange(10))
+    for pos in range(10):
+        only_once.add_read("chr1", pos, pos + 36, False)
     assert only_once.metrics()["pbc2"] == math.inf
     assert math.isnan(LibraryComplexity().metrics()["nrf"])
-    with pytest.raises(CisflowError, match="2\\*\\*31"):
-        pe_keys(np.array([-1]), np.array([10]))
 
 
 # ------------------------------------------------------------------------------------ fragment lengths
@@ -270,18 +272,25 @@ def test_tss_enrichment_on_simulated_atac(tmp_path):
 # ------------------------------------------------------------------------------------ the bundle
 
 
-def test_read_qc_bundle_mito_and_json(atac_bam):
+def test_read_qc_bundle_mito_and_json():
     qc = ReadQC(SIZES, paired=True, assay="atac")
-    qc.add_mapped("chr1", 90)
-    qc.add_mapped("chrM", 10)
-    qc.add_candidate_fragments("chr1", np.array([0, 0, 5]), np.array([100, 100, 400]))
-    qc.add_kept_fragments(np.array([0, 5]), np.array([100, 400]))
+    for chrom, n in (("chr1", 90), ("chrM", 10)):
+        for _ in range(n):
+            qc.mapped(chrom)
+    for start, end, at in ((0, 100, 50), (0, 100, 60), (5, 400, 350)):
+        qc.candidate_fragment("chr1", start, end, at)
+    qc.kept_fragment(0, 100, 50, 50)
+    qc.kept_fragment(5, 400, 36, 36)
     out = qc.result()
     assert out["mito_fraction"] == pytest.approx(0.1) and out["complexity"]["nrf"] == pytest.approx(2 / 3)
     assert out["fragment_lengths"]["fragments"] == 2 and out["fragment_lengths"]["histogram"][100] == 1
-    assert "xcor" not in out
-    se = ReadQC(SIZES, paired=False, assay="chip").result()
-    assert "xcor" in se and "fragment_lengths" not in se and math.isnan(se["mito_fraction"])
+    assert out["read_length"] == 43 and "xcor" not in out
+    se = ReadQC(SIZES, paired=False, assay="chip")
+    se.kept_read("chr1", 100, 136, False)
+    se.kept_read("chr1", 300, 336, True)
+    res = se.result()
+    assert "xcor" in res and "fragment_lengths" not in res and math.isnan(res["mito_fraction"])
+    assert res["read_length"] == 36 and len(res["xcor"]["profile"]) == 301
 
 
 # ------------------------------------------------------------------------------------ reproducibility, flags
@@ -333,14 +342,12 @@ def _stats_with_qc(bam, tagalign, tmp_path, assay):
     stats = filter_reads(bam, SIZES, tagalign, assay=assay, dedup="position")
     qc = ReadQC(SIZES, paired=stats["paired"], assay=assay)
     recs = _records(bam)
-    for chrom in SIZES:
-        mine = [r for r in recs if r[0] == chrom]
-        qc.add_mapped(chrom, len(mine))
-        plus = [r for r in mine if not r[3]]
-        ends = {r[5]: r[2] for r in mine if r[3]}
-        qc.add_candidate_fragments(chrom, np.array([r[1] for r in plus]), np.array([ends[r[5]] for r in plus]))
-        qc.add_kept_fragments(np.array([r[1] for r in plus]), np.array([ends[r[5]] for r in plus]))
-        qc.add_read_lengths(np.array([r[2] - r[1] for r in mine]))
+    plus = {r[5]: r for r in recs if not r[3]}
+    for c, s, e, rev, _, name in recs:
+        qc.mapped(c)
+        if rev:
+            qc.candidate_fragment(c, plus[name][1], e, s)
+            qc.kept_fragment(plus[name][1], e, plus[name][2] - plus[name][1], e - s)
     stats["qc"] = qc.result()
     path = tmp_path / f"{Path(bam).stem}.stats.json"
     path.write_text(json.dumps(stats))

@@ -1,10 +1,11 @@
 """The read-level QC accumulators that the read filter feeds while it streams a sample.
 
-:class:`ReadQC` bundles what ENCODE measures on the filtered reads of one sample: mapped reads per
-chromosome (mitochondrial fraction), library complexity over the reads that pass every filter but
-duplicate removal, the fragment-length histogram of paired-end fragments, and the strand
-cross-correlation of single-end ChIP reads. The filter calls the ``add_*`` methods per chromosome
-(or per chunk of one chromosome, chromosomes in order); :meth:`ReadQC.result` gives a JSON-ready dict.
+:class:`ReadQC` bundles what ENCODE measures on the filtered reads of one sample: mapped records
+per chromosome (mitochondrial fraction), library complexity over the reads that pass every filter
+but duplicate removal, the fragment-length histogram of kept paired-end fragments, the strand
+cross-correlation of kept single-end ChIP reads, and the reads' median length. The filter calls
+one method per record, read or fragment, on coordinate-sorted input; :meth:`ReadQC.result` gives a
+JSON-ready dict (stored as the ``qc`` section of the read statistics).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from cisflow.qc.complexity import LibraryComplexity, pe_keys, se_keys
+from cisflow.qc.complexity import LibraryComplexity
 from cisflow.qc.fragments import FragmentLengths
 from cisflow.qc.xcor import StrandCrossCorrelation
 
 MITO_NAMES = ("chrM", "MT", "chrMT", "M")
+_FLUSH = 100_000
+_MAX_LENGTHS = 10_000
 
 
 class ReadQC:
@@ -44,59 +47,71 @@ class ReadQC:
         self.complexity = LibraryComplexity()
         self.lengths = FragmentLengths() if paired else None
         self.xcor = StrandCrossCorrelation(chrom_sizes) if (assay == "chip" and not paired) else None
-        self._read_lengths: list[np.ndarray] = []
-        self._n_lengths = 0
+        self._frag_lengths: list[int] = []
+        self._read_lengths: list[int] = []
+        self._xcor_chrom: str | None = None
+        self._xcor_reads: list[tuple[int, bool, int]] = []
 
-    def add_read_lengths(self, lengths: np.ndarray) -> None:
-        """Aligned lengths of kept reads (the first 10,000 are kept for the median read length)."""
-        if self._n_lengths < 10_000:
-            part = np.asarray(lengths, dtype=np.int64)[: 10_000 - self._n_lengths]
-            self._read_lengths.append(part)
-            self._n_lengths += part.size
+    def mapped(self, chrom: str) -> None:
+        """One primary mapped record on ``chrom`` (counted before any other filter)."""
+        self.mapped_by_chrom[chrom] = self.mapped_by_chrom.get(chrom, 0) + 1
 
-    def add_mapped(self, chrom: str, n: int = 1) -> None:
-        """Count ``n`` primary mapped records on ``chrom`` (before any other filter)."""
-        self.mapped_by_chrom[chrom] = self.mapped_by_chrom.get(chrom, 0) + int(n)
+    def candidate_read(self, chrom: str, start: int, end: int, minus: bool) -> None:
+        """A single-end read that passed every filter except duplicate removal."""
+        self.complexity.add_read(chrom, start, end, minus)
 
-    def add_candidate_reads(self, chrom: str, five_prime: np.ndarray, minus: np.ndarray) -> None:
-        """Single-end reads that passed every filter except duplicate removal (library complexity)."""
-        self.complexity.add(chrom, se_keys(five_prime, minus))
+    def candidate_fragment(self, chrom: str, start: int, end: int, at: int | None = None) -> None:
+        """A paired-end fragment that passed every filter except duplicate removal, met at input position ``at``."""
+        self.complexity.add_fragment(chrom, start, end, at)
 
-    def add_candidate_fragments(self, chrom: str, start: np.ndarray, end: np.ndarray) -> None:
-        """Paired-end fragments ``[start, end)`` that passed every filter except duplicate removal."""
-        self.complexity.add(chrom, pe_keys(start, end))
+    def kept_read(self, chrom: str, start: int, end: int, minus: bool) -> None:
+        """A kept single-end read ``[start, end)`` (unshifted): read length and cross-correlation."""
+        if len(self._read_lengths) < _MAX_LENGTHS:
+            self._read_lengths.append(end - start)
+        if self.xcor is None:
+            return
+        if chrom != self._xcor_chrom:
+            self._flush_xcor()
+            self._xcor_chrom = chrom
+        self._xcor_reads.append((end - 1 if minus else start, minus, end - start))
 
-    def add_kept_reads(self, chrom: str, five_prime: np.ndarray, minus: np.ndarray, length: np.ndarray) -> None:
-        """Kept single-end reads: 5' ends, strands and aligned lengths (cross-correlation)."""
-        if self.xcor is not None:
-            self.xcor.add(chrom, five_prime, minus, length)
-
-    def add_kept_fragments(self, start: np.ndarray, end: np.ndarray) -> None:
-        """Kept paired-end fragments ``[start, end)`` before any Tn5 shift (fragment lengths)."""
+    def kept_fragment(self, start: int, end: int, len1: int, len2: int) -> None:
+        """A kept paired-end fragment ``[start, end)`` before any Tn5 shift, with its reads' lengths."""
+        if len(self._read_lengths) < _MAX_LENGTHS:
+            self._read_lengths += [len1, len2]
         if self.lengths is not None:
-            self.lengths.add(np.asarray(end, dtype=np.int64) - np.asarray(start, dtype=np.int64))
+            self._frag_lengths.append(end - start)
+            if len(self._frag_lengths) >= _FLUSH:
+                self._flush_lengths()
+
+    def _flush_lengths(self) -> None:
+        if self.lengths is not None and self._frag_lengths:
+            self.lengths.add(np.array(self._frag_lengths, dtype=np.int64))
+        self._frag_lengths = []
+
+    def _flush_xcor(self) -> None:
+        if self.xcor is not None and self._xcor_reads:
+            five, minus, length = (np.array(col) for col in zip(*self._xcor_reads, strict=True))
+            self.xcor.add(self._xcor_chrom, five, minus.astype(bool), length)
+        self._xcor_reads = []
 
     def result(self) -> dict[str, Any]:
         """JSON-ready ``read_length mapped mito_reads mito_fraction complexity`` (+ ``fragment_lengths`` / ``xcor``)."""
+        self._flush_lengths()
+        self._flush_xcor()
         mapped = sum(self.mapped_by_chrom.values())
         mito = sum(n for c, n in self.mapped_by_chrom.items() if c in self.mito)
-        lengths = np.concatenate([np.zeros(0, np.int64), *self._read_lengths])
         out: dict[str, Any] = {
-            "read_length": float(np.median(lengths)) if lengths.size else float("nan"),
+            "read_length": float(np.median(self._read_lengths)) if self._read_lengths else float("nan"),
             "mapped": mapped,
             "mito_reads": mito,
             "mito_fraction": mito / mapped if mapped else float("nan"),
             "complexity": self.complexity.metrics(),
         }
         if self.lengths is not None:
-            out["fragment_lengths"] = self.lengths.metrics() | {
-                "histogram": self.lengths.counts.tolist(),
-                "longer": self.lengths.longer,
-            }
+            hist = {"histogram": self.lengths.counts.tolist(), "longer": self.lengths.longer}
+            out["fragment_lengths"] = self.lengths.metrics() | hist
         if self.xcor is not None:
-            profile = self.xcor.profile()
-            out["xcor"] = self.xcor.metrics() | {
-                "shifts": self.xcor.shifts.tolist(),
-                "profile": [float(x) for x in profile],
-            }
+            shifts = {"shifts": self.xcor.shifts.tolist(), "profile": [float(x) for x in self.xcor.profile()]}
+            out["xcor"] = self.xcor.metrics() | shifts
         return out

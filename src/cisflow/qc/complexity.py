@@ -1,4 +1,4 @@
-"""ENCODE library complexity: NRF, PBC1, PBC2 and the duplication rate, from read or fragment positions.
+"""ENCODE library complexity: NRF, PBC1, PBC2 and the duplication rate, counted while reads stream.
 
 ENCODE counts, over the filtered reads *before* duplicate removal (duplicates marked, not dropped),
 how many reads (SE) or read pairs (PE) share each position: ``total`` reads, ``distinct``
@@ -8,81 +8,68 @@ positions, ``one`` positions seen exactly once and ``two`` positions seen exactl
 * PBC1 = one / distinct, PBC2 = one / two (PCR bottleneck coefficients; ``inf`` when ``two`` is 0),
 * duplication rate = 1 − NRF (the share of reads that repeat an earlier read's position).
 
-A position is ``(5' end, strand)`` of a single-end read and ``(start, end)`` of a paired-end
-fragment (ENCODE: chrom, 5' ends and strands of both mates) on one chromosome.
+A position is ``(start, end, strand)`` of a single-end read (ENCODE: chrom, start, end, strand of
+the read) and ``(start, end)`` of a paired-end fragment (ENCODE keeps the two mate orientations
+apart too; proper pairs of one library rarely differ in it) on one chromosome.
+
+Input must be coordinate-sorted. Each key carries the last input position at which it can occur
+again (a read's start; a fragment's end − 1, since its second mate is met inside it), so counts of
+keys the input has moved past are settled and dropped: memory follows the local depth, not the
+chromosome.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Hashable
 
-import numpy as np
-
-from cisflow.errors import CisflowError
-
-_SPAN = np.int64(1) << np.int64(31)
+_PRUNE = 1 << 16  # keys held before the first settling of a chromosome's counts
 
 
-def se_keys(five_prime: np.ndarray, minus: np.ndarray) -> np.ndarray:
-    """Position keys ``(n,)`` int64 of single-end reads: 5' end (0-based) and strand (``minus`` bool)."""
-    five_prime = np.asarray(five_prime, dtype=np.int64)
-    return five_prime * 2 + np.asarray(minus, dtype=np.int64)
-
-
-def pe_keys(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Position keys ``(n,)`` int64 of paired-end fragments ``[start, end)`` (coordinates < 2**31)."""
-    start, end = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
-    if start.size and (start.min() < 0 or end.max() >= _SPAN):
-        raise CisflowError(f"fragment coordinates must lie in [0, 2**31); got {start.min()}..{end.max()}")
-    return start * _SPAN + end
-
-
-@dataclass
 class LibraryComplexity:
-    """Running counts of ENCODE's library-complexity statistics.
+    """Running counts of ENCODE's library-complexity statistics, fed one read or fragment at a time."""
 
-    Feed every position of a chromosome with :meth:`add` (chunks of one chromosome are joined until
-    the chromosome changes or :meth:`finish` is called); positions on different chromosomes never
-    match.
-    """
-
-    total: int = 0
-    distinct: int = 0
-    one: int = 0
-    two: int = 0
-
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
+        self.total = self.distinct = self.one = self.two = 0
         self._chrom: str | None = None
-        self._parts: list[np.ndarray] = []
+        self._pos = -1
+        self._counts: dict[tuple[int, Hashable], int] = {}
+        self._limit = _PRUNE
 
-    def add(self, chrom: str, keys: np.ndarray) -> None:
-        """Add position keys ``(n,)`` (:func:`se_keys` / :func:`pe_keys`) of reads on ``chrom``."""
+    def add(self, chrom: str, pos: int, key: Hashable, last: int) -> None:
+        """Count one read at input position ``(chrom, pos)`` with position ``key``, repeatable until ``last``."""
         if chrom != self._chrom:
-            self._count()
-            self._chrom = chrom
-        self._parts.append(np.asarray(keys, dtype=np.int64))
+            self._settle(None)
+            self._chrom, self._limit = chrom, _PRUNE
+        self._pos = pos
+        full = (last, key)
+        self._counts[full] = self._counts.get(full, 0) + 1
+        if len(self._counts) > self._limit:
+            self._settle(pos)
+            self._limit = max(_PRUNE, 2 * len(self._counts))
 
-    def finish(self) -> LibraryComplexity:
-        """Count the last chromosome; returns ``self``."""
-        self._count()
-        self._chrom = None
-        return self
+    def add_read(self, chrom: str, start: int, end: int, minus: bool) -> None:
+        """A single-end read ``[start, end)`` (input sorted by start)."""
+        self.add(chrom, start, (start, end, minus), start)
 
-    def _count(self) -> None:
-        if not self._parts:
-            return
-        keys = np.concatenate(self._parts)
-        self._parts = []
-        _, counts = np.unique(keys, return_counts=True)
-        self.total += int(keys.size)
-        self.distinct += int(counts.size)
-        self.one += int((counts == 1).sum())
-        self.two += int((counts == 2).sum())
+    def add_fragment(self, chrom: str, start: int, end: int, at: int | None = None) -> None:
+        """A paired-end fragment ``[start, end)`` met at input position ``at`` (default ``start``)."""
+        self.add(chrom, start if at is None else at, (start, end), end - 1)
+
+    def _settle(self, before: int | None) -> None:
+        """Move counts of keys whose ``last`` is before ``before`` (all if None) into the totals."""
+        done = [k for k in self._counts if before is None or k[0] < before]
+        for k in done:
+            n = self._counts.pop(k)
+            self.total += n
+            self.distinct += 1
+            self.one += n == 1
+            self.two += n == 2
 
     def metrics(self) -> dict[str, float | int]:
         """``total distinct one two nrf pbc1 pbc2 duplication_rate`` (NaN without reads; PBC2 inf if ``two`` is 0)."""
-        self.finish()
+        self._settle(None)
+        self._chrom = None
         nan = math.nan
         nrf = self.distinct / self.total if self.total else nan
         return {
