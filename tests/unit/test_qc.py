@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -381,8 +382,15 @@ def test_run_qc_writes_table_multiqc_files_and_plots(tmp_path, atac_bam):
         assert row[col] in ("ideal", "acceptable", "concerning")
     assert row["tss_enrichment"] > 0 and row["mito_fraction"] == 0.0
     names = {p.name for p in (tmp_path / "qc").iterdir()}
-    assert {"cisflow_general_stats_mqc.tsv", "cisflow_qc_mqc.tsv", "fragment_lengths_mqc.json", "tss_profile_mqc.json",
-            "fragment_lengths_mqc.png", "tss_profile_mqc.png", "cross_correlation_mqc.png"} <= names  # fmt: skip
+    mqc = {"cisflow_general_stats_mqc.tsv", "cisflow_qc_mqc.tsv", "fragment_lengths_mqc.json", "tss_profile_mqc.json"}
+    assert mqc | {"fragment_lengths.png", "tss_profile.png", "cross_correlation.png", "read_filters_mqc.png"} <= names
+    assert "cross_correlation_mqc.json" not in names  # no single-end ChIP sample
+    if shutil.which("multiqc"):  # with the qc extra installed, MultiQC picks the files up
+        from cisflow.qc.pipeline import run_multiqc
+
+        report = run_multiqc(tmp_path / "qc", tmp_path / "mqc")
+        general = (tmp_path / "mqc" / "multiqc_report_data" / "multiqc_general_stats.txt").read_text()
+        assert report.is_file() and "A.x.rep1" in general and "nrf" in general and "frip_conservative" in general
     with pytest.raises(CisflowError, match="no peak sets given"):
         run_qc([SampleInputs("B.x.rep1", "B.x", "atac", stats, tag)], {}, tmp_path / "qc2")
     with pytest.raises(CisflowError, match="TSS annotation"):

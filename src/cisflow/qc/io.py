@@ -1,8 +1,9 @@
 """QC files: the per-sample ``qc.tsv``, MultiQC custom-content files, and reading the read-stage QC.
 
 MultiQC (``multiqc results/``) picks up files whose names end in ``_mqc.tsv``, ``_mqc.json`` and
-``_mqc.png`` ("custom content"): here a general-statistics table, a full QC table, line graphs
-(fragment lengths, TSS profile, strand cross-correlation) and the plots.
+``_mqc.png`` ("custom content"): here a general-statistics table (key metrics and every FRiP), the
+full QC table, line graphs (fragment lengths, TSS profile, strand cross-correlation) and the
+images that have no line-graph form (reads at each filter step, IDR scatter plots).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 from cisflow.errors import CisflowError, require_file
 from cisflow.io import atomic_open, write_json
 
-GENERAL_STATS = ("nrf", "pbc1", "pbc2", "mito_fraction", "frip_optimal", "tss_enrichment", "nsc", "rsc")
+GENERAL_STATS = ("nrf", "pbc1", "pbc2", "mito_fraction", "nfr_fraction", "tss_enrichment", "nsc", "rsc")
 
 
 def read_stats_qc(path: str | Path) -> dict[str, Any]:
@@ -61,7 +62,8 @@ def read_qc_table(path: str | Path) -> pd.DataFrame:
 def write_multiqc_tables(rows: Sequence[Mapping[str, Any]], out_dir: str | Path) -> list[Path]:
     """``cisflow_general_stats_mqc.tsv`` (key metrics) and ``cisflow_qc_mqc.tsv`` (everything)."""
     out = Path(out_dir)
-    general = [{"Sample": r["sample"], **{k: r[k] for k in GENERAL_STATS if k in r}} for r in rows]
+    general = [{"Sample": r["sample"], **{k: v for k, v in r.items() if k in GENERAL_STATS or k.startswith("frip_")}}
+               for r in rows]  # fmt: skip
     full = [{"Sample": r["sample"], **{k: v for k, v in r.items() if k != "sample"}} for r in rows]
     paths = [out / "cisflow_general_stats_mqc.tsv", out / "cisflow_qc_mqc.tsv"]
     write_table(general, paths[0], ["id: 'cisflow_general'", "plot_type: 'generalstats'"])

@@ -219,7 +219,7 @@ def _series(x: np.ndarray, y: np.ndarray) -> dict[float, float]:
 
 
 def _write_curves(curves: Mapping[str, Mapping[str, Any]], out: Path) -> None:
-    """Line-graph JSONs for MultiQC and the PNG plots."""
+    """Line-graph JSONs for MultiQC (``*_mqc.json``, where there is data) and the PNG plots (for the report)."""
     frag = {s: np.asarray(c["fragments"]["histogram"]) for s, c in curves.items() if c["fragments"]}
     tss = {s: c["tss"] for s, c in curves.items() if c["tss"] is not None}
     xcor = {
@@ -227,15 +227,18 @@ def _write_curves(curves: Mapping[str, Mapping[str, Any]], out: Path) -> None:
     }
     lengths = {s: curves[s]["xcor"]["fragment_length"] for s in xcor}
     graph = qc_io.write_multiqc_linegraph
-    graph({s: _series(np.flatnonzero(h), h[h > 0]) for s, h in frag.items()}, out / "fragment_lengths_mqc.json",
-          "Fragment lengths", "bp", "fragments")  # fmt: skip
-    graph({s: _series(np.linspace(-2000, 2000, p.size).round(1), p) for s, p in tss.items()},
-          out / "tss_profile_mqc.json", "TSS enrichment profile", "bp", "enrichment")  # fmt: skip
-    graph({s: _series(x, y) for s, (x, y) in xcor.items()}, out / "cross_correlation_mqc.json",
-          "Strand cross-correlation", "shift (bp)", "correlation")  # fmt: skip
-    plots.plot_fragment_lengths(frag, out / "fragment_lengths_mqc.png")
-    plots.plot_tss_profiles(tss, 2000, out / "tss_profile_mqc.png")
-    plots.plot_cross_correlation(xcor, lengths, out / "cross_correlation_mqc.png")
+    if frag:
+        graph({s: _series(np.flatnonzero(h), h[h > 0]) for s, h in frag.items()}, out / "fragment_lengths_mqc.json",
+              "Fragment lengths", "bp", "fragments")  # fmt: skip
+    if tss:
+        graph({s: _series(np.linspace(-2000, 2000, p.size).round(1), p) for s, p in tss.items()},
+              out / "tss_profile_mqc.json", "TSS enrichment profile", "bp", "enrichment")  # fmt: skip
+    if xcor:
+        graph({s: _series(x, y) for s, (x, y) in xcor.items()}, out / "cross_correlation_mqc.json",
+              "Strand cross-correlation", "shift (bp)", "correlation")  # fmt: skip
+    plots.plot_fragment_lengths(frag, out / "fragment_lengths.png")
+    plots.plot_tss_profiles(tss, 2000, out / "tss_profile.png")
+    plots.plot_cross_correlation(xcor, lengths, out / "cross_correlation.png")
     plots.plot_read_filters({s: c["filters"] for s, c in curves.items()}, out / "read_filters_mqc.png")
 
 
