@@ -8,10 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from cisflow.errors import CisflowError, require_file
+
+
+def open_bigwig(path: str | Path, what: str = "bigWig file") -> Any:
+    """Open a bigWig for reading (a ``pyBigWig`` handle); CisflowError naming the file if it is not one."""
+    import pyBigWig
+
+    path = require_file(path, what)
+    try:
+        bw = pyBigWig.open(str(path))
+    except RuntimeError as exc:
+        raise CisflowError("cannot open as bigWig", path) from exc
+    if bw is None or not bw.isBigWig():
+        raise CisflowError("not a bigWig file", path)
+    return bw
 
 
 def read_bigwig_tracks(path: str | Path, chroms: Sequence[str], sizes: Sequence[int]) -> list[np.ndarray]:
@@ -30,15 +45,8 @@ def read_bigwig_tracks(path: str | Path, chroms: Sequence[str], sizes: Sequence[
         float16 ``(size,)`` per chromosome (``log1p`` keeps the values small enough for float16's
         three significant digits).
     """
-    import pyBigWig
-
-    path = require_file(path, "bigWig file")
-    try:
-        bw = pyBigWig.open(str(path))
-    except RuntimeError as exc:
-        raise CisflowError("cannot open as bigWig", path) from exc
-    if bw is None or not bw.isBigWig():
-        raise CisflowError("not a bigWig file", path)
+    path = Path(path)
+    bw = open_bigwig(path)
     try:
         have = bw.chroms()
         missing = [c for c in chroms if c not in have]

@@ -1,7 +1,9 @@
-"""Sequence models built from config by name, and their safetensors + JSON persistence.
+"""Models built from config by name, and their safetensors + JSON persistence.
 
-Every model is a plain ``nn.Module`` mapping input ``(N, C, L)`` (C = 4 for one-hot DNA) to
-logits ``(N, T)``. A saved model is ``model.safetensors`` (the state_dict) beside ``model.json``
+Every sequence model is a plain ``nn.Module`` mapping input ``(N, C, L)`` (C = 4 for one-hot DNA)
+to logits ``(N, T)``; the denoising ResNet (:mod:`cisflow.models.denoising`) maps coverage
+``(N, C, L)`` to a denoised track and peak logits, both ``(N, L)``. A saved model is
+``model.safetensors`` (the state_dict) beside ``model.json``
 (``name``, ``params``, ``n_tasks``, ``input_length``, ``in_channels``, ``tasks``, ``seed``, ...).
 """
 
@@ -23,12 +25,18 @@ from cisflow.errors import CisflowError
 from cisflow.io import atomic_path, write_json
 from cisflow.models.basset import Basset
 from cisflow.models.deepbind import DeepBind
+from cisflow.models.denoising import DenoisingResNet
 from cisflow.models.sequence_dnn import PRESETS as SEQUENCE_DNN_PRESETS
 from cisflow.models.sequence_dnn import SequenceDNN
 
 log = logging.getLogger(__name__)
 
-MODELS: dict[str, type[nn.Module]] = {"sequence_dnn": SequenceDNN, "deepbind": DeepBind, "basset": Basset}
+MODELS: dict[str, type[nn.Module]] = {
+    "sequence_dnn": SequenceDNN,
+    "deepbind": DeepBind,
+    "basset": Basset,
+    "denoising_resnet": DenoisingResNet,
+}
 _FIXED = ("self", "n_tasks", "input_length", "in_channels")
 WEIGHTS_NAME = "model.safetensors"
 META_NAME = "model.json"
@@ -38,6 +46,7 @@ __all__ = [
     "SEQUENCE_DNN_PRESETS",
     "Basset",
     "DeepBind",
+    "DenoisingResNet",
     "SequenceDNN",
     "build_model",
     "check_model_config",
@@ -69,7 +78,7 @@ def build_model(name: str, n_tasks: int, input_length: int, in_channels: int = 4
     Parameters
     ----------
     name
-        One of ``sequence_dnn``, ``deepbind``, ``basset``.
+        One of ``sequence_dnn``, ``deepbind``, ``basset`` (sequence models) or ``denoising_resnet``.
     n_tasks
         Outputs T; the model maps ``(N, in_channels, input_length)`` → logits ``(N, T)``.
     input_length

@@ -1,0 +1,347 @@
+"""Stage entries of AtacWorks-style denoising: training pairs, training, denoising, evaluation.
+
+1. :func:`coverage_bigwig` — Tn5 cut sites extended ±100 bp, as fold over the genome-wide mean.
+2. :func:`make_training_pair` — a seeded subsample of the library's fragments (the noisy input) and
+   the full library (the clean target), their tracks, and MACS3 on both (clean peaks; the
+   comparison on the noisy reads).
+3. :func:`cisflow.denoise.train.train_denoiser` — the model.
+4. :func:`denoise_sample` — any low-coverage track → denoised bigWig, peak-probability bigWig, peak BED.
+5. :func:`macs3_depth_series` and :func:`evaluate_denoising` — metrics on held-out chromosomes beside
+   MACS3 on the noisy reads, and the depth at which MACS3 matches the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from cisflow.denoise.coverage import DEFAULT_FLANK, extended_coverage, fold_scale, interval_mask, interval_scores
+from cisflow.denoise.infer import peaks_from_probability, predict_chromosome
+from cisflow.denoise.io import BigWigWriter, TrackReader, read_cut_sites, subsample_reads, write_bigwig, write_table
+from cisflow.denoise.metrics import equivalent_depth, peak_metrics, track_metrics
+from cisflow.denoise.plots import plot_denoising
+from cisflow.errors import CisflowError
+from cisflow.io import write_json
+from cisflow.models import load_model
+from cisflow.peaks import call_peaks, empty_peaks, read_narrowpeak, write_narrowpeak
+from cisflow.predict import resolve_device
+
+log = logging.getLogger(__name__)
+
+
+def coverage_bigwig(
+    reads: str | Path, sizes: Mapping[str, int], out_bw: str | Path, flank: int = DEFAULT_FLANK
+) -> dict[str, Any]:
+    """Write the extended cut-site coverage of a tagAlign / fragments file, as fold over its genome-wide mean.
+
+    Returns
+    -------
+    dict
+        ``cut_sites`` (total), ``scale`` (weight of one site), ``flank``.
+    """
+    sites = read_cut_sites(reads, sizes)
+    total = int(sum(len(s) for s in sites.values()))
+    scale = fold_scale(total, sum(sizes.values()), flank)
+    tracks = ((c, extended_coverage(sites.pop(c), n, flank, scale)) for c, n in sizes.items())
+    write_bigwig(out_bw, sizes, tracks)
+    log.info("%s: %d cut sites (±%d bp, scale %.4g) → %s", reads, total, flank, scale, out_bw)
+    return {"cut_sites": total, "scale": scale, "flank": int(flank)}
+
+
+def _macs3(
+    reads: str | Path, out: str | Path, sizes: Mapping[str, int], macs3: Mapping[str, Any], work_dir: Path | None = None
+) -> Path:
+    """MACS3 on cut sites (ATAC, BED input) with the peaks stage's settings (``pvalue``, ``gsize``, ``max_peaks``)."""
+    opts = {"pvalue": 0.01, "gsize": None, "max_peaks": 300_000, **dict(macs3)}
+    return call_peaks(reads, out, sizes, fmt="BED", assay="atac", work_dir=work_dir, **opts)
+
+
+def make_training_pair(
+    reads: str | Path,
+    sizes: Mapping[str, int],
+    outputs: Mapping[str, str | Path],
+    *,
+    fraction: float,
+    seed: int,
+    flank: int = DEFAULT_FLANK,
+    macs3: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A noisy / clean pair from one library: subsampled and full tracks, MACS3 peaks of both.
+
+    Parameters
+    ----------
+    reads
+        The filtered tagAlign (or fragments BED) of the full library.
+    outputs
+        Paths for ``noisy_reads`` (the subsample, tagAlign), ``noisy_bw``, ``clean_bw``,
+        ``clean_peaks`` (MACS3 on the full library), ``noisy_peaks`` (MACS3 on the subsample) and
+        ``stats`` (JSON of what this returns); a missing key skips that output.
+    fraction, seed
+        The fraction of fragments kept and the seed of the choice.
+    flank
+        Cut-site extension (bp) on each side.
+    macs3
+        ``pvalue``, ``gsize``, ``max_peaks`` for MACS3 (the peaks stage's meaning).
+
+    Returns
+    -------
+    dict
+        ``fraction``, ``seed``, ``reads`` / ``noisy_reads`` (lines), ``clean`` / ``noisy`` (coverage
+        statistics), ``depth`` (noisy cut sites over clean ones).
+    """
+    out = {k: Path(v) for k, v in outputs.items()}
+    if "noisy_reads" not in out:
+        raise CisflowError("make_training_pair needs an output path for the noisy reads")
+    counts = subsample_reads(reads, out["noisy_reads"], fraction, seed)
+    stats: dict[str, Any] = {"fraction": fraction, "seed": int(seed), "reads": counts["lines_in"],
+                             "noisy_reads": counts["lines_out"]}  # fmt: skip
+    for which, src in (("clean", reads), ("noisy", out["noisy_reads"])):
+        if f"{which}_bw" in out:
+            stats[which] = coverage_bigwig(src, sizes, out[f"{which}_bw"], flank)
+        if f"{which}_peaks" in out:
+            _macs3(src, out[f"{which}_peaks"], sizes, macs3 or {})
+    if "clean" in stats and "noisy" in stats:
+        stats["depth"] = stats["noisy"]["cut_sites"] / stats["clean"]["cut_sites"]
+    if "stats" in out:
+        write_json(out["stats"], stats)
+    return stats
+
+
+def macs3_depth_series(
+    reads: str | Path,
+    sizes: Mapping[str, int],
+    out_dir: str | Path,
+    fractions: Sequence[float],
+    *,
+    seed: int,
+    macs3: Mapping[str, Any] | None = None,
+) -> dict[float, Path]:
+    """MACS3 on seeded, nested subsamples of the library at each fraction (1.0: the full library).
+
+    Returns
+    -------
+    dict
+        ``{fraction: narrowPeak path}`` (``out_dir/depth_<fraction>.narrowPeak``).
+    """
+    import tempfile
+
+    out_dir, peaks = Path(out_dir), {}
+    for fraction in sorted({float(f) for f in fractions}):
+        with tempfile.TemporaryDirectory(prefix="macs3_depth_", dir=out_dir.parent) as work:
+            src = Path(reads)
+            if fraction < 1.0:
+                src = Path(work) / "reads.tagAlign.gz"
+                subsample_reads(reads, src, fraction, seed)
+            out = out_dir / f"depth_{fraction:g}.narrowPeak"
+            peaks[fraction] = _macs3(src, out, sizes, macs3 or {}, work_dir=Path(work) / "macs3")
+    return peaks
+
+
+def denoise_sample(
+    model_dir: str | Path,
+    noisy_bw: str | Path,
+    sizes: Mapping[str, int],
+    outputs: Mapping[str, str | Path],
+    *,
+    threshold: float = 0.5,
+    min_length: int = 50,
+    chroms: Sequence[str] | None = None,
+    device: str | torch.device | None = None,
+    batch_size: int = 8,
+    threads: int | None = None,
+) -> dict[str, int]:
+    """Denoise a low-coverage track with a trained model; any sample in the model's units.
+
+    Parameters
+    ----------
+    model_dir
+        A model written by :func:`~cisflow.denoise.train.train_denoiser`.
+    noisy_bw
+        The sample's coverage (:func:`coverage_bigwig`: fold over the genome-wide mean).
+    outputs
+        Paths for ``track`` (denoised bigWig), ``prob`` (peak-probability bigWig) and ``peaks``
+        (narrowPeak of the classification head's calls); a missing key skips that output.
+    threshold, min_length
+        Peak calls: runs of bases with probability ≥ ``threshold``, at least ``min_length`` bp.
+    chroms
+        Chromosomes to denoise (default all of ``sizes``; the others are left empty).
+    device, batch_size, threads
+        ``None`` → CUDA if available; windows per forward pass; torch CPU threads.
+
+    Returns
+    -------
+    dict
+        ``bases`` denoised and ``peaks`` called.
+    """
+    from cisflow.train import _deterministic
+
+    device = resolve_device(device)
+    model, meta = load_model(model_dir, device)
+    if "interval" not in meta or "pad" not in meta:
+        raise CisflowError("not a denoising model (model.json lacks interval and pad)", Path(model_dir))
+    chroms = list(sizes) if chroms is None else list(chroms)
+    unknown = [c for c in chroms if c not in sizes]
+    if unknown:
+        raise CisflowError(f"chromosomes to denoise not in the genome: {', '.join(unknown[:3])}", noisy_bw)
+    out = {k: Path(v) for k, v in outputs.items()}
+    calls = []
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_deterministic(device, threads))
+        reader = stack.enter_context(TrackReader([noisy_bw], sizes))
+        writers = {k: stack.enter_context(BigWigWriter(out[k], sizes)) for k in ("track", "prob") if k in out}
+        for chrom in (c for c in sizes if c in set(chroms)):
+            t, p = predict_chromosome(model, reader.window, chrom, sizes[chrom], interval=int(meta["interval"]),
+                                      pad=int(meta["pad"]), device=device, batch_size=batch_size)  # fmt: skip
+            for key, values in (("track", t), ("prob", p)):
+                if key in writers:
+                    writers[key].add(chrom, values)
+            calls.append(peaks_from_probability(chrom, p, t, threshold, min_length))
+    peaks = pd.concat(calls, ignore_index=True) if calls else empty_peaks()
+    if "peaks" in out:
+        write_narrowpeak(peaks, out["peaks"])
+    log.info("denoised %d chromosomes of %s: %d peaks", len(chroms), noisy_bw, len(peaks))
+    return {"bases": int(sum(sizes[c] for c in chroms)), "peaks": len(peaks)}
+
+
+def _peak_scores(peaks: pd.DataFrame, chrom: str, size: int) -> np.ndarray:
+    """Per-base MACS3 score of one chromosome: the -log10 p-value of the peak covering a base, else 0."""
+    part = peaks[peaks["chrom"] == chrom]
+    return interval_scores(part["start"].to_numpy(), part["end"].to_numpy(), part["pvalue"].to_numpy(), size)
+
+
+def _held_out_arrays(
+    tracks: Mapping[str, str | Path], peaks: Mapping[str, str | Path], sizes: Mapping[str, int], chroms: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Per-base arrays over ``chroms`` (concatenated): each track, ``in_peaks`` (the mask of ``clean_peaks``)
+    and each peak set's score (:func:`_peak_scores`)."""
+    tables = {k: read_narrowpeak(v, sizes, allow_empty=True) for k, v in peaks.items()}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in [*tracks, "in_peaks", *tables]}
+    with TrackReader(list(tracks.values()), sizes) as reader:
+        for chrom in chroms:
+            values = reader.chromosome(chrom)
+            for k, v in zip(tracks, values, strict=True):
+                parts[k].append(v)
+            clean = tables["clean_peaks"][tables["clean_peaks"]["chrom"] == chrom]
+            parts["in_peaks"].append(interval_mask(clean["start"].to_numpy(), clean["end"].to_numpy(), sizes[chrom]))
+            for k, table in tables.items():
+                parts[k].append(_peak_scores(table, chrom, sizes[chrom]))
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _metric_rows(a: Mapping[str, np.ndarray], depth: float, series: Mapping[float, str]) -> list[dict[str, Any]]:
+    """Rows of :func:`evaluate_denoising` (before the sample column)."""
+    rows: list[dict[str, Any]] = []
+    empty = {"pearson": math.nan, "spearman": math.nan, "mse": math.nan, "auroc": math.nan, "auprc": math.nan}
+    for method, score in (("noisy", a["noisy"]), ("denoised", a["prob"])):
+        peaks = peak_metrics(score, a["in_peaks"])
+        for row in track_metrics(a[method], a["clean"], a["in_peaks"]):
+            extra = peaks if row["region"] == "all" else {"auroc": math.nan, "auprc": math.nan}
+            rows.append({"method": method, "depth": depth, **row, **extra})
+    n = len(a["clean"])
+    rows.append({"method": "macs3_noisy", "depth": depth, "region": "all", "n_bases": n, **empty,
+                 **peak_metrics(a["noisy_peaks"], a["in_peaks"])})  # fmt: skip
+    for fraction, key in sorted(series.items()):
+        rows.append({"method": "macs3_depth", "depth": float(fraction), "region": "all", "n_bases": n, **empty,
+                     **peak_metrics(a[key], a["in_peaks"])})  # fmt: skip
+    if series:
+        target = next(r["auprc"] for r in rows if r["method"] == "denoised" and r["region"] == "all")
+        curve = [(r["depth"], r["auprc"]) for r in rows if r["method"] == "macs3_depth"]
+        eq = equivalent_depth([d for d, _ in curve], [v for _, v in curve], target)
+        rows.append({"method": "equivalent_depth", "depth": eq, "region": "all", "n_bases": n,
+                     **{**empty, "auprc": target}})  # fmt: skip
+    return rows
+
+
+def _example(a: Mapping[str, np.ndarray], chrom: str, width: int = 10_000) -> dict[str, Any]:
+    """A ``width``-bp window of the first held-out chromosome around its median-strength clean peak."""
+    size = min(len(a["clean"]), a["_sizes"][0])
+    strength = a["clean_peaks"][:size]
+    centres = np.flatnonzero(np.diff(strength, prepend=0) > 0)
+    centre = int(centres[np.argsort(strength[centres])[len(centres) // 2]]) if len(centres) else size // 2
+    start = int(np.clip(centre - width // 2, 0, max(size - width, 0)))
+    sl = slice(start, min(start + width, size))
+    return {"chrom": chrom, "start": start, "clean": a["clean"][sl], "noisy": a["noisy"][sl],
+            "denoised": a["denoised"][sl], "prob": a["prob"][sl], "in_peaks": a["in_peaks"][sl]}  # fmt: skip
+
+
+def evaluate_denoising(
+    tracks: Mapping[str, str | Path],
+    peaks: Mapping[str, str | Path],
+    sizes: Mapping[str, int],
+    chroms: Sequence[str],
+    out_tsv: str | Path,
+    *,
+    depth: float,
+    depth_series: Mapping[float, str | Path] | None = None,
+    out_png: str | Path | None = None,
+    out_json: str | Path | None = None,
+    sample: str = "sample",
+) -> dict[str, Any]:
+    """Metrics of the noisy and denoised tracks and of MACS3 on the noisy reads, on held-out chromosomes.
+
+    Parameters
+    ----------
+    tracks
+        bigWigs ``clean``, ``noisy``, ``denoised`` and ``prob`` (the peak probability), in one unit.
+    peaks
+        narrowPeaks ``clean`` (the labels: MACS3 on the full library) and ``noisy_peaks`` (MACS3 on the
+        noisy reads; scored per base by the -log10 p-value of the covering peak).
+    chroms
+        Held-out chromosomes to score (concatenated).
+    out_tsv
+        One row per method and region: ``sample method depth region n_bases pearson spearman mse
+        auroc auprc``. Methods: ``noisy`` and ``denoised`` (track metrics per region; AUROC / AUPRC of
+        the noisy coverage and of the peak probability on ``all``), ``macs3_noisy``, ``macs3_depth``
+        (one row per depth of ``depth_series``) and ``equivalent_depth`` (the depth at which MACS3's
+        AUPRC reaches the denoised model's, linearly interpolated; NaN if it never does).
+    depth
+        The noisy sample's depth as a fraction of the full library.
+    depth_series
+        ``{fraction: narrowPeak}`` from :func:`macs3_depth_series`.
+    out_png, out_json
+        The figure (:func:`~cisflow.denoise.plots.plot_denoising`) and a summary of the key figures.
+
+    Returns
+    -------
+    dict
+        The summary: per method the headline metrics, ``equivalent_depth`` and its ratio to ``depth``.
+    """
+    missing = [k for k in ("clean", "noisy", "denoised", "prob") if k not in tracks]
+    missing += [k for k in ("clean", "noisy_peaks") if k not in peaks]
+    if missing:
+        raise CisflowError(f"evaluate_denoising lacks inputs: {', '.join(missing)}")
+    if not chroms or any(c not in sizes for c in chroms):
+        raise CisflowError(f"held-out chromosomes must be in the genome, got {list(chroms)}")
+    series = {float(f): f"depth_{float(f):g}" for f in (depth_series or {})}
+    all_peaks = {"clean_peaks": peaks["clean"], "noisy_peaks": peaks["noisy_peaks"],
+                 **{series[float(f)]: p for f, p in (depth_series or {}).items()}}  # fmt: skip
+    arrays = {**_held_out_arrays(tracks, all_peaks, sizes, chroms), "_sizes": [sizes[c] for c in chroms]}
+    rows = [{"sample": sample, **r} for r in _metric_rows(arrays, float(depth), series)]
+    write_table(out_tsv, rows)
+    if out_png is not None:
+        plot_denoising(out_png, rows, _example(arrays, chroms[0]))
+    summary = _summary(rows, float(depth))
+    if out_json is not None:
+        write_json(out_json, summary)
+    return summary
+
+
+def _summary(rows: Sequence[Mapping[str, Any]], depth: float) -> dict[str, Any]:
+    """Headline figures: Pearson (all bases) and AUPRC per method, the equivalent depth."""
+    pick = {(r["method"], r["region"]): r for r in rows}
+    out: dict[str, Any] = {"depth": depth}
+    for method in ("noisy", "denoised", "macs3_noisy"):
+        row = pick.get((method, "all"), {})
+        out[method] = {k: row.get(k) for k in ("pearson", "spearman", "mse", "auroc", "auprc")}
+    eq = pick.get(("equivalent_depth", "all"), {}).get("depth", math.nan)
+    out["equivalent_depth"] = eq
+    out["equivalent_depth_ratio"] = eq / depth if depth > 0 else math.nan
+    return out
