@@ -1,0 +1,137 @@
+"""ENCODE's peak sets of one experiment: conservative, optimal and relaxed, with the reproducibility QC.
+
+From MACS3 calls on each replicate, each replicate's two pseudo-replicates, the pooled reads and
+the two pooled pseudo-replicates (ENCODE chip-seq-pipeline2 / atac-seq-pipeline):
+
+* true-replicate set: IDR between every pair of replicates with the pooled peaks as the oracle
+  list; the largest pair's set is the **conservative** set (N_t peaks);
+* pooled-pseudo-replicate set: IDR between the pooled pseudo-replicates, pooled oracle (N_p);
+* self-consistency sets: IDR between each replicate's own pseudo-replicates with that replicate's
+  peaks as the oracle (N_1, N_2, …);
+* **optimal** set: the larger of the true-replicate and pooled-pseudo-replicate sets (the set the
+  ENCODE-DREAM challenge copied as its "conservative" peaks);
+* **relaxed** set: ``"dream"`` (default), the pooled peaks also called in both pooled
+  pseudo-replicates (ENCODE's naive overlap, ≥ 50 % of either peak), as the challenge made it; or
+  ``"pooled"``, every pooled peak.
+
+With one replicate its own pseudo-replicates stand in for the true replicates: conservative and
+optimal sets are the pseudo-replicate IDR set (the replicate's peaks as oracle, which are the
+pooled peaks). :func:`cisflow.qc.reproducibility.reproducibility_qc` gives the rescue and
+self-consistency ratios.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import pandas as pd
+
+from cisflow.errors import CisflowError
+from cisflow.idr import idr_peaks
+from cisflow.peaks import PeaksLike, as_peaks, cap_peaks, naive_overlap, sort_peaks
+from cisflow.qc.reproducibility import reproducibility_qc
+
+log = logging.getLogger(__name__)
+
+RELAXED_RULES = ("dream", "pooled")
+_IDR_COLUMNS = ["local_idr", "global_idr", "score1", "score2"]
+
+
+@dataclass
+class PeakSets:
+    """An experiment's peak sets (narrowPeak tables) and their reproducibility summary."""
+
+    conservative: pd.DataFrame
+    optimal: pd.DataFrame
+    relaxed: pd.DataFrame
+    reproducibility: dict[str, object]
+    idr_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _idr(a: PeaksLike, b: PeaksLike, oracle: PeaksLike, threshold: float, rank: str, seed: int) -> pd.DataFrame:
+    """Every matched peak of one IDR comparison (with ``local_idr``, ``global_idr``, ``score1``, ``score2``)."""
+    return idr_peaks(a, b, oracle=oracle, rank=rank, threshold=threshold, keep_all=True, seed=seed)
+
+
+def _passing(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The narrowPeak rows of an IDR table at global IDR ≤ ``threshold``."""
+    return sort_peaks(table[table["global_idr"] <= threshold].drop(columns=_IDR_COLUMNS))
+
+
+def encode_peak_sets(
+    replicates: Sequence[PeaksLike],
+    self_pseudoreps: Sequence[tuple[PeaksLike, PeaksLike]],
+    pooled: PeaksLike,
+    pooled_pseudoreps: tuple[PeaksLike, PeaksLike] | None,
+    *,
+    threshold: float = 0.05,
+    rank: str = "pvalue",
+    relaxed: str = "dream",
+    max_peaks: int = 300_000,
+    seed: int = 0,
+) -> PeakSets:
+    """ENCODE's conservative, optimal and relaxed peak sets (see the module docstring).
+
+    Parameters
+    ----------
+    replicates
+        Peaks of each replicate (≥ 1).
+    self_pseudoreps
+        ``(pr1, pr2)`` peaks of each replicate's own pseudo-replicates, in replicate order.
+    pooled
+        Peaks of the pooled reads (with one replicate: that replicate's peaks).
+    pooled_pseudoreps
+        ``(pr1, pr2)`` peaks of the pooled pseudo-replicates (needed with ≥ 2 replicates; with one,
+        they are that replicate's own pseudo-replicates and may be None).
+    threshold, rank
+        Global IDR cut-off and the ranking column (:func:`cisflow.idr.idr_peaks`).
+    relaxed
+        ``"dream"`` or ``"pooled"``.
+    max_peaks
+        Cap on the relaxed set (top by p-value).
+    seed
+        Tie-breaking seed of the IDR ranks.
+    """
+    if relaxed not in RELAXED_RULES:
+        raise CisflowError(f"unknown relaxed-set rule {relaxed!r} (use {' or '.join(RELAXED_RULES)})")
+    if not replicates or len(self_pseudoreps) != len(replicates):
+        raise CisflowError(f"need ≥ 1 replicate and one pseudo-replicate pair each; got {len(replicates)} and "
+                           f"{len(self_pseudoreps)}")  # fmt: skip
+    if len(replicates) > 1 and pooled_pseudoreps is None:
+        raise CisflowError("with replicates, the pooled pseudo-replicates' peaks are needed")
+    pooled = as_peaks(pooled)
+    tables = {f"self_rep{i + 1}": _idr(a, b, rep, threshold, rank, seed)
+              for i, ((a, b), rep) in enumerate(zip(self_pseudoreps, replicates, strict=True))}  # fmt: skip
+    self_sets = [_passing(tables[f"self_rep{i + 1}"], threshold) for i in range(len(replicates))]
+    if len(replicates) == 1:
+        pool_pr = self_pseudoreps[0] if pooled_pseudoreps is None else pooled_pseudoreps
+        conservative = optimal = self_sets[0]
+        rep = reproducibility_qc(None, None, [len(self_sets[0])])
+    else:
+        conservative, true_name = _best_true_pair(replicates, pooled, threshold, rank, seed, tables)
+        pool_pr = pooled_pseudoreps
+        tables["pooled_pseudoreps"] = _idr(*pool_pr, pooled, threshold, rank, seed)
+        pooled_set = _passing(tables["pooled_pseudoreps"], threshold)
+        rep = reproducibility_qc(len(conservative), len(pooled_set), [len(s) for s in self_sets])
+        optimal = pooled_set if rep["optimal"] == "pooled" else conservative
+        rep["true_pair"] = true_name
+    relaxed_set = naive_overlap(pooled, *pool_pr) if relaxed == "dream" else pooled
+    rep |= {"n_relaxed": min(len(relaxed_set), max_peaks), "relaxed_rule": relaxed}
+    log.info("peak sets: conservative %d, optimal %d (%s), relaxed %d", len(conservative), len(optimal),
+             rep["optimal"], rep["n_relaxed"])  # fmt: skip
+    return PeakSets(conservative, optimal, sort_peaks(cap_peaks(relaxed_set, max_peaks)), rep, tables)
+
+
+def _best_true_pair(replicates, pooled, threshold, rank, seed, tables) -> tuple[pd.DataFrame, str]:
+    """The largest true-replicate IDR set over all pairs (its IDR table stored in ``tables``)."""
+    best, best_name = None, ""
+    for i, j in combinations(range(len(replicates)), 2):
+        name = f"rep{i + 1}_rep{j + 1}"
+        tables[name] = _idr(replicates[i], replicates[j], pooled, threshold, rank, seed)
+        found = _passing(tables[name], threshold)
+        if best is None or len(found) > len(best):
+            best, best_name = found, name
+    return best, best_name

@@ -1,0 +1,90 @@
+"""Tests for cisflow.peaksets: ENCODE's conservative / optimal / relaxed sets on simulated ChIP-seq."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cisflow.errors import CisflowError
+from cisflow.labels import make_labels
+from cisflow.peaks import call_peaks, make_peaks, naive_overlap, read_narrowpeak
+from cisflow.peaksets import encode_peak_sets
+from cisflow.reads import filter_reads, pool_reads, pseudo_replicates
+from cisflow.testdata import plant_sites, simulate_chip_bam, simulate_control_bam, synthetic_genome
+
+HAVE_MACS3 = (Path(sys.executable).parent / "macs3").is_file() or shutil.which("macs3") is not None
+SIZES = {"chr1": 300_000, "chr2": 200_000}
+
+
+@pytest.fixture(scope="module")
+def rescue_case(tmp_path_factory):
+    """Two ChIP replicates and a control; replicate 2 has a sixth of the site reads (a weak replicate)."""
+    out = tmp_path_factory.mktemp("rescue")
+    codes = synthetic_genome(None, SIZES, 1)
+    sites = plant_sites(codes, 60, 2)
+    strength = np.random.default_rng(0).integers(10, 60, len(sites))
+    simulate_chip_bam(out / "r1.bam", SIZES, sites, strength, 8000, seed=3, name_prefix="r1")
+    simulate_chip_bam(out / "r2.bam", SIZES, sites, np.maximum(strength // 6, 1), 2000, seed=4, name_prefix="r2")
+    simulate_control_bam(out / "c.bam", SIZES, 10000, seed=5)
+    for name in ("r1", "r2", "c"):
+        filter_reads(out / f"{name}.bam", SIZES, out / f"{name}.tag.gz", assay="chip")
+    pool_reads([out / "r1.tag.gz", out / "r2.tag.gz"], out / "pool.tag.gz")
+    for name in ("r1", "r2", "pool"):
+        pseudo_replicates(out / f"{name}.tag.gz", out / f"{name}.pr1.tag.gz", out / f"{name}.pr2.tag.gz", 1)
+
+    def call(stem: str):
+        peaks = out / f"{stem}.narrowPeak"
+        call_peaks(out / f"{stem}.tag.gz", peaks, SIZES, control=out / "c.tag.gz", assay="chip", gsize=500_000)
+        return read_narrowpeak(peaks)
+
+    return {
+        "replicates": [call("r1"), call("r2")],
+        "self": [(call("r1.pr1"), call("r1.pr2")), (call("r2.pr1"), call("r2.pr2"))],
+        "pooled": call("pool"),
+        "pooled_pr": (call("pool.pr1"), call("pool.pr2")),
+    }
+
+
+@pytest.mark.skipif(not HAVE_MACS3, reason="needs the macs3 executable")
+def test_optimal_set_rescued_by_pooled_pseudoreplicates_changes_the_labels(rescue_case):
+    c = rescue_case
+    sets = encode_peak_sets(c["replicates"], c["self"], c["pooled"], c["pooled_pr"])
+    rep = sets.reproducibility
+    # the weak replicate limits the true-replicate IDR set; pooling both rescues it
+    assert rep["optimal"] == "pooled" and rep["n_optimal"] == len(sets.optimal) > len(sets.conservative)
+    assert rep["n_conservative"] == len(sets.conservative) == rep["n_true"] and rep["true_pair"] == "rep1_rep2"
+    assert rep["rescue_ratio"] == pytest.approx(rep["n_pooled"] / rep["n_true"])
+    assert set(sets.idr_tables) == {"self_rep1", "self_rep2", "rep1_rep2", "pooled_pseudoreps"}
+    # DREAM's relaxed set: the pooled peaks also called in both pooled pseudo-replicates
+    assert len(sets.relaxed) == len(naive_overlap(c["pooled"], *c["pooled_pr"])) < len(c["pooled"])
+    pooled_rule = encode_peak_sets(c["replicates"], c["self"], c["pooled"], c["pooled_pr"], relaxed="pooled")
+    assert len(pooled_rule.relaxed) == len(c["pooled"])
+    # DREAM labels from the optimal set bind more bins than from the conservative set, and only
+    # bins the conservative labels left ambiguous or bound: nothing unbound becomes bound
+    by_set = {
+        name: make_labels({"TF": peaks}, {"TF": sets.relaxed}, SIZES).labels
+        for name, peaks in (("optimal", sets.optimal), ("conservative", sets.conservative))
+    }
+    opt = np.concatenate([by_set["optimal"][ch][:, 0] for ch in SIZES])
+    cons = np.concatenate([by_set["conservative"][ch][:, 0] for ch in SIZES])
+    assert (opt == 1).sum() > (cons == 1).sum()
+    gained = (opt == 1) & (cons != 1)
+    assert gained.any() and (cons[gained] != 0).all()
+
+
+def test_single_replicate_and_bad_inputs():
+    peaks = make_peaks(["chr1"] * 30, np.arange(30) * 1000, np.arange(30) * 1000 + 200, pvalue=np.arange(30.0))
+    pr1 = peaks.assign(pvalue=np.arange(30.0) + np.random.default_rng(0).random(30))
+    sets = encode_peak_sets([peaks], [(pr1, peaks)], peaks, None, relaxed="pooled")
+    assert sets.reproducibility["optimal"] == "self" and len(sets.optimal) == len(sets.conservative)
+    assert sets.reproducibility["reproducibility"] == "n/a" and len(sets.relaxed) == 30
+    with pytest.raises(CisflowError, match="relaxed-set rule"):
+        encode_peak_sets([peaks], [(pr1, peaks)], peaks, None, relaxed="all")
+    with pytest.raises(CisflowError, match="pooled pseudo-replicates"):
+        encode_peak_sets([peaks, peaks], [(pr1, peaks), (pr1, peaks)], peaks, None)
+    with pytest.raises(CisflowError, match="pseudo-replicate pair each"):
+        encode_peak_sets([peaks, peaks], [(pr1, peaks)], peaks, (pr1, peaks))
