@@ -27,11 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import numpy as np
 import pandas as pd
 
 from cisflow.errors import CisflowError
 from cisflow.idr import idr_peaks
-from cisflow.peaks import PeaksLike, as_peaks, cap_peaks, naive_overlap, sort_peaks
+from cisflow.peaks import PeaksLike, as_peaks, cap_peaks, naive_overlap, overlap_pairs, sort_peaks
 from cisflow.qc.reproducibility import reproducibility_qc
 
 log = logging.getLogger(__name__)
@@ -135,3 +136,24 @@ def _best_true_pair(replicates, pooled, threshold, rank, seed, tables) -> tuple[
         if best is None or len(found) > len(best):
             best, best_name = found, name
     return best, best_name
+
+
+def filter_peaks(
+    peaks: PeaksLike, blacklist: pd.DataFrame | None = None, keep_chroms: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Peaks on ``keep_chroms`` (all if None) that overlap no ``blacklist`` region by even 1 bp.
+
+    ENCODE removes blacklisted peaks with ``bedtools intersect -v -a peaks -b blacklist`` and keeps
+    only the primary chromosomes (its ``chrsz`` list) in every peak file.
+    """
+    df = as_peaks(peaks).reset_index(drop=True)
+    keep = (
+        np.ones(len(df), dtype=bool) if keep_chroms is None else df["chrom"].isin(list(keep_chroms)).to_numpy(copy=True)
+    )
+    if blacklist is not None and len(blacklist):
+        hit, _, _ = overlap_pairs(df, blacklist.reset_index(drop=True))
+        keep[hit] = False
+    dropped = int((~keep).sum())
+    if dropped:
+        log.info("peak filter: %d of %d peaks dropped (blacklist / non-primary chromosomes)", dropped, len(df))
+    return df[keep].reset_index(drop=True)

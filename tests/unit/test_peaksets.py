@@ -88,3 +88,16 @@ def test_single_replicate_and_bad_inputs():
         encode_peak_sets([peaks, peaks], [(pr1, peaks), (pr1, peaks)], peaks, None)
     with pytest.raises(CisflowError, match="pseudo-replicate pair each"):
         encode_peak_sets([peaks, peaks], [(pr1, peaks)], peaks, (pr1, peaks))
+
+
+def test_filter_peaks_blacklist_and_chromosomes():
+    import pandas as pd
+
+    from cisflow.peaksets import filter_peaks
+
+    peaks = make_peaks(["chr1", "chr1", "chr1", "chrUn_x", "chr2"], [100, 500, 900, 0, 50], [200, 600, 1000, 80, 90])
+    blacklist = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [199, 600], "end": [300, 900]})
+    # [100, 200) touches the blacklist by 1 bp: dropped; [500, 600) ends where [600, 900) starts: kept
+    kept = filter_peaks(peaks, blacklist, keep_chroms=["chr1", "chr2"])
+    assert list(zip(kept["chrom"], kept["start"], strict=True)) == [("chr1", 500), ("chr1", 900), ("chr2", 50)]
+    assert len(filter_peaks(peaks)) == 5
