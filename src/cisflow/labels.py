@@ -542,7 +542,7 @@ def _parse_sizes(genome: str | Path | None, chrom_sizes: str | Path | None, excl
     return {c: s for c, s in sizes.items() if c not in set(exclude)}, None
 
 
-def _read_bed3(path: str | Path) -> pd.DataFrame:
+def read_bed3(path: str | Path) -> pd.DataFrame:
     """Read the first three columns of a (gzipped) BED file as ``chrom start end``."""
     from cisflow.io import read_text_lines
 
@@ -605,7 +605,7 @@ def labels_from_files(
             if past.size:
                 c, e = df["chrom"].iloc[past[0]], int(df["end"].iloc[past[0]])
                 raise CisflowError(f"peak end {e} beyond {c} ({sizes[c]} bp in {genome or chrom_sizes})", paths[t])
-    bl = _read_bed3(blacklist) if blacklist else None
+    bl = read_bed3(blacklist) if blacklist else None
     if bl is not None:
         bl = bl[~bl["chrom"].isin(drop)]
         check_same_chroms(bl["chrom"], sizes, blacklist, genome or chrom_sizes)

@@ -23,9 +23,11 @@ self-consistency ratios.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -157,3 +159,81 @@ def filter_peaks(
     if dropped:
         log.info("peak filter: %d of %d peaks dropped (blacklist / non-primary chromosomes)", dropped, len(df))
     return df[keep].reset_index(drop=True)
+
+
+def on_genome(regions: pd.DataFrame, genome_sizes: Mapping[str, int]) -> np.ndarray:
+    """Bool ``(n,)``: regions on a chromosome of the genome and ending at or before its end."""
+    size = regions["chrom"].map(dict(genome_sizes))
+    return (size.notna() & (regions["end"] <= size.fillna(0))).to_numpy()
+
+
+def write_peak_sets(
+    calls: Mapping[str, str | Path],
+    n_replicates: int,
+    genome_sizes: Mapping[str, int],
+    outputs: Mapping[str, str | Path],
+    *,
+    threshold: float = 0.05,
+    rank: str = "pvalue",
+    relaxed: str = "dream",
+    max_peaks: int = 300_000,
+    blacklist: str | Path | None = None,
+    keep_chroms: Sequence[str] | None = None,
+    reference: str | Path | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Read a group's MACS3 calls, form ENCODE's peak sets and write them with a JSON summary.
+
+    Parameters
+    ----------
+    calls
+        narrowPeak paths by name: ``rep<i>``, ``rep<i>.pr1``, ``rep<i>.pr2`` (i = 1 … n), ``pooled``,
+        and with ≥ 2 replicates ``pooled.pr1``, ``pooled.pr2``.
+    n_replicates
+        Number of replicates.
+    genome_sizes
+        ``{chrom: length}``: calls are checked against it.
+    outputs
+        Paths for ``conservative``, ``optimal``, ``relaxed`` (narrowPeak), ``summary`` (JSON) and
+        optionally ``idr`` (a folder: one TSV per IDR comparison, every matched peak).
+    blacklist, keep_chroms
+        Applied to every call before IDR (:func:`filter_peaks`).
+    reference
+        Reference regions (narrowPeak/BED) to compare the sets with; those off the genome (unknown
+        chromosome, or past a chromosome's end) are left out and counted.
+    Other parameters go to :func:`encode_peak_sets`.
+    """
+    from cisflow.io import write_json
+    from cisflow.labels import read_bed3
+    from cisflow.peaks import read_narrowpeak, reference_overlap, write_narrowpeak
+
+    bl = read_bed3(blacklist) if blacklist is not None else None
+    peaks = {k: filter_peaks(read_narrowpeak(p, genome_sizes), bl, keep_chroms) for k, p in calls.items()}
+    reps = [peaks[f"rep{i}"] for i in range(1, n_replicates + 1)]
+    selfs = [(peaks[f"rep{i}.pr1"], peaks[f"rep{i}.pr2"]) for i in range(1, n_replicates + 1)]
+    pooled_pr = (peaks["pooled.pr1"], peaks["pooled.pr2"]) if n_replicates > 1 else None
+    sets = encode_peak_sets(reps, selfs, peaks["pooled"], pooled_pr, threshold=threshold, rank=rank,
+                            relaxed=relaxed, max_peaks=max_peaks, seed=seed)  # fmt: skip
+    summary: dict[str, Any] = {"method": "idr", "threshold": threshold, "calls": {k: len(v) for k, v in peaks.items()}}
+    summary |= {"conservative": len(sets.conservative), "optimal": len(sets.optimal), "relaxed": len(sets.relaxed)}
+    summary["reproducibility"] = sets.reproducibility
+    if reference is not None:
+        ref = read_narrowpeak(reference)
+        inside = on_genome(ref, genome_sizes)
+        summary["reference"] = {"path": str(reference), "off_genome": int((~inside).sum())}
+        for name in ("conservative", "optimal", "relaxed"):
+            summary["reference"][name] = reference_overlap(getattr(sets, name), ref[inside])
+    for name in ("conservative", "optimal", "relaxed"):
+        write_narrowpeak(getattr(sets, name), outputs[name])
+    if "idr" in outputs:
+        _write_idr_tables(sets.idr_tables, Path(outputs["idr"]))
+    write_json(outputs["summary"], summary)
+    return summary
+
+
+def _write_idr_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
+    from cisflow.idr import write_idr_table
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        write_idr_table(table, folder / f"{name}.tsv")

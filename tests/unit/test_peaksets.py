@@ -41,7 +41,10 @@ def rescue_case(tmp_path_factory):
         call_peaks(out / f"{stem}.tag.gz", peaks, SIZES, control=out / "c.tag.gz", assay="chip", gsize=500_000)
         return read_narrowpeak(peaks)
 
+    names = {"rep1": "r1", "rep2": "r2", "rep1.pr1": "r1.pr1", "rep1.pr2": "r1.pr2", "rep2.pr1": "r2.pr1",
+             "rep2.pr2": "r2.pr2", "pooled": "pool", "pooled.pr1": "pool.pr1", "pooled.pr2": "pool.pr2"}  # fmt: skip
     return {
+        "calls": {k: out / f"{v}.narrowPeak" for k, v in names.items()},
         "replicates": [call("r1"), call("r2")],
         "self": [(call("r1.pr1"), call("r1.pr2")), (call("r2.pr1"), call("r2.pr2"))],
         "pooled": call("pool"),
@@ -101,3 +104,34 @@ def test_filter_peaks_blacklist_and_chromosomes():
     kept = filter_peaks(peaks, blacklist, keep_chroms=["chr1", "chr2"])
     assert list(zip(kept["chrom"], kept["start"], strict=True)) == [("chr1", 500), ("chr1", 900), ("chr2", 50)]
     assert len(filter_peaks(peaks)) == 5
+
+
+@pytest.mark.skipif(not HAVE_MACS3, reason="needs the macs3 executable")
+def test_write_peak_sets_files_summary_and_off_genome_reference(rescue_case, tmp_path):
+    import json
+
+    from cisflow.peaks import read_narrowpeak, write_narrowpeak
+    from cisflow.peaksets import write_peak_sets
+
+    optimal = encode_peak_sets(rescue_case["replicates"], rescue_case["self"], rescue_case["pooled"],
+                               rescue_case["pooled_pr"]).optimal  # fmt: skip
+    reference = make_peaks(["chr1", "chr1", "chr9"], [int(optimal["start"].iloc[0]), 299_950, 10],
+                           [int(optimal["end"].iloc[0]), 300_050, 20])  # fmt: skip
+    write_narrowpeak(reference, tmp_path / "ref.narrowPeak")
+    blacklisted = optimal.iloc[1]
+    (tmp_path / "bl.bed").write_text(f"{blacklisted['chrom']}\t{blacklisted['start']}\t{blacklisted['start'] + 1}\n")
+    outputs = {k: tmp_path / f"{k}.narrowPeak" for k in ("conservative", "optimal", "relaxed")}
+    outputs |= {"summary": tmp_path / "summary.json", "idr": tmp_path / "idr"}
+    summary = write_peak_sets(rescue_case["calls"], 2, SIZES, outputs, reference=tmp_path / "ref.narrowPeak",
+                              blacklist=tmp_path / "bl.bed")  # fmt: skip
+    assert json.loads((tmp_path / "summary.json").read_text())["optimal"] == summary["optimal"]
+    assert (
+        summary["reproducibility"]["optimal"] == "pooled"
+        and len(read_narrowpeak(outputs["optimal"])) == summary["optimal"]
+    )
+    written = read_narrowpeak(outputs["optimal"])
+    assert not ((written["chrom"] == blacklisted["chrom"]) & (written["start"] == blacklisted["start"])).any()
+    # one reference region on an unknown chromosome, one past chr1's end: both off the genome
+    assert summary["reference"]["off_genome"] == 2 and summary["reference"]["optimal"]["reference_hit"] == 1
+    assert {p.name for p in (tmp_path / "idr").iterdir()} == {"self_rep1.tsv", "self_rep2.tsv", "rep1_rep2.tsv",
+                                                            "pooled_pseudoreps.tsv"}  # fmt: skip
