@@ -523,3 +523,19 @@ def test_denoise_stage_bad_inputs(tmp_path: Path) -> None:
         peaks = {"clean": args["clean_peaks"], "noisy_peaks": args["clean_peaks"]}
         evaluate_denoising(tracks, peaks, SIM_SIZES, ["chrT"], tmp_path / "m.tsv", depth=0.1)
     assert not (tmp_path / "m.tsv").exists()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_and_denoising_on_the_gpu(tmp_path: Path) -> None:
+    from cisflow.denoise.pipeline import denoise_sample
+    from cisflow.denoise.train import train_denoiser
+
+    args = {**_tiny_training(tmp_path), "device": None}  # None → the GPU
+    assert train_denoiser(out_dir=tmp_path / "m", seed=3, **args)["completed"]
+    for device in ("cuda", "cpu"):
+        out = {"track": tmp_path / f"{device}.bw", "peaks": tmp_path / f"{device}.np"}
+        denoise_sample(tmp_path / "m", args["noisy_bw"], SIM_SIZES, out, chroms=["chrT"], device=device)
+    with TrackReader([tmp_path / "cuda.bw", tmp_path / "cpu.bw"], SIM_SIZES) as reader:
+        on_gpu, on_cpu = reader.chromosome("chrT")
+    np.testing.assert_allclose(on_gpu, on_cpu, rtol=2e-2, atol=2e-2)  # TF32 convolutions on the GPU

@@ -94,22 +94,21 @@ def make_training_pair(
     Returns
     -------
     dict
-        ``fraction``, ``seed``, ``reads`` / ``noisy_reads`` (lines), ``clean`` / ``noisy`` (coverage
-        statistics), ``depth`` (noisy cut sites over clean ones).
+        ``fraction``, ``seed``, ``reads`` / ``noisy_reads`` (lines), ``depth`` (their ratio: the
+        noisy cut sites over the full library's), ``clean`` / ``noisy`` (coverage statistics).
     """
     out = {k: Path(v) for k, v in outputs.items()}
     if "noisy_reads" not in out:
         raise CisflowError("make_training_pair needs an output path for the noisy reads")
     counts = subsample_reads(reads, out["noisy_reads"], fraction, seed)
-    stats: dict[str, Any] = {"fraction": fraction, "seed": int(seed), "reads": counts["lines_in"],
-                             "noisy_reads": counts["lines_out"]}  # fmt: skip
+    n_in, n_out = counts["lines_in"], counts["lines_out"]
+    stats: dict[str, Any] = {"fraction": fraction, "seed": int(seed), "reads": n_in, "noisy_reads": n_out,
+                             "depth": n_out / n_in}  # fmt: skip
     for which, src in (("clean", reads), ("noisy", out["noisy_reads"])):
         if f"{which}_bw" in out:
             stats[which] = coverage_bigwig(src, sizes, out[f"{which}_bw"], flank)
         if f"{which}_peaks" in out:
             _macs3(src, out[f"{which}_peaks"], sizes, macs3 or {})
-    if "clean" in stats and "noisy" in stats:
-        stats["depth"] = stats["noisy"]["cut_sites"] / stats["clean"]["cut_sites"]
     if "stats" in out:
         write_json(out["stats"], stats)
     return stats
