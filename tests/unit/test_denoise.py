@@ -539,3 +539,25 @@ def test_training_and_denoising_on_the_gpu(tmp_path: Path) -> None:
     with TrackReader([tmp_path / "cuda.bw", tmp_path / "cpu.bw"], SIM_SIZES) as reader:
         on_gpu, on_cpu = reader.chromosome("chrT")
     np.testing.assert_allclose(on_gpu, on_cpu, rtol=2e-2, atol=2e-2)  # TF32 convolutions on the GPU
+
+
+@pytest.mark.macs3
+@pytest.mark.skipif(not HAVE_MACS3, reason="macs3 not installed")
+def test_denoise_reads_of_a_new_sample(tmp_path: Path) -> None:
+    from cisflow.denoise.pipeline import denoise_reads
+    from cisflow.denoise.train import train_denoiser
+
+    args = _tiny_training(tmp_path)
+    train_denoiser(out_dir=tmp_path / "m", seed=3, flank=SIM_FLANK, **args)
+    rng = np.random.default_rng(5)  # a new sample: cut sites around the planted peaks of chrT plus background
+    with gzip.open(tmp_path / "new.tagAlign.gz", "wt") as handle:
+        for i, (s, _) in enumerate(_planted_peaks(np.random.default_rng(0))["chrT"] * 30):
+            handle.write(f"chrT\t{s + int(rng.integers(0, 150))}\t{s + 150}\tr{i}\t60\t+\n")
+        for i, p in enumerate(rng.integers(0, SIM_SIZES["chrT"] - 1, 100)):
+            handle.write(f"chrT\t{p}\t{p + 1}\tb{i}\t60\t+\n")
+    out = {k: tmp_path / f"new.{k}" for k in ("noisy_bw", "track", "prob", "peaks", "macs3_peaks", "stats")}
+    stats = denoise_reads(tmp_path / "m", tmp_path / "new.tagAlign.gz", SIM_SIZES, out, chroms=["chrT"],
+                          macs3={"gsize": 60_000, "pvalue": 1e-3}, device="cpu")  # fmt: skip
+    assert stats["coverage"]["flank"] == SIM_FLANK and stats["coverage"]["cut_sites"] == 30 * 6 + 100
+    assert all(p.is_file() for p in out.values())
+    assert len(read_narrowpeak(out["macs3_peaks"])) >= 1

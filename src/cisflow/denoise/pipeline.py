@@ -210,6 +210,45 @@ def denoise_sample(
     return {"bases": int(sum(sizes[c] for c in chroms)), "peaks": len(peaks)}
 
 
+def denoise_reads(
+    model_dir: str | Path,
+    reads: str | Path,
+    sizes: Mapping[str, int],
+    outputs: Mapping[str, str | Path],
+    *,
+    macs3: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Denoise a low-coverage sample from its reads: its track, the model's outputs, MACS3 for comparison.
+
+    Parameters
+    ----------
+    model_dir
+        A trained model (its ``flank`` is used for the sample's track).
+    reads
+        The sample's filtered tagAlign (or fragments BED).
+    outputs
+        ``noisy_bw`` (required: the sample's track), ``track``, ``prob``, ``peaks`` (see
+        :func:`denoise_sample`), ``macs3_peaks`` (MACS3 on the reads) and ``stats`` (JSON).
+    macs3
+        ``pvalue``, ``gsize``, ``max_peaks`` for MACS3.
+    **options
+        Passed to :func:`denoise_sample` (``threshold``, ``min_length``, ``chroms``, ``device``, ...).
+    """
+    out = {k: Path(v) for k, v in outputs.items()}
+    if "noisy_bw" not in out:
+        raise CisflowError("denoise_reads needs an output path for the sample's track (noisy_bw)")
+    flank = int(load_model(model_dir)[1].get("flank", DEFAULT_FLANK))
+    stats: dict[str, Any] = {"coverage": coverage_bigwig(reads, sizes, out["noisy_bw"], flank)}
+    model_outputs = {k: v for k, v in out.items() if k in ("track", "prob", "peaks")}
+    stats["denoised"] = denoise_sample(model_dir, out["noisy_bw"], sizes, model_outputs, **options)
+    if "macs3_peaks" in out:
+        _macs3(reads, out["macs3_peaks"], sizes, macs3 or {})
+    if "stats" in out:
+        write_json(out["stats"], stats)
+    return stats
+
+
 def _peak_scores(peaks: pd.DataFrame, chrom: str, size: int) -> np.ndarray:
     """Per-base MACS3 score of one chromosome: the -log10 p-value of the peak covering a base, else 0."""
     part = peaks[peaks["chrom"] == chrom]

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from cisflow.denoise.coverage import interval_mask, tile_starts
+from cisflow.denoise.coverage import DEFAULT_FLANK, interval_mask, tile_starts
 from cisflow.denoise.infer import default_pad, predict_chromosome
 from cisflow.denoise.io import TrackReader, write_table
 from cisflow.denoise.metrics import peak_metrics, pearson
@@ -288,6 +288,7 @@ def train_denoiser(
     threads: int | None = None,
     progress: bool | None = None,
     stop_after_epoch: int | None = None,
+    flank: int = DEFAULT_FLANK,
 ) -> dict[str, Any]:
     """Train a denoising model, pick the epoch best on the validation chromosomes, resumable.
 
@@ -315,6 +316,9 @@ def train_denoiser(
     threads, progress, stop_after_epoch
         torch CPU threads; a progress bar (``None``: on a terminal); stop after checkpointing this
         epoch without final outputs (as if killed; a rerun resumes).
+    flank
+        The cut-site extension the tracks were made with; recorded in ``model.json`` so that new
+        samples get the same (:func:`~cisflow.denoise.pipeline.denoise_reads`).
 
     Returns
     -------
@@ -351,7 +355,7 @@ def train_denoiser(
             if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not _finished(st, cfg):
                 log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
                 return _summary(st, cfg, started, completed=False)
-    _write_outputs(out_dir, model, st, cfg, {"seed": int(seed), "splits": splits})
+    _write_outputs(out_dir, model, st, cfg, {"seed": int(seed), "splits": splits, "flank": int(flank)})
     return _summary(st, cfg, started, completed=True)
 
 
