@@ -30,12 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from cisflow.denoise.pipeline import (  # noqa: E402
-    denoise_sample,
-    evaluate_denoising,
-    macs3_depth_series,
-    make_training_pair,
-)
+from cisflow.denoise.pairs import macs3_depth_series, make_training_pair  # noqa: E402
+from cisflow.denoise.pipeline import denoise_sample, evaluate_denoising  # noqa: E402
 from cisflow.denoise.train import train_denoiser  # noqa: E402
 from cisflow.genome import read_chrom_sizes  # noqa: E402
 

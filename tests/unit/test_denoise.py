@@ -443,7 +443,7 @@ HAVE_MACS3 = (Path(sys.executable).parent / "macs3").is_file() or shutil.which("
 @pytest.mark.macs3
 @pytest.mark.skipif(not HAVE_MACS3, reason="macs3 not installed")
 def test_training_pair_and_depth_series_with_macs3(tmp_path: Path) -> None:
-    from cisflow.denoise.pipeline import macs3_depth_series, make_training_pair
+    from cisflow.denoise.pairs import macs3_depth_series, make_training_pair
 
     rng, sizes, sites = np.random.default_rng(0), {"chrA": 40_000, "chrB": 20_000}, {"chrA": [8_000, 30_000]}
     with gzip.open(tmp_path / "r.tagAlign.gz", "wt") as handle:  # 2,000 background fragments + 400 at each site

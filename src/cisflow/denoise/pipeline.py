@@ -1,13 +1,12 @@
 """Stage entries of AtacWorks-style denoising: training pairs, training, denoising, evaluation.
 
-1. :func:`coverage_bigwig` — Tn5 cut sites extended ±100 bp, as fold over the genome-wide mean.
-2. :func:`make_training_pair` — a seeded subsample of the library's fragments (the noisy input) and
-   the full library (the clean target), their tracks, and MACS3 on both (clean peaks; the
-   comparison on the noisy reads).
-3. :func:`cisflow.denoise.train.train_denoiser` — the model.
-4. :func:`denoise_sample` — any low-coverage track → denoised bigWig, peak-probability bigWig, peak BED.
-5. :func:`macs3_depth_series` and :func:`evaluate_denoising` — metrics on held-out chromosomes beside
-   MACS3 on the noisy reads, and the depth at which MACS3 matches the model.
+1. :mod:`cisflow.denoise.pairs` — the tracks and MACS3 peaks of the full library and of seeded
+   subsamples of its fragments (no torch: the reads environment runs them).
+2. :func:`cisflow.denoise.train.train_denoiser` — the model.
+3. :func:`denoise_sample` — any low-coverage track → denoised bigWig, peak-probability bigWig, peak
+   BED; :func:`denoise_reads` does the same from a sample's reads, with MACS3 beside it.
+4. :func:`evaluate_denoising` — metrics on held-out chromosomes beside MACS3 on the noisy reads, and
+   the depth at which MACS3 matches the model (with :func:`~cisflow.denoise.pairs.macs3_depth_series`).
 """
 
 from __future__ import annotations
@@ -23,125 +22,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cisflow.denoise.coverage import DEFAULT_FLANK, extended_coverage, fold_scale, interval_mask, interval_scores
+from cisflow.denoise.coverage import DEFAULT_FLANK, interval_mask, interval_scores
 from cisflow.denoise.infer import peaks_from_probability, predict_chromosome
-from cisflow.denoise.io import BigWigWriter, TrackReader, read_cut_sites, subsample_reads, write_bigwig, write_table
+from cisflow.denoise.io import BigWigWriter, TrackReader, write_table
 from cisflow.denoise.metrics import equivalent_depth, peak_metrics, track_metrics
+from cisflow.denoise.pairs import coverage_bigwig, macs3_peaks
 from cisflow.denoise.plots import plot_denoising
 from cisflow.errors import CisflowError
 from cisflow.io import write_json
 from cisflow.models import load_model
-from cisflow.peaks import call_peaks, empty_peaks, read_narrowpeak, write_narrowpeak
+from cisflow.peaks import empty_peaks, read_narrowpeak, write_narrowpeak
 from cisflow.predict import resolve_device
 
 log = logging.getLogger(__name__)
-
-
-def coverage_bigwig(
-    reads: str | Path, sizes: Mapping[str, int], out_bw: str | Path, flank: int = DEFAULT_FLANK
-) -> dict[str, Any]:
-    """Write the extended cut-site coverage of a tagAlign / fragments file, as fold over its genome-wide mean.
-
-    Returns
-    -------
-    dict
-        ``cut_sites`` (total), ``scale`` (weight of one site), ``flank``.
-    """
-    sites = read_cut_sites(reads, sizes)
-    total = int(sum(len(s) for s in sites.values()))
-    scale = fold_scale(total, sum(sizes.values()), flank)
-    tracks = ((c, extended_coverage(sites.pop(c), n, flank, scale)) for c, n in sizes.items())
-    write_bigwig(out_bw, sizes, tracks)
-    log.info("%s: %d cut sites (±%d bp, scale %.4g) → %s", reads, total, flank, scale, out_bw)
-    return {"cut_sites": total, "scale": scale, "flank": int(flank)}
-
-
-def _macs3(
-    reads: str | Path, out: str | Path, sizes: Mapping[str, int], macs3: Mapping[str, Any], work_dir: Path | None = None
-) -> Path:
-    """MACS3 on cut sites (ATAC, BED input) with the peaks stage's settings (``pvalue``, ``gsize``, ``max_peaks``)."""
-    opts = {"pvalue": 0.01, "gsize": None, "max_peaks": 300_000, **dict(macs3)}
-    return call_peaks(reads, out, sizes, fmt="BED", assay="atac", work_dir=work_dir, **opts)
-
-
-def make_training_pair(
-    reads: str | Path,
-    sizes: Mapping[str, int],
-    outputs: Mapping[str, str | Path],
-    *,
-    fraction: float,
-    seed: int,
-    flank: int = DEFAULT_FLANK,
-    macs3: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A noisy / clean pair from one library: subsampled and full tracks, MACS3 peaks of both.
-
-    Parameters
-    ----------
-    reads
-        The filtered tagAlign (or fragments BED) of the full library.
-    outputs
-        Paths for ``noisy_reads`` (the subsample, tagAlign), ``noisy_bw``, ``clean_bw``,
-        ``clean_peaks`` (MACS3 on the full library), ``noisy_peaks`` (MACS3 on the subsample) and
-        ``stats`` (JSON of what this returns); a missing key skips that output.
-    fraction, seed
-        The fraction of fragments kept and the seed of the choice.
-    flank
-        Cut-site extension (bp) on each side.
-    macs3
-        ``pvalue``, ``gsize``, ``max_peaks`` for MACS3 (the peaks stage's meaning).
-
-    Returns
-    -------
-    dict
-        ``fraction``, ``seed``, ``reads`` / ``noisy_reads`` (lines), ``depth`` (their ratio: the
-        noisy cut sites over the full library's), ``clean`` / ``noisy`` (coverage statistics).
-    """
-    out = {k: Path(v) for k, v in outputs.items()}
-    if "noisy_reads" not in out:
-        raise CisflowError("make_training_pair needs an output path for the noisy reads")
-    counts = subsample_reads(reads, out["noisy_reads"], fraction, seed)
-    n_in, n_out = counts["lines_in"], counts["lines_out"]
-    stats: dict[str, Any] = {"fraction": fraction, "seed": int(seed), "reads": n_in, "noisy_reads": n_out,
-                             "depth": n_out / n_in}  # fmt: skip
-    for which, src in (("clean", reads), ("noisy", out["noisy_reads"])):
-        if f"{which}_bw" in out:
-            stats[which] = coverage_bigwig(src, sizes, out[f"{which}_bw"], flank)
-        if f"{which}_peaks" in out:
-            _macs3(src, out[f"{which}_peaks"], sizes, macs3 or {})
-    if "stats" in out:
-        write_json(out["stats"], stats)
-    return stats
-
-
-def macs3_depth_series(
-    reads: str | Path,
-    sizes: Mapping[str, int],
-    out_dir: str | Path,
-    fractions: Sequence[float],
-    *,
-    seed: int,
-    macs3: Mapping[str, Any] | None = None,
-) -> dict[float, Path]:
-    """MACS3 on seeded, nested subsamples of the library at each fraction (1.0: the full library).
-
-    Returns
-    -------
-    dict
-        ``{fraction: narrowPeak path}`` (``out_dir/depth_<fraction>.narrowPeak``).
-    """
-    import tempfile
-
-    out_dir, peaks = Path(out_dir), {}
-    for fraction in sorted({float(f) for f in fractions}):
-        with tempfile.TemporaryDirectory(prefix="macs3_depth_", dir=out_dir.parent) as work:
-            src = Path(reads)
-            if fraction < 1.0:
-                src = Path(work) / "reads.tagAlign.gz"
-                subsample_reads(reads, src, fraction, seed)
-            out = out_dir / f"depth_{fraction:g}.narrowPeak"
-            peaks[fraction] = _macs3(src, out, sizes, macs3 or {}, work_dir=Path(work) / "macs3")
-    return peaks
 
 
 def denoise_sample(
@@ -243,7 +136,7 @@ def denoise_reads(
     model_outputs = {k: v for k, v in out.items() if k in ("track", "prob", "peaks")}
     stats["denoised"] = denoise_sample(model_dir, out["noisy_bw"], sizes, model_outputs, **options)
     if "macs3_peaks" in out:
-        _macs3(reads, out["macs3_peaks"], sizes, macs3 or {})
+        macs3_peaks(reads, out["macs3_peaks"], sizes, macs3 or {})
     if "stats" in out:
         write_json(out["stats"], stats)
     return stats
