@@ -189,3 +189,26 @@ def submission_name(tf: str, cell: str, round: str = "F") -> str:
         if not _NAME.match(part):
             raise CisflowError(f"{part!r} cannot be part of a submission name (letters, digits, _ + - only)")
     return f"{round}.{tf}.{cell}.tab.gz"
+
+
+def dream_labels_to_files(
+    labels_tsv: str | Path,
+    out: str | Path,
+    *,
+    chrom_sizes: Mapping[str, int] | None = None,
+    tf: str | None = None,
+    summary: str | Path | None = None,
+) -> Labels:
+    """Read a challenge label TSV (:func:`labels_from_dream_tsv`) and save it as a cisflow labels npz.
+
+    ``summary``, if given, gets the per-task bound / ambiguous / unbound counts (TSV).
+    """
+    from cisflow.io import atomic_open
+    from cisflow.labels import label_summary, save_labels
+
+    labels = labels_from_dream_tsv(labels_tsv, chrom_sizes, tf=tf)
+    save_labels(labels, out)
+    if summary is not None:
+        with atomic_open(summary) as handle:
+            label_summary(labels).to_csv(handle, sep="\t", index=False)
+    return labels

@@ -83,8 +83,18 @@ def _safe_name(task: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", task) or "task"
 
 
+def _challenge_name(task: str, round: str) -> str:
+    """``<round>.<TF>.<CELL>.tab.gz`` of a task ``<TF>.<CELL>``; CisflowError for another task name."""
+    from cisflow.dream_files import submission_name
+
+    tf, sep, cell = task.partition(".")
+    if not sep:
+        raise CisflowError(f"task {task!r} is not <TF>.<CELL>; the challenge's submission names need both")
+    return submission_name(tf, cell, round)
+
+
 def export_submissions(
-    predictions_npz: str | Path, test_npz: str | Path, out_dir: str | Path, bin_size: int
+    predictions_npz: str | Path, test_npz: str | Path, out_dir: str | Path, bin_size: int, round: str | None = None
 ) -> dict[str, Path]:
     """Write one DREAM submission per task: ``out_dir/<task>.tab.gz`` (``chr start stop prob``, no header).
 
@@ -98,6 +108,10 @@ def export_submissions(
         Output folder (created).
     bin_size
         Bin width (bp); ``stop = bin_start + bin_size``.
+    round
+        A challenge round (``F``, ``L`` or ``B``): name the files as the challenge did,
+        ``<round>.<TF>.<CELL>.tab.gz`` for tasks ``<TF>.<CELL>``
+        (:func:`cisflow.dream_files.submission_name`).
 
     Returns
     -------
@@ -113,9 +127,10 @@ def export_submissions(
     order = _genome_order(chrom, start)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    names = [f"{_safe_name(t)}.tab.gz" if round is None else _challenge_name(t, round) for t in tasks]
     paths = {}
     for j, task in enumerate(tasks):
-        paths[task] = out_dir / f"{_safe_name(task)}.tab.gz"
+        paths[task] = out_dir / names[j]
         write_submission(chrom[order], start[order], start[order] + bin_size, probs[order, j], paths[task])
         log.info("wrote %d bins of task %s to %s", order.size, task, paths[task])
     return paths

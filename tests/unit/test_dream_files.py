@@ -81,3 +81,13 @@ def test_regions_and_submission_names(tmp_path):
     with pytest.raises(CisflowError, match="submission name"):
         submission_name("CTCF", "K.562")
     assert np.array_equal(regions.columns, ["chr", "start", "stop"])
+
+
+def test_dream_labels_to_files(label_tsv, tmp_path):
+    from cisflow.dream_files import dream_labels_to_files
+
+    out, summary = tmp_path / "l.npz", tmp_path / "s.tsv"
+    dream_labels_to_files(label_tsv, out, chrom_sizes={"chr1": 420, "chr2": 260}, summary=summary)
+    labels = load_labels(out)
+    assert labels.tasks == ["CTCF.HepG2", "CTCF.K562"] and labels.chrom_sizes == {"chr1": 420, "chr2": 260}
+    assert summary.read_text().splitlines()[1].split("\t")[:4] == ["CTCF.HepG2", "2", "1", "3"]

@@ -136,3 +136,15 @@ def test_compare_skips_tasks_not_predicted_by_all(tmp_path, caplog):
         compare_on_heldout({"a": two}, test, tmp_path / "c.tsv", n_subsamples=0)
     with pytest.raises(CisflowError, match="no models"):
         compare_on_heldout({}, test, tmp_path / "c.tsv")
+
+
+def test_submissions_under_the_challenge_names(tmp_path):
+    data, test = _test_set(tmp_path)
+    probs = np.random.default_rng(1).random((len(data["ids"]), 2))
+    one = _predictions(tmp_path, "one", data, probs[:, :1], tasks=["CTCF.HeLa"])
+    paths = export_submissions(one, test, tmp_path / "sub", BIN, round="F")
+    assert paths["CTCF.HeLa"].name == "F.CTCF.HeLa.tab.gz"
+    both = _predictions(tmp_path, "both", data, probs)
+    with pytest.raises(CisflowError, match=r"not <TF>\.<CELL>"):  # "REST/x" has no cell type
+        export_submissions(both, test, tmp_path / "sub2", BIN, round="L")
+    assert not list((tmp_path / "sub2").glob("*.tab.gz"))  # nothing written before the check
