@@ -307,16 +307,25 @@ def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
         torch.save(ckpt, tmp)
 
 
-def _load_checkpoint(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, st: dict[str, Any], cfg: Mapping[str, Any]
-) -> None:
-    """Restore model, optimizer, RNGs and loop state from ``path`` into ``st`` (in place)."""
+def read_checkpoint(path: Path, config: Any) -> dict[str, Any] | None:
+    """A checkpoint's contents (loaded with ``weights_only=True``), or None (logged) when it was written
+    with another ``config``; an unreadable file is a CisflowError."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CisflowError(f"cannot read checkpoint ({exc.__class__.__name__}); delete it to start over", path) from exc
-    if ckpt.get("config") != st["config"]:
+    if ckpt.get("config") != config:
         log.warning("%s was written with another model/train config, seed or data; starting over", path)
+        return None
+    return ckpt
+
+
+def _load_checkpoint(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, st: dict[str, Any], cfg: Mapping[str, Any]
+) -> None:
+    """Restore model, optimizer, RNGs and loop state from ``path`` into ``st`` (in place)."""
+    ckpt = read_checkpoint(path, st["config"])
+    if ckpt is None:
         return
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])

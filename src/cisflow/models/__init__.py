@@ -2,9 +2,10 @@
 
 Every sequence model is a plain ``nn.Module`` mapping input ``(N, C, L)`` (C = 4 for one-hot DNA)
 to logits ``(N, T)``; the denoising ResNet (:mod:`cisflow.models.denoising`) maps coverage
-``(N, C, L)`` to a denoised track and peak logits, both ``(N, L)``. A saved model is
-``model.safetensors`` (the state_dict) beside ``model.json``
-(``name``, ``params``, ``n_tasks``, ``input_length``, ``in_channels``, ``tasks``, ``seed``, ...).
+``(N, C, L)`` to a denoised track and peak logits, both ``(N, L)``; the base-resolution models in
+:data:`PROFILE_MODELS` (BPNet, ChromBPNet) map one-hot DNA to profile logits ``(N, T, S, L_out)`` and log
+counts ``(N, T)`` (:mod:`cisflow.profile`). A saved model is ``model.safetensors`` (the state_dict)
+beside ``model.json`` (``name``, ``params``, ``n_tasks``, ``input_length``, ``in_channels``, ``tasks``, ``seed``, ...).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from torch import nn
 from cisflow.errors import CisflowError
 from cisflow.io import atomic_path, write_json
 from cisflow.models.basset import Basset
+from cisflow.models.bpnet import BPNet, ChromBPNet
 from cisflow.models.deepbind import DeepBind
 from cisflow.models.denoising import DenoisingResNet
 from cisflow.models.sequence_dnn import PRESETS as SEQUENCE_DNN_PRESETS
@@ -37,14 +39,19 @@ MODELS: dict[str, type[nn.Module]] = {
     "basset": Basset,
     "denoising_resnet": DenoisingResNet,
 }
+PROFILE_MODELS: dict[str, type[nn.Module]] = {"bpnet": BPNet, "chrombpnet": ChromBPNet}
+_ALL_MODELS = {**MODELS, **PROFILE_MODELS}
 _FIXED = ("self", "n_tasks", "input_length", "in_channels")
 WEIGHTS_NAME = "model.safetensors"
 META_NAME = "model.json"
 
 __all__ = [
     "MODELS",
+    "PROFILE_MODELS",
     "SEQUENCE_DNN_PRESETS",
+    "BPNet",
     "Basset",
+    "ChromBPNet",
     "DeepBind",
     "DenoisingResNet",
     "SequenceDNN",
@@ -58,9 +65,9 @@ __all__ = [
 
 def model_params(name: str) -> dict[str, Any]:
     """Hyperparameters of model ``name`` with defaults (besides n_tasks, input_length, in_channels)."""
-    if name not in MODELS:
-        raise CisflowError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
-    sig = inspect.signature(MODELS[name].__init__)
+    if name not in _ALL_MODELS:
+        raise CisflowError(f"unknown model {name!r}; valid models: {', '.join(_ALL_MODELS)}")
+    sig = inspect.signature(_ALL_MODELS[name].__init__)
     return {k: p.default for k, p in sig.parameters.items() if k not in _FIXED}
 
 
@@ -78,9 +85,11 @@ def build_model(name: str, n_tasks: int, input_length: int, in_channels: int = 4
     Parameters
     ----------
     name
-        One of ``sequence_dnn``, ``deepbind``, ``basset`` (sequence models) or ``denoising_resnet``.
+        One of ``sequence_dnn``, ``deepbind``, ``basset`` (sequence models), ``denoising_resnet``, or a
+        profile model (``bpnet``, ``chrombpnet``).
     n_tasks
-        Outputs T; the model maps ``(N, in_channels, input_length)`` → logits ``(N, T)``.
+        Outputs T; the model maps ``(N, in_channels, input_length)`` → logits ``(N, T)`` (profile models:
+        profile logits and log counts per task).
     input_length
         Sequence length L in bp.
     in_channels
@@ -95,7 +104,7 @@ def build_model(name: str, n_tasks: int, input_length: int, in_channels: int = 4
     """
     _check_params(name, params)
     try:
-        model = MODELS[name](
+        model = _ALL_MODELS[name](
             n_tasks=int(n_tasks), input_length=int(input_length), in_channels=int(in_channels), **params
         )
     except (TypeError, ValueError, RuntimeError) as exc:
@@ -112,14 +121,19 @@ def build_model(name: str, n_tasks: int, input_length: int, in_channels: int = 4
     return model
 
 
-def check_model_config(cfg: Any, input_length: int | None = None, n_tasks: int = 1) -> None:
+def check_model_config(cfg: Any, input_length: int | None = None, n_tasks: int = 1, family: str = "classifier") -> None:
     """Validate a model config ``{"name": ..., "params": {...}}`` before any job runs.
 
     Names and parameter names are always checked; when ``input_length`` is given the model is
     also built (on the meta device, no memory) so values that do not fit the length fail here.
+    ``family`` is ``classifier`` (:data:`MODELS`) or ``profile`` (:data:`PROFILE_MODELS`); a model of
+    the other family is an error.
     """
     if not isinstance(cfg, Mapping) or "name" not in cfg:
         raise CisflowError("model config must be a mapping with 'name' (and optional 'params')")
+    names = PROFILE_MODELS if family == "profile" else MODELS
+    if str(cfg["name"]) in _ALL_MODELS and str(cfg["name"]) not in names:
+        raise CisflowError(f"model {cfg['name']!r} is not a {family} model; valid models: {', '.join(names)}")
     params = cfg.get("params") or {}
     if not isinstance(params, Mapping):
         raise CisflowError(f"model params must be a mapping, got {type(params).__name__}")

@@ -1,0 +1,605 @@
+"""The profile stage entries: tracks from reads, datasets from peaks, training, evaluation, interpretation.
+
+Each function reads its inputs, calls the computation modules and writes its outputs atomically; the
+Snakemake scripts and the ``cisflow profile`` commands call these and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cisflow.errors import CisflowError
+from cisflow.genome import Genome, encode
+from cisflow.interpret.tracks import contribution_bigwig
+from cisflow.io import save_npz, write_json
+from cisflow.models import load_model, save_model
+from cisflow.peaks import read_narrowpeak
+from cisflow.predict import resolve_device
+from cisflow.profile.bias import THRESHOLD_FACTOR, bias_datasets, counts_offset, shift_counts_bias
+from cisflow.profile.data import centered, extract_dataset
+from cisflow.profile.insilico import (
+    DNASE_MOTIFS,
+    TN5_MOTIFS,
+    ablate_instances,
+    find_instances,
+    footprint_check,
+    marginal_footprint,
+    shuffled_backgrounds,
+    spacing_curve,
+)
+from cisflow.profile.interpret import TARGETS, profile_contributions
+from cisflow.profile.io import (
+    load_dataset,
+    read_history,
+    save_dataset,
+    save_predictions,
+    write_regions_bed,
+    write_table,
+)
+from cisflow.profile.metrics import region_table, summarise
+from cisflow.profile.plots import (
+    plot_ablation,
+    plot_counts,
+    plot_footprints,
+    plot_jsd,
+    plot_learning_curve,
+    plot_profiles,
+    plot_spacing,
+)
+from cisflow.profile.predict import HEADS, expected_counts, predict_profile
+from cisflow.profile.regions import assign_splits, make_regions
+from cisflow.profile.shift import detect_shift, sample_ends
+from cisflow.profile.tracks import (
+    TRACK_STRANDS,
+    read_five_prime_ends,
+    read_windows,
+    shift_ends,
+    track_positions,
+    write_count_bigwig,
+)
+from cisflow.profile.training import train_profile_model
+from cisflow.pwm import consensus_codes, load_motif, log_odds
+from cisflow.reads import filter_reads, load_genome_sizes
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+SHIFT_SAMPLE = 50_000
+
+
+def _genome(genome: str | Path | Genome) -> Genome:
+    return genome if isinstance(genome, Genome) else Genome.from_fasta(genome)
+
+
+def resolve_shift(shift: Any, assay: str, ends: Mapping, genome: str | Path | Genome | None, seed: int) -> dict:
+    """The read-orientation shift to apply: measured (``auto``), given (``[plus, minus]``) or none.
+
+    ChIP tracks are never shifted. ``auto`` needs the genome (ATAC / DNase).
+    """
+    if assay == "chip" or shift in (None, "none"):
+        return {"plus": 0, "minus": 0, "mode": "none"}
+    if shift == "auto":
+        if genome is None:
+            raise CisflowError("measuring the enzyme shift (shift: auto) needs the genome FASTA")
+        found = detect_shift(_genome(genome), sample_ends(ends, SHIFT_SAMPLE, seed), assay)
+        return {"plus": found["plus"], "minus": found["minus"], "mode": "auto", "contrast": found["contrast"],
+                "freqs_plus": found["freqs_plus"].tolist(), "freqs_minus": found["freqs_minus"].tolist()}  # fmt: skip
+    if isinstance(shift, Sequence) and len(shift) == 2 and all(isinstance(v, int) for v in shift):
+        return {"plus": int(shift[0]), "minus": int(shift[1]), "mode": "given"}
+    raise CisflowError(f"shift must be 'auto', 'none' or [plus, minus] integers; got {shift!r}")
+
+
+def make_tracks(
+    tagalign: str | Path,
+    genome_sizes: Mapping[str, int] | str | Path,
+    out: Mapping[str, str | Path],
+    assay: str,
+    *,
+    shift: Any = "auto",
+    genome: str | Path | Genome | None = None,
+    report: str | Path | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Base-resolution count bigWigs from a filtered tagAlign.
+
+    Parameters
+    ----------
+    tagalign
+        The reads stage's tagAlign (gz ok).
+    genome_sizes
+        ``{chrom: length}`` or a sizes / FASTA path.
+    out
+        ``{"+": bigWig, "-": bigWig}`` for ChIP, ``{".": bigWig}`` for ATAC / DNase.
+    assay
+        ``chip``, ``atac`` or ``dnase``.
+    shift
+        ATAC / DNase: ``auto`` (measured from the enzyme motif, :mod:`cisflow.profile.shift`), ``none``, or
+        ``[plus, minus]`` bp in read orientation, applied to the 5′ ends.
+    genome
+        FASTA (or Genome) for ``shift: auto``.
+    report
+        Optional JSON with the shift used (and the frequencies around the cut sites), counts per track.
+    seed
+        Seeds the sample of reads the shift is measured on.
+    """
+    sizes = load_genome_sizes(genome_sizes)
+    strands = TRACK_STRANDS.get(assay)
+    if strands is None or set(out) != set(strands):
+        raise CisflowError(f"{assay} tracks are {strands} (one bigWig each); got {sorted(out)}")
+    ends = read_five_prime_ends(tagalign, sizes)
+    used = resolve_shift(shift, assay, ends, genome, seed)
+    positions = track_positions(shift_ends(ends, used["plus"], used["minus"], sizes), assay)
+    counts = {s: write_count_bigwig(out[s], sizes, positions[s]) for s in strands}
+    summary = {"tagalign": str(tagalign), "assay": assay, "shift": used, "counts": counts}
+    if report is not None:
+        write_json(report, summary)
+    log.info("%s tracks from %s: %s (shift %+d / %+d)", assay, tagalign, counts, used["plus"], used["minus"])
+    return summary
+
+
+def bam_tracks(
+    bams: Mapping[str, str | Path],
+    genome_sizes: Mapping[str, int] | str | Path,
+    out_dir: str | Path,
+    assay: str,
+    *,
+    dedup: str = "none",
+    shift: Any = "auto",
+    genome: str | Path | Genome | None = None,
+) -> dict[str, list[str]]:
+    """Count bigWigs straight from BAMs (filtered as the reads stage does; no duplicate removal by default).
+
+    Writes ``out_dir/{name}.tagAlign.gz`` and ``{name}.plus.bw`` / ``{name}.minus.bw`` (ChIP) or
+    ``{name}.bw`` (ATAC / DNase) per BAM; returns ``{name: [bigWig per strand]}``. Base-resolution data
+    (ChIP-exo / nexus) piles reads on the same 5′ end, so position deduplication would erase the signal.
+    """
+    out_dir, tracks = Path(out_dir), {}
+    names = {"+": "plus", "-": "minus", ".": None}
+    for name, bam in bams.items():
+        tag = out_dir / f"{name}.tagAlign.gz"
+        filter_reads(bam, genome_sizes, tag, assay="chip" if assay == "chip" else "atac", dedup=dedup,
+                     tn5_shift=False)  # fmt: skip
+        strands = TRACK_STRANDS[assay]
+        paths = {s: out_dir / (f"{name}.{names[s]}.bw" if names[s] else f"{name}.bw") for s in strands}
+        make_tracks(tag, genome_sizes, paths, assay, shift=shift, genome=genome)
+        tracks[name] = [str(paths[s]) for s in strands]
+    return tracks
+
+
+def make_datasets(
+    genome: str | Path | Genome,
+    peaks: str | Path,
+    tracks: Mapping[str, Sequence[str | Path]],
+    out: Mapping[str, str | Path],
+    *,
+    control: Sequence[str | Path] = (),
+    strands: Sequence[str] = ("+", "-"),
+    input_length: int = 2114,
+    output_length: int = 1000,
+    jitter: int = 128,
+    background_ratio: float = 1.0,
+    valid_chroms: Sequence[str] = (),
+    test_chroms: Sequence[str] = (),
+    regions_bed: str | Path | None = None,
+    seed: int = 0,
+) -> dict[str, int]:
+    """Training / validation / test profile datasets from peaks and count tracks.
+
+    Parameters
+    ----------
+    genome
+        FASTA (or Genome).
+    peaks
+        narrowPeak of the regions to model (summits centre the windows).
+    tracks
+        ``{task: [bigWig per strand]}`` (:func:`make_tracks`).
+    out
+        ``{"train": npz, "valid": npz, "test": npz}``.
+    control
+        Control bigWigs (one per strand) for a BPNet control input; none for ChromBPNet.
+    strands
+        Strand names of each task's bigWigs (``["+", "-"]`` ChIP, ``["."]`` ATAC / DNase).
+    input_length, output_length
+        Model geometry (bp).
+    jitter
+        Largest random shift of a training window (bp); validation and test windows are not jittered.
+    background_ratio
+        GC-matched background regions per peak.
+    valid_chroms, test_chroms
+        Held-out chromosomes.
+    regions_bed
+        Optional BED of every region (name ``peak|background:split``).
+    seed
+        Seeds the background draw.
+
+    Returns
+    -------
+    dict
+        Regions per split.
+    """
+    genome = _genome(genome)
+    peak_table = read_narrowpeak(peaks, genome.sizes)
+    regions = make_regions(genome, peak_table, input_length, output_length, jitter, background_ratio, seed)
+    regions = assign_splits(regions, valid_chroms, test_chroms)
+    if regions_bed is not None:
+        write_regions_bed(regions_bed, regions, output_length)
+    sizes = {}
+    for split in SPLITS:
+        part = regions[regions["split"] == split].reset_index(drop=True)
+        j = jitter if split == "train" else 0
+        data = extract_dataset(genome, part, tracks, control, input_length, output_length, j, strands)
+        save_dataset(out[split], data)
+        sizes[split] = len(part)
+        log.info("%s: %d regions (%d peaks)", split, len(part), int(np.sum(part["is_peak"])))
+    return sizes
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def train_profile(
+    train_npz: str | Path,
+    valid_npz: str | Path,
+    out_dir: str | Path,
+    model_cfg: Mapping[str, Any],
+    train_cfg: Mapping[str, Any] | None,
+    seed: int,
+    *,
+    bias_model: str | Path | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+    stop_after_epoch: int | None = None,
+) -> dict[str, Any]:
+    """Train a BPNet (or, with ``bias_model``, a ChromBPNet) on two dataset npz files.
+
+    Writes ``out_dir/model.safetensors``, ``model.json``, ``history.tsv``, ``learning_curve.png`` and
+    ``summary.json`` (see :func:`cisflow.profile.training.train_profile_model`).
+    """
+    data = {"train": load_dataset(train_npz), "valid": load_dataset(valid_npz)}
+    summary = train_profile_model(data, out_dir, model_cfg, train_cfg, seed, device, bias_model=bias_model,
+                                  threads=threads, stop_after_epoch=stop_after_epoch)  # fmt: skip
+    if summary["completed"]:
+        plot_learning_curve(Path(out_dir) / "learning_curve.png", read_history(Path(out_dir) / "history.tsv"))
+        write_json(Path(out_dir) / "summary.json", summary)
+    return summary
+
+
+def train_bias(
+    train_npz: str | Path,
+    valid_npz: str | Path,
+    out_dir: str | Path,
+    model_params: Mapping[str, Any],
+    train_cfg: Mapping[str, Any] | None,
+    seed: int,
+    *,
+    threshold_factor: float = THRESHOLD_FACTOR,
+    device: str | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Train ChromBPNet's bias model: a BPNet on the low-count background regions (chrombpnet's rule).
+
+    The bias model's log counts are then shifted to match the training background on average. Writes the
+    model files into ``out_dir`` and ``summary.json`` (ceiling, regions, counts offset).
+    """
+    data, threshold = bias_datasets(
+        {"train": load_dataset(train_npz), "valid": load_dataset(valid_npz)}, threshold_factor
+    )
+    cfg = {**dict(train_cfg or {}), "background_ratio": None}
+    summary = train_profile_model(data, out_dir, {"name": "bpnet", "params": dict(model_params)}, cfg, seed, device,
+                                  threads=threads)  # fmt: skip
+    model, meta = load_model(out_dir)
+    offset = counts_offset(model, data["train"], device)
+    shift_counts_bias(model, offset)
+    save_model(out_dir, model, meta | {"counts_offset": offset, "counts_ceiling": threshold})
+    summary |= {"counts_ceiling": threshold, "counts_offset": offset,
+                "regions": {k: len(v["codes"]) for k, v in data.items()}}  # fmt: skip
+    plot_learning_curve(Path(out_dir) / "learning_curve.png", read_history(Path(out_dir) / "history.tsv"))
+    write_json(Path(out_dir) / "summary.json", summary)
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+
+def model_heads(model: Any) -> tuple[str, ...]:
+    """The heads worth evaluating: a ChromBPNet's combined, corrected and bias predictions; else the model."""
+    return HEADS if hasattr(model, "bias") else ("full",)
+
+
+def _replicate_counts(
+    replicates: Sequence[Mapping[str, Sequence[str | Path]]] | None, data: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Counts ``(N, T, S, L_out)`` of two replicates' tracks in the dataset's central output windows."""
+    if not replicates:
+        return None
+    if len(replicates) != 2:
+        raise CisflowError(f"the replicate bound needs exactly two replicates' tracks; got {len(replicates)}")
+    n_out, chroms = int(data["output_length"]), data["chrom"].astype(str)
+    starts = data["center"] - n_out // 2
+    return tuple(
+        np.stack([read_windows(rep[str(t)], chroms, starts, n_out) for t in data["tasks"]], axis=1)
+        for rep in replicates
+    )
+
+
+def evaluate_profile(
+    model_dir: str | Path,
+    test_npz: str | Path,
+    out_dir: str | Path,
+    *,
+    replicates: Sequence[Mapping[str, Sequence[str | Path]]] | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    n_plots: int = 6,
+) -> pd.DataFrame:
+    """Metrics of a profile model on held-out regions, per head, task and region set.
+
+    Writes into ``out_dir``: ``predictions.npz`` (combined model; a ChromBPNet adds ``corrected_*`` and
+    ``bias_*`` arrays), ``per_region.tsv``, ``metrics.tsv`` (``model`` = head; counts Pearson / Spearman /
+    MSE, median JSD and its bounds), ``profiles.png`` (top peaks), ``counts.png`` and ``jsd.png``.
+    ``replicates`` (two ``{task: [bigWig per strand]}``) adds the replicate bound.
+    """
+    out_dir = Path(out_dir)
+    model, _ = load_model(model_dir, resolve_device(device))
+    data = load_dataset(test_npz)
+    batch = centered(data)
+    pair = _replicate_counts(replicates, data)
+    tables, arrays = [], {}
+    for head in model_heads(model):
+        logits, log_counts = predict_profile(model, batch["codes"], batch.get("control"), device=device, head=head)
+        prefix = "" if head == "full" else f"{head}_"
+        arrays |= {f"{prefix}profile_logits": logits, f"{prefix}log_counts": log_counts}
+        table = region_table(data, logits, log_counts, batch["counts"], seed, pair)
+        tables.append(table.assign(model=head))
+        if head == "full":
+            _evaluation_plots(out_dir, data, batch["counts"], logits, log_counts, table, n_plots)
+    keep = ("chrom", "center", "is_peak", "tasks", "strands", "input_length", "output_length")
+    save_predictions(out_dir / "predictions.npz", arrays | {k: data[k] for k in keep})
+    per_region = pd.concat(tables, ignore_index=True)
+    write_table(per_region, out_dir / "per_region.tsv")
+    metrics = pd.concat([summarise(t).assign(model=t["model"].iloc[0]) for t in tables], ignore_index=True)
+    metrics = metrics[["model", *[c for c in metrics.columns if c != "model"]]]
+    write_table(metrics, out_dir / "metrics.tsv")
+    return metrics
+
+
+def _evaluation_plots(out_dir: Path, data, counts, logits, log_counts, table: pd.DataFrame, n_plots: int) -> None:
+    """Top peaks' profiles, the counts scatter and the JSD histogram (task 0)."""
+    task0 = table[table["task"] == str(data["tasks"][0])]
+    peaks = np.flatnonzero(np.asarray(data["is_peak"], bool))
+    top = peaks[np.argsort(-task0["observed_log_counts"].to_numpy()[peaks])][:n_plots]
+    titles = [f"{data['chrom'][i]}:{data['center'][i]} (observed {np.expm1(task0['observed_log_counts'].iloc[i]):.0f}, "
+              f"predicted {np.expm1(log_counts[i, 0]):.0f} counts)" for i in top]  # fmt: skip
+    expected = expected_counts(logits[top], log_counts[top])
+    plot_profiles(out_dir / "profiles.png", counts[top], expected, data["strands"].tolist(), titles)
+    plot_counts(out_dir / "counts.png", task0["observed_log_counts"].to_numpy(),
+                task0["predicted_log_counts"].to_numpy(), task0["region"].to_numpy(), "held-out regions")  # fmt: skip
+    in_peaks = task0[task0["region"] == "peaks"]
+    bounds = {c.removeprefix("jsd_"): in_peaks[c].to_numpy() for c in in_peaks.columns if c.startswith("jsd_")}
+    plot_jsd(out_dir / "jsd.png", in_peaks["jsd"].to_numpy(), bounds, "held-out peaks")
+
+
+# ---------------------------------------------------------------------------------------------- interpretation
+
+
+def _explain_rows(data: Mapping[str, np.ndarray], max_regions: int, peaks_only: bool, seed: int) -> np.ndarray:
+    """At most ``max_regions`` rows (peaks only, if asked), drawn with ``seed``, sorted."""
+    rows = np.flatnonzero(np.asarray(data["is_peak"], bool)) if peaks_only else np.arange(len(data["codes"]))
+    if len(rows) > max_regions:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, max_regions, replace=False))
+    if not len(rows):
+        raise CisflowError("no regions to interpret")
+    return rows
+
+
+def interpret_profile(
+    model_dir: str | Path,
+    dataset_npz: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    targets: Sequence[str] = TARGETS,
+    head: str = "full",
+    task: int = 0,
+    max_regions: int = 1000,
+    peaks_only: bool = True,
+    n_references: int = 20,
+    seed: int = 0,
+    device: str | None = None,
+    chrom_sizes: Mapping[str, int] | None = None,
+) -> dict[str, Path]:
+    """DeepSHAP of the counts and profile heads on dataset regions, as modisco-ready npz files.
+
+    Writes ``out_dir/{target}.npz`` (``x``, ``scores``, ``hypothetical`` ``(N, 4, L_in)``, ``ids``, ``chrom``,
+    ``start``, ``summation_error``), with ``chrom_sizes`` also ``{target}.bw`` (actual-base contributions),
+    and ``summary.tsv`` (regions, seconds, worst summation error per target). ``head``: ``full`` for a BPNet,
+    ``corrected`` (the TF model) or ``bias`` for a ChromBPNet.
+    """
+    model, _ = load_model(model_dir, resolve_device(device))
+    parts = [load_dataset(p) for p in dataset_npz]
+    rows_out, written, out_dir = [], {}, Path(out_dir)
+    codes, chrom, start = [], [], []
+    for data in parts:
+        rows = _explain_rows(data, max_regions, peaks_only, seed)
+        codes.append(centered(data, rows)["codes"])
+        chrom.append(data["chrom"][rows].astype(str))
+        start.append(data["center"][rows] - int(data["input_length"]) // 2)
+    total = sum(map(len, codes))
+    keep = np.arange(total)
+    if total > max_regions:
+        keep = np.sort(np.random.default_rng(seed).choice(total, max_regions, replace=False))
+    codes, chrom, start = (np.concatenate(v)[keep] for v in (codes, chrom, start))
+    ids = np.array([f"{c}:{s}" for c, s in zip(chrom, start, strict=True)])
+    for target in targets:
+        began = time.perf_counter()
+        result = profile_contributions(model, codes, target, task, head, n_references, seed, device=device)
+        written[target] = out_dir / f"{target}.npz"
+        save_npz(written[target], ids=ids, chrom=chrom, start=start, task=np.int64(task), seed=np.int64(seed), **result)
+        if chrom_sizes is not None:
+            written[f"{target}_bw"] = contribution_bigwig(
+                result["scores"], result["x"], chrom, start, chrom_sizes, out_dir / f"{target}.bw"
+            )
+        rows_out.append({"target": target, "head": head, "regions": len(codes),
+                         "seconds": round(time.perf_counter() - began, 3),
+                         "max_summation_error": float(result["summation_error"].max())})  # fmt: skip
+    write_table(pd.DataFrame(rows_out), out_dir / "summary.tsv")
+    return written
+
+
+# ---------------------------------------------------------------------------------------------- in silico
+
+
+def motif_pwm(spec: str) -> np.ndarray:
+    """A motif as a PWM ``(4, W)``: an ACGT string (one-hot) or a :func:`cisflow.pwm.load_motif` spec."""
+    if spec and set(spec.upper()) <= set("ACGT"):
+        return np.eye(4)[encode(spec)].T
+    return load_motif(spec)[1]
+
+
+def _backgrounds(dataset_npz: str | Path, n: int, seed: int) -> tuple[np.ndarray, dict]:
+    """Dinucleotide shuffles of the dataset's peak windows (or all windows when it has no peak)."""
+    data = load_dataset(dataset_npz)
+    peaks = np.flatnonzero(np.asarray(data["is_peak"], bool))
+    rows = peaks if len(peaks) else np.arange(len(data["codes"]))
+    return shuffled_backgrounds(centered(data, rows)["codes"], n, seed), data
+
+
+def insilico_profile(
+    model_dir: str | Path,
+    dataset_npz: str | Path,
+    out_dir: str | Path,
+    motifs: Mapping[str, str],
+    *,
+    pairs: Sequence[Sequence[str]] = (),
+    spacings: Sequence[int] = tuple(range(-100, 101)),
+    orientations: Sequence[str] = ("++", "+-", "-+", "--"),
+    n_backgrounds: int = 64,
+    head: str = "full",
+    ablation_fraction: float = 0.8,
+    flank: int = 100,
+    seed: int = 0,
+    device: str | None = None,
+) -> dict[str, Path]:
+    """Marginal footprints, spacing curves and in-context ablation of motifs for a trained model.
+
+    Writes into ``out_dir``: ``marginal.tsv`` (per motif and task: log counts with / without, log2 fold
+    change, footprint maximum), ``footprints.npz`` + ``footprints.png``, with ``pairs`` ``spacing.tsv`` +
+    ``spacing_{a}_{b}.png``, and ``ablation.tsv`` + ``ablation.png`` (instances scoring at least
+    ``ablation_fraction`` of the motif's best log-odds in the dataset's central ``2·flank`` bp).
+
+    ``motifs`` maps names to ACGT sequences or motif specs (``jaspar:MA0363.2``; inserted as the consensus).
+    """
+    unknown = [name for pair in pairs for name in pair if name not in motifs]
+    if unknown:
+        raise CisflowError(f"pairs name motif(s) {', '.join(unknown)} not among {', '.join(motifs)}")
+    model, _ = load_model(model_dir, resolve_device(device))
+    out_dir, kwargs = Path(out_dir), {"device": device, "head": head}
+    backgrounds, data = _backgrounds(dataset_npz, n_backgrounds, seed)
+    flank = min(flank, int(data["output_length"]) // 2)
+    pwms = {name: motif_pwm(spec) for name, spec in motifs.items()}
+    written = _footprints(model, backgrounds, pwms, data["strands"].tolist(), flank, out_dir, kwargs)
+    if pairs:
+        written |= _spacings(model, backgrounds, pwms, pairs, spacings, orientations, out_dir, kwargs)
+    written |= _ablation(model, data, pwms, ablation_fraction, 2 * flank, seed, out_dir, kwargs)
+    return written
+
+
+def _footprints(model, backgrounds, pwms, strands, flank, out_dir: Path, kwargs) -> dict[str, Path]:
+    rows, arrays = [], {}
+    for name, pwm in pwms.items():
+        fp = marginal_footprint(model, backgrounds, consensus_codes(pwm), **kwargs)
+        arrays |= {f"{name}_with": fp["with"], f"{name}_without": fp["without"], f"{name}_normalised": fp["normalised"]}
+        for t in range(len(fp["log2_fold_change"])):
+            rows.append({"motif": name, "task": t, "log_counts_with": fp["log_counts_with"][t],
+                         "log_counts_without": fp["log_counts_without"][t],
+                         "log2_fold_change": fp["log2_fold_change"][t],
+                         "max_normalised_footprint": float(fp["normalised"][t].max())})  # fmt: skip
+    save_npz(out_dir / "footprints.npz", **arrays)
+    write_table(pd.DataFrame(rows), out_dir / "marginal.tsv")
+    effects = {n: arrays[f"{n}_with"][0] - arrays[f"{n}_without"][0] for n in pwms}
+    plot_footprints(out_dir / "footprints.png", effects, strands, flank)
+    return {"marginal": out_dir / "marginal.tsv", "footprints": out_dir / "footprints.npz"}
+
+
+def _spacings(model, backgrounds, pwms, pairs, spacings, orientations, out_dir: Path, kwargs) -> dict[str, Path]:
+    curves = []
+    for a, b in pairs:
+        curve = spacing_curve(model, backgrounds, consensus_codes(pwms[a]), consensus_codes(pwms[b]), spacings,
+                              orientations, **kwargs).assign(motif_a=a, motif_b=b)  # fmt: skip
+        plot_spacing(out_dir / f"spacing_{a}_{b}.png", curve, f"{a} then {b}")
+        curves.append(curve)
+    write_table(pd.concat(curves, ignore_index=True), out_dir / "spacing.tsv")
+    return {"spacing": out_dir / "spacing.tsv"}
+
+
+def _ablation(model, data, pwms, fraction, window, seed, out_dir: Path, kwargs) -> dict[str, Path]:
+    codes = centered(data, np.flatnonzero(np.asarray(data["is_peak"], bool)))["codes"]
+    tables = []
+    for name, pwm in pwms.items():
+        lo = log_odds(pwm)
+        hits = find_instances(codes, lo, fraction * float(lo.max(axis=0).sum()), window)
+        if len(hits):
+            tables.append(ablate_instances(model, codes, hits, seed, **kwargs).assign(motif=name))
+    columns = ["seq", "start", "end", "strand", "score", "delta_log_counts", "profile_jsd", "motif"]
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
+    write_table(table, out_dir / "ablation.tsv")
+    if len(table):
+        plot_ablation(out_dir / "ablation.png", table, "motif instances ablated in held-out peaks")
+    return {"ablation": out_dir / "ablation.tsv"}
+
+
+# ---------------------------------------------------------------------------------------------- ChromBPNet checks
+
+
+def bias_checks(
+    metrics_tsv: str | Path,
+    model_dir: str | Path,
+    dataset_npz: str | Path,
+    out_tsv: str | Path,
+    *,
+    assay: str = "atac",
+    bias_matches: str | Path | None = None,
+    qvalue: float = 0.05,
+    n_backgrounds: int = 64,
+    seed: int = 0,
+    device: str | None = None,
+) -> pd.DataFrame:
+    """chrombpnet's checks of a trained ChromBPNet, one row each (``check value threshold passed``).
+
+    - the bias model's counts Pearson in peaks (> −0.3, else the bias model learned AT-rich TF signal)
+      and in background (> 0);
+    - the enzyme footprint (:data:`TN5_MOTIFS` or :data:`DNASE_MOTIFS`) of the bias-corrected model: the
+      mean over motifs of each normalised footprint's maximum below 3× a flat profile;
+    - with ``bias_matches`` (the JASPAR matches of the bias model's TF-MoDISco patterns), no pattern matching a
+      JASPAR motif at q ≤ ``qvalue``.
+    """
+    metrics = pd.read_csv(metrics_tsv, sep="\t")
+    rows = []
+    for regions, threshold in (("peaks", -0.3), ("background", 0.0)):
+        hit = metrics[(metrics["model"] == "bias") & (metrics["regions"] == regions)]
+        if hit.empty:
+            raise CisflowError(f"no bias-model metrics in {regions}; evaluate a chrombpnet first", metrics_tsv)
+        value = float(hit["counts_pearson"].iloc[0])
+        rows.append({"check": f"bias counts Pearson in {regions}", "value": value, "threshold": threshold,
+                     "passed": bool(value > threshold)})  # fmt: skip
+    model, _ = load_model(model_dir, resolve_device(device))
+    backgrounds, _ = _backgrounds(dataset_npz, n_backgrounds, seed)
+    enzyme = TN5_MOTIFS if assay == "atac" else DNASE_MOTIFS
+    table = footprint_check(model, backgrounds, enzyme, head="corrected", device=device)
+    value, threshold = float(table["max_footprint"].mean()), float(table["threshold"].iloc[0])
+    rows.append({"check": f"{'Tn5' if assay == 'atac' else 'DNase-I'} footprint of the corrected model",
+                 "value": value, "threshold": threshold, "passed": bool(value < threshold)})  # fmt: skip
+    if bias_matches is not None:
+        matches = pd.read_csv(bias_matches, sep="\t")
+        tf = matches[(matches["rank"] == 1) & (matches["qvalue"] <= qvalue)] if len(matches) else matches
+        rows.append({"check": f"bias-model patterns matching JASPAR at q <= {qvalue}", "value": float(len(tf)),
+                     "threshold": 0.0, "passed": bool(len(tf) == 0)})  # fmt: skip
+    out = pd.DataFrame(rows)
+    write_table(out, out_tsv)
+    return out
