@@ -561,3 +561,13 @@ def test_denoise_reads_of_a_new_sample(tmp_path: Path) -> None:
     assert stats["coverage"]["flank"] == SIM_FLANK and stats["coverage"]["cut_sites"] == 30 * 6 + 100
     assert all(p.is_file() for p in out.values())
     assert len(read_narrowpeak(out["macs3_peaks"])) >= 1
+
+
+def test_denoising_model_is_its_own_family() -> None:
+    from cisflow.models import check_model_config
+
+    check_model_config({"name": "denoising_resnet", "params": {"resolution": 5}}, family="denoise")
+    with pytest.raises(CisflowError, match="'denoising_resnet' is not a classifier model"):
+        check_model_config({"name": "denoising_resnet"})
+    with pytest.raises(CisflowError, match="'basset' is not a denoise model"):
+        check_model_config({"name": "basset"}, family="denoise")

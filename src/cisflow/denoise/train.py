@@ -330,7 +330,7 @@ def train_denoiser(
 
     cfg = check_denoise_train_config(train_cfg)
     model_cfg = json.loads(json.dumps(dict(model_cfg or {"name": "denoising_resnet", "params": {}})))
-    check_model_config(model_cfg)
+    check_model_config(model_cfg, family="denoise")
     splits = make_splits(list(sizes), valid_chroms, test_chroms)
     if not valid_chroms:
         raise CisflowError("denoising needs at least one validation chromosome (valid_chroms)")

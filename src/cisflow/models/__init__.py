@@ -1,7 +1,7 @@
 """Models built from config by name, and their safetensors + JSON persistence.
 
 Every sequence model is a plain ``nn.Module`` mapping input ``(N, C, L)`` (C = 4 for one-hot DNA)
-to logits ``(N, T)``; the denoising ResNet (:mod:`cisflow.models.denoising`) maps coverage
+to logits ``(N, T)``; the denoising ResNet (:data:`DENOISE_MODELS`) maps coverage
 ``(N, C, L)`` to a denoised track and peak logits, both ``(N, L)``; the base-resolution models in
 :data:`PROFILE_MODELS` (BPNet, ChromBPNet) map one-hot DNA to profile logits ``(N, T, S, L_out)`` and log
 counts ``(N, T)`` (:mod:`cisflow.profile`). A saved model is ``model.safetensors`` (the state_dict)
@@ -37,15 +37,17 @@ MODELS: dict[str, type[nn.Module]] = {
     "sequence_dnn": SequenceDNN,
     "deepbind": DeepBind,
     "basset": Basset,
-    "denoising_resnet": DenoisingResNet,
 }
 PROFILE_MODELS: dict[str, type[nn.Module]] = {"bpnet": BPNet, "chrombpnet": ChromBPNet}
-_ALL_MODELS = {**MODELS, **PROFILE_MODELS}
+DENOISE_MODELS: dict[str, type[nn.Module]] = {"denoising_resnet": DenoisingResNet}
+_FAMILIES = {"classifier": MODELS, "profile": PROFILE_MODELS, "denoise": DENOISE_MODELS}
+_ALL_MODELS = {**MODELS, **PROFILE_MODELS, **DENOISE_MODELS}
 _FIXED = ("self", "n_tasks", "input_length", "in_channels")
 WEIGHTS_NAME = "model.safetensors"
 META_NAME = "model.json"
 
 __all__ = [
+    "DENOISE_MODELS",
     "MODELS",
     "PROFILE_MODELS",
     "SEQUENCE_DNN_PRESETS",
@@ -126,12 +128,12 @@ def check_model_config(cfg: Any, input_length: int | None = None, n_tasks: int =
 
     Names and parameter names are always checked; when ``input_length`` is given the model is
     also built (on the meta device, no memory) so values that do not fit the length fail here.
-    ``family`` is ``classifier`` (:data:`MODELS`) or ``profile`` (:data:`PROFILE_MODELS`); a model of
-    the other family is an error.
+    ``family`` is ``classifier`` (:data:`MODELS`), ``profile`` (:data:`PROFILE_MODELS`) or ``denoise``
+    (:data:`DENOISE_MODELS`); a model of another family is an error.
     """
     if not isinstance(cfg, Mapping) or "name" not in cfg:
         raise CisflowError("model config must be a mapping with 'name' (and optional 'params')")
-    names = PROFILE_MODELS if family == "profile" else MODELS
+    names = _FAMILIES[family]
     if str(cfg["name"]) in _ALL_MODELS and str(cfg["name"]) not in names:
         raise CisflowError(f"model {cfg['name']!r} is not a {family} model; valid models: {', '.join(names)}")
     params = cfg.get("params") or {}
