@@ -117,9 +117,9 @@ def test_deeplift_linear_equals_weights_times_difference():
     x, ref = _onehot(2, 15, seed=1), _onehot(1, 15, seed=2)
     model = Linear(15)
     w = model.w(1)
-    hyp, err = deepshap_scores(model, x, task=1, references=ref, device="cpu")
+    hyp, err = deepshap_scores(model, x, task=1, references=ref, device="cpu", dtype=torch.float64)
     np.testing.assert_allclose(hyp, np.broadcast_to(w - (w * ref[0]).sum(axis=0), x.shape), atol=1e-6)
-    contrib = deepshap(model, x, task=1, references=ref, device="cpu")
+    contrib = deepshap(model, x, task=1, references=ref, device="cpu")  # float32 by default
     np.testing.assert_allclose(contrib.sum(axis=1), (w * (x - ref)).sum(axis=1), atol=1e-6)
     assert err.max() < 1e-9
 
@@ -155,6 +155,16 @@ class ConvNet(nn.Module):
         return self.fc(self.body(x).flatten(1))
 
 
+class UntraceableConvNet(ConvNet):
+    """ConvNet with data-dependent control flow (torch.fx cannot trace it): DeepSHAP's hook fallback."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.body(x)
+        if bool(torch.isfinite(h).all()):
+            h = h.flatten(1)
+        return self.fc(h)
+
+
 def _basset_with_stats() -> nn.Module:
     """A small Basset whose BatchNorm layers hold non-trivial running statistics."""
     torch.manual_seed(2)
@@ -173,11 +183,12 @@ def _basset_with_stats() -> nn.Module:
     "make",
     [
         ConvNet,
+        UntraceableConvNet,
         lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8),
         lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8, pooling="max_avg"),
         lambda: _basset_with_stats(),
     ],
-    ids=["convnet", "deepbind", "deepbind-max-avg", "basset"],
+    ids=["convnet", "untraceable", "deepbind", "deepbind-max-avg", "basset"],
 )
 def test_deepshap_sums_to_delta(make):
     model = make().eval()
@@ -188,11 +199,45 @@ def test_deepshap_sums_to_delta(make):
     with torch.no_grad():
         fx = model(torch.as_tensor(x))[:, task].double().numpy()
         fr = model(torch.as_tensor(refs.reshape(-1, 4, 64)))[:, task].double().numpy().reshape(3, 5)
-    np.testing.assert_allclose(contrib.sum(axis=(1, 2)), fx - fr.mean(axis=1), atol=1e-3)
-    _, err32 = deepshap_scores(model, x, task, n_references=5, seed=7, device="cpu", dtype=torch.float32)
-    assert err32.max() < 1e-3
+    np.testing.assert_allclose(contrib.sum(axis=(1, 2)), fx - fr.mean(axis=1), atol=1e-3)  # float32 default
+    hyp32, err32 = deepshap_scores(model, x, task, n_references=5, seed=7, device="cpu")
+    hyp64, err64 = deepshap_scores(model, x, task, n_references=5, seed=7, device="cpu", dtype=torch.float64)
+    assert err32.max() < 1e-3 and err64.max() < 1e-9
+    np.testing.assert_allclose(hyp32, hyp64, atol=1e-4 * np.abs(hyp64).max())
     grad_sum = (input_gradients(model, x, task, device="cpu") * (x - refs.mean(axis=1))).sum(axis=(1, 2))
     assert np.abs(grad_sum - (fx - fr.mean(axis=1))).max() > 1e-3  # the rescale rule is doing something
+
+
+def test_fused_kernels_equal_torch():
+    from cisflow.interpret._rescale import maxpool1d_indices, relu_ratio
+
+    g = torch.Generator().manual_seed(0)
+    xi = torch.randn(3, 5, 40, generator=g)
+    ri = torch.randn(3, 5, 40, generator=g)
+    ri[0] = xi[0]  # exact ties: the derivative 1[xi > 0]
+    ri[1, :, :5] = xi[1, :, :5] + 1e-9
+    for dtype in (torch.float32, torch.float64):
+        a, b = xi.to(dtype), ri.to(dtype)
+        fused, plain = relu_ratio(a, b), relu_ratio(a, b, fused=False)
+        assert torch.equal(fused, plain)
+        assert torch.equal(fused[0], (a[0] > 0).to(dtype))
+        for kernel, stride, dilation in ((3, 3, 1), (4, 2, 1), (3, 1, 2), (35, 35, 1)):
+            h = torch.relu(a)  # many tied zeros: the first maximum wins, as in torch
+            got = maxpool1d_indices(h, kernel, stride, dilation)
+            want = nn.functional.max_pool1d(h, kernel, stride, 0, dilation, return_indices=True)
+            assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+
+
+def test_fold_batchnorm_keeps_the_function():
+    from cisflow.interpret._common import fold_batchnorm
+
+    model = _basset_with_stats().eval()
+    folded = fold_batchnorm(model)
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in folded.modules())
+    assert any(isinstance(m, nn.BatchNorm1d) for m in model.modules())  # the original is untouched
+    x = torch.as_tensor(_onehot(4, 64, seed=9))
+    with torch.no_grad():
+        np.testing.assert_allclose(folded(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_shuffled_references_keep_dinucleotides():

@@ -1,0 +1,174 @@
+"""DeepLIFT's rescale rule for one non-linearity, as an autograd function (used by :mod:`.deepshap`).
+
+A non-linearity ``y = fn(x)`` seen at an input ``xi`` and a reference input ``ri`` (output ``ro``):
+
+- ``relu`` and other element-wise ops: multiplier ``(fn(xi) − ro) / (xi − ri)``, or the ordinary
+  derivative where ``|xi − ri| < EPS`` (shap's ``nonlinearity_1d``). ReLU's multipliers are made in one
+  fused pass on the CPU when numba is installed (the same arithmetic as the torch expression);
+- ``maxpool`` (``MaxPool1d``) and other ``max`` ops (``amax``, adaptive max pool): shap's max rule —
+  with ``c = max(y_x, y_r)``, ``c − y_r`` goes to the input's arg-max positions and ``y_x − c`` to the
+  reference's, each divided by the input difference there (0 where it is below ``EPS``). Max pooling
+  keeps the arg-max indices of both, so its backward touches only those positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
+
+EPS = 1e-7
+
+
+def _vjp(fn: Callable, inp: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``grad``ᵀ · ∂fn/∂inp at ``inp``."""
+    with torch.enable_grad():
+        t = inp.detach().requires_grad_(True)
+        (out,) = torch.autograd.grad(fn(t), t, grad)
+    return out
+
+
+def _numba_kernels() -> dict[str, Callable] | None:
+    """Fused CPU kernels (ReLU multipliers; 1-D max pooling with arg-max), or None without numba."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba ships with the motifs extra
+        return None
+
+    @numba.njit(parallel=True, cache=True)
+    def relu(xi, ri, zero, out):  # pragma: no cover - compiled
+        z = zero[0]  # a zero of the arrays' dtype: float32 stays float32, as in torch
+        for i in numba.prange(xi.size):
+            d = xi[i] - ri[i]
+            if abs(d) < EPS:
+                out[i] = 1.0 if xi[i] > 0 else 0.0
+            else:
+                out[i] = (max(xi[i], z) - max(ri[i], z)) / d
+
+    @numba.njit(parallel=True, cache=True)
+    def maxpool(x, kernel, stride, dilation, values, indices):  # pragma: no cover - compiled
+        for row in numba.prange(x.shape[0]):
+            for o in range(values.shape[1]):
+                start = o * stride
+                best, arg = x[row, start], start
+                for j in range(1, kernel):
+                    v = x[row, start + j * dilation]
+                    if v > best or v != v:  # the first maximum; NaN wins, as in torch
+                        best, arg = v, start + j * dilation
+                values[row, o], indices[row, o] = best, arg
+
+    return {"relu": relu, "maxpool": maxpool}
+
+
+_KERNELS: list = []
+
+
+def _kernel(name: str, t: torch.Tensor) -> Callable | None:
+    """The fused kernel ``name`` for CPU float tensors (threads set to torch's), else None."""
+    if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
+        return None
+    if not _KERNELS:
+        _KERNELS.append(_numba_kernels())
+    if _KERNELS[0] is None:
+        return None
+    import numba
+
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    return _KERNELS[0][name]
+
+
+def relu_ratio(xi: torch.Tensor, ri: torch.Tensor, fused: bool = True) -> torch.Tensor:
+    """ReLU multipliers ``(relu(xi) − relu(ri)) / (xi − ri)`` (``1[xi > 0]`` where ``|xi − ri| < EPS``), like ``xi``."""
+    kernel = _kernel("relu", xi) if fused else None
+    if kernel is None:
+        return elementwise_ratio(torch.relu, xi, ri, torch.relu(xi), torch.relu(ri), relu=True)
+    out = torch.empty(xi.shape, dtype=xi.dtype)
+    zero = torch.zeros(1, dtype=xi.dtype).numpy()
+    kernel(xi.contiguous().view(-1).numpy(), ri.contiguous().view(-1).numpy(), zero, out.view(-1).numpy())
+    return out
+
+
+def maxpool1d_indices(
+    t: torch.Tensor, kernel: int, stride: int, dilation: int = 1, fused: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``F.max_pool1d(t, kernel, stride, 0, dilation, return_indices=True)`` for ``(N, C, L)``, fused on the CPU."""
+    fn = _kernel("maxpool", t) if fused else None
+    if fn is None:
+        return F.max_pool1d(t, kernel, stride, 0, dilation, return_indices=True)
+    n, c, length = t.shape
+    out_len = (length - dilation * (kernel - 1) - 1) // stride + 1
+    values = torch.empty((n, c, out_len), dtype=t.dtype)
+    indices = torch.empty((n, c, out_len), dtype=torch.int64)
+    rows = t.contiguous().view(n * c, length).numpy()
+    fn(rows, kernel, stride, dilation, values.view(n * c, out_len).numpy(), indices.view(n * c, out_len).numpy())
+    return values, indices
+
+
+def elementwise_ratio(
+    fn: Callable, xi: torch.Tensor, ri: torch.Tensor, xo: torch.Tensor, ro: torch.Tensor, relu: bool = False
+) -> torch.Tensor:
+    """Rescale multipliers ``Δout / Δin`` of an element-wise op; its derivative where ``|Δin| < EPS``."""
+    din = xi - ri
+    ratio = (xo - ro).div_(din)
+    small = din.abs_() < EPS
+    if bool(small.any()):
+        local = (xi > 0).to(xi.dtype) if relu else _vjp(fn, xi, torch.ones_like(xi))
+        ratio = torch.where(small, local, ratio)
+    return ratio
+
+
+def _maxpool_backward(grad, xi, ri, xo, ro, ix, ir) -> torch.Tensor:
+    """Max rule for a pool of ``(B, C, L)`` with arg-max indices ``ix`` / ``ir`` ``(B, C, L_out)``."""
+    cross = torch.maximum(xo, ro)
+    gin = torch.zeros_like(xi)
+    din_x = xo - ri.gather(2, ix)  # xi at its own arg-max is xo
+    din_r = xi.gather(2, ir) - ro
+    for idx, part, din in ((ix, grad * (cross - ro), din_x), (ir, grad * (xo - cross), din_r)):
+        gin.scatter_add_(2, idx, torch.where(din.abs() < EPS, 0.0, part / din))
+    return gin
+
+
+class Rescale(torch.autograd.Function):
+    """Value ``fn(xi)``; backward: DeepLIFT's rescale rule against reference input ``ri`` and output ``ro``.
+
+    ``kind`` is ``relu``, ``elementwise``, ``maxpool`` (then ``fn`` returns ``(values, indices)``, as
+    ``F.max_pool1d(..., return_indices=True)``) or ``max``.
+    """
+
+    @staticmethod
+    def forward(ctx, xi: torch.Tensor, ri: torch.Tensor, ro: torch.Tensor, fn: Callable, kind: str) -> torch.Tensor:
+        ctx.fn, ctx.kind = fn, kind
+        if kind == "maxpool":
+            (xo, ix), (_, ir) = fn(xi), fn(ri)
+            ctx.save_for_backward(xi, ri, xo, ro, ix, ir)
+            return xo
+        xo = fn(xi)
+        if kind == "relu":
+            ctx.save_for_backward(relu_ratio(xi, ri))
+        elif kind == "elementwise":
+            ctx.save_for_backward(elementwise_ratio(fn, xi, ri, xo, ro))
+        else:
+            ctx.save_for_backward(xi, ri, xo, ro)
+        return xo
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        if ctx.kind in ("relu", "elementwise"):
+            (ratio,) = ctx.saved_tensors
+            return grad * ratio, None, None, None, None
+        if ctx.kind == "maxpool":
+            return _maxpool_backward(grad, *ctx.saved_tensors), None, None, None, None
+        xi, ri, xo, ro = ctx.saved_tensors
+        cross = torch.maximum(xo, ro)
+        routed = _vjp(ctx.fn, xi, grad * (cross - ro)).add_(_vjp(ctx.fn, ri, grad * (xo - cross)))
+        din = xi - ri
+        return torch.where(din.abs() < EPS, 0.0, routed.div_(din)), None, None, None, None
+
+
+def maxpool_fn(m: torch.nn.MaxPool1d) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """``t -> (values, indices)`` of a ``MaxPool1d`` module over ``(N, C, L)``."""
+    k, s, p, d = (v[0] if isinstance(v, tuple) else v for v in (m.kernel_size, m.stride, m.padding, m.dilation))
+    if p == 0 and not m.ceil_mode:
+        return lambda t: maxpool1d_indices(t, k, s, d, fused=t.ndim == 3)
+    return lambda t: F.max_pool1d(t, k, s, p, d, ceil_mode=m.ceil_mode, return_indices=True)
