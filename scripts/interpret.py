@@ -18,6 +18,7 @@ interpret_model(
     motifs=snakemake.params.motifs or None,
     seed=snakemake.params.seed,
     n_references=opts["deepshap_references"],
+    precision=opts["deepshap_precision"],
     summary=snakemake.output.summary,
     chrom_sizes=read_chrom_sizes(snakemake.input.sizes) if snakemake.input.sizes else None,
 )

@@ -373,7 +373,7 @@ def test_signal_models_explain_the_dna_given_its_signal(method):
     if method == "ism":
         np.testing.assert_allclose(result["hypothetical"], s * (w - w.mean()), atol=1e-5)
     elif method == "grad_x_input":
-        np.testing.assert_allclose(result["scores"], s * w * x, atol=1e-6)
+        np.testing.assert_allclose(result["scores"], s * (w - w.mean()) * x, atol=1e-6)  # centred gradient · x
     else:  # DeepSHAP of a model linear in the DNA: sums to f(x, s) − mean over references f(ref, s)
         refs = shuffled_references(x[:1], 4, seed=1)[0]
         xs = torch.as_tensor(np.concatenate([x[:1], np.repeat(signal[:1], 1, axis=0)], axis=1))

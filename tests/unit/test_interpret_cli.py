@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from cisflow.cli import main
+from cisflow.errors import CisflowError
 from cisflow.interpret import interpret_model
 from cisflow.io import save_npz
 from cisflow.models import build_model, save_model
@@ -52,10 +53,20 @@ def test_interpret_model_writes_all_outputs(case):
         with np.load(out / f"{method}.npz") as data:
             assert data["x"].shape == data["scores"].shape == data["hypothetical"].shape == (4, 4, LENGTH)
             assert set(data["ids"]) <= {f"seq{i}" for i in range(6)}  # positives of task b only
-            if method != "grad_x_input":  # there scores = gradient · x, hypothetical = centred gradient
-                np.testing.assert_allclose(data["scores"], data["hypothetical"] * data["x"], atol=1e-6)
+            # every method: scores = hypothetical · x (for grad_x_input, the centred gradient · x)
+            np.testing.assert_allclose(data["scores"], data["hypothetical"] * data["x"], atol=1e-6)
+            if method != "deepshap":  # centred per position
+                np.testing.assert_allclose(data["hypothetical"].sum(axis=1), 0, atol=1e-5)
     with np.load(out / "deepshap.npz") as data:
         assert data["summation_error"].max() < 1e-3
+        hyp32 = data["hypothetical"]
+    interpret_model(
+        case / "model", case / "test.npz", case / "f64", ["deepshap"], "b", 4, n_references=3, device="cpu",
+        precision="float64",
+    )  # fmt: skip
+    with np.load(case / "f64" / "deepshap.npz") as data:
+        assert data["summation_error"].max() < 1e-9
+        np.testing.assert_allclose(data["hypothetical"], hyp32, atol=1e-4 * np.abs(hyp32).max())
     prc = pd.read_csv(out / "positional_prc.tsv", sep="\t")
     assert list(prc.method) == ["ism", "grad_x_input", "deepshap"] and (prc.n_sequences == 4).all()
     filters = pd.read_csv(out / "filters.tsv", sep="\t")
@@ -75,3 +86,9 @@ def test_cli_interpret(case, capsys):
     assert "model metadata does not exist" in capsys.readouterr().err
     assert main([*args, str(case / "bad"), "--task", "0"]) == 2  # task a has no positives
     assert "no sequences to interpret" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
+        main([*args, str(case / "bad"), "--task", "1", "--precision", "float16"])
+    assert "invalid choice: 'float16'" in capsys.readouterr().err
+    with pytest.raises(CisflowError, match="unknown DeepSHAP precision 'half'"):
+        interpret_model(case / "model", case / "test.npz", case / "bad", precision="half", device="cpu")
+    assert not (case / "bad").exists()

@@ -26,6 +26,7 @@ from cisflow.io import atomic_open, save_npz
 log = logging.getLogger(__name__)
 
 METHODS = ("ism", "grad_x_input", "deepshap")
+PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
 
 
 def _task_index(task: int | str, tasks: Sequence[str], path: str | Path) -> int:
@@ -76,29 +77,32 @@ def compute_scores(
     n_references: int = 20,
     device=None,
     signal: np.ndarray | None = None,
+    precision: str = "float32",
 ) -> dict[str, np.ndarray]:
     """One method's ``scores`` (actual-base, ``(N, 4, L)``) and ``hypothetical`` scores (``(N, 4, L)``).
 
-    ``ism``: hypothetical = ISM centred per position, scores = hypothetical · x (``f(x) − mean_b f(x_b)`` at
-    the actual base). ``grad_x_input``: scores = gradient · x, hypothetical = centred gradient.
-    ``deepshap``: DeepSHAP hypothetical contributions and hypothetical · x, plus ``summation_error`` ``(N,)``.
+    Every method's scores are hypothetical · x, so motif discovery (hypothetical · x) and hit calling
+    (scores) see the same numbers. ``ism``: hypothetical = ISM centred per position (``f(x) − mean_b f(x_b)``
+    at the actual base). ``grad_x_input``: hypothetical = the gradient centred per position (its mean over
+    the 4 bases removed). ``deepshap``: DeepSHAP hypothetical contributions in ``precision`` (``float32`` or
+    ``float64``), plus ``summation_error`` ``(N,)``.
     With ``signal`` ``(N, S, L)`` (a model with signal channels) each window is explained on its own
     through :class:`SignalConditioned`: contributions of its DNA, its signal held fixed.
     """
     if signal is not None:
-        parts = [
-            compute_scores(SignalConditioned(model, signal[i]), x[i : i + 1], method, task, seed, n_references, device)
-            for i in range(len(x))
-        ]
+        args = (method, task, seed, n_references, device, None, precision)
+        parts = [compute_scores(SignalConditioned(model, signal[i]), x[i : i + 1], *args) for i in range(len(x))]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     if method == "ism":
         hyp = ism_fast(model, x, task, centered=True, device=device)
         return {"scores": hyp * x, "hypothetical": hyp}
     if method == "grad_x_input":
-        grad = input_gradients(model, x, task, device=device)
-        return {"scores": grad * x, "hypothetical": center(grad)}
+        hyp = center(input_gradients(model, x, task, device=device))
+        return {"scores": hyp * x, "hypothetical": hyp}
     if method == "deepshap":
-        hyp, err = deepshap_scores(model, x, task, n_references, seed, device=device)
+        if precision not in PRECISIONS:
+            raise CisflowError(f"unknown DeepSHAP precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+        hyp, err = deepshap_scores(model, x, task, n_references, seed, device=device, dtype=PRECISIONS[precision])
         return {"scores": hyp * x, "hypothetical": hyp, "summation_error": err}
     raise CisflowError(f"unknown interpretation method {method!r}; choose from {', '.join(METHODS)}")
 
@@ -148,6 +152,7 @@ def interpret_model(
     device: str | None = None,
     summary: str | Path | None = None,
     chrom_sizes: Mapping[str, int] | None = None,
+    precision: str = "float32",
 ) -> dict[str, Path]:
     """Contribution scores of a saved model on a dataset split, written per method.
 
@@ -157,11 +162,14 @@ def interpret_model(
     ``filter_logos.png`` when ``motifs`` are given and the model has a first Conv1d, and ``summary``
     (one row per method: sequences, seconds, positional auPRC, DeepSHAP's worst summation error) when
     given. With ``chrom_sizes`` and genomic windows (``chrom``/``start`` in the dataset), each
-    method's actual-base contributions are also written as ``out_dir/{method}.bw``. Returns the paths.
+    method's actual-base contributions are also written as ``out_dir/{method}.bw``. DeepSHAP runs in
+    ``precision`` (``float32`` or ``float64``). Returns the paths.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise CisflowError(f"unknown interpretation method(s) {unknown}; choose from {', '.join(METHODS)}")
+    if precision not in PRECISIONS:
+        raise CisflowError(f"unknown DeepSHAP precision {precision!r}; choose from {', '.join(PRECISIONS)}")
     from cisflow.models import load_model
 
     device = resolve_device(device)
@@ -179,7 +187,7 @@ def interpret_model(
     out_dir, written, prc, rows_out = Path(out_dir), {}, [], []
     for method in methods:
         start = time.perf_counter()
-        result = compute_scores(model, x, method, t, seed, n_references, device, signal)
+        result = compute_scores(model, x, method, t, seed, n_references, device, signal, precision)
         row = {"method": method, "n_sequences": len(x), "seconds": round(time.perf_counter() - start, 3)}
         if "summation_error" in result:
             row["max_summation_error"] = float(np.max(result["summation_error"]))

@@ -165,7 +165,7 @@ def run_modisco(
     n_leiden_runs: int = 50,
     min_metacluster_size: int = 100,
     final_min_cluster_size: int = 20,
-    target_seqlet_fdr: float = 0.05,
+    target_seqlet_fdr: float = 0.2,
     trim_threshold: float = TRIM_THRESHOLD,
     **modisco_kwargs,
 ) -> list[Pattern]:
@@ -186,6 +186,9 @@ def run_modisco(
         Central window analysed in bp (None: all ``L``); seqlet coordinates are reported in the full sequence.
     min_metacluster_size, final_min_cluster_size
         Fewest seqlets for a metacluster / a final pattern (lower them for small inputs).
+    target_seqlet_fdr
+        False discovery rate at which windows are called seqlets against modisco-lite's null of
+        sign-flipped, shuffled scores (modisco-lite's default 0.2; lower keeps fewer, stronger seqlets).
     **modisco_kwargs
         Further TFMoDISco arguments (e.g. ``initial_flank_to_add``), passed unchanged.
 
