@@ -126,7 +126,9 @@ def test_deeplift_linear_equals_weights_times_difference():
 
 # ---------------------------------------------------------------- fast ISM == naive ISM
 @pytest.mark.filterwarnings("ignore:Using padding=.same.")
-@pytest.mark.parametrize("make, length", [(_small_dnn, 90), (OddConvNet, 100), (Untraceable, 30)])
+@pytest.mark.parametrize(
+    "make, length", [(_small_dnn, 90), (OddConvNet, 100), (Untraceable, 30), (lambda: _basset_with_stats().eval(), 64)]
+)
 def test_ism_fast_matches_naive(make, length):
     model = make() if make is not _small_dnn else make(length)
     x = _onehot(2, length, seed=3)

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from torch import fx, nn
 
+from cisflow.interpret._common import fold_batchnorm
+
 log = logging.getLogger(__name__)
 
 _POINTWISE_MODULES = (
@@ -44,14 +46,21 @@ class Local:
     pad_left: int = 0
     pad_right: int = 0
     pad_value: float = 0.0
+    patch_fn: Callable[[torch.Tensor], torch.Tensor] | None = None  # in place on freshly made patches
 
 
 @dataclass
 class FastPlan:
-    """The trunk layers and the tail (a callable from the trunk output to logits ``(N, T)``)."""
+    """The trunk layers and the tail (a callable from the trunk output to logits ``(N, T)``).
+
+    ``first_taps`` ``(K · 4, C_out)``: when the trunk opens with a plain ``Conv1d`` over the one-hot
+    input (stride, dilation and groups 1), row ``t · 4 + b`` holds its weights for base ``b`` at tap
+    ``t``; a mutation then changes that layer's outputs by a difference of two rows, with no convolution.
+    """
 
     trunk: list[Local]
     tail: Callable[[torch.Tensor], torch.Tensor]
+    first_taps: torch.Tensor | None = None
 
 
 def _one(v: int | tuple[int, ...]) -> int:
@@ -100,6 +109,8 @@ def _node_local(gm: fx.GraphModule, node: fx.Node, prev: fx.Node) -> Local | Non
             return _conv_local(m)
         if isinstance(m, nn.MaxPool1d | nn.AvgPool1d):
             return _pool_local(m)
+        if isinstance(m, nn.ReLU):
+            return Local(m, patch_fn=torch.relu_)
         return Local(m) if isinstance(m, _POINTWISE_MODULES) else None
     rest, kwargs = node.args[1:], dict(node.kwargs)
     if node.op == "call_function" and node.target in _POINTWISE_FUNCTIONS:
@@ -138,10 +149,20 @@ def _tail(gm: fx.GraphModule, end: fx.Node, trunk_nodes: list[fx.Node]) -> fx.Gr
     return fx.GraphModule(gm, graph)
 
 
+def _first_taps(gm: fx.GraphModule, nodes: list[fx.Node]) -> torch.Tensor | None:
+    """:attr:`FastPlan.first_taps` when the trunk's first layer is a plain Conv1d over 4 channels."""
+    if len(nodes) < 2 or nodes[1].op != "call_module":
+        return None
+    m = gm.get_submodule(nodes[1].target)
+    if not isinstance(m, nn.Conv1d) or m.in_channels != 4 or (_one(m.stride), _one(m.dilation), m.groups) != (1, 1, 1):
+        return None
+    return m.weight.detach().permute(2, 1, 0).reshape(-1, m.out_channels).contiguous()
+
+
 def plan_fast_ism(model: nn.Module, input_length: int) -> FastPlan | None:
-    """Trace ``model`` (in eval mode) and split it; None when fast patching does not apply."""
+    """Trace ``model`` (in eval mode, batch-norm folded) and split it; None when fast patching does not apply."""
     try:
-        gm = fx.symbolic_trace(model)
+        gm = fold_batchnorm(model)
     except Exception as exc:
         log.info("fast ISM: model not traceable (%s); using whole forwards on the 3 mutants", exc)
         return None
@@ -153,7 +174,7 @@ def plan_fast_ism(model: nn.Module, input_length: int) -> FastPlan | None:
         log.info("fast ISM: no separable convolutional trunk; using whole forwards on the 3 mutants")
         return None
     log.info("fast ISM: trunk of %d layers (%d windowed)", len(layers), sum(la.window for la in layers))
-    return FastPlan(layers, tail)
+    return FastPlan(layers, tail, _first_taps(gm, nodes))
 
 
 def _pad(layer: Local, h: torch.Tensor) -> torch.Tensor:
@@ -163,10 +184,14 @@ def _pad(layer: Local, h: torch.Tensor) -> torch.Tensor:
 
 
 def reference_forward(plan: FastPlan, x: torch.Tensor) -> tuple[list[torch.Tensor | None], torch.Tensor]:
-    """Run the trunk on the references; cache each window layer's padded input."""
+    """Run the trunk on the references; cache each window layer's padded input (the first's output
+    when :attr:`FastPlan.first_taps` is set)."""
     cache, h = [], x
-    for layer in plan.trunk:
-        if layer.window:
+    for i, layer in enumerate(plan.trunk):
+        if i == 0 and plan.first_taps is not None:
+            h = layer.fn(_pad(layer, h))
+            cache.append(h)
+        elif layer.window:
             padded = _pad(layer, h)
             cache.append(padded)
             h = layer.fn(padded)
@@ -192,36 +217,59 @@ def _window_step(
     lo = torch.clamp(-torch.div(span - a, s, rounding_mode="floor"), 0, length_out - w_out)
     need = (w_out - 1) * s + span + 1
     window = ref.unfold(2, need, s)[seq, :, lo]  # (M, C, need): padded input [lo * s, lo * s + need)
-    offset = a - lo * s  # where the patch starts inside the window
-    if bool((offset >= 0).all()) and bool((offset + width <= need).all()):
-        idx = (offset[:, None] + torch.arange(width, device=ref.device))[:, None, :]
-        return lo, layer.fn(window.scatter_(2, idx.expand(-1, patch.shape[1], -1), patch))
-    u = torch.arange(need, device=ref.device) - offset[:, None]  # patch column at each window column
-    inside = (u >= 0) & (u < width)
-    gathered = patch.gather(2, u.clamp(0, width - 1)[:, None, :].expand(-1, patch.shape[1], -1))
-    window = torch.where(inside[:, None, :], gathered, window)
-    return lo, layer.fn(window)
+    offset = a - lo * s  # where the patch starts inside the window (>= 0; it may overhang the end)
+    extra = int((offset + width - need).clamp(min=0).max()) if len(offset) else 0
+    if extra:  # near the end: the overhanging patch columns feed no output, so write them past the window
+        window = F.pad(window, (0, extra))
+    idx = (offset[:, None] + torch.arange(width, device=ref.device))[:, None, :]
+    window.scatter_(2, idx.expand(-1, patch.shape[1], -1), patch)
+    return lo, layer.fn(window[:, :, :need] if extra else window)
+
+
+def _first_step(
+    plan: FastPlan, out0: torch.Tensor, x: torch.Tensor, seq: torch.Tensor, pos: torch.Tensor, base: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first convolution's changed outputs ``(M, C', K)`` from its cached output ``out0`` ``(S, C', L')``.
+
+    Output ``j`` sees the mutated input column through tap ``t = pos + pad_left − j``; its change is
+    ``taps[t, new base] − taps[t, old base]`` (no old base at an N).
+    """
+    layer, taps = plan.trunk[0], plan.first_taps
+    k, length_out = layer.kernel, out0.shape[-1]
+    w_out = min(k, length_out)
+    a = pos + layer.pad_left
+    lo = torch.clamp(a - (k - 1), 0, length_out - w_out)
+    tap = a[:, None] - lo[:, None] - torch.arange(w_out, device=out0.device)  # (M, w_out)
+    valid = ((tap >= 0) & (tap < k))[:, :, None]
+    tap = tap.clamp(0, k - 1) * 4
+    old = x[seq, :, pos]  # (M, 4): one-hot, or zeros at an N
+    delta = taps[tap + base[:, None]] - taps[tap + old.argmax(1)[:, None]] * old.amax(1)[:, None, None]
+    window = out0.unfold(2, w_out, 1)[seq, :, lo]  # (M, C', w_out)
+    return lo, window + delta.masked_fill_(~valid, 0.0).transpose(1, 2)
 
 
 def patch_forward(
     plan: FastPlan,
     cache: list[torch.Tensor | None],
     trunk_out: torch.Tensor,
+    x: torch.Tensor,
     seq: torch.Tensor,
     pos: torch.Tensor,
-    columns: torch.Tensor,
+    base: torch.Tensor,
 ) -> torch.Tensor:
-    """Trunk outputs ``(M, C', L')`` of mutants: sequence ``seq[m]`` with column ``pos[m]`` set to ``columns[m]``.
+    """Trunk outputs ``(M, C', L')`` of mutants: sequence ``x[seq[m]]`` with base ``base[m]`` at ``pos[m]``.
 
-    ``columns`` is ``(M, 4, 1)``. Only the windows each mutation reaches are recomputed.
+    Only the windows each mutation reaches are recomputed.
     """
-    start, patch = pos, columns
-    for layer, ref in zip(plan.trunk, cache, strict=True):
-        if layer.window:
+    start, patch = pos, torch.eye(4, dtype=x.dtype, device=x.device)[base][:, :, None]
+    for i, (layer, ref) in enumerate(zip(plan.trunk, cache, strict=True)):
+        if i == 0 and plan.first_taps is not None:
+            start, patch = _first_step(plan, ref, x, seq, pos, base)
+        elif layer.window:
             start, patch = _window_step(layer, ref, seq, start, patch)
         else:
-            patch = layer.fn(patch)
-    full = trunk_out[seq].clone()
+            patch = (layer.patch_fn or layer.fn)(patch)
+    full = trunk_out[seq]  # a copy (advanced indexing)
     idx = (start[:, None] + torch.arange(patch.shape[-1], device=full.device))[:, None, :]
     full.scatter_(2, idx.expand(-1, full.shape[1], -1), patch)
     return full

@@ -112,7 +112,6 @@ def _ism_patched(
 ) -> torch.Tensor:
     """ISM using the fastISM plan: cached reference activations, windows patched per mutant."""
     scores = torch.zeros(x.shape, dtype=torch.float64)
-    eye = torch.eye(4, device=device)
     for s0 in range(0, len(x), seq_batch):
         xs = x[s0 : s0 + seq_batch].to(device)
         cache, trunk_out = reference_forward(plan, xs)
@@ -120,7 +119,7 @@ def _ism_patched(
         seq, base, pos = (t.to(device) for t in _mutants(xs))
         for i in range(0, len(seq), batch_size):
             s, b, p = seq[i : i + batch_size], base[i : i + batch_size], pos[i : i + batch_size]
-            full = patch_forward(plan, cache, trunk_out, s, p, eye[b][:, :, None])
+            full = patch_forward(plan, cache, trunk_out, xs, s, p, b)
             delta = (plan.tail(full)[:, task].double() - ref[s]).cpu()
             scores[s.cpu() + s0, b.cpu(), p.cpu()] = delta
     return scores
