@@ -17,4 +17,5 @@ run_baselines(
     seed=snakemake.params.seed,
     fdrs=snakemake.params.fdrs,
     kmer=opts["kmer"],
+    gkm=opts["gkm"],
 )

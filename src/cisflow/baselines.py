@@ -1,4 +1,4 @@
-"""Baselines that need no deep learning: a PWM scan and a k-mer bag logistic regression.
+"""Baselines that need no deep learning: a PWM scan, a k-mer bag logistic regression, a gapped k-mer SVM.
 
 Both read the dataset npz contract (``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)``, ``tasks``,
 ``ids``) and are evaluated with :func:`cisflow.evaluate.evaluate_predictions`, so their outputs sit
@@ -16,6 +16,8 @@ beside a trained model's and compare line by line (:func:`compare_models`).
     (scikit-learn, liblinear, ``C`` the inverse regularisation strength). One model per task;
     ambiguous (-1) labels are dropped from training. When several ``C`` are given, each task
     keeps the one with the best validation auPRC.
+``gkm``
+    A gapped k-mer SVM (:mod:`cisflow.gkm`), off unless asked for.
 """
 
 from __future__ import annotations
@@ -311,6 +313,23 @@ def _run_kmer(train, valid, test, tasks, k: int, cs: Sequence[float], seed: int,
     return pd.DataFrame([{"baseline": "kmer", "params": f"k={k} C={chosen[r['task']]:g}", **r} for r in rows])
 
 
+def _run_gkm(train, valid, test, tasks, params: Mapping[str, Any], seed: int, out_dir: Path, fdrs) -> pd.DataFrame:
+    """Fit one gapped k-mer SVM per task (:mod:`cisflow.gkm`, C chosen on valid) and evaluate on test."""
+    from cisflow.gkm import gkm_svm_scores
+
+    opts = {k: v for k, v in params.items() if k != "enabled"}
+    cs = opts.pop("C", (0.1, 1.0))
+    scores = np.zeros(test["labels"].shape, dtype=np.float32)
+    chosen = {}
+    for i, task in enumerate(tasks):
+        pair = (train["codes"], train["labels"][:, i]), (valid["codes"], valid["labels"][:, i])
+        scores[:, i], chosen[task] = gkm_svm_scores(*pair, test["codes"], cs=cs, seed=seed, **opts)
+    info = {"baseline": "gkm", **opts, "C": chosen, "seed": seed}
+    rows = evaluate_predictions(test["labels"], scores, tasks, test["ids"], out_dir / "gkm", fdrs, info)
+    desc = " ".join(f"{k}={v}" for k, v in opts.items())
+    return pd.DataFrame([{"baseline": "gkm", "params": f"{desc} C={chosen[r['task']]:g}", **r} for r in rows])
+
+
 def _check_tasks(datasets: Mapping[str, dict], paths: Mapping[str, Any]) -> list[str]:
     """The tasks shared by all splits; CisflowError naming the file that differs."""
     tasks = [str(t) for t in datasets["train"]["tasks"]]
@@ -331,6 +350,7 @@ def run_baselines(
     seed: int = 0,
     fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
     kmer: bool = True,
+    gkm: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Fit and evaluate the baselines on dataset npz files; write their outputs under ``out_dir``.
 
@@ -350,6 +370,9 @@ def run_baselines(
         FDRs for the recall-at-FDR metrics.
     kmer
         Run the k-mer baseline (False: PWM only).
+    gkm
+        Gapped k-mer SVM options (:func:`cisflow.gkm.gkm_svm_scores`: ``l``, ``k``, ``window``,
+        ``max_train``, ``C``); run when given with ``enabled`` true (outputs in ``gkm/``).
 
     Returns
     -------
@@ -361,14 +384,17 @@ def run_baselines(
     tasks = _check_tasks(data, paths)
     motifs = _motifs_by_task(motif_specs, tasks)
     cs = [float(C)] if np.isscalar(C) else [float(c) for c in C]
-    if not motifs and not kmer:
-        raise CisflowError("no baseline to run: give a motif or enable the k-mer baseline")
+    run_gkm = bool(gkm) and bool(gkm.get("enabled", True))
+    if not motifs and not kmer and not run_gkm:
+        raise CisflowError("no baseline to run: give a motif or enable the k-mer or gkm baseline")
     out_dir = Path(out_dir)
     frames = []
     if motifs:
         frames.append(_run_pwm(data["test"], tasks, motifs, out_dir, fdrs))
     if kmer:
         frames.append(_run_kmer(data["train"], data["valid"], data["test"], tasks, k, cs, seed, out_dir, fdrs))
+    if run_gkm:
+        frames.append(_run_gkm(data["train"], data["valid"], data["test"], tasks, gkm, seed, out_dir, fdrs))
     table = pd.concat(frames, ignore_index=True)
     write_comparison_tsv(table, out_dir / "baselines.tsv")
     return table

@@ -17,8 +17,10 @@ wildcard_constraints:
 SPLITS = ["train", "valid", "test"]
 # FactorNet-style extra input channels (bigWigs), after A C G T
 SIGNAL_BIGWIGS = config.get("inputs", {}).get("signal_bigwigs", [])
-BASELINES = (["pwm"] if config["baselines"]["motifs"] else []) + (
-    ["kmer"] if config["baselines"]["kmer"] else []
+BASELINES = (
+    (["pwm"] if config["baselines"]["motifs"] else [])
+    + (["kmer"] if config["baselines"]["kmer"] else [])
+    + (["gkm"] if config["baselines"]["gkm"]["enabled"] else [])
 )
 SAMPLE_COLUMNS = [
     "task",

@@ -61,6 +61,9 @@ def _register_baselines(subparsers: argparse._SubParsersAction) -> None:
         help="inverse L2 strength; repeat to choose on valid (default: 1)",
     )
     parser.add_argument("--no-kmer", action="store_true", help="skip the k-mer baseline")
+    parser.add_argument(
+        "--gkm", action="store_true", help="also fit a gapped k-mer SVM (l=8, k=5, central 200 bp; OUT_DIR/gkm/)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="solver seed (default: 0)")
     parser.add_argument(
         "--fdr",
@@ -109,6 +112,7 @@ def run(args: argparse.Namespace) -> None:
         seed=args.seed,
         fdrs=tuple(args.fdr) if args.fdr else DEFAULT_FDRS,
         kmer=not args.no_kmer,
+        gkm={"enabled": True} if args.gkm else None,
     )
 
 
