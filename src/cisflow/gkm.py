@@ -125,10 +125,10 @@ def _balanced_subset(labels: np.ndarray, max_n: int | None, seed: int) -> np.nda
 def decision_values(
     model: LinearSVC,
     codes: np.ndarray,
-    l: int = 8,
+    l: int = 8,  # noqa: E741
     k: int = 5,
     window: int | None = None,
-    chunk: int = 2000,  # noqa: E741
+    chunk: int = 2000,
 ) -> np.ndarray:
     """SVM decision values float32 ``(N,)`` of ``codes``, featurised ``chunk`` sequences at a time."""
     out = [

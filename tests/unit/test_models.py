@@ -20,6 +20,8 @@ SMALL = {
     "sequence_dnn": {"num_filters": [4, 3], "conv_width": [5, 3], "pool_width": 7},
     "deepbind": {"num_filters": 4, "conv_width": 8, "hidden": 5},
     "basset": {"num_filters": [6, 5, 4], "conv_width": [5, 3, 3], "pool_width": [2, 2, 2], "hidden": [8, 8]},
+    "danq": {"num_filters": 6, "conv_width": 7, "pool_width": 5, "lstm_hidden": 4, "hidden": 8},
+    "deepsea": {"num_filters": [6, 5, 4], "conv_width": [5, 3, 3], "pool_width": [2, 2], "hidden": 8},
 }
 
 
@@ -56,6 +58,25 @@ def test_basset_defaults_flat_size_600bp() -> None:
     with torch.device("meta"):
         model = build_model("basset", 164, 600)
     assert model.dense[0].in_features == 2000 and model.dense[0].out_features == 1000
+
+
+def test_danq_and_deepsea_published_sizes() -> None:
+    with torch.device("meta"):
+        danq, deepsea = build_model("danq", 919, 1000), build_model("deepsea", 919, 1000)
+    # DanQ: 1000 - 25 = 975 // 13 = 75 steps of 2 x 320 LSTM outputs; Keras counts 46,926,479 parameters,
+    # PyTorch's LSTM has a second bias per gate (2 directions x 4 gates x 320 = 2,560 more)
+    assert danq.dense.in_features == 75 * 640 and danq.lstm.bidirectional
+    assert sum(p.numel() for p in danq.parameters()) == 46_926_479 + 2_560
+    # DeepSEA: 1000 - 7 = 993 // 4 = 248, - 7 = 241 // 4 = 60, - 7 = 53 positions of 960 filters
+    assert deepsea.dense.in_features == 53 * 960 and deepsea.dense.out_features == 925
+    convs = [m for m in deepsea.convs if isinstance(m, torch.nn.Conv1d)]
+    assert [(c.out_channels, c.kernel_size[0]) for c in convs] == [(320, 8), (480, 8), (960, 8)]
+    with pytest.raises(CisflowError, match="pool_width one fewer"):
+        build_model("deepsea", 1, 1000, pool_width=[4, 4, 4])
+    with pytest.raises(CisflowError, match="too short"):
+        build_model("deepsea", 1, 60)
+    with pytest.raises(CisflowError, match="too short"):
+        build_model("danq", 1, 30)
 
 
 def _ac_detector(model_conv: torch.nn.Conv1d) -> None:
@@ -128,7 +149,8 @@ def test_rand_dropout() -> None:
 
 
 def test_unknown_model_name() -> None:
-    with pytest.raises(CisflowError, match=r"unknown model 'resnet'; valid models: sequence_dnn, deepbind, basset"):
+    valid = "sequence_dnn, deepbind, basset, danq, deepsea"
+    with pytest.raises(CisflowError, match=rf"unknown model 'resnet'; valid models: {valid}"):
         build_model("resnet", 1, 100)
 
 

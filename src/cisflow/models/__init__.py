@@ -26,7 +26,9 @@ from cisflow.errors import CisflowError
 from cisflow.io import atomic_path, write_json
 from cisflow.models.basset import Basset
 from cisflow.models.bpnet import BPNet, ChromBPNet
+from cisflow.models.danq import DanQ
 from cisflow.models.deepbind import DeepBind
+from cisflow.models.deepsea import DeepSEA
 from cisflow.models.denoising import DenoisingResNet
 from cisflow.models.sequence_dnn import PRESETS as SEQUENCE_DNN_PRESETS
 from cisflow.models.sequence_dnn import SequenceDNN
@@ -37,6 +39,8 @@ MODELS: dict[str, type[nn.Module]] = {
     "sequence_dnn": SequenceDNN,
     "deepbind": DeepBind,
     "basset": Basset,
+    "danq": DanQ,
+    "deepsea": DeepSEA,
 }
 PROFILE_MODELS: dict[str, type[nn.Module]] = {"bpnet": BPNet, "chrombpnet": ChromBPNet}
 DENOISE_MODELS: dict[str, type[nn.Module]] = {"denoising_resnet": DenoisingResNet}
@@ -54,7 +58,9 @@ __all__ = [
     "BPNet",
     "Basset",
     "ChromBPNet",
+    "DanQ",
     "DeepBind",
+    "DeepSEA",
     "DenoisingResNet",
     "SequenceDNN",
     "build_model",
@@ -87,8 +93,9 @@ def build_model(name: str, n_tasks: int, input_length: int, in_channels: int = 4
     Parameters
     ----------
     name
-        One of ``sequence_dnn``, ``deepbind``, ``basset`` (sequence models), ``denoising_resnet``, or a
-        profile model (``bpnet``, ``chrombpnet``).
+        One of ``sequence_dnn``, ``deepbind``, ``basset``, ``danq``, ``deepsea`` (sequence models; DanQ's and
+        DeepSEA's defaults are the published sizes), ``denoising_resnet``, or a profile model (``bpnet``,
+        ``chrombpnet``).
     n_tasks
         Outputs T; the model maps ``(N, in_channels, input_length)`` → logits ``(N, T)`` (profile models:
         profile logits and log counts per task).
