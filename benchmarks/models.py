@@ -10,7 +10,13 @@ seconds, and the test auPRC over the best baseline's (the target is 1.5×).
 Usage::
 
     python benchmarks/models.py [--results results] [--config config/config.yaml] [--variant NAME ...]
-        [--out-dir results/benchmarks/models] [--threads 2]
+        [--out-dir results/benchmarks/models] [--threads 2] [--seeds 3] [--no-gkm]
+
+``--seeds N`` trains each variant with the run's seed and the N − 1 next ones (default variants then:
+the demo's model, DanQ and DeepSEA at the demo's width) and prints mean ± SD over the seeds of the
+validation auPRC, test auROC and auPRC, and of each variant's test auPRC over the best baseline's
+(per seed). Baselines: those the run scored (deterministic: one fit) plus the gapped k-mer SVM
+(``cisflow.gkm``, the config's ``baselines.gkm`` options, its training subset drawn with each seed).
 
 ``--variant`` picks from :data:`VARIANTS` (default: all); ``config`` is the run's own model
 (``results/train``, re-evaluated on both strands). Outputs go under ``OUT_DIR/<variant>/`` (model,
@@ -73,6 +79,23 @@ VARIANTS["basset_small_wide"] = (
     {"learning_rate": 0.0003},
     None,
 )
+# DanQ and DeepSEA at the demo model's width (the published sizes, 47 M and 53 M parameters, take hours per
+# epoch on 2 cores): same layer pattern, 128-192 filters, dense 256
+VARIANTS["danq"] = (
+    {
+        "name": "danq",
+        "params": {"num_filters": 128, "conv_width": 26, "pool_width": 13, "lstm_hidden": 64, "hidden": 256},
+    },
+    {"learning_rate": 0.0003},
+    None,
+)
+VARIANTS["deepsea"] = (
+    {"name": "deepsea", "params": {"num_filters": [128, 160, 192], "conv_width": [8, 8, 8], "hidden": 256}},
+    {"learning_rate": 0.0003},
+    None,
+)
+#: variants run by default with --seeds > 1 (the demo's model and the two published architectures)
+SEED_VARIANTS = ("config", "danq", "deepsea")
 
 
 def _metrics(path: Path) -> dict:
@@ -81,8 +104,9 @@ def _metrics(path: Path) -> dict:
         return json.load(handle)["mean"]
 
 
-def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: int) -> dict:
-    """Train (unless done) and evaluate one variant; returns its mean test metrics and seconds."""
+def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: int, seed: int | None = None) -> dict:
+    """Train (unless done) and evaluate one variant with ``seed`` (default: the run's); returns its mean test
+    metrics, training seconds and validation auPRC."""
     from cisflow.evaluate import evaluate_model
     from cisflow.loader import train_from_genome
 
@@ -90,8 +114,9 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
     model_cfg = model_cfg or config["model"]
     train_cfg = {**config["train"], **overrides}
     ratio = negative_ratio if negative_ratio is not None else config["splits"].get("negative_ratio", 1.0)
-    out = out_dir / name
-    if name == "config" and (results / "train/model.json").is_file():
+    seed = config["seed"] if seed is None else seed
+    out = out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}"
+    if name == "config" and seed == config["seed"] and (results / "train/model.json").is_file():
         out = results / "train"  # the run's own model: same config and seed, nothing to retrain
     start = time.perf_counter()
     if not (out / "model.json").is_file():
@@ -103,17 +128,59 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
             out,
             model_cfg,
             train_cfg,
-            config["seed"],
+            seed,
             negative_ratio=ratio,
             signal_bigwigs=config.get("inputs", {}).get("signal_bigwigs", []),
             threads=threads,
         )
     seconds = time.perf_counter() - start
-    evaluation = out_dir / name / "evaluate"
+    evaluation = (out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}") / "evaluate"
     evaluate_model(out, results / "data/test.npz", evaluation, reverse_complement_average=True)
     meta = json.loads((out / "model.json").read_text())
     valid = meta["best_value"] if meta.get("monitor") == "auprc" else float("nan")
     return {**_metrics(evaluation / "metrics.json"), "seconds": seconds, "valid_auprc": valid}
+
+
+def run_gkm(config: dict, results: Path, out_dir: Path, seed: int) -> dict:
+    """The gapped k-mer SVM baseline (config ``baselines.gkm`` options, subset seed ``seed``) on the run's splits."""
+    import numpy as np
+
+    from cisflow.data import load_dataset
+    from cisflow.evaluate import evaluate_predictions
+    from cisflow.gkm import gkm_svm_scores
+
+    evaluation = out_dir / "baselines" / "gkm" / f"seed{seed}"
+    if not (evaluation / "metrics.json").is_file():
+        data = {s: load_dataset(results / f"data/{s}.npz", s) for s in ("train", "valid", "test")}
+        opts = {k: v for k, v in config["baselines"]["gkm"].items() if k != "enabled"}
+        cs = opts.pop("C")
+        tasks = [str(t) for t in data["test"]["tasks"]]
+        scores = np.zeros(data["test"]["labels"].shape, np.float32)
+        for i in range(len(tasks)):
+            pair = [(data[s]["codes"], data[s]["labels"][:, i]) for s in ("train", "valid")]
+            scores[:, i], _ = gkm_svm_scores(*pair, data["test"]["codes"], cs=cs, seed=seed, **opts)
+        test = data["test"]
+        evaluate_predictions(test["labels"], scores, tasks, test["ids"], evaluation, config["evaluate"]["fdrs"])
+    return {**_metrics(evaluation / "metrics.json"), "seconds": float("nan"), "valid_auprc": float("nan")}
+
+
+def _mean_sd(values: list[float]) -> str:
+    """``mean ± SD`` (sample SD; ``mean`` alone for one value)."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    return f"{v.mean():.4f}" if len(v) == 1 else f"{v.mean():.4f} ± {v.std(ddof=1):.4f}"
+
+
+def print_seed_table(rows: dict[str, list[dict]], baselines: set[str]) -> None:
+    """Mean ± SD over seeds per model, and each CNN's auPRC over the best baseline's (per seed)."""
+    n = max(len(r) for r in rows.values())
+    best = [max(rows[b][min(i, len(rows[b]) - 1)]["auprc"] for b in baselines) for i in range(n)]
+    print(f"\n{'model':<22} {'seeds':>5} {'valid auPRC':>17} {'auROC':>17} {'auPRC':>17} {'vs best baseline':>17}")
+    for name, per_seed in rows.items():
+        ratio = "" if name in baselines else _mean_sd([r["auprc"] / best[i] for i, r in enumerate(per_seed)]) + "x"
+        cells = [_mean_sd([r[key] for r in per_seed]) for key in ("valid_auprc", "auroc", "auprc")]
+        print(f"{name:<22} {len(per_seed):>5} " + " ".join(f"{c:>17}" for c in cells) + f" {ratio:>17}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="variant(s) to run")
     parser.add_argument("--out-dir", type=Path, default=None, help="default: RESULTS/benchmarks/models")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="seeds per variant (the run's seed, +1, ...); > 1 prints mean ± SD"
+    )
+    parser.add_argument("--no-gkm", action="store_true", help="skip the gapped k-mer SVM baseline")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
     import logging
@@ -134,16 +205,25 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = validate_config(yaml.safe_load(args.config.read_text()), args.config)
     out_dir = args.out_dir or args.results / "benchmarks/models"
-    rows = {}
+    seeds = [config["seed"] + i for i in range(args.seeds)]
+    rows: dict[str, list[dict]] = {}
     for path in sorted((args.results / "baselines").glob("*/metrics.json")):
-        rows[f"baseline {path.parent.name}"] = {**_metrics(path), "seconds": float("nan"), "valid_auprc": float("nan")}
-    best = max((r["auprc"] for r in rows.values()), default=float("nan"))
-    for name in args.variant or list(VARIANTS):
-        rows[name] = run_variant(name, config, args.results, out_dir, args.threads)
-        print(f"{name}: auPRC {rows[name]['auprc']:.4f}", flush=True)
+        nan = {"seconds": float("nan"), "valid_auprc": float("nan")}
+        rows[f"baseline {path.parent.name}"] = [{**_metrics(path), **nan}]  # deterministic: one fit
+    if not args.no_gkm and "baseline gkm" not in rows:
+        rows["baseline gkm"] = [run_gkm(config, args.results, out_dir, s) for s in seeds]
+    baselines = set(rows)
+    variants = args.variant or (list(SEED_VARIANTS) if args.seeds > 1 else list(VARIANTS))
+    for name in variants:
+        rows[name] = [run_variant(name, config, args.results, out_dir, args.threads, s) for s in seeds]
+        print(f"{name}: auPRC {_mean_sd([r['auprc'] for r in rows[name]])}", flush=True)
+    if args.seeds > 1:
+        print_seed_table(rows, baselines)
+        return 0
+    best = max((r[0]["auprc"] for n, r in rows.items() if n in baselines), default=float("nan"))
     columns = ("valid auPRC", "auROC", "auPRC", "R@10%", "R@50%", "train s", "vs best")
     print(f"\n{'model':<22} " + " ".join(f"{c:>{max(len(c), 7)}}" for c in columns))
-    for name, m in rows.items():
+    for name, (m,) in rows.items():
         ratio = m["auprc"] / best if best == best and best > 0 else float("nan")
         print(
             f"{name:<22} {m['valid_auprc']:11.4f} {m['auroc']:7.4f} {m['auprc']:7.4f} {m['recall_at_10_fdr']:7.4f} "
