@@ -73,11 +73,11 @@ def as_numpy(t) -> np.ndarray:
 def print_table(title: str, rows: list[dict]) -> None:
     """Print ``rows`` (model, method, seqs, seconds, seq/s, ratio, max|d|, note) as an aligned table."""
     print(title)
-    print(f"{'model':<14}{'method':<34}{'seqs':>6}{'seconds':>10}{'seq/s':>10}{'ratio':>8}{'max|d|':>11}  note")
+    print(f"{'model':<14}{'method':<46}{'seqs':>6}{'seconds':>10}{'seq/s':>10}{'ratio':>8}{'max|d|':>11}  note")
     for r in rows:
         ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else "-"
         diff = f"{r['diff']:.2e}" if r.get("diff") is not None else "-"
         print(
-            f"{r['model']:<14}{r['method']:<34}{r['n']:>6}{r['seconds']:>10.2f}{r['n'] / r['seconds']:>10.3f}"
+            f"{r['model']:<14}{r['method']:<46}{r['n']:>6}{r['seconds']:>10.2f}{r['n'] / r['seconds']:>10.3f}"
             f"{ratio:>8}{diff:>11}  {r.get('note', '')}"
         )
