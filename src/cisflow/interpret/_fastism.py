@@ -184,8 +184,8 @@ def _pad(layer: Local, h: torch.Tensor) -> torch.Tensor:
 
 
 def reference_forward(plan: FastPlan, x: torch.Tensor) -> tuple[list[torch.Tensor | None], torch.Tensor]:
-    """Run the trunk on the references; cache each window layer's padded input (the first's output
-    when :attr:`FastPlan.first_taps` is set)."""
+    """Run the trunk on the references; cache each window layer's padded input plus one spare column
+    on the right (the first layer's output when :attr:`FastPlan.first_taps` is set)."""
     cache, h = [], x
     for i, layer in enumerate(plan.trunk):
         if i == 0 and plan.first_taps is not None:
@@ -193,7 +193,7 @@ def reference_forward(plan: FastPlan, x: torch.Tensor) -> tuple[list[torch.Tenso
             cache.append(h)
         elif layer.window:
             padded = _pad(layer, h)
-            cache.append(padded)
+            cache.append(F.pad(padded, (0, 1), value=layer.pad_value))
             h = layer.fn(padded)
         else:
             cache.append(None)
@@ -201,29 +201,42 @@ def reference_forward(plan: FastPlan, x: torch.Tensor) -> tuple[list[torch.Tenso
     return cache, h
 
 
+def _windows(ref: torch.Tensor, seq: torch.Tensor, start: torch.Tensor, width: int) -> torch.Tensor:
+    """``ref[seq[m], :, start[m] : start[m] + width]`` for every ``m``, as one ``(M, C, width)`` tensor.
+
+    Each (sequence, channel) window is a contiguous run of ``ref``'s memory, so all of them come out
+    of one ``index_select`` on an overlapping strided view (much faster than advanced indexing).
+    """
+    ref = ref.contiguous()
+    _, c, length = ref.shape
+    flat = ref.view(-1)
+    rows = flat.as_strided((flat.numel() - width + 1, width), (1, 1))
+    first = ((seq * c)[:, None] + torch.arange(c, device=ref.device)) * length + start[:, None]
+    return rows.index_select(0, first.view(-1)).view(len(seq), c, width)
+
+
 def _window_step(
     layer: Local, ref: torch.Tensor, seq: torch.Tensor, start: torch.Tensor, patch: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Recompute a window layer's outputs that the patch ``[start, start + w)`` can change.
 
-    ``ref`` is the padded reference input ``(S, C, Lp)``; ``patch`` is ``(M, C, w)``. Returns the
-    new start (output coordinates) and the recomputed outputs ``(M, C', w')`` (a fixed-width
-    superset of the changed range, clamped to the output length).
+    ``ref`` is the padded reference input ``(S, C, Lp + 1)`` (with a spare last column); ``patch`` is
+    ``(M, C, w)``. Returns the new start (output coordinates) and the recomputed outputs ``(M, C', w')``
+    (a fixed-width superset of the changed range, clamped to the output length).
     """
     s, span = layer.stride, layer.dilation * (layer.kernel - 1)
-    width, length_out = patch.shape[-1], (ref.shape[-1] - span - 1) // s + 1
+    width, length_out = patch.shape[-1], (ref.shape[-1] - 1 - span - 1) // s + 1
     w_out = min((width - 1 + span) // s + 1, length_out)
     a = start + layer.pad_left  # patch start in padded coordinates
     lo = torch.clamp(-torch.div(span - a, s, rounding_mode="floor"), 0, length_out - w_out)
     need = (w_out - 1) * s + span + 1
-    window = ref.unfold(2, need, s)[seq, :, lo]  # (M, C, need): padded input [lo * s, lo * s + need)
     offset = a - lo * s  # where the patch starts inside the window (>= 0; it may overhang the end)
-    extra = int((offset + width - need).clamp(min=0).max()) if len(offset) else 0
-    if extra:  # near the end: the overhanging patch columns feed no output, so write them past the window
-        window = F.pad(window, (0, extra))
-    idx = (offset[:, None] + torch.arange(width, device=ref.device))[:, None, :]
-    window.scatter_(2, idx.expand(-1, patch.shape[1], -1), patch)
-    return lo, layer.fn(window[:, :, :need] if extra else window)
+    idx = offset[:, None] + torch.arange(width, device=ref.device)
+    # padded input [lo * s, lo * s + need + 1): the spare last column takes the columns of patches that
+    # overhang the window's end (they feed no output we keep) and feeds only outputs past w_out, cut off
+    window = _windows(ref, seq, lo * s, need + 1)
+    window.scatter_(2, idx.clamp(max=need)[:, None, :].expand(-1, patch.shape[1], -1), patch)
+    return lo, layer.fn(window)[:, :, :w_out]
 
 
 def _first_step(
@@ -244,7 +257,7 @@ def _first_step(
     tap = tap.clamp(0, k - 1) * 4
     old = x[seq, :, pos]  # (M, 4): one-hot, or zeros at an N
     delta = taps[tap + base[:, None]] - taps[tap + old.argmax(1)[:, None]] * old.amax(1)[:, None, None]
-    window = out0.unfold(2, w_out, 1)[seq, :, lo]  # (M, C', w_out)
+    window = _windows(out0, seq, lo, w_out)  # (M, C', w_out)
     return lo, window + delta.masked_fill_(~valid, 0.0).transpose(1, 2)
 
 
@@ -269,7 +282,7 @@ def patch_forward(
             start, patch = _window_step(layer, ref, seq, start, patch)
         else:
             patch = (layer.patch_fn or layer.fn)(patch)
-    full = trunk_out[seq]  # a copy (advanced indexing)
+    full = trunk_out.index_select(0, seq)
     idx = (start[:, None] + torch.arange(patch.shape[-1], device=full.device))[:, None, :]
     full.scatter_(2, idx.expand(-1, full.shape[1], -1), patch)
     return full
