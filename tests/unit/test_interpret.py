@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -240,6 +242,22 @@ def test_fold_batchnorm_keeps_the_function():
     x = torch.as_tensor(_onehot(4, 64, seed=9))
     with torch.no_grad():
         np.testing.assert_allclose(folded(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "make", [ConvNet, lambda: _basset_with_stats(), lambda: _small_dnn(64)], ids=["conv", "basset", "dnn"]
+)
+def test_chain_backward_equals_autograd(make, monkeypatch):
+    module = importlib.import_module("cisflow.interpret.deepshap")
+
+    model = make().eval()
+    x = _onehot(3, 64, seed=8)
+    assert module.chain_layers(module.fold_batchnorm(model)) is not None
+    chain, err = deepshap_scores(model, x, 0, n_references=4, seed=3, device="cpu", dtype=torch.float64)
+    monkeypatch.setattr(module, "chain_layers", lambda gm: None)  # the autograd two-pass path
+    auto, err_auto = deepshap_scores(model, x, 0, n_references=4, seed=3, device="cpu", dtype=torch.float64)
+    np.testing.assert_allclose(chain, auto, atol=1e-10)
+    assert err.max() < 1e-9 and err_auto.max() < 1e-9
 
 
 def test_shuffled_references_keep_dinucleotides():

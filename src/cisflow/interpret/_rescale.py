@@ -118,7 +118,7 @@ def elementwise_ratio(
     return ratio
 
 
-def _maxpool_backward(grad, xi, ri, xo, ro, ix, ir) -> torch.Tensor:
+def maxpool_rule(grad, xi, ri, xo, ro, ix, ir) -> torch.Tensor:
     """Max rule for a pool of ``(B, C, L)`` with arg-max indices ``ix`` / ``ir`` ``(B, C, L_out)``."""
     cross = torch.maximum(xo, ro)
     gin = torch.zeros_like(xi)
@@ -158,7 +158,7 @@ class Rescale(torch.autograd.Function):
             (ratio,) = ctx.saved_tensors
             return grad * ratio, None, None, None, None
         if ctx.kind == "maxpool":
-            return _maxpool_backward(grad, *ctx.saved_tensors), None, None, None, None
+            return maxpool_rule(grad, *ctx.saved_tensors), None, None, None, None
         xi, ri, xo, ro = ctx.saved_tensors
         cross = torch.maximum(xo, ro)
         routed = _vjp(ctx.fn, xi, grad * (cross - ro)).add_(_vjp(ctx.fn, ri, grad * (xo - cross)))

@@ -36,6 +36,7 @@ from torch import fx, nn
 
 from cisflow.errors import CisflowError
 from cisflow.genome import one_hot, one_hot_to_codes
+from cisflow.interpret._chain import chain_explainer, chain_layers
 from cisflow.interpret._common import as_onehot, check_task, fold_batchnorm, resolve_device
 from cisflow.interpret._rescale import Rescale, maxpool_fn
 from cisflow.simulate import dinucleotide_shuffle
@@ -142,25 +143,39 @@ def _hooked_passes(model: nn.Module, xs: torch.Tensor, refs: torch.Tensor) -> to
             h.remove()
 
 
-def _explainer(model: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """``(xs, refs) -> (model(xs) with the rescale rule in its backward, model(refs))`` for pairs ``(B, 4, L)``.
+def _autograd_multipliers(forward: Callable, xs: torch.Tensor, refs: torch.Tensor, task: int):
+    """Multipliers and ``f(x) − f(r)`` through autograd; ``forward(xs_rep, refs) -> (out, ref_out)``."""
+    xs_rep = xs.repeat_interleave(refs.shape[0] // xs.shape[0], dim=0).requires_grad_(True)
+    out, ref_out = forward(xs_rep, refs)
+    (mult,) = torch.autograd.grad(out[:, task].sum(), xs_rep)
+    return mult, (out[:, task] - ref_out[:, task]).detach()
 
-    The references run first without autograd, recording every non-linearity's input and output;
-    the inputs then run with autograd, each non-linearity's backward rescaled against the record.
+
+def _explainer(model: nn.Module) -> Callable[[torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]:
+    """``(xs (S, 4, L), refs (S·R, 4, L), task) -> (multipliers (S·R, 4, L), f(x) − f(r) (S·R,))``.
+
+    Reference ``k`` belongs to sequence ``k // R``. A chain-shaped model gets the hand-written backward
+    pass of :mod:`._chain`; any other traceable model runs the references first without autograd,
+    recording every non-linearity's input and output, then the inputs (repeated per reference) with
+    autograd, each non-linearity's backward rescaled against the record; an untraceable one does the
+    same through module hooks.
     """
     try:
         gm = fold_batchnorm(model)
     except Exception as exc:
         log.warning("DeepSHAP: model not traceable (%s); rescaling module non-linearities only", exc)
-        return lambda xs, refs: _hooked_passes(model, xs, refs)
+        return lambda xs, refs, task: _autograd_multipliers(lambda a, b: _hooked_passes(model, a, b), xs, refs, task)
+    layers = chain_layers(gm)
+    if layers is not None:
+        return chain_explainer(layers)
 
-    def run(xs: torch.Tensor, refs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(xs_rep: torch.Tensor, refs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         recorder = _TwoPass(gm)
         with torch.no_grad():
             ref_out = recorder.run(refs)
-        return _TwoPass(gm, recorder.record).run(xs), ref_out
+        return _TwoPass(gm, recorder.record).run(xs_rep), ref_out
 
-    return run
+    return lambda xs, refs, task: _autograd_multipliers(forward, xs, refs, task)
 
 
 def shuffled_references(x: np.ndarray | torch.Tensor, n_references: int, seed: int) -> np.ndarray:
@@ -188,17 +203,14 @@ def _deepshap_chunk(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Hypothetical contributions ``(S, 4, L)`` and summation errors ``(S,)`` for ``S`` sequences.
 
-    ``refs`` is ``(S, R, 4, L)``; DeepLIFT multipliers ``m`` come from one pass over the ``S · R``
-    pairs (``xs`` repeated per reference).
+    ``refs`` is ``(S, R, 4, L)``; DeepLIFT multipliers ``m`` of all ``S · R`` (sequence, reference)
+    pairs come from one call of ``explain`` (see :func:`_explainer`).
     """
     s, r = refs.shape[:2]
-    xs_rep = xs.to(dtype).repeat_interleave(r, dim=0).requires_grad_(True)
     refs_flat = refs.reshape(s * r, *refs.shape[2:]).to(xs.device, dtype)
-    out, ref_out = explain(xs_rep, refs_flat)
-    (mult,) = torch.autograd.grad(out[:, task].sum(), xs_rep)
-    delta = (out[:, task] - ref_out[:, task]).detach()
+    mult, delta = explain(xs.to(dtype), refs_flat, task)
     hyp = mult - (mult * refs_flat).sum(dim=1, keepdim=True)
-    total = (mult * (xs_rep.detach() - refs_flat)).sum(dim=(1, 2))
+    total = (mult * (xs.to(dtype).repeat_interleave(r, dim=0) - refs_flat)).sum(dim=(1, 2))
     err = (total - delta).reshape(s, r).mean(dim=1).abs()
     return hyp.reshape(s, r, *hyp.shape[1:]).mean(dim=1), err
 
