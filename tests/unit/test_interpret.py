@@ -258,6 +258,11 @@ def test_chain_backward_equals_autograd(make, monkeypatch):
     auto, err_auto = deepshap_scores(model, x, 0, n_references=4, seed=3, device="cpu", dtype=torch.float64)
     np.testing.assert_allclose(chain, auto, atol=1e-10)
     assert err.max() < 1e-9 and err_auto.max() < 1e-9
+    joint, err_joint = deepshap_scores(model, x, 0, 4, 3, device="cpu", dtype=torch.float64, joint=True)  # [x; r]
+    np.testing.assert_allclose(joint, auto, atol=1e-10)
+    assert err_joint.max() < 1e-9
+    with pytest.raises(CisflowError, match="joint"):
+        deepshap_scores(UntraceableConvNet().eval(), _onehot(1, 64), 0, 2, device="cpu", joint=True)
 
 
 def test_shuffled_references_keep_dinucleotides():

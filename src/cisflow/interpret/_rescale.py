@@ -172,3 +172,34 @@ def maxpool_fn(m: torch.nn.MaxPool1d) -> Callable[[torch.Tensor], tuple[torch.Te
     if p == 0 and not m.ceil_mode:
         return lambda t: maxpool1d_indices(t, k, s, d, fused=t.ndim == 3)
     return lambda t: F.max_pool1d(t, k, s, p, d, ceil_mode=m.ceil_mode, return_indices=True)
+
+
+class JointRescale(torch.autograd.Function):
+    """Value ``fn(inp)`` for a joint batch ``inp = [x; r]`` (inputs, then their references, same count);
+    backward: the rescale (``relu`` / ``elementwise``) or max rule of the first half against the second,
+    zero for the references."""
+
+    @staticmethod
+    def forward(ctx, inp: torch.Tensor, fn: Callable, kind: str) -> torch.Tensor:
+        out = fn(inp)
+        half = inp.shape[0] // 2
+        ctx.fn, ctx.kind, ctx.half = fn, kind, half
+        if kind in ("relu", "elementwise"):
+            ctx.save_for_backward(elementwise_ratio(fn, inp[:half], inp[half:], out[:half], out[half:], kind == "relu"))
+        else:
+            ctx.save_for_backward(inp[:half], inp[half:], out[:half], out[half:])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        g = grad[: ctx.half]
+        if ctx.kind in ("relu", "elementwise"):
+            (ratio,) = ctx.saved_tensors
+            gin = g * ratio
+        else:
+            xi, ri, xo, ro = ctx.saved_tensors
+            cross = torch.maximum(xo, ro)
+            routed = _vjp(ctx.fn, xi, g * (cross - ro)).add_(_vjp(ctx.fn, ri, g * (xo - cross)))
+            din = xi - ri
+            gin = torch.where(din.abs() < EPS, 0.0, routed.div_(din))
+        return torch.cat([gin, torch.zeros_like(gin)]), None, None

@@ -38,7 +38,7 @@ from cisflow.errors import CisflowError
 from cisflow.genome import one_hot, one_hot_to_codes
 from cisflow.interpret._chain import chain_explainer, chain_layers
 from cisflow.interpret._common import as_onehot, check_task, fold_batchnorm, resolve_device
-from cisflow.interpret._rescale import Rescale, maxpool_fn
+from cisflow.interpret._rescale import JointRescale, Rescale, maxpool_fn
 from cisflow.simulate import dinucleotide_shuffle
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,32 @@ def _nonlinear(interp: fx.Interpreter, op: str, target, args, kwargs) -> tuple[s
     if kind is None:
         return None
     return ("relu" if plain and target == "relu" else kind), lambda t: getattr(t, target)(*args[1:], **kwargs)
+
+
+class _JointPass(fx.Interpreter):
+    """Runs a traced model on a joint batch ``[x; r]``, each non-linearity wrapped in :class:`JointRescale`."""
+
+    def run_node(self, n: fx.Node):
+        if n.op not in ("call_module", "call_function", "call_method"):
+            return super().run_node(n)
+        args, kwargs = self.fetch_args_kwargs_from_env(n)
+        found = _nonlinear(self, n.op, n.target, args, kwargs)
+        if found is None:
+            return getattr(self, n.op)(n.target, args, kwargs)
+        kind, fn = found
+        if kind == "maxpool":  # the joint rule takes the pool's values, not (values, indices)
+            kind, fn = "max", lambda t, node=n: getattr(self, node.op)(node.target, (t, *args[1:]), kwargs)
+        return JointRescale.apply(args[0], fn, kind)
+
+
+def _joint_forward(gm: fx.GraphModule) -> Callable:
+    """``(xs_rep, refs) -> (out, ref_out)`` from one pass over ``[xs_rep; refs]`` (rows ``i`` and ``B + i`` paired)."""
+
+    def forward(xs_rep: torch.Tensor, refs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = _JointPass(gm).run(torch.cat([xs_rep, refs]))
+        return out[: len(xs_rep)], out[len(xs_rep) :]
+
+    return forward
 
 
 class _TwoPass(fx.Interpreter):
@@ -151,20 +177,27 @@ def _autograd_multipliers(forward: Callable, xs: torch.Tensor, refs: torch.Tenso
     return mult, (out[:, task] - ref_out[:, task]).detach()
 
 
-def _explainer(model: nn.Module) -> Callable[[torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]:
+def _explainer(
+    model: nn.Module, joint: bool = False
+) -> Callable[[torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]:
     """``(xs (S, 4, L), refs (S·R, 4, L), task) -> (multipliers (S·R, 4, L), f(x) − f(r) (S·R,))``.
 
     Reference ``k`` belongs to sequence ``k // R``. A chain-shaped model gets the hand-written backward
     pass of :mod:`._chain`; any other traceable model runs the references first without autograd,
     recording every non-linearity's input and output, then the inputs (repeated per reference) with
     autograd, each non-linearity's backward rescaled against the record; an untraceable one does the
-    same through module hooks.
+    same through module hooks. With ``joint``, every input runs beside its references as one batch
+    ``[x; r]`` (for models that pair row ``i`` with row ``B + i``, e.g. to share an input's weights).
     """
     try:
         gm = fold_batchnorm(model)
     except Exception as exc:
+        if joint:
+            raise CisflowError(f"DeepSHAP with joint [x; r] batches needs a model torch.fx can trace ({exc})") from exc
         log.warning("DeepSHAP: model not traceable (%s); rescaling module non-linearities only", exc)
         return lambda xs, refs, task: _autograd_multipliers(lambda a, b: _hooked_passes(model, a, b), xs, refs, task)
+    if joint:
+        return lambda xs, refs, task: _autograd_multipliers(_joint_forward(gm), xs, refs, task)
     layers = chain_layers(gm)
     if layers is not None:
         return chain_explainer(layers)
@@ -225,6 +258,7 @@ def deepshap_scores(
     batch_size: int = 8,
     device: str | torch.device | None = None,
     dtype: torch.dtype = torch.float32,
+    joint: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """DeepSHAP hypothetical contributions and per-sequence summation-to-delta errors.
 
@@ -247,6 +281,10 @@ def deepshap_scores(
     dtype
         Compute precision: float32 (default; summation errors typically 1e-7 to 1e-5 of the logit) or
         float64 (about 4x slower on CPU; errors near 1e-12).
+    joint
+        Run each pass's inputs and references as one batch ``[x; r]`` (row ``i`` of ``x`` paired with row
+        ``B + i``), for models whose output for a reference uses its input (e.g. an input's softmax
+        weights applied to its references); slower than the default passes.
 
     Returns
     -------
@@ -260,7 +298,7 @@ def deepshap_scores(
     check_task(model, x.to(dtype), task, device)
     refs = shuffled_references(x, n_references, seed) if references is None else references
     refs = _check_references(refs, x)
-    explain = _explainer(model)
+    explain = _explainer(model, joint)
     hyps, errs = [], []
     for i in range(0, len(x), batch_size):
         hyp, err = _deepshap_chunk(explain, x[i : i + batch_size].to(device), refs[i : i + batch_size], task, dtype)

@@ -90,6 +90,14 @@ def profile_contributions(
     ``summation_error`` ``(N,)``."""
     x = one_hot(np.asarray(codes))
     hyp, err = deepshap_scores(
-        HeadTarget(model, target, task, head), x, 0, n_references, seed, batch_size=batch_size, device=device
+        HeadTarget(model, target, task, head),
+        x,
+        0,
+        n_references,
+        seed,
+        batch_size=batch_size,
+        device=device,
+        joint=True,
+        dtype=torch.float64,
     )
     return {"x": x, "hypothetical": hyp, "scores": hyp * x, "summation_error": err}
