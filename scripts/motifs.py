@@ -14,5 +14,8 @@ discover_motifs(
     release=opts.pop("release"),
     taxon=opts.pop("taxon"),
     truth_motifs=opts.pop("truth") or None,
+    embeddings_tsv=snakemake.input.embeddings or None,
+    peaks=list(snakemake.input.peaks),
+    seed=snakemake.params.seed,
     **opts,
 )

@@ -666,6 +666,18 @@ def write_simulation(
         sim.embeddings[EMBEDDING_COLUMNS].to_csv(handle, sep="\t", index=False)
 
 
+def read_embeddings(path: str | Path) -> pd.DataFrame:
+    """Read a simulation's embeddings TSV (``seq_id motif start end strand``, 0-based half-open)."""
+    try:
+        table = pd.read_csv(path, sep="\t", dtype={"seq_id": str, "motif": str})
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CisflowError(f"cannot read embeddings table ({exc})", path) from exc
+    missing = [c for c in EMBEDDING_COLUMNS[:4] if c not in table.columns]
+    if missing:
+        raise CisflowError(f"embeddings table lacks column(s) {', '.join(missing)}", path)
+    return table
+
+
 def split_simulation(
     sim: Simulation, valid_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = 0
 ) -> dict[str, dict[str, np.ndarray]]:

@@ -17,17 +17,16 @@ from cisflow.genome import one_hot
 from cisflow.io import save_npz
 from cisflow.motifs import (
     benjamini_hochberg,
+    call_hits,
     check_window,
     jaspar_matrices,
     load_scores,
     match_jaspar,
     match_motifs,
-    motif_hits,
-    per_region_table,
     read_patterns,
     run_modisco,
+    seqlet_recall,
     trim_bounds,
-    write_hits,
 )
 from cisflow.motifs.modisco import _crop, _to_pattern
 from cisflow.pwm import load_motif, log_odds, sample_from_pwm
@@ -203,46 +202,14 @@ def test_benjamini_hochberg_known_answer():
 # ---------------------------------------------------------------- hits
 
 
-def test_motif_hits_recover_planted_positions(data):
-    cwm = SCALE * data["lo"] * data["pwm"]  # expected actual-base contribution per position
-    hits = motif_hits(data["scores"], {"TAL1": cwm}, data["ids"])
-    width = cwm.shape[1]
-    assert _recovered(hits, data["planted"], width) >= 0.95
-    unplanted = hits["region"].str[1:].astype(int) % 2 == 1
-    assert unplanted.sum() == 0
-    exact = sum(((hits["region"] == f"r{i}") & (hits["start"] == p)).any() for i, p in data["planted"])
-    assert exact / len(data["planted"]) >= 0.9
-    assert set(hits["strand"]) == {"+", "-"}
-    assert list(hits.columns) == ["region", "pattern", "start", "end", "strand", "score", "similarity", "rel_mass"]
-
-
-def test_motif_hits_with_modisco_cwms(data, modisco_run):
+def test_call_hits_with_modisco_patterns(data, modisco_run):
     patterns, _ = modisco_run
-    hits = motif_hits(data["scores"], {p.name: p.trimmed_cwm for p in patterns}, data["ids"])
+    hits, _ = call_hits(data["scores"], data["x"], patterns, data["ids"], seed=0, device="cpu")
     assert _recovered(hits, data["planted"], data["pwm"].shape[1]) >= 0.9
-
-
-def test_hits_genome_coordinates_bed_and_counts(data, tmp_path):
-    cwm = SCALE * data["lo"] * data["pwm"]
-    start = np.arange(N, dtype=np.int64) * 1000
-    hits = motif_hits(data["scores"][:4], {"TAL1": cwm}, data["ids"][:4], chrom=["chrI"] * 4, start=start[:4])
-    assert (hits["genome_start"] == hits["start"] + 1000 * hits["region"].str[1:].astype(int)).all()
-    write_hits(hits, tmp_path / "hits.tsv", tmp_path / "hits.bed")
-    bed = pd.read_csv(tmp_path / "hits.bed", sep="\t", header=None)
-    assert list(bed[0].unique()) == ["chrI"] and (bed[1] == hits["genome_start"]).all()
-    assert bed[4].between(0, 1000).all() and len(pd.read_csv(tmp_path / "hits.tsv", sep="\t")) == len(hits)
-    counts = per_region_table(hits, regions=data["ids"][:4], patterns=["TAL1", "other"])
-    assert counts.loc["r1", "TAL1"] == 0 and counts.loc["r0", "TAL1"] == (hits["region"] == "r0").sum()
-    assert (counts["other"] == 0).all() and counts.index.name == "region"
-
-
-def test_motif_hits_bad_input():
-    with pytest.raises(CisflowError, match=r"\(N, 4, L\)"):
-        motif_hits(np.zeros((2, 3, 10)), {"a": np.ones((4, 3))})
-    with pytest.raises(CisflowError, match="shorter than the pattern"):
-        motif_hits(np.zeros((2, 4, 5)), {"a": np.ones((4, 8))})
-    with pytest.raises(CisflowError, match="3 ids for 2 regions"):
-        motif_hits(np.zeros((2, 4, 10)), {"a": np.ones((4, 3))}, ids=["a", "b", "c"])
+    unplanted = hits["region"].str[1:].astype(int) % 2 == 1
+    assert unplanted.mean() <= 0.05
+    recall = seqlet_recall(hits, patterns, data["ids"])
+    assert (recall["recall"] >= 0.8).all(), recall
 
 
 # ---------------------------------------------------------------- stage + CLI
@@ -255,22 +222,40 @@ def _save(data: dict, path, hypothetical: bool = True) -> None:
     save_npz(path, **arrays)
 
 
+def _embeddings(data: dict, path) -> None:
+    width = data["pwm"].shape[1]
+    rows = [(f"r{i}", "TAL1_known4", p, p + width, "+") for i, p in data["planted"]]
+    pd.DataFrame(rows, columns=["seq_id", "motif", "start", "end", "strand"]).to_csv(path, sep="\t", index=False)
+
+
 def test_cli_motifs_end_to_end(data, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "STAGES", [*dict.fromkeys([*cli.STAGES, "motifs"])])
     _save(data, tmp_path / "deepshap.npz")
+    _embeddings(data, tmp_path / "embeddings.tsv")
     out = tmp_path / "motifs"
     argv = ["motifs", "--scores", str(tmp_path / "deepshap.npz"), "--out-dir", str(out), "--taxon", "fungi"]
     argv += ["--truth", "TAL1_known4", "--min-metacluster-size", "10", "--final-min-cluster-size", "10"]
+    argv += ["--embeddings", str(tmp_path / "embeddings.tsv"), "--hit-fdr", "0.05", "--device", "cpu"]
     assert cli.main([*argv, "--n-leiden-runs", "10"]) == 0
     truth = pd.read_csv(out / "truth_matches.tsv", sep="\t")
     assert (truth.loc[truth["rank"] == 1, "qvalue"] < 0.05).any()
     assert len(pd.read_csv(out / "jaspar_matches.tsv", sep="\t")) > 0
     hits = pd.read_csv(out / "hits.tsv", sep="\t")
     assert _recovered(hits, data["planted"], data["pwm"].shape[1]) >= 0.9
+    assert (hits["qvalue"] <= 0.05).all() and hits["center_offset"].abs().max() <= L / 2
     counts = pd.read_csv(out / "hits_per_region.tsv", sep="\t", index_col=0)
-    assert len(counts) == N and counts.to_numpy().sum() == len(hits)
+    assert len(counts) == N and counts["n_hits"].sum() == len(hits)
+    checks = pd.read_csv(out / "hit_checks.tsv", sep="\t")
+    planted = checks[checks["check"] == "planted_instances"].iloc[0]
+    assert planted["subject"] == "TAL1_known4" and planted["fraction"] >= 0.9 and planted["precision"] >= 0.9
+    assert (checks.loc[checks["check"] == "seqlet_recall", "fraction"] >= 0.8).all()
+    compare = pd.read_csv(out / "pwm_comparison.tsv", sep="\t").iloc[0]
+    assert compare["motif"] == "TAL1_known4" and compare["frac_hits"] == 0.5 and compare["frac_pwm"] >= 0.4
+    assert len(pd.read_csv(out / "pwm_matches.tsv", sep="\t")) > 0
     page = (out / "motifs.html").read_text()
     assert page.startswith("<section") and "data:image/png;base64,iVBOR" in page and "TAL1_known4" in page
+    assert "Planted instances" in page and "PWM (FIMO)" in page
+    assert (out / "hits_summary.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "patterns.json").read_text())["patterns"]
     assert not list(out.rglob(".*"))
 
@@ -284,6 +269,19 @@ def test_cli_motifs_errors(data, tmp_path, monkeypatch, capsys):
     argv = ["motifs", "--scores", str(tmp_path / "s.npz"), "--out-dir", str(out), "--truth", "NOPE_known1"]
     assert cli.main(argv) == 2
     assert "unknown ENCODE motif 'NOPE_known1'" in capsys.readouterr().err
+    base = ["motifs", "--scores", str(tmp_path / "s.npz"), "--out-dir", str(out)]
+    for extra, message in [
+        (["--hit-fdr", "0"], "hit option fdr = 0.0 must be (0, 1]"),
+        (["--hit-lambda", "1.5"], "hit option lambda = 1.5 must be (0, 1]"),
+        (["--hit-shuffles", "0"], "hit option shuffles = 0 must be ≥ 1"),
+        (["--seqlet-tolerance", "-2"], "hit option seqlet_tolerance = -2 must be ≥ 0 bp"),
+        (["--pwm-threshold", "1"], "hit option pwm_threshold = 1.0 must be (0, 1)"),
+        (["--hit-window", "500"], f"hit window 500 bp must be in 1..{L}"),
+        (["--embeddings", str(tmp_path / "none.tsv")], "cannot read embeddings table"),
+        (["--peaks", str(tmp_path / "none.narrowPeak")], "narrowPeak file does not exist"),
+    ]:
+        assert cli.main([*base, *extra]) == 2
+        assert message in capsys.readouterr().err, extra
     assert not out.exists()  # fails before writing anything
 
 

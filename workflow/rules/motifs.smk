@@ -1,6 +1,12 @@
 rule motifs:
     input:
         scores=f"results/interpret/{config['motifs']['method']}.npz",
+        embeddings=(
+            "results/simulate/embeddings.tsv"
+            if config["track"] == "simulation"
+            else []
+        ),
+        peaks=expand("results/peaks/{group}.conservative.narrowPeak", group=GROUPS),
     output:
         patterns="results/motifs/patterns.json",
         meme="results/motifs/patterns.meme",
@@ -10,6 +16,20 @@ rule motifs:
             category="Motifs",
         ),
         hits="results/motifs/hits.tsv",
+        bed="results/motifs/hits.bed",
+        per_region="results/motifs/hits_per_region.tsv",
+        checks=report(
+            "results/motifs/hit_checks.tsv",
+            caption="../report/motif_hits.rst",
+            category="Motifs",
+        ),
+        pwm_matches="results/motifs/pwm_matches.tsv",
+        pwm_comparison="results/motifs/pwm_comparison.tsv",
+        summary=report(
+            "results/motifs/hits_summary.png",
+            caption="../report/motif_hits_summary.rst",
+            category="Motifs",
+        ),
         html=report(
             "results/motifs/motifs.html",
             caption="../report/motifs_logos.rst",
@@ -27,6 +47,7 @@ rule motifs:
         runtime=240,
     params:
         motifs=config["motifs"],
+        seed=config["seed"],
         out_dir=lambda wc, output: os.path.dirname(output.patterns),
     script:
         "../../scripts/motifs.py"

@@ -8,7 +8,12 @@ from pathlib import Path
 _EPILOG = """\
 writes into DIR: modisco.h5 (modisco-lite format), patterns.json, patterns.meme (trimmed PWMs),
 logos/<pattern>.png, jaspar_matches.tsv, truth_matches.tsv (header only without --truth), hits.tsv,
-hits.bed, hits_per_region.tsv, motifs.html (an HTML fragment with embedded logos)
+hits.bed, hits_per_region.tsv, hit_checks.tsv (seqlet recall; planted instances with --embeddings),
+pwm_matches.tsv, pwm_comparison.tsv (FIMO matches of the patterns' known motifs), hits_summary.png,
+motifs.html (an HTML fragment with embedded logos and plots)
+
+hits: Fi-NeMo's sparse non-negative fit of every pattern's CWM (both strands) to each region's
+scores, kept at an empirical FDR against position-shuffled regions
 
 example:
   cisflow motifs --scores results/interpret/deepshap.npz --out-dir results/motifs/deepshap \\
@@ -38,8 +43,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-metacluster-size", type=int, default=100, help="fewest seqlets per metacluster (100)")
     p.add_argument("--final-min-cluster-size", type=int, default=20, help="fewest seqlets per pattern (20)")
     p.add_argument("--top", type=int, default=5, help="matches kept per pattern (default 5)")
-    p.add_argument("--min-similarity", type=float, default=0.7, help="hit cosine to the CWM at least (0.7)")
-    p.add_argument("--min-mass", type=float, default=0.3, help="hit contribution / CWM contribution at least (0.3)")
+    p.add_argument("--embeddings", type=Path, metavar="TSV", help="planted instances (simulate)")
+    p.add_argument("--peaks", type=Path, action="append", metavar="NARROWPEAK", help="summits to place hits by; repeat")
+    p.add_argument("--hit-lambda", type=float, default=0.7, help="L1 weight = least residual cosine of a hit (0.7)")
+    p.add_argument("--hit-fdr", type=float, default=0.05, help="largest empirical q-value of a hit (0.05)")
+    p.add_argument("--hit-shuffles", type=int, default=2, help="position shufflings of each region for the null (2)")
+    p.add_argument("--hit-window", type=int, help="central window (bp) to call hits in (default: --window)")
+    p.add_argument("--seqlet-tolerance", type=int, default=0, help="bp between a seqlet and its hit's start (0)")
+    p.add_argument("--pwm-threshold", type=float, default=1e-4, help="p-value of a FIMO match at most (1e-4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the null shuffles (0)")
+    p.add_argument("--device", help="torch device of the hit fit (default: cuda if available, else cpu)")
     p.set_defaults(func=run)
 
 
@@ -56,8 +69,18 @@ def run(args: argparse.Namespace) -> None:
         window=args.window,
         truth_motifs=args.truth,
         top=args.top,
-        min_similarity=args.min_similarity,
-        min_mass=args.min_mass,
+        embeddings_tsv=args.embeddings,
+        peaks=args.peaks or (),
+        hits={
+            "lambda": args.hit_lambda,
+            "fdr": args.hit_fdr,
+            "shuffles": args.hit_shuffles,
+            "window": args.hit_window,
+            "seqlet_tolerance": args.seqlet_tolerance,
+            "pwm_threshold": args.pwm_threshold,
+            "device": args.device,
+        },
+        seed=args.seed,
         sliding_window_size=args.sliding_window,
         flank_size=args.flank,
         n_leiden_runs=args.n_leiden_runs,

@@ -13,23 +13,11 @@ import pandas as pd
 from cisflow.errors import CisflowError
 from cisflow.io import atomic_path
 from cisflow.metrics import auprc
+from cisflow.simulate import read_embeddings
 
 log = logging.getLogger(__name__)
 
-EMBEDDING_COLUMNS = ("seq_id", "motif", "start", "end")
 FILTER_COLUMNS = ("filter", "motif", "offset", "strand", "similarity", "tomtom_pvalue", "tomtom_qvalue")
-
-
-def read_embeddings(path: str | Path) -> pd.DataFrame:
-    """Read a simulation's embeddings TSV (``seq_id motif start end strand``, 0-based half-open)."""
-    try:
-        table = pd.read_csv(path, sep="\t", dtype={"seq_id": str, "motif": str})
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise CisflowError(f"cannot read embeddings table ({exc})", path) from exc
-    missing = [c for c in EMBEDDING_COLUMNS if c not in table.columns]
-    if missing:
-        raise CisflowError(f"embeddings table lacks column(s) {', '.join(missing)}", path)
-    return table
 
 
 def position_importance(scores: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -1,18 +1,11 @@
-"""Motif hits: CWM scanning of contribution scores, per-region counts, BED/TSV output.
+"""Motif hits per region: the calibrated sparse CWM fit, its tables and its files.
 
-Each pattern's trimmed CWM ``C`` (``(4, W)``, the mean actual-base contributions of its seqlets)
-and its reverse complement slide over the actual-base contribution track ``S`` of every region
-(``(4, L)``). A window is a hit when both
-
-* the *similarity* — cosine between the window's ``(4, W)`` scores and ``C`` — reaches
-  ``min_similarity`` (the shape of the contributions, as finemo / tangermeme hit callers compare
-  attribution and CWM), and
-* the *relative mass* — the window's summed contribution divided by ``C``'s summed contribution
-  (the seqlets' mean mass) — reaches ``min_mass``; so thresholds are relative to the pattern's own
-  seqlets and the sign of a negative pattern is handled.
-
-Overlapping windows of the same pattern in a region are resolved greedily by the larger
-``similarity × relative mass``; hits of different patterns may overlap.
+:func:`call_hits` fits every pattern's trimmed CWM, both strands, to each region's contribution
+scores at once (:func:`cisflow.motifs.fit.fit_hits`, Fi-NeMo's model), does the same on
+position-shuffled regions, and keeps the hits whose empirical q-value against that null is at most
+``fdr`` (:mod:`cisflow.motifs.calibrate`). A hit's ``score`` is the L2 norm of the fitted pattern
+instance in the units of the scores; ``similarity`` is the cosine between the window's scores and
+the CWM; ``contribution`` is the window's summed score.
 """
 
 from __future__ import annotations
@@ -26,173 +19,235 @@ import pandas as pd
 
 from cisflow.errors import CisflowError
 from cisflow.io import atomic_open
+from cisflow.motifs.calibrate import empirical_qvalues, shuffle_positions
+from cisflow.motifs.fit import MotifSet, fit_hits, motif_set
+from cisflow.motifs.modisco import Pattern
 
 log = logging.getLogger(__name__)
 
-HIT_COLUMNS = ["region", "pattern", "start", "end", "strand", "score", "similarity", "rel_mass"]
+HIT_COLUMNS = [
+    "region",
+    "pattern",
+    "strand",
+    "start",
+    "end",
+    "untrimmed_start",
+    "score",
+    "coefficient",
+    "similarity",
+    "contribution",
+    "qvalue",
+]
 
 
-def _window_sum(track: np.ndarray, width: int) -> np.ndarray:
-    """Sums of ``width`` consecutive values along the last axis: ``(..., L)`` → ``(..., L - width + 1)``."""
-    csum = np.concatenate([np.zeros((*track.shape[:-1], 1)), np.cumsum(track, axis=-1, dtype=np.float64)], axis=-1)
-    return csum[..., width:] - csum[..., :-width]
+def central_window(length: int, window: int | None) -> tuple[int, int]:
+    """``(offset, width)`` of the central ``window`` bp of a ``length`` bp region (None: all of it)."""
+    width = length if window is None else int(window)
+    if not 0 < width <= length:
+        raise CisflowError(f"hit window {width} bp must be in 1..{length} (the region length)")
+    return (length - width) // 2, width
 
 
-def scan_cwm(scores: np.ndarray, cwm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine similarity and relative contribution mass of every window, both strands.
-
-    Parameters
-    ----------
-    scores
-        Actual-base contributions ``(N, 4, L)``.
-    cwm
-        ``(4, W)`` CWM with a non-zero sum.
-
-    Returns
-    -------
-    similarity
-        ``(N, 2, L - W + 1)``; ``[:, 0, j]`` compares window ``[j, j + W)`` with the CWM, ``[:, 1, j]``
-        with its reverse complement.
-    rel_mass
-        ``(N, L - W + 1)``: window contribution sum / CWM sum (strand-independent).
-    """
-    scores, cwm = np.asarray(scores, dtype=np.float64), np.asarray(cwm, dtype=np.float64)
-    width, length = cwm.shape[1], scores.shape[2]
-    if length < width:
-        raise CisflowError(f"regions ({length} bp) are shorter than the pattern ({width} bp)")
-    n_win = length - width + 1
-    norm_s = np.sqrt(_window_sum((scores**2).sum(axis=1), width))
-    sim = np.zeros((scores.shape[0], 2, n_win))
-    for strand, mat in enumerate((cwm, cwm[::-1, ::-1])):
-        for w in range(width):
-            sim[:, strand] += np.einsum("nck,c->nk", scores[:, :, w : w + n_win], mat[:, w])
-        sim[:, strand] /= norm_s * np.linalg.norm(mat) + 1e-12
-    mass = cwm.sum()
-    if mass == 0:
-        raise CisflowError("a CWM with zero total contribution cannot set a relative mass threshold")
-    return sim, _window_sum(scores.sum(axis=1), width) / mass
-
-
-def _suppress(region_rows: pd.DataFrame, width: int) -> list[int]:
-    """Indices of greedily kept rows (best ``rank_key`` first) with no overlap within ``width`` bp."""
-    kept: list[int] = []
-    taken: list[int] = []
-    for idx, pos in zip(region_rows.index, region_rows["start"], strict=True):
-        if all(abs(pos - t) >= width for t in taken):
-            kept.append(idx)
-            taken.append(pos)
-    return kept
-
-
-def _pattern_hits(
-    scores: np.ndarray, name: str, cwm: np.ndarray, ids: np.ndarray, min_similarity: float, min_mass: float
-) -> pd.DataFrame:
-    """Hits of one pattern (columns :data:`HIT_COLUMNS`), overlaps resolved per region."""
-    sim, rel = scan_cwm(scores, cwm)
-    best_strand = sim.argmax(axis=1)
-    best_sim = sim.max(axis=1)
-    n, j = np.nonzero((best_sim >= min_similarity) & (rel >= min_mass))
-    width = cwm.shape[1]
-    mass = rel[n, j] * cwm.sum()
-    df = pd.DataFrame(
+def _hit_table(raw: Mapping[str, np.ndarray], motifs: MotifSet, ids: np.ndarray, offset: int) -> pd.DataFrame:
+    """Fit output (:func:`fit_hits`) as :data:`HIT_COLUMNS` (less ``qvalue``) plus ``_n`` (region index)."""
+    k, pos = raw["motif"], raw["position"] + offset
+    return pd.DataFrame(
         {
-            "region": ids[n],
-            "pattern": name,
-            "start": j,
-            "end": j + width,
-            "strand": np.where(best_strand[n, j] == 1, "-", "+"),
-            "score": mass,
-            "similarity": best_sim[n, j],
-            "rel_mass": rel[n, j],
-            "_n": n,
-            "_key": best_sim[n, j] * rel[n, j],
+            "region": ids[raw["region"]],
+            "pattern": np.asarray(motifs.names, dtype=object)[k // 2],
+            "strand": np.where(k % 2 == 1, "-", "+"),
+            "start": pos,
+            "end": pos + motifs.widths[k],
+            "untrimmed_start": pos - motifs.offsets[k],
+            "score": raw["amplitude"].astype(np.float64),
+            "coefficient": raw["coefficient"].astype(np.float64),
+            "similarity": raw["similarity"].astype(np.float64),
+            "contribution": raw["contribution"].astype(np.float64),
+            "_n": raw["region"].astype(np.int64),
         }
     )
-    df = df.sort_values(["_n", "_key", "start"], ascending=[True, False, True], kind="stable")
-    kept = [i for _, rows in df.groupby("_n", sort=True) for i in _suppress(rows, width)]
-    return df.loc[kept]
 
 
-def motif_hits(
+def _qvalues(real: pd.DataFrame, null: pd.DataFrame, n_shuffles: int) -> np.ndarray:
+    """Per-pattern empirical q-values of ``real`` hit scores against ``null`` hit scores."""
+    q = np.ones(len(real))
+    for name, rows in real.groupby("pattern", sort=False):
+        null_scores = null.loc[null["pattern"] == name, "score"].to_numpy()
+        q[real.index.get_indexer(rows.index)] = empirical_qvalues(rows["score"].to_numpy(), null_scores, n_shuffles)
+    return q
+
+
+def call_hits(
     scores: np.ndarray,
-    patterns_cwm: Mapping[str, np.ndarray],
+    x: np.ndarray,
+    patterns: Sequence[Pattern],
     ids: Sequence[str] | None = None,
-    chrom: Sequence[str] | None = None,
-    start: Sequence[int] | None = None,
-    min_similarity: float = 0.7,
-    min_mass: float = 0.3,
-) -> pd.DataFrame:
-    """Call motif hits by sliding each pattern's CWM over the contribution scores (see the module docstring).
+    *,
+    lambdas: float | Mapping[str, float] = 0.7,
+    fdr: float = 0.05,
+    n_shuffles: int = 2,
+    seed: int = 0,
+    window: int | None = None,
+    **fit_kwargs,
+) -> tuple[pd.DataFrame, dict]:
+    """Call calibrated hits of modisco patterns in contribution scores (see the module docstring).
 
     Parameters
     ----------
-    scores
-        Actual-base contributions ``(N, 4, L)`` (``hypothetical × x``).
-    patterns_cwm
-        ``{pattern: cwm (4, W)}``, e.g. trimmed modisco CWMs.
+    scores, x
+        Actual-base contributions and one-hot sequences, ``(N, 4, L)``.
+    patterns
+        modisco patterns: untrimmed CWMs and trim bounds.
     ids
         Region names ``(N,)``; default ``"0"``, ``"1"``, ...
-    chrom, start
-        Chromosome and 0-based start ``(N,)`` of each region; when given, the table gains ``chrom``,
-        ``genome_start`` and ``genome_end`` (0-based half-open).
-    min_similarity
-        Least cosine between window scores and CWM.
-    min_mass
-        Least window contribution sum as a fraction of the CWM's (the seqlets' mean).
+    lambdas
+        Fi-NeMo's L1 weight (least residual cosine) for all patterns or ``{pattern: λ}`` (others 0.7).
+    fdr
+        Largest empirical q-value of a kept hit.
+    n_shuffles, seed
+        Null shufflings of every region, and their seed.
+    window
+        Central window in bp to call hits in (None: the whole region).
+    **fit_kwargs
+        Passed to :func:`cisflow.motifs.fit.fit_hits` (``tol``, ``max_steps``, ``device``, ...).
 
     Returns
     -------
-    pandas.DataFrame
-        :data:`HIT_COLUMNS` (start/end within the region, score = summed contribution) sorted by
-        region order, start and pattern.
+    hits
+        :data:`HIT_COLUMNS` (start / end: the trimmed hit, 0-based half-open in the region; ``untrimmed_start``:
+        where the pattern's full CWM starts) with ``qvalue ≤ fdr``, in region order then start.
+    info
+        ``candidates`` (every fitted hit with its q-value), ``null_hits``, ``regions`` (per-region fit
+        diagnostics), ``null_x`` (the null one-hot windows) and ``offset`` (the window's start).
     """
-    scores = np.asarray(scores)
-    if scores.ndim != 3 or scores.shape[1] != 4:
-        raise CisflowError(f"scores must be (N, 4, L), got {scores.shape}")
-    ids = np.array([str(i) for i in range(len(scores))] if ids is None else [str(i) for i in ids])
+    scores, x = np.asarray(scores), np.asarray(x)
+    if scores.ndim != 3 or scores.shape[1] != 4 or x.shape != scores.shape:
+        raise CisflowError(f"scores {scores.shape} and one-hot x {x.shape} must both be (N, 4, L)")
+    if not 0 < fdr <= 1:
+        raise CisflowError(f"hit fdr must be in (0, 1], got {fdr}")
+    ids = np.array([str(i) for i in range(len(scores))] if ids is None else [str(i) for i in ids], dtype=object)
     if len(ids) != len(scores):
         raise CisflowError(f"{len(ids)} ids for {len(scores)} regions")
-    frames = [_pattern_hits(scores, name, cwm, ids, min_similarity, min_mass) for name, cwm in patterns_cwm.items()]
-    hits = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*HIT_COLUMNS, "_n"])
-    hits = hits.sort_values(["_n", "start", "pattern"], kind="stable").reset_index(drop=True)
-    if chrom is not None and start is not None:
-        offset = np.asarray(start, dtype=np.int64)[hits["_n"].to_numpy(dtype=np.int64)]
-        hits["chrom"] = np.asarray(chrom).astype(str)[hits["_n"].to_numpy(dtype=np.int64)]
-        hits["genome_start"] = offset + hits["start"].to_numpy(dtype=np.int64)
-        hits["genome_end"] = offset + hits["end"].to_numpy(dtype=np.int64)
-    return hits.drop(columns=[c for c in ("_n", "_key") if c in hits])
+    motifs = motif_set({p.name: p.cwm for p in patterns}, {p.name: p.trim for p in patterns})
+    lam = np.array([lambdas.get(n, 0.7) for n in motifs.names]) if isinstance(lambdas, Mapping) else lambdas
+    offset, width = central_window(scores.shape[2], window)
+    s, xw = scores[:, :, offset : offset + width], x[:, :, offset : offset + width]
+    raw, regions = fit_hits(s, xw, motifs, lam, **fit_kwargs)
+    null_s, null_x = shuffle_positions(s, xw, seed, n_shuffles)
+    raw0, _ = fit_hits(null_s, null_x, motifs, lam, **fit_kwargs)
+    real = _hit_table(raw, motifs, ids, offset)
+    null = _hit_table(raw0, motifs, np.tile(ids, n_shuffles), offset)
+    real["qvalue"] = _qvalues(real, null, n_shuffles)
+    real = real[[*HIT_COLUMNS, "_n"]].sort_values(["_n", "start", "pattern", "strand"], kind="stable")
+    real = real.reset_index(drop=True)
+    kept = real[real["qvalue"] <= fdr].reset_index(drop=True)
+    log.info("%d of %d fitted hits at q ≤ %g (%d null hits in %d shuffles)", len(kept), len(real), fdr, len(null),
+             n_shuffles)  # fmt: skip
+    info = {"candidates": real, "null_hits": null, "regions": regions, "null_x": null_x, "offset": offset}
+    return kept, info
 
 
-def per_region_table(
-    hits: pd.DataFrame, regions: Sequence[str] | None = None, patterns: Sequence[str] | None = None
+def annotate_hits(
+    hits: pd.DataFrame,
+    length: int,
+    pattern_labels: Mapping[str, str] | None = None,
+    chrom: Sequence[str] | None = None,
+    start: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Hit counts, regions × patterns (int); ``regions`` / ``patterns`` add rows / columns of zeros, in that order."""
-    table = pd.crosstab(hits["region"], hits["pattern"]) if len(hits) else pd.DataFrame(dtype=np.int64)
-    rows = list(regions) if regions is not None else list(table.index)
-    cols = list(patterns) if patterns is not None else list(table.columns)
-    table = table.reindex(index=rows, columns=cols, fill_value=0).astype(np.int64)
-    table.index.name, table.columns.name = "region", None
+    """Add ``jaspar`` (the pattern's known-motif label), ``center_offset`` and, with region coordinates,
+    ``chrom``, ``genome_start``, ``genome_end``; drop the internal ``_n`` column.
+
+    Parameters
+    ----------
+    hits
+        :func:`call_hits` table (with ``_n``, the region index).
+    length
+        Region length in bp; ``center_offset`` = hit centre − region centre (bp, may be fractional).
+    pattern_labels
+        ``{pattern: label}``, e.g. ``REB1 (MA0363.3)``; others get an empty label.
+    chrom, start
+        Chromosome and 0-based start of every region ``(N,)``.
+    """
+    out = hits.copy()
+    labels = pattern_labels or {}
+    out.insert(2, "jaspar", [labels.get(p, "") for p in out["pattern"]])
+    out["center_offset"] = (out["start"] + out["end"]) / 2 - length / 2
+    n = out.pop("_n").to_numpy(dtype=np.int64)
+    if chrom is not None and start is not None:
+        offset = np.asarray(start, dtype=np.int64)[n]
+        out.insert(0, "chrom", np.asarray(chrom).astype(str)[n])
+        out.insert(1, "genome_start", offset + out["start"].to_numpy(dtype=np.int64))
+        out.insert(2, "genome_end", offset + out["end"].to_numpy(dtype=np.int64))
+    return out
+
+
+def per_region_table(hits: pd.DataFrame, regions: Sequence[str], patterns: Sequence[str]) -> pd.DataFrame:
+    """One row per region: ``n_hits``, ``best_pattern``, ``best_score``, then per pattern its hit count
+    (column = pattern name) and best score (``<pattern>_best``, 0 without a hit)."""
+    regions, patterns = [str(r) for r in regions], list(patterns)
+    counts = pd.crosstab(hits["region"], hits["pattern"]) if len(hits) else pd.DataFrame()
+    counts = counts.reindex(index=regions, columns=patterns, fill_value=0).astype(np.int64)
+    best = hits.pivot_table(index="region", columns="pattern", values="score", aggfunc="max") if len(hits) else None
+    best = (pd.DataFrame() if best is None else best).reindex(index=regions, columns=patterns).fillna(0.0)
+    table = pd.DataFrame({"n_hits": counts.sum(axis=1)}, index=pd.Index(regions, name="region"))
+    top = best.to_numpy().argmax(axis=1) if patterns else np.zeros(len(regions), dtype=int)
+    has = table["n_hits"].to_numpy() > 0
+    table["best_pattern"] = np.where(has, np.asarray(patterns, dtype=object)[top] if patterns else "", "")
+    table["best_score"] = np.where(has, best.to_numpy().max(axis=1) if patterns else 0.0, 0.0)
+    for p in patterns:
+        table[p] = counts[p].to_numpy()
+        table[f"{p}_best"] = best[p].to_numpy()
     return table
 
 
 def write_hits(hits: pd.DataFrame, tsv: str | Path, bed: str | Path) -> None:
-    """Write hits as TSV (all columns) and BED6 (genome coordinates if present, else region id and offsets).
+    """Write hits as TSV (all columns) and BED6 (genome coordinates if present, else region and offsets).
 
-    BED columns: chrom (or region), start, end, name = ``pattern``, score = round(1000 × similarity)
-    clipped to 0..1000, strand.
+    BED name: ``pattern`` or ``pattern:label`` with its known-motif label; score: round(1000 ×
+    similarity) clipped to 0..1000.
     """
     with atomic_open(tsv) as handle:
         hits.to_csv(handle, sep="\t", index=False, float_format="%.6g")
     genomic = "chrom" in hits
+    label = hits["jaspar"].astype(str) if "jaspar" in hits else pd.Series("", index=hits.index)
+    name = hits["pattern"].astype(str) + np.where(label != "", ":" + label.str.split(" ").str[0], "")
     bed_df = pd.DataFrame(
         {
             "chrom": hits["chrom"] if genomic else hits["region"],
             "start": hits["genome_start"] if genomic else hits["start"],
             "end": hits["genome_end"] if genomic else hits["end"],
-            "name": hits["pattern"],
+            "name": name,
             "score": np.clip(np.round(1000 * hits["similarity"].to_numpy(dtype=float)), 0, 1000).astype(int),
             "strand": hits["strand"],
         }
     )
+    if genomic:
+        bed_df = bed_df.sort_values(["chrom", "start", "end"], kind="stable")
     with atomic_open(bed) as handle:
         bed_df.to_csv(handle, sep="\t", index=False, header=False)
+
+
+def read_summits(paths: Sequence[str | Path]) -> dict[str, np.ndarray]:
+    """Summits ``{chrom: sorted 0-based positions}`` of narrowPeak files (``start + summit``; the start if -1)."""
+    from cisflow.peaks import read_narrowpeak
+
+    frames = [read_narrowpeak(p, allow_empty=True) for p in paths]
+    peaks = pd.concat(frames, ignore_index=True)
+    summit = peaks["start"].to_numpy(dtype=np.int64) + np.maximum(peaks["summit"].to_numpy(dtype=np.int64), 0)
+    return {str(c): np.sort(summit[(peaks["chrom"] == c).to_numpy()]) for c in peaks["chrom"].unique()}
+
+
+def summit_offsets(chrom: np.ndarray, centre: np.ndarray, summits: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Signed distance (bp) from each position to the nearest summit on its chromosome (NaN: none there)."""
+    out = np.full(len(chrom), np.nan)
+    centre = np.asarray(centre, dtype=np.float64)
+    for c in np.unique(chrom):
+        pos = summits.get(str(c))
+        rows = np.flatnonzero(chrom == c)
+        if pos is None or not len(pos):
+            continue
+        j = np.searchsorted(pos, centre[rows])
+        left, right = pos[np.clip(j - 1, 0, len(pos) - 1)], pos[np.clip(j, 0, len(pos) - 1)]
+        d_left, d_right = centre[rows] - left, centre[rows] - right
+        out[rows] = np.where(np.abs(d_left) <= np.abs(d_right), d_left, d_right)
+    return out

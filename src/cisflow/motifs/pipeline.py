@@ -1,22 +1,23 @@
-"""The motif stage in one call: modisco → patterns → JASPAR / truth matches → hits → HTML fragment."""
+"""The motif stage in one call: modisco → patterns → JASPAR / truth matches → calibrated hits → checks,
+PWM-scan comparison, tables, plots and an HTML fragment."""
 
 from __future__ import annotations
 
-import base64
-import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cisflow.errors import CisflowError, require_file
-from cisflow.io import atomic_open
-from cisflow.motifs.hits import motif_hits, per_region_table, write_hits
+from cisflow.motifs.hits import central_window, read_summits
+from cisflow.motifs.hitstage import hit_options, known_targets, run_hit_stage, write_tsv
+from cisflow.motifs.html import write_html
 from cisflow.motifs.matching import MATCH_COLUMNS, match_jaspar, match_motifs
-from cisflow.motifs.modisco import Pattern, run_modisco
+from cisflow.motifs.modisco import run_modisco
 from cisflow.pwm import DEFAULT_JASPAR_RELEASE, load_motif
+from cisflow.simulate import read_embeddings
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ OUTPUTS = {
     "hits": "hits.tsv",
     "bed": "hits.bed",
     "per_region": "hits_per_region.tsv",
+    "checks": "hit_checks.tsv",
+    "pwm_matches": "pwm_matches.tsv",
+    "pwm_comparison": "pwm_comparison.tsv",
+    "summary_png": "hits_summary.png",
     "html": "motifs.html",
 }
 
@@ -65,12 +70,6 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
     return data
 
 
-def _write_tsv(df: pd.DataFrame, path: Path, index: bool = False) -> None:
-    """A DataFrame as TSV, atomically."""
-    with atomic_open(path) as handle:
-        df.to_csv(handle, sep="\t", index=index, float_format="%.6g")
-
-
 def _truth_pwms(truth_motifs: Sequence[str] | None) -> dict[str, np.ndarray]:
     """``{name: pwm}`` from motif specs (ENCODE names or jaspar:ID)."""
     return dict(load_motif(spec) for spec in truth_motifs or ())
@@ -85,11 +84,13 @@ def discover_motifs(
     window: int | None = None,
     truth_motifs: Sequence[str] | None = None,
     top: int = 5,
-    min_similarity: float = 0.7,
-    min_mass: float = 0.3,
+    embeddings_tsv: str | Path | None = None,
+    peaks: Sequence[str | Path] = (),
+    hits: Mapping | None = None,
+    seed: int = 0,
     **modisco_kwargs,
 ) -> dict[str, Path]:
-    """Discover motifs in contribution scores and write every motif output into ``out_dir``.
+    """Discover motifs in contribution scores, call their hits, check them, and write every output into ``out_dir``.
 
     Parameters
     ----------
@@ -100,8 +101,15 @@ def discover_motifs(
     truth_motifs
         Motif specs (e.g. ``TAL1_known4``, ``jaspar:MA0363.2``) to match the patterns against, e.g. a
         simulation's own motifs; ``truth_matches.tsv`` is written empty (header only) without them.
-    min_similarity, min_mass
-        Hit thresholds (see :func:`cisflow.motifs.hits.motif_hits`).
+    embeddings_tsv
+        A simulation's planted instances: adds their recall / precision to ``hit_checks.tsv``.
+    peaks
+        narrowPeak files whose summits hits are placed relative to (genome regions only).
+    hits
+        Hit-calling options (:data:`cisflow.motifs.hitstage.HIT_DEFAULTS`): ``lambda``, ``fdr``, ``shuffles``,
+        ``window`` (None: the modisco window), ``seqlet_tolerance``, ``pwm_threshold``, ``device``.
+    seed
+        Seed of the null shuffles.
     **modisco_kwargs
         Passed to :func:`cisflow.motifs.modisco.run_modisco` (e.g. ``n_leiden_runs``, ``min_metacluster_size``).
 
@@ -112,8 +120,12 @@ def discover_motifs(
     """
     out_dir = Path(out_dir)
     paths = {k: out_dir / v for k, v in OUTPUTS.items()} | {"logos": out_dir / "logos"}
+    opts = hit_options(hits, window)
     truth = _truth_pwms(truth_motifs)
+    embeddings = read_embeddings(embeddings_tsv) if embeddings_tsv is not None else None
+    summits = read_summits(peaks) if peaks else None
     data = load_scores(scores_npz)
+    central_window(data["x"].shape[2], opts["window"])
     patterns = run_modisco(
         data["x"], data["hypothetical"], out_dir, max_seqlets=max_seqlets, window=window, **modisco_kwargs
     )
@@ -121,60 +133,10 @@ def discover_motifs(
     empty = pd.DataFrame(columns=MATCH_COLUMNS)
     jaspar = match_jaspar(pwms, release, taxon, top) if pwms else empty
     truth_df = match_motifs(pwms, truth, top) if pwms and truth else empty
-    _write_tsv(jaspar, paths["jaspar"])
-    _write_tsv(truth_df, paths["truth"])
-    hits = motif_hits(
-        data["scores"],
-        {p.name: p.trimmed_cwm for p in patterns},
-        data["ids"],
-        data.get("chrom"),
-        data.get("start"),
-        min_similarity,
-        min_mass,
-    )
-    write_hits(hits, paths["hits"], paths["bed"])
-    _write_tsv(per_region_table(hits, data["ids"], list(pwms)), paths["per_region"], index=True)
-    write_html(paths["html"], patterns, jaspar, truth_df, hits, out_dir / "logos")
-    log.info("%d patterns, %d hits in %d regions", len(patterns), len(hits), len(data["ids"]))
+    write_tsv(jaspar, paths["jaspar"])
+    write_tsv(truth_df, paths["truth"])
+    targets = known_targets(jaspar, truth_df, truth, release, taxon)
+    result = run_hit_stage(data, patterns, jaspar, truth_df, targets, opts | {"seed": seed}, paths, embeddings, summits)
+    write_html(paths["html"], patterns, jaspar, truth_df, result, out_dir / "logos", paths["summary_png"])
+    log.info("%d patterns, %d hits in %d regions", len(patterns), len(result["hits"]), len(data["ids"]))
     return paths
-
-
-def _best(matches: pd.DataFrame, name: str) -> str:
-    """``TF (ID), q = …`` of a pattern's rank-1 match, or an en dash."""
-    rows = matches[(matches["pattern"] == name) & (matches["rank"] == 1)]
-    if rows.empty:
-        return "–"
-    r = rows.iloc[0]
-    label = r["target_name"] if r["target_name"] == r["target_id"] else f"{r['target_name']} ({r['target_id']})"
-    return f"{html.escape(str(label))}, q = {r['qvalue']:.2g}"
-
-
-def write_html(
-    path: str | Path,
-    patterns: list[Pattern],
-    jaspar: pd.DataFrame,
-    truth: pd.DataFrame,
-    hits: pd.DataFrame,
-    logo_dir: str | Path,
-) -> None:
-    """An HTML fragment (a ``<section>``): one table row per pattern with its logo embedded as base64 PNG,
-    seqlet count, hit count, top JASPAR match and top truth match with their q-values."""
-    counts = hits["pattern"].value_counts() if len(hits) else pd.Series(dtype=int)
-    rows = []
-    for p in patterns:
-        png = Path(logo_dir) / f"{p.name}.png"
-        img = base64.b64encode(png.read_bytes()).decode("ascii") if png.is_file() else ""
-        rows.append(
-            f"<tr><td>{html.escape(p.name)}</td><td><img alt='{html.escape(p.name)} logo' width='360' "
-            f"src='data:image/png;base64,{img}'></td><td>{p.n_seqlets}</td><td>{int(counts.get(p.name, 0))}</td>"
-            f"<td>{_best(jaspar, p.name)}</td><td>{_best(truth, p.name)}</td></tr>"
-        )
-    body = "\n".join(rows) or "<tr><td colspan='6'>TF-MoDISco found no patterns.</td></tr>"
-    text = (
-        "<section class='cisflow-motifs'>\n<h2>Motifs (TF-MoDISco)</h2>\n<table>\n"
-        "<thead><tr><th>pattern</th><th>logo (CWM; PWM in bits)</th><th>seqlets</th><th>hits</th>"
-        "<th>top JASPAR match</th><th>top truth match</th></tr></thead>\n"
-        f"<tbody>\n{body}\n</tbody>\n</table>\n</section>\n"
-    )
-    with atomic_open(path) as handle:
-        handle.write(text)

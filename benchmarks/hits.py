@@ -1,0 +1,74 @@
+"""Benchmark: regions per second of the motif hit caller on a finished run's scores and patterns.
+
+Times the sparse CWM fit (:func:`cisflow.motifs.fit_hits`) alone and the whole calibrated call
+(:func:`cisflow.motifs.call_hits`: the fit, the fit on the shuffled null, the q-values) on the
+regions of an interpret-stage npz with the patterns of the motif stage, and prints a table:
+
+    python benchmarks/hits.py --run /path/to/run [--window 400] [--n 1000] [--device cpu] [--threads 1]
+
+``--run`` is a workflow directory holding ``results/interpret/<method>.npz`` and
+``results/motifs/patterns.json`` (e.g. the bundled demo after ``make demo``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from cisflow.motifs import call_hits, fit_hits, load_scores, motif_set, read_patterns
+from cisflow.motifs.hits import central_window
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _timed(device: str, fn, *args, **kwargs) -> tuple[object, float]:
+    _sync(device)
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    _sync(device)
+    return out, time.perf_counter() - t0
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", type=Path, default=Path("."), help="workflow directory of a finished run")
+    ap.add_argument("--method", default="deepshap", help="interpret method whose scores to use")
+    ap.add_argument("--window", type=int, default=400, help="central window in bp (0: whole region)")
+    ap.add_argument("--n", type=int, default=1000, help="regions (the first n)")
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    data = load_scores(args.run / "results" / "interpret" / f"{args.method}.npz")
+    patterns = read_patterns(args.run / "results" / "motifs" / "patterns.json")
+    scores, x, ids = data["scores"][: args.n], data["x"][: args.n], data["ids"][: args.n]
+    offset, width = central_window(scores.shape[2], args.window or None)
+    motifs = motif_set({p.name: p.cwm for p in patterns}, {p.name: p.trim for p in patterns})
+    opts = {"batch_size": args.batch_size, "device": args.device}
+    window = (slice(None), slice(None), slice(offset, offset + width))
+    fit_hits(scores[:8][window], x[:8][window], motifs, **opts)  # warm-up (CUDA context, kernels)
+    (fit, regions), t_fit = _timed(args.device, fit_hits, scores[window], x[window], motifs, **opts)
+    (hits, _), t_call = _timed(args.device, call_hits, scores, x, patterns, ids, window=width, **opts)
+    n = len(scores)
+    print(f"hit caller on {args.run}: {n} regions x {width} bp, {len(patterns)} patterns (x 2 strands), "
+          f"device={args.device}, threads={args.threads}, batch={args.batch_size}")  # fmt: skip
+    print(f"{'step':<34}{'seconds':>10}{'regions/s':>12}{'hits':>8}{'mean steps':>12}")
+    print(f"{'sparse fit (fit_hits)':<34}{t_fit:>10.2f}{n / t_fit:>12.1f}{len(fit['region']):>8}"
+          f"{np.mean(regions['steps']):>12.0f}")  # fmt: skip
+    print(f"{'calibrated (fit + 2 null + q)':<34}{t_call:>10.2f}{n / t_call:>12.1f}{len(hits):>8}{'':>12}")
+
+
+if __name__ == "__main__":
+    main()

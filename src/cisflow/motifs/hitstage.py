@@ -1,0 +1,238 @@
+"""The hit half of the motif stage: calibrated hits of the discovered patterns, their checks, the
+comparison with a PWM scan of the same known motifs, and their tables, BED file and plot."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cisflow.errors import CisflowError
+from cisflow.io import atomic_open
+from cisflow.motifs.checks import PLANTED_COLUMNS, SEQLET_COLUMNS, planted_recall_precision, seqlet_recall
+from cisflow.motifs.hits import (
+    HIT_COLUMNS,
+    annotate_hits,
+    call_hits,
+    central_window,
+    per_region_table,
+    summit_offsets,
+    write_hits,
+)
+from cisflow.motifs.matching import jaspar_matrices
+from cisflow.motifs.modisco import Pattern
+from cisflow.motifs.plots import plot_hit_summary
+from cisflow.motifs.pwmscan import COMPARE_COLUMNS, SCAN_COLUMNS, compare_with_pwm_scan, pwm_scan
+
+log = logging.getLogger(__name__)
+
+#: Hit-calling options of :func:`discover_motifs` (``hits=``) and their defaults.
+HIT_DEFAULTS = {
+    "lambda": 0.7,
+    "fdr": 0.05,
+    "shuffles": 2,
+    "window": None,
+    "seqlet_tolerance": 0,
+    "pwm_threshold": 1e-4,
+    "device": None,
+}
+#: A pattern counts as a known motif when its rank-1 TOMTOM match has at most this q-value.
+MATCH_Q = 0.05
+CHECK_COLUMNS = ["check", "subject", "n", "n_found", "fraction", "n_hits", "precision"]
+
+
+def _check_hit_options(opts: Mapping) -> None:
+    """One-line CisflowErrors for hit options out of range (before anything is computed or written)."""
+    lam = opts["lambda"]
+    values = lam.values() if isinstance(lam, Mapping) else [lam]
+    bad = [
+        ("lambda", lam, not all(0 < float(v) <= 1 for v in values)),
+        ("fdr", opts["fdr"], not 0 < opts["fdr"] <= 1),
+        ("shuffles", opts["shuffles"], int(opts["shuffles"]) < 1),
+        ("window", opts["window"], opts["window"] is not None and int(opts["window"]) < 1),
+        ("seqlet_tolerance", opts["seqlet_tolerance"], int(opts["seqlet_tolerance"]) < 0),
+        ("pwm_threshold", opts["pwm_threshold"], not 0 < opts["pwm_threshold"] < 1),
+    ]
+    for name, value, wrong in bad:
+        if wrong:
+            ranges = {"lambda": "(0, 1]", "fdr": "(0, 1]", "shuffles": "≥ 1", "window": "≥ 1 bp",
+                      "seqlet_tolerance": "≥ 0 bp", "pwm_threshold": "(0, 1)"}  # fmt: skip
+            raise CisflowError(f"hit option {name} = {value} must be {ranges[name]}")
+
+
+def hit_options(hits: Mapping | None, modisco_window: int | None) -> dict:
+    """:data:`HIT_DEFAULTS` updated by ``hits``, as :func:`call_hits` keywords (window default: modisco's)."""
+    unknown = sorted(set(hits or {}) - set(HIT_DEFAULTS))
+    if unknown:
+        raise CisflowError(f"unknown hit option(s) {', '.join(unknown)}; choose from {', '.join(HIT_DEFAULTS)}")
+    opts = HIT_DEFAULTS | dict(hits or {})
+    _check_hit_options(opts)
+    return {
+        "lambdas": opts["lambda"],
+        "fdr": opts["fdr"],
+        "n_shuffles": opts["shuffles"],
+        "window": opts["window"] if opts["window"] is not None else modisco_window,
+        "device": opts["device"],
+        "seqlet_tolerance": opts["seqlet_tolerance"],
+        "pwm_threshold": opts["pwm_threshold"],
+    }
+
+
+def write_tsv(df: pd.DataFrame, path: str | Path, index: bool = False) -> None:
+    """A DataFrame as TSV, atomically."""
+    with atomic_open(path) as handle:
+        df.to_csv(handle, sep="\t", index=index, float_format="%.6g")
+
+
+def pattern_motifs(matches: pd.DataFrame, max_q: float) -> dict[str, str]:
+    """``{pattern: target_id}`` of each pattern's rank-1 match with q-value ≤ ``max_q``."""
+    best = matches[(matches["rank"] == 1) & (matches["qvalue"] <= max_q)]
+    return dict(zip(best["pattern"], best["target_id"].astype(str), strict=True))
+
+
+def _labels(jaspar: pd.DataFrame, max_q: float) -> dict[str, str]:
+    """``{pattern: "TF (matrix id)"}`` of the confident rank-1 JASPAR matches."""
+    best = jaspar[(jaspar["rank"] == 1) & (jaspar["qvalue"] <= max_q)]
+    return {r.pattern: f"{r.target_name} ({r.target_id})" for r in best.itertuples()}
+
+
+def _region_table(per_region: pd.DataFrame, data: dict, window: tuple[int, int]) -> pd.DataFrame:
+    """The per-region table with the regions' genome coordinates (of the hit window) when known."""
+    if "chrom" not in data or "start" not in data:
+        return per_region
+    table = per_region.copy()
+    start = np.asarray(data["start"], dtype=np.int64) + window[0]
+    table.insert(0, "chrom", np.asarray(data["chrom"]).astype(str))
+    table.insert(1, "start", start)
+    table.insert(2, "end", start + window[1])
+    return table
+
+
+def _call_and_annotate(data: dict, patterns: list[Pattern], labels: dict, hit_opts: dict) -> tuple[pd.DataFrame, dict]:
+    """Calibrated hits with labels, coordinates and (with ``summits``) their offset from the nearest summit."""
+    opts = dict(hit_opts)
+    summits = opts.pop("summits", None)
+    hits, info = call_hits(data["scores"], data["x"], patterns, data["ids"], **opts)
+    hits = annotate_hits(hits, data["x"].shape[2], labels, data.get("chrom"), data.get("start"))
+    if summits is not None and "chrom" in hits:
+        centre = (hits["genome_start"] + hits["genome_end"]) / 2
+        hits["summit_offset"] = summit_offsets(hits["chrom"].to_numpy(), centre.to_numpy(), summits)
+    return hits, info
+
+
+def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: pd.DataFrame, embeddings,
+            seqlet_tolerance: int) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Seqlet recall per pattern, and planted-instance recall / precision when ``embeddings`` are given."""
+    recall = seqlet_recall(hits, patterns, data["ids"], seqlet_tolerance)
+    for row in recall.itertuples():
+        log.info("seqlet recall %s: %d / %d = %.3f", row.pattern, row.n_recalled, row.n_seqlets, row.recall)
+    planted = pd.DataFrame(columns=PLANTED_COLUMNS)
+    if embeddings is not None:
+        planted = planted_recall_precision(hits, embeddings, data["ids"], pattern_motifs(truth_df, MATCH_Q))
+        for row in planted.itertuples():
+            log.info("planted %s: recall %.3f, precision %.3f", row.motif, row.recall, row.precision)
+    return recall, planted
+
+
+def _pwm_comparison(hits: pd.DataFrame, info: dict, data: dict, targets: dict, threshold: float
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """FIMO matches of the patterns' known motifs in the hit window, and the region-level comparison."""
+    pattern_motifs, pwms = targets
+    if not pwms:
+        return pd.DataFrame(columns=SCAN_COLUMNS), pd.DataFrame(columns=COMPARE_COLUMNS)
+    offset, width = info["offset"], info["null_x"].shape[2]
+    scan = pwm_scan(pwms, data["x"][:, :, offset : offset + width], data["ids"], threshold)
+    scan[["start", "end"]] += offset
+    n_null = len(info["null_x"])
+    null_scan = pwm_scan(pwms, info["null_x"], [str(i) for i in range(n_null)], threshold)
+    return scan, compare_with_pwm_scan(hits, scan, data["ids"], pattern_motifs, null_scan, n_null)
+
+
+def known_targets(jaspar: pd.DataFrame, truth_df: pd.DataFrame, truth: dict, release: str, taxon: str | None) -> tuple:
+    """``({pattern: motif}, {motif: pwm})`` of the confident rank-1 JASPAR and truth matches."""
+    by_pattern = pattern_motifs(jaspar, MATCH_Q)
+    pwms = {}
+    if by_pattern:
+        core = jaspar_matrices(release, taxon)
+        pwms = {m: core[m] for m in set(by_pattern.values())}
+    truth_motifs = pattern_motifs(truth_df, MATCH_Q)
+    by_pattern.update({p: m for p, m in truth_motifs.items() if p not in by_pattern})
+    pwms.update({m: truth[m] for m in set(truth_motifs.values())})
+    return by_pattern, pwms
+
+
+def run_hit_stage(
+    data: Mapping,
+    patterns: list[Pattern],
+    jaspar: pd.DataFrame,
+    truth_df: pd.DataFrame,
+    targets: tuple[dict, dict],
+    opts: dict,
+    paths: Mapping[str, Path],
+    embeddings: pd.DataFrame | None = None,
+    summits: Mapping[str, np.ndarray] | None = None,
+) -> dict:
+    """Call hits, run the checks and the PWM comparison, and write their tables, BED and plot.
+
+    Parameters
+    ----------
+    data
+        :func:`cisflow.motifs.pipeline.load_scores` arrays.
+    patterns, jaspar, truth_df
+        The patterns and their JASPAR / truth matches.
+    targets
+        :func:`known_targets`.
+    opts
+        :func:`hit_options` plus ``seed``.
+    paths
+        Output paths keyed ``hits bed per_region checks pwm_matches pwm_comparison summary_png``.
+    embeddings, summits
+        A simulation's planted instances; peak summits ``{chrom: positions}``.
+
+    Returns
+    -------
+    dict
+        DataFrames ``hits``, ``recall``, ``planted``, ``compare``, ``scan``.
+    """
+    names = [p.name for p in patterns]
+    if not patterns:
+        result, window = _empty_result(), central_window(data["x"].shape[2], opts["window"])
+    else:
+        opts = dict(opts)
+        tolerance, threshold = opts.pop("seqlet_tolerance"), opts.pop("pwm_threshold")
+        hits, info = _call_and_annotate(data, patterns, _labels(jaspar, MATCH_Q), opts | {"summits": summits})
+        recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance)
+        scan, compare = _pwm_comparison(hits, info, data, targets, threshold)
+        result = {"hits": hits, "recall": recall, "planted": planted, "compare": compare, "scan": scan}
+        window = (info["offset"], info["null_x"].shape[2])
+    per_region = per_region_table(result["hits"], data["ids"], names)
+    write_hits(result["hits"], paths["hits"], paths["bed"])
+    write_tsv(_region_table(per_region, data, window), paths["per_region"], index=True)
+    write_tsv(_check_table(result["recall"], result["planted"]), paths["checks"])
+    write_tsv(result["scan"], paths["pwm_matches"])
+    write_tsv(result["compare"], paths["pwm_comparison"])
+    plot_hit_summary(result["hits"], per_region, names, paths["summary_png"], span=window[1] / 2)
+    return result
+
+
+def _empty_result() -> dict:
+    """The tables of a run without patterns: headers only."""
+    return {
+        "hits": pd.DataFrame(columns=["region", "pattern", "jaspar", *HIT_COLUMNS[2:], "center_offset"]),
+        "recall": pd.DataFrame(columns=SEQLET_COLUMNS),
+        "planted": pd.DataFrame(columns=PLANTED_COLUMNS),
+        "compare": pd.DataFrame(columns=COMPARE_COLUMNS),
+        "scan": pd.DataFrame(columns=SCAN_COLUMNS),
+    }
+
+
+def _check_table(recall: pd.DataFrame, planted: pd.DataFrame) -> pd.DataFrame:
+    """Both checks in one long table: ``check subject n found fraction n_hits precision``."""
+    rows = [["seqlet_recall", r.pattern, r.n_seqlets, r.n_recalled, r.recall, r.n_hits, np.nan]
+            for r in recall.itertuples()]  # fmt: skip
+    rows += [["planted_instances", r.motif, r.n_planted, r.n_recalled, r.recall, r.n_hits, r.precision]
+             for r in planted.itertuples()]  # fmt: skip
+    return pd.DataFrame(rows, columns=CHECK_COLUMNS)

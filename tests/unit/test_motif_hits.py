@@ -1,0 +1,367 @@
+"""Tests for motif hit calling: the sparse CWM fit, its null calibration, the checks, the PWM scan, tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cisflow.errors import CisflowError
+from cisflow.genome import encode, one_hot
+from cisflow.motifs import (
+    Pattern,
+    annotate_hits,
+    call_hits,
+    compare_with_pwm_scan,
+    empirical_qvalues,
+    fit_hits,
+    motif_set,
+    per_region_table,
+    planted_recall_precision,
+    pwm_scan,
+    seqlet_recall,
+    shuffle_positions,
+    write_hits,
+)
+from cisflow.motifs.hits import central_window, summit_offsets
+from cisflow.motifs.plots import cooccurrence, plot_hit_summary
+
+A_SEQ = "TTACCCGGAA"  # pattern A's consensus
+B_SEQ = "TTACCCGGTC"  # pattern B: A's first 8 bases, then two others (cosine with A = 0.8)
+C_SEQ = "GGGCATATGC"  # pattern C: unrelated
+
+
+def _cwm(seq: str, weight: float = 1.0) -> np.ndarray:
+    """A CWM ``(4, W)``: ``weight`` on each consensus base."""
+    return weight * one_hot(encode(seq)).astype(np.float64)
+
+
+def _revcomp(seq: str) -> str:
+    return seq[::-1].translate(str.maketrans("ACGT", "TGCA"))
+
+
+def _regions(plants: list[list[tuple[str, int]]], length: int = 120, seed: int = 0, noise: float = 0.02) -> tuple:
+    """Random one-hot regions with consensus sequences written at given starts; scores = 1 on planted
+    bases + small noise everywhere (actual bases only)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, (len(plants), length)).astype(np.uint8)
+    weight = np.abs(rng.normal(0, noise, codes.shape))
+    for i, items in enumerate(plants):
+        for seq, start in items:
+            codes[i, start : start + len(seq)] = encode(seq)
+            weight[i, start : start + len(seq)] = 1.0
+    x = one_hot(codes).astype(np.float32)
+    return (x * weight[:, None, :]).astype(np.float32), x
+
+
+def _pattern(name: str, seq: str, flank: int = 3, seqlets: dict | None = None) -> Pattern:
+    """A modisco-like pattern: consensus CWM with ``flank`` weak bases each side, trimmed to the core."""
+    cwm = np.full((4, len(seq) + 2 * flank), 0.01)
+    cwm[:, flank : flank + len(seq)] = _cwm(seq)
+    return Pattern(name, cwm, np.full(cwm.shape, 0.25), cwm, (flank, flank + len(seq)), seqlets or {})
+
+
+def _hits(fit: dict) -> set[tuple[int, int, int]]:
+    return set(zip(fit["region"].tolist(), fit["motif"].tolist(), fit["position"].tolist(), strict=True))
+
+
+# ---------------------------------------------------------------- the CWM dictionary
+
+
+def test_motif_set_both_strands_unit_norm_and_offsets():
+    cwm = np.zeros((4, 12))
+    cwm[:, 2:9] = _cwm("ACGTTGA", 2.0)
+    ms = motif_set({"p": cwm, "q": _cwm("GGC")}, {"p": (2, 9)})
+    assert ms.names == ("p", "q") and ms.cwms.shape == (4, 4, 7) and ms.width == 7
+    np.testing.assert_allclose(np.linalg.norm(ms.cwms.reshape(4, -1), axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(ms.cwms[1], ms.cwms[0, ::-1, ::-1])  # reverse complement of p
+    assert ms.widths.tolist() == [7, 7, 3, 3] and ms.offsets.tolist() == [2, 3, 0, 0]  # 12 - 9 = 3
+    assert ms.masks[2].tolist() == [1, 1, 1, 0, 0, 0, 0] and not ms.cwms[2][:, 3:].any()
+
+
+@pytest.mark.parametrize(
+    ("cwms", "trims", "message"),
+    [
+        ({"p": np.ones((3, 5))}, None, r"finite \(4, W\)"),
+        ({"p": np.full((4, 5), np.nan)}, None, r"finite \(4, W\)"),
+        ({"p": np.ones((4, 5))}, {"p": (3, 9)}, r"trim \(3, 9\) outside its 5 bp"),
+        ({"p": np.zeros((4, 5))}, None, "all zeros"),
+        ({}, None, "no patterns"),
+    ],
+)
+def test_motif_set_bad_inputs(cwms, trims, message):
+    with pytest.raises(CisflowError, match=message):
+        motif_set(cwms, trims)
+
+
+# ---------------------------------------------------------------- the fit
+
+
+def test_fit_finds_planted_instances_on_both_strands_and_nothing_else():
+    plants = [[(A_SEQ, 10), (_revcomp(A_SEQ), 60)], [(C_SEQ, 30)], [], [(_revcomp(C_SEQ), 100), (A_SEQ, 45)]]
+    scores, x = _regions(plants)
+    ms = motif_set({"A": _cwm(A_SEQ), "C": _cwm(C_SEQ)})
+    fit, regions = fit_hits(scores, x, ms, 0.7, device="cpu")
+    # motif k: pattern k // 2 on strand "+-"[k % 2]
+    assert _hits(fit) == {(0, 0, 10), (0, 1, 60), (1, 2, 30), (3, 3, 100), (3, 0, 45)}
+    assert (fit["similarity"] > 0.99).all() and np.allclose(fit["contribution"], 10.0, atol=0.1)
+    assert (fit["amplitude"] > 0).all() and (regions["gap"] <= 1e-4).all()
+    assert regions["scale"][2] < 0.05 < regions["scale"][0]
+
+
+def test_fit_lets_patterns_compete_for_the_same_bases():
+    # B's cosine with an A instance is 0.8 ≥ λ, so an independent scan calls both; the joint fit only A
+    plants = [[(A_SEQ, 20)], [(B_SEQ, 50)], [(A_SEQ, 5), (B_SEQ, 80)]]
+    scores, x = _regions(plants, seed=1)
+    ms = motif_set({"A": _cwm(A_SEQ), "B": _cwm(B_SEQ)})
+    fit, _ = fit_hits(scores, x, ms, 0.7, device="cpu")
+    assert _hits(fit) == {(0, 0, 20), (1, 2, 50), (2, 0, 5), (2, 2, 80)}
+    cosine = (_cwm(A_SEQ) * _cwm(B_SEQ)).sum() / len(A_SEQ)
+    assert cosine == pytest.approx(0.8)
+
+
+def test_fit_lambda_is_the_cosine_threshold():
+    # an instance matching 6 of A's 10 bases (cosine 0.6 with the CWM): called at λ = 0.5, not at λ = 0.7
+    half = A_SEQ[:6] + "TTGC"
+    scores, x = _regions([[(half, 30)]], seed=2, noise=0.0)
+    ms = motif_set({"A": _cwm(A_SEQ)})
+    similarity = (one_hot(encode(half)) * _cwm(A_SEQ)).sum() / len(A_SEQ)
+    assert 0.5 < similarity < 0.7
+    assert len(fit_hits(scores, x, ms, 0.7, device="cpu")[0]["region"]) == 0
+    assert _hits(fit_hits(scores, x, ms, 0.5, device="cpu")[0]) == {(0, 0, 30)}
+
+
+def test_fit_is_independent_of_batching_and_deterministic():
+    plants = [[(A_SEQ, 7 * i % 60)] if i % 3 else [(C_SEQ, 30)] for i in range(5)]
+    scores, x = _regions(plants, length=80, seed=3, noise=0.2)
+    ms = motif_set({"A": _cwm(A_SEQ), "C": _cwm(C_SEQ)})
+    one, _ = fit_hits(scores, x, ms, 0.7, batch_size=2, device="cpu", tol=1e-5)
+    many, _ = fit_hits(scores, x, ms, 0.7, batch_size=64, device="cpu", tol=1e-5)
+    assert _hits(one) == _hits(many)
+    np.testing.assert_allclose(one["coefficient"], many["coefficient"], rtol=1e-2, atol=1e-3)
+    again, _ = fit_hits(scores, x, ms, 0.7, batch_size=64, device="cpu", tol=1e-5)
+    np.testing.assert_array_equal(many["coefficient"], again["coefficient"])
+
+
+def test_fit_bad_inputs():
+    scores, x = _regions([[(A_SEQ, 3)]], length=30)
+    ms = motif_set({"A": _cwm(A_SEQ)})
+    with pytest.raises(CisflowError, match=r"scores must be \(N, 4, L\)"):
+        fit_hits(scores[:, :3], x[:, :3], ms)
+    with pytest.raises(CisflowError, match="one-hot x has shape"):
+        fit_hits(scores, x[:, :, :20], ms)
+    with pytest.raises(CisflowError, match="shorter than the widest pattern"):
+        fit_hits(scores[:, :, :8], x[:, :, :8], ms)
+    with pytest.raises(CisflowError, match="one λ > 0 per pattern"):
+        fit_hits(scores, x, ms, 0.0)
+    with pytest.raises(CisflowError, match="unknown device"):
+        fit_hits(scores, x, ms, device="tpu")
+
+
+@pytest.mark.gpu
+def test_fit_on_gpu_matches_cpu():
+    if not __import__("torch").cuda.is_available():
+        pytest.skip("needs CUDA")
+    plants = [[(A_SEQ, 3 * i)] for i in range(20)]
+    scores, x = _regions(plants, seed=4, noise=0.2)
+    ms = motif_set({"A": _cwm(A_SEQ), "C": _cwm(C_SEQ)})
+    cpu, _ = fit_hits(scores, x, ms, device="cpu", tol=1e-6)
+    gpu, _ = fit_hits(scores, x, ms, device="cuda", tol=1e-6)
+    assert _hits(cpu) == _hits(gpu)
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def test_shuffle_positions_keeps_each_regions_columns():
+    scores, x = _regions([[(A_SEQ, 5)], [(C_SEQ, 40)]], length=60)
+    s0, x0 = shuffle_positions(scores, x, seed=1, n_shuffles=3)
+    assert s0.shape == (6, 4, 60)
+    for row in range(6):
+        orig = np.concatenate([scores[row % 2], x[row % 2]]).T
+        shuf = np.concatenate([s0[row], x0[row]]).T
+        assert sorted(map(tuple, orig)) == sorted(map(tuple, shuf))
+    assert not np.array_equal(s0[0], scores[0])
+    np.testing.assert_array_equal(shuffle_positions(scores, x, seed=1, n_shuffles=3)[0], s0)
+    assert not np.array_equal(shuffle_positions(scores, x, seed=2, n_shuffles=3)[0], s0)
+    with pytest.raises(CisflowError, match="n_shuffles must be ≥ 1"):
+        shuffle_positions(scores, x, seed=1, n_shuffles=0)
+    with pytest.raises(CisflowError, match=r"must both be \(N, 4, L\)"):
+        shuffle_positions(scores, x[:1], seed=1)
+
+
+def test_empirical_qvalues_known_answer():
+    # descending: FDR = null≥t / real≥t = 0/1, 0/2, 0/3, 1/4, 1/5 → q = running min from the bottom
+    q = empirical_qvalues(np.array([3.0, 1.0, 5.0, 2.0, 4.0]), np.array([2.5, 0.5]))
+    np.testing.assert_allclose(q, [0.0, 0.2, 0.0, 0.2, 0.0])
+    # two shuffles halve the null count; ties count together; FDR is capped at 1
+    np.testing.assert_allclose(empirical_qvalues(np.array([1.0, 1.0]), np.array([2.0, 2.0, 2.0, 2.0]), 2), [1, 1])
+    np.testing.assert_allclose(empirical_qvalues(np.array([3.0, 1.0]), np.array([2.0]), 2), [0.0, 0.25])
+    assert empirical_qvalues(np.array([]), np.array([1.0])).shape == (0,)
+
+
+# ---------------------------------------------------------------- call_hits: fit + null + table
+
+
+@pytest.fixture(scope="module")
+def planted() -> dict:
+    """40 regions of 150 bp: A planted (either strand) in the even ones, every ~50 bp; noisy scores."""
+    rng = np.random.default_rng(5)
+    plants, truth = [], []
+    for i in range(40):
+        items = []
+        if i % 2 == 0:
+            for start in range(int(rng.integers(5, 25)), 135, 50):
+                seq = A_SEQ if rng.random() < 0.5 else _revcomp(A_SEQ)
+                items.append((seq, start))
+                truth.append((f"r{i}", "A", start, start + len(A_SEQ), "+" if seq == A_SEQ else "-"))
+        plants.append(items)
+    scores, x = _regions(plants, length=150, seed=6, noise=0.3)
+    emb = pd.DataFrame(truth, columns=["seq_id", "motif", "start", "end", "strand"])
+    return {"scores": scores, "x": x, "ids": [f"r{i}" for i in range(40)], "embeddings": emb}
+
+
+def test_call_hits_recovers_planted_instances_at_the_fdr(planted):
+    pats = [_pattern("A", A_SEQ), _pattern("C", C_SEQ)]
+    hits, info = call_hits(planted["scores"], planted["x"], pats, planted["ids"], fdr=0.05, seed=0, device="cpu")
+    checks = planted_recall_precision(hits, planted["embeddings"], planted["ids"], {"A": "A"})
+    assert checks.loc[0, "recall"] == 1.0 and checks.loc[0, "precision"] >= 0.9
+    assert list(hits.columns[:11]) == ["region", "pattern", "strand", "start", "end", "untrimmed_start", "score",
+                                       "coefficient", "similarity", "contribution", "qvalue"]  # fmt: skip
+    assert (hits["qvalue"] <= 0.05).all() and (hits["untrimmed_start"] == hits["start"] - 3).all()
+    assert len(info["candidates"]) >= len(hits) and len(info["null_x"]) == 2 * 40
+    assert info["regions"]["gap"].shape == (40,)
+    # the motif-free (odd) regions: chance candidates, few of them kept (about what the FDR allows)
+    odd = info["candidates"]["region"].isin([f"r{i}" for i in range(1, 40, 2)])
+    assert odd.sum() > hits["region"].isin([f"r{i}" for i in range(1, 40, 2)]).sum()
+    assert not (hits["pattern"] == "C").any()
+    strict, _ = call_hits(planted["scores"], planted["x"], pats, planted["ids"], fdr=0.01, seed=0, device="cpu")
+    assert len(strict) < len(hits) and set(map(tuple, strict.values)) <= set(map(tuple, hits.values))
+
+
+def test_call_hits_window_and_bad_inputs(planted):
+    pats = [_pattern("A", A_SEQ)]
+    hits, info = call_hits(planted["scores"][:6], planted["x"][:6], pats, planted["ids"][:6], window=50, device="cpu")
+    assert info["offset"] == 50 and hits["start"].between(50, 100 - len(A_SEQ)).all() and len(hits)
+    assert central_window(150, None) == (0, 150)
+    with pytest.raises(CisflowError, match=r"hit window 300 bp must be in 1\.\.150"):
+        call_hits(planted["scores"], planted["x"], pats, window=300)
+    with pytest.raises(CisflowError, match=r"fdr must be in \(0, 1\]"):
+        call_hits(planted["scores"], planted["x"], pats, fdr=0)
+    with pytest.raises(CisflowError, match="2 ids for 40 regions"):
+        call_hits(planted["scores"], planted["x"], pats, ids=["a", "b"])
+
+
+# ---------------------------------------------------------------- checks
+
+
+def test_seqlet_recall_known_answer():
+    seqlets = {"example_idx": [0, 0, 1, 2], "start": [7, 40, 12, 30], "end": [23, 56, 28, 46],
+               "is_revcomp": [False, True, False, False]}  # fmt: skip
+    pats = [_pattern("A", A_SEQ, seqlets=seqlets), _pattern("C", C_SEQ)]
+    regions, names = ["r0", "r0", "r1", "r2", "r2"], ["A", "A", "A", "C", "A"]
+    strands, starts = ["+", "+", "+", "+", "-"], [7, 40, 13, 30, 30]
+    hits = pd.DataFrame({"region": regions, "pattern": names, "strand": strands, "untrimmed_start": starts})
+    exact = seqlet_recall(hits, pats, ["r0", "r1", "r2"]).set_index("pattern")
+    # r0:7 found; r0:40 is '-' but the hit '+'; r1:12 vs 13 off by one; r2:30 hit of C, or of A on '-'
+    assert exact.loc["A", "n_seqlets"] == 4 and exact.loc["A", "n_recalled"] == 1 and exact.loc["A", "n_hits"] == 4
+    assert exact.loc["A", "recall"] == 0.25 and np.isnan(exact.loc["C", "recall"])
+    assert seqlet_recall(hits, pats, ["r0", "r1", "r2"], tolerance=1).set_index("pattern").loc["A", "n_recalled"] == 2
+    with pytest.raises(CisflowError, match="tolerance must be ≥ 0"):
+        seqlet_recall(hits, pats, ["r0"], tolerance=-1)
+    with pytest.raises(CisflowError, match="seqlet region index 2 outside the 2 regions"):
+        seqlet_recall(hits, pats, ["r0", "r1"])
+
+
+def test_planted_recall_precision_known_answer():
+    emb = pd.DataFrame({"seq_id": ["s0", "s0", "s1", "s9"], "motif": ["M", "M", "M", "M"],
+                        "start": [10, 50, 20, 0], "end": [20, 60, 30, 10]})  # fmt: skip
+    hits = pd.DataFrame({"region": ["s0", "s0", "s1", "s1"], "pattern": ["p", "p", "p", "other"],
+                         "start": [12, 80, 26, 20], "end": [22, 90, 36, 30]})  # fmt: skip
+    table = planted_recall_precision(hits, emb, ["s0", "s1"], {"p": "M"}).iloc[0]
+    # s0:10-20 overlapped 8 bp (found); s0:50-60 missed; s1:20-30 overlapped only 4 bp < 5; s9 not scored
+    assert (table["n_planted"], table["n_recalled"], table["n_hits"], table["n_true"]) == (3, 1, 3, 1)
+    assert table["recall"] == pytest.approx(1 / 3) and table["precision"] == pytest.approx(1 / 3)
+    assert planted_recall_precision(hits, emb, ["s0", "s1"], {"p": "M"}, min_overlap=0.4).iloc[0]["n_recalled"] == 2
+    with pytest.raises(CisflowError, match=r"min_overlap must be in \(0, 1\]"):
+        planted_recall_precision(hits, emb, ["s0"], {"p": "M"}, min_overlap=0)
+
+
+# ---------------------------------------------------------------- PWM scan
+
+
+def test_pwm_scan_finds_planted_consensus_and_compares():
+    pwm = one_hot(encode(A_SEQ)).astype(np.float64) * 0.97 + 0.01
+    _, x = _regions([[(A_SEQ, 15)], [(_revcomp(A_SEQ), 70)], []], seed=7)
+    scan = pwm_scan({"A": pwm}, x, ["r0", "r1", "r2"], threshold=1e-5)
+    assert list(scan.columns) == ["motif", "region", "start", "end", "strand", "score", "pvalue"]
+    assert scan[["region", "start", "end", "strand"]].values.tolist() == [["r0", 15, 25, "+"], ["r1", 70, 80, "-"]]
+    assert (scan["pvalue"] < 1e-5).all()
+    hits = pd.DataFrame({"region": ["r0", "r2"], "pattern": ["p", "p"], "start": [16, 40], "end": [25, 50]})
+    row = compare_with_pwm_scan(hits, scan, ["r0", "r1", "r2", "r3"], {"p": "A"}, scan.iloc[:1], 2).iloc[0]
+    assert (row["frac_hits"], row["frac_pwm"], row["frac_both"], row["frac_either"]) == (0.5, 0.5, 0.25, 0.75)
+    assert row["jaccard"] == pytest.approx(1 / 3) and row["frac_hits_at_pwm"] == 0.5
+    assert row["frac_pwm_at_hits"] == 0.5 and row["frac_pwm_null"] == 0.5
+    assert pwm_scan({"A": pwm}, x[2:], ["r2"], threshold=1e-9).empty
+    with pytest.raises(CisflowError, match=r"one-hot \(N, 4, L\) and N ids"):
+        pwm_scan({"A": pwm}, x, ["r0"])
+    with pytest.raises(CisflowError, match="p-value threshold"):
+        pwm_scan({"A": pwm}, x, ["r0", "r1", "r2"], threshold=2)
+
+
+# ---------------------------------------------------------------- tables, files, plots
+
+
+def _toy_hits() -> pd.DataFrame:
+    columns = {
+        "region": ["a", "a", "c"],
+        "pattern": ["p", "q", "p"],
+        "strand": ["+", "-", "+"],
+        "start": [10, 40, 0],
+        "end": [20, 48, 10],
+        "score": [1.0, 3.0, 2.0],
+        "similarity": [0.9, 0.75, 1.2],
+        "_n": [0, 0, 2],
+    }
+    return pd.DataFrame(columns)
+
+
+def test_per_region_table_known_answer():
+    table = per_region_table(_toy_hits(), ["a", "b", "c"], ["p", "q", "r"])
+    assert table.index.tolist() == ["a", "b", "c"] and table["n_hits"].tolist() == [2, 0, 1]
+    assert table["best_pattern"].tolist() == ["q", "", "p"] and table["best_score"].tolist() == [3.0, 0.0, 2.0]
+    assert table["p"].tolist() == [1, 0, 1] and table["p_best"].tolist() == [1.0, 0.0, 2.0]
+    assert table["r"].tolist() == [0, 0, 0]
+    assert cooccurrence(table, ["p", "q", "r"]).tolist() == [[2, 1, 0], [1, 1, 0], [0, 0, 0]]
+
+
+def test_annotate_and_write_hits(tmp_path):
+    hits = annotate_hits(_toy_hits(), 100, {"p": "REB1 (MA0363.3)"}, ["chrI", "chrI", "chrII"], [1000, 0, 500])
+    assert hits["jaspar"].tolist() == ["REB1 (MA0363.3)", "", "REB1 (MA0363.3)"] and "_n" not in hits
+    assert hits["genome_start"].tolist() == [1010, 1040, 500] and hits["chrom"].tolist() == ["chrI", "chrI", "chrII"]
+    assert hits["center_offset"].tolist() == [-35.0, -6.0, -45.0]
+    write_hits(hits, tmp_path / "h.tsv", tmp_path / "h.bed")
+    bed = (tmp_path / "h.bed").read_text().splitlines()
+    assert bed[0] == "chrI\t1010\t1020\tp:REB1\t900\t+" and bed[1] == "chrI\t1040\t1048\tq\t750\t-"
+    assert bed[2] == "chrII\t500\t510\tp:REB1\t1000\t+"
+    assert len(pd.read_csv(tmp_path / "h.tsv", sep="\t")) == 3
+    regional = annotate_hits(_toy_hits(), 100)
+    write_hits(regional, tmp_path / "r.tsv", tmp_path / "r.bed")
+    assert (tmp_path / "r.bed").read_text().splitlines()[0] == "a\t10\t20\tp\t900\t+"
+
+
+def test_summit_offsets_known_answer():
+    summits = {"chrI": np.array([100, 300])}
+    out = summit_offsets(np.array(["chrI", "chrI", "chrI", "chrII"]), np.array([90.0, 210.0, 400.5, 5.0]), summits)
+    np.testing.assert_allclose(out[:3], [-10.0, -90.0, 100.5])
+    assert np.isnan(out[3])
+
+
+def test_plot_hit_summary_writes_png(tmp_path):
+    hits = annotate_hits(_toy_hits(), 100)
+    table = per_region_table(_toy_hits(), ["a", "b", "c"], ["p", "q"])
+    plot_hit_summary(hits, table, ["p", "q"], tmp_path / "s.png", span=50)
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    empty = annotate_hits(_toy_hits().iloc[:0], 100)
+    plot_hit_summary(empty, per_region_table(empty, ["a"], ["p"]), ["p"], tmp_path / "e.png", span=50)
+    assert (tmp_path / "e.png").is_file()
