@@ -231,12 +231,11 @@ def test_call_hits_recovers_planted_instances_at_the_fdr(planted):
     assert (hits["qvalue"] <= 0.05).all() and (hits["untrimmed_start"] == hits["start"] - 3).all()
     assert len(info["candidates"]) >= len(hits) and len(info["null_x"]) == 2 * 40
     assert info["regions"]["gap"].shape == (40,)
-    # the motif-free (odd) regions: chance candidates, few of them kept (about what the FDR allows)
-    odd = info["candidates"]["region"].isin([f"r{i}" for i in range(1, 40, 2)])
-    assert odd.sum() > hits["region"].isin([f"r{i}" for i in range(1, 40, 2)]).sum()
+    # the motif-free (odd) regions: few hits kept (about what the FDR allows)
+    assert hits["region"].isin([f"r{i}" for i in range(1, 40, 2)]).sum() <= 0.1 * len(hits)
     assert not (hits["pattern"] == "C").any()
     strict, _ = call_hits(planted["scores"], planted["x"], pats, planted["ids"], fdr=0.01, seed=0, device="cpu")
-    assert len(strict) < len(hits) and set(map(tuple, strict.values)) <= set(map(tuple, hits.values))
+    assert set(map(tuple, strict.values)) <= set(map(tuple, hits.values))  # a stricter FDR keeps a subset
 
 
 def test_call_hits_window_and_bad_inputs(planted):
@@ -302,6 +301,8 @@ def test_pwm_scan_finds_planted_consensus_and_compares():
     assert (row["frac_hits"], row["frac_pwm"], row["frac_both"], row["frac_either"]) == (0.5, 0.5, 0.25, 0.75)
     assert row["jaccard"] == pytest.approx(1 / 3) and row["frac_hits_at_pwm"] == 0.5
     assert row["frac_pwm_at_hits"] == 0.5 and row["frac_pwm_null"] == 0.5
+    alone = compare_with_pwm_scan(hits, scan, ["r0", "r1", "r2", "r3"], {}, motifs=["A"]).iloc[0]
+    assert (alone["patterns"], alone["frac_hits"], alone["frac_pwm"]) == ("", 0.0, 0.5)  # no pattern matched A
     assert pwm_scan({"A": pwm}, x[2:], ["r2"], threshold=1e-9).empty
     with pytest.raises(CisflowError, match=r"one-hot \(N, 4, L\) and N ids"):
         pwm_scan({"A": pwm}, x, ["r0"])

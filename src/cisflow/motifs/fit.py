@@ -22,6 +22,7 @@ non-zero coefficient is a hit. This is the model of Fi-NeMo (Tseng, Wang et al.,
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -302,7 +303,10 @@ def fit_hits(
     parts, regions = [], {"scale": [], "steps": [], "gap": []}
     for lo in range(0, len(scores), batch_size):
         b = _prepare(scores[lo : lo + batch_size], x[lo : lo + batch_size], cwms, masks, eps, max_scale, device)
+        started = time.perf_counter()
         c, steps, gap = _solve(b, cwms, lam, tol, max_steps)
+        log.info("regions %d-%d of %d: %d steps at most, %.1f s", lo + 1, lo + len(b.g), len(scores),
+                 int(steps.max()), time.perf_counter() - started)  # fmt: skip
         hits = _extract(c, b, cwms, masks, lam, post_filter)
         hits["region"] = hits["region"] + lo
         parts.append(hits)

@@ -125,13 +125,19 @@ def _call_and_annotate(data: dict, patterns: list[Pattern], labels: dict, hit_op
 
 def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: pd.DataFrame, embeddings,
             seqlet_tolerance: int) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Seqlet recall per pattern, and planted-instance recall / precision when ``embeddings`` are given."""
+    """Seqlet recall per pattern, and planted-instance recall / precision when ``embeddings`` are given.
+
+    Planted instances are what makes a simulated sequence positive, so they are compared with the hits of
+    the *positive* patterns (summed CWM > 0) whose rank-1 truth match has q ≤ :data:`MATCH_Q`.
+    """
     recall = seqlet_recall(hits, patterns, data["ids"], seqlet_tolerance)
     for row in recall.itertuples():
         log.info("seqlet recall %s: %d / %d = %.3f", row.pattern, row.n_recalled, row.n_seqlets, row.recall)
     planted = pd.DataFrame(columns=PLANTED_COLUMNS)
     if embeddings is not None:
-        planted = planted_recall_precision(hits, embeddings, data["ids"], pattern_motifs(truth_df, MATCH_Q))
+        positive = {p.name for p in patterns if p.trimmed_cwm.sum() > 0}
+        matched = {p: m for p, m in pattern_motifs(truth_df, MATCH_Q).items() if p in positive}
+        planted = planted_recall_precision(hits, embeddings, data["ids"], matched)
         for row in planted.itertuples():
             log.info("planted %s: recall %.3f, precision %.3f", row.motif, row.recall, row.precision)
     return recall, planted
@@ -140,7 +146,7 @@ def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: p
 def _pwm_comparison(hits: pd.DataFrame, info: dict, data: dict, targets: dict, threshold: float
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """FIMO matches of the patterns' known motifs in the hit window, and the region-level comparison."""
-    pattern_motifs, pwms = targets
+    by_pattern, pwms = targets
     if not pwms:
         return pd.DataFrame(columns=SCAN_COLUMNS), pd.DataFrame(columns=COMPARE_COLUMNS)
     offset, width = info["offset"], info["null_x"].shape[2]
@@ -148,11 +154,12 @@ def _pwm_comparison(hits: pd.DataFrame, info: dict, data: dict, targets: dict, t
     scan[["start", "end"]] += offset
     n_null = len(info["null_x"])
     null_scan = pwm_scan(pwms, info["null_x"], [str(i) for i in range(n_null)], threshold)
-    return scan, compare_with_pwm_scan(hits, scan, data["ids"], pattern_motifs, null_scan, n_null)
+    return scan, compare_with_pwm_scan(hits, scan, data["ids"], by_pattern, null_scan, n_null, list(pwms))
 
 
 def known_targets(jaspar: pd.DataFrame, truth_df: pd.DataFrame, truth: dict, release: str, taxon: str | None) -> tuple:
-    """``({pattern: motif}, {motif: pwm})`` of the confident rank-1 JASPAR and truth matches."""
+    """``({pattern: motif}, {motif: pwm})``: the confident rank-1 JASPAR and truth matches of the patterns, and
+    the PWMs of those JASPAR matrices and of every truth motif (scanned even when no pattern matches it)."""
     by_pattern = pattern_motifs(jaspar, MATCH_Q)
     pwms = {}
     if by_pattern:
@@ -160,7 +167,7 @@ def known_targets(jaspar: pd.DataFrame, truth_df: pd.DataFrame, truth: dict, rel
         pwms = {m: core[m] for m in set(by_pattern.values())}
     truth_motifs = pattern_motifs(truth_df, MATCH_Q)
     by_pattern.update({p: m for p, m in truth_motifs.items() if p not in by_pattern})
-    pwms.update({m: truth[m] for m in set(truth_motifs.values())})
+    pwms.update(truth)
     return by_pattern, pwms
 
 

@@ -95,6 +95,7 @@ def compare_with_pwm_scan(
     pattern_motifs: Mapping[str, str],
     null_scan: pd.DataFrame | None = None,
     n_null: int = 0,
+    motifs: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Per known motif: regions with a contribution-score hit vs regions with a PWM match.
 
@@ -110,6 +111,8 @@ def compare_with_pwm_scan(
         ``{pattern: motif}``: the patterns whose hits count for each scanned motif.
     null_scan, n_null
         Matches in ``n_null`` null regions (e.g. position-shuffled sequences), for ``frac_pwm_null``.
+    motifs
+        Motifs to report (default: those of ``pattern_motifs``); one without patterns has no hits.
 
     Returns
     -------
@@ -122,7 +125,7 @@ def compare_with_pwm_scan(
     if n == 0:
         raise CisflowError("no regions to compare hits and PWM matches in")
     rows = []
-    for motif in sorted(set(pattern_motifs.values())):
+    for motif in sorted(set(pattern_motifs.values()) if motifs is None else set(motifs)):
         names = sorted(p for p, m in pattern_motifs.items() if m == motif)
         mine, pwm = hits[hits["pattern"].isin(names)], scan[scan["motif"] == motif]
         a, b = set(mine["region"]), set(pwm["region"])
