@@ -48,6 +48,20 @@ def shuffle_positions(
     return np.take_along_axis(scores[rows], order, axis=2), np.take_along_axis(x[rows], order, axis=2)
 
 
+def shuffle_bases(scores: np.ndarray, x: np.ndarray, seed: int, n_shuffles: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Null regions: each region's bases permuted over its positions while every position keeps its score.
+
+    The actual-base score track ``a[p] = Σ_b scores[b, p]`` stays where it is (so the null keeps the
+    region's profile of contributions: its blobs, their heights and widths) and is carried by the base
+    that the permutation puts at ``p`` (so the region keeps its base composition but loses its motifs).
+
+    Returns ``(n_shuffles × N, 4, L)`` scores and one-hot, shuffle-major, as :func:`shuffle_positions`.
+    """
+    _, x_null = shuffle_positions(x, x, seed, n_shuffles)
+    track = (np.asarray(scores) * np.asarray(x)).sum(axis=1, keepdims=True)
+    return x_null * np.tile(track, (n_shuffles, 1, 1)), x_null
+
+
 def empirical_qvalues(real: np.ndarray, null: np.ndarray, n_shuffles: int = 1) -> np.ndarray:
     """q-values of real scores against null scores (higher = stronger); see the module docstring.
 
