@@ -23,6 +23,7 @@ from cisflow.motifs import (
     shuffle_positions,
     write_hits,
 )
+from cisflow.motifs.calibrate import seqlet_lambdas, shuffle_bases
 from cisflow.motifs.hits import central_window, summit_offsets
 from cisflow.motifs.plots import cooccurrence, plot_hit_summary
 
@@ -188,6 +189,30 @@ def test_shuffle_positions_keeps_each_regions_columns():
         shuffle_positions(scores, x, seed=1, n_shuffles=0)
     with pytest.raises(CisflowError, match=r"must both be \(N, 4, L\)"):
         shuffle_positions(scores, x[:1], seed=1)
+
+
+def test_shuffle_bases_keeps_the_score_profile_and_composition():
+    scores, x = _regions([[(A_SEQ, 5)], [(C_SEQ, 40)]], length=60)
+    s0, x0 = shuffle_bases(scores, x, seed=3, n_shuffles=2)
+    assert s0.shape == x0.shape == (4, 4, 60)
+    for row in range(4):
+        np.testing.assert_allclose(s0[row].sum(axis=0), (scores * x)[row % 2].sum(axis=0), rtol=1e-6)
+        np.testing.assert_array_equal(x0[row].sum(axis=1), x[row % 2].sum(axis=1))  # base composition
+        assert ((s0[row] != 0) <= (x0[row] == 1)).all()  # scores sit on the new bases only
+    assert not np.array_equal(x0[0], x[0])
+
+
+def test_seqlet_lambdas_known_answer():
+    # seqlets: 3 exact instances (cosine 1) and one with 6 of 10 bases (cosine 0.6), one on the minus strand
+    plants = [[(A_SEQ, 10)], [(_revcomp(A_SEQ), 20)], [(A_SEQ, 30)], [(A_SEQ[:6] + "TTGC", 40)]]
+    scores, x = _regions(plants, length=80, noise=0.0)
+    seqlets = {"example_idx": [0, 1, 2, 3], "start": [7, 17, 27, 37], "end": [23, 33, 43, 53],
+               "is_revcomp": [False, True, False, False]}  # fmt: skip
+    pattern = _pattern("A", A_SEQ, seqlets=seqlets)
+    assert seqlet_lambdas(scores, x, [pattern], quantile=0.5) == {"A": pytest.approx(0.7)}  # capped
+    assert seqlet_lambdas(scores, x, [pattern], quantile=0.0) == {"A": pytest.approx(0.6)}
+    assert seqlet_lambdas(scores, x, [pattern], quantile=0.0, floor=0.65) == {"A": pytest.approx(0.65)}
+    assert seqlet_lambdas(scores, x, [_pattern("C", C_SEQ)]) == {"C": 0.7}  # no seqlets: the cap
 
 
 def test_empirical_qvalues_known_answer():

@@ -271,11 +271,11 @@ def test_cli_motifs_errors(data, tmp_path, monkeypatch, capsys):
     assert "unknown ENCODE motif 'NOPE_known1'" in capsys.readouterr().err
     base = ["motifs", "--scores", str(tmp_path / "s.npz"), "--out-dir", str(out)]
     for extra, message in [
-        (["--hit-fdr", "0"], "hit option fdr = 0.0 must be (0, 1]"),
-        (["--hit-lambda", "1.5"], "hit option lambda = 1.5 must be (0, 1]"),
+        (["--hit-fdr", "0"], "hit option fdr = 0.0 must be in (0, 1]"),
+        (["--hit-lambda", "1.5"], "hit option lambda = 1.5 must be in (0, 1] or 'seqlets'"),
         (["--hit-shuffles", "0"], "hit option shuffles = 0 must be ≥ 1"),
         (["--seqlet-tolerance", "-2"], "hit option seqlet_tolerance = -2 must be ≥ 0 bp"),
-        (["--pwm-threshold", "1"], "hit option pwm_threshold = 1.0 must be (0, 1)"),
+        (["--pwm-threshold", "1"], "hit option pwm_threshold = 1.0 must be in (0, 1)"),
         (["--hit-window", "500"], f"hit window 500 bp must be in 1..{L}"),
         (["--embeddings", str(tmp_path / "none.tsv")], "cannot read embeddings table"),
         (["--peaks", str(tmp_path / "none.narrowPeak")], "narrowPeak file does not exist"),

@@ -13,12 +13,22 @@ pwm_matches.tsv, pwm_comparison.tsv (FIMO matches of the patterns' known motifs)
 motifs.html (an HTML fragment with embedded logos and plots)
 
 hits: Fi-NeMo's sparse non-negative fit of every pattern's CWM (both strands) to each region's
-scores, kept at an empirical FDR against position-shuffled regions
+scores, kept at an empirical FDR against base-shuffled regions
 
 example:
   cisflow motifs --scores results/interpret/deepshap.npz --out-dir results/motifs/deepshap \\
       --release JASPAR2024 --taxon fungi --truth jaspar:MA0363.2
 """
+
+
+def _lambda(value: str) -> float | str:
+    """``--hit-lambda``: a number or ``seqlets``."""
+    if value == "seqlets":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1] or 'seqlets', got {value!r}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,9 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=5, help="matches kept per pattern (default 5)")
     p.add_argument("--embeddings", type=Path, metavar="TSV", help="planted instances (simulate)")
     p.add_argument("--peaks", type=Path, action="append", metavar="NARROWPEAK", help="summits to place hits by; repeat")
-    p.add_argument("--hit-lambda", type=float, default=0.7, help="L1 weight = least residual cosine of a hit (0.7)")
+    lam_help = "least residual cosine of a hit, or 'seqlets' (default): per pattern from its own seqlets"
+    p.add_argument("--hit-lambda", type=_lambda, default="seqlets", help=lam_help)
     p.add_argument("--hit-fdr", type=float, default=0.05, help="largest empirical q-value of a hit (0.05)")
-    p.add_argument("--hit-shuffles", type=int, default=2, help="position shufflings of each region for the null (2)")
+    p.add_argument("--hit-shuffles", type=int, default=2, help="shufflings of each region for the null (2)")
     p.add_argument("--hit-window", type=int, help="central window (bp) to call hits in (default: --window)")
     p.add_argument("--seqlet-tolerance", type=int, default=0, help="bp between a seqlet and its hit's start (0)")
     p.add_argument("--pwm-threshold", type=float, default=1e-4, help="p-value of a FIMO match at most (1e-4)")

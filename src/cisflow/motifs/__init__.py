@@ -3,7 +3,7 @@
 - :func:`run_modisco` — modisco-lite on one-hot + hypothetical scores; writes h5, patterns JSON, MEME, logos;
 - :func:`match_jaspar` / :func:`match_motifs` — TOMTOM (memelite) matches with BH q-values;
 - :func:`call_hits` — Fi-NeMo's sparse non-negative CWM fit (:func:`fit_hits`), both strands, all
-  patterns competing, thresholds from a position-shuffled null; :func:`per_region_table`, :func:`write_hits`;
+  patterns competing, thresholds from a base-shuffled null; :func:`per_region_table`, :func:`write_hits`;
 - :func:`seqlet_recall` / :func:`planted_recall_precision` — checks of the hits;
 - :func:`pwm_scan` / :func:`compare_with_pwm_scan` — FIMO (memelite) matches of the same known motifs;
 - :func:`discover_motifs` — the whole stage in one call (behind the ``motifs`` rule and CLI).

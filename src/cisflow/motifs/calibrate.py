@@ -1,10 +1,11 @@
-"""Hit thresholds calibrated from the data: a null from position-shuffled scores and empirical q-values.
+"""Hit thresholds calibrated from the data: per-pattern λ from the seqlets, a shuffled null, empirical q-values.
 
 The sparse fit (:mod:`cisflow.motifs.fit`) is run a second time on *null regions*: each region's
-positions (its one-hot bases together with their contribution scores) permuted at random, so the
-region keeps its bases and its distribution of scores but loses every motif. Null hits are the
-windows where chance alignments of strong bases still resemble a CWM. For each pattern and a
-score threshold ``t``, the false discovery rate is estimated as
+bases permuted over its positions while every position keeps its contribution score
+(:func:`shuffle_bases`), so the region keeps its base composition and its profile of scores but
+loses its motifs (:func:`shuffle_positions` moves the scores with their bases instead). Null hits
+are the windows where chance sequence under the region's contributions still resembles a CWM. For
+each pattern and a score threshold ``t``, the false discovery rate is estimated as
 
     FDR(t) = (null hits ≥ t / number of null shuffles) / (real hits ≥ t)
 
@@ -14,9 +15,12 @@ Hits are kept at ``q ≤ fdr``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from cisflow.errors import CisflowError
+from cisflow.motifs.modisco import Pattern
 
 
 def shuffle_positions(
@@ -90,4 +94,53 @@ def empirical_qvalues(real: np.ndarray, null: np.ndarray, n_shuffles: int = 1) -
     q = np.minimum.accumulate(fdr[::-1])[::-1]
     out = np.empty(real.size)
     out[order] = q
+    return out
+
+
+def _seqlet_windows(track: np.ndarray, pattern: Pattern) -> np.ndarray:
+    """The actual-base scores ``(n, 4, W)`` under a pattern's seqlets, in the pattern's orientation."""
+    width = pattern.cwm.shape[1]
+    s = pattern.seqlets
+    idx = np.asarray(s.get("example_idx", []), dtype=np.int64)
+    start = np.asarray(s.get("start", []), dtype=np.int64)
+    rc = np.asarray(s.get("is_revcomp", []), dtype=bool)
+    ok = (start >= 0) & (start + width <= track.shape[2]) & (idx >= 0) & (idx < len(track))
+    cols = start[ok, None] + np.arange(width)
+    windows = track[idx[ok, None], :, cols].transpose(0, 2, 1)  # (n, 4, W)
+    windows[rc[ok]] = windows[rc[ok]][:, ::-1, ::-1]
+    return windows
+
+
+def seqlet_lambdas(
+    scores: np.ndarray,
+    x: np.ndarray,
+    patterns: Sequence[Pattern],
+    quantile: float = 0.1,
+    floor: float = 0.3,
+    cap: float = 0.7,
+) -> dict[str, float]:
+    """Per-pattern λ from the pattern's own seqlets: the ``quantile`` of their cosines with the trimmed CWM.
+
+    A pattern that TF-MoDISCO built from few or noisy seqlets has a CWM that its own seqlets resemble only
+    loosely (cosines of 0.5–0.6 on a weak model); Fi-NeMo's fixed λ = 0.7 would then reject almost every
+    instance. Here each pattern's λ is the ``quantile`` (default: the 10th percentile) of the cosines
+    between its seqlets' actual-base scores and its trimmed CWM, kept within ``[floor, cap]``; the
+    shuffled null then decides which of the looser hits are kept.
+
+    Returns
+    -------
+    dict
+        ``{pattern: λ}`` (``cap`` for a pattern without seqlets).
+    """
+    track = np.asarray(scores, dtype=np.float64) * np.asarray(x)
+    out = {}
+    for p in patterns:
+        windows = _seqlet_windows(track, p)[:, :, p.trim[0] : p.trim[1]]
+        if not len(windows):
+            out[p.name] = cap
+            continue
+        cwm = p.trimmed_cwm / np.linalg.norm(p.trimmed_cwm)
+        norms = np.linalg.norm(windows.reshape(len(windows), -1), axis=1)
+        cosine = (windows * cwm).sum(axis=(1, 2)) / np.maximum(norms, 1e-12)
+        out[p.name] = float(np.clip(np.quantile(cosine, quantile), floor, cap))
     return out

@@ -1,9 +1,10 @@
 """Motif hits per region: the calibrated sparse CWM fit, its tables and its files.
 
 :func:`call_hits` fits every pattern's trimmed CWM, both strands, to each region's contribution
-scores at once (:func:`cisflow.motifs.fit.fit_hits`, Fi-NeMo's model), does the same on
-position-shuffled regions, and keeps the hits whose empirical q-value against that null is at most
-``fdr`` (:mod:`cisflow.motifs.calibrate`). A hit's ``score`` is the L2 norm of the fitted pattern
+scores at once (:func:`cisflow.motifs.fit.fit_hits`, Fi-NeMo's model, each pattern's λ from its own
+seqlets by default), does the same on base-shuffled regions (each keeps its profile of scores), and
+keeps the hits whose empirical q-value against that null is at most ``fdr``
+(:mod:`cisflow.motifs.calibrate`). A hit's ``score`` is the L2 norm of the fitted pattern
 instance in the units of the scores; ``similarity`` is the cosine between the window's scores and
 the CWM; ``contribution`` is the window's summed score.
 """
@@ -19,7 +20,7 @@ import pandas as pd
 
 from cisflow.errors import CisflowError
 from cisflow.io import atomic_open
-from cisflow.motifs.calibrate import empirical_qvalues, shuffle_positions
+from cisflow.motifs.calibrate import empirical_qvalues, seqlet_lambdas, shuffle_bases
 from cisflow.motifs.fit import MotifSet, fit_hits, motif_set
 from cisflow.motifs.modisco import Pattern
 
@@ -77,13 +78,28 @@ def _qvalues(real: pd.DataFrame, null: pd.DataFrame, n_shuffles: int) -> np.ndar
     return q
 
 
+def _pattern_lambdas(
+    lambdas: float | Mapping[str, float] | str, scores: np.ndarray, x: np.ndarray, patterns: Sequence[Pattern]
+) -> dict[str, float]:
+    """``{pattern: λ}`` from a number, a mapping (others 0.7) or ``"seqlets"``."""
+    if isinstance(lambdas, str):
+        if lambdas != "seqlets":
+            raise CisflowError(f"hit lambda must be a number in (0, 1] or 'seqlets', got {lambdas!r}")
+        lam = seqlet_lambdas(scores, x, patterns)
+        log.info("λ from the seqlets: %s", ", ".join(f"{k} {v:.2f}" for k, v in lam.items()))
+        return lam
+    if isinstance(lambdas, Mapping):
+        return {p.name: float(lambdas.get(p.name, 0.7)) for p in patterns}
+    return {p.name: float(lambdas) for p in patterns}
+
+
 def call_hits(
     scores: np.ndarray,
     x: np.ndarray,
     patterns: Sequence[Pattern],
     ids: Sequence[str] | None = None,
     *,
-    lambdas: float | Mapping[str, float] = 0.7,
+    lambdas: float | Mapping[str, float] | str = "seqlets",
     fdr: float = 0.05,
     n_shuffles: int = 2,
     seed: int = 0,
@@ -91,6 +107,9 @@ def call_hits(
     **fit_kwargs,
 ) -> tuple[pd.DataFrame, dict]:
     """Call calibrated hits of modisco patterns in contribution scores (see the module docstring).
+
+    The null regions keep each region's profile of scores over a shuffled sequence
+    (:func:`cisflow.motifs.calibrate.shuffle_bases`).
 
     Parameters
     ----------
@@ -101,7 +120,8 @@ def call_hits(
     ids
         Region names ``(N,)``; default ``"0"``, ``"1"``, ...
     lambdas
-        Fi-NeMo's L1 weight (least residual cosine) for all patterns or ``{pattern: λ}`` (others 0.7).
+        Fi-NeMo's L1 weight (least residual cosine of a hit): one for all patterns, ``{pattern: λ}`` (others
+        0.7), or ``"seqlets"``: each pattern's from its own seqlets (:func:`cisflow.motifs.calibrate.seqlet_lambdas`).
     fdr
         Largest empirical q-value of a kept hit.
     n_shuffles, seed
@@ -118,7 +138,8 @@ def call_hits(
         where the pattern's full CWM starts) with ``qvalue ≤ fdr``, in region order then start.
     info
         ``candidates`` (every fitted hit with its q-value), ``null_hits``, ``regions`` (per-region fit
-        diagnostics), ``null_x`` (the null one-hot windows) and ``offset`` (the window's start).
+        diagnostics), ``null_x`` (the null one-hot windows), ``offset`` (the window's start) and
+        ``lambdas`` (``{pattern: λ}``).
     """
     scores, x = np.asarray(scores), np.asarray(x)
     if scores.ndim != 3 or scores.shape[1] != 4 or x.shape != scores.shape:
@@ -129,12 +150,12 @@ def call_hits(
     if len(ids) != len(scores):
         raise CisflowError(f"{len(ids)} ids for {len(scores)} regions")
     motifs = motif_set({p.name: p.cwm for p in patterns}, {p.name: p.trim for p in patterns})
-    lam = np.array([lambdas.get(n, 0.7) for n in motifs.names]) if isinstance(lambdas, Mapping) else lambdas
+    lam = _pattern_lambdas(lambdas, scores, x, patterns)
     offset, width = central_window(scores.shape[2], window)
     s, xw = scores[:, :, offset : offset + width], x[:, :, offset : offset + width]
-    raw, regions = fit_hits(s, xw, motifs, lam, **fit_kwargs)
-    null_s, null_x = shuffle_positions(s, xw, seed, n_shuffles)
-    raw0, _ = fit_hits(null_s, null_x, motifs, lam, **fit_kwargs)
+    raw, regions = fit_hits(s, xw, motifs, list(lam.values()), **fit_kwargs)
+    null_s, null_x = shuffle_bases(s, xw, seed, n_shuffles)
+    raw0, _ = fit_hits(null_s, null_x, motifs, list(lam.values()), **fit_kwargs)
     real = _hit_table(raw, motifs, ids, offset)
     null = _hit_table(raw0, motifs, np.tile(ids, n_shuffles), offset)
     real["qvalue"] = _qvalues(real, null, n_shuffles)
@@ -144,6 +165,7 @@ def call_hits(
     log.info("%d of %d fitted hits at q ≤ %g (%d null hits in %d shuffles)", len(kept), len(real), fdr, len(null),
              n_shuffles)  # fmt: skip
     info = {"candidates": real, "null_hits": null, "regions": regions, "null_x": null_x, "offset": offset}
+    info["lambdas"] = lam
     return kept, info
 
 

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 #: Hit-calling options of :func:`discover_motifs` (``hits=``) and their defaults.
 HIT_DEFAULTS = {
-    "lambda": 0.7,
+    "lambda": "seqlets",
     "fdr": 0.05,
     "shuffles": 2,
     "window": None,
@@ -41,15 +41,15 @@ HIT_DEFAULTS = {
 }
 #: A pattern counts as a known motif when its rank-1 TOMTOM match has at most this q-value.
 MATCH_Q = 0.05
-CHECK_COLUMNS = ["check", "subject", "n", "n_found", "fraction", "n_hits", "precision"]
+CHECK_COLUMNS = ["check", "subject", "n", "n_found", "fraction", "n_hits", "precision", "lambda"]
 
 
 def _check_hit_options(opts: Mapping) -> None:
     """One-line CisflowErrors for hit options out of range (before anything is computed or written)."""
     lam = opts["lambda"]
-    values = lam.values() if isinstance(lam, Mapping) else [lam]
+    values = [] if lam == "seqlets" else lam.values() if isinstance(lam, Mapping) else [lam]
     bad = [
-        ("lambda", lam, not all(0 < float(v) <= 1 for v in values)),
+        ("lambda", lam, (isinstance(lam, str) and lam != "seqlets") or not all(0 < float(v) <= 1 for v in values)),
         ("fdr", opts["fdr"], not 0 < opts["fdr"] <= 1),
         ("shuffles", opts["shuffles"], int(opts["shuffles"]) < 1),
         ("window", opts["window"], opts["window"] is not None and int(opts["window"]) < 1),
@@ -58,8 +58,8 @@ def _check_hit_options(opts: Mapping) -> None:
     ]
     for name, value, wrong in bad:
         if wrong:
-            ranges = {"lambda": "(0, 1]", "fdr": "(0, 1]", "shuffles": "≥ 1", "window": "≥ 1 bp",
-                      "seqlet_tolerance": "≥ 0 bp", "pwm_threshold": "(0, 1)"}  # fmt: skip
+            ranges = {"lambda": "in (0, 1] or 'seqlets'", "fdr": "in (0, 1]", "shuffles": "≥ 1", "window": "≥ 1 bp",
+                      "seqlet_tolerance": "≥ 0 bp", "pwm_threshold": "in (0, 1)"}  # fmt: skip
             raise CisflowError(f"hit option {name} = {value} must be {ranges[name]}")
 
 
@@ -212,6 +212,7 @@ def run_hit_stage(
         tolerance, threshold = opts.pop("seqlet_tolerance"), opts.pop("pwm_threshold")
         hits, info = _call_and_annotate(data, patterns, _labels(jaspar, MATCH_Q), opts | {"summits": summits})
         recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance)
+        recall["lambda"] = recall["pattern"].map(info["lambdas"])
         scan, compare = _pwm_comparison(hits, info, data, targets, threshold)
         result = {"hits": hits, "recall": recall, "planted": planted, "compare": compare, "scan": scan}
         window = (info["offset"], info["null_x"].shape[2])
@@ -237,9 +238,12 @@ def _empty_result() -> dict:
 
 
 def _check_table(recall: pd.DataFrame, planted: pd.DataFrame) -> pd.DataFrame:
-    """Both checks in one long table: ``check subject n found fraction n_hits precision``."""
-    rows = [["seqlet_recall", r.pattern, r.n_seqlets, r.n_recalled, r.recall, r.n_hits, np.nan]
-            for r in recall.itertuples()]  # fmt: skip
-    rows += [["planted_instances", r.motif, r.n_planted, r.n_recalled, r.recall, r.n_hits, r.precision]
-             for r in planted.itertuples()]  # fmt: skip
-    return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+    """Both checks in one long table (:data:`CHECK_COLUMNS`; ``lambda``: the pattern's λ)."""
+    seqlets = pd.DataFrame({"check": "seqlet_recall", "subject": recall["pattern"], "n": recall["n_seqlets"],
+                            "n_found": recall["n_recalled"], "fraction": recall["recall"], "n_hits": recall["n_hits"],
+                            "precision": np.nan, "lambda": recall.get("lambda", np.nan)})  # fmt: skip
+    truth = pd.DataFrame({"check": "planted_instances", "subject": planted["motif"], "n": planted["n_planted"],
+                          "n_found": planted["n_recalled"], "fraction": planted["recall"], "n_hits": planted["n_hits"],
+                          "precision": planted["precision"], "lambda": np.nan})  # fmt: skip
+    parts = [t for t in (seqlets, truth) if len(t)]
+    return pd.concat(parts, ignore_index=True)[CHECK_COLUMNS] if parts else pd.DataFrame(columns=CHECK_COLUMNS)

@@ -37,11 +37,11 @@ def _pattern_rows(patterns: list[Pattern], jaspar: pd.DataFrame, truth: pd.DataF
     regions = hits.groupby("pattern")["region"].nunique()
     rows = []
     for p in patterns:
-        rec = recall["recall"].get(p.name, float("nan"))
+        rec, lam = recall["recall"].get(p.name, float("nan")), recall.get("lambda", {}).get(p.name, float("nan"))
         rows.append(
             f"<tr><td>{html.escape(p.name)}</td><td>{_png(logo_dir / f'{p.name}.png', f'{p.name} logo', 360)}</td>"
             f"<td>{p.n_seqlets}</td><td>{int(counts.get(p.name, 0))}</td><td>{int(regions.get(p.name, 0))}</td>"
-            f"<td>{rec:.2f}</td><td>{_best(jaspar, p.name)}</td><td>{_best(truth, p.name)}</td></tr>"
+            f"<td>{rec:.2f} (λ {lam:.2f})</td><td>{_best(jaspar, p.name)}</td><td>{_best(truth, p.name)}</td></tr>"
         )
     return "\n".join(rows) or "<tr><td colspan='8'>TF-MoDISco found no patterns.</td></tr>"
 

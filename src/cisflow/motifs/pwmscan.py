@@ -110,7 +110,7 @@ def compare_with_pwm_scan(
     pattern_motifs
         ``{pattern: motif}``: the patterns whose hits count for each scanned motif.
     null_scan, n_null
-        Matches in ``n_null`` null regions (e.g. position-shuffled sequences), for ``frac_pwm_null``.
+        Matches in ``n_null`` null regions (e.g. base-shuffled sequences), for ``frac_pwm_null``.
     motifs
         Motifs to report (default: those of ``pattern_motifs``); one without patterns has no hits.
 
