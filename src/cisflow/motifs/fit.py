@@ -172,41 +172,45 @@ def _duality_gap(c: torch.Tensor, b: _Batch, cwms: torch.Tensor, lambdas: torch.
     return gap.clamp(min=0) / b.y.shape[2]
 
 
+def _rows(b: _Batch, keep: torch.Tensor) -> _Batch:
+    """The regions ``keep`` (bool ``(B,)``) of a batch."""
+    return _Batch(b.y[keep], b.x[keep], b.g[keep], b.scale[keep], b.window_sq[keep])
+
+
 def _solve(
     b: _Batch, cwms: torch.Tensor, lambdas: torch.Tensor, tol: float, max_steps: int, check_every: int = 10
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Accelerated proximal gradient descent (FISTA with O'Donoghue–Candès gradient restarts, per region).
 
-    Returns ``c (B, K, P)``, steps ``(B,)`` and the last duality gap per base ``(B,)``.
+    Every ``check_every`` steps the regions whose duality gap per base is ≤ ``tol`` are retired, so
+    the batch shrinks to the regions still running. Returns ``c (B, K, P)``, steps ``(B,)`` and the
+    last duality gap per base ``(B,)``.
     """
+    c_out, steps_out = torch.zeros_like(b.scale), torch.zeros(len(b.g), dtype=torch.int64, device=b.g.device)
+    gap_out, rows = torch.full_like(b.g, float("inf")), torch.arange(len(b.g), device=b.g.device)
     step = (0.95 / _lipschitz(b, cwms))[:, None, None]
     c = torch.zeros_like(b.scale)
-    z, active = c.clone(), torch.ones(c.shape[0], dtype=torch.bool, device=c.device)
-    t = torch.ones(c.shape[0], 1, 1, device=c.device)  # momentum sequence, reset to 1 on restart
-    steps = torch.zeros(c.shape[0], dtype=torch.int64, device=c.device)
-    gap = torch.full((c.shape[0],), float("inf"), device=c.device)
+    z, t = c.clone(), torch.ones(len(c), 1, 1, device=c.device)  # t: momentum sequence, 1 after a restart
     for i in range(1, max_steps + 1):
-        grad = _adjoint(b.y - _forward(z, b, cwms), b, cwms)
-        c_new = torch.where(active[:, None, None], torch.relu(z + step * (grad - lambdas)), c)
-        restart = ((z - c_new) * (c_new - c)).sum(dim=(1, 2)) > 0
+        c_new = torch.relu(z + step * (_adjoint(b.y - _forward(z, b, cwms), b, cwms) - lambdas))
+        restart = (((z - c_new) * (c_new - c)).sum(dim=(1, 2)) > 0)[:, None, None]
         t_new = (1 + (1 + 4 * t.square()).sqrt()) / 2
-        z = c_new + torch.where(restart[:, None, None], 0.0, (t - 1) / t_new) * (c_new - c)
-        t = torch.where(restart[:, None, None], torch.ones_like(t), t_new)
-        c = c_new
-        steps += active
-        if i % check_every == 0 or i == max_steps:
-            gap = torch.where(active, _duality_gap(c, b, cwms, lambdas), gap)
-            active &= ~(gap <= tol)
-            if not active.any():
-                break
-    if active.any():
-        log.warning(
-            "%d region(s) did not converge in %d steps (duality gap per base up to %.3g)",
-            int(active.sum()),
-            max_steps,
-            float(gap[active].max()),
-        )
-    return c, steps, gap
+        z = c_new + torch.where(restart, 0.0, (t - 1) / t_new) * (c_new - c)
+        c, t = c_new, torch.where(restart, torch.ones_like(t), t_new)
+        if i % check_every and i < max_steps:
+            continue
+        gap = _duality_gap(c, b, cwms, lambdas)
+        done = (gap <= tol) | (i == max_steps)
+        c_out[rows[done]], steps_out[rows[done]], gap_out[rows[done]] = c[done], i, gap[done]
+        if done.all():
+            break
+        keep = ~done
+        rows, b, c, z, t, step = rows[keep], _rows(b, keep), c[keep], z[keep], t[keep], step[keep]
+    late = gap_out > tol
+    if late.any():
+        log.warning("%d region(s) did not converge in %d steps (duality gap per base up to %.3g)",
+                    int(late.sum()), max_steps, float(gap_out[late].max()))  # fmt: skip
+    return c_out, steps_out, gap_out
 
 
 def _extract(
