@@ -23,6 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cisflow.motifs import call_hits, fit_hits, load_scores, motif_set, read_patterns
+from cisflow.motifs.calibrate import seqlet_lambdas
 from cisflow.motifs.hits import central_window
 
 
@@ -58,16 +59,18 @@ def main() -> None:
     motifs = motif_set({p.name: p.cwm for p in patterns}, {p.name: p.trim for p in patterns})
     opts = {"batch_size": args.batch_size, "device": args.device}
     window = (slice(None), slice(None), slice(offset, offset + width))
-    fit_hits(scores[:8][window], x[:8][window], motifs, **opts)  # warm-up (CUDA context, kernels)
-    (fit, regions), t_fit = _timed(args.device, fit_hits, scores[window], x[window], motifs, **opts)
+    lam = list(seqlet_lambdas(scores, x, patterns).values())  # the stage's default λ
+    fit_hits(scores[:8][window], x[:8][window], motifs, lam, **opts)  # warm-up (CUDA context, kernels)
+    (fit, regions), t_fit = _timed(args.device, fit_hits, scores[window], x[window], motifs, lam, **opts)
     (hits, _), t_call = _timed(args.device, call_hits, scores, x, patterns, ids, window=width, **opts)
     n = len(scores)
     print(f"hit caller on {args.run}: {n} regions x {width} bp, {len(patterns)} patterns (x 2 strands), "
-          f"device={args.device}, threads={args.threads}, batch={args.batch_size}")  # fmt: skip
+          f"λ {min(lam):.2f}-{max(lam):.2f}")  # fmt: skip
+    print(f"device={args.device}, threads={args.threads}, batch={args.batch_size}")
     print(f"{'step':<34}{'seconds':>10}{'regions/s':>12}{'hits':>8}{'mean steps':>12}")
     print(f"{'sparse fit (fit_hits)':<34}{t_fit:>10.2f}{n / t_fit:>12.1f}{len(fit['region']):>8}"
           f"{np.mean(regions['steps']):>12.0f}")  # fmt: skip
-    print(f"{'calibrated (fit + 2 null + q)':<34}{t_call:>10.2f}{n / t_call:>12.1f}{len(hits):>8}{'':>12}")
+    print(f"{'calibrated (fit + 2 nulls + q)':<34}{t_call:>10.2f}{n / t_call:>12.1f}{len(hits):>8}{'':>12}")
 
 
 if __name__ == "__main__":
