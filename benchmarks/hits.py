@@ -27,16 +27,16 @@ from cisflow.motifs.calibrate import seqlet_lambdas
 from cisflow.motifs.hits import central_window
 
 
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
+def _sync(dev: str) -> None:
+    if dev.startswith("cuda"):
         torch.cuda.synchronize()
 
 
-def _timed(device: str, fn, *args, **kwargs) -> tuple[object, float]:
-    _sync(device)
+def _timed(dev: str, fn, /, *args, **kwargs) -> tuple[object, float]:
+    _sync(dev)
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
-    _sync(device)
+    _sync(dev)
     return out, time.perf_counter() - t0
 
 
