@@ -29,6 +29,15 @@ GEOMETRY = {"input_length": 122, "output_length": 100, "jitter": 8}
 TRAIN = {"epochs": 2, "batch_size": 8, "background_ratio": 0.5, "patience": 5}
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one torch thread (and a busy machine stalls several)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("profile")
