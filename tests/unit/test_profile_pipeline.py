@@ -19,6 +19,7 @@ from cisflow.profile.pipeline import (
     insilico_profile,
     interpret_profile,
     make_datasets,
+    profile_summary,
     train_bias,
     train_profile,
 )
@@ -130,5 +131,10 @@ def test_chrombpnet_with_a_frozen_bias_model(project, tmp_path) -> None:
     checks = bias_checks(tmp_path / "eval" / "metrics.tsv", tmp_path / "cbp", npz["test"], tmp_path / "checks.tsv",
                          n_backgrounds=2)  # fmt: skip
     assert len(checks) == 3 and checks["passed"].dtype == bool
+    summary = profile_summary(
+        tmp_path / "eval" / "metrics.tsv", tmp_path / "summary.tsv", checks_tsv=tmp_path / "checks.tsv"
+    )
+    assert (summary["section"] == "ChromBPNet checks").sum() == 3
+    assert set(summary.loc[summary["measure"] == "counts_pearson", "section"]) >= {"bias model, ATAC, peaks"}
     with pytest.raises(CisflowError, match="needs a trained bias model"):
         train_profile(npz["train"], npz["valid"], tmp_path / "x", cfg, TRAIN, seed=0)

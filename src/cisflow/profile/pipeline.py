@@ -603,3 +603,52 @@ def bias_checks(
     out = pd.DataFrame(rows)
     write_table(out, out_tsv)
     return out
+
+
+# ---------------------------------------------------------------------------------------------- summary
+
+
+def _metric_rows(metrics: pd.DataFrame) -> list[dict]:
+    """Counts and profile rows per head, task and region set."""
+    rows = []
+    columns = ["counts_pearson", "counts_spearman", "counts_mse", "median_jsd"]
+    columns += [c for c in metrics.columns if c.startswith("median_jsd_")]
+    for r in metrics.itertuples(index=False):
+        for c in columns:
+            rows.append({"section": f"{r.model} model, {r.task}, {r.regions}", "measure": c,
+                         "value": getattr(r, c), "note": f"{r.n_regions} regions"})  # fmt: skip
+    return rows
+
+
+def _motif_rows(name: str, matches_tsv: str | Path, top: int = 8) -> list[dict]:
+    """The rank-1 JASPAR match of each pattern of one motif set."""
+    matches = pd.read_csv(matches_tsv, sep="\t")
+    best = matches[matches["rank"] == 1] if len(matches) else matches
+    return [{"section": f"motifs: {name}", "measure": r.pattern, "value": r.qvalue,
+             "note": f"best JASPAR match {r.target_name} ({r.target_id}), q-value"}
+            for r in best.head(top).itertuples(index=False)]  # fmt: skip
+
+
+def profile_summary(
+    metrics_tsv: str | Path,
+    out_tsv: str | Path,
+    *,
+    checks_tsv: str | Path | None = None,
+    motif_matches: Mapping[str, str | Path] | None = None,
+) -> pd.DataFrame:
+    """One TSV of the profile stage's figures: ``section measure value note``.
+
+    Rows: every metric of ``metrics.tsv`` (per head, task and region set), chrombpnet's checks
+    (``value`` and ``passed`` in the note), and for each named set of JASPAR matches (e.g. the corrected
+    model's profile patterns and the bias model's) each pattern's best match and its q-value.
+    """
+    rows = _metric_rows(pd.read_csv(metrics_tsv, sep="\t"))
+    if checks_tsv is not None:
+        for r in pd.read_csv(checks_tsv, sep="\t").itertuples(index=False):
+            rows.append({"section": "ChromBPNet checks", "measure": r.check, "value": r.value,
+                         "note": f"threshold {r.threshold:.4g}, {'passed' if r.passed else 'FAILED'}"})  # fmt: skip
+    for name, path in (motif_matches or {}).items():
+        rows += _motif_rows(name, path)
+    table = pd.DataFrame(rows, columns=["section", "measure", "value", "note"])
+    write_table(table, out_tsv)
+    return table
