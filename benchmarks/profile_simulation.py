@@ -34,7 +34,15 @@ from cisflow.profile.data import centered
 from cisflow.profile.insilico import marginal_footprint, shuffled_backgrounds, spacing_curve
 from cisflow.profile.io import load_dataset
 from cisflow.profile.metrics import jensen_shannon, median_or_nan
-from cisflow.profile.pipeline import bam_tracks, evaluate_profile, make_datasets, train_profile
+from cisflow.profile.pipeline import (
+    EVALUATION_FILES,
+    TRAIN_FILES,
+    bam_tracks,
+    evaluate_profile,
+    make_datasets,
+    outputs_in,
+    train_profile,
+)
 from cisflow.profile.simulate import MOTIFS, expected_rates, oriented_footprint, simulate_profile_chip
 
 
@@ -99,11 +107,11 @@ def main() -> None:
     paths = _prepare(out, args)
     model_cfg = {"name": "bpnet", "params": {"filters": args.filters, "n_layers": args.layers}}
     train_cfg = {"epochs": args.epochs, "patience": 6, "background_ratio": 0.5, "batch_size": 64}
-    summary = train_profile(paths["npz"]["train"], paths["npz"]["valid"], out / "model", model_cfg, train_cfg,
-                            seed=args.seed, device=args.device, threads=args.threads)  # fmt: skip
+    summary = train_profile(paths["npz"]["train"], paths["npz"]["valid"], outputs_in(out / "model", TRAIN_FILES),
+                            model_cfg, train_cfg, seed=args.seed, device=args.device, threads=args.threads)  # fmt: skip
     reps = [{"TF": paths["tracks"]["rep1"]}, {"TF": paths["tracks"]["rep2"]}]
-    metrics = evaluate_profile(out / "model", paths["npz"]["test"], out / "evaluate", replicates=reps,
-                               device=args.device).set_index("regions")  # fmt: skip
+    metrics = evaluate_profile(out / "model", paths["npz"]["test"], outputs_in(out / "evaluate", EVALUATION_FILES),
+                               replicates=reps, device=args.device).set_index("regions")  # fmt: skip
     test = load_dataset(paths["npz"]["test"])
     model, _ = load_model(out / "model")
     backgrounds = shuffled_backgrounds(centered(test)["codes"][~test["is_peak"]], 64, args.seed)

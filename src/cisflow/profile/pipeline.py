@@ -19,7 +19,7 @@ from cisflow.errors import CisflowError
 from cisflow.genome import Genome, encode
 from cisflow.interpret.tracks import contribution_bigwig
 from cisflow.io import save_npz, write_json
-from cisflow.models import load_model, save_model
+from cisflow.models import META_NAME, WEIGHTS_NAME, load_model, save_model
 from cisflow.peaks import read_narrowpeak
 from cisflow.predict import resolve_device
 from cisflow.profile.bias import THRESHOLD_FACTOR, bias_datasets, counts_offset, shift_counts_bias
@@ -241,13 +241,54 @@ def make_datasets(
     return sizes
 
 
+# ---------------------------------------------------------------------------------------------- outputs
+
+#: Files of a training run (the first three in one folder, the model's).
+TRAIN_FILES = {"model": WEIGHTS_NAME, "meta": META_NAME, "history": "history.tsv", "curve": "learning_curve.png",
+               "summary": "summary.json"}  # fmt: skip
+EVALUATION_FILES = {"predictions": "predictions.npz", "per_region": "per_region.tsv", "metrics": "metrics.tsv",
+                    "profiles": "profiles.png", "counts": "counts.png", "jsd": "jsd.png"}  # fmt: skip
+INSILICO_FILES = {"marginal": "marginal.tsv", "footprints": "footprints.npz", "footprints_png": "footprints.png",
+                  "spacing": "spacing.tsv", "spacing_png": "spacing.png", "ablation": "ablation.tsv",
+                  "ablation_png": "ablation.png"}  # fmt: skip
+
+
+def outputs_in(out_dir: str | Path, files: Mapping[str, str]) -> dict[str, Path]:
+    """The usual output paths of a step in ``out_dir`` (e.g. :data:`EVALUATION_FILES`)."""
+    return {key: Path(out_dir) / name for key, name in files.items()}
+
+
+def interpret_files(targets: Sequence[str] = TARGETS, bigwigs: bool = False) -> dict[str, str]:
+    """Files of an interpretation: ``{target}.npz`` (and ``{target}.bw``) per target, ``summary.tsv``."""
+    files = {t: f"{t}.npz" for t in targets} | {"summary": "summary.tsv"}
+    return files | ({f"{t}_bw": f"{t}.bw" for t in targets} if bigwigs else {})
+
+
+def _check_outputs(outputs: Mapping[str, str | Path], keys: Sequence[str], what: str) -> dict[str, Path]:
+    """The output paths of a step; CisflowError naming any missing key."""
+    missing = [k for k in keys if k not in outputs]
+    if missing:
+        raise CisflowError(f"{what} outputs lack {', '.join(missing)} (need {', '.join(keys)})")
+    return {k: Path(v) for k, v in outputs.items()}
+
+
+def _model_folder(outputs: Mapping[str, str | Path]) -> tuple[Path, dict[str, Path]]:
+    """The folder a model is written to: weights, meta and history go beside each other under fixed names."""
+    outputs = _check_outputs(outputs, list(TRAIN_FILES), "training")
+    folder = outputs["model"].parent
+    wrong = [TRAIN_FILES[k] for k in ("model", "meta", "history") if outputs[k] != folder / TRAIN_FILES[k]]
+    if wrong:
+        raise CisflowError(f"training writes {', '.join(wrong)} under these names beside the model in {folder}")
+    return folder, outputs
+
+
 # ---------------------------------------------------------------------------------------------- training
 
 
 def train_profile(
     train_npz: str | Path,
     valid_npz: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     model_cfg: Mapping[str, Any],
     train_cfg: Mapping[str, Any] | None,
     seed: int,
@@ -259,22 +300,25 @@ def train_profile(
 ) -> dict[str, Any]:
     """Train a BPNet (or, with ``bias_model``, a ChromBPNet) on two dataset npz files.
 
-    Writes ``out_dir/model.safetensors``, ``model.json``, ``history.tsv``, ``learning_curve.png`` and
-    ``summary.json`` (see :func:`cisflow.profile.training.train_profile_model`).
+    ``outputs`` (:data:`TRAIN_FILES`; :func:`outputs_in` gives the usual names in a folder): ``model``,
+    ``meta`` and ``history`` in the model's folder (which also holds ``checkpoint.pt`` while training), the
+    learning ``curve`` (PNG) and a ``summary`` (JSON, see :func:`cisflow.profile.training.train_profile_model`).
+    ``bias_model``: the bias model's folder (a ChromBPNet).
     """
+    folder, outputs = _model_folder(outputs)
     data = {"train": load_dataset(train_npz), "valid": load_dataset(valid_npz)}
-    summary = train_profile_model(data, out_dir, model_cfg, train_cfg, seed, device, bias_model=bias_model,
+    summary = train_profile_model(data, folder, model_cfg, train_cfg, seed, device, bias_model=bias_model,
                                   threads=threads, stop_after_epoch=stop_after_epoch)  # fmt: skip
     if summary["completed"]:
-        plot_learning_curve(Path(out_dir) / "learning_curve.png", read_history(Path(out_dir) / "history.tsv"))
-        write_json(Path(out_dir) / "summary.json", summary)
+        plot_learning_curve(outputs["curve"], read_history(outputs["history"]))
+        write_json(outputs["summary"], summary)
     return summary
 
 
 def train_bias(
     train_npz: str | Path,
     valid_npz: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     model_params: Mapping[str, Any],
     train_cfg: Mapping[str, Any] | None,
     seed: int,
@@ -285,23 +329,24 @@ def train_bias(
 ) -> dict[str, Any]:
     """Train ChromBPNet's bias model: a BPNet on the low-count background regions (chrombpnet's rule).
 
-    The bias model's log counts are then shifted to match the training background on average. Writes the
-    model files into ``out_dir`` and ``summary.json`` (ceiling, regions, counts offset).
+    The bias model's log counts are then shifted to match the training background on average. ``outputs``
+    as :func:`train_profile`'s; the summary adds the counts ceiling, regions and counts offset.
     """
+    folder, outputs = _model_folder(outputs)
     data, threshold = bias_datasets(
         {"train": load_dataset(train_npz), "valid": load_dataset(valid_npz)}, threshold_factor
     )
     cfg = {**dict(train_cfg or {}), "background_ratio": None}
-    summary = train_profile_model(data, out_dir, {"name": "bpnet", "params": dict(model_params)}, cfg, seed, device,
+    summary = train_profile_model(data, folder, {"name": "bpnet", "params": dict(model_params)}, cfg, seed, device,
                                   threads=threads)  # fmt: skip
-    model, meta = load_model(out_dir)
+    model, meta = load_model(folder)
     offset = counts_offset(model, data["train"], device)
     shift_counts_bias(model, offset)
-    save_model(out_dir, model, meta | {"counts_offset": offset, "counts_ceiling": threshold})
+    save_model(folder, model, meta | {"counts_offset": offset, "counts_ceiling": threshold})
     summary |= {"counts_ceiling": threshold, "counts_offset": offset,
                 "regions": {k: len(v["codes"]) for k, v in data.items()}}  # fmt: skip
-    plot_learning_curve(Path(out_dir) / "learning_curve.png", read_history(Path(out_dir) / "history.tsv"))
-    write_json(Path(out_dir) / "summary.json", summary)
+    plot_learning_curve(outputs["curve"], read_history(outputs["history"]))
+    write_json(outputs["summary"], summary)
     return summary
 
 
@@ -332,7 +377,7 @@ def _replicate_counts(
 def evaluate_profile(
     model_dir: str | Path,
     test_npz: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     *,
     replicates: Sequence[Mapping[str, Sequence[str | Path]]] | None = None,
     seed: int = 0,
@@ -341,12 +386,12 @@ def evaluate_profile(
 ) -> pd.DataFrame:
     """Metrics of a profile model on held-out regions, per head, task and region set.
 
-    Writes into ``out_dir``: ``predictions.npz`` (combined model; a ChromBPNet adds ``corrected_*`` and
-    ``bias_*`` arrays), ``per_region.tsv``, ``metrics.tsv`` (``model`` = head; counts Pearson / Spearman /
-    MSE, median JSD and its bounds), ``profiles.png`` (top peaks), ``counts.png`` and ``jsd.png``.
-    ``replicates`` (two ``{task: [bigWig per strand]}``) adds the replicate bound.
+    ``outputs`` (:data:`EVALUATION_FILES`): ``predictions`` (npz; the combined model, a ChromBPNet adds
+    ``corrected_*`` and ``bias_*`` arrays), ``per_region`` (TSV), ``metrics`` (TSV: ``model`` = head; counts
+    Pearson / Spearman / MSE, median JSD and its bounds), ``profiles`` (top peaks), ``counts`` and ``jsd``
+    (PNGs). ``replicates`` (two ``{task: [bigWig per strand]}``) adds the replicate bound.
     """
-    out_dir = Path(out_dir)
+    outputs = _check_outputs(outputs, list(EVALUATION_FILES), "evaluation")
     model, _ = load_model(model_dir, resolve_device(device))
     data = load_dataset(test_npz)
     batch = centered(data)
@@ -359,18 +404,18 @@ def evaluate_profile(
         table = region_table(data, logits, log_counts, batch["counts"], seed, pair)
         tables.append(table.assign(model=head))
         if head == "full":
-            _evaluation_plots(out_dir, data, batch["counts"], logits, log_counts, table, n_plots)
+            _evaluation_plots(outputs, data, batch["counts"], logits, log_counts, table, n_plots)
     keep = ("chrom", "center", "is_peak", "tasks", "strands", "input_length", "output_length")
-    save_predictions(out_dir / "predictions.npz", arrays | {k: data[k] for k in keep})
+    save_predictions(outputs["predictions"], arrays | {k: data[k] for k in keep})
     per_region = pd.concat(tables, ignore_index=True)
-    write_table(per_region, out_dir / "per_region.tsv")
+    write_table(per_region, outputs["per_region"])
     metrics = pd.concat([summarise(t).assign(model=t["model"].iloc[0]) for t in tables], ignore_index=True)
     metrics = metrics[["model", *[c for c in metrics.columns if c != "model"]]]
-    write_table(metrics, out_dir / "metrics.tsv")
+    write_table(metrics, outputs["metrics"])
     return metrics
 
 
-def _evaluation_plots(out_dir: Path, data, counts, logits, log_counts, table: pd.DataFrame, n_plots: int) -> None:
+def _evaluation_plots(outputs: Mapping[str, Path], data, counts, logits, log_counts, table, n_plots: int) -> None:
     """Top peaks' profiles, the counts scatter and the JSD histogram (task 0)."""
     task0 = table[table["task"] == str(data["tasks"][0])]
     peaks = np.flatnonzero(np.asarray(data["is_peak"], bool))
@@ -378,12 +423,12 @@ def _evaluation_plots(out_dir: Path, data, counts, logits, log_counts, table: pd
     titles = [f"{data['chrom'][i]}:{data['center'][i]} (observed {np.expm1(task0['observed_log_counts'].iloc[i]):.0f}, "
               f"predicted {np.expm1(log_counts[i, 0]):.0f} counts)" for i in top]  # fmt: skip
     expected = expected_counts(logits[top], log_counts[top])
-    plot_profiles(out_dir / "profiles.png", counts[top], expected, data["strands"].tolist(), titles)
-    plot_counts(out_dir / "counts.png", task0["observed_log_counts"].to_numpy(),
+    plot_profiles(outputs["profiles"], counts[top], expected, data["strands"].tolist(), titles)
+    plot_counts(outputs["counts"], task0["observed_log_counts"].to_numpy(),
                 task0["predicted_log_counts"].to_numpy(), task0["region"].to_numpy(), "held-out regions")  # fmt: skip
     in_peaks = task0[task0["region"] == "peaks"]
     bounds = {c.removeprefix("jsd_"): in_peaks[c].to_numpy() for c in in_peaks.columns if c.startswith("jsd_")}
-    plot_jsd(out_dir / "jsd.png", in_peaks["jsd"].to_numpy(), bounds, "held-out peaks")
+    plot_jsd(outputs["jsd"], in_peaks["jsd"].to_numpy(), bounds, "held-out peaks")
 
 
 # ---------------------------------------------------------------------------------------------- interpretation
@@ -399,12 +444,28 @@ def _explain_rows(data: Mapping[str, np.ndarray], max_regions: int, peaks_only: 
     return rows
 
 
+def _regions_to_explain(
+    dataset_npz: Sequence[str | Path], max_regions: int, peaks_only: bool, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes, chromosomes and input-window starts of at most ``max_regions`` regions of the datasets."""
+    codes, chrom, start = [], [], []
+    for data in map(load_dataset, dataset_npz):
+        rows = _explain_rows(data, max_regions, peaks_only, seed)
+        codes.append(centered(data, rows)["codes"])
+        chrom.append(data["chrom"][rows].astype(str))
+        start.append(data["center"][rows] - int(data["input_length"]) // 2)
+    total = sum(map(len, codes))
+    keep = np.arange(total)
+    if total > max_regions:
+        keep = np.sort(np.random.default_rng(seed).choice(total, max_regions, replace=False))
+    return tuple(np.concatenate(v)[keep] for v in (codes, chrom, start))
+
+
 def interpret_profile(
     model_dir: str | Path,
     dataset_npz: Sequence[str | Path],
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     *,
-    targets: Sequence[str] = TARGETS,
     head: str = "full",
     task: int = 0,
     max_regions: int = 1000,
@@ -414,42 +475,30 @@ def interpret_profile(
     device: str | None = None,
     chrom_sizes: Mapping[str, int] | None = None,
 ) -> dict[str, Path]:
-    """DeepSHAP of the counts and profile heads on dataset regions, as modisco-ready npz files.
+    """DeepSHAP of the counts and/or profile head on dataset regions, as modisco-ready npz files.
 
-    Writes ``out_dir/{target}.npz`` (``x``, ``scores``, ``hypothetical`` ``(N, 4, L_in)``, ``ids``, ``chrom``,
-    ``start``, ``summation_error``), with ``chrom_sizes`` also ``{target}.bw`` (actual-base contributions),
-    and ``summary.tsv`` (regions, seconds, worst summation error per target). ``head``: ``full`` for a BPNet,
+    ``outputs`` (:func:`interpret_files`): per target to explain (``counts``, ``profile``; the keys present
+    choose them) an npz (``x``, ``scores``, ``hypothetical`` ``(N, 4, L_in)``, ``ids``, ``chrom``, ``start``,
+    ``summation_error``) and, with ``chrom_sizes``, ``{target}_bw`` (actual-base contributions as a bigWig);
+    ``summary`` (TSV: regions, seconds, worst summation error per target). ``head``: ``full`` for a BPNet,
     ``corrected`` (the TF model) or ``bias`` for a ChromBPNet.
     """
+    targets = [t for t in TARGETS if t in outputs]
+    outputs = _check_outputs(outputs, [*targets, "summary"] if targets else [*TARGETS, "summary"], "interpretation")
     model, _ = load_model(model_dir, resolve_device(device))
-    parts = [load_dataset(p) for p in dataset_npz]
-    rows_out, written, out_dir = [], {}, Path(out_dir)
-    codes, chrom, start = [], [], []
-    for data in parts:
-        rows = _explain_rows(data, max_regions, peaks_only, seed)
-        codes.append(centered(data, rows)["codes"])
-        chrom.append(data["chrom"][rows].astype(str))
-        start.append(data["center"][rows] - int(data["input_length"]) // 2)
-    total = sum(map(len, codes))
-    keep = np.arange(total)
-    if total > max_regions:
-        keep = np.sort(np.random.default_rng(seed).choice(total, max_regions, replace=False))
-    codes, chrom, start = (np.concatenate(v)[keep] for v in (codes, chrom, start))
-    ids = np.array([f"{c}:{s}" for c, s in zip(chrom, start, strict=True)])
+    codes, chrom, start = _regions_to_explain(dataset_npz, max_regions, peaks_only, seed)
+    ids, rows_out = np.array([f"{c}:{s}" for c, s in zip(chrom, start, strict=True)]), []
     for target in targets:
         began = time.perf_counter()
         result = profile_contributions(model, codes, target, task, head, n_references, seed, device=device)
-        written[target] = out_dir / f"{target}.npz"
-        save_npz(written[target], ids=ids, chrom=chrom, start=start, task=np.int64(task), seed=np.int64(seed), **result)
-        if chrom_sizes is not None:
-            written[f"{target}_bw"] = contribution_bigwig(
-                result["scores"], result["x"], chrom, start, chrom_sizes, out_dir / f"{target}.bw"
-            )
+        save_npz(outputs[target], ids=ids, chrom=chrom, start=start, task=np.int64(task), seed=np.int64(seed), **result)
+        if chrom_sizes is not None and f"{target}_bw" in outputs:
+            contribution_bigwig(result["scores"], result["x"], chrom, start, chrom_sizes, outputs[f"{target}_bw"])
         rows_out.append({"target": target, "head": head, "regions": len(codes),
                          "seconds": round(time.perf_counter() - began, 3),
                          "max_summation_error": float(result["summation_error"].max())})  # fmt: skip
-    write_table(pd.DataFrame(rows_out), out_dir / "summary.tsv")
-    return written
+    write_table(pd.DataFrame(rows_out), outputs["summary"])
+    return outputs
 
 
 # ---------------------------------------------------------------------------------------------- in silico
@@ -473,7 +522,7 @@ def _backgrounds(dataset_npz: str | Path, n: int, seed: int) -> tuple[np.ndarray
 def insilico_profile(
     model_dir: str | Path,
     dataset_npz: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     motifs: Mapping[str, str],
     *,
     pairs: Sequence[Sequence[str]] = (),
@@ -488,29 +537,29 @@ def insilico_profile(
 ) -> dict[str, Path]:
     """Marginal footprints, spacing curves and in-context ablation of motifs for a trained model.
 
-    Writes into ``out_dir``: ``marginal.tsv`` (per motif and task: log counts with / without, log2 fold
-    change, footprint maximum), ``footprints.npz`` + ``footprints.png``, with ``pairs`` ``spacing.tsv`` +
-    ``spacing_{a}_{b}.png``, and ``ablation.tsv`` + ``ablation.png`` (instances scoring at least
-    ``ablation_fraction`` of the motif's best log-odds in the dataset's central ``2·flank`` bp).
-
-    ``motifs`` maps names to ACGT sequences or motif specs (``jaspar:MA0363.2``; inserted as the consensus).
+    ``outputs`` (:data:`INSILICO_FILES`): ``marginal`` (TSV per motif and task: log counts with / without,
+    log2 fold change, footprint maximum), ``footprints`` (npz) and ``footprints_png``; ``spacing`` (TSV)
+    and ``spacing_png`` for the ``pairs`` (empty without); ``ablation`` (TSV) and ``ablation_png``: each
+    instance scoring at least ``ablation_fraction`` of the motif's best log-odds in the central ``2·flank`` bp
+    of the dataset's peaks, ablated. ``motifs`` maps names to ACGT sequences or motif specs
+    (``jaspar:MA0363.2``; inserted as the consensus).
     """
+    outputs = _check_outputs(outputs, list(INSILICO_FILES), "in-silico")
     unknown = [name for pair in pairs for name in pair if name not in motifs]
     if unknown:
         raise CisflowError(f"pairs name motif(s) {', '.join(unknown)} not among {', '.join(motifs)}")
     model, _ = load_model(model_dir, resolve_device(device))
-    out_dir, kwargs = Path(out_dir), {"device": device, "head": head}
+    kwargs = {"device": device, "head": head}
     backgrounds, data = _backgrounds(dataset_npz, n_backgrounds, seed)
     flank = min(flank, int(data["output_length"]) // 2)
     pwms = {name: motif_pwm(spec) for name, spec in motifs.items()}
-    written = _footprints(model, backgrounds, pwms, data["strands"].tolist(), flank, out_dir, kwargs)
-    if pairs:
-        written |= _spacings(model, backgrounds, pwms, pairs, spacings, orientations, out_dir, kwargs)
-    written |= _ablation(model, data, pwms, ablation_fraction, 2 * flank, seed, out_dir, kwargs)
-    return written
+    _footprints(model, backgrounds, pwms, data["strands"].tolist(), flank, outputs, kwargs)
+    _spacings(model, backgrounds, pwms, pairs, spacings, orientations, outputs, kwargs)
+    _ablation(model, data, pwms, ablation_fraction, 2 * flank, seed, outputs, kwargs)
+    return outputs
 
 
-def _footprints(model, backgrounds, pwms, strands, flank, out_dir: Path, kwargs) -> dict[str, Path]:
+def _footprints(model, backgrounds, pwms, strands, flank, outputs: Mapping[str, Path], kwargs) -> None:
     rows, arrays = [], {}
     for name, pwm in pwms.items():
         fp = marginal_footprint(model, backgrounds, consensus_codes(pwm), **kwargs)
@@ -520,25 +569,28 @@ def _footprints(model, backgrounds, pwms, strands, flank, out_dir: Path, kwargs)
                          "log_counts_without": fp["log_counts_without"][t],
                          "log2_fold_change": fp["log2_fold_change"][t],
                          "max_normalised_footprint": float(fp["normalised"][t].max())})  # fmt: skip
-    save_npz(out_dir / "footprints.npz", **arrays)
-    write_table(pd.DataFrame(rows), out_dir / "marginal.tsv")
+    save_npz(outputs["footprints"], **arrays)
+    write_table(pd.DataFrame(rows), outputs["marginal"])
     effects = {n: arrays[f"{n}_with"][0] - arrays[f"{n}_without"][0] for n in pwms}
-    plot_footprints(out_dir / "footprints.png", effects, strands, flank)
-    return {"marginal": out_dir / "marginal.tsv", "footprints": out_dir / "footprints.npz"}
+    plot_footprints(outputs["footprints_png"], effects, strands, flank)
 
 
-def _spacings(model, backgrounds, pwms, pairs, spacings, orientations, out_dir: Path, kwargs) -> dict[str, Path]:
-    curves = []
+SPACING_COLUMNS = ["orientation", "spacing", "task", "counts_pair", "counts_a", "counts_b", "counts_none",
+                   "cooperativity", "motif_a", "motif_b"]  # fmt: skip
+
+
+def _spacings(model, backgrounds, pwms, pairs, spacings, orientations, outputs: Mapping[str, Path], kwargs) -> None:
+    curves = [pd.DataFrame(columns=SPACING_COLUMNS)]
     for a, b in pairs:
         curve = spacing_curve(model, backgrounds, consensus_codes(pwms[a]), consensus_codes(pwms[b]), spacings,
                               orientations, **kwargs).assign(motif_a=a, motif_b=b)  # fmt: skip
-        plot_spacing(out_dir / f"spacing_{a}_{b}.png", curve, f"{a} then {b}")
         curves.append(curve)
-    write_table(pd.concat(curves, ignore_index=True), out_dir / "spacing.tsv")
-    return {"spacing": out_dir / "spacing.tsv"}
+    table = pd.concat([c for c in curves if len(c)], ignore_index=True) if len(curves) > 1 else curves[0]
+    write_table(table, outputs["spacing"])
+    plot_spacing(outputs["spacing_png"], table)
 
 
-def _ablation(model, data, pwms, fraction, window, seed, out_dir: Path, kwargs) -> dict[str, Path]:
+def _ablation(model, data, pwms, fraction, window, seed, outputs: Mapping[str, Path], kwargs) -> None:
     codes = centered(data, np.flatnonzero(np.asarray(data["is_peak"], bool)))["codes"]
     tables = []
     for name, pwm in pwms.items():
@@ -548,10 +600,8 @@ def _ablation(model, data, pwms, fraction, window, seed, out_dir: Path, kwargs) 
             tables.append(ablate_instances(model, codes, hits, seed, **kwargs).assign(motif=name))
     columns = ["seq", "start", "end", "strand", "score", "delta_log_counts", "profile_jsd", "motif"]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
-    write_table(table, out_dir / "ablation.tsv")
-    if len(table):
-        plot_ablation(out_dir / "ablation.png", table, "motif instances ablated in held-out peaks")
-    return {"ablation": out_dir / "ablation.tsv"}
+    write_table(table, outputs["ablation"])
+    plot_ablation(outputs["ablation_png"], table, "motif instances ablated in the peaks")
 
 
 # ---------------------------------------------------------------------------------------------- ChromBPNet checks

@@ -107,17 +107,29 @@ def plot_footprints(path: str | Path, footprints: Mapping[str, np.ndarray], stra
     _save(fig, path)
 
 
-def plot_spacing(path: str | Path, curve: pd.DataFrame, title: str) -> None:
-    """Cooperativity per spacing, one line per orientation (task 0)."""
+def _empty(fig, message: str) -> None:
+    """A figure that says why it is empty."""
+    ax = fig.subplots()
+    ax.text(0.5, 0.5, message, ha="center", va="center")
+    ax.set_axis_off()
+
+
+def plot_spacing(path: str | Path, curve: pd.DataFrame) -> None:
+    """Cooperativity per spacing (task 0): one panel per motif pair, one line per orientation."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 3.5), layout="constrained")
-    ax = fig.subplots()
-    for orientation, part in curve[curve["task"] == 0].groupby("orientation"):
-        ax.plot(part["spacing"], part["cooperativity"], marker=".", ms=3, label=orientation)
-    ax.axhline(0, color="grey", lw=0.5)
-    ax.set(xlabel="spacing of B from A (bp, centre to centre)", ylabel="log2 cooperativity", title=title)
-    ax.legend(frameon=False, fontsize=8, title="strands")
+    pairs = list(curve.groupby(["motif_a", "motif_b"], sort=False)) if len(curve) else []
+    fig = Figure(figsize=(7, 3.2 * max(len(pairs), 1)), layout="constrained")
+    if not pairs:
+        _empty(fig, "no motif pairs")
+    for ax, ((a, b), part) in zip(np.atleast_1d(fig.subplots(len(pairs), 1, squeeze=False)[:, 0]) if pairs else [],
+                                  pairs, strict=True):  # fmt: skip
+        for orientation, rows in part[part["task"] == 0].groupby("orientation"):
+            ax.plot(rows["spacing"], rows["cooperativity"], marker=".", ms=3, label=orientation)
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set(xlabel=f"spacing of {b} from {a} (bp, centre to centre)", ylabel="log2 cooperativity",
+               title=f"{a} and {b}")  # fmt: skip
+        ax.legend(frameon=False, fontsize=8, title="strands")
     _save(fig, path)
 
 
@@ -126,6 +138,10 @@ def plot_ablation(path: str | Path, table: pd.DataFrame, title: str) -> None:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5, 3.5), layout="constrained")
+    if table.empty:
+        _empty(fig, "no motif instances to ablate")
+        _save(fig, path)
+        return
     ax = fig.subplots()
     for motif, part in table.groupby("motif"):
         ax.hist(part["delta_log_counts"], bins=30, alpha=0.6, label=f"{motif} ({len(part)})")
