@@ -14,3 +14,14 @@ REPO = Path(__file__).resolve().parents[1]
 def repo() -> Path:
     """The repository root."""
     return REPO
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread (tiny models are fastest so, and a busy machine stalls several)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

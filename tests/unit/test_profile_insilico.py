@@ -22,6 +22,8 @@ from cisflow.profile.insilico import (
 from cisflow.profile.interpret import HeadTarget, profile_contributions
 from cisflow.pwm import log_odds
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 A, B = "GCATTC", "TTAGG"
 
 

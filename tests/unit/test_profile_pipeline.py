@@ -30,6 +30,8 @@ from cisflow.profile.pipeline import (
 )
 from cisflow.profile.simulate import MOTIFS, expected_rates, footprint, oriented_footprint, simulate_profile_chip
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = {"filters": 4, "n_layers": 2, "conv1_kernel": 5, "profile_kernel": 7}  # input = output + 22
 GEOMETRY = {"input_length": 122, "output_length": 100, "jitter": 8}
 TRAIN = {"epochs": 2, "batch_size": 8, "background_ratio": 0.5, "patience": 5}
@@ -41,15 +43,6 @@ def _train(folder):
 
 def _eval(folder):
     return outputs_in(folder, EVALUATION_FILES)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one torch thread (and a busy machine stalls several)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
