@@ -18,7 +18,17 @@ import argparse
 import warnings
 
 import torch
-from _anchor import MODELS, as_numpy, demo_model_config, make_model, print_table, random_onehot, timed
+from _anchor import (
+    MODELS,
+    add_clock_option,
+    as_numpy,
+    demo_model_config,
+    make_model,
+    print_table,
+    random_onehot,
+    set_clock,
+    timed,
+)
 
 from cisflow.interpret import deepshap_scores, shuffled_references
 
@@ -69,11 +79,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--length", type=int, default=None, help="default: the demo's splits.input_length")
     ap.add_argument("--float64", action="store_true", help="both in float64 (default float32)")
     ap.add_argument("--model-dir", default=None, help="a trained cisflow model instead of random weights")
+    add_clock_option(ap)
     args = ap.parse_args(argv)
+    set_clock(args.clock)
     args.length = args.length or demo_model_config()[1]
     torch.set_num_threads(args.threads)
     rows = [row for name in args.models for row in bench_model(name, args)]
-    title = f"DeepSHAP, L={args.length}, device={args.device}, torch threads={args.threads}"
+    title = f"DeepSHAP, L={args.length}, device={args.device}, torch threads={args.threads}, {args.clock} clock"
     print_table(title + " (ratio = cisflow seq/s over tangermeme's)", rows)
 
 
