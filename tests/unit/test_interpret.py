@@ -213,7 +213,7 @@ def test_deepshap_sums_to_delta(make):
 
 
 def test_fused_kernels_equal_torch():
-    from cisflow.interpret._rescale import maxpool1d_indices, relu_ratio
+    from cisflow.interpret._rescale import maxpool1d_indices, relu_backward, relu_ratio
 
     g = torch.Generator().manual_seed(0)
     xi = torch.randn(3, 5, 40, generator=g)
@@ -225,6 +225,11 @@ def test_fused_kernels_equal_torch():
         fused, plain = relu_ratio(a, b), relu_ratio(a, b, fused=False)
         assert torch.equal(fused, plain)
         assert torch.equal(fused[0], (a[0] > 0).to(dtype))
+        grad = torch.randn(6, 5, 40, generator=g).to(dtype)  # 2 references of each of 3 inputs
+        refs = b.repeat_interleave(2, dim=0) + torch.randn(6, 5, 40, generator=g).to(dtype) * (dtype == torch.float32)
+        want = grad * relu_ratio(a.repeat_interleave(2, dim=0), refs, fused=False)
+        assert torch.equal(relu_backward(grad.clone(), a, refs), want)
+        assert torch.equal(relu_backward(grad.clone(), a, refs, fused=False), want)
         for kernel, stride, dilation in ((3, 3, 1), (4, 2, 1), (3, 1, 2), (35, 35, 1)):
             h = torch.relu(a)  # many tied zeros: the first maximum wins, as in torch
             got = maxpool1d_indices(h, kernel, stride, dilation)

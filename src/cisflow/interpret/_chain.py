@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from torch import fx, nn
 
-from cisflow.interpret._rescale import maxpool_fn, maxpool_rule, relu_ratio
+from cisflow.interpret._rescale import maxpool_fn, maxpool_rule, relu_backward
 
 
 def _layer(gm: fx.GraphModule, node: fx.Node) -> tuple[str, nn.Module | None] | None:
@@ -78,9 +78,9 @@ def _backward(layer, g, xi, ri, ro, repeats: int) -> torch.Tensor:
     if kind == "conv":
         shape = (g.shape[0], *xi.shape[1:])
         return torch.nn.grad.conv1d_input(shape, m.weight, g, m.stride, m.padding, m.dilation, m.groups)
-    rep = xi.repeat_interleave(repeats, dim=0)
     if kind == "relu":
-        return g * relu_ratio(rep, ri)
+        return relu_backward(g, xi, ri)
+    rep = xi.repeat_interleave(repeats, dim=0)
     fn = maxpool_fn(m)
     (xo, ix), (_, ir) = fn(xi), fn(ri)
     return maxpool_rule(g, rep, ri, xo.repeat_interleave(repeats, dim=0), ro, ix.repeat_interleave(repeats, dim=0), ir)

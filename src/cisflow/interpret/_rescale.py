@@ -47,6 +47,18 @@ def _numba_kernels() -> dict[str, Callable] | None:
                 out[i] = (max(xi[i], z) - max(ri[i], z)) / d
 
     @numba.njit(parallel=True, cache=True)
+    def relu_scale(g, xi, ri, zero, per, repeats):  # pragma: no cover - compiled
+        z = zero[0]
+        for i in numba.prange(g.size):
+            j = (i // (per * repeats)) * per + i % per  # the input element of reference element i
+            d = xi[j] - ri[i]
+            if abs(d) < EPS:
+                m = 1.0 if xi[j] > 0 else 0.0
+                g[i] = g[i] * m
+            else:
+                g[i] = g[i] * ((max(xi[j], z) - max(ri[i], z)) / d)
+
+    @numba.njit(parallel=True, cache=True)
     def maxpool(x, kernel, stride, dilation, values, indices):  # pragma: no cover - compiled
         for row in numba.prange(x.shape[0]):
             for o in range(values.shape[1]):
@@ -58,7 +70,7 @@ def _numba_kernels() -> dict[str, Callable] | None:
                         best, arg = v, start + j * dilation
                 values[row, o], indices[row, o] = best, arg
 
-    return {"relu": relu, "maxpool": maxpool}
+    return {"relu": relu, "relu_scale": relu_scale, "maxpool": maxpool}
 
 
 _KERNELS: list = []
@@ -87,6 +99,20 @@ def relu_ratio(xi: torch.Tensor, ri: torch.Tensor, fused: bool = True) -> torch.
     zero = torch.zeros(1, dtype=xi.dtype).numpy()
     kernel(xi.contiguous().view(-1).numpy(), ri.contiguous().view(-1).numpy(), zero, out.view(-1).numpy())
     return out
+
+
+def relu_backward(grad: torch.Tensor, xi: torch.Tensor, ri: torch.Tensor, fused: bool = True) -> torch.Tensor:
+    """``grad · relu_ratio(xi repeated, ri)`` for inputs ``xi`` ``(B, ...)`` and references ``ri`` ``(B·R, ...)``
+    (reference ``k`` of input ``k // R``); on the CPU one fused pass, in place on a contiguous ``grad``."""
+    repeats = ri.shape[0] // xi.shape[0]
+    kernel = _kernel("relu_scale", grad) if fused and grad.is_contiguous() and grad.dtype == xi.dtype else None
+    if kernel is None:
+        return grad * relu_ratio(xi.repeat_interleave(repeats, dim=0), ri, fused)
+    zero = torch.zeros(1, dtype=xi.dtype).numpy()
+    per = xi[0].numel()
+    flat = [t.contiguous().view(-1).numpy() for t in (grad, xi, ri)]
+    kernel(*flat, zero, per, repeats)
+    return grad
 
 
 def maxpool1d_indices(
