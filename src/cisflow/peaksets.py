@@ -11,8 +11,11 @@ the two pooled pseudo-replicates (ENCODE chip-seq-pipeline2 / atac-seq-pipeline)
 * **optimal** set: the larger of the true-replicate and pooled-pseudo-replicate sets (the set the
   ENCODE-DREAM challenge copied as its "conservative" peaks);
 * **relaxed** set: ``"dream"`` (default), the pooled peaks also called in both pooled
-  pseudo-replicates (ENCODE's naive overlap, ≥ 50 % of either peak), as the challenge made it; or
-  ``"pooled"``, every pooled peak.
+  pseudo-replicates — every pooled peak the pooled-pseudo-replicate IDR comparison matched in both
+  (any overlap), whatever its IDR: the unthresholded IDR output the challenge copied as its
+  "relaxed" peaks (``copy_peaks.py``: ``idr/pooled_pseudo_reps/*unthresholded-peaks.txt.gz``);
+  with ``method="overlap"``, ENCODE's naive overlap of the pooled peaks with both pooled
+  pseudo-replicates; or ``"pooled"``, every pooled peak.
 
 With one replicate its own pseudo-replicates stand in for the true replicates: conservative and
 optimal sets are the pseudo-replicate IDR set (the replicate's peaks as oracle, which are the
@@ -23,6 +26,7 @@ self-consistency ratios.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -54,14 +58,33 @@ class PeakSets:
     idr_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def _idr(a: PeaksLike, b: PeaksLike, oracle: PeaksLike, threshold: float, rank: str, seed: int) -> pd.DataFrame:
-    """Every matched peak of one IDR comparison (with ``local_idr``, ``global_idr``, ``score1``, ``score2``)."""
-    return idr_peaks(a, b, oracle=oracle, rank=rank, threshold=threshold, keep_all=True, seed=seed)
+@dataclass(frozen=True)
+class _Comparison:
+    """How two peak sets are compared: IDR (``threshold``, ``rank``, ``seed``) or ENCODE's naive overlap."""
 
+    method: str
+    threshold: float
+    rank: str
+    seed: int
 
-def _passing(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """The narrowPeak rows of an IDR table at global IDR ≤ ``threshold``."""
-    return sort_peaks(table[table["global_idr"] <= threshold].drop(columns=_IDR_COLUMNS))
+    def table(self, a: PeaksLike, b: PeaksLike, oracle: PeaksLike) -> pd.DataFrame:
+        """IDR: every matched oracle peak with ``local_idr global_idr score1 score2``; overlap: the kept peaks."""
+        if self.method == "overlap":
+            return naive_overlap(oracle, a, b)
+        return idr_peaks(a, b, oracle=oracle, rank=self.rank, threshold=self.threshold, keep_all=True, seed=self.seed)
+
+    def matched(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Oracle peaks found in both sets, whatever their IDR (overlap: the table itself)."""
+        if self.method == "overlap":
+            return table
+        both = (table["score1"] > 0) & (table["score2"] > 0)  # unmatched peaks carry value 0
+        return sort_peaks(table[both].drop(columns=_IDR_COLUMNS))
+
+    def passing(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The reproducible peaks of a :meth:`table`."""
+        if self.method == "overlap":
+            return table
+        return sort_peaks(table[table["global_idr"] <= self.threshold].drop(columns=_IDR_COLUMNS))
 
 
 def encode_peak_sets(
@@ -70,6 +93,7 @@ def encode_peak_sets(
     pooled: PeaksLike,
     pooled_pseudoreps: tuple[PeaksLike, PeaksLike] | None,
     *,
+    method: str = "idr",
     threshold: float = 0.05,
     rank: str = "pvalue",
     relaxed: str = "dream",
@@ -89,6 +113,8 @@ def encode_peak_sets(
     pooled_pseudoreps
         ``(pr1, pr2)`` peaks of the pooled pseudo-replicates (needed with ≥ 2 replicates; with one,
         they are that replicate's own pseudo-replicates and may be None).
+    method
+        ``"idr"`` or ``"overlap"`` (ENCODE's naive overlap in place of every IDR comparison; no tables).
     threshold, rank
         Global IDR cut-off and the ranking column (:func:`cisflow.idr.idr_peaks`).
     relaxed
@@ -98,6 +124,8 @@ def encode_peak_sets(
     seed
         Tie-breaking seed of the IDR ranks.
     """
+    if method not in ("idr", "overlap"):
+        raise CisflowError(f"unknown reproducibility method {method!r} (use 'idr' or 'overlap')")
     if relaxed not in RELAXED_RULES:
         raise CisflowError(f"unknown relaxed-set rule {relaxed!r} (use {' or '.join(RELAXED_RULES)})")
     if not replicates or len(self_pseudoreps) != len(replicates):
@@ -105,36 +133,36 @@ def encode_peak_sets(
                            f"{len(self_pseudoreps)}")  # fmt: skip
     if len(replicates) > 1 and pooled_pseudoreps is None:
         raise CisflowError("with replicates, the pooled pseudo-replicates' peaks are needed")
-    pooled = as_peaks(pooled)
-    tables = {f"self_rep{i + 1}": _idr(a, b, rep, threshold, rank, seed)
+    pooled, how = as_peaks(pooled), _Comparison(method, threshold, rank, seed)
+    tables = {f"self_rep{i + 1}": how.table(a, b, rep)
               for i, ((a, b), rep) in enumerate(zip(self_pseudoreps, replicates, strict=True))}  # fmt: skip
-    self_sets = [_passing(tables[f"self_rep{i + 1}"], threshold) for i in range(len(replicates))]
-    if len(replicates) == 1:
-        pool_pr = self_pseudoreps[0] if pooled_pseudoreps is None else pooled_pseudoreps
+    self_sets = [how.passing(tables[f"self_rep{i + 1}"]) for i in range(len(replicates))]
+    if len(replicates) == 1:  # the pooled reads are the replicate: its pseudo-replicates are the pooled ones
+        pool_table = tables["self_rep1"]
         conservative = optimal = self_sets[0]
         rep = reproducibility_qc(None, None, [len(self_sets[0])])
     else:
-        conservative, true_name = _best_true_pair(replicates, pooled, threshold, rank, seed, tables)
-        pool_pr = pooled_pseudoreps
-        tables["pooled_pseudoreps"] = _idr(*pool_pr, pooled, threshold, rank, seed)
-        pooled_set = _passing(tables["pooled_pseudoreps"], threshold)
+        conservative, true_name = _best_true_pair(replicates, pooled, how, tables)
+        pool_table = tables["pooled_pseudoreps"] = how.table(*pooled_pseudoreps, pooled)
+        pooled_set = how.passing(pool_table)
         rep = reproducibility_qc(len(conservative), len(pooled_set), [len(s) for s in self_sets])
         optimal = pooled_set if rep["optimal"] == "pooled" else conservative
         rep["true_pair"] = true_name
-    relaxed_set = naive_overlap(pooled, *pool_pr) if relaxed == "dream" else pooled
+    relaxed_set = how.matched(pool_table) if relaxed == "dream" else pooled
     rep |= {"n_relaxed": min(len(relaxed_set), max_peaks), "relaxed_rule": relaxed}
     log.info("peak sets: conservative %d, optimal %d (%s), relaxed %d", len(conservative), len(optimal),
              rep["optimal"], rep["n_relaxed"])  # fmt: skip
-    return PeakSets(conservative, optimal, sort_peaks(cap_peaks(relaxed_set, max_peaks)), rep, tables)
+    idr_tables = tables if method == "idr" else {}
+    return PeakSets(conservative, optimal, sort_peaks(cap_peaks(relaxed_set, max_peaks)), rep, idr_tables)
 
 
-def _best_true_pair(replicates, pooled, threshold, rank, seed, tables) -> tuple[pd.DataFrame, str]:
-    """The largest true-replicate IDR set over all pairs (its IDR table stored in ``tables``)."""
+def _best_true_pair(replicates, pooled, how: _Comparison, tables: dict) -> tuple[pd.DataFrame, str]:
+    """The largest true-replicate set over all pairs (its comparison table stored in ``tables``)."""
     best, best_name = None, ""
     for i, j in combinations(range(len(replicates)), 2):
         name = f"rep{i + 1}_rep{j + 1}"
-        tables[name] = _idr(replicates[i], replicates[j], pooled, threshold, rank, seed)
-        found = _passing(tables[name], threshold)
+        tables[name] = how.table(replicates[i], replicates[j], pooled)
+        found = how.passing(tables[name])
         if best is None or len(found) > len(best):
             best, best_name = found, name
     return best, best_name
@@ -173,6 +201,7 @@ def write_peak_sets(
     genome_sizes: Mapping[str, int],
     outputs: Mapping[str, str | Path],
     *,
+    method: str = "idr",
     threshold: float = 0.05,
     rank: str = "pvalue",
     relaxed: str = "dream",
@@ -212,11 +241,11 @@ def write_peak_sets(
     reps = [peaks[f"rep{i}"] for i in range(1, n_replicates + 1)]
     selfs = [(peaks[f"rep{i}.pr1"], peaks[f"rep{i}.pr2"]) for i in range(1, n_replicates + 1)]
     pooled_pr = (peaks["pooled.pr1"], peaks["pooled.pr2"]) if n_replicates > 1 else None
-    sets = encode_peak_sets(reps, selfs, peaks["pooled"], pooled_pr, threshold=threshold, rank=rank,
+    sets = encode_peak_sets(reps, selfs, peaks["pooled"], pooled_pr, method=method, threshold=threshold, rank=rank,
                             relaxed=relaxed, max_peaks=max_peaks, seed=seed)  # fmt: skip
-    summary: dict[str, Any] = {"method": "idr", "threshold": threshold, "calls": {k: len(v) for k, v in peaks.items()}}
+    summary: dict[str, Any] = {"method": method, "threshold": threshold, "calls": {k: len(v) for k, v in peaks.items()}}
     summary |= {"conservative": len(sets.conservative), "optimal": len(sets.optimal), "relaxed": len(sets.relaxed)}
-    summary["reproducibility"] = sets.reproducibility
+    summary["reproducibility"] = {k: _json_number(v) for k, v in sets.reproducibility.items()}
     if reference is not None:
         ref = read_narrowpeak(reference)
         inside = on_genome(ref, genome_sizes)
@@ -229,6 +258,13 @@ def write_peak_sets(
         _write_idr_tables(sets.idr_tables, Path(outputs["idr"]))
     write_json(outputs["summary"], summary)
     return summary
+
+
+def _json_number(value: Any) -> Any:
+    """NaN → None and ±inf → "inf" / "-inf" (strict JSON); anything else unchanged."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
 
 
 def _write_idr_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
