@@ -1,8 +1,8 @@
-"""Snakemake adapter: chromosome sizes of the genome FASTA and its number of non-N bases."""
+"""Snakemake adapter: chromosome sizes from the FASTA index."""
 
 from _bootstrap import setup
 
-from cisflow.genome import write_genome_sizes
+from cisflow.genome import read_chrom_sizes, write_chrom_sizes
 
 log = setup(snakemake)
-write_genome_sizes(snakemake.input.fasta, snakemake.output.sizes, snakemake.output.non_n)
+write_chrom_sizes(snakemake.output.sizes, read_chrom_sizes(snakemake.input.fai))

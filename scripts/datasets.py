@@ -8,7 +8,7 @@ log = setup(snakemake)
 opts = dict(snakemake.params.splits)
 datasets_from_files(
     snakemake.input.labels,
-    snakemake.input.fasta,
+    snakemake.input.codes,
     {split: snakemake.output[split] for split in ("train", "valid", "test")},
     valid_chroms=opts.pop("valid_chroms"),
     test_chroms=opts.pop("test_chroms"),

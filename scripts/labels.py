@@ -10,10 +10,11 @@ labels_from_files(
     dict(zip(tasks, snakemake.input.conservative, strict=True)),
     dict(zip(tasks, snakemake.input.relaxed, strict=True)),
     snakemake.output.labels,
-    genome=snakemake.input.fasta,
+    genome=snakemake.input.codes,
     blacklist=snakemake.input.blacklist or None,
     dream_tsv=snakemake.output.dream,
     summary=snakemake.output.summary,
+    chroms=snakemake.params.chroms,
     exclude_chroms=snakemake.params.exclude_chroms,
     **snakemake.params.labels,
 )

@@ -21,7 +21,7 @@ common = dict(
 if "labels" in snakemake.input.keys():
     train_from_genome(
         snakemake.input.labels,
-        snakemake.input.fasta,
+        snakemake.input.genome,
         snakemake.input.splits,
         snakemake.input.valid,
         negative_ratio=snakemake.params.negative_ratio,

@@ -321,7 +321,7 @@ def datasets_from_files(
         ``eval_negative_ratio``, ``seed``, ``heldout_cell_types``, ``signal_bigwigs``).
     """
     labels = load_labels(labels_path)
-    genome = Genome.from_fasta(genome_path)
+    genome = Genome.open(genome_path)
     try:
         splits = make_splits(labels.chroms, valid_chroms, test_chroms, preset)
     except CisflowError as exc:

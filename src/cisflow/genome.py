@@ -1,16 +1,35 @@
-"""Genome sequence held as uint8 codes per chromosome, and one-hot encoding.
+"""Genome sequence as uint8 codes: indexed FASTA access, a memory-mapped code cache, one-hot encoding.
 
 Codes: A=0, C=1, G=2, T=3, anything else (N, IUPAC) = 4. Soft-masked (lower-case) bases are
 upper-cased. One-hot arrays are ``(4, L)`` or ``(N, 4, L)`` with channel order A C G T; code 4
 (N) encodes as all zeros.
+
+A :class:`Genome` reads its sequence from one of three places, chosen by :meth:`Genome.open`:
+
+- a **code cache** (``codes.npy`` + ``codes.json``, :func:`write_code_cache`): every sequence's codes
+  in one flat uint8 array, memory-mapped, so concurrent jobs share one copy through the page cache
+  and a job's memory does not grow with the genome beyond the pages it touches;
+- an **indexed FASTA** (plain or bgzip with ``.fai``, read through ``pysam.FastaFile``): only the
+  requested intervals are read;
+- any other FASTA (e.g. plain gzip) is parsed once into memory (small genomes; for large ones make
+  an indexed copy with :func:`prepare_fasta`, which the workflow does under ``results/genome/``).
+
+Which sequences count as chromosomes is :func:`select_chroms`'s rule (``genome.chroms`` in config):
+by default alt / random / unplaced / decoy / patch contigs, EBV and the mitochondrion are dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import json
 import logging
-from collections.abc import Iterable, Mapping
+import re
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -27,6 +46,16 @@ for _i, _b in enumerate(ALPHABET):
     _LOOKUP[ord(_b.lower())] = _i
 _EYE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
 _COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+_WHITESPACE = b" \t\r\n\v\f"
+_CHUNK = 1 << 24  # bytes read / encoded at a time
+CACHE_FORMAT = "cisflow-genome-codes-1"
+
+# Contigs dropped by default (names compared whole, case-insensitive): UCSC / GENCODE / Ensembl alt,
+# random, unplaced, decoy, fix/novel patch and HLA contigs, EBV, and the mitochondrion.
+DEFAULT_DROP = (
+    r"(?i)(.*_(alt|random|decoy|fix|novel|hap\d*)|chrUn.*|Un_.*|.*_unlocalized|.*_unplaced"
+    r"|(GL|KI|JH|KN|KQ|KV|KZ|ML|MU|JTFH)\d+(\.\d+)?|hs3[78]d\d*|chrEBV|EBV|HLA[-_].*|chrM|chrMT|M|MT)"
+)
 
 
 def encode(seq: str | bytes) -> np.ndarray:
@@ -73,28 +102,119 @@ def gc_fraction(codes: np.ndarray) -> np.ndarray:
         return gc / acgt
 
 
+# ----------------------------------------------------------------------------------------------
+# FASTA text: a chunked scanner (bounded memory), in-memory parsing, writing
+
+
+def fasta_compression(path: str | Path) -> str:
+    """``"bgzf"`` (bgzip: random access with a .fai + .gzi), ``"gzip"`` (plain gzip) or ``"none"``."""
+    with open(require_file(path, "FASTA file"), "rb") as handle:
+        head = handle.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return "none"
+    has_extra = len(head) >= 4 and head[3] & 0x04
+    return "bgzf" if has_extra and head[12:14] == b"BC" else "gzip"
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if fasta_compression(path) != "none" else open(path, "rb")
+
+
+def _header_name(line: bytes, path: Path) -> str:
+    try:
+        return (line.decode("ascii").split() or [""])[0]
+    except UnicodeDecodeError as exc:
+        raise CisflowError("a FASTA header is not ASCII text", path) from exc
+
+
+def _fasta_events(handle: IO[bytes], path: Path) -> Iterator[tuple[str, Any]]:
+    """Yield ``("name", str)`` for each header and ``("seq", bytes)`` pieces of sequence text (with newlines).
+
+    Reads ``_CHUNK`` bytes at a time, so memory stays bounded whatever the sequence lengths. Blank
+    lines before the first header are skipped; any other text there means the file is not FASTA.
+    """
+    header, in_header, line_start, started = b"", False, True, False
+    while block := handle.read(_CHUNK):
+        pos = 0
+        while pos < len(block):
+            if in_header:
+                nl = block.find(b"\n", pos)
+                header += block[pos:] if nl < 0 else block[pos:nl]
+                if nl < 0:
+                    break
+                yield "name", _header_name(header, path)
+                in_header, line_start, pos = False, True, nl + 1
+            elif line_start and block[pos : pos + 1] == b">":
+                header, in_header, started, pos = b"", True, True, pos + 1
+            elif not started:
+                nl = block.find(b"\n", pos)
+                end = len(block) if nl < 0 else nl + 1
+                if block[pos:end].strip(_WHITESPACE):
+                    raise CisflowError("not a FASTA file (first line does not start with '>')", path)
+                line_start, pos = nl >= 0, end
+            else:
+                gt = block.find(b"\n>", pos)
+                end = len(block) if gt < 0 else gt + 1
+                yield "seq", block[pos:end]
+                line_start, pos = block[end - 1 : end] == b"\n", end
+    if in_header:
+        yield "name", _header_name(header, path)
+    if not started:
+        raise CisflowError("not a FASTA file (first line does not start with '>')", path)
+
+
+@contextlib.contextmanager
+def _read_errors(path: Path) -> Iterator[None]:
+    """Turn decompression and I/O errors while reading ``path`` into one-line CisflowErrors."""
+    try:
+        yield
+    except (EOFError, OSError, zlib.error) as exc:
+        raise CisflowError(f"cannot read ({exc.__class__.__name__}: {exc}); truncated or corrupt?", path) from exc
+
+
+def _scan_fasta(path: Path) -> Iterator[tuple[str, Iterator[np.ndarray]]]:
+    """Yield ``(name, codes pieces)`` per record, streaming (bounded memory).
+
+    The pieces iterator of a record must be used before the next record is requested (what is
+    left of it is skipped).
+    """
+    with _read_errors(path), _open_binary(path) as handle:
+        events = _fasta_events(handle, path)
+        state = [next(events, None)]
+
+        def pieces() -> Iterator[np.ndarray]:
+            with _read_errors(path):
+                while state[0] is not None and state[0][0] == "seq":
+                    text = state[0][1]
+                    state[0] = next(events, None)
+                    yield encode(text.translate(None, _WHITESPACE))
+
+        while state[0] is not None:
+            name = state[0][1]
+            state[0] = next(events, None)
+            record = pieces()
+            yield name, record
+            for _ in record:
+                pass
+
+
 def read_fasta(path: str | Path) -> dict[str, np.ndarray]:
     """Read a (gzipped) FASTA into ``{name: codes (L,) uint8}``; the name is the first word.
+
+    Streams the file (memory: the codes plus one record's text). For large genomes prefer
+    :meth:`Genome.open` on an indexed FASTA or a code cache.
 
     Raises CisflowError on a missing file, a file that is not FASTA, duplicate or empty records.
     """
     path = require_file(path, "FASTA file")
-    lines = read_text_lines(path)
-    if not lines or not lines[0].startswith(">"):
-        raise CisflowError("not a FASTA file (first line does not start with '>')", path)
     seqs: dict[str, np.ndarray] = {}
-    name, chunks = None, []
-    for line in [*lines, ">"]:
-        if line.startswith(">"):
-            if name is not None:
-                if name in seqs:
-                    raise CisflowError(f"duplicate sequence name {name!r}", path)
-                if not chunks:
-                    raise CisflowError(f"sequence {name!r} is empty", path)
-                seqs[name] = encode("".join(chunks).strip())
-            name, chunks = (line[1:].split() or [""])[0], []
-        else:
-            chunks.append(line.strip())
+    for name, pieces in _scan_fasta(path):
+        if name in seqs:
+            raise CisflowError(f"duplicate sequence name {name!r}", path)
+        codes = np.concatenate([np.zeros(0, np.uint8), *pieces])
+        if codes.size == 0:
+            raise CisflowError(f"sequence {name!r} is empty", path)
+        seqs[name] = codes
     return seqs
 
 
@@ -109,6 +229,10 @@ def write_fasta(path: str | Path, records: Iterable[tuple[str, str]], width: int
                 handle.write(seq[i : i + width] + "\n")
 
 
+# ----------------------------------------------------------------------------------------------
+# chromosome names
+
+
 def check_same_chroms(
     names: Iterable[str], genome_names: Iterable[str], source: str | Path, genome_source: str | Path
 ) -> None:
@@ -117,40 +241,176 @@ def check_same_chroms(
     The message shows the unknown names and the genome's names, e.g. ``22`` vs ``chr22``.
     """
     genome_set = list(genome_names)
-    missing = [n for n in dict.fromkeys(names) if n not in set(genome_set)]
+    known = set(genome_set)
+    missing = [n for n in dict.fromkeys(names) if n not in known]
     if missing:
         shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
         gshown = ", ".join(genome_set[:3]) + (" …" if len(genome_set) > 3 else "")
         raise CisflowError(f"chromosome names not in the genome {genome_source}: {shown} (genome has {gshown})", source)
 
 
+def chrom_rule(keep: str | None = None) -> re.Pattern[str]:
+    """The compiled regex of :func:`select_chroms` (``keep`` or the default drop rule); CisflowError if invalid."""
+    try:
+        return re.compile(DEFAULT_DROP if keep is None else keep)
+    except re.error as exc:
+        raise CisflowError(f"genome.chroms: not a valid regular expression ({exc}): {keep!r}") from exc
+
+
+def select_chroms(names: Iterable[str], keep: str | None = None, exclude: Iterable[str] = ()) -> list[str]:
+    """The chromosomes that count (for labels and splits), in the given order; logs what is dropped.
+
+    Parameters
+    ----------
+    names
+        Sequence names (e.g. the genome's, in FASTA order).
+    keep
+        A regex a name must match whole to be kept (e.g. ``chr[0-9XY]+``); None applies the default
+        rule: drop names matching :data:`DEFAULT_DROP` (``*_alt``, ``*_random``, ``chrUn*``, decoys,
+        patches, HLA, EBV, ``chrM``/``MT``) and keep the rest, so ``chr1``…``chrY``, ``1``…``Y`` and
+        other organisms' chromosomes (e.g. yeast ``chrI``…``chrXVI``) stay.
+    exclude
+        Names dropped in any case.
+
+    Returns
+    -------
+    list of str
+        The kept names. The dropped ones are logged with their count.
+    """
+    names, rule, excluded = list(names), chrom_rule(keep), set(exclude)
+    if keep is None:
+        kept = [n for n in names if n not in excluded and not rule.fullmatch(n)]
+    else:
+        kept = [n for n in names if n not in excluded and rule.fullmatch(n)]
+    dropped = [n for n in names if n not in set(kept)]
+    if dropped:
+        shown = ", ".join(dropped[:10]) + (" …" if len(dropped) > 10 else "")
+        rule_name = keep or "default"
+        log.info("chromosome rule %s dropped %d of %d sequences: %s", rule_name, len(dropped), len(names), shown)
+    return kept
+
+
+# ----------------------------------------------------------------------------------------------
+# sequence stores behind Genome.chroms
+
+
+class _MappedCodes(Mapping):
+    """``{name: codes}`` views into one memory-mapped uint8 array (a code cache)."""
+
+    def __init__(self, codes: np.ndarray, index: Mapping[str, tuple[int, int]]) -> None:
+        self._codes, self._index = codes, dict(index)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        offset, length = self._index[name]
+        return self._codes[offset : offset + length]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def length(self, name: str) -> int:
+        """Length of ``name`` (bp) without touching its codes."""
+        return self._index[name][1]
+
+    def gather(self, names: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+        """Codes ``(n, length)`` of windows (one gather for those inside); off-chromosome positions are N."""
+        uniq, inv = np.unique(np.asarray(names, dtype=str), return_inverse=True)
+        offs = np.array([self._index[c][0] for c in uniq], dtype=np.int64)[inv]
+        sizes = np.array([self._index[c][1] for c in uniq], dtype=np.int64)[inv]
+        starts = np.asarray(starts, dtype=np.int64)
+        inside = (starts >= 0) & (starts + length <= sizes)
+        out = np.empty((starts.size, length), dtype=np.uint8)
+        if inside.any():
+            windows = np.lib.stride_tricks.sliding_window_view(self._codes, length)
+            out[inside] = windows[offs[inside] + starts[inside]]
+        for i in np.flatnonzero(~inside):
+            lo, hi = max(starts[i], 0), min(starts[i] + length, sizes[i])
+            out[i] = N_CODE
+            if hi > lo:
+                out[i, lo - starts[i] : hi - starts[i]] = self._codes[offs[i] + lo : offs[i] + hi]
+        return out
+
+
+class _FastaCodes(Mapping):
+    """``{name: codes}`` read on demand from an indexed FASTA through ``pysam.FastaFile``."""
+
+    def __init__(self, path: Path) -> None:
+        import pysam
+
+        try:
+            self._fasta = pysam.FastaFile(str(path))
+        except (OSError, ValueError) as exc:
+            raise CisflowError(f"cannot open the indexed FASTA ({exc})", path) from exc
+        self._sizes = dict(zip(self._fasta.references, map(int, self._fasta.lengths), strict=True))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.segment(name, 0, self._sizes[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sizes)
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def length(self, name: str) -> int:
+        """Length of ``name`` (bp) from the index."""
+        return self._sizes[name]
+
+    def segment(self, name: str, start: int, end: int) -> np.ndarray:
+        """Codes of ``[start, end)`` of ``name`` (inside the sequence)."""
+        return encode(self._fasta.fetch(name, start, end))
+
+
 @dataclass
 class Genome:
-    """A genome held once in memory as uint8 codes per chromosome.
+    """A genome's sequence as uint8 codes per chromosome (see the module docstring for the stores).
 
     Attributes
     ----------
     chroms
-        ``{name: codes (L,) uint8}`` in FASTA order.
+        ``{name: codes (L,) uint8}`` in FASTA order: a dict in memory, or a read-only mapping over
+        a memory-mapped code cache or an indexed FASTA (same interface).
     path
-        The FASTA it came from (for error messages).
+        Where it came from (for error messages).
+    sizes
+        ``{name: length}``.
     """
 
-    chroms: dict[str, np.ndarray]
+    chroms: Mapping[str, np.ndarray]
     path: str = "<memory>"
     sizes: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sizes = {k: int(v.shape[0]) for k, v in self.chroms.items()}
+        length = getattr(self.chroms, "length", None)
+        if length is not None:
+            self.sizes = {k: int(length(k)) for k in self.chroms}
+        else:
+            self.sizes = {k: int(v.shape[0]) for k, v in self.chroms.items()}
 
     @classmethod
     def from_fasta(cls, path: str | Path, exclude: Iterable[str] = ()) -> Genome:
-        """Load a FASTA (plain or gzipped), dropping chromosomes named in ``exclude``."""
+        """Load a FASTA (plain or gzipped) into memory, dropping chromosomes named in ``exclude``."""
         chroms = read_fasta(path)
         for name in exclude:
             chroms.pop(name, None)
         log.info("loaded genome %s: %d chromosomes, %d bp", path, len(chroms), sum(map(len, chroms.values())))
         return cls(chroms, str(path))
+
+    @classmethod
+    def open(cls, path: str | Path, exclude: Iterable[str] = ()) -> Genome:
+        """Open a code cache (``*.npy``), an indexed FASTA (``.fai`` beside it), or load any other FASTA.
+
+        Only an in-memory genome honours ``exclude`` by dropping sequences; the others keep every
+        sequence (use :func:`select_chroms` to choose chromosomes).
+        """
+        path = require_file(path, "genome file")
+        if path.suffix == ".npy":
+            return open_code_cache(path)
+        if Path(f"{path}.fai").is_file() and (fasta_compression(path) == "none" or Path(f"{path}.gzi").is_file()):
+            return cls(_FastaCodes(path), str(path))
+        return cls.from_fasta(path, exclude)
 
     @property
     def total_size(self) -> int:
@@ -163,21 +423,194 @@ class Genome:
 
     def fetch(self, chrom: str, start: int, end: int) -> np.ndarray:
         """Codes ``(end - start,)`` for a 0-based half-open interval; past the ends pads with N."""
-        seq = self.chroms[chrom]
-        lo, hi = max(start, 0), min(end, seq.shape[0])
+        size = self.sizes[chrom]
+        lo, hi = max(start, 0), min(end, size)
+        segment = getattr(self.chroms, "segment", None)
+        inner = segment(chrom, lo, hi) if segment is not None and hi > lo else None
         if lo == start and hi == end:
-            return seq[start:end]
+            return inner if inner is not None else np.array(self.chroms[chrom][start:end])
         out = np.full(end - start, N_CODE, dtype=np.uint8)
         if hi > lo:
-            out[lo - start : hi - start] = seq[lo:hi]
+            out[lo - start : hi - start] = inner if inner is not None else self.chroms[chrom][lo:hi]
         return out
 
     def fetch_many(self, chroms: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-        """Codes ``(N, length)`` for windows ``[start, start + length)`` on the given chromosomes."""
+        """Codes ``(N, length)`` for windows ``[start, start + length)`` on the given chromosomes (N-padded)."""
+        gather = getattr(self.chroms, "gather", None)
+        if gather is not None:
+            self.check_chroms(np.unique(np.asarray(chroms, dtype=str)), "windows")
+            return gather(np.asarray(chroms), np.asarray(starts), int(length))
         out = np.empty((len(starts), length), dtype=np.uint8)
         for i, (c, s) in enumerate(zip(chroms, starts, strict=True)):
             out[i] = self.fetch(str(c), int(s), int(s) + length)
         return out
+
+
+# ----------------------------------------------------------------------------------------------
+# indexed FASTA and the code cache (what the workflow makes under results/genome/)
+
+
+def fasta_names(path: Path) -> list[str]:
+    """Every header name of a FASTA in order (one streaming pass; repeats kept)."""
+    with _read_errors(path), _open_binary(path) as handle:
+        return [value for kind, value in _fasta_events(handle, path) if kind == "name"]
+
+
+def _check_index(names: list[str], sizes: Mapping[str, int], path: Path) -> None:
+    """The .fai must list every header once, none empty (samtools skips duplicates and empty records)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise CisflowError(f"duplicate sequence name {name!r}", path)
+        seen.add(name)
+        if sizes.get(name, 0) == 0:
+            raise CisflowError(f"sequence {name!r} is empty", path)
+
+
+def _bgzip_copy(src: Path, out: Path) -> None:
+    """Recompress a (plain-gzip or plain) FASTA as bgzip into ``out``."""
+    from pysam.libcbgzf import BGZFile
+
+    with _read_errors(src), _open_binary(src) as inp, BGZFile(str(out), "wb") as dst:
+        while block := inp.read(_CHUNK):
+            dst.write(block)
+
+
+def indexed_fasta_name(src: str | Path) -> str:
+    """File name :func:`prepare_fasta` gives the indexed copy of ``src``: ``genome.fa`` or ``genome.fa.gz``."""
+    return "genome.fa" if fasta_compression(src) == "none" else "genome.fa.gz"
+
+
+def _link(src: Path, out: Path) -> None:
+    """Point ``out`` at ``src`` with a symbolic link, replacing ``out`` atomically."""
+    import os
+
+    tmp = out.with_name(f".{out.name}.link")
+    tmp.unlink(missing_ok=True)
+    os.symlink(src.resolve(), tmp)
+    os.replace(tmp, out)
+
+
+def prepare_fasta(src: str | Path, out: str | Path) -> dict[str, int]:
+    """Make ``out`` an indexed FASTA of ``src`` (``.fai``, and ``.gzi`` when compressed); return the sizes.
+
+    A plain or bgzip ``src`` is linked (no copy); a plain-gzip one is recompressed with bgzip once.
+    ``out`` must be named by :func:`indexed_fasta_name`. Checks every header against the index
+    (duplicate and empty records are errors, as in :func:`read_fasta`).
+    """
+    import pysam
+
+    from cisflow.io import atomic_path
+
+    src, out = require_file(src, "FASTA file"), Path(out)
+    kind = fasta_compression(src)
+    if out.name.endswith(".gz") != (kind != "none"):
+        raise CisflowError(f"indexed copy {out} must be named {indexed_fasta_name(src)} for a {kind} FASTA", src)
+    names = fasta_names(src)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in (".fai", ".gzi"):
+        Path(f"{out}{suffix}").unlink(missing_ok=True)
+    if kind == "gzip":
+        with atomic_path(out) as tmp:
+            _bgzip_copy(src, tmp)
+    else:
+        _link(src, out)
+    try:
+        pysam.faidx(str(out))
+    except pysam.utils.SamtoolsError as exc:
+        msg = str(exc).strip().splitlines()[-1]
+        raise CisflowError(f"cannot index the FASTA ({msg}); lines of a record must be equally long", src) from exc
+    sizes = read_chrom_sizes(f"{out}.fai")
+    _check_index(names, sizes, src)
+    log.info("indexed FASTA %s (%s input): %d sequences, %d bp", out, kind, len(sizes), sum(sizes.values()))
+    return sizes
+
+
+def _write_codes(fasta: Path, sizes: Mapping[str, int], handle: IO[bytes]) -> dict[str, int]:
+    """Stream ``fasta``'s codes into ``handle`` in the order of ``sizes``; return non-N bases per sequence."""
+    order, non_n = list(sizes), {}
+    for k, (name, pieces) in enumerate(_scan_fasta(fasta)):
+        if k >= len(order) or name != order[k]:
+            raise CisflowError(f"sequence {name!r} is not where the index has it (record {k + 1})", fasta)
+        n, acgt = 0, 0
+        for piece in pieces:
+            handle.write(piece.tobytes())
+            n, acgt = n + piece.size, acgt + int(np.count_nonzero(piece != N_CODE))
+        if n != sizes[name]:
+            raise CisflowError(f"sequence {name!r} has {n} bp but the index says {sizes[name]}", fasta)
+        non_n[name] = acgt
+    if len(non_n) != len(order):
+        raise CisflowError(f"the FASTA has {len(non_n)} sequences but the index {len(order)}", fasta)
+    return non_n
+
+
+def write_code_cache(fasta: str | Path, out_npy: str | Path, non_n_out: str | Path | None = None) -> dict[str, Any]:
+    """Write the code cache of an indexed FASTA: ``out_npy`` (uint8 ``(total,)``) and its JSON index.
+
+    The index (``out_npy`` with suffix ``.json``) holds the format name, the source FASTA and per
+    sequence ``[name, offset, length, non_n]`` (non-N bases). Memory is bounded by one read chunk.
+    ``non_n_out``, when given, gets the genome's number of non-N bases on one line (MACS3's
+    effective genome size when nothing better is known).
+
+    Returns
+    -------
+    dict
+        The index.
+    """
+    from cisflow.io import atomic_open, atomic_path, write_json
+
+    fasta = require_file(fasta, "FASTA file")
+    sizes = read_chrom_sizes(require_file(f"{fasta}.fai", "FASTA index (.fai)"))
+    total = sum(sizes.values())
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False, "shape": (total,)}
+    with atomic_path(out_npy) as tmp, open(tmp, "wb") as handle:
+        np.lib.format.write_array_header_2_0(handle, header)
+        non_n = _write_codes(fasta, sizes, handle)
+    offsets = np.concatenate([[0], np.cumsum(list(sizes.values()))[:-1]]).astype(int) if sizes else []
+    chroms = [[c, int(o), int(sizes[c]), int(non_n[c])] for c, o in zip(sizes, offsets, strict=True)]
+    index = {"format": CACHE_FORMAT, "fasta": str(fasta), "chroms": chroms}
+    write_json(cache_index_path(out_npy), index)
+    if non_n_out is not None:
+        with atomic_open(non_n_out) as handle:
+            handle.write(f"{sum(non_n.values())}\n")
+    log.info("code cache %s: %d sequences, %d bp, %d non-N", out_npy, len(chroms), total, sum(non_n.values()))
+    return index
+
+
+def cache_index_path(npy: str | Path) -> Path:
+    """The JSON index beside a code cache ``.npy``."""
+    return Path(npy).with_suffix(".json")
+
+
+def read_cache_index(npy: str | Path) -> dict[str, Any]:
+    """The JSON index of a code cache, checked."""
+    path = require_file(cache_index_path(npy), "code cache index")
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+        ok = index.get("format") == CACHE_FORMAT and all(len(row) == 4 for row in index["chroms"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CisflowError(f"not a code cache index ({exc})", path) from exc
+    if not ok:
+        raise CisflowError(f"not a code cache index (format {CACHE_FORMAT} expected)", path)
+    return index
+
+
+def open_code_cache(npy: str | Path) -> Genome:
+    """A :class:`Genome` over a code cache, memory-mapped read-only."""
+    npy = require_file(npy, "code cache")
+    index = read_cache_index(npy)
+    try:
+        codes = np.load(npy, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise CisflowError(f"not a readable code cache ({exc})", npy) from exc
+    total = sum(row[2] for row in index["chroms"])
+    if codes.dtype != np.uint8 or codes.shape != (total,):
+        raise CisflowError(f"code cache holds {codes.dtype} {codes.shape}, its index says uint8 ({total},)", npy)
+    return Genome(_MappedCodes(codes, {c: (o, n) for c, o, n, _ in index["chroms"]}), str(npy))
+
+
+# ----------------------------------------------------------------------------------------------
+# sizes files
 
 
 def write_chrom_sizes(path: str | Path, sizes: Mapping[str, int]) -> None:
@@ -203,18 +636,32 @@ def read_chrom_sizes(path: str | Path) -> dict[str, int]:
     return sizes
 
 
-def write_genome_sizes(fasta: str | Path, out: str | Path, non_n_out: str | Path | None = None) -> dict[str, int]:
-    """Write the chromosome sizes of a FASTA as a two-column file; returns them.
+def non_n_bases(genome: str | Path) -> int:
+    """Non-N bases of a genome: from a code cache's index, else by streaming the FASTA."""
+    genome = require_file(genome, "genome file")
+    if genome.suffix == ".npy":
+        return int(sum(row[3] for row in read_cache_index(genome)["chroms"]))
+    return int(sum(sum(int(np.count_nonzero(p != N_CODE)) for p in pieces) for _, pieces in _scan_fasta(genome)))
 
-    ``non_n_out``, when given, gets the number of non-N bases of the genome on one line (MACS3's
-    effective genome size when nothing better is known).
+
+def write_genome_sizes(fasta: str | Path, out: str | Path, non_n_out: str | Path | None = None) -> dict[str, int]:
+    """Write the chromosome sizes of a genome (FASTA, indexed FASTA or code cache); returns them.
+
+    Sizes come from the index when there is one (no sequence is read). ``non_n_out``, when given,
+    gets the number of non-N bases of the genome on one line (MACS3's effective genome size when
+    nothing better is known).
     """
     from cisflow.io import atomic_open
 
-    genome = Genome.from_fasta(fasta)
-    write_chrom_sizes(out, genome.sizes)
+    fasta = require_file(fasta, "genome file")
+    if fasta.suffix == ".npy":
+        sizes = {row[0]: int(row[2]) for row in read_cache_index(fasta)["chroms"]}
+    elif Path(f"{fasta}.fai").is_file():
+        sizes = read_chrom_sizes(f"{fasta}.fai")
+    else:
+        sizes = {name: int(sum(p.size for p in pieces)) for name, pieces in _scan_fasta(fasta)}
+    write_chrom_sizes(out, sizes)
     if non_n_out is not None:
-        non_n = sum(int(np.count_nonzero(codes != N_CODE)) for codes in genome.chroms.values())
         with atomic_open(non_n_out) as handle:
-            handle.write(f"{non_n}\n")
-    return genome.sizes
+            handle.write(f"{non_n_bases(fasta)}\n")
+    return sizes

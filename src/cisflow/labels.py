@@ -529,17 +529,28 @@ def label_summary(labels: Labels) -> pd.DataFrame:
     return frame
 
 
-def _parse_sizes(genome: str | Path | None, chrom_sizes: str | Path | None, exclude: Sequence[str]):
-    """(sizes, Genome or None) from a FASTA or a sizes file, without the excluded chromosomes."""
-    from cisflow.genome import read_chrom_sizes
+def _parse_sizes(
+    genome: str | Path | None, chrom_sizes: str | Path | None, keep: str | None, exclude: Sequence[str]
+) -> tuple[dict[str, int], Genome | None, set[str]]:
+    """(kept sizes, Genome or None, dropped names) from a genome or a sizes file and the chromosome rule."""
+    from cisflow.genome import read_chrom_sizes, select_chroms
 
     if (genome is None) == (chrom_sizes is None):
         raise CisflowError("give exactly one of a genome FASTA or a chromosome sizes file")
-    if genome is not None:
-        g = Genome.from_fasta(genome, exclude=exclude)
-        return dict(g.sizes), g
-    sizes = read_chrom_sizes(chrom_sizes)
-    return {c: s for c, s in sizes.items() if c not in set(exclude)}, None
+    g = Genome.open(genome) if genome is not None else None
+    sizes = dict(g.sizes) if g is not None else read_chrom_sizes(chrom_sizes)
+    kept = select_chroms(sizes, keep, exclude)
+    if not kept:
+        raise CisflowError(f"no chromosome left after genome.chroms ({keep or 'default rule'})", genome or chrom_sizes)
+    return {c: sizes[c] for c in kept}, g, set(sizes) - set(kept)
+
+
+def _drop_chroms(df: pd.DataFrame, drop: set[str], what: str | Path) -> pd.DataFrame:
+    """``df`` without rows on ``drop`` chromosomes (their number logged)."""
+    on = df["chrom"].isin(drop).to_numpy()
+    if on.any():
+        log.info("%s: left out %d regions on dropped chromosomes", what, int(on.sum()))
+    return df[~on]
 
 
 def read_bed3(path: str | Path) -> pd.DataFrame:
@@ -568,6 +579,7 @@ def labels_from_files(
     blacklist: str | Path | None = None,
     dream_tsv: str | Path | None = None,
     summary: str | Path | None = None,
+    chroms: str | None = None,
     exclude_chroms: Sequence[str] = (),
     **params,
 ) -> Labels:
@@ -576,26 +588,28 @@ def labels_from_files(
     Parameters
     ----------
     conservative, relaxed
-        ``{task: narrowPeak path}``; peaks on excluded chromosomes are dropped.
+        ``{task: narrowPeak path}``; peaks on dropped chromosomes are left out (and counted in the log).
     out
         Labels npz (:func:`save_labels`).
     genome, chrom_sizes
-        Exactly one: a FASTA (also used for the N filter) or a two-column sizes file.
+        Exactly one: a genome (code cache, FASTA; also used for the N filter) or a two-column sizes file.
     blacklist
         BED of excluded regions.
     dream_tsv, summary
         Optional DREAM label TSV and per-task summary TSV.
+    chroms
+        Which chromosomes count: a regex names must match whole, or None for the default rule of
+        :func:`cisflow.genome.select_chroms` (drops alt / random / unplaced / decoy contigs, EBV, chrM).
     exclude_chroms
-        Chromosomes left out of the labels.
+        Chromosomes left out of the labels in any case.
     """
     from cisflow.peaks import read_narrowpeak
 
-    sizes, g = _parse_sizes(genome, chrom_sizes, exclude_chroms)
-    drop = set(exclude_chroms)
+    sizes, g, drop = _parse_sizes(genome, chrom_sizes, chroms, exclude_chroms)
 
     def read(paths: Mapping[str, str | Path] | None) -> dict[str, pd.DataFrame]:
-        tables = {t: read_narrowpeak(p, allow_empty=True) for t, p in (paths or {}).items()}
-        return {t: df[~df["chrom"].isin(drop)] for t, df in tables.items()}
+        tables = {t: (p, read_narrowpeak(p, allow_empty=True)) for t, p in (paths or {}).items()}
+        return {t: _drop_chroms(df, drop, p) for t, (p, df) in tables.items()}
 
     cons, relx = read(conservative), read(relaxed)
     for tables, paths in ((cons, conservative), (relx, relaxed or {})):
@@ -607,7 +621,7 @@ def labels_from_files(
                 raise CisflowError(f"peak end {e} beyond {c} ({sizes[c]} bp in {genome or chrom_sizes})", paths[t])
     bl = read_bed3(blacklist) if blacklist else None
     if bl is not None:
-        bl = bl[~bl["chrom"].isin(drop)]
+        bl = _drop_chroms(bl, drop, blacklist)
         check_same_chroms(bl["chrom"], sizes, blacklist, genome or chrom_sizes)
     labels = make_labels(cons, relx, sizes, blacklist=bl, genome=g, **params)
     if not any(k.any() for k in labels.keep.values()):

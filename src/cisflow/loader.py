@@ -348,7 +348,7 @@ def train_from_genome(
     with np.load(require_file(valid_npz, "validation dataset")) as valid:
         input_length = int(valid["codes"].shape[1])
     cfg = check_train_config(train_cfg)
-    labels, genome = load_labels(labels_npz), Genome.from_fasta(fasta)
+    labels, genome = load_labels(labels_npz), Genome.open(fasta)
     batches = GenomeBatches(
         genome,
         labels,

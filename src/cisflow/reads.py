@@ -31,6 +31,7 @@ TN5_PLUS, TN5_MINUS = 4, -5
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 _ORDER_PEEK = 10000
 _GZ_LEVEL = 4
+_DEDUP_PRUNE = 1 << 16  # keys held before the first pruning of a chromosome's set
 
 # ----------------------------------------------------------------------------------------------
 # writing BAMs (used by bedpe_to_bam and cisflow.testdata)
@@ -263,28 +264,70 @@ def _text_fields(path: Path) -> Iterator[tuple[int, list[str]]]:
 # filtering
 
 
+class _UnsortedError(Exception):
+    """Internal: text input is not sorted by chromosome and start (bounded de-duplication impossible)."""
+
+
+class _Dedup:
+    """Position de-duplication on coordinate-sorted input, in memory bounded by the local depth.
+
+    Keys are ``(last, other)`` tuples where ``last`` is the last input position at which the same
+    key can still occur; the set of one chromosome is pruned of keys with ``last`` behind the current
+    position whenever it has doubled since the last pruning. ``bounded=False`` keeps every key of a
+    chromosome (for unsorted text input).
+    """
+
+    def __init__(self, enabled: bool, bounded: bool = True) -> None:
+        self.enabled, self.bounded = enabled, bounded
+        self.chrom: str | None = None
+        self.done: dict[str, set[tuple[int, int]]] = {}  # finished chromosomes (their keys when unbounded)
+        self.pos = -1
+        self.seen: set[tuple[int, int]] = set()
+        self.limit = _DEDUP_PRUNE
+        self.duplicates = 0
+
+    def advance(self, chrom: str, pos: int) -> None:
+        """Move to input position ``(chrom, pos)``; _UnsortedError if the input went backwards."""
+        if chrom != self.chrom:
+            if chrom in self.done and self.bounded:
+                raise _UnsortedError(chrom)
+            if self.chrom is not None:
+                self.done[self.chrom] = set() if self.bounded else self.seen
+            self.chrom, self.pos, self.seen, self.limit = chrom, pos, self.done.pop(chrom, set()), _DEDUP_PRUNE
+        elif pos < self.pos and self.bounded:
+            raise _UnsortedError(chrom)
+        self.pos = max(self.pos, pos)
+
+    def new(self, key: tuple[int, int]) -> bool:
+        """Whether ``key`` is new on the current chromosome (and remember it)."""
+        if not self.enabled:
+            return True
+        if key in self.seen:
+            self.duplicates += 1
+            return False
+        self.seen.add(key)
+        if self.bounded and len(self.seen) > self.limit:
+            self.seen = {k for k in self.seen if k[0] >= self.pos}
+            self.limit = max(_DEDUP_PRUNE, 2 * len(self.seen))
+        return True
+
+
 class _Sink:
     """Writes shifted tagAlign lines and fragment lines, deduplicates by position, counts."""
 
     def __init__(
-        self, sizes: Mapping[str, int], shift: bool, dedup_position: bool, tag: IO[str], frag: IO[str] | None
+        self, sizes: Mapping[str, int], shift: bool, dedup: _Dedup, tag: IO[str], frag: IO[str] | None
     ) -> None:
-        self.sizes, self.shift, self.dedup = sizes, shift, dedup_position
+        self.sizes, self.shift, self.dedup = sizes, shift, dedup
         self.tag, self.frag = tag, frag
-        self.seen: dict[str, set[tuple[int, int]]] = {}
         self.buf: list[str] = []
         self.fbuf: list[str] = []
-        self.kept_reads = self.kept_fragments = self.duplicate_position = 0
+        self.kept_reads = self.kept_fragments = 0
 
-    def _new(self, chrom: str, key: tuple[int, int]) -> bool:
-        if not self.dedup:
-            return True
-        seen = self.seen.setdefault(chrom, set())
-        if key in seen:
-            self.duplicate_position += 1
-            return False
-        seen.add(key)
-        return True
+    @property
+    def duplicate_position(self) -> int:
+        """Reads (SE) or fragments (PE) dropped as position duplicates."""
+        return self.dedup.duplicates
 
     def _line(self, chrom: str, start: int, end: int, name: str, score: int, strand: str) -> None:
         if self.shift:
@@ -299,13 +342,21 @@ class _Sink:
             self.flush()
 
     def read(self, chrom: str, start: int, end: int, name: str, score: int, strand: str) -> None:
-        """One single-end read; position dedup by 5' end and strand."""
-        if self._new(chrom, (start if strand == "+" else -end, 0)):
+        """One single-end read at input position ``start``; position dedup by 5' end and strand."""
+        self.dedup.advance(chrom, start)
+        if self.dedup.new((start, 0) if strand == "+" else (end, 1)):
             self._line(chrom, start, end, name, score, strand)
 
-    def fragment(self, chrom: str, start: int, end: int, name: str, score: int, len1: int, len2: int) -> None:
-        """One fragment ``[start, end)``: two tagAlign lines (ends of ``len1``/``len2`` bp) and a fragment line."""
-        if not self._new(chrom, (start, end)):
+    def fragment(
+        self, chrom: str, start: int, end: int, name: str, score: int, len1: int, len2: int, at: int | None = None
+    ) -> None:
+        """One fragment ``[start, end)`` seen at input position ``at`` (default ``start``).
+
+        Writes two tagAlign lines (ends of ``len1``/``len2`` bp) and a fragment line. A duplicate
+        fragment is met at an input position in ``[start, end)``, so its key lives until ``end - 1``.
+        """
+        self.dedup.advance(chrom, start if at is None else at)
+        if not self.dedup.new((end - 1, start)):
             return
         self._line(chrom, start, start + len1, name, score, "+")
         self._line(chrom, end - len2, end, name, score, "-")
@@ -402,7 +453,7 @@ def _pair_step(rec: Any, reason: str | None, pending: dict, failed: set, sink: _
         stats["not_proper_pair"] += 2
         return
     sink.fragment(rec.reference_name, plus[0], minus[1], name, min(plus[2], minus[2]),
-                  plus[1] - plus[0], minus[1] - minus[0])  # fmt: skip
+                  plus[1] - plus[0], minus[1] - minus[0], at=rec.reference_start)  # fmt: skip
 
 
 def _is_paired(path: Path) -> bool:
@@ -536,17 +587,39 @@ def filter_reads(
         _check_bam_chroms(bam, path, sizes, drop_chroms, src)
     if out_fragments is not None and not opts["paired"]:
         raise CisflowError("a fragments output needs paired-end reads (these are single-end)", path)
+    opts["shift"] = tn5_shift and assay == "atac" and fmt != "fragments"
+    if bam is not None:
+        with bam:
+            stats, sink = _filter_into(bam, fmt, opts, out_tagalign, out_fragments, bounded=True)
+    else:
+        try:
+            stats, sink = _filter_into(None, fmt, opts, out_tagalign, out_fragments, bounded=True)
+        except _UnsortedError as exc:
+            log.warning("%s is not sorted by position (at %s): de-duplicating with every position of a "
+                        "chromosome in memory; sort it (sort -k1,1 -k2,2n) for bounded memory", path, exc)  # fmt: skip
+            stats, sink = _filter_into(None, fmt, opts, out_tagalign, out_fragments, bounded=False)
+    return _finish_stats(stats, sink, path, out_stats)
+
+
+def _filter_into(
+    bam: pysam.AlignmentFile | None,
+    fmt: str,
+    opts: dict[str, Any],
+    out_tagalign: str | Path,
+    out_fragments: str | Path | None,
+    bounded: bool,
+) -> tuple[dict[str, Any], _Sink]:
+    """One filtering pass into atomically written outputs; returns the statistics and the sink."""
     stats = _new_stats(fmt, opts["paired"])
-    shift = tn5_shift and assay == "atac" and fmt != "fragments"
+    dedup = _Dedup(opts["dedup"] == "position", bounded=bounded)
     with _outputs(out_tagalign, out_fragments) as (tag, frag):
-        sink = _Sink(sizes, shift, dedup == "position", tag, frag)
+        sink = _Sink(opts["sizes"], opts["shift"], dedup, tag, frag)
         if bam is not None:
-            with bam:
-                _stream_bam(bam, sink, opts, stats)
+            _stream_bam(bam, sink, opts, stats)
         else:
             _stream_text(fmt, sink, opts, stats)
         sink.flush()
-    return _finish_stats(stats, sink, path, out_stats)
+    return stats, sink
 
 
 def _check_options(fmt: str, assay: str, dedup: str, path: Path) -> None:
@@ -619,39 +692,111 @@ def _name_hash(name: str, key: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8, key=key).digest(), "little")
 
 
-def _line_keys(path: Path, key: bytes) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(hash of the fragment name, fields)``; names ``N``/``.`` (ENCODE) count as one read per line."""
+def _line_name(fields: list[str], lineno: int, path: Path) -> str:
+    """The fragment name of a tagAlign line; names ``N``/``.`` (ENCODE) count as one read per line."""
+    if len(fields) < 4:
+        raise CisflowError(f"line {lineno}: a tagAlign needs a name in column 4", path)
+    return fields[3] if fields[3] not in ("N", ".") else f"\0{lineno}"
+
+
+_BUCKET_SHIFT = 48  # the top 16 bits of a name hash pick its histogram bucket
+_BATCH = 1 << 18
+
+
+def _hash_pass(path: Path, key: bytes, out: IO[bytes]) -> np.ndarray:
+    """Write every line's name hash (uint64) to ``out``; return the histogram of name hashes by top bits.
+
+    Lines of one name on consecutive lines (both ends of a fragment) count once in the histogram.
+    """
+    hist = np.zeros(1 << (64 - _BUCKET_SHIFT), np.int64)
+    line_h: list[int] = []
+    name_h: list[int] = []
+    prev, h = None, 0
+
+    def flush() -> None:
+        np.asarray(line_h, dtype=np.uint64).tofile(out)
+        hist[:] += np.bincount(np.asarray(name_h, dtype=np.uint64) >> np.uint64(_BUCKET_SHIFT), minlength=hist.size)
+        line_h.clear()
+        name_h.clear()
+
     for lineno, fields in _text_fields(path):
-        if len(fields) < 4:
-            raise CisflowError(f"line {lineno}: a tagAlign needs a name in column 4", path)
-        name = fields[3] if fields[3] not in ("N", ".") else f"\0{lineno}"
-        yield _name_hash(name, key), fields
+        name = _line_name(fields, lineno, path)
+        if name != prev:
+            prev, h = name, _name_hash(name, key)
+            name_h.append(h)
+        line_h.append(h)
+        if len(line_h) >= _BATCH:
+            flush()
+    flush()
+    return hist
+
+
+def _median_hash(hashes: np.ndarray, hist: np.ndarray) -> int:
+    """The hash of rank ``n // 2`` among the ``n = hist.sum()`` names (from the one bucket holding it)."""
+    rank = int(hist.sum()) // 2
+    cum = np.cumsum(hist)
+    bucket = int(np.searchsorted(cum, rank, side="right"))
+    within = rank - (int(cum[bucket - 1]) if bucket else 0)
+    found = [c[(c >> np.uint64(_BUCKET_SHIFT)) == bucket] for c in _chunks(hashes)]
+    members = np.unique(np.concatenate(found))
+    return int(members[min(within, members.size - 1)])
+
+
+def _chunks(array: np.ndarray, size: int = 1 << 22) -> Iterator[np.ndarray]:
+    for lo in range(0, array.shape[0], size):
+        yield np.asarray(array[lo : lo + size])
+
+
+def _split_pass(path: Path, hashes: np.ndarray, threshold: int, outs: tuple[IO[str], IO[str]]) -> list[int]:
+    """Write each line to ``outs[0]`` (hash below ``threshold``) or ``outs[1]``; return the line counts."""
+    counts, buf, lo = [0, 0], [], 0
+
+    def flush() -> None:
+        upper = np.asarray(hashes[lo : lo + len(buf)]) >= np.uint64(threshold)
+        for which in (0, 1):
+            chosen = [line for line, up in zip(buf, upper.tolist(), strict=True) if up == which]
+            outs[which].write("".join(chosen))
+            counts[which] += len(chosen)
+
+    for _, fields in _text_fields(path):
+        buf.append("\t".join(fields) + "\n")
+        if len(buf) >= _BATCH:
+            flush()
+            lo, buf = lo + len(buf), []
+    flush()
+    return counts
 
 
 def pseudo_replicates(tagalign: str | Path, out1: str | Path, out2: str | Path, seed: int) -> tuple[int, int]:
     """Split a tagAlign into two random halves of its fragments; lines sharing a name stay together.
 
     Each name gets a seeded 64-bit hash; names with the lower half of the hashes go to ``out1``,
-    the rest to ``out2`` (exact halves of the names, ±1). Two passes over the input; memory is
-    8 bytes per name.
+    the rest to ``out2`` (exact halves of the names, ±1, when the lines of a name are consecutive,
+    as in the tagAligns :func:`filter_reads` writes). Streaming in bounded memory: one pass writes
+    every line's hash to a temporary file beside ``out1`` and histograms the hashes by their top
+    16 bits, the median is then found within its one bucket, and a last pass writes the halves.
 
     Returns
     -------
     tuple of int
         Lines written to ``out1`` and ``out2``.
     """
+    import tempfile
+
     path = require_file(tagalign, "tagAlign")
     key = int(seed).to_bytes(8, "little", signed=True)
-    hashes = np.unique(np.fromiter((h for h, _ in _line_keys(path, key)), dtype=np.uint64))
-    if len(hashes) == 0:
-        raise CisflowError("no reads to split into pseudo-replicates", path)
-    threshold = int(hashes[len(hashes) // 2])
-    counts = [0, 0]
-    with atomic_path(out1) as t1, atomic_path(out2) as t2, _open_out(t1, out1) as h1, _open_out(t2, out2) as h2:
-        for h, fields in _line_keys(path, key):
-            which = int(h >= threshold)
-            (h2 if which else h1).write("\t".join(fields) + "\n")
-            counts[which] += 1
+    Path(out1).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=Path(out1).parent, prefix=".pseudoreps.") as tmp:
+        hash_file = Path(tmp) / "hashes.u64"
+        with open(hash_file, "wb") as handle:
+            hist = _hash_pass(path, key, handle)
+        if hist.sum() == 0:
+            raise CisflowError("no reads to split into pseudo-replicates", path)
+        hashes = np.memmap(hash_file, dtype=np.uint64, mode="r")
+        threshold = _median_hash(hashes, hist)
+        with atomic_path(out1) as t1, atomic_path(out2) as t2, _open_out(t1, out1) as h1, _open_out(t2, out2) as h2:
+            counts = _split_pass(path, hashes, threshold, (h1, h2))
+        del hashes
     log.info("pseudo-replicates of %s: %d and %d lines", path, *counts)
     return counts[0], counts[1]
 

@@ -37,8 +37,9 @@ def read_sample_sheet(path: str | Path, base_dir: str | Path | None = None) -> p
     pandas.DataFrame
         One row per sample with the sheet's columns (``control`` and ``format`` always present,
         ``control`` "" when absent), ``reads``/``control`` as given, ``reads_path``/``control_path``
-        resolved against ``base_dir``, ``format`` filled in, plus ``group`` = ``{task}.{cell_type}``
-        and ``sample`` = ``{group}.rep{replicate}``.
+        resolved against ``base_dir``, ``format`` filled in, plus ``group`` = ``{task}.{cell_type}``,
+        ``sample`` = ``{group}.rep{replicate}`` and ``control_id`` (one name per distinct control file,
+        so a control shared by replicates or tasks is filtered once; "" without a control).
 
     Raises
     ------
@@ -63,9 +64,27 @@ def read_sample_sheet(path: str | Path, base_dir: str | Path | None = None) -> p
     df["reads_path"] = [str(_resolve(p, base)) for p in df["reads"]]
     df["control_path"] = [str(_resolve(p, base)) if p else "" for p in df["control"]]
     _check_files(df, path)
+    df["control_id"] = _control_ids(df["control_path"])
     df["format"] = [f or infer_format(p) for f, p in zip(df["format"], df["reads_path"], strict=True)]
     log.info("sample sheet %s: %d samples in %d groups", path, len(df), df["group"].nunique())
     return df.reset_index(drop=True)
+
+
+def _control_ids(paths: pd.Series) -> list[str]:
+    """A file-name-safe name per distinct control file: its stem, plus a short hash when stems clash."""
+    import hashlib
+    import re
+
+    real = {p: str(Path(p).resolve()) for p in paths if p}
+    stems: dict[str, set[str]] = {}
+    for r in real.values():
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(r).name.split(".")[0]) or "control"
+        stems.setdefault(stem, set()).add(r)
+    name = {}
+    for stem, files in stems.items():
+        for r in files:
+            name[r] = stem if len(files) == 1 else f"{stem}-{hashlib.sha1(r.encode()).hexdigest()[:8]}"
+    return [name[real[p]] if p else "" for p in paths]
 
 
 def _read_tsv(path: Path) -> pd.DataFrame:

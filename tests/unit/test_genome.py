@@ -3,19 +3,27 @@ import gzip
 import numpy as np
 import pytest
 
+from cisflow import genome as genome_mod
 from cisflow.errors import CisflowError
 from cisflow.genome import (
     Genome,
     check_same_chroms,
     decode,
     encode,
+    fasta_compression,
     gc_fraction,
+    indexed_fasta_name,
+    non_n_bases,
     one_hot,
     one_hot_to_codes,
+    open_code_cache,
+    prepare_fasta,
     read_chrom_sizes,
     read_fasta,
     reverse_complement,
     reverse_complement_codes,
+    select_chroms,
+    write_code_cache,
     write_fasta,
     write_genome_sizes,
 )
@@ -102,3 +110,177 @@ def test_chrom_sizes_reader(tmp_path):
     path.write_text("chr1\tabc\n")
     with pytest.raises(CisflowError, match="line 1"):
         read_chrom_sizes(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# streaming FASTA, indexed copies, code cache, chromosome rule
+
+_RECORDS = [("chr1", "ACGTNacgtnRYKM" * 7 + "GA"), ("chr2 some description", "ggccAATT"), ("chrUn_x", "n" * 5 + "A")]
+
+
+def _truth():
+    return {name.split()[0]: encode(seq) for name, seq in _RECORDS}
+
+
+def _bgzip(src, out):
+    import pysam
+
+    pysam.tabix_compress(str(src), str(out), force=True)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64, 1 << 20])
+def test_streaming_fasta_parse_is_independent_of_chunk_size(tmp_path, monkeypatch, chunk):
+    path = tmp_path / "g.fa.gz"
+    write_fasta(path, _RECORDS, width=9)
+    monkeypatch.setattr(genome_mod, "_CHUNK", chunk)
+    seqs = read_fasta(path)
+    assert list(seqs) == ["chr1", "chr2", "chrUn_x"]
+    for name, codes in _truth().items():
+        np.testing.assert_array_equal(seqs[name], codes)
+
+
+def test_fasta_with_leading_blank_lines_and_crlf(tmp_path):
+    path = tmp_path / "g.fa"
+    path.write_bytes(b"\n\n>a x\r\nAC\r\ngt\r\n>b\r\nNN\r\n")
+    seqs = read_fasta(path)
+    assert decode(seqs["a"]) == "ACGT" and decode(seqs["b"]) == "NN"
+    empty = tmp_path / "empty.fa"
+    empty.write_text(">a\n>b\nAC\n")
+    with pytest.raises(CisflowError, match="sequence 'a' is empty"):
+        read_fasta(empty)
+
+
+@pytest.mark.parametrize("kind", ["none", "gzip", "bgzf"])
+def test_prepare_fasta_indexes_every_kind_and_matches_the_text(tmp_path, kind):
+    plain = tmp_path / "in.fa"
+    write_fasta(plain, _RECORDS, width=10)
+    src = {"none": plain, "gzip": tmp_path / "in.fa.gz", "bgzf": tmp_path / "in.bgz.fa.gz"}[kind]
+    if kind == "gzip":
+        write_fasta(src, _RECORDS, width=10)
+    elif kind == "bgzf":
+        _bgzip(plain, src)
+    assert fasta_compression(src) == kind
+    out = tmp_path / "results" / indexed_fasta_name(src)
+    sizes = prepare_fasta(src, out)
+    assert sizes == {n: len(c) for n, c in _truth().items()}
+    assert (kind == "none") == (out.name == "genome.fa")
+    assert out.is_symlink() == (kind != "gzip")
+    assert fasta_compression(out) == ("none" if kind == "none" else "bgzf")
+    genome = Genome.open(out)
+    assert type(genome.chroms).__name__ == "_FastaCodes" and genome.sizes == sizes
+    assert decode(genome.fetch("chr1", 3, 12)) == "TNACGTNNN"  # soft-mask upper-cased, IUPAC -> N
+    assert decode(genome.fetch("chr2", -2, 3)) == "NNGGC"
+    assert decode(genome.fetch("chr2", 6, 10)) == "TTNN"
+    np.testing.assert_array_equal(genome.chroms["chr1"], _truth()["chr1"])
+
+
+def test_prepare_fasta_refuses_bad_inputs(tmp_path):
+    cases = {
+        "dup.fa": (">a\nAC\n>a\nGT\n", "duplicate sequence name 'a'"),
+        "empty.fa": (">a\n>b\nAC\n", "sequence 'a' is empty"),
+        "ragged.fa": (">a\nACGT\nAC\nACGT\n", "cannot index the FASTA"),
+        "text.fa": ("hello\n>a\nAC\n", "not a FASTA file"),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(CisflowError, match=rf"{name}: {message}"):
+            prepare_fasta(tmp_path / name, tmp_path / "out" / "genome.fa")
+    trunc = tmp_path / "trunc.fa.gz"
+    seq = "".join(np.random.default_rng(0).choice(list("ACGT"), 50000)).encode()
+    whole = gzip.compress(b">a\n" + seq + b"\n")
+    trunc.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(CisflowError, match=r"trunc.fa.gz: cannot read"):
+        prepare_fasta(trunc, tmp_path / "out" / "genome.fa.gz")
+    write_fasta(tmp_path / "ok.fa", _RECORDS)
+    with pytest.raises(CisflowError, match=r"must be named genome\.fa for a none FASTA"):
+        prepare_fasta(tmp_path / "ok.fa", tmp_path / "out" / "genome.fa.gz")
+
+
+def test_code_cache_equals_the_fasta_and_is_memory_mapped(tmp_path, monkeypatch):
+    monkeypatch.setattr(genome_mod, "_CHUNK", 5)
+    write_fasta(tmp_path / "in.fa.gz", _RECORDS, width=7)
+    fasta = tmp_path / "genome.fa.gz"
+    prepare_fasta(tmp_path / "in.fa.gz", fasta)
+    index = write_code_cache(fasta, tmp_path / "codes.npy")
+    truth = _truth()
+    assert [row[:3] for row in index["chroms"]] == [["chr1", 0, 100], ["chr2", 100, 8], ["chrUn_x", 100 + 8, 6]]
+    assert [row[3] for row in index["chroms"]] == [int((c != 4).sum()) for c in truth.values()]
+    genome = open_code_cache(tmp_path / "codes.npy")
+    assert isinstance(genome.chroms["chr1"], np.memmap)
+    assert genome.sizes == {n: len(c) for n, c in truth.items()}
+    for name, codes in truth.items():
+        np.testing.assert_array_equal(genome.chroms[name], codes)
+    rng = np.random.default_rng(0)
+    names = rng.choice(list(truth), 300)
+    starts = rng.integers(-15, 110, 300)
+    got = genome.fetch_many(names, starts, 12)
+    memory = Genome(truth)
+    for i in range(300):  # brute force against the in-memory genome, windows off the ends included
+        np.testing.assert_array_equal(got[i], memory.fetch(names[i], int(starts[i]), int(starts[i]) + 12))
+    np.testing.assert_array_equal(memory.fetch_many(names, starts, 12), got)
+    assert non_n_bases(tmp_path / "codes.npy") == sum(int((c != 4).sum()) for c in truth.values())
+    assert Genome.open(tmp_path / "codes.npy").sizes == genome.sizes
+    with pytest.raises(CisflowError, match=r"windows: .*chrZ"):
+        genome.fetch_many(np.array(["chrZ"]), np.array([0]), 3)
+
+
+def test_code_cache_errors(tmp_path):
+    write_fasta(tmp_path / "g.fa", _RECORDS)
+    prepare_fasta(tmp_path / "g.fa", tmp_path / "genome.fa")
+    write_code_cache(tmp_path / "genome.fa", tmp_path / "codes.npy")
+    np.save(tmp_path / "short.npy", np.zeros(5, np.uint8))
+    (tmp_path / "short.json").write_text((tmp_path / "codes.json").read_text())
+    with pytest.raises(CisflowError, match=r"short.npy: code cache holds uint8 \(5,\)"):
+        open_code_cache(tmp_path / "short.npy")
+    (tmp_path / "bad.npy").write_bytes(b"x")
+    (tmp_path / "bad.json").write_text('{"format": "other"}')
+    with pytest.raises(CisflowError, match=r"bad.json: not a code cache index"):
+        open_code_cache(tmp_path / "bad.npy")
+    with pytest.raises(CisflowError, match=r"missing.npy: code cache does not exist"):
+        open_code_cache(tmp_path / "missing.npy")
+    (tmp_path / "genome.fa.fai").write_text("chr1\t100\t6\t100\t101\nchr2\t9\t0\t9\t10\nchrUn_x\t6\t0\t6\t7\n")
+    with pytest.raises(CisflowError, match="sequence 'chr2' has 8 bp but the index says 9"):
+        write_code_cache(tmp_path / "genome.fa", tmp_path / "again.npy")
+
+
+def test_genome_sizes_from_the_index_and_the_cache(tmp_path):
+    write_fasta(tmp_path / "g.fa", _RECORDS)
+    prepare_fasta(tmp_path / "g.fa", tmp_path / "genome.fa")
+    write_code_cache(tmp_path / "genome.fa", tmp_path / "codes.npy")
+    want = {n: len(c) for n, c in _truth().items()}
+    non_n = sum(int((c != 4).sum()) for c in _truth().values())
+    for src in ("genome.fa", "codes.npy", "g.fa"):
+        assert write_genome_sizes(tmp_path / src, tmp_path / f"{src}.sizes", tmp_path / f"{src}.nonn") == want
+        assert (tmp_path / f"{src}.nonn").read_text() == f"{non_n}\n"
+
+
+HG38_LIKE = [
+    *(f"chr{i}" for i in range(1, 23)), "chrX", "chrY", "chrM", "chr1_KI270706v1_random", "chrUn_KI270302v1",
+    "chr6_GL000250v2_alt", "chrEBV", "chrUn_JTFH01000001v1_decoy", "chr1_KN196472v1_fix", "chr4_KQ983257v1_novel",
+    "HLA-A*01:01:01:01",
+]  # fmt: skip
+ENSEMBL_LIKE = [*(str(i) for i in range(1, 23)), "X", "Y", "MT", "KI270728.1", "GL000009.2", "hs37d5", "GL000192.1"]
+YEAST = ["chrI", "chrII", "chrIII", "chrIV", "chrV", "chrVI", "chrVII", "chrVIII", "chrIX", "chrX", "chrXI", "chrXII",
+         "chrXIII", "chrXIV", "chrXV", "chrXVI", "chrM"]  # fmt: skip
+
+
+def test_default_chromosome_rule_keeps_primary_assemblies():
+    assert select_chroms(HG38_LIKE) == [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY"]
+    assert select_chroms(ENSEMBL_LIKE) == [str(i) for i in range(1, 23)] + ["X", "Y"]
+    assert select_chroms(YEAST) == YEAST[:16]
+    mouse = ["chr19", "chrX", "chr4_GL456216_random", "chrUn_GL456239", "chrY_JH584300_random", "JH584295.1"]
+    assert select_chroms(mouse) == ["chr19", "chrX"]
+    assert select_chroms(["2L", "2R", "3L", "4", "X", "Y", "mitochondrion_genome"]) == [
+        "2L", "2R", "3L", "4", "X", "Y", "mitochondrion_genome"
+    ]  # fmt: skip
+
+
+def test_keep_regex_and_exclusions(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="cisflow.genome"):
+        assert select_chroms(HG38_LIKE, keep=r"chr(\d+|X)") == [f"chr{i}" for i in range(1, 23)] + ["chrX"]
+    assert "dropped 10 of 33 sequences: chrY, chrM" in caplog.text
+    assert select_chroms(YEAST, exclude=["chrXII"]) == [c for c in YEAST[:16] if c != "chrXII"]
+    with pytest.raises(CisflowError, match=r"genome.chroms: not a valid regular expression .*'chr\('"):
+        select_chroms(YEAST, keep="chr(")

@@ -337,3 +337,37 @@ def test_cli_exclude_chrom(tmp_path):
     assert main([*argv, "--exclude-chrom", "d", "--mode", "summit", "--out", str(tmp_path / "x.npz")]) == 0
     labels = load_labels(tmp_path / "x.npz")
     assert labels.chroms == ["c"] and labels.mode == "summit" and not (labels.labels["c"] == 1).any()
+
+
+def test_chromosome_rule_drops_contigs_their_peaks_and_blacklist(tmp_path, caplog):
+    import logging
+
+    from cisflow.genome import prepare_fasta, write_code_cache
+    from cisflow.labels import labels_from_files
+
+    rng = np.random.default_rng(0)
+    seqs = {c: "".join(rng.choice(list("ACGT"), n)) for c, n in (("chr1", 1000), ("chr1_KI270706v1_random", 400),
+                                                                   ("chrM", 300), ("chrEBV", 300))}  # fmt: skip
+    write_fasta(tmp_path / "g.fa", seqs.items())
+    prepare_fasta(tmp_path / "g.fa", tmp_path / "genome.fa")
+    write_code_cache(tmp_path / "genome.fa", tmp_path / "codes.npy")
+    peaks = make_peaks(["chr1", "chr1_KI270706v1_random", "chrM", "chrM"], [100, 50, 10, 200], [300, 250, 60, 290])
+    write_narrowpeak(peaks, tmp_path / "p.narrowPeak")
+    (tmp_path / "bl.bed").write_text("chr1\t800\t900\nchrM\t0\t10\n")
+    args = ({"T": tmp_path / "p.narrowPeak"}, None)
+    codes = tmp_path / "codes.npy"
+    with caplog.at_level(logging.INFO):
+        labels = labels_from_files(*args, tmp_path / "a.npz", genome=codes, blacklist=tmp_path / "bl.bed")
+    assert labels.chroms == ["chr1"] and labels.labels["chr1"][2, 0] == 1  # bin [100, 300) bound
+    assert "dropped 3 of 4 sequences: chr1_KI270706v1_random, chrM, chrEBV" in caplog.text
+    assert "p.narrowPeak: left out 3 regions on dropped chromosomes" in caplog.text
+    assert "bl.bed: left out 1 regions on dropped chromosomes" in caplog.text
+    kept = labels_from_files(*args, tmp_path / "b.npz", genome=codes, chroms=r"chr1.*|chrM")
+    assert kept.chroms == ["chr1", "chr1_KI270706v1_random", "chrM"] and kept.labels["chrM"][0, 0] == 1
+    sizes = tmp_path / "sizes"
+    sizes.write_text("".join(f"{c}\t{len(s)}\n" for c, s in seqs.items()))
+    with pytest.raises(CisflowError, match=r"sizes: no chromosome left after genome.chroms \(chr9\)"):
+        labels_from_files(*args, tmp_path / "c.npz", chrom_sizes=sizes, chroms="chr9")
+    assert main(["labels", "--conservative", f"T={tmp_path / 'p.narrowPeak'}", "--chrom-sizes", str(sizes),
+                 "--chroms", "chr1|chrM", "--out", str(tmp_path / "d.npz")]) == 0  # fmt: skip
+    assert load_labels(tmp_path / "d.npz").chroms == ["chr1", "chrM"]

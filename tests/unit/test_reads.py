@@ -327,3 +327,109 @@ def test_cli_error_exit_code(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "cisflow reads: error:" in err and "n.bam" in err and "chr22" in err
     assert len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------- bounded memory
+
+
+def _random_se_bam(path: Path, rng: np.random.Generator, n: int = 3000) -> Path:
+    """SE reads on two chromosomes with many position duplicates (same 5' end, different lengths)."""
+    chrom = rng.choice(["chr1", "chr2"], n)
+    start = rng.integers(0, 400, n)
+    length = rng.integers(5, 40, n)
+    flag = np.where(rng.random(n) < 0.5, 16, 0)
+    recs = {"chrom": chrom, "start": start, "length": length, "flag": flag, "mapq": np.full(n, 60),
+            "name": np.array([f"r{i}" for i in range(n)])}  # fmt: skip
+    reads.write_bam_records(path, SIZES, recs)
+    return path
+
+
+def _brute_dedup(lines: list[list[str]], paired: bool) -> list[str]:
+    """Names kept by a first-seen rule over the whole file: (chrom, 5' end, strand) or (chrom, start, end)."""
+    seen, kept = set(), []
+    step = 2 if paired else 1
+    for i in range(0, len(lines), step):
+        c, s, e, name, _, strand = lines[i]
+        if paired:
+            key = (c, s, lines[i + 1][2])
+        else:
+            key = (c, s if strand == "+" else e, strand)
+        if key not in seen:
+            seen.add(key)
+            kept.append(name)
+    return kept
+
+
+@pytest.mark.parametrize("prune", [1, 4, 1 << 16])
+def test_position_dedup_with_pruning_equals_whole_file_dedup(tmp_path, monkeypatch, prune):
+    monkeypatch.setattr(reads, "_DEDUP_PRUNE", prune)
+    rng = np.random.default_rng(prune)
+    se = _random_se_bam(tmp_path / "se.bam", rng)
+    reads.filter_reads(se, SIZES, tmp_path / "all.tag", assay="chip", min_mapq=0, dedup="none")
+    stats = reads.filter_reads(se, SIZES, tmp_path / "dd.tag", assay="chip", min_mapq=0, dedup="position")
+    every = [line.split("\t") for line in (tmp_path / "all.tag").read_text().splitlines()]
+    kept = [line.split("\t")[3] for line in (tmp_path / "dd.tag").read_text().splitlines()]
+    assert kept == _brute_dedup(every, paired=False) and stats["duplicate_position"] == len(every) - len(kept) > 500
+    n = 2000
+    start = rng.integers(0, 300, n)
+    end = start + rng.choice([30, 60, 95], n)
+    chrom = rng.choice(["chr1", "chr2"], n)
+    names = np.array([f"f{i}" for i in range(n)])
+    reads.write_bam_records(tmp_path / "pe.bam", SIZES, reads.fragment_records(chrom, start, end, 20, names))
+    reads.filter_reads(tmp_path / "pe.bam", SIZES, tmp_path / "all.pe", assay="chip", dedup="none")
+    stats = reads.filter_reads(tmp_path / "pe.bam", SIZES, tmp_path / "dd.pe", assay="chip", dedup="position")
+    every = [line.split("\t") for line in (tmp_path / "all.pe").read_text().splitlines()]
+    kept = [line.split("\t")[3] for line in (tmp_path / "dd.pe").read_text().splitlines()[::2]]
+    assert kept == _brute_dedup(every, paired=True) and stats["duplicate_position"] == n - len(kept) > 100
+
+
+def test_unsorted_text_is_deduplicated_whole_with_a_warning(tmp_path, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setattr(reads, "_DEDUP_PRUNE", 1)
+    bed = tmp_path / "r.bed"
+    bed.write_text("chr1\t300\t320\ta\t0\t+\nchr1\t100\t120\tb\t0\t+\nchr2\t5\t9\tc\t0\t-\nchr1\t300\t330\td\t0\t+\n"
+                   "chr1\t100\t110\te\t0\t+\n")  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        stats = reads.filter_reads(bed, SIZES, tmp_path / "o.tag", assay="chip", dedup="position")
+    assert [line.split("\t")[3] for line in (tmp_path / "o.tag").read_text().splitlines()] == ["a", "b", "c"]
+    assert stats["duplicate_position"] == 2 and stats["records"] == 5
+    assert "r.bed is not sorted by position (at chr1)" in caplog.text
+    sorted_bed = tmp_path / "s.bed"
+    sorted_bed.write_text("chr1\t100\t120\tb\t0\t+\nchr1\t100\t110\te\t0\t+\nchr1\t300\t320\ta\t0\t+\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        reads.filter_reads(sorted_bed, SIZES, tmp_path / "p.tag", assay="chip", dedup="position")
+    assert "not sorted" not in caplog.text
+
+
+def _old_pseudo_replicates(lines: list[str], seed: int) -> tuple[list[str], list[str]]:
+    """The whole-file split (every name hash held in memory), as the streaming one must reproduce."""
+    key = int(seed).to_bytes(8, "little", signed=True)
+    names = [f[3] if f[3] not in ("N", ".") else f"\0{i + 1}" for i, f in enumerate(x.split("\t") for x in lines)]
+    hashes = [reads._name_hash(n, key) for n in names]
+    threshold = int(np.unique(np.array(hashes, dtype=np.uint64))[len(set(hashes)) // 2])
+    pairs = list(zip(lines, hashes, strict=True))
+    return [x for x, h in pairs if h < threshold], [x for x, h in pairs if h >= threshold]
+
+
+@pytest.mark.parametrize(("shift", "batch"), [(58, 5), (62, 1), (48, 1 << 18)])
+def test_streamed_pseudo_replicates_equal_the_whole_file_split(tmp_path, monkeypatch, shift, batch):
+    monkeypatch.setattr(reads, "_BUCKET_SHIFT", shift)
+    monkeypatch.setattr(reads, "_BATCH", batch)
+    rng = np.random.default_rng(shift)
+    lines = []
+    for i in range(301):
+        s = int(rng.integers(0, 900))
+        if i % 3:
+            lines += [f"chr1\t{s}\t{s + 20}\tf{i}\t60\t+", f"chr1\t{s + 50}\t{s + 70}\tf{i}\t60\t-"]
+        else:
+            lines.append(f"chr2\t{s % 400}\t{s % 400 + 20}\tN\t0\t+")
+    tag = tmp_path / "t.tagAlign.gz"
+    with gzip.open(tag, "wt") as h:
+        h.write("\n".join(lines) + "\n")
+    n1, n2 = reads.pseudo_replicates(tag, tmp_path / "a.gz", tmp_path / "b.gz", seed=11)
+    want = _old_pseudo_replicates(lines, 11)
+    got = ["\t".join(r) for r in read_lines(tmp_path / "a.gz")], ["\t".join(r) for r in read_lines(tmp_path / "b.gz")]
+    assert got == want and (n1, n2) == (len(want[0]), len(want[1]))
+    assert not list(tmp_path.glob(".pseudoreps.*"))

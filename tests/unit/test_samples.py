@@ -67,3 +67,16 @@ def test_sheet_errors(files, rows, header, match):
 def test_missing_sheet(tmp_path):
     with pytest.raises(CisflowError, match="sample sheet does not exist"):
         read_sample_sheet(tmp_path / "nope.tsv")
+
+
+def test_one_control_id_per_control_file(files, monkeypatch):
+    monkeypatch.chdir(files)
+    (files / "b").mkdir()
+    (files / "b" / "ctl.bam").write_bytes(b"")
+    (files / "in put.bam").write_bytes(b"")
+    rows = ["CTCF\tGM\tchip\t1\tr1.bam\tctl.bam", "CTCF\tGM\tchip\t2\tr2.bam\t./ctl.bam",
+            "REST\tGM\tchip\t1\tr1.bam\tb/ctl.bam", "MAX\tGM\tchip\t1\tr2.bam\tin put.bam",
+            "ATAC\tGM\tatac\t1\tr1.bam\t"]  # fmt: skip
+    ids = read_sample_sheet(sheet(files, rows))["control_id"].tolist()
+    assert ids[0] == ids[1] != ids[2] and ids[0].startswith("ctl-") and ids[2].startswith("ctl-")
+    assert ids[3:] == ["in_put", ""]

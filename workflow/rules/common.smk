@@ -3,6 +3,7 @@ import os
 
 from snakemake.utils import validate
 
+from cisflow.genome import indexed_fasta_name
 from cisflow.samples import read_sample_sheet
 
 
@@ -10,6 +11,7 @@ wildcard_constraints:
     group=r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
     sample=r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.rep\d+",
     which=r"rep\d+|pooled|pr1|pr2",
+    control=r"[A-Za-z0-9_-]+",
     split=r"train|valid|test",
     method=r"ism|grad_x_input|deepshap",
 
@@ -33,6 +35,10 @@ SAMPLE_COLUMNS = [
 ]
 
 if config["track"] == "genome":
+    # the genome as the workflow reads it: an indexed FASTA (a bgzip copy of a plain-gzip input, else a
+    # link) and the memory-mapped uint8 code cache that jobs needing sequence for many bins share
+    GENOME_FASTA = f"results/genome/{indexed_fasta_name(config['genome']['fasta'])}"
+    GENOME_CODES = "results/genome/codes.npy"
     SAMPLES = read_sample_sheet(config["samples"])
     validate(
         SAMPLES[SAMPLE_COLUMNS].replace("", None), "../schemas/samples.schema.yaml"
@@ -68,6 +74,25 @@ def group_has_control(group):
     return (group_samples(group)["control"] != "").any()
 
 
+def group_control_ids(group):
+    """The distinct control files of a group (their control_id), in sheet order."""
+    ids = group_samples(group)["control_id"]
+    return list(dict.fromkeys(ids[ids != ""]))
+
+
+def control_path(control):
+    """The reads file of one control (by control_id)."""
+    return SAMPLES.loc[SAMPLES["control_id"] == control, "control_path"].iloc[0]
+
+
+def group_control(group):
+    """MACS3's control for a group: its one filtered control, or the pool of its several; [] without."""
+    ids = group_control_ids(group)
+    if len(ids) > 1:
+        return [f"results/reads/{group}.control.tagAlign.gz"]
+    return [f"results/reads/controls/{c}.tagAlign.gz" for c in ids]
+
+
 def train_inputs(wildcards):
     """Training data: the simulated dataset, or on the genome track the labels streamed by the loader."""
     inputs = {"valid": "results/data/valid.npz"}
@@ -75,7 +100,7 @@ def train_inputs(wildcards):
         return inputs | {"train": "results/data/train.npz"}
     return inputs | {
         "labels": "results/labels/labels.npz",
-        "fasta": config["genome"]["fasta"],
+        "genome": GENOME_CODES,
         "splits": "results/data/splits.json",
         "signal": SIGNAL_BIGWIGS,
     }

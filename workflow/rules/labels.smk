@@ -4,7 +4,7 @@ rule labels:
             "results/peaks/{group}.conservative.narrowPeak", group=GROUPS
         ),
         relaxed=expand("results/peaks/{group}.relaxed.narrowPeak", group=GROUPS),
-        fasta=config.get("genome", {}).get("fasta", []),
+        codes=GENOME_CODES,
         blacklist=config.get("genome", {}).get("blacklist") or [],
     output:
         labels="results/labels/labels.npz",
@@ -27,6 +27,7 @@ rule labels:
     params:
         tasks=GROUPS,
         labels=config.get("labels", {}),
-        exclude_chroms=config.get("genome", {}).get("exclude_chroms", []),
+        chroms=config["genome"]["chroms"],
+        exclude_chroms=config["genome"]["exclude_chroms"],
     script:
         "../../scripts/labels.py"

@@ -1,11 +1,7 @@
 rule call_peaks:
     input:
         treatment="results/reads/{group}.{which}.tagAlign.gz",
-        control=lambda wc: (
-            ["results/reads/{group}.control.tagAlign.gz"]
-            if group_has_control(wc.group)
-            else []
-        ),
+        control=lambda wc: group_control(wc.group),
         sizes="results/genome/chrom.sizes",
         non_n="results/genome/non_n_bases.txt",
     output:

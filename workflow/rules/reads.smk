@@ -1,19 +1,61 @@
-rule chrom_sizes:
+rule genome_fasta:
     input:
         fasta=config.get("genome", {}).get("fasta", []),
     output:
+        fasta=GENOME_FASTA,
+        fai=f"{GENOME_FASTA}.fai",
+        gzi=[f"{GENOME_FASTA}.gzi"] if GENOME_FASTA.endswith(".gz") else [],
+    log:
+        "logs/genome_fasta/genome_fasta.log",
+    benchmark:
+        "results/benchmarks/genome_fasta/genome_fasta.tsv"
+    conda:
+        "../../envs/reads.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=lambda wc, input, attempt: 10 + int(input.size_mb / 20) * attempt,
+    script:
+        "../../scripts/genome_fasta.py"
+
+
+rule chrom_sizes:
+    input:
+        fai=f"{GENOME_FASTA}.fai",
+    output:
         sizes="results/genome/chrom.sizes",
-        non_n="results/genome/non_n_bases.txt",
     log:
         "logs/chrom_sizes/chrom_sizes.log",
     conda:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=500,
+        runtime=5,
     script:
         "../../scripts/chrom_sizes.py"
+
+
+rule genome_codes:
+    input:
+        fasta=GENOME_FASTA,
+        fai=f"{GENOME_FASTA}.fai",
+    output:
+        codes=GENOME_CODES,
+        index=GENOME_CODES.removesuffix(".npy") + ".json",
+        non_n="results/genome/non_n_bases.txt",
+    log:
+        "logs/genome_codes/genome_codes.log",
+    benchmark:
+        "results/benchmarks/genome_codes/genome_codes.tsv"
+    conda:
+        "../../envs/reads.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=lambda wc, input, attempt: 10 + int(input.size_mb / 20) * attempt,
+    script:
+        "../../scripts/genome_codes.py"
 
 
 rule filter_reads:
@@ -43,13 +85,15 @@ rule filter_reads:
 
 rule filter_control:
     input:
-        reads=lambda wc: sample_row(wc.sample)["control_path"],
+        reads=lambda wc: control_path(wc.control),
         sizes="results/genome/chrom.sizes",
     output:
-        tagalign="results/reads/{sample}.control.tagAlign.gz",
-        stats="results/reads/{sample}.control.stats.json",
+        tagalign="results/reads/controls/{control}.tagAlign.gz",
+        stats="results/reads/controls/{control}.stats.json",
     log:
-        "logs/filter_control/{sample}.log",
+        "logs/filter_control/{control}.log",
+    benchmark:
+        "results/benchmarks/filter_control/{control}.tsv"
     conda:
         "../../envs/reads.yaml"
     threads: 1
@@ -87,8 +131,8 @@ rule pool_reads:
 rule pool_controls:
     input:
         lambda wc: expand(
-            "results/reads/{sample}.control.tagAlign.gz",
-            sample=group_samples(wc.group).query("control != ''")["sample"],
+            "results/reads/controls/{control}.tagAlign.gz",
+            control=group_control_ids(wc.group),
         ),
     output:
         "results/reads/{group}.control.tagAlign.gz",

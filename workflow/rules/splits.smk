@@ -1,7 +1,7 @@
 rule datasets:
     input:
         labels="results/labels/labels.npz",
-        fasta=config.get("genome", {}).get("fasta", []),
+        codes=GENOME_CODES,
         signal=SIGNAL_BIGWIGS,
     output:
         train="results/data/train.npz",

@@ -54,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--genome", metavar="FASTA", help="genome FASTA (sizes and the N filter)")
     source.add_argument("--chrom-sizes", metavar="SIZES", help="two-column chromosome sizes file")
     parser.add_argument("--blacklist", metavar="BED", help="regions whose overlapping bins are excluded")
+    parser.add_argument(
+        "--chroms",
+        metavar="REGEX",
+        help="chromosomes to label (regex matched whole); default: drop alt/random/Un/decoy/fix/HLA contigs, EBV, chrM",
+    )
     parser.add_argument("--exclude-chrom", action="append", default=[], metavar="CHROM", help="leave out a chromosome")
     parser.add_argument("--bin-size", type=int, default=200, help="bin width in bp (default: 200)")
     parser.add_argument("--stride", type=int, default=50, help="bin step in bp (default: 50)")
@@ -82,6 +87,7 @@ def run(args: argparse.Namespace) -> None:
         blacklist=args.blacklist,
         dream_tsv=args.dream_tsv,
         summary=args.summary,
+        chroms=args.chroms,
         exclude_chroms=args.exclude_chrom,
         bin_size=args.bin_size,
         stride=args.stride,
