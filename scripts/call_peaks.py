@@ -18,7 +18,8 @@ call_peaks(
     assay=snakemake.params.assay,
     pvalue=opts["pvalue"],
     max_peaks=opts["max_peaks"],
-    work_dir=snakemake.params.outdir,
+    work_dir=snakemake.output.work,
+    macs3_log=snakemake.log.macs3,
     fe_bigwig=snakemake.output.fe,
     gsize=opts["genome_size"] if opts["genome_size"] is not None else non_n_bases,
 )

@@ -16,7 +16,7 @@ import logging
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -567,6 +567,7 @@ def call_peaks(
     call_summits: bool = False,
     work_dir: str | Path | None = None,
     fe_bigwig: str | Path | None = None,
+    macs3_log: str | Path | None = None,
 ) -> Path:
     """Call peaks with MACS3 and write the capped, clipped narrowPeak ``out`` atomically.
 
@@ -583,9 +584,11 @@ def call_peaks(
     gsize
         MACS3 ``-g``; default :func:`genome_size` of ``genome``.
     work_dir
-        Where MACS3 writes its files and log (default ``<out dir>/<name>_macs3``).
+        Where MACS3 writes its files (default ``<out dir>/<name>_macs3``; the workflow deletes it after the job).
     fe_bigwig
         If given, also write MACS3's fold enrichment over the control lambda as a bigWig.
+    macs3_log
+        MACS3's log (default ``<work_dir>/<name>.macs3.log``).
     Other parameters are passed to :func:`macs3_callpeak_args`.
 
     Returns
@@ -603,12 +606,13 @@ def call_peaks(
         treatment, control, name, work, fmt=fmt, assay=assay, gsize=size, pvalue=pvalue,
         shift=shift, extsize=extsize, call_summits=call_summits, bedgraph=True,
     )  # fmt: skip
-    run_macs3(args, work / f"{name}.macs3.log", treatment)
+    macs3_log = Path(macs3_log) if macs3_log is not None else work / f"{name}.macs3.log"
+    run_macs3(args, macs3_log, treatment)
     sizes, _ = _sizes_of(genome)
     raw = work / f"{name}_peaks.narrowPeak"
     peaks = _finish_macs3_peaks(read_narrowpeak(raw, allow_empty=True), sizes, max_peaks, raw)
     if peaks.empty:
-        raise CisflowError(f"MACS3 called no peaks at p < {pvalue:g} (log: {work / (name + '.macs3.log')})", treatment)
+        raise CisflowError(f"MACS3 called no peaks at p < {pvalue:g} (log: {macs3_log})", treatment)
     write_narrowpeak(peaks, out)
     if fe_bigwig is not None:
         fold_enrichment_bigwig(work / f"{name}_treat_pileup.bdg", work / f"{name}_control_lambda.bdg", sizes, fe_bigwig)
@@ -638,49 +642,73 @@ def _finish_macs3_peaks(df: pd.DataFrame, sizes: Mapping[str, int], max_peaks: i
 # ----------------------------------------------------------------------------------------------
 
 
-def _read_bedgraph(path: str | Path) -> pd.DataFrame:
-    """A bedGraph as a table ``chrom start end value`` (leading track/browser/# lines skipped)."""
-    path = require_file(path, "bedGraph")
+def _bedgraph_skip(path: Path) -> int:
+    """Number of leading track / browser / comment lines of a bedGraph."""
     skip = 0
     with open_text(path) as handle:
         for line in handle:
             if not line.startswith(("track", "browser", "#")):
                 break
             skip += 1
+    return skip
+
+
+def _bedgraph_chunks(path: Path, columns: Sequence[int], chunk: int = 1_000_000) -> Iterator[pd.DataFrame]:
+    """Chunks of a 4-column bedGraph (``columns`` of ``chrom start end value``), read streaming."""
+    names = ["chrom", "start", "end", "value"]
+    dtypes = {"chrom": str, "start": np.int64, "end": np.int64, "value": np.float64}
+    use = [names[c] for c in columns]
     try:
-        return pd.read_csv(
-            path, sep="\t", header=None, names=["chrom", "start", "end", "value"], skiprows=skip,
-            dtype={"chrom": str, "start": np.int64, "end": np.int64, "value": np.float64},
-        )  # fmt: skip
+        reader = pd.read_csv(path, sep="\t", header=None, names=names, usecols=use, skiprows=_bedgraph_skip(path),
+                             dtype={k: dtypes[k] for k in use}, chunksize=chunk)  # fmt: skip
+        with reader:
+            yield from reader
     except (ValueError, pd.errors.ParserError) as exc:
         raise CisflowError(f"not a 4-column bedGraph ({exc})", path) from exc
 
 
-def _lookup(df: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
-    """Values of a sorted, non-overlapping bedGraph (one chromosome) at ``positions``; 0 in gaps."""
-    start, end, value = (df[c].to_numpy() for c in ("start", "end", "value"))
-    order = np.argsort(start, kind="mergesort")
-    start, end, value = start[order], end[order], value[order]
-    idx = np.searchsorted(end, positions, side="right")
-    inside = idx < len(end)
-    inside[inside] &= start[idx[inside]] <= positions[inside]
-    out = np.zeros(len(positions))
-    out[inside] = value[idx[inside]]
-    return out
+def _bedgraph_order(path: Path) -> list[str]:
+    """Chromosomes of a bedGraph in file order; CisflowError if one is split in several runs."""
+    order: list[str] = []
+    for df in _bedgraph_chunks(path, [0]):
+        runs = df["chrom"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+        for chrom in runs[starts]:
+            if order and chrom == order[-1]:
+                continue
+            if chrom in order:
+                raise CisflowError(f"bedGraph is not grouped by chromosome ({chrom} appears twice)", path)
+            order.append(str(chrom))
+    return order
 
 
-def _ratio_segments(t: pd.DataFrame, c: pd.DataFrame, size: int, pseudocount: float):
-    """Breakpoints and fold enrichment of one chromosome's treatment over control bedGraphs."""
-    cuts = np.concatenate([[0, size], t["start"], t["end"], c["start"], c["end"]]).astype(np.int64)
-    cuts = np.unique(np.clip(cuts, 0, size))
-    starts, ends = cuts[:-1], cuts[1:]
-    num = _lookup(t, starts) + pseudocount
-    den = _lookup(c, starts) + pseudocount
-    fe = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-    change = np.concatenate([[True], fe[1:] != fe[:-1]])
-    first = np.flatnonzero(change)
-    seg_ends = np.append(starts[first[1:]], ends[-1])
-    return starts[first], seg_ends, fe[first]
+def bedgraph_to_bigwig(bedgraph: str | Path, sizes: Mapping[str, int], out_bw: str | Path) -> Path:
+    """Convert a bedGraph (grouped by chromosome, sorted) to a bigWig, streaming in bounded memory.
+
+    Intervals are clipped to ``sizes``; non-finite values (MACS3 writes ``inf`` where a ratio's
+    denominator is 0) become 0. The bigWig's chromosome order is the bedGraph's, then the other
+    chromosomes of ``sizes``.
+    """
+    import pyBigWig
+
+    path = require_file(bedgraph, "bedGraph")
+    order = _bedgraph_order(path)
+    check_same_chroms(order, sizes, path, "chromosome sizes")
+    header = [(c, int(sizes[c])) for c in [*order, *(c for c in sizes if c not in set(order))]]
+    with atomic_path(out_bw) as tmp:
+        bw = pyBigWig.open(str(tmp), "w")
+        try:
+            bw.addHeader(header)
+            for df in _bedgraph_chunks(path, [0, 1, 2, 3]):
+                end = np.minimum(df["end"].to_numpy(), df["chrom"].map(sizes).to_numpy(dtype=np.int64))
+                value = df["value"].to_numpy()
+                keep = df["start"].to_numpy() < end
+                value = np.where(np.isfinite(value), value, 0.0)[keep]
+                bw.addEntries(df["chrom"].to_numpy()[keep].tolist(), df["start"].to_numpy()[keep].tolist(),
+                              ends=end[keep].tolist(), values=value.tolist())  # fmt: skip
+        finally:
+            bw.close()
+    return Path(out_bw)
 
 
 def fold_enrichment_bigwig(
@@ -690,7 +718,10 @@ def fold_enrichment_bigwig(
     out_bw: str | Path,
     pseudocount: float = 0.0,
 ) -> Path:
-    """Write ``(treatment + pseudocount) / (control + pseudocount)`` as a bigWig (MACS3 ``bdgcmp -m FE``).
+    """Write ``(treatment + pseudocount) / (control + pseudocount)`` as a bigWig, in bounded memory.
+
+    MACS3 ``bdgcmp -m FE`` makes the ratio track (a temporary bedGraph beside ``out_bw``), which is
+    then streamed into the bigWig (:func:`bedgraph_to_bigwig`).
 
     Parameters
     ----------
@@ -702,20 +733,15 @@ def fold_enrichment_bigwig(
     out_bw
         The bigWig, written atomically.
     """
-    import pyBigWig
+    import tempfile
 
-    t_all, c_all = _read_bedgraph(treat_bdg), _read_bedgraph(control_bdg)
-    check_same_chroms(pd.concat([t_all["chrom"], c_all["chrom"]]), sizes, treat_bdg, "chromosome sizes")
-    with atomic_path(out_bw) as tmp:
-        bw = pyBigWig.open(str(tmp), "w")
-        bw.addHeader([(c, int(s)) for c, s in sizes.items()])
-        for chrom, size in sizes.items():
-            t, c = t_all[t_all["chrom"] == chrom], c_all[c_all["chrom"] == chrom]
-            if t.empty and c.empty:
-                continue
-            starts, ends, values = _ratio_segments(t, c, int(size), pseudocount)
-            bw.addEntries([chrom] * len(starts), starts.tolist(), ends=ends.tolist(), values=values.tolist())
-        bw.close()
+    treat_bdg, control_bdg = require_file(treat_bdg, "bedGraph"), require_file(control_bdg, "bedGraph")
+    Path(out_bw).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=Path(out_bw).parent, prefix=".fe.") as tmp:
+        ratio = Path(tmp) / "fe.bdg"
+        args = ["bdgcmp", "-t", treat_bdg, "-c", control_bdg, "-m", "FE", "-p", f"{pseudocount:g}", "-o", ratio]
+        run_macs3(args, Path(tmp) / "bdgcmp.log", treat_bdg)
+        bedgraph_to_bigwig(ratio, sizes, out_bw)
     log.info("wrote fold-enrichment bigWig %s", out_bw)
     return Path(out_bw)
 

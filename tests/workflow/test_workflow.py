@@ -111,6 +111,10 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     assert (work / "results/interpret/deepshap.bw").is_file()
     filtered = json.loads((work / "results/reads/TF.synth.rep1.stats.json").read_text())
     assert filtered["kept"] > 0
+    # the control both TF replicates name is filtered once; MACS3's work files are gone, its log kept
+    assert [p.name for p in (work / "results/reads/controls").glob("*.tagAlign.gz")] == ["tf_control.tagAlign.gz"]
+    assert not list((work / "results/peaks/macs3").glob("*_macs3"))
+    assert "callpeak" in (work / "logs/call_peaks/TF.synth.pooled.macs3.log").read_text()
     dream = (work / "results/evaluate/dream_scores.tsv").read_text().splitlines()
     assert {line.split("\t")[1] for line in dream[1:]} == {"cnn", "kmer"}
     submission = work / "results/evaluate/submissions/TF.synth.tab.gz"

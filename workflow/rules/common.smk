@@ -69,11 +69,6 @@ def group_replicates(group):
     return [f"rep{r}" for r in sorted(group_samples(group)["replicate"])]
 
 
-def group_has_control(group):
-    """Whether any replicate of a group has a control."""
-    return (group_samples(group)["control"] != "").any()
-
-
 def group_control_ids(group):
     """The distinct control files of a group (their control_id), in sheet order."""
     ids = group_samples(group)["control_id"]

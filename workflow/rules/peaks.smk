@@ -7,8 +7,10 @@ rule call_peaks:
     output:
         peaks="results/peaks/macs3/{group}.{which}.narrowPeak",
         fe="results/signal/{group}.{which}.fe.bw",
+        work=temp(directory("results/peaks/macs3/{group}.{which}_macs3")),
     log:
         "logs/call_peaks/{group}.{which}.log",
+        macs3="logs/call_peaks/{group}.{which}.macs3.log",
     benchmark:
         "results/benchmarks/call_peaks/{group}.{which}.tsv"
     conda:
@@ -20,7 +22,6 @@ rule call_peaks:
     params:
         assay=lambda wc: group_assay(wc.group),
         peaks=config.get("peaks", {}),
-        outdir=lambda wc, output: output.peaks.removesuffix(".narrowPeak") + "_macs3",
     script:
         "../../scripts/call_peaks.py"
 
