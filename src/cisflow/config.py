@@ -115,9 +115,25 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
     for key, value in paths:
         if not (base / value).is_file():
             raise CisflowError(f"{key}: file {value} does not exist", source)
+    if config["track"] == "genome":
+        _check_splits(config, source, base)
     from cisflow.models import check_model_config
 
     try:
         check_model_config(config["model"])
     except CisflowError as exc:
         raise CisflowError(f"model: {exc}", source) from exc
+
+
+def _check_splits(config: dict, source: str | Path, base: Path) -> None:
+    """The splits against the genome's chromosomes (named ones exist, some training bins are left)."""
+    from cisflow.genome import fasta_sizes, indexed_fasta_name
+    from cisflow.splits import check_split_config
+
+    fasta = base / config["genome"]["fasta"]
+    sizes = fasta_sizes(fasta, base / "results" / "genome" / f"{indexed_fasta_name(fasta)}.fai")
+    genome = config["genome"]
+    try:
+        check_split_config(sizes, config["labels"], config["splits"], genome.get("chroms"), genome["exclude_chroms"])
+    except CisflowError as exc:
+        raise CisflowError(f"splits: {exc}", source) from exc

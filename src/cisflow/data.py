@@ -30,7 +30,7 @@ from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, gc_fraction
 from cisflow.io import save_npz, write_json
 from cisflow.labels import Labels, load_labels
-from cisflow.splits import SPLITS, make_splits, split_tasks
+from cisflow.splits import SPLIT_CODES, SPLITS, bin_splits, make_splits, split_tasks
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,13 @@ _FETCH_CHUNK = 20_000
 class _Bins:
     """Candidate bins of one split: chromosome index and bin index per bin, positive/negative flags."""
 
-    def __init__(self, labels: Labels, chroms: Sequence[str], cols: Sequence[int]) -> None:
+    def __init__(
+        self, labels: Labels, chroms: Sequence[str], cols: Sequence[int], mask: Mapping[str, np.ndarray] | None = None
+    ) -> None:
         self.chroms = list(chroms)
         ci, bi, pos, neg = [], [], [], []
         for k, chrom in enumerate(self.chroms):
-            idx = np.flatnonzero(labels.keep[chrom])
+            idx = np.flatnonzero(labels.keep[chrom] if mask is None else labels.keep[chrom] & mask[chrom])
             mat = labels.labels[chrom][idx][:, cols]
             ci.append(np.full(idx.size, k, np.int32))
             bi.append(idx.astype(np.int64))
@@ -217,6 +219,8 @@ def build_datasets(
     seed: int = 0,
     heldout_cell_types: Sequence[str] = (),
     signal_bigwigs: Sequence[str | Path] = (),
+    valid_regions: Sequence[str] = (),
+    test_regions: Sequence[str] = (),
 ) -> dict[str, dict[str, np.ndarray]]:
     """Build the train / valid / test datasets from labels and the genome.
 
@@ -243,6 +247,9 @@ def build_datasets(
         Cell types (tasks ``TASK.CELLTYPE``) whose columns appear only in test.
     signal_bigwigs
         bigWigs whose ``log1p`` per-base values become ``signal`` channels (:func:`add_signal`).
+    valid_regions, test_regions
+        ``chrom:start-end`` regions held out inside their chromosomes; bins within one input window
+        of a region boundary are left out of every split (:func:`cisflow.splits.bin_splits`).
 
     Returns
     -------
@@ -261,9 +268,12 @@ def build_datasets(
     cols = split_tasks(labels.tasks, heldout_cell_types)
     rng = np.random.default_rng(seed)
     out = {}
+    codes = bin_splits(labels.chrom_sizes, labels.bin_size, labels.stride, splits, valid_regions, test_regions,
+                       flank=input_length)  # fmt: skip
     for split in SPLITS:
-        chroms = [c for c in labels.chroms if splits.get(c) == split]
-        bins = _Bins(labels, chroms, cols[split])
+        mask = {c: codes[c] == SPLIT_CODES[split] for c in labels.chroms}
+        chroms = [c for c in labels.chroms if mask[c].any()]
+        bins = _Bins(labels, chroms, cols[split], mask)
         ratio = negative_ratio if split == "train" else eval_negative_ratio
         if ratio is None:
             rows = np.flatnonzero(np.ones(bins.bin_idx.size, bool))
@@ -301,6 +311,8 @@ def datasets_from_files(
     valid_chroms: Sequence[str] = (),
     test_chroms: Sequence[str] = (),
     preset: str | None = None,
+    valid_regions: Sequence[str] = (),
+    test_regions: Sequence[str] = (),
     splits_json: str | Path | None = None,
     **params,
 ) -> dict[str, dict[str, np.ndarray]]:
@@ -312,8 +324,8 @@ def datasets_from_files(
         Labels npz (:func:`cisflow.labels.save_labels`) and genome FASTA.
     outputs
         ``{split: npz path}`` for train, valid and test.
-    valid_chroms, test_chroms, preset
-        See :func:`cisflow.splits.make_splits`.
+    valid_chroms, test_chroms, preset, valid_regions, test_regions
+        See :func:`cisflow.splits.make_splits` and :func:`cisflow.splits.bin_splits`.
     splits_json
         Optional JSON recording ``{chrom: split}``, the parameters and the seed.
     **params
@@ -323,13 +335,18 @@ def datasets_from_files(
     labels = load_labels(labels_path)
     genome = Genome.open(genome_path)
     try:
-        splits = make_splits(labels.chroms, valid_chroms, test_chroms, preset)
+        splits = make_splits(labels.chroms, valid_chroms, test_chroms, preset, valid_regions, test_regions)
     except CisflowError as exc:
         raise CisflowError(str(exc), labels_path if exc.path is None else exc.path) from exc
-    datasets = build_datasets(labels, genome, splits, **params)
+    regions = {"valid_regions": list(valid_regions), "test_regions": list(test_regions)}
+    datasets = build_datasets(labels, genome, splits, **regions, **params)
+    if datasets["train"]["ids"].size == 0:
+        raise CisflowError(
+            "no training bins: held-out chromosomes and regions (with their flanks) leave none", labels_path
+        )
     write_datasets(datasets, outputs)
     if splits_json:
-        extra = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+        extra = {k: list(v) if isinstance(v, tuple) else v for k, v in (params | regions).items()}
         write_json(splits_json, {"splits": splits, "preset": preset, **extra})
     return datasets
 

@@ -636,6 +636,26 @@ def read_chrom_sizes(path: str | Path) -> dict[str, int]:
     return sizes
 
 
+def fasta_sizes(fasta: str | Path, index: str | Path | None = None) -> dict[str, int]:
+    """``{name: length}`` of a FASTA: from ``{fasta}.fai``, else ``index`` (a .fai made from it) when it
+    is newer than the FASTA, else by one streaming pass over the sequence."""
+    fasta = require_file(fasta, "FASTA file")
+    for fai in (Path(f"{fasta}.fai"), Path(index) if index is not None else None):
+        if fai is not None and fai.is_file() and fai.stat().st_mtime >= fasta.stat().st_mtime:
+            return read_chrom_sizes(fai)
+    log.info("reading the sequence lengths of %s (no index yet)", fasta)
+    sizes: dict[str, int] = {}
+    with _read_errors(fasta), _open_binary(fasta) as handle:
+        name = ""
+        for kind, value in _fasta_events(handle, fasta):
+            if kind == "name":
+                name = value
+                sizes[name] = 0
+            else:
+                sizes[name] += len(value.translate(None, _WHITESPACE))
+    return sizes
+
+
 def non_n_bases(genome: str | Path) -> int:
     """Non-N bases of a genome: from a code cache's index, else by streaming the FASTA."""
     genome = require_file(genome, "genome file")

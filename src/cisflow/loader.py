@@ -44,10 +44,12 @@ _COMPLEMENT = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 class _Candidates:
     """Positive and negative bins of the loader's chromosomes: chromosome index, bin index, labels."""
 
-    def __init__(self, labels: Labels, chroms: Sequence[str], cols: Sequence[int]) -> None:
+    def __init__(
+        self, labels: Labels, chroms: Sequence[str], cols: Sequence[int], mask: Mapping[str, np.ndarray] | None = None
+    ) -> None:
         ci, bi, lab = [], [], []
         for k, chrom in enumerate(chroms):
-            idx = np.flatnonzero(labels.keep[chrom])
+            idx = np.flatnonzero(labels.keep[chrom] if mask is None else labels.keep[chrom] & mask[chrom])
             mat = labels.labels[chrom][idx][:, cols]
             use = (mat == 1).any(axis=1) | (mat == 0).all(axis=1)
             ci.append(np.full(int(use.sum()), k, np.int32))
@@ -102,6 +104,9 @@ class GenomeBatches:
         bigWig paths whose ``log1p`` values become extra channels ``4 .. 4 + S - 1``.
     prefetch
         Batches built ahead in a background thread while the caller trains (0: none).
+    bin_mask
+        ``{chrom: bool (n_bins,)}``: only these bins of ``chroms`` are drawn (e.g. the training bins
+        of chromosomes with held-out regions, :func:`cisflow.splits.bin_splits`); default all.
     """
 
     def __init__(
@@ -118,6 +123,7 @@ class GenomeBatches:
         tasks_idx: Sequence[int] | None = None,
         signal_bigwigs: Sequence[str | Path] = (),
         prefetch: int = 0,
+        bin_mask: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         _check_params(labels, chroms, input_length, batch_size, negative_ratio, jitter, tasks_idx)
         genome.check_chroms(chroms, "loader chromosomes")
@@ -133,7 +139,7 @@ class GenomeBatches:
         self.signal_bigwigs = [str(p) for p in signal_bigwigs]
         self.prefetch = max(int(prefetch), 0)
         self.pad = (self.input_length + 1) // 2 + self.jitter
-        self._cand = _Candidates(labels, self.chroms, self.tasks_idx)
+        self._cand = _Candidates(labels, self.chroms, self.tasks_idx, bin_mask)
         self._codes, self._offsets = _padded_concat([genome.chroms[c] for c in self.chroms], self.pad, N_CODE)
         self._windows = np.lib.stride_tricks.sliding_window_view(self._codes, self.input_length)
         self._signals = [self._load_signal(p, genome) for p in self.signal_bigwigs]
@@ -316,6 +322,15 @@ def _check_params(labels: Labels, chroms, input_length, batch_size, negative_rat
         raise CisflowError(f"tasks_idx {list(tasks_idx)} out of range for {len(labels.tasks)} tasks")
 
 
+def _train_bins(labels: Labels, info: Mapping[str, Any], input_length: int) -> dict[str, np.ndarray]:
+    """``{chrom: bool (n_bins,)}`` of the training bins recorded in a splits JSON (chromosomes and regions)."""
+    from cisflow.splits import SPLIT_CODES, bin_splits
+
+    codes = bin_splits(labels.chrom_sizes, labels.bin_size, labels.stride, info["splits"],
+                       info.get("valid_regions", ()), info.get("test_regions", ()), flank=input_length)  # fmt: skip
+    return {c: codes[c] == SPLIT_CODES["train"] for c in labels.chroms}
+
+
 def train_from_genome(
     labels_npz: str | Path,
     fasta: str | Path,
@@ -344,11 +359,13 @@ def train_from_genome(
     from cisflow.train import check_train_config, train_model
 
     with open(require_file(splits_json, "splits file"), encoding="utf-8") as handle:
-        chroms = [c for c, split in json.load(handle)["splits"].items() if split == "train"]
+        info = json.load(handle)
     with np.load(require_file(valid_npz, "validation dataset")) as valid:
         input_length = int(valid["codes"].shape[1])
     cfg = check_train_config(train_cfg)
     labels, genome = load_labels(labels_npz), Genome.open(fasta)
+    mask = _train_bins(labels, info, input_length)
+    chroms = [c for c in labels.chroms if mask[c].any()]
     batches = GenomeBatches(
         genome,
         labels,
@@ -360,6 +377,7 @@ def train_from_genome(
         reverse_complement=cfg["reverse_complement"],
         seed=seed,
         signal_bigwigs=signal_bigwigs,
+        bin_mask=mask,
     )
     return train_model(
         None, valid_npz, out_dir, model_cfg, train_cfg, seed, device, train_batches=batches, threads=threads

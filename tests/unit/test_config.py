@@ -59,3 +59,28 @@ def test_missing_input_file_and_unknown_model_param_fail_before_jobs(tmp_path):
     config["model"]["params"]["num_filter"] = [3]
     with pytest.raises(CisflowError, match="num_filter"):
         check_inputs(config, "config.yaml", base_dir=REPO)
+
+
+def test_splits_are_checked_against_the_genome_before_jobs():
+    config = load_config(REPO / "config" / "config.yaml")
+    check_inputs(config, "config.yaml", base_dir=REPO)  # the demo: valid chrXV, test chrIV
+    for change, message in (
+        ({"test_chroms": ["chrIV", "chr4"]}, r"config.yaml: splits: split chromosomes not in the labels: chr4"),
+        ({"preset": "dream"}, r"splits: .*chr11, chr1, chr8, chr21 \(the labels have chrI, chrII"),
+        ({"test_regions": ["chrI:0-230218"], "valid_chroms": [], "test_chroms": []}, None),
+        ({"test_regions": ["chrI:0-10", "chrI:5-20"]}, "splits: held-out regions overlap: chrI:0-10 and chrI:5-20"),
+    ):
+        bad = load_config(REPO / "config" / "config.yaml")
+        bad["splits"].update(change)
+        if message is None:
+            check_inputs(bad, "config.yaml", base_dir=REPO)
+            continue
+        with pytest.raises(CisflowError, match=message):
+            check_inputs(bad, "config.yaml", base_dir=REPO)
+    one = load_config(REPO / "config" / "config.yaml")
+    one["genome"]["chroms"] = "chrI"
+    one["splits"].update(
+        valid_chroms=[], test_chroms=[], valid_regions=["chrI:0-100000"], test_regions=["chrI:100000-230218"]
+    )
+    with pytest.raises(CisflowError, match="splits: no training bins left"):
+        check_inputs(one, "config.yaml", base_dir=REPO)

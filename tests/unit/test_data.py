@@ -153,6 +153,13 @@ def test_write_and_cli(world, tmp_path, capsys):
     assert main([*argv[:5], "--valid", "c3", "--test", "c3", "--out-dir", str(tmp_path / "e")]) == 2
     assert "both the valid and the test split: c3" in capsys.readouterr().err
     assert not (tmp_path / "e" / "train.npz").exists()
+    regions = ["--valid-region", "c1:0-3000", "--test-region", "c1:6000-12000", "--input-length", "200"]
+    assert main([*argv[:5], *regions, "--out-dir", str(tmp_path / "r")]) == 0
+    with np.load(tmp_path / "r" / "test.npz", allow_pickle=False) as z:
+        assert set(z["chrom"]) == {"c1"} and (z["bin_start"] >= 6000).all()
+    assert main([*argv[:5], "--test-region", "c1:0-12000", "--test", "c2", "--test", "c3", "--test", "c4",
+                 "--out-dir", str(tmp_path / "f")]) == 2  # fmt: skip
+    assert "no training bins" in capsys.readouterr().err
 
 
 def test_load_datasets_concatenates_and_checks_tasks(tmp_path):
@@ -171,3 +178,19 @@ def test_load_datasets_concatenates_and_checks_tasks(tmp_path):
     assert list(merged["ids"]) == ["x:0", "x:1", "y:0", "y:1", "y:2"]
     with pytest.raises(CisflowError, match=r"z.npz: tasks or input length differ"):
         load_datasets([write("x.npz", 2), write("z.npz", 2, tasks=("b",))])
+
+
+def test_region_splits_share_no_sequence(world):
+    genome, labels, _ = world
+    held = {"valid_regions": ["c1:2000-5000"], "test_regions": ["c1:7000-12000"]}
+    sets = build_datasets(labels, genome, {"c1": "train"}, input_length=600, eval_negative_ratio=None, **held)
+    windows = {s: d["start"] for s, d in sets.items()}
+    bins = {s: d["bin_start"] for s, d in sets.items()}
+    assert all(len(windows[s]) for s in windows) and set(sets["train"]["chrom"]) == {"c1"}
+    assert ((bins["valid"] >= 2000) & (bins["valid"] + 200 <= 5000)).all()
+    assert ((bins["test"] >= 7000) & (bins["test"] + 200 <= 12000)).all()
+    for split in windows:  # no window of one split reaches a bin of another
+        others = np.concatenate([bins[o] for o in bins if o != split])
+        for a in windows[split]:
+            assert not ((a < others + 200) & (others < a + 600)).any()
+    assert sum(len(v) for v in bins.values()) < int(labels.keep["c1"].sum())  # boundary flanks left out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cisflow.errors import CisflowError
@@ -51,3 +52,94 @@ def test_heldout_cell_types():
         split_tasks(tasks, ["GM12878"])
     with pytest.raises(CisflowError, match="no task left"):
         split_tasks(tasks, ["HepG2", "K562"])
+
+
+# ---------------------------------------------------------------------------------------------- regions
+
+
+def test_parse_regions():
+    from cisflow.splits import Region, parse_region, parse_regions
+
+    assert parse_region("chr22:19,000,000-22_000_000") == Region("chr22", 19_000_000, 22_000_000)
+    assert str(parse_region(" chrIV:5-10 ")) == "chrIV:5-10"
+    for bad, message in (("chr1:10", "not chrom:start-end"), ("chr1:10-5", "start >= end"), ("chr1", "not chrom")):
+        with pytest.raises(CisflowError, match=message):
+            parse_region(bad)
+    with pytest.raises(CisflowError, match="regions overlap: chr1:0-100 and chr1:99-200"):
+        parse_regions(["chr1:0-100"], ["chr2:0-50", "chr1:99-200"])
+    assert len(parse_regions(["chr1:0-100"], ["chr1:100-200"])) == 2  # book-ended is fine
+
+
+def _brute_codes(size, w, st, whole, regions, flank):
+    """Per-bin split by hand: region membership, then any boundary within flank of the bin drops it."""
+    codes = []
+    for i in range((size - w) // st + 1):
+        s, e = i * st, i * st + w
+        code = whole
+        for chrom_region, split in regions:
+            a, b = chrom_region
+            if a <= s and e <= b:
+                code = {"valid": 1, "test": 2}[split]
+            for x in (a, b):
+                if 0 < x < size and s - flank < x < e + flank:
+                    code = -1
+                    break
+            if code == -1:
+                break
+        codes.append(code)
+    return codes
+
+
+def test_bin_splits_match_brute_force_and_keep_windows_apart():
+    from cisflow.splits import bin_splits
+
+    size, w, st, flank = 10_000, 200, 50, 1000
+    regions = [((2000, 4000), "valid"), ((6000, 10_000), "test")]
+    codes = bin_splits({"chr1": size, "chr2": 3000}, w, st, {"chr1": "train", "chr2": "valid"},
+                       ["chr1:2000-4000"], ["chr1:6000-10000"], flank=flank)  # fmt: skip
+    assert codes["chr1"].tolist() == _brute_codes(size, w, st, 0, regions, flank)
+    assert set(codes["chr2"].tolist()) == {1}
+    # no kept window (input_length = flank, centred on its bin) of one split overlaps another split's bins
+    starts = np.arange(codes["chr1"].size) * st
+    for split in (0, 1, 2):
+        lo = starts[codes["chr1"] == split] + w // 2 - flank // 2
+        others = starts[(codes["chr1"] != split) & (codes["chr1"] >= 0)]
+        for a in lo:
+            assert not ((others < a + flank) & (others + w > a)).any()
+    assert (codes["chr1"] == 0).sum() > 0 and (codes["chr1"] == 2).sum() > 0
+
+
+def test_bin_splits_errors_and_a_single_chromosome():
+    from cisflow.splits import bin_splits
+
+    one = make_splits(["chr1"], valid_regions=["chr1:0-3000"], test_regions=["chr1:7000-10000"])
+    assert one == {"chr1": "train"}
+    codes = bin_splits({"chr1": 10_000}, 200, 50, one, ["chr1:0-3000"], ["chr1:7000-10000"], 400, require_train=True)
+    assert {int(c) for c in codes["chr1"]} == {-1, 0, 1, 2}
+    with pytest.raises(CisflowError, match="no training bins left"):
+        bin_splits({"chr1": 10_000}, 200, 50, one, ["chr1:0-4500"], ["chr1:5500-10000"], 600, require_train=True)
+    with pytest.raises(CisflowError, match=r"region chr1:9000-12000 ends past chr1 \(10000 bp\)"):
+        bin_splits({"chr1": 10_000}, 200, 50, one, [], ["chr1:9000-12000"])
+    with pytest.raises(CisflowError, match="not in the labels: chr9"):
+        make_splits(["chr1"], test_regions=["chr9:0-10"])
+
+
+def test_config_time_split_check():
+    from cisflow.splits import check_split_config
+
+    sizes = {"chr1": 50_000, "chr1_KI270706v1_random": 5000, "chrM": 16_000}
+    labels = {"bin_size": 200, "stride": 50}
+    base = {"preset": None, "valid_chroms": [], "test_chroms": [], "input_length": 1000}
+    ok = check_split_config(
+        sizes, labels, base | {"valid_regions": ["chr1:0-10000"], "test_regions": ["chr1:40000-50000"]}
+    )
+    assert ok == {"chr1": "train"}  # the alt contig and chrM are not among the labels' chromosomes
+    with pytest.raises(CisflowError, match="no chromosome left for training"):
+        check_split_config(sizes, labels, base | {"test_chroms": ["chr1"]})
+    with pytest.raises(CisflowError, match="no training bins left"):
+        check_split_config(
+            sizes, labels, base | {"valid_regions": ["chr1:0-25000"], "test_regions": ["chr1:25000-50000"]}
+        )
+    with pytest.raises(CisflowError, match=r"not in the labels: chrM"):
+        check_split_config(sizes, labels, base | {"test_chroms": ["chrM"]})
+    assert check_split_config(sizes, labels, base | {"test_chroms": ["chrM"]}, chroms="chr1|chrM")["chrM"] == "test"

@@ -10,8 +10,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``splits`` subcommand."""
     parser = subparsers.add_parser(
         "splits",
-        help="split labelled bins by chromosome into train/valid/test dataset npz files",
-        description="Assign whole chromosomes to train, valid and test, then write D/train.npz, D/valid.npz, "
+        help="split labelled bins by chromosome (or region) into train/valid/test dataset npz files",
+        description="Assign whole chromosomes (and regions inside them, with one input window left out around "
+        "each region boundary) to train, valid and test, then write D/train.npz, D/valid.npz, "
         "D/test.npz (codes, labels, tasks, ids, chrom, start, bin_start; windows centred on bins) and "
         "D/splits.json. Train: every positive bin plus sampled all-unbound negatives.",
     )
@@ -19,6 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--genome", required=True, metavar="FASTA", help="genome FASTA the labels were made on")
     parser.add_argument("--valid", action="append", default=[], metavar="CHROM", help="validation chromosome")
     parser.add_argument("--test", action="append", default=[], metavar="CHROM", help="test chromosome")
+    parser.add_argument(
+        "--valid-region", action="append", default=[], metavar="CHR:START-END", help="validation region (0-based)"
+    )
+    parser.add_argument(
+        "--test-region", action="append", default=[], metavar="CHR:START-END", help="test region (0-based)"
+    )
     parser.add_argument(
         "--preset", choices=["dream"], help="dream: valid chr11, test chr1 chr8 chr21 (overrides --valid/--test)"
     )
@@ -58,6 +65,8 @@ def run(args: argparse.Namespace) -> None:
         valid_chroms=args.valid,
         test_chroms=args.test,
         preset=args.preset,
+        valid_regions=args.valid_region,
+        test_regions=args.test_region,
         splits_json=out / "splits.json",
         input_length=args.input_length,
         negative_ratio=args.negative_ratio,
