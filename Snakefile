@@ -42,6 +42,10 @@ include: "workflow/rules/interpret.smk"
 include: "workflow/rules/motifs.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     default_target: True
     input:

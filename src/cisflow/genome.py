@@ -21,6 +21,7 @@ by default alt / random / unplaced / decoy / patch contigs, EBV and the mitochon
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import json
 import logging
@@ -638,22 +639,29 @@ def read_chrom_sizes(path: str | Path) -> dict[str, int]:
 
 def fasta_sizes(fasta: str | Path, index: str | Path | None = None) -> dict[str, int]:
     """``{name: length}`` of a FASTA: from ``{fasta}.fai``, else ``index`` (a .fai made from it) when it
-    is newer than the FASTA, else by one streaming pass over the sequence."""
+    is newer than the FASTA, else by one streaming pass over the sequence (remembered for the process)."""
     fasta = require_file(fasta, "FASTA file")
     for fai in (Path(f"{fasta}.fai"), Path(index) if index is not None else None):
         if fai is not None and fai.is_file() and fai.stat().st_mtime >= fasta.stat().st_mtime:
             return read_chrom_sizes(fai)
-    log.info("reading the sequence lengths of %s (no index yet)", fasta)
+    return dict(_scanned_sizes(str(fasta.resolve()), fasta.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4)
+def _scanned_sizes(fasta: str, mtime_ns: int) -> tuple[tuple[str, int], ...]:
+    """Sequence lengths by one streaming pass (no sequence kept); cached per file version."""
+    path = Path(fasta)
+    log.info("reading the sequence lengths of %s (no index yet)", path)
     sizes: dict[str, int] = {}
-    with _read_errors(fasta), _open_binary(fasta) as handle:
+    with _read_errors(path), _open_binary(path) as handle:
         name = ""
-        for kind, value in _fasta_events(handle, fasta):
+        for kind, value in _fasta_events(handle, path):
             if kind == "name":
                 name = value
                 sizes[name] = 0
             else:
                 sizes[name] += len(value.translate(None, _WHITESPACE))
-    return sizes
+    return tuple(sizes.items())
 
 
 def non_n_bases(genome: str | Path) -> int:

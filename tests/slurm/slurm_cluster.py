@@ -123,7 +123,9 @@ def slurm_conf(root: Path, host: str, ports: tuple[int, int], node: str) -> str:
         f"MinJobAge={MIN_JOB_AGE}",
         "KillWait=5",
         node,
-        f"PartitionName=main Nodes={nodes} Default=YES MaxTime=INFINITE State=UP",
+        # the cluster's default partition is none of the profile's, so a job the profile does not route is seen
+        f"PartitionName=debug Nodes={nodes} Default=YES MaxTime=INFINITE State=UP",
+        f"PartitionName=main Nodes={nodes} Default=NO MaxTime=INFINITE State=UP",
         f"PartitionName=gpu Nodes={nodes} Default=NO MaxTime=INFINITE State=UP",
     ]
     return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@ import os
 
 from snakemake.utils import validate
 
-from cisflow.genome import indexed_fasta_name
+from cisflow.genome import fasta_sizes, indexed_fasta_name
 from cisflow.samples import read_sample_sheet
 
 
@@ -39,6 +39,11 @@ if config["track"] == "genome":
     # link) and the memory-mapped uint8 code cache that jobs needing sequence for many bins share
     GENOME_FASTA = f"results/genome/{indexed_fasta_name(config['genome']['fasta'])}"
     GENOME_CODES = "results/genome/codes.npy"
+    # genome size in Gb, for resources that scale with the genome rather than with a job's inputs
+    GENOME_GB = (
+        sum(fasta_sizes(config["genome"]["fasta"], f"{GENOME_FASTA}.fai").values())
+        / 1e9
+    )
     SAMPLES = read_sample_sheet(config["samples"])
     validate(
         SAMPLES[SAMPLE_COLUMNS].replace("", None), "../schemas/samples.schema.yaml"
@@ -47,6 +52,29 @@ if config["track"] == "genome":
 else:
     SAMPLES = None
     GROUPS = []
+
+
+def mem_mb(base, per_input_mb=0.0, per_genome_gb=0.0):
+    """A rule's mem_mb: base + per_input_mb x its inputs' MB + per_genome_gb x the genome's Gb, x attempt.
+
+    A retry (after an out-of-memory kill, with --retries) asks for twice, three times, ... as much.
+    """
+
+    def _mem(wildcards, input, attempt):
+        genome = per_genome_gb * globals().get("GENOME_GB", 0.0)
+        return int((base + per_input_mb * input.size_mb + genome) * attempt)
+
+    return _mem
+
+
+def runtime(base, per_input_gb=0.0, per_genome_gb=0.0):
+    """A rule's runtime in minutes: base + per_input_gb x its inputs' GB (+ per genome Gb), x attempt."""
+
+    def _runtime(wildcards, input, attempt):
+        genome = per_genome_gb * globals().get("GENOME_GB", 0.0)
+        return int((base + per_input_gb * input.size_mb / 1024 + genome) * attempt)
+
+    return _runtime
 
 
 def group_samples(group):

@@ -10,8 +10,8 @@ rule dream_submissions:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=mem_mb(2000, 1.0),
+        runtime=runtime(30),
     params:
         bin_size=config.get("labels", {}).get("bin_size", 200),
         out_dir=lambda wc, output: os.path.dirname(output[0]),
@@ -38,8 +38,8 @@ rule dream_scores:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=mem_mb(2000, 1.0),
+        runtime=runtime(30),
     params:
         seed=config["seed"],
     script:

@@ -1,3 +1,7 @@
+localrules:
+    compare_models,
+
+
 rule evaluate:
     input:
         model="results/train/model.safetensors",
@@ -22,8 +26,8 @@ rule evaluate:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=mem_mb(4000, 1.1),
+        runtime=runtime(60, 0, per_genome_gb=20),
     params:
         evaluate=config["evaluate"],
         out_dir=lambda wc, output: os.path.dirname(output.table),
@@ -50,8 +54,8 @@ rule baselines:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=mem_mb(4000, 1.1),
+        runtime=runtime(60, 0, per_genome_gb=20),
     params:
         baselines=config["baselines"],
         fdrs=config["evaluate"]["fdrs"],
@@ -88,7 +92,7 @@ rule compare_models:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=mem_mb(1000, 1.0),
+        runtime=runtime(10),
     script:
         "../../scripts/compare_models.py"

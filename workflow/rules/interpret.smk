@@ -32,8 +32,8 @@ rule interpret:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=120,
+        mem_mb=mem_mb(4000, 1.1),
+        runtime=runtime(120),
         gpu=1,
     params:
         interpret=config["interpret"],

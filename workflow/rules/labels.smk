@@ -22,8 +22,8 @@ rule labels:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=mem_mb(1500, 1.1),
+        runtime=runtime(15, 0, per_genome_gb=10),
     params:
         tasks=GROUPS,
         labels=config.get("labels", {}),

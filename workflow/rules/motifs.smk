@@ -43,8 +43,8 @@ rule motifs:
         "../../envs/motifs.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=240,
+        mem_mb=mem_mb(8000),
+        runtime=runtime(240),
     params:
         motifs=config["motifs"],
         seed=config["seed"],

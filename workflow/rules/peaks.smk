@@ -17,8 +17,8 @@ rule call_peaks:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=mem_mb(2000, 4),
+        runtime=runtime(20, 60),
     params:
         assay=lambda wc: group_assay(wc.group),
         peaks=config.get("peaks", {}),
@@ -52,8 +52,8 @@ rule reproducible_peaks:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=mem_mb(2000),
+        runtime=runtime(30),
     params:
         peaks=config.get("peaks", {}),
     script:

@@ -1,3 +1,7 @@
+localrules:
+    chrom_sizes,
+
+
 rule genome_fasta:
     input:
         fasta=config.get("genome", {}).get("fasta", []),
@@ -13,8 +17,8 @@ rule genome_fasta:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=lambda wc, input, attempt: 10 + int(input.size_mb / 20) * attempt,
+        mem_mb=mem_mb(500),
+        runtime=runtime(10, 5),
     script:
         "../../scripts/genome_fasta.py"
 
@@ -30,8 +34,8 @@ rule chrom_sizes:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=mem_mb(200),
+        runtime=runtime(2),
     script:
         "../../scripts/chrom_sizes.py"
 
@@ -52,8 +56,8 @@ rule genome_codes:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=lambda wc, input, attempt: 10 + int(input.size_mb / 20) * attempt,
+        mem_mb=mem_mb(500),
+        runtime=runtime(10, 0, per_genome_gb=5),
     script:
         "../../scripts/genome_codes.py"
 
@@ -73,8 +77,8 @@ rule filter_reads:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=mem_mb(1000),
+        runtime=runtime(15, 15),
     params:
         fmt=lambda wc: sample_row(wc.sample).get("format"),
         assay=lambda wc: sample_row(wc.sample)["assay"],
@@ -98,8 +102,8 @@ rule filter_control:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=mem_mb(1000),
+        runtime=runtime(15, 15),
     params:
         fmt=None,
         assay="chip",
@@ -122,8 +126,8 @@ rule pool_reads:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=mem_mb(500),
+        runtime=runtime(10, 20),
     script:
         "../../scripts/pool_reads.py"
 
@@ -142,8 +146,8 @@ rule pool_controls:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=mem_mb(500),
+        runtime=runtime(10, 20),
     script:
         "../../scripts/pool_reads.py"
 
@@ -160,8 +164,8 @@ rule pseudoreplicates:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=mem_mb(500),
+        runtime=runtime(10, 40),
     params:
         seed=config["seed"],
     script:
@@ -180,8 +184,8 @@ rule signal_bigwig:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=mem_mb(1000, 0, per_genome_gb=500),
+        runtime=runtime(10, 20),
     params:
         bin_size=config.get("reads", {}).get("signal_bin_size", 10),
     script:

@@ -14,8 +14,8 @@ rule simulate:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=mem_mb(2000),
+        runtime=runtime(30),
     params:
         simulation=config["simulation"],
         seed=config["seed"],

@@ -16,8 +16,8 @@ rule datasets:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
-        runtime=30,
+        mem_mb=mem_mb(2000, 1.2),
+        runtime=runtime(20, 0, per_genome_gb=10),
     params:
         splits=config.get("splits", {}),
         signal_bigwigs=SIGNAL_BIGWIGS,

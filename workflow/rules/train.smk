@@ -18,8 +18,8 @@ rule train:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=240,
+        mem_mb=mem_mb(4000, 1.1),
+        runtime=runtime(240),
         gpu=1,
     params:
         model=config["model"],
