@@ -822,19 +822,26 @@ def _signal_chunks(path: Path) -> Iterator[Any]:
 
 
 def _add_counts(bins: dict[str, np.ndarray], df: Any, bin_size: int, sizes: Mapping[str, int], src: Path) -> int:
-    """Add cut sites (stranded) or fragment overlaps (unstranded) of ``df`` to per-chromosome bin counts."""
+    """Add cut sites (stranded) or fragment overlaps (unstranded) of ``df`` to per-chromosome bin counts.
+
+    Only the span of bins the chunk touches is counted (not a whole-chromosome array per chunk).
+    """
     check_same_chroms(df[0].unique(), sizes, src, "<genome sizes>")
     for chrom, part in df.groupby(0, sort=False):
         counts, size = bins[chrom], sizes[chrom]
         start, end = part[1].to_numpy(), part[2].to_numpy()
         if 5 in part.columns:
-            site = np.where(part[5].to_numpy() == "-", end - 1, start).clip(0, size - 1)
-            counts += np.bincount(site // bin_size, minlength=len(counts))[: len(counts)]
+            site = np.where(part[5].to_numpy() == "-", end - 1, start).clip(0, size - 1) // bin_size
+            lo = int(site.min())
+            add = np.bincount(site - lo)
+            counts[lo : lo + add.size] += add.astype(counts.dtype)
         else:
             first = start.clip(0, size - 1) // bin_size
             last = (end.clip(1, size) - 1) // bin_size
-            diff = np.bincount(first, minlength=len(counts) + 1) - np.bincount(last + 1, minlength=len(counts) + 1)
-            counts += np.cumsum(diff)[: len(counts)]
+            lo, hi = int(first.min()), int(last.max()) + 2
+            diff = np.bincount(first - lo, minlength=hi - lo) - np.bincount(last + 1 - lo, minlength=hi - lo)
+            span = np.cumsum(diff)[: min(hi, len(counts)) - lo]
+            counts[lo : lo + span.size] += span.astype(counts.dtype)
     return len(df)
 
 
@@ -864,7 +871,7 @@ def signal_bigwig(
     if normalize not in ("cpm", "none"):
         raise CisflowError(f"unknown normalisation {normalize!r} (expected cpm or none)", path)
     sizes = load_genome_sizes(genome_sizes)
-    bins = {c: np.zeros(-(-n // bin_size), dtype=np.int64) for c, n in sizes.items()}
+    bins = {c: np.zeros(-(-n // bin_size), dtype=np.int32) for c, n in sizes.items()}  # 4 bytes per bin
     total = sum(_add_counts(bins, df, bin_size, sizes, path) for df in _signal_chunks(path))
     scale = 1e6 / total if normalize == "cpm" and total else 1.0
     with atomic_path(out_bw) as tmp:

@@ -433,3 +433,25 @@ def test_streamed_pseudo_replicates_equal_the_whole_file_split(tmp_path, monkeyp
     got = ["\t".join(r) for r in read_lines(tmp_path / "a.gz")], ["\t".join(r) for r in read_lines(tmp_path / "b.gz")]
     assert got == want and (n1, n2) == (len(want[0]), len(want[1]))
     assert not list(tmp_path.glob(".pseudoreps.*"))
+
+
+@pytest.mark.parametrize("stranded", [True, False])
+def test_bigwig_counts_equal_brute_force(tmp_path, stranded):
+    rng = np.random.default_rng(int(stranded))
+    start = rng.integers(300, 990, 400)
+    end = np.minimum(start + rng.integers(1, 60, 400), 1000)
+    strand = rng.choice(["+", "-"], 400)
+    path = tmp_path / ("t.tagAlign" if stranded else "f.bed")
+    triples = list(zip(start, end, strand, strict=True))
+    rows = [f"chr1\t{s}\t{e}\tr{i}" + (f"\t0\t{d}" if stranded else "") for i, (s, e, d) in enumerate(triples)]
+    path.write_text("\n".join(rows) + "\n")
+    reads.signal_bigwig(path, SIZES, tmp_path / "s.bw", bin_size=10, normalize="none")
+    want = np.zeros(100)
+    for s, e, d in triples:
+        if stranded:
+            want[(e - 1 if d == "-" else s) // 10] += 1
+        else:
+            want[s // 10 : (e - 1) // 10 + 1] += 1
+    with pyBigWig.open(str(tmp_path / "s.bw")) as bw:
+        got = np.nan_to_num(np.array(bw.stats("chr1", 0, 1000, type="mean", nBins=100), dtype=float))
+    np.testing.assert_array_equal(got, want)
