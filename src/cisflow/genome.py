@@ -315,23 +315,45 @@ class _MappedCodes(Mapping):
         """Length of ``name`` (bp) without touching its codes."""
         return self._index[name][1]
 
+    def locate(self, names: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Offsets into the flat array and lengths ``(n,)`` int64 of the sequences ``names``."""
+        rows = [self._index[str(c)] for c in names]
+        return np.array([r[0] for r in rows], np.int64).reshape(-1), np.array([r[1] for r in rows], np.int64).reshape(
+            -1
+        )
+
+    @property
+    def flat(self) -> np.ndarray:
+        """The flat uint8 array every sequence is a slice of."""
+        return self._codes
+
     def gather(self, names: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
         """Codes ``(n, length)`` of windows (one gather for those inside); off-chromosome positions are N."""
         uniq, inv = np.unique(np.asarray(names, dtype=str), return_inverse=True)
-        offs = np.array([self._index[c][0] for c in uniq], dtype=np.int64)[inv]
-        sizes = np.array([self._index[c][1] for c in uniq], dtype=np.int64)[inv]
-        starts = np.asarray(starts, dtype=np.int64)
-        inside = (starts >= 0) & (starts + length <= sizes)
-        out = np.empty((starts.size, length), dtype=np.uint8)
-        if inside.any():
-            windows = np.lib.stride_tricks.sliding_window_view(self._codes, length)
-            out[inside] = windows[offs[inside] + starts[inside]]
-        for i in np.flatnonzero(~inside):
-            lo, hi = max(starts[i], 0), min(starts[i] + length, sizes[i])
-            out[i] = N_CODE
-            if hi > lo:
-                out[i, lo - starts[i] : hi - starts[i]] = self._codes[offs[i] + lo : offs[i] + hi]
-        return out
+        offs, sizes = self.locate(uniq)
+        return gather_windows(self._codes, offs[inv], sizes[inv], np.asarray(starts, dtype=np.int64), length)
+
+
+def gather_windows(
+    flat: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, starts: np.ndarray, length: int
+) -> np.ndarray:
+    """Windows ``(n, length)`` uint8 of sequences stored at ``offsets`` with ``sizes`` ``(n,)`` in ``flat``.
+
+    Window ``i`` is ``[starts[i], starts[i] + length)`` of its sequence; positions off the sequence are N.
+    Windows inside their sequence (nearly all) come from one fancy-index gather of a strided view.
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    inside = (starts >= 0) & (starts + length <= sizes)
+    out = np.empty((starts.size, length), dtype=np.uint8)
+    if inside.any():
+        windows = np.lib.stride_tricks.sliding_window_view(flat, length)
+        out[inside] = windows[offsets[inside] + starts[inside]]
+    for i in np.flatnonzero(~inside):
+        lo, hi = max(starts[i], 0), min(starts[i] + length, sizes[i])
+        out[i] = N_CODE
+        if hi > lo:
+            out[i, lo - starts[i] : hi - starts[i]] = flat[offsets[i] + lo : offsets[i] + hi]
+    return out
 
 
 class _FastaCodes(Mapping):
@@ -412,6 +434,20 @@ class Genome:
         if Path(f"{path}.fai").is_file() and (fasta_compression(path) == "none" or Path(f"{path}.gzi").is_file()):
             return cls(_FastaCodes(path), str(path))
         return cls.from_fasta(path, exclude)
+
+    def flat(self) -> Genome:
+        """This genome with every sequence a slice of one flat array (a code cache already is; else copied once)."""
+        if isinstance(self.chroms, _MappedCodes):
+            return self
+        names = list(self.sizes)
+        flat = (
+            np.concatenate([np.asarray(self.chroms[c], dtype=np.uint8) for c in names])
+            if names
+            else np.zeros(0, np.uint8)
+        )
+        offsets = np.cumsum([0, *(self.sizes[c] for c in names)])[:-1]
+        index = {c: (int(o), self.sizes[c]) for c, o in zip(names, offsets, strict=True)}
+        return Genome(_MappedCodes(flat, index), self.path)
 
     @property
     def total_size(self) -> int:

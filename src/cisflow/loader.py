@@ -8,9 +8,10 @@ jitter, reverse-complement flips) is drawn from ``np.random.default_rng([seed, e
 reproducible on its own and training can resume at any epoch without saved sampler state.
 
 Windows are centred on their bin as in :mod:`cisflow.data`: ``start = bin * stride + bin_size // 2 -
-input_length // 2`` (plus the jitter shift). The chromosomes of the loader are held once as one uint8
-array, each padded with N on both sides (at least ``input_length / 2 + jitter`` bp), so every window is
-a plain slice; a batch is one fancy-index gather of a strided window view, with no per-sequence loop.
+input_length // 2`` (plus the jitter shift). The sequence is read from the genome's flat code array (a
+memory-mapped code cache is used in place, shared with other jobs through the page cache; an in-memory
+genome is copied once into one array); a batch is one fancy-index gather of a strided window view,
+positions off a chromosome end read as N, with no per-sequence loop.
 
 Optional signal channels (FactorNet style): per-base values of each bigWig, ``log1p``-transformed, are
 appended after the four DNA channels, ``x`` ``(B, 4 + S, L)``; a model then needs ``in_channels = 4 + S``.
@@ -33,7 +34,7 @@ import torch
 
 from cisflow.bigwig import read_bigwig_tracks, signal_track_names
 from cisflow.errors import CisflowError, require_file
-from cisflow.genome import N_CODE, Genome
+from cisflow.genome import Genome, gather_windows
 from cisflow.labels import Labels
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,10 @@ class _Candidates:
             mat = labels.labels[chrom][idx][:, cols]
             use = (mat == 1).any(axis=1) | (mat == 0).all(axis=1)
             ci.append(np.full(int(use.sum()), k, np.int32))
-            bi.append(idx[use].astype(np.int64))
+            bi.append(idx[use].astype(np.int32))
             lab.append(mat[use])
         self.chrom_idx = np.concatenate(ci) if ci else np.zeros(0, np.int32)
-        self.bin_idx = np.concatenate(bi) if bi else np.zeros(0, np.int64)
+        self.bin_idx = np.concatenate(bi) if bi else np.zeros(0, np.int32)
         self.labels = np.concatenate(lab) if lab else np.zeros((0, len(cols)), np.int8)
         self.pos = np.flatnonzero((self.labels == 1).any(axis=1))
         self.neg = np.flatnonzero((self.labels == 0).all(axis=1))
@@ -81,7 +82,7 @@ class GenomeBatches:
     Parameters
     ----------
     genome
-        The genome the labels were made on (its codes are copied once, padded, for ``chroms``).
+        The genome the labels were made on (a code cache is read in place, see the module docstring).
     labels
         Binned labels (:class:`cisflow.labels.Labels`).
     chroms
@@ -140,15 +141,12 @@ class GenomeBatches:
         self.prefetch = max(int(prefetch), 0)
         self.pad = (self.input_length + 1) // 2 + self.jitter
         self._cand = _Candidates(labels, self.chroms, self.tasks_idx, bin_mask)
-        self._codes, self._offsets = _padded_concat([genome.chroms[c] for c in self.chroms], self.pad, N_CODE)
-        self._windows = np.lib.stride_tricks.sliding_window_view(self._codes, self.input_length)
-        self._signals = [self._load_signal(p, genome) for p in self.signal_bigwigs]
-        self._centre = (
-            self._offsets[self._cand.chrom_idx]
-            + self._cand.bin_idx * self.stride
-            + self.bin_size // 2
-            - self.input_length // 2
-        )
+        self._genome = genome.flat()  # a code cache stays memory-mapped; an in-memory genome is copied once
+        self._chrom_off, self._chrom_size = self._genome.chroms.locate(self.chroms)
+        self._signals, self._signal_off = [], np.zeros(len(self.chroms), np.int64)
+        for path in self.signal_bigwigs:
+            windows, self._signal_off = self._load_signal(path, genome)
+            self._signals.append(windows)
         log.info(
             "genome loader: %d positives, %d negatives on %d chromosomes; %d per epoch",
             self.n_positives,
@@ -157,10 +155,22 @@ class GenomeBatches:
             self.n_samples,
         )
 
-    def _load_signal(self, path: str, genome: Genome) -> np.ndarray:
-        """Padded ``log1p`` signal of one bigWig, laid out like the codes."""
+    def _load_signal(self, path: str, genome: Genome) -> tuple[np.ndarray, np.ndarray]:
+        """Windows over the padded ``log1p`` signal of one bigWig, and each chromosome's offset in it."""
         tracks = read_bigwig_tracks(path, self.chroms, [genome.sizes[c] for c in self.chroms])
-        return np.lib.stride_tricks.sliding_window_view(_padded_concat(tracks, self.pad, 0.0)[0], self.input_length)
+        padded, offsets = _padded_concat(tracks, self.pad, 0.0)
+        return np.lib.stride_tricks.sliding_window_view(padded, self.input_length), offsets
+
+    def _starts(self, rows: np.ndarray, shift: np.ndarray | int = 0) -> np.ndarray:
+        """Window starts ``(B,)`` int64 of candidate ``rows`` (bin centre - L/2, plus the jitter ``shift``)."""
+        bins = self._cand.bin_idx[rows].astype(np.int64)
+        return bins * self.stride + self.bin_size // 2 - self.input_length // 2 + shift
+
+    def _codes(self, rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Codes ``(B, L)`` of the windows at ``starts`` on the candidates' chromosomes (N off the ends)."""
+        ci = self._cand.chrom_idx[rows]
+        flat = self._genome.chroms.flat
+        return gather_windows(flat, self._chrom_off[ci], self._chrom_size[ci], starts, self.input_length)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -228,7 +238,7 @@ class GenomeBatches:
         rows = rng.permutation(np.concatenate([self._cand.pos, neg]))
         shift = rng.integers(-self.jitter, self.jitter + 1, rows.size) if self.jitter else np.zeros(rows.size, np.int64)
         flip = rng.random(rows.size) < 0.5 if self.reverse_complement else np.zeros(rows.size, bool)
-        bin_start = self._cand.bin_idx[rows] * self.stride
+        bin_start = self._cand.bin_idx[rows].astype(np.int64) * self.stride
         chrom = np.asarray(self.chroms, dtype=str)[self._cand.chrom_idx[rows]] if rows.size else np.zeros(0, str)
         start = bin_start + self.bin_size // 2 - self.input_length // 2 + shift
         return {"rows": rows, "shift": shift, "flip": flip, "chrom": chrom, "bin_start": bin_start, "start": start}
@@ -241,13 +251,14 @@ class GenomeBatches:
         x, y
             float32 ``(B, in_channels, L)`` (one-hot ACGT, N = 0, then signals) and int8 ``(B, T)``.
         """
-        at = self._centre[rows] + shift
-        codes = self._windows[at]  # (B, L) uint8 copy
+        starts = self._starts(rows, shift)
+        codes = self._codes(rows, starts)
         if flip.any():
             codes[flip] = _COMPLEMENT[codes[flip, ::-1]]
         x = np.empty((len(rows), self.in_channels, self.input_length), np.float32)
         for k in range(4):
             x[:, k, :] = codes == k
+        at = self._signal_off[self._cand.chrom_idx[rows]] + starts
         for s, windows in enumerate(self._signals):
             vals = windows[at]
             vals[flip] = vals[flip, ::-1]
@@ -298,13 +309,15 @@ class GenomeBatches:
         if rows.size > max_n:
             rows = np.random.default_rng([self.seed, epoch, 1]).choice(rows, size=max_n, replace=False)
         rows = np.sort(rows)
+        starts = self._starts(rows)
         sample = {
-            "codes": self._windows[self._centre[rows]],
+            "codes": self._codes(rows, starts),
             "labels": self._cand.labels[rows],
             "tasks": np.array(self.tasks),
         }
         if self._signals:
-            sample["signal"] = np.stack([w[self._centre[rows]] for w in self._signals], axis=1)
+            at = self._signal_off[self._cand.chrom_idx[rows]] + starts
+            sample["signal"] = np.stack([w[at] for w in self._signals], axis=1)
             sample["signal_names"] = np.array(self.signal_names)
         return sample
 
