@@ -284,3 +284,16 @@ def test_keep_regex_and_exclusions(caplog):
     assert select_chroms(YEAST, exclude=["chrXII"]) == [c for c in YEAST[:16] if c != "chrXII"]
     with pytest.raises(CisflowError, match=r"genome.chroms: not a valid regular expression .*'chr\('"):
         select_chroms(YEAST, keep="chr(")
+
+
+def test_flat_genome_gathers_windows_like_fetch():
+    truth = _truth()
+    memory = Genome(truth)
+    flat = memory.flat()
+    assert flat.flat() is flat and flat.sizes == memory.sizes
+    offsets, sizes = flat.chroms.locate(["chr2", "chr1"])
+    assert offsets.tolist() == [100, 0] and sizes.tolist() == [8, 100]
+    rng = np.random.default_rng(1)
+    names, starts = rng.choice(list(truth), 200), rng.integers(-20, 110, 200)
+    want = np.stack([memory.fetch(str(c), int(s), int(s) + 15) for c, s in zip(names, starts, strict=True)])
+    np.testing.assert_array_equal(flat.fetch_many(names, starts, 15), want)
