@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,114 @@ def _padded_concat(arrays: Sequence[np.ndarray], pad: int, fill) -> tuple[np.nda
         out[pos + pad : pos + pad + a.shape[0]] = a
         pos += a.shape[0] + 2 * pad
     return out, offsets
+
+
+def prefetched(make: Callable[..., Any], args: Sequence[tuple], prefetch: int) -> Iterator[Any]:
+    """``make(*a)`` for each ``a`` in ``args``, in order; with ``prefetch > 0`` built that many ahead in a thread.
+
+    numpy releases the GIL in gathers and comparisons, so building the next batches overlaps with the
+    caller's (GPU or CPU) work; the results are the same either way.
+    """
+    if prefetch <= 0:
+        for a in args:
+            yield make(*a)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cisflow-loader") as pool:
+        pending = deque(pool.submit(make, *a) for a in args[:prefetch])
+        try:
+            for i in range(len(args)):
+                item = pending.popleft().result()
+                if i + prefetch < len(args):
+                    pending.append(pool.submit(make, *args[i + prefetch]))
+                yield item
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def one_hot_batch(codes: np.ndarray, signals: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """float32 ``(B, 4 + S, L)``: one-hot of codes ``(B, L)`` (N = zeros) followed by ``S`` signal rows ``(B, L)``."""
+    x = np.empty((codes.shape[0], 4 + len(signals), codes.shape[1]), np.float32)
+    for k in range(4):
+        x[:, k, :] = codes == k
+    for s, vals in enumerate(signals):
+        x[:, 4 + s, :] = vals
+    return x
+
+
+class BinWindows:
+    """The windows centred on given bins, as one-hot batches in order (evaluation and prediction).
+
+    The same windows the training loader makes for these bins without jitter or flips, built a batch at a
+    time from the genome's flat codes (a memory-mapped cache is read in place), so no split is ever held
+    as an array of sequences. Iterating yields ``x`` float32 tensors ``(B, 4 + S, L)``; with ``prefetch``
+    a background thread builds the next batches while the model runs.
+
+    Parameters
+    ----------
+    genome
+        The genome of the labels.
+    chrom, bin_start
+        The bins ``(N,)``: chromosome names and bin starts (bp).
+    input_length, bin_size
+        Window length L and bin width (bp); window start = ``bin_start + bin_size // 2 - L // 2``.
+    batch_size
+        Windows per batch.
+    signal_bigwigs
+        bigWigs whose ``log1p`` values follow the DNA channels (whole chromosomes read once, float16).
+    prefetch
+        Batches built ahead in a background thread (0: none).
+    """
+
+    def __init__(
+        self,
+        genome: Genome,
+        chrom: np.ndarray,
+        bin_start: np.ndarray,
+        input_length: int,
+        bin_size: int,
+        batch_size: int = 256,
+        signal_bigwigs: Sequence[str | Path] = (),
+        prefetch: int = 2,
+    ) -> None:
+        chrom = np.asarray(chrom).astype(str)
+        self.chroms, inv = np.unique(chrom, return_inverse=True)
+        genome.check_chroms(self.chroms, "windows")
+        self._genome, self.input_length, self.batch_size = genome.flat(), int(input_length), int(batch_size)
+        self._chrom_idx = inv.astype(np.int32)
+        self._starts = np.asarray(bin_start, dtype=np.int64) + bin_size // 2 - self.input_length // 2
+        self._off, self._size = self._genome.chroms.locate(self.chroms)
+        self.prefetch = max(int(prefetch), 0)
+        self._signals, self._signal_off, pad = [], np.zeros(len(self.chroms), np.int64), self.input_length
+        for path in signal_bigwigs:
+            tracks = read_bigwig_tracks(path, list(self.chroms), [genome.sizes[c] for c in self.chroms])
+            padded, self._signal_off = _padded_concat(tracks, pad, 0.0)
+            self._signals.append(np.lib.stride_tricks.sliding_window_view(padded, self.input_length))
+
+    def __len__(self) -> int:
+        """Batches."""
+        return -(-self._starts.size // self.batch_size)
+
+    @property
+    def n_windows(self) -> int:
+        """Windows (bins)."""
+        return int(self._starts.size)
+
+    def codes(self, lo: int, hi: int) -> np.ndarray:
+        """Codes ``(hi - lo, L)`` uint8 of windows ``lo .. hi - 1``."""
+        ci = self._chrom_idx[lo:hi]
+        flat = self._genome.chroms.flat
+        return gather_windows(flat, self._off[ci], self._size[ci], self._starts[lo:hi], self.input_length)
+
+    def batch(self, lo: int, hi: int) -> torch.Tensor:
+        """``x`` float32 ``(hi - lo, 4 + S, L)`` of windows ``lo .. hi - 1``."""
+        at = self._signal_off[self._chrom_idx[lo:hi]] + self._starts[lo:hi]
+        return torch.from_numpy(one_hot_batch(self.codes(lo, hi), [w[at] for w in self._signals]))
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        """Yield ``x`` batches in window order."""
+        bounds = [(lo, min(lo + self.batch_size, self.n_windows)) for lo in range(0, self.n_windows, self.batch_size)]
+        yield from prefetched(self.batch, bounds, self.prefetch)
 
 
 class GenomeBatches:
@@ -255,15 +363,11 @@ class GenomeBatches:
         codes = self._codes(rows, starts)
         if flip.any():
             codes[flip] = _COMPLEMENT[codes[flip, ::-1]]
-        x = np.empty((len(rows), self.in_channels, self.input_length), np.float32)
-        for k in range(4):
-            x[:, k, :] = codes == k
         at = self._signal_off[self._cand.chrom_idx[rows]] + starts
-        for s, windows in enumerate(self._signals):
-            vals = windows[at]
+        signals = [windows[at] for windows in self._signals]
+        for vals in signals:
             vals[flip] = vals[flip, ::-1]
-            x[:, 4 + s, :] = vals
-        return torch.from_numpy(x), torch.from_numpy(self._cand.labels[rows])
+        return torch.from_numpy(one_hot_batch(codes, signals)), torch.from_numpy(self._cand.labels[rows])
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield ``(x (B, C, L) float32, y (B, T) int8)`` batches of the current epoch.
@@ -280,21 +384,7 @@ class GenomeBatches:
             )
             for lo in range(0, plan["rows"].size, self.batch_size)
         ]
-        if self.prefetch == 0:
-            for a in args:
-                yield self.make_batch(*a)
-            return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cisflow-loader") as pool:
-            pending = deque(pool.submit(self.make_batch, *a) for a in args[: self.prefetch])
-            try:
-                for i in range(len(args)):
-                    batch = pending.popleft().result()
-                    if i + self.prefetch < len(args):
-                        pending.append(pool.submit(self.make_batch, *args[i + self.prefetch]))
-                    yield batch
-            finally:
-                for future in pending:
-                    future.cancel()
+        yield from prefetched(self.make_batch, args, self.prefetch)
 
     def eval_sample(self, max_n: int = 50_000, epoch: int = 0) -> dict[str, np.ndarray]:
         """A fixed in-memory sample for scoring on training data: windows of epoch ``epoch`` (no jitter, no RC).

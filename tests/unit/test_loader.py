@@ -252,3 +252,24 @@ def test_prefetch_yields_the_same_batches(gl):
     for i, _ in enumerate(ahead):  # leaving early shuts the worker down
         if i == 1:
             break
+
+
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_bin_windows_equal_the_dataset_windows(gl, tmp_path, prefetch):
+    """BinWindows makes, a batch at a time, exactly the windows (and signal) build_datasets stores."""
+    from cisflow.data import build_datasets
+    from cisflow.loader import BinWindows
+
+    genome, labels = gl
+    path = tmp_path / "sig.bw"
+    _write_bigwig(path, genome.sizes, np.random.default_rng(2))
+    valid = build_datasets(labels, genome, {"chrA": "valid", "chrB": "valid"}, L, signal_bigwigs=[path])["valid"]
+    windows = BinWindows(genome, valid["chrom"], valid["bin_start"], L, BIN, batch_size=7, signal_bigwigs=[path],
+                         prefetch=prefetch)  # fmt: skip
+    x = np.concatenate([b.numpy() for b in windows])
+    assert len(windows) == -(-len(valid["ids"]) // 7) and x.shape == (len(valid["ids"]), 5, L)
+    np.testing.assert_array_equal(x[:, :4], one_hot(valid["codes"]))
+    np.testing.assert_array_equal(x[:, 4], valid["signal"][:, 0].astype(np.float32))
+    np.testing.assert_array_equal(windows.codes(3, 9), valid["codes"][3:9])
+    with pytest.raises(CisflowError, match=r"windows: .*chrZ"):
+        BinWindows(genome, np.array(["chrZ"]), np.array([0]), L, BIN)
