@@ -199,6 +199,14 @@ def _scan_fasta(path: Path) -> Iterator[tuple[str, Iterator[np.ndarray]]]:
                 pass
 
 
+def iter_fasta(path: str | Path) -> Iterator[tuple[str, Iterator[np.ndarray]]]:
+    """Stream a (gzipped) FASTA as ``(name, pieces of codes)`` per record, in bounded memory.
+
+    Consume a record's pieces before asking for the next record.
+    """
+    return _scan_fasta(require_file(path, "FASTA file"))
+
+
 def read_fasta(path: str | Path) -> dict[str, np.ndarray]:
     """Read a (gzipped) FASTA into ``{name: codes (L,) uint8}``; the name is the first word.
 

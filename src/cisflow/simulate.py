@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from cisflow.errors import CisflowError
-from cisflow.genome import decode, read_fasta, reverse_complement_codes, write_fasta
+from cisflow.genome import decode, iter_fasta, reverse_complement_codes, write_fasta
 from cisflow.io import atomic_open, save_npz, write_json
 from cisflow.pwm import load_motif, sample_from_pwm
 
@@ -123,8 +123,13 @@ def dinucleotide_frequencies(codes: np.ndarray) -> np.ndarray:
 
 
 def fasta_dinucleotide_frequencies(path: str | Path) -> np.ndarray:
-    """Dinucleotide frequencies ``(4, 4)`` pooled over every record of a (gzipped) FASTA."""
-    counts = sum(_dinucleotide_counts(c) for c in read_fasta(path).values())
+    """Dinucleotide frequencies ``(4, 4)`` pooled over every record of a (gzipped) FASTA, read streaming."""
+    counts = np.zeros((4, 4))
+    for _, pieces in iter_fasta(path):
+        last = np.zeros(0, np.uint8)  # the base before this piece, so pairs across pieces count too
+        for piece in pieces:
+            counts += _dinucleotide_counts(np.concatenate([last, piece]))
+            last = piece[-1:]
     if counts.sum() == 0:
         raise CisflowError("no A/C/G/T dinucleotides in the FASTA", path)
     return counts / counts.sum()

@@ -263,3 +263,26 @@ def test_cli_simulate_errors(tmp_path, capsys):
     assert main([*argv[:3], "--motif", "TAL1_knwn4", "--out-dir", str(tmp_path)]) == 2
     assert "unknown ENCODE motif 'TAL1_knwn4'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_fasta_dinucleotides_streamed_in_pieces_count_pairs_across_pieces(tmp_path, monkeypatch):
+    from cisflow import genome as genome_mod
+    from cisflow.genome import write_fasta
+    from cisflow.simulate import fasta_dinucleotide_frequencies
+
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGTN"), n)) for n in (500, 1, 77)]
+    write_fasta(tmp_path / "g.fa.gz", [(f"s{i}", s) for i, s in enumerate(seqs)], width=13)
+    whole = fasta_dinucleotide_frequencies(tmp_path / "g.fa.gz")
+    monkeypatch.setattr(genome_mod, "_CHUNK", 5)
+    np.testing.assert_allclose(fasta_dinucleotide_frequencies(tmp_path / "g.fa.gz"), whole)
+    counts = sum(_pairs(s) for s in seqs)  # by hand: pairs within a record only, N pairs skipped
+    np.testing.assert_allclose(whole, counts / counts.sum())
+
+
+def _pairs(seq: str) -> np.ndarray:
+    counts = np.zeros((4, 4))
+    for a, b in itertools.pairwise(seq):
+        if a in "ACGT" and b in "ACGT":
+            counts["ACGT".index(a), "ACGT".index(b)] += 1
+    return counts
