@@ -245,7 +245,7 @@ def write_bam(path: Path, sizes: Mapping[str, int], records: Mapping[str, np.nda
 
     order = np.lexsort((records["pos"], records["tid"]))
     tmp = path.with_name(f".{path.name}")
-    with BGZFile(str(tmp), "wb") as out:
+    with BGZFile(str(tmp), "wb1") as out:  # BGZF at zlib level 1
         out.write(_bam_header(sizes))
         for lo in range(0, order.size, 1 << 20):
             out.write(_block(records, order[lo : lo + (1 << 20)], prefix.encode()))

@@ -11,8 +11,11 @@ import sys
 from pathlib import Path
 
 _SRC = str(Path(__file__).resolve().parents[1] / "src")
-if _SRC not in sys.path:
-    sys.path.insert(0, _SRC)
+# first on the path even when Snakemake's preamble appended it after an installed cisflow (e.g. an editable
+# install of another checkout), so a job always runs the library of the workflow that started it
+while _SRC in sys.path:
+    sys.path.remove(_SRC)
+sys.path.insert(0, _SRC)
 
 
 def setup(snakemake) -> logging.Logger:
