@@ -6,6 +6,8 @@ rule dream_submissions:
         expand("results/evaluate/submissions/{task}.tab.gz", task=GROUPS),
     log:
         "logs/dream_submissions/dream_submissions.log",
+    benchmark:
+        "results/benchmarks/dream_submissions/dream_submissions.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -34,6 +36,8 @@ rule dream_scores:
         ),
     log:
         "logs/dream_scores/dream_scores.log",
+    benchmark:
+        "results/benchmarks/dream_scores/dream_scores.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1

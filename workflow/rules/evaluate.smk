@@ -22,6 +22,8 @@ rule evaluate:
         ),
     log:
         "logs/evaluate/evaluate.log",
+    benchmark:
+        "results/benchmarks/evaluate/evaluate.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 2
@@ -88,6 +90,8 @@ rule compare_models:
         ),
     log:
         "logs/compare_models/compare_models.log",
+    benchmark:
+        "results/benchmarks/compare_models/compare_models.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1

@@ -48,6 +48,8 @@ rule reproducible_peaks:
         ),
     log:
         "logs/reproducible_peaks/{group}.log",
+    benchmark:
+        "results/benchmarks/reproducible_peaks/{group}.tsv"
     conda:
         "../../envs/reads.yaml"
     threads: 1

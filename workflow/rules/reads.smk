@@ -30,6 +30,8 @@ rule chrom_sizes:
         sizes="results/genome/chrom.sizes",
     log:
         "logs/chrom_sizes/chrom_sizes.log",
+    benchmark:
+        "results/benchmarks/chrom_sizes/chrom_sizes.tsv"
     conda:
         "../../envs/reads.yaml"
     threads: 1
@@ -122,6 +124,8 @@ rule pool_reads:
         "results/reads/{group}.pooled.tagAlign.gz",
     log:
         "logs/pool_reads/{group}.log",
+    benchmark:
+        "results/benchmarks/pool_reads/{group}.tsv"
     conda:
         "../../envs/reads.yaml"
     threads: 1
@@ -142,6 +146,8 @@ rule pool_controls:
         "results/reads/{group}.control.tagAlign.gz",
     log:
         "logs/pool_controls/{group}.log",
+    benchmark:
+        "results/benchmarks/pool_controls/{group}.tsv"
     conda:
         "../../envs/reads.yaml"
     threads: 1
@@ -160,6 +166,8 @@ rule pseudoreplicates:
         pr2="results/reads/{group}.pr2.tagAlign.gz",
     log:
         "logs/pseudoreplicates/{group}.log",
+    benchmark:
+        "results/benchmarks/pseudoreplicates/{group}.tsv"
     conda:
         "../../envs/reads.yaml"
     threads: 1
@@ -180,6 +188,8 @@ rule signal_bigwig:
         "results/signal/{sample}.cpm.bw",
     log:
         "logs/signal_bigwig/{sample}.log",
+    benchmark:
+        "results/benchmarks/signal_bigwig/{sample}.tsv"
     conda:
         "../../envs/reads.yaml"
     threads: 1
