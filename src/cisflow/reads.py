@@ -333,9 +333,10 @@ class _Sink:
         if self.shift:
             delta = TN5_PLUS if strand == "+" else TN5_MINUS
             start, end = start + delta, end + delta
-        start, end = max(start, 0), min(end, self.sizes[chrom])
-        if end <= start:  # clipped away at a chromosome end: keep one base inside
-            start, end = (end - 1, end) if start >= self.sizes[chrom] else (start, start + 1)
+        if start < 0 or end > self.sizes[chrom]:  # (rare) clip to the chromosome
+            start, end = max(start, 0), min(end, self.sizes[chrom])
+            if end <= start:  # clipped away at a chromosome end: keep one base inside
+                start, end = (end - 1, end) if start >= self.sizes[chrom] else (start, start + 1)
         self.buf.append(f"{chrom}\t{start}\t{end}\t{name}\t{score}\t{strand}\n")
         self.kept_reads += 1
         if len(self.buf) >= 100_000:
