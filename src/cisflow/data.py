@@ -13,7 +13,8 @@ Which bins: **positives** are kept bins bound in at least one task (ambiguous ta
 **negatives** are kept bins unbound in every task. Train takes every positive plus
 ``negative_ratio`` × as many negatives drawn at random (optionally matched to the positives' window GC
 by histogram matching); valid and test do the same with ``eval_negative_ratio``, or take every kept
-bin of their chromosomes when it is None (genome-wide evaluation as in ENCODE-DREAM).
+bin of their chromosomes when it is None (genome-wide evaluation as in ENCODE-DREAM); ``valid_negative_ratio``
+sets the validation set's apart (e.g. a sampled validation set beside a genome-wide test set).
 """
 
 from __future__ import annotations
@@ -216,6 +217,7 @@ def build_datasets(
     negative_ratio: float = 1.0,
     gc_match: bool = False,
     eval_negative_ratio: float | None = None,
+    valid_negative_ratio: float | None = None,
     seed: int = 0,
     heldout_cell_types: Sequence[str] = (),
     signal_bigwigs: Sequence[str | Path] = (),
@@ -241,6 +243,8 @@ def build_datasets(
         Draw sampled negatives so their window GC histogram matches the positives' (20 bins).
     eval_negative_ratio
         Negatives per positive for valid/test; None takes every kept bin of those chromosomes.
+    valid_negative_ratio
+        Negatives per positive for valid only; None uses ``eval_negative_ratio``.
     seed
         Seed of the sampling (the same seed gives the same datasets).
     heldout_cell_types
@@ -258,7 +262,8 @@ def build_datasets(
     """
     if input_length < 1:
         raise CisflowError(f"input_length must be positive, got {input_length}")
-    for name, ratio in (("negative_ratio", negative_ratio), ("eval_negative_ratio", eval_negative_ratio)):
+    ratios = {"negative_ratio": negative_ratio, "eval_negative_ratio": eval_negative_ratio}
+    for name, ratio in (ratios | {"valid_negative_ratio": valid_negative_ratio}).items():
         if ratio is not None and ratio < 0:
             raise CisflowError(f"{name} must be >= 0, got {ratio}")
     genome.check_chroms(labels.chroms, "labels")
@@ -274,7 +279,8 @@ def build_datasets(
         mask = {c: codes[c] == SPLIT_CODES[split] for c in labels.chroms}
         chroms = [c for c in labels.chroms if mask[c].any()]
         bins = _Bins(labels, chroms, cols[split], mask)
-        ratio = negative_ratio if split == "train" else eval_negative_ratio
+        ratio = {"train": negative_ratio, "valid": valid_negative_ratio}.get(split)
+        ratio = eval_negative_ratio if split != "train" and ratio is None else ratio
         if ratio is None:
             rows = np.flatnonzero(np.ones(bins.bin_idx.size, bool))
         else:

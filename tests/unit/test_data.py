@@ -194,3 +194,13 @@ def test_region_splits_share_no_sequence(world):
         for a in windows[split]:
             assert not ((a < others + 200) & (others < a + 600)).any()
     assert sum(len(v) for v in bins.values()) < int(labels.keep["c1"].sum())  # boundary flanks left out
+
+
+def test_valid_negative_ratio_samples_valid_only(world):
+    genome, labels, splits = world
+    sets = build_datasets(labels, genome, splits, input_length=200, valid_negative_ratio=1.0, seed=0)
+    valid_pos = (sets["valid"]["labels"] == 1).any(axis=1)
+    assert (~valid_pos).sum() == valid_pos.sum()  # one negative per positive
+    assert len(sets["test"]["ids"]) == int(labels.keep["c4"].sum())  # test: every kept bin
+    with pytest.raises(CisflowError, match="valid_negative_ratio must be >= 0"):
+        build_datasets(labels, genome, splits, valid_negative_ratio=-1)

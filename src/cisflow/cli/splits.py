@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="valid/test negatives per positive (default: every kept bin of those chromosomes)",
     )
+    parser.add_argument(
+        "--valid-negative-ratio",
+        type=float,
+        default=None,
+        help="validation negatives per positive (default: --eval-negative-ratio)",
+    )
     parser.add_argument("--gc-match", action="store_true", help="match sampled negatives' GC to the positives'")
     parser.add_argument(
         "--signal-bigwig",
@@ -72,6 +78,7 @@ def run(args: argparse.Namespace) -> None:
         negative_ratio=args.negative_ratio,
         gc_match=args.gc_match,
         eval_negative_ratio=args.eval_negative_ratio,
+        valid_negative_ratio=args.valid_negative_ratio,
         seed=args.seed,
         heldout_cell_types=args.heldout_cell_type,
         signal_bigwigs=args.signal_bigwig,
