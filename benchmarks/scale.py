@@ -334,13 +334,15 @@ def _input_key(args: argparse.Namespace) -> dict:
 
 def workflow_config(inputs: Mapping[str, Path], args: argparse.Namespace) -> dict:
     """The genome-track config: DragoNN-size model, valid chr11 / test chr21 (or the DREAM preset)."""
-    splits = {"valid_chroms": ["chr11"], "test_chroms": ["chr21"], "input_length": 1000, "negative_ratio": 1.0}
+    # every test bin scored; a sampled validation set (5 negatives per positive) for early stopping
+    common = {"input_length": 1000, "negative_ratio": 1.0, "eval_negative_ratio": None, "valid_negative_ratio": 5.0}
+    splits = {"valid_chroms": ["chr11"], "test_chroms": ["chr21"], **common}
     if args.dream_test:
-        splits = {"preset": "dream", "input_length": 1000, "negative_ratio": 1.0}
+        splits = {"preset": "dream", **common}
     if args.one_chromosome:
         size = one_chromosome_sizes(args.fraction)["chr1"]
         splits = {"valid_regions": [f"chr1:{int(size * 0.6)}-{int(size * 0.7)}"],
-                  "test_regions": [f"chr1:{int(size * 0.8)}-{size}"], "input_length": 1000}  # fmt: skip
+                  "test_regions": [f"chr1:{int(size * 0.8)}-{size}"], **common}  # fmt: skip
     return {
         "track": "genome", "seed": args.seed, "samples": str(inputs["samples"]),
         "genome": {"fasta": str(inputs["genome"])},
