@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -168,3 +168,36 @@ def predict(
     if not probs:
         return np.zeros((0, getattr(model, "spec", {}).get("n_tasks", 0)), dtype=np.float32)
     return np.concatenate(probs).astype(np.float32, copy=False)
+
+
+def reverse_complement_batch(x: torch.Tensor) -> torch.Tensor:
+    """Reverse complement of one-hot batches ``(B, 4 + S, L)``: DNA channels flipped both ways, signals reversed."""
+    return torch.cat([x[:, :4].flip(1, 2), x[:, 4:].flip(2)], dim=1)
+
+
+@torch.no_grad()
+def predict_batches(
+    model: nn.Module,
+    batches: Iterable[torch.Tensor],
+    device: str | torch.device | None = None,
+    reverse_complement_average: bool = False,
+) -> Iterator[np.ndarray]:
+    """Probabilities ``(B, T)`` float32 per batch of one-hot windows ``x`` ``(B, 4 + S, L)``, yielded as they come.
+
+    ``batches`` is e.g. a :class:`cisflow.loader.BinWindows` (windows made on the fly, prefetched in a
+    background thread), so no split is ever held as one array and the caller can write each chunk out.
+    ``reverse_complement_average`` averages each window's probability with its reverse complement's.
+    """
+    device = resolve_device(device)
+    was_training = model.training
+    model.eval().to(device)
+    try:
+        for x in batches:
+            x = x.pin_memory().to(device, non_blocking=True) if device.type == "cuda" else x.to(device)
+            with autocast(device):
+                probs = torch.sigmoid(model(x).float())
+                if reverse_complement_average:
+                    probs = (probs + torch.sigmoid(model(reverse_complement_batch(x)).float())) / 2
+            yield probs.cpu().numpy().astype(np.float32, copy=False)
+    finally:
+        model.train(was_training)

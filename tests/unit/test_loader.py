@@ -273,3 +273,25 @@ def test_bin_windows_equal_the_dataset_windows(gl, tmp_path, prefetch):
     np.testing.assert_array_equal(windows.codes(3, 9), valid["codes"][3:9])
     with pytest.raises(CisflowError, match=r"windows: .*chrZ"):
         BinWindows(genome, np.array(["chrZ"]), np.array([0]), L, BIN)
+
+
+@pytest.mark.parametrize("rc", [False, True])
+def test_predictions_on_bin_windows_equal_predictions_on_codes(gl, tmp_path, rc):
+    import torch
+
+    from cisflow.data import build_datasets
+    from cisflow.loader import BinWindows
+    from cisflow.models import build_model
+    from cisflow.predict import predict, predict_batches
+
+    genome, labels = gl
+    path = tmp_path / "sig.bw"
+    _write_bigwig(path, genome.sizes, np.random.default_rng(3))
+    test = build_datasets(labels, genome, {"chrB": "test"}, L, signal_bigwigs=[path])["test"]
+    torch.manual_seed(0)
+    model = build_model("sequence_dnn", 2, L, in_channels=5, num_filters=[4], conv_width=[5], pool_width=8)
+    want = predict(model, test["codes"], batch_size=16, device="cpu", reverse_complement_average=rc,
+                   signal=test["signal"].astype(np.float32))  # fmt: skip
+    windows = BinWindows(genome, test["chrom"], test["bin_start"], L, BIN, batch_size=16, signal_bigwigs=[path])
+    got = np.concatenate(list(predict_batches(model, windows, device="cpu", reverse_complement_average=rc)))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
