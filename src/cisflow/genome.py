@@ -304,14 +304,23 @@ def select_chroms(names: Iterable[str], keep: str | None = None, exclude: Iterab
 
 
 class _MappedCodes(Mapping):
-    """``{name: codes}`` views into one memory-mapped uint8 array (a code cache)."""
+    """``{name: codes}`` over one flat uint8 array (a memory-mapped code cache, or an in-memory copy).
 
-    def __init__(self, codes: np.ndarray, index: Mapping[str, tuple[int, int]]) -> None:
-        self._codes, self._index = codes, dict(index)
+    With ``path`` (a cache file), each ``[name]`` maps that sequence alone, so a job scanning chromosomes
+    one at a time holds at most one chromosome's pages (they leave its resident set when the view is
+    dropped); :attr:`flat`, for random access over the whole genome, maps the file once.
+    """
+
+    def __init__(
+        self, codes: np.ndarray, index: Mapping[str, tuple[int, int]], path: Path | None = None, header: int = 0
+    ) -> None:
+        self._codes, self._index, self._path, self._header = codes, dict(index), path, header
 
     def __getitem__(self, name: str) -> np.ndarray:
         offset, length = self._index[name]
-        return self._codes[offset : offset + length]
+        if self._path is None or length == 0:
+            return self._codes[offset : offset + length]
+        return np.memmap(self._path, dtype=np.uint8, mode="r", offset=self._header + offset, shape=(length,))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)
@@ -325,10 +334,8 @@ class _MappedCodes(Mapping):
 
     def locate(self, names: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """Offsets into the flat array and lengths ``(n,)`` int64 of the sequences ``names``."""
-        rows = [self._index[str(c)] for c in names]
-        return np.array([r[0] for r in rows], np.int64).reshape(-1), np.array([r[1] for r in rows], np.int64).reshape(
-            -1
-        )
+        rows = np.array([self._index[str(c)] for c in names], dtype=np.int64).reshape(-1, 2)
+        return rows[:, 0], rows[:, 1]
 
     @property
     def flat(self) -> np.ndarray:
@@ -651,7 +658,8 @@ def open_code_cache(npy: str | Path) -> Genome:
     total = sum(row[2] for row in index["chroms"])
     if codes.dtype != np.uint8 or codes.shape != (total,):
         raise CisflowError(f"code cache holds {codes.dtype} {codes.shape}, its index says uint8 ({total},)", npy)
-    return Genome(_MappedCodes(codes, {c: (o, n) for c, o, n, _ in index["chroms"]}), str(npy))
+    chroms = {c: (o, n) for c, o, n, _ in index["chroms"]}
+    return Genome(_MappedCodes(codes, chroms, path=npy, header=int(codes.offset)), str(npy))
 
 
 # ----------------------------------------------------------------------------------------------
