@@ -12,4 +12,5 @@ evaluate_model(
     fdrs=snakemake.params.evaluate["fdrs"],
     batch_size=snakemake.params.evaluate["batch_size"],
     reverse_complement_average=snakemake.params.evaluate["reverse_complement_average"],
+    device=snakemake.params.device,
 )

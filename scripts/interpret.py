@@ -21,4 +21,5 @@ interpret_model(
     precision=opts["deepshap_precision"],
     summary=snakemake.output.summary,
     chrom_sizes=read_chrom_sizes(snakemake.input.sizes) if snakemake.input.sizes else None,
+    device=snakemake.params.device,
 )

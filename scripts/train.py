@@ -17,6 +17,7 @@ common = dict(
     train_cfg=snakemake.params.train,
     seed=snakemake.params.seed,
     threads=snakemake.threads,
+    device=snakemake.params.device,
 )
 if "labels" in snakemake.input.keys():
     train_from_genome(

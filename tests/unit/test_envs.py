@@ -36,10 +36,12 @@ def _env_specs(path: Path) -> list[str]:
 
 
 def test_every_rule_env_exists_and_there_are_three():
-    assert [p.name for p in ENVS] == ["motifs.yaml", "reads.yaml", "torch.yaml"]
+    assert [p.name for p in ENVS] == ["motifs.yaml", "reads.yaml", "torch-cuda.yaml", "torch.yaml"]
     for smk in (REPO / "workflow" / "rules").glob("*.smk"):
         for env in re.findall(r'conda:\s*\n\s*"([^"]+)"', smk.read_text()):
             assert (smk.parent / env).resolve().is_file(), f"{smk.name}: missing {env}"
+    cuda = yaml.safe_load((REPO / "envs" / "torch-cuda.yaml").read_text())["dependencies"]
+    assert "pytorch-gpu=2.13.0" in cuda  # the CUDA build of the pinned PyTorch, not whatever the solver picks
 
 
 @pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
@@ -132,15 +134,18 @@ def _rules() -> list[tuple[str, str, Path, Path]]:
     out = []
     for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
         for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
-            env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
+            env = re.search(r'conda:\s*\n\s*(?:"([^"]+)"|(torch_env)\(\))', block)
             script = re.search(r'script:\s*\n\s*"([^"]+)"', block)
             if env and script:
                 name = block.split(":")[0]
-                out.append((smk.name, name, (smk.parent / env[1]).resolve(), (smk.parent / script[1]).resolve()))
+                # torch_env() picks torch.yaml, or torch-cuda.yaml with device: cuda; both must serve the script
+                paths = [env[1]] if env[1] else ["../../envs/torch.yaml", "../../envs/torch-cuda.yaml"]
+                for path in paths:
+                    out.append((smk.name, name, (smk.parent / path).resolve(), (smk.parent / script[1]).resolve()))
     return out
 
 
-@pytest.mark.parametrize("rule", _rules(), ids=lambda r: r[1])
+@pytest.mark.parametrize("rule", _rules(), ids=lambda r: f"{r[1]}-{r[2].stem}")
 def test_rule_env_provides_what_its_script_imports(rule):
     smk, name, env, script = rule
     have = {(MatchSpec(s).name.normalized if "==" not in s else s.split("==")[0]) for s in _env_specs(env)}

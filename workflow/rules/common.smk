@@ -77,6 +77,13 @@ def runtime(base, per_input_gb=0.0, per_genome_gb=0.0):
     return _runtime
 
 
+def torch_env():
+    """Conda env of the GPU jobs: a pinned CUDA PyTorch with device: cuda, else the CPU-or-CUDA one."""
+    if config.get("device") == "cuda":
+        return "../../envs/torch-cuda.yaml"
+    return "../../envs/torch.yaml"
+
+
 def group_samples(group):
     """Rows of the sample sheet for one (task, cell type) group."""
     return SAMPLES[SAMPLES["group"] == group]

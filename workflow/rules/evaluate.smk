@@ -25,12 +25,14 @@ rule evaluate:
     benchmark:
         "results/benchmarks/evaluate/evaluate.tsv"
     conda:
-        "../../envs/torch.yaml"
+        torch_env()
     threads: 2
     resources:
         mem_mb=mem_mb(4000, 1.1),
         runtime=runtime(60, 0, per_genome_gb=20),
+        gpu=1,
     params:
+        device=config.get("device"),
         evaluate=config["evaluate"],
         out_dir=lambda wc, output: os.path.dirname(output.table),
     script:

@@ -29,13 +29,14 @@ rule interpret:
     benchmark:
         "results/benchmarks/interpret/interpret.tsv"
     conda:
-        "../../envs/torch.yaml"
+        torch_env()
     threads: 2
     resources:
         mem_mb=mem_mb(4000, 1.1),
         runtime=runtime(120),
         gpu=1,
     params:
+        device=config.get("device"),
         interpret=config["interpret"],
         motifs=config.get("simulation", {}).get("motifs", []),
         seed=config["seed"],

@@ -15,13 +15,14 @@ rule train:
     benchmark:
         "results/benchmarks/train/train.tsv"
     conda:
-        "../../envs/torch.yaml"
+        torch_env()
     threads: 2
     resources:
         mem_mb=mem_mb(4000, 1.1),
         runtime=runtime(240),
         gpu=1,
     params:
+        device=config.get("device"),
         model=config["model"],
         train=config["train"],
         seed=config["seed"],
