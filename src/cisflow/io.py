@@ -94,3 +94,53 @@ def read_text_lines(path: str | Path) -> list[str]:
         raise CisflowError(f"cannot read ({exc.__class__.__name__}: {exc}); truncated or corrupt?", path) from exc
     except UnicodeDecodeError as exc:
         raise CisflowError("not a text file", path) from exc
+
+
+class ChunkedNpz:
+    """An npz written a block of rows at a time, in bounded memory, renamed into place when complete.
+
+    Each large array is preallocated as a memory-mapped ``.npy`` in a temporary folder beside ``path``;
+    :meth:`write` fills rows, :meth:`close` zips the arrays (numpy copies them in buffered pieces) plus
+    any small ones into ``path`` and removes the folder. Leaving the ``with`` block on an error leaves
+    no ``path``.
+
+    Parameters
+    ----------
+    path
+        The npz to write.
+    n_rows
+        Rows of every chunked array.
+    columns
+        ``{name: (dtype, trailing shape)}`` of the chunked arrays, e.g. ``{"probs": (np.float32, (T,))}``.
+    """
+
+    def __init__(self, path: str | Path, n_rows: int, columns: dict[str, tuple[Any, tuple[int, ...]]]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        self.arrays = {
+            name: np.lib.format.open_memmap(self._tmp / f"{name}.npy", mode="w+", dtype=dtype, shape=(n_rows, *tail))
+            for name, (dtype, tail) in columns.items()
+        }
+
+    def write(self, lo: int, **chunks: np.ndarray) -> None:
+        """Rows ``lo .. lo + len(chunk) - 1`` of each named array."""
+        for name, chunk in chunks.items():
+            self.arrays[name][lo : lo + len(chunk)] = chunk
+
+    def close(self, **small: np.ndarray) -> None:
+        """Write the npz (the chunked arrays and ``small``), atomically, and remove the temporary folder."""
+        save_npz(self.path, **self.arrays, **small)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        import shutil
+
+        self.arrays = {}
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> ChunkedNpz:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._cleanup()
