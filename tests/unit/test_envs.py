@@ -41,7 +41,9 @@ def test_every_rule_env_exists_and_there_are_three():
         for env in re.findall(r'conda:\s*\n\s*"([^"]+)"', smk.read_text()):
             assert (smk.parent / env).resolve().is_file(), f"{smk.name}: missing {env}"
     cuda = yaml.safe_load((REPO / "envs" / "torch-cuda.yaml").read_text())["dependencies"]
+    cpu = yaml.safe_load((REPO / "envs" / "torch.yaml").read_text())["dependencies"]
     assert "pytorch-gpu=2.13.0" in cuda  # the CUDA build of the pinned PyTorch, not whatever the solver picks
+    assert [d for d in cuda if d != "pytorch-gpu=2.13.0"] == cpu  # otherwise the same env
 
 
 @pytest.mark.parametrize("path", ENVS, ids=lambda p: p.name)
