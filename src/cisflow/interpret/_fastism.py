@@ -47,6 +47,7 @@ class Local:
     pad_right: int = 0
     pad_value: float = 0.0
     patch_fn: Callable[[torch.Tensor], torch.Tensor] | None = None  # in place on freshly made patches
+    delta_weight: torch.Tensor | None = None  # stride-1 convolutions: flipped, transposed weight (C, C', K)
 
 
 @dataclass
@@ -81,7 +82,9 @@ def _conv_local(m: nn.Conv1d) -> Local | None:
     def fn(t: torch.Tensor) -> torch.Tensor:
         return F.conv1d(t, m.weight, m.bias, stride=s, padding=0, dilation=d, groups=m.groups)
 
-    return Local(fn, True, k, s, d, left, right, 0.0)
+    plain = (s, d, m.groups) == (1, 1, 1)
+    delta = m.weight.detach().flip(-1).transpose(0, 1).contiguous() if plain else None
+    return Local(fn, True, k, s, d, left, right, 0.0, delta_weight=delta)
 
 
 def _pool_local(m: nn.Module) -> Local | None:
@@ -195,6 +198,8 @@ def reference_forward(plan: FastPlan, x: torch.Tensor) -> tuple[list[torch.Tenso
             padded = _pad(layer, h)
             cache.append(F.pad(padded, (0, 1), value=layer.pad_value))
             h = layer.fn(padded)
+            if layer.delta_weight is not None:  # also its output, with a spare column on each side
+                cache[-1] = (cache[-1], F.pad(h, (1, 1)))
         else:
             cache.append(None)
             h = layer.fn(h)
@@ -239,6 +244,29 @@ def _window_step(
     return lo, layer.fn(window)[:, :, :w_out]
 
 
+def _delta_conv_step(
+    layer: Local, cache: tuple[torch.Tensor, torch.Tensor], seq: torch.Tensor, start: torch.Tensor, patch: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A stride-1 convolution's changed outputs as its cached output plus the transposed convolution of the
+    input's change (``w · K · C · C'`` products per mutant instead of ``(w + K − 1) · K · C · C'``).
+
+    The change ``Δ = patch − input[start, start + w)`` moves outputs ``[a − K + 1, a + w)`` (``a`` the
+    patch start in padded coordinates); those outside the kept window (past either end of the layer's
+    output) go to a spare column on either side and are cut off.
+    """
+    ref_in, ref_out = cache
+    k, width = layer.kernel, patch.shape[-1]
+    length_out = ref_out.shape[-1] - 2
+    w_out = min(width + k - 1, length_out)
+    a = start + layer.pad_left
+    lo = torch.clamp(a - (k - 1), 0, length_out - w_out)
+    delta = F.conv_transpose1d(patch - _windows(ref_in, seq, a, width), layer.delta_weight)  # (M, C', w + K − 1)
+    window = _windows(ref_out, seq, lo, w_out + 2)  # output [lo − 1, lo + w_out + 1): spares at both ends
+    idx = (a - (k - 1) - lo + 1)[:, None] + torch.arange(delta.shape[-1], device=patch.device)
+    window.scatter_add_(2, idx.clamp(0, w_out + 1)[:, None, :].expand(-1, delta.shape[1], -1), delta)
+    return lo, window[:, :, 1 : 1 + w_out]
+
+
 def _first_step(
     plan: FastPlan, out0: torch.Tensor, x: torch.Tensor, seq: torch.Tensor, pos: torch.Tensor, base: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -278,6 +306,8 @@ def patch_forward(
     for i, (layer, ref) in enumerate(zip(plan.trunk, cache, strict=True)):
         if i == 0 and plan.first_taps is not None:
             start, patch = _first_step(plan, ref, x, seq, pos, base)
+        elif layer.delta_weight is not None:
+            start, patch = _delta_conv_step(layer, ref, seq, start, patch)
         elif layer.window:
             start, patch = _window_step(layer, ref, seq, start, patch)
         else:
