@@ -25,6 +25,7 @@ from cisflow.motifs import (
 )
 from cisflow.motifs.calibrate import seqlet_lambdas, shuffle_bases
 from cisflow.motifs.hits import central_window, summit_offsets
+from cisflow.motifs.hitstage import known_targets
 from cisflow.motifs.plots import cooccurrence, plot_hit_summary
 
 A_SEQ = "TTACCCGGAA"  # pattern A's consensus
@@ -322,17 +323,29 @@ def test_pwm_scan_finds_planted_consensus_and_compares():
     assert scan[["region", "start", "end", "strand"]].values.tolist() == [["r0", 15, 25, "+"], ["r1", 70, 80, "-"]]
     assert (scan["pvalue"] < 1e-5).all()
     hits = pd.DataFrame({"region": ["r0", "r2"], "pattern": ["p", "p"], "start": [16, 40], "end": [25, 50]})
-    row = compare_with_pwm_scan(hits, scan, ["r0", "r1", "r2", "r3"], {"p": "A"}, scan.iloc[:1], 2).iloc[0]
+    row = compare_with_pwm_scan(hits, scan, ["r0", "r1", "r2", "r3"], {"A": ["p"]}, scan.iloc[:1], 2).iloc[0]
     assert (row["frac_hits"], row["frac_pwm"], row["frac_both"], row["frac_either"]) == (0.5, 0.5, 0.25, 0.75)
     assert row["jaccard"] == pytest.approx(1 / 3) and row["frac_hits_at_pwm"] == 0.5
     assert row["frac_pwm_at_hits"] == 0.5 and row["frac_pwm_null"] == 0.5
-    alone = compare_with_pwm_scan(hits, scan, ["r0", "r1", "r2", "r3"], {}, motifs=["A"]).iloc[0]
+    alone = compare_with_pwm_scan(hits, scan, ["r0", "r1", "r2", "r3"], {"A": []}).iloc[0]
     assert (alone["patterns"], alone["frac_hits"], alone["frac_pwm"]) == ("", 0.0, 0.5)  # no pattern matched A
     assert pwm_scan({"A": pwm}, x[2:], ["r2"], threshold=1e-9).empty
     with pytest.raises(CisflowError, match=r"one-hot \(N, 4, L\) and N ids"):
         pwm_scan({"A": pwm}, x, ["r0"])
     with pytest.raises(CisflowError, match="p-value threshold"):
         pwm_scan({"A": pwm}, x, ["r0", "r1", "r2"], threshold=2)
+
+
+def test_known_targets_count_a_pattern_for_its_jaspar_and_truth_matches():
+    def matches(rows):
+        return pd.DataFrame(rows, columns=["pattern", "rank", "target_id", "qvalue"])
+
+    jaspar = matches([("p", 1, "MA0363.3", 1e-5), ("p", 2, "MA0265.3", 0.3), ("q", 1, "MA0265.3", 0.5)])
+    truth_df = matches([("p", 1, "T", 1e-3), ("q", 1, "T", 0.2)])
+    pwm = one_hot(encode(A_SEQ)).astype(np.float64)
+    by_motif, pwms = known_targets(jaspar, truth_df, {"T": pwm, "U": pwm}, "JASPAR2024", "fungi")
+    assert by_motif == {"T": ["p"], "U": [], "MA0363.3": ["p"]}  # q's matches are not confident
+    assert set(pwms) == {"T", "U", "MA0363.3"} and pwms["MA0363.3"].shape[0] == 4 and pwms["T"] is pwm
 
 
 # ---------------------------------------------------------------- tables, files, plots

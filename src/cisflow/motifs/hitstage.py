@@ -146,7 +146,7 @@ def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: p
 def _pwm_comparison(hits: pd.DataFrame, info: dict, data: dict, targets: dict, threshold: float
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """FIMO matches of the patterns' known motifs in the hit window, and the region-level comparison."""
-    by_pattern, pwms = targets
+    by_motif, pwms = targets
     if not pwms:
         return pd.DataFrame(columns=SCAN_COLUMNS), pd.DataFrame(columns=COMPARE_COLUMNS)
     offset, width = info["offset"], info["null_x"].shape[2]
@@ -154,21 +154,20 @@ def _pwm_comparison(hits: pd.DataFrame, info: dict, data: dict, targets: dict, t
     scan[["start", "end"]] += offset
     n_null = len(info["null_x"])
     null_scan = pwm_scan(pwms, info["null_x"], [str(i) for i in range(n_null)], threshold)
-    return scan, compare_with_pwm_scan(hits, scan, data["ids"], by_pattern, null_scan, n_null, list(pwms))
+    return scan, compare_with_pwm_scan(hits, scan, data["ids"], by_motif, null_scan, n_null)
 
 
 def known_targets(jaspar: pd.DataFrame, truth_df: pd.DataFrame, truth: dict, release: str, taxon: str | None) -> tuple:
-    """``({pattern: motif}, {motif: pwm})``: the confident rank-1 JASPAR and truth matches of the patterns, and
-    the PWMs of those JASPAR matrices and of every truth motif (scanned even when no pattern matches it)."""
-    by_pattern = pattern_motifs(jaspar, MATCH_Q)
-    pwms = {}
-    if by_pattern:
-        core = jaspar_matrices(release, taxon)
-        pwms = {m: core[m] for m in set(by_pattern.values())}
-    truth_motifs = pattern_motifs(truth_df, MATCH_Q)
-    by_pattern.update({p: m for p, m in truth_motifs.items() if p not in by_pattern})
-    pwms.update(truth)
-    return by_pattern, pwms
+    """``({motif: [patterns]}, {motif: pwm})``: the motifs to scan with PWMs — the confident rank-1 JASPAR
+    match of each pattern and every truth motif (scanned even when no pattern matches it) — and the
+    patterns whose hits count for each (a pattern may count for its JASPAR match and its truth match)."""
+    by_motif: dict[str, list[str]] = {m: [] for m in truth}
+    for matches in (jaspar, truth_df):
+        for pattern, motif in pattern_motifs(matches, MATCH_Q).items():
+            by_motif.setdefault(motif, []).append(pattern)
+    jaspar_ids = [m for m in by_motif if m not in truth]
+    core = jaspar_matrices(release, taxon) if jaspar_ids else {}
+    return by_motif, {m: truth[m] if m in truth else core[m] for m in by_motif}
 
 
 def run_hit_stage(

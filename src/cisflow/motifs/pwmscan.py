@@ -92,10 +92,9 @@ def compare_with_pwm_scan(
     hits: pd.DataFrame,
     scan: pd.DataFrame,
     ids: Sequence[str],
-    pattern_motifs: Mapping[str, str],
+    motif_patterns: Mapping[str, Sequence[str]],
     null_scan: pd.DataFrame | None = None,
     n_null: int = 0,
-    motifs: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Per known motif: regions with a contribution-score hit vs regions with a PWM match.
 
@@ -107,12 +106,12 @@ def compare_with_pwm_scan(
         :func:`pwm_scan` matches in the same regions.
     ids
         All region names (the denominators).
-    pattern_motifs
-        ``{pattern: motif}``: the patterns whose hits count for each scanned motif.
+    motif_patterns
+        ``{motif: [pattern, ...]}``: the motifs to report and the patterns whose hits count for each (a
+        pattern may count for several motifs, e.g. a JASPAR matrix and a simulation's own motif; a motif
+        without patterns has no hits).
     null_scan, n_null
         Matches in ``n_null`` null regions (e.g. base-shuffled sequences), for ``frac_pwm_null``.
-    motifs
-        Motifs to report (default: those of ``pattern_motifs``); one without patterns has no hits.
 
     Returns
     -------
@@ -125,8 +124,8 @@ def compare_with_pwm_scan(
     if n == 0:
         raise CisflowError("no regions to compare hits and PWM matches in")
     rows = []
-    for motif in sorted(set(pattern_motifs.values()) if motifs is None else set(motifs)):
-        names = sorted(p for p, m in pattern_motifs.items() if m == motif)
+    for motif in sorted(motif_patterns):
+        names = sorted(motif_patterns[motif])
         mine, pwm = hits[hits["pattern"].isin(names)], scan[scan["motif"] == motif]
         a, b = set(mine["region"]), set(pwm["region"])
         both, either = len(a & b), len(a | b)
