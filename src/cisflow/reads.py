@@ -22,6 +22,7 @@ import pysam
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import check_same_chroms
 from cisflow.io import atomic_path, open_text
+from cisflow.qc.collect import ReadQC
 
 log = logging.getLogger(__name__)
 
@@ -323,6 +324,7 @@ class _Sink:
         self.buf: list[str] = []
         self.fbuf: list[str] = []
         self.kept_reads = self.kept_fragments = 0
+        self.qc: ReadQC | None = None  # QC accumulators (cisflow.qc.collect), fed below
 
     @property
     def duplicate_position(self) -> int:
@@ -345,8 +347,12 @@ class _Sink:
     def read(self, chrom: str, start: int, end: int, name: str, score: int, strand: str) -> None:
         """One single-end read at input position ``start``; position dedup by 5' end and strand."""
         self.dedup.advance(chrom, start)
+        if self.qc is not None:
+            self.qc.candidate_read(chrom, start, end, strand == "-")
         if self.dedup.new((start, 0) if strand == "+" else (end, 1)):
             self._line(chrom, start, end, name, score, strand)
+            if self.qc is not None:
+                self.qc.kept_read(chrom, start, end, strand == "-")
 
     def fragment(
         self, chrom: str, start: int, end: int, name: str, score: int, len1: int, len2: int, at: int | None = None
@@ -357,8 +363,12 @@ class _Sink:
         fragment is met at an input position in ``[start, end)``, so its key lives until ``end - 1``.
         """
         self.dedup.advance(chrom, start if at is None else at)
+        if self.qc is not None:
+            self.qc.candidate_fragment(chrom, start, end, at)
         if not self.dedup.new((end - 1, start)):
             return
+        if self.qc is not None:
+            self.qc.kept_fragment(start, end, len1, len2)
         self._line(chrom, start, start + len1, name, score, "+")
         self._line(chrom, end - len2, end, name, score, "-")
         self.kept_fragments += 1
@@ -401,7 +411,7 @@ def _record_reason(flag: int, chrom: str | None, mapq: int, opts: dict[str, Any]
 
 def _stream_bam(bam: pysam.AlignmentFile, sink: _Sink, opts: dict[str, Any], stats: dict[str, Any]) -> None:
     """Filter a coordinate-sorted BAM record by record into ``sink`` (pairs joined by name)."""
-    pending: dict[str, tuple[int, int, int]] = {}
+    pending: dict[str, tuple[int, int, int, bool, bool]] = {}  # start, end, MAPQ, reverse, duplicate-flagged
     failed: set[str] = set()
     prev, path = (-1, -1), opts["path"]
     try:
@@ -416,8 +426,14 @@ def _stream_bam(bam: pysam.AlignmentFile, sink: _Sink, opts: dict[str, Any], sta
                 if key < prev:
                     raise CisflowError(f"BAM is not coordinate-sorted (at {rec.query_name}); sort it", path)
                 prev = key
+            if sink.qc is not None and not flag & 0x4:
+                sink.qc.mapped(rec.reference_name)
             reason = _record_reason(flag, rec.reference_name, rec.mapping_quality, opts, stats)
             if not opts["paired"]:
+                if reason == "duplicate_flag" and sink.qc is not None:  # counted for library complexity
+                    sink.qc.candidate_read(
+                        rec.reference_name, rec.reference_start, rec.reference_end, bool(flag & 0x10)
+                    )
                 if reason is None:
                     strand = "-" if flag & 0x10 else "+"
                     sink.read(rec.reference_name, rec.reference_start, rec.reference_end, rec.query_name,
@@ -426,15 +442,21 @@ def _stream_bam(bam: pysam.AlignmentFile, sink: _Sink, opts: dict[str, Any], sta
             _pair_step(rec, reason, pending, failed, sink, stats)
     except OSError as exc:
         raise CisflowError(f"BAM is corrupt or truncated ({exc})", path) from exc
-    stats["mate_filtered"] += len(pending)
+    stats["mate_filtered"] += sum(1 for mate in pending.values() if not mate[4])
 
 
 def _pair_step(rec: Any, reason: str | None, pending: dict, failed: set, sink: _Sink, stats: dict) -> None:
-    """Join one primary PE record with its mate; emit the fragment when both passed."""
+    """Join one primary PE record with its mate; emit the fragment when both passed.
+
+    A duplicate-flagged record joins its mate too, so that the pair reaches the library-complexity
+    count; the fragment is then not written (its other mate counts as ``mate_filtered``).
+    """
     name = rec.query_name
-    if reason is not None:
-        if pending.pop(name, None) is not None:
-            stats["mate_filtered"] += 1
+    dup = reason == "duplicate_flag"
+    if reason is not None and not dup:
+        mate = pending.pop(name, None)
+        if mate is not None:
+            stats["mate_filtered"] += not mate[4]
         elif name in failed:
             failed.discard(name)
         else:
@@ -442,16 +464,21 @@ def _pair_step(rec: Any, reason: str | None, pending: dict, failed: set, sink: _
         return
     if name in failed:
         failed.discard(name)
-        stats["mate_filtered"] += 1
+        stats["mate_filtered"] += not dup
         return
-    mine = (rec.reference_start, rec.reference_end, rec.mapping_quality, bool(rec.flag & 0x10))
+    mine = (rec.reference_start, rec.reference_end, rec.mapping_quality, bool(rec.flag & 0x10), dup)
     mate = pending.pop(name, None)
     if mate is None:
         pending[name] = mine
         return
     plus, minus = (mate, mine) if not mate[3] else (mine, mate)
     if plus[3] == minus[3] or minus[1] <= plus[0]:
-        stats["not_proper_pair"] += 2
+        stats["not_proper_pair"] += 2 - dup - mate[4]
+        return
+    if dup or mate[4]:
+        stats["mate_filtered"] += (not dup) + (not mate[4])
+        if sink.qc is not None:
+            sink.qc.candidate_fragment(rec.reference_name, plus[0], minus[1], rec.reference_start)
         return
     sink.fragment(rec.reference_name, plus[0], minus[1], name, min(plus[2], minus[2]),
                   plus[1] - plus[0], minus[1] - minus[0], at=rec.reference_start)  # fmt: skip
@@ -475,6 +502,8 @@ def _int(fields: list[str], i: int, lineno: int, path: Path) -> int:
 
 
 def _text_chrom_ok(chrom: str, opts: dict[str, Any], stats: dict[str, Any]) -> bool:
+    if opts.get("qc") is not None:
+        opts["qc"].mapped(chrom)
     if chrom in opts["drop"]:
         stats["dropped_chroms"][chrom] = stats["dropped_chroms"].get(chrom, 0) + 1
         return False
@@ -589,6 +618,7 @@ def filter_reads(
     if out_fragments is not None and not opts["paired"]:
         raise CisflowError("a fragments output needs paired-end reads (these are single-end)", path)
     opts["shift"] = tn5_shift and assay == "atac" and fmt != "fragments"
+    opts["assay"] = assay
     if bam is not None:
         with bam:
             stats, sink = _filter_into(bam, fmt, opts, out_tagalign, out_fragments, bounded=True)
@@ -615,11 +645,13 @@ def _filter_into(
     dedup = _Dedup(opts["dedup"] == "position", bounded=bounded)
     with _outputs(out_tagalign, out_fragments) as (tag, frag):
         sink = _Sink(opts["sizes"], opts["shift"], dedup, tag, frag)
+        sink.qc = opts["qc"] = ReadQC(opts["sizes"], opts["paired"], opts["assay"], sorted_input=bounded)
         if bam is not None:
             _stream_bam(bam, sink, opts, stats)
         else:
             _stream_text(fmt, sink, opts, stats)
         sink.flush()
+    stats["qc"] = sink.qc.result()
     return stats, sink
 
 

@@ -385,6 +385,7 @@ def test_run_qc_writes_table_multiqc_files_and_plots(tmp_path, atac_bam):
     mqc = {"cisflow_general_stats_mqc.tsv", "cisflow_qc_mqc.tsv", "fragment_lengths_mqc.json", "tss_profile_mqc.json"}
     assert mqc | {"fragment_lengths.png", "tss_profile.png", "cross_correlation.png", "read_filters_mqc.png"} <= names
     assert "cross_correlation_mqc.json" not in names  # no single-end ChIP sample
+    assert "idr_A.x_mqc.png" in names  # a placeholder without an IDR table
     if shutil.which("multiqc"):  # with the qc extra installed, MultiQC picks the files up
         from cisflow.qc.pipeline import run_multiqc
 
@@ -409,3 +410,85 @@ def test_reads_at_each_filter_step():
     assert steps["reads_input"] == 100 and steps["reads_after_primary"] == 97 and steps["reads_after_mapped"] == 90
     assert steps["reads_after_kept_chroms"] == 80 and steps["reads_after_mapq"] == 70
     assert steps["reads_after_deduplicated"] == 54  # 64 records minus 5 duplicate fragments (10 records)
+
+
+# ------------------------------------------------------------------------------------ through the read filter
+
+
+@pytest.mark.parametrize("dedup", ["flag", "position"])
+def test_filter_reads_fills_qc_like_brute_force_se(tmp_path, dedup):
+    from cisflow.reads import filter_reads
+
+    sizes = {**SIZES, "chrM": 5000}
+    codes = synthetic_genome(None, SIZES, 1)
+    sites = plant_sites(codes, 12, 2)
+    bam = tmp_path / "se.bam"
+    simulate_chip_bam(bam, sizes, sites, 60, 1500, fragment_length=180, read_length=36, seed=3, dup_fraction=0.1,
+                      low_mapq_fraction=0.05)  # fmt: skip
+    stats = filter_reads(bam, SIZES, tmp_path / "se.tag.gz", assay="chip", dedup=dedup, drop_chroms=["chrM"])
+    with pysam.AlignmentFile(str(bam)) as handle:
+        recs = [(r.reference_name, r.reference_start, r.reference_end, r.is_reverse, r.mapping_quality) for r in handle]
+    passing = [(c, s, e, rev) for c, s, e, rev, q in recs if q >= 30 and c != "chrM"]  # duplicates included
+    nrf, pbc1, pbc2 = _brute_complexity(passing)
+    qc = stats["qc"]
+    assert (qc["complexity"]["nrf"], qc["complexity"]["pbc1"], qc["complexity"]["pbc2"]) == pytest.approx(
+        (nrf, pbc1, pbc2)
+    )
+    assert qc["mito_fraction"] == pytest.approx(sum(r[0] == "chrM" for r in recs) / len(recs))
+    assert qc["read_length"] == 36 and abs(qc["xcor"]["fragment_length"] - 180) <= 18
+
+
+def test_filter_reads_fills_qc_like_brute_force_pe(tmp_path):
+    from cisflow.reads import filter_reads
+
+    codes = synthetic_genome(None, SIZES, 4)
+    sites = plant_sites(codes, 10, 5)
+    bam = tmp_path / "pe.bam"
+    simulate_atac_bam(bam, SIZES, sites, 50, 1500, read_length=50, seed=6, dup_fraction=0.1, low_mapq_fraction=0.05)
+    stats = filter_reads(bam, SIZES, tmp_path / "pe.tag.gz", assay="atac", dedup="flag")
+    with pysam.AlignmentFile(str(bam)) as handle:
+        recs = list(handle)
+    mates: dict[str, list] = {}
+    for r in recs:
+        mates.setdefault(r.query_name, []).append(r)
+    frags = [
+        (
+            a.reference_name,
+            min(a.reference_start, b.reference_start),
+            max(a.reference_end, b.reference_end),
+            a.flag,
+        )
+        for a, b in mates.values()
+        if min(a.mapping_quality, b.mapping_quality) >= 30
+    ]
+    nrf, pbc1, pbc2 = _brute_complexity([f[:3] for f in frags])
+    cx = stats["qc"]["complexity"]
+    assert (cx["nrf"], cx["pbc1"], cx["pbc2"]) == pytest.approx((nrf, pbc1, pbc2)) and cx["total"] == len(frags)
+    kept = [e - s for _, s, e, flag in frags if not flag & 0x400]  # dedup by flag: the flagged copies are not kept
+    fl = stats["qc"]["fragment_lengths"]
+    assert fl["fragments"] == len(kept) == stats["kept"]
+    assert fl["nfr_fraction"] == pytest.approx(np.mean(np.array(kept) < 150))
+    from cisflow.qc.pipeline import reads_at_steps
+
+    # every record is accounted for once: what the filter steps leave is what was written
+    assert reads_at_steps(stats)["reads_after_deduplicated"] == stats["kept_reads"] == 2 * len(kept)
+
+
+def test_group_inputs_from_the_peaks_summary(tmp_path):
+    import json
+
+    from cisflow.qc.pipeline import group_inputs
+
+    idr = tmp_path / "g.idr"
+    idr.mkdir()
+    for name in ("pooled_pseudoreps", "rep1_rep2", "self_rep1"):
+        (idr / f"{name}.tsv").write_text("score1\tscore2\tglobal_idr\n")
+    rep = {"optimal": "pooled", "true_pair": "rep1_rep2", "n_conservative": 5, "n_optimal": 9}
+    (tmp_path / "s.json").write_text(json.dumps({"conservative": 5, "reproducibility": rep}))
+    group = group_inputs(tmp_path / "s.json", {"optimal": "o.narrowPeak"}, idr)
+    assert group.idr_table == idr / "pooled_pseudoreps.tsv" and group.reproducibility["n_optimal"] == 9
+    (tmp_path / "s.json").write_text(json.dumps({"conservative": 5, "reproducibility": rep | {"optimal": "true"}}))
+    assert group_inputs(tmp_path / "s.json", {}, idr).idr_table == idr / "rep1_rep2.tsv"
+    (tmp_path / "old.json").write_text(json.dumps({"conservative": 7}))  # a summary without reproducibility
+    old = group_inputs(tmp_path / "old.json", {})
+    assert old.reproducibility == {"n_conservative": 7} and old.idr_table is None

@@ -35,16 +35,23 @@ class ReadQC:
         Paired-end input (fragments) or single-end reads.
     assay
         ``chip`` or ``atac``; strand cross-correlation is computed for single-end ChIP.
+    sorted_input
+        Coordinate-sorted input (BAM): library-complexity counts are settled as the input moves on.
     mito
         Names that count as the mitochondrial chromosome.
     """
 
     def __init__(
-        self, chrom_sizes: Mapping[str, int], paired: bool, assay: str, mito: Sequence[str] = MITO_NAMES
+        self,
+        chrom_sizes: Mapping[str, int],
+        paired: bool,
+        assay: str,
+        sorted_input: bool = True,
+        mito: Sequence[str] = MITO_NAMES,
     ) -> None:
         self.paired, self.assay, self.mito = paired, assay, set(mito)
         self.mapped_by_chrom: dict[str, int] = {}
-        self.complexity = LibraryComplexity()
+        self.complexity = LibraryComplexity(bounded=sorted_input)
         self.lengths = FragmentLengths() if paired else None
         self.xcor = StrandCrossCorrelation(chrom_sizes) if (assay == "chip" and not paired) else None
         self._frag_lengths: list[int] = []

@@ -12,10 +12,10 @@ A position is ``(start, end, strand)`` of a single-end read (ENCODE: chrom, star
 the read) and ``(start, end)`` of a paired-end fragment (ENCODE keeps the two mate orientations
 apart too; proper pairs of one library rarely differ in it) on one chromosome.
 
-Input must be coordinate-sorted. Each key carries the last input position at which it can occur
-again (a read's start; a fragment's end − 1, since its second mate is met inside it), so counts of
-keys the input has moved past are settled and dropped: memory follows the local depth, not the
-chromosome.
+On coordinate-sorted input (``bounded=True``) each key carries the last input position at which
+it can occur again (a read's start; a fragment's end − 1, since its second mate is met inside it),
+so counts of keys the input has moved past are settled and dropped: memory follows the local depth,
+not the chromosome. ``bounded=False`` (unsorted text input) keeps every key until the end.
 """
 
 from __future__ import annotations
@@ -29,22 +29,22 @@ _PRUNE = 1 << 16  # keys held before the first settling of a chromosome's counts
 class LibraryComplexity:
     """Running counts of ENCODE's library-complexity statistics, fed one read or fragment at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, bounded: bool = True) -> None:
         self.total = self.distinct = self.one = self.two = 0
+        self.bounded = bounded
         self._chrom: str | None = None
-        self._pos = -1
-        self._counts: dict[tuple[int, Hashable], int] = {}
+        self._counts: dict[tuple[int, str, Hashable], int] = {}
         self._limit = _PRUNE
 
     def add(self, chrom: str, pos: int, key: Hashable, last: int) -> None:
         """Count one read at input position ``(chrom, pos)`` with position ``key``, repeatable until ``last``."""
-        if chrom != self._chrom:
+        if chrom != self._chrom and self.bounded:
             self._settle(None)
-            self._chrom, self._limit = chrom, _PRUNE
-        self._pos = pos
-        full = (last, key)
+            self._limit = _PRUNE
+        self._chrom = chrom
+        full = (last, chrom, key)
         self._counts[full] = self._counts.get(full, 0) + 1
-        if len(self._counts) > self._limit:
+        if self.bounded and len(self._counts) > self._limit:
             self._settle(pos)
             self._limit = max(_PRUNE, 2 * len(self._counts))
 

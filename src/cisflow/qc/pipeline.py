@@ -243,9 +243,10 @@ def _write_curves(curves: Mapping[str, Mapping[str, Any]], out: Path) -> None:
 
 
 def _write_idr_plots(groups: Mapping[str, GroupInputs], out: Path, threshold: float) -> None:
-    """One IDR scatter per group with an IDR table (``idr_<group>_mqc.png``)."""
+    """One IDR scatter per group (``idr_<group>_mqc.png``; a note in place of the points without an IDR table)."""
     for name, group in groups.items():
         if group.idr_table is None:
+            plots.plot_idr_scatter([], [], [], threshold, out / f"idr_{name}_mqc.png", title=f"IDR: {name} (no table)")
             continue
         table = pd.read_csv(require_file(group.idr_table, "IDR table"), sep="\t")
         need = {"score1", "score2", "global_idr"} - set(table.columns)
@@ -268,3 +269,24 @@ def run_multiqc(search_dir: str | Path, out: Path) -> Path | None:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise CisflowError(f"multiqc failed ({tail[0]})", search_dir)
     return out / "multiqc_report.html"
+
+
+def group_inputs(
+    summary_json: str | Path, peak_sets: Mapping[str, str | Path], idr_dir: str | Path | None = None
+) -> GroupInputs:
+    """A group's QC inputs from its peaks-stage summary JSON, peak-set files and IDR-table folder.
+
+    The reproducibility summary is the summary's ``reproducibility`` entry (peak counts only when
+    the peaks stage wrote none); the IDR table shown is the comparison that gave the optimal set.
+    """
+    import json
+
+    path = require_file(summary_json, "peaks summary JSON")
+    summary = json.loads(Path(path).read_text(encoding="utf-8"))
+    rep = dict(summary.get("reproducibility") or {"n_conservative": summary.get("conservative")})
+    table = None
+    if idr_dir is not None:
+        name = {"pooled": "pooled_pseudoreps", "self": "self_rep1"}.get(str(rep.get("optimal")), rep.get("true_pair"))
+        candidate = Path(idr_dir) / f"{name}.tsv"
+        table = candidate if name and candidate.is_file() else None
+    return GroupInputs(dict(peak_sets), rep, table)

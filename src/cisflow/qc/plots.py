@@ -85,7 +85,10 @@ def plot_idr_scatter(score1: np.ndarray, score2: np.ndarray, idr: np.ndarray, th
     passed = np.asarray(idr, float) <= threshold
     ax.scatter(x[~passed], y[~passed], s=3, c="lightgrey", label=f"IDR > {threshold:g} ({int((~passed).sum())})")
     ax.scatter(x[passed], y[passed], s=3, c="black", label=f"IDR ≤ {threshold:g} ({int(passed.sum())})")
-    ax.legend(fontsize=7, markerscale=3)
+    if x.size:
+        ax.legend(fontsize=7, markerscale=3)
+    else:
+        _empty(ax, "IDR table (naive-overlap reproducibility, or no matched peaks)")
     _save(fig, path)
 
 
