@@ -512,6 +512,8 @@ def test_motif_hits_are_reported_for_the_variants_inside_them(tmp_path, seqs, ge
                     "chr1\t495\t505\tpattern_0\tREB1 (MA0363.3)\t+\nchr1\t1490\t1500\tpattern_1\t\t-\n"
                     "chr1\t1499\t1510\tpattern_0\tREB1 (MA0363.3)\t+\n")  # fmt: skip
     table = MotifHits(hits)
+    (tmp_path / "sim.tsv").write_text("region\tpattern\tstrand\tstart\tend\nseq_1\tp0\t+\t10\t20\n")
+    assert MotifHits(tmp_path / "sim.tsv").overlapping("seq_1", 19, 20) == "p0(+)"
     assert table.overlapping("chr1", 499, 500) == "pattern_0=REB1(+)"
     assert table.overlapping("chr1", 1499, 1500) == "pattern_1(-),pattern_0=REB1(+)"
     assert table.overlapping("chr1", 505, 506) == "" and table.overlapping("chr2", 499, 500) == ""
@@ -521,7 +523,7 @@ def test_motif_hits_are_reported_for_the_variants_inside_them(tmp_path, seqs, ge
     assert dict(zip(scores["id"], scores["motif_hit"], strict=False)) == {
         "near_start": "", "multi": "pattern_0=REB1(+)", "mnv": "", "del": "", "ins": "pattern_1(-),pattern_0=REB1(+)",
         "near_end": "", "snv2": ""}  # fmt: skip
-    (tmp_path / "bad.tsv").write_text("region\tstart\tend\npeak_1\t3\t9\n")
+    (tmp_path / "bad.tsv").write_text("name\tfrom\tto\npeak_1\t3\t9\n")
     with pytest.raises(CisflowError, match="genome_start, genome_end"):
         MotifHits(tmp_path / "bad.tsv")
 
@@ -571,3 +573,24 @@ def test_trained_model_ranks_motif_breaking_variants_above_random_ones(tmp_path)
     for column in ("logit_diff", "log_odds_ratio"):
         assert roc_auc_score(is_motif, scores[column].abs()) >= 0.95, column
     assert (scores.loc[is_motif, "logit_diff"] < 0).mean() > 0.9  # breaking the motif lowers binding
+
+
+def test_designs_break_the_core_base_on_either_strand(tmp_path):
+    from cisflow.variants.designs import core_column, motif_core_variants, random_variants, write_variant_vcf
+
+    pwm = np.full((4, 5), 0.25)
+    pwm[:, 1] = [0.97, 0.01, 0.01, 0.01]  # a strong A one column left of the centre (1.76 bits)
+    pwm[:, 3] = [0.01, 0.01, 0.0, 0.98]  # a stronger T one column right of it (1.84 bits): the core; G worst
+    pwm[:, 2] = [0.4, 0.3, 0.2, 0.1]  # the centre itself: weak
+    assert core_column(pwm) == 3 and core_column(pwm, min_bits=3.0) == 3
+    genome = Genome({"s": encode("GGGGATATAGGGGGGGGGG")})
+    sites = pd.DataFrame({"chrom": ["s", "s"], "start": [3, 4], "end": [8, 9], "strand": ["+", "-"], "motif": "m"})
+    table = motif_core_variants(genome, sites, {"m": pwm})
+    # + at 3: column 3 is base 6 (A) → G; - at 4: column 3 is base 9 - 1 - 3 = 5 (T) → C (complement of G)
+    assert table[["pos", "ref", "alt"]].values.tolist() == [[7, "A", "G"], [6, "T", "C"]]
+    rand = random_variants(genome, pd.DataFrame({"chrom": ["s"], "start": [0], "end": [19]}), [3], sites, seed=1)
+    assert len(rand) == 3 and not rand["pos"].between(4, 9).any() and (rand["ref"] != rand["alt"]).all()
+    write_variant_vcf(pd.concat([rand, table]), tmp_path / "d.vcf.gz", genome.sizes)
+    with pysam.VariantFile(str(tmp_path / "d.vcf.gz")) as vcf:
+        positions = [r.pos for r in vcf.fetch("s")]
+    assert positions == sorted(positions) and len(positions) == 5

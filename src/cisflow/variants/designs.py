@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -100,17 +100,21 @@ def motif_core_variants(
 
 
 def random_variants(
-    genome: Genome, regions: pd.DataFrame, n_per_region: int, avoid: pd.DataFrame, seed: int
+    genome: Genome, regions: pd.DataFrame, n_per_region: int | Sequence[int], avoid: pd.DataFrame, seed: int
 ) -> pd.DataFrame:
-    """``n_per_region`` random single-base changes per region (``chrom start end``), outside ``avoid`` sites."""
+    """Random single-base changes in regions (``chrom start end``) outside ``avoid`` sites.
+
+    ``n_per_region`` is one count for every region or one per region (e.g. each region's motif variants).
+    """
     rng = np.random.default_rng(seed)
+    counts = np.broadcast_to(np.asarray(n_per_region, dtype=np.int64), (len(regions),))
     blocked = {}
     for site in avoid.itertuples():
         blocked.setdefault(site.chrom, set()).update(range(site.start, site.end))
     rows = []
-    for region in regions.itertuples():
+    for region, count in zip(regions.itertuples(), counts, strict=True):
         free = [p for p in range(region.start, region.end) if p not in blocked.get(region.chrom, ())]
-        for pos0 in rng.permutation(free)[:n_per_region] if free else []:
+        for pos0 in rng.permutation(free)[:count] if free else []:
             ref = decode(genome.fetch(region.chrom, int(pos0), int(pos0) + 1))
             if ref not in _COMPLEMENT:
                 continue

@@ -389,20 +389,22 @@ class MotifHits:
     ----------
     path
         TSV with at least ``chrom genome_start genome_end pattern strand`` (0-based half-open), and
-        optionally ``jaspar`` (the pattern's known-motif label).
+        optionally ``jaspar`` (the pattern's known-motif label). A table without genome coordinates
+        (the simulation track's, whose regions are whole sequences) uses ``region start end``.
     """
 
     def __init__(self, path: str | Path) -> None:
         path = require_file(path, "motif hits table")
         try:
-            table = pd.read_csv(path, sep="\t", dtype={"chrom": str, "pattern": str, "jaspar": str})
+            table = pd.read_csv(path, sep="\t", dtype={"chrom": str, "region": str, "pattern": str, "jaspar": str})
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise CisflowError(f"cannot read motif hits ({exc})", path) from exc
+        if "chrom" not in table and {"region", "start", "end"} <= set(table.columns):
+            table = table.assign(chrom=table["region"], genome_start=table["start"], genome_end=table["end"])
         missing = [c for c in HIT_COLUMNS if c not in table.columns]
         if missing:
-            raise CisflowError(
-                f"motif hits table lacks column(s) {', '.join(missing)} (genome coordinates needed)", path
-            )
+            need = "chrom genome_start genome_end pattern strand, or region start end pattern strand"
+            raise CisflowError(f"motif hits table lacks column(s) {', '.join(missing)} (needs {need})", path)
         label = table["jaspar"].fillna("").astype(str) if "jaspar" in table else pd.Series("", index=table.index)
         names = table["pattern"].astype(str) + np.where(label != "", "=" + label.str.split(" ").str[0], "")
         table = table.assign(name=names + "(" + table["strand"].astype(str) + ")").sort_values(
