@@ -594,3 +594,16 @@ def test_designs_break_the_core_base_on_either_strand(tmp_path):
     with pysam.VariantFile(str(tmp_path / "d.vcf.gz")) as vcf:
         positions = [r.pos for r in vcf.fetch("s")]
     assert positions == sorted(positions) and len(positions) == 5
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gpu_scores_equal_cpu_scores(tmp_path, seqs, genome_fa, classifier, bpnet):
+    vcf = _vcf(tmp_path / "v.vcf", _variant_rows(seqs))
+    for name, model, columns in (("c", classifier, ["logit_diff", "log_odds_ratio"]), ("p", bpnet, ["logfc", "jsd"])):
+        for device in ("cpu", "cuda"):
+            score_variants(model, genome_fa, vcf, _outputs(tmp_path / f"{name}{device}"), top=1, device=device,
+                           deepshap_references=2, flank=5)  # fmt: skip
+        cpu, gpu = (_read_scores(tmp_path / f"{name}{d}" / "scores.tsv") for d in ("cpu", "cuda"))
+        for column in columns:
+            assert np.abs(cpu[column] - gpu[column]).max() <= 1e-4, (name, column)

@@ -2,8 +2,8 @@
 
 A scorer turns reference and alternate windows ``(n, L)`` (uint8 genome codes) into named score arrays
 ``(n, T)`` float64, one column per task. Each window and, by default, its reverse complement are
-predicted in batches on the model's device (float32, no autocast, so small effects are not lost to
-rounding), with the one-hot encoding done on that device.
+predicted in batches on the model's device in full float32 (no autocast, and on CUDA no TF32 for the
+duration of the call, so small effects are not lost to rounding), one-hot encoded on that device.
 
 **Bin classifiers** (:data:`cisflow.models.MODELS`), from each strand's logit ``z``:
 
@@ -31,8 +31,9 @@ with the model names it takes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -66,6 +67,20 @@ def _strands(codes: np.ndarray, device: torch.device, rc: bool) -> list[torch.Te
     t = t.pin_memory().to(device, non_blocking=True) if device.type == "cuda" else t
     t = t.to(device).long()
     return [t, _COMPLEMENT.to(device)[t].flip(-1)] if rc else [t]
+
+
+@contextlib.contextmanager
+def _full_float32(device: torch.device) -> Iterator[None]:
+    """TF32 off for CUDA convolutions and matrix products inside the block (restored after); a no-op on CPU."""
+    if device.type != "cuda":
+        yield
+        return
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 class VariantScorer:
@@ -122,9 +137,10 @@ class VariantScorer:
     def _predict(self, codes: np.ndarray, forward: Callable) -> list[list[Any]]:
         """``forward`` of every window (and its reverse complement): per strand, a list of per-batch outputs."""
         outputs: list[list[Any]] = [[] for _ in range(2 if self.reverse_complement else 1)]
-        for i in range(0, len(codes), self.batch_size):
-            for s, t in enumerate(_strands(codes[i : i + self.batch_size], self.device, self.reverse_complement)):
-                outputs[s].append(forward(onehot_on(t)))
+        with _full_float32(self.device):
+            for i in range(0, len(codes), self.batch_size):
+                for s, t in enumerate(_strands(codes[i : i + self.batch_size], self.device, self.reverse_complement)):
+                    outputs[s].append(forward(onehot_on(t)))
         return outputs
 
     def score(self, ref: np.ndarray, alt: np.ndarray, alleles: Sequence[Allele]) -> dict[str, np.ndarray]:
