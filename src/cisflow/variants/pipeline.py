@@ -24,6 +24,7 @@ CisflowErrors; nothing is left behind.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import heapq
@@ -31,6 +32,7 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -173,12 +175,13 @@ class _Chunk:
     alleles: list[Allele]
     statuses: list[str]
     scored: np.ndarray
-    scores: dict[str, np.ndarray]
+    windows: tuple[np.ndarray, np.ndarray] | None
     mismatches: list[list[Any]]
+    scores: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
-def _score_chunk(run: _Run, records: list[Record], alleles: list[Allele]) -> _Chunk:
-    """Classify, check REF against the genome and score one chunk."""
+def _prepare_chunk(run: _Run, records: list[Record], alleles: list[Allele]) -> _Chunk:
+    """Classify one chunk, check REF against the genome and build the windows of what is to be scored."""
     statuses = _classify(run, alleles)
     cand = [i for i, s in enumerate(statuses) if s == al.CANDIDATE]
     length, mismatches = run.scorer.input_length, []
@@ -194,15 +197,29 @@ def _score_chunk(run: _Run, records: list[Record], alleles: list[Allele]) -> _Ch
             statuses[i] = al.REF_MISMATCH
             mismatches.append([a.chrom, a.pos, a.id, a.ref or "-", a.alt or "-", got or "-"])
     scored = np.asarray([cand[j] for j in ok], dtype=np.int64)
-    scores = {}
-    if ok:
-        chosen = [alleles[i] for i in scored]
-        ref, alt = allele_windows(segments[ok], chosen, length)
-        scores = run.scorer.score(ref, alt, chosen)
+    windows = allele_windows(segments[ok], [alleles[i] for i in scored], length) if ok else None
     run.counts.update(statuses)
     run.counts["records"] += len(records)
     run.counts["alleles"] += len(alleles)
-    return _Chunk(records, alleles, statuses, scored, scores, mismatches)
+    return _Chunk(records, alleles, statuses, scored, windows, mismatches)
+
+
+def _prepared(run: _Run, reader: Iterable[Record], size: int, depth: int = 2) -> Iterator[_Chunk]:
+    """Chunks with their windows built ``depth`` ahead in a background thread while the model scores."""
+    chunks = _chunks(reader, size)
+
+    def make() -> _Chunk | None:
+        batch = next(chunks, None)
+        return None if batch is None else _prepare_chunk(run, *batch)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cisflow-variants") as pool:
+        pending = collections.deque(pool.submit(make) for _ in range(depth))
+        while pending:
+            chunk = pending.popleft().result()
+            if chunk is None:
+                return
+            pending.append(pool.submit(make))
+            yield chunk
 
 
 def _pvalues(run: _Run, scores: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
@@ -443,8 +460,9 @@ def _stream(run: _Run, reader, paths: Mapping[str, Path], stack: contextlib.Exit
     vcf.write(vcf_header(reader.header_text, run.genome.sizes, header))
     scores.write("\t".join(score_columns(run.scorer)) + "\n")
     mismatches.write("\t".join(MISMATCH_COLUMNS) + "\n")
-    for records, alleles in _chunks(reader, chunk):
-        part = _score_chunk(run, records, alleles)
+    for part in _prepared(run, reader, chunk):
+        if part.windows is not None:
+            part.scores = run.scorer.score(*part.windows, [part.alleles[i] for i in part.scored])
         table = _score_table(run, part)
         scores.write_table(table, header=False)
         vcf.write(_vcf_text(run, part))
