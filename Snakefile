@@ -3,11 +3,23 @@
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+import cisflow
+
+# a cisflow imported before this Snakefile (another checkout's) would plan the jobs with another library
+if (
+    Path(cisflow.__file__).parent.resolve()
+    != Path(workflow.basedir, "src", "cisflow").resolve()
+):
+    raise WorkflowError(
+        f"this process imported the cisflow library in {Path(cisflow.__file__).parent} before the workflow "
+        f"in {workflow.basedir}, whose jobs run its own src/cisflow; start Snakemake in a fresh process"
+    )
 from cisflow.config import check_inputs, validate_config
 
 # The bundled demo, unless --configfile names another (then that one alone is used, not merged).

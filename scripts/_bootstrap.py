@@ -18,8 +18,34 @@ while _SRC in sys.path:
 sys.path.insert(0, _SRC)
 
 
+def library_mismatch() -> str | None:
+    """Why the imported ``cisflow`` is not the workflow's own ``src/cisflow``, or None when it is.
+
+    The path order above decides only for a first import: a ``cisflow`` imported earlier in the job's
+    process (by whatever ran before this bootstrap, from an installed copy of another checkout) stays, and
+    the job would run that library under this workflow's name.
+    """
+    import cisflow
+
+    here, own = Path(cisflow.__file__).resolve().parent, (Path(_SRC) / "cisflow").resolve()
+    if here == own:
+        return None
+    return (
+        f"this job would run the cisflow library in {here}, not the workflow's own {own} (imported before the "
+        "job's bootstrap, from an installed copy of another checkout?); run that checkout's workflow, or make "
+        "this checkout the installed one"
+    )
+
+
+if "cisflow" in sys.modules and (_early := library_mismatch()):
+    raise SystemExit(f"cisflow: {_early}")
+
+
 def setup(snakemake) -> logging.Logger:
-    """Send logging (INFO) to ``snakemake.log[0]`` when the rule has a log, else to stderr."""
+    """Send logging (INFO) to ``snakemake.log[0]`` when the rule has a log, else to stderr.
+
+    Then stops the job unless it runs the workflow's own library (:func:`library_mismatch`), and logs which.
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if len(snakemake.log):
         Path(snakemake.log[0]).parent.mkdir(parents=True, exist_ok=True)
@@ -35,4 +61,11 @@ def setup(snakemake) -> logging.Logger:
         default_hook(exc_type, exc, tb)
 
     sys.excepthook = _log_failure
+    mismatch = library_mismatch()
+    if mismatch:
+        log.error(mismatch)
+        raise SystemExit(f"cisflow: {mismatch}")
+    import cisflow
+
+    log.info("cisflow %s from %s", cisflow.__version__, Path(cisflow.__file__).parent)
     return log
