@@ -49,6 +49,8 @@ _EYE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32
 _COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 _WHITESPACE = b" \t\r\n\v\f"
 _CHUNK = 1 << 24  # bytes read / encoded at a time
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark some editors put at the start of a text file
+_IUPAC = b"RYSWKMBDHVryswkmbdhv"  # ambiguity codes (read as N)
 CACHE_FORMAT = "cisflow-genome-codes-1"
 
 # Contigs dropped by default (names compared whole, case-insensitive): UCSC / GENCODE / Ensembl alt,
@@ -135,8 +137,10 @@ def _fasta_events(handle: IO[bytes], path: Path) -> Iterator[tuple[str, Any]]:
     lines before the first header are skipped; any other text there means the file is not FASTA.
     """
     header, in_header, line_start, started = b"", False, True, False
+    first = True
     while block := handle.read(_CHUNK):
-        pos = 0
+        pos = len(_BOM) if first and block.startswith(_BOM) else 0
+        first = False
         while pos < len(block):
             if in_header:
                 nl = block.find(b"\n", pos)
@@ -173,11 +177,12 @@ def _read_errors(path: Path) -> Iterator[None]:
         raise CisflowError(f"cannot read ({exc.__class__.__name__}: {exc}); truncated or corrupt?", path) from exc
 
 
-def _scan_fasta(path: Path) -> Iterator[tuple[str, Iterator[np.ndarray]]]:
+def _scan_fasta(path: Path, counts: np.ndarray | None = None) -> Iterator[tuple[str, Iterator[np.ndarray]]]:
     """Yield ``(name, codes pieces)`` per record, streaming (bounded memory).
 
     The pieces iterator of a record must be used before the next record is requested (what is
-    left of it is skipped).
+    left of it is skipped). ``counts``, a ``(256,)`` int64 array, when given, gets the sequence
+    text's byte counts added (for :func:`_warn_non_acgtn`).
     """
     with _read_errors(path), _open_binary(path) as handle:
         events = _fasta_events(handle, path)
@@ -186,9 +191,11 @@ def _scan_fasta(path: Path) -> Iterator[tuple[str, Iterator[np.ndarray]]]:
         def pieces() -> Iterator[np.ndarray]:
             with _read_errors(path):
                 while state[0] is not None and state[0][0] == "seq":
-                    text = state[0][1]
+                    text = state[0][1].translate(None, _WHITESPACE)
                     state[0] = next(events, None)
-                    yield encode(text.translate(None, _WHITESPACE))
+                    if counts is not None:
+                        counts[:] += np.bincount(np.frombuffer(text, dtype=np.uint8), minlength=256)
+                    yield encode(text)
 
         while state[0] is not None:
             name = state[0][1]
@@ -217,14 +224,35 @@ def read_fasta(path: str | Path) -> dict[str, np.ndarray]:
     """
     path = require_file(path, "FASTA file")
     seqs: dict[str, np.ndarray] = {}
-    for name, pieces in _scan_fasta(path):
+    counts = np.zeros(256, dtype=np.int64)
+    for name, pieces in _scan_fasta(path, counts):
         if name in seqs:
             raise CisflowError(f"duplicate sequence name {name!r}", path)
         codes = np.concatenate([np.zeros(0, np.uint8), *pieces])
         if codes.size == 0:
             raise CisflowError(f"sequence {name!r} is empty", path)
         seqs[name] = codes
+    _warn_non_acgtn(counts, path)
     return seqs
+
+
+def _warn_non_acgtn(counts: np.ndarray, path: Path) -> int:
+    """Log a warning with the number of IUPAC ambiguity codes and other non-ACGTN letters (read as N).
+
+    ``counts`` is ``(256,)``: the sequence text's byte counts. Returns the number of such bases.
+    """
+    other = counts.copy()
+    other[list(b"ACGTNacgtn")] = 0
+    total = int(other.sum())
+    if total:
+        iupac = int(other[list(_IUPAC)].sum())
+        top = ", ".join(f"{chr(b)} {int(other[b]):,}" for b in np.argsort(-other)[:5] if other[b])
+        log.warning(
+            "%s: %s bases are not A, C, G, T or N (%s IUPAC ambiguity codes; %s), read as N: bins holding "
+            "them are left out of labels and training (labels.max_n_fraction)",
+            path, f"{total:,}", f"{iupac:,}", top,
+        )  # fmt: skip
+    return total
 
 
 def write_fasta(path: str | Path, records: Iterable[tuple[str, str]], width: int = 60) -> None:
@@ -446,7 +474,7 @@ class Genome:
         path = require_file(path, "genome file")
         if path.suffix == ".npy":
             return open_code_cache(path)
-        if Path(f"{path}.fai").is_file() and (fasta_compression(path) == "none" or Path(f"{path}.gzi").is_file()):
+        if fasta_index(path) is not None and (fasta_compression(path) == "none" or Path(f"{path}.gzi").is_file()):
             return cls(_FastaCodes(path), str(path))
         return cls.from_fasta(path, exclude)
 
@@ -519,11 +547,20 @@ def _check_index(names: list[str], sizes: Mapping[str, int], path: Path) -> None
             raise CisflowError(f"sequence {name!r} is empty", path)
 
 
-def _bgzip_copy(src: Path, out: Path) -> None:
-    """Recompress a (plain-gzip or plain) FASTA as bgzip into ``out``."""
+def _has_bom(path: Path) -> bool:
+    """Whether the (decompressed) text of ``path`` starts with a UTF-8 byte-order mark."""
+    with _read_errors(path), _open_binary(path) as handle:
+        return handle.read(len(_BOM)) == _BOM
+
+
+def _copy_fasta(src: Path, out: Path, bgzip: bool) -> None:
+    """Copy a (gzipped) FASTA's text into ``out``, bgzip-compressed or plain, without a byte-order mark."""
     from pysam.libcbgzf import BGZFile
 
-    with _read_errors(src), _open_binary(src) as inp, BGZFile(str(out), "wb") as dst:
+    with _read_errors(src), _open_binary(src) as inp, BGZFile(str(out), "wb") if bgzip else open(out, "wb") as dst:
+        head = inp.read(len(_BOM))
+        if head != _BOM:
+            dst.write(head)
         while block := inp.read(_CHUNK):
             dst.write(block)
 
@@ -546,7 +583,8 @@ def _link(src: Path, out: Path) -> None:
 def prepare_fasta(src: str | Path, out: str | Path) -> dict[str, int]:
     """Make ``out`` an indexed FASTA of ``src`` (``.fai``, and ``.gzi`` when compressed); return the sizes.
 
-    A plain or bgzip ``src`` is linked (no copy); a plain-gzip one is recompressed with bgzip once.
+    A plain or bgzip ``src`` is linked (no copy); a plain-gzip one is recompressed with bgzip once, and
+    one starting with a UTF-8 byte-order mark (which samtools cannot index) is copied without it.
     ``out`` must be named by :func:`indexed_fasta_name`. Checks every header against the index
     (duplicate and empty records are errors, as in :func:`read_fasta`).
     """
@@ -562,9 +600,9 @@ def prepare_fasta(src: str | Path, out: str | Path) -> dict[str, int]:
     out.parent.mkdir(parents=True, exist_ok=True)
     for suffix in (".fai", ".gzi"):
         Path(f"{out}{suffix}").unlink(missing_ok=True)
-    if kind == "gzip":
+    if kind == "gzip" or _has_bom(src):
         with atomic_path(out) as tmp:
-            _bgzip_copy(src, tmp)
+            _copy_fasta(src, tmp, bgzip=kind != "none")
     else:
         _link(src, out)
     try:
@@ -581,7 +619,8 @@ def prepare_fasta(src: str | Path, out: str | Path) -> dict[str, int]:
 def _write_codes(fasta: Path, sizes: Mapping[str, int], handle: IO[bytes]) -> dict[str, int]:
     """Stream ``fasta``'s codes into ``handle`` in the order of ``sizes``; return non-N bases per sequence."""
     order, non_n = list(sizes), {}
-    for k, (name, pieces) in enumerate(_scan_fasta(fasta)):
+    counts = np.zeros(256, dtype=np.int64)
+    for k, (name, pieces) in enumerate(_scan_fasta(fasta, counts)):
         if k >= len(order) or name != order[k]:
             raise CisflowError(f"sequence {name!r} is not where the index has it (record {k + 1})", fasta)
         n, acgt = 0, 0
@@ -593,6 +632,7 @@ def _write_codes(fasta: Path, sizes: Mapping[str, int], handle: IO[bytes]) -> di
         non_n[name] = acgt
     if len(non_n) != len(order):
         raise CisflowError(f"the FASTA has {len(non_n)} sequences but the index {len(order)}", fasta)
+    _warn_non_acgtn(counts, fasta)
     return non_n
 
 
@@ -663,6 +703,69 @@ def open_code_cache(npy: str | Path) -> Genome:
 
 
 # ----------------------------------------------------------------------------------------------
+# a user's FASTA index, checked
+
+
+def fasta_index(fasta: str | Path) -> Path | None:
+    """The ``.fai`` beside ``fasta``, checked against it; None when there is none.
+
+    For a plain FASTA the check is what the index holds: every record ends where the index puts it
+    (its length, offset and line layout), whatever the files' times. For a compressed one (whose
+    index cannot be checked without reading it all) the ``.fai`` and ``.gzi`` must not be older.
+
+    Raises
+    ------
+    CisflowError
+        Naming the index, when it is stale.
+    """
+    fasta = Path(fasta)
+    fai = Path(f"{fasta}.fai")
+    if not fai.is_file():
+        return None
+    redo = f"rebuild it (samtools faidx {fasta}) or delete it"
+    if fasta_compression(fasta) == "none":
+        problem = _fai_layout_problem(fasta, fai)
+        if problem:
+            raise CisflowError(f"stale FASTA index: {problem} in {fasta}; {redo}", fai)
+        return fai
+    for index in (fai, Path(f"{fasta}.gzi")):
+        if index.is_file() and index.stat().st_mtime < fasta.stat().st_mtime:
+            raise CisflowError(f"stale FASTA index: older than {fasta}; {redo}", index)
+    return fai
+
+
+def _fai_layout_problem(fasta: Path, fai: Path) -> str | None:
+    """Where a plain FASTA disagrees with its ``.fai`` (lengths, offsets, line layout), or None.
+
+    Each record must end where the index puts it: at the next record's header (``>name``), or, for
+    the last one, at the end of the file (trailing blank lines aside). One seek per record.
+    """
+    rows = [line.split("\t") for line in read_text_lines(fai) if line.strip()]
+    if not rows:
+        return "the index lists no sequence"
+    with open(fasta, "rb") as handle:
+        if _first_word(handle.read(4096).removeprefix(_BOM)) != f">{rows[0][0]}".encode():
+            return f"the first sequence is not {rows[0][0]!r}"
+        for k, row in enumerate(rows):
+            try:
+                length, offset, line_bases, line_width = map(int, row[1:5])
+                full, rest = divmod(length, line_bases)
+            except (ValueError, ZeroDivisionError):
+                return f"line {k + 1} of the index is not 'name length offset linebases linewidth'"
+            handle.seek(offset + full * line_width + (rest + line_width - line_bases if rest else 0))
+            nxt = f">{rows[k + 1][0]}".encode() if k + 1 < len(rows) else b""
+            if _first_word(handle.read(4096)) != nxt:
+                return f"sequence {row[0]!r} does not end where the index says ({length} bp)"
+    return None
+
+
+def _first_word(text: bytes) -> bytes:
+    """The first whitespace-separated word of ``text`` (b"" if none)."""
+    words = text.split(maxsplit=1)
+    return words[0] if words else b""
+
+
+# ----------------------------------------------------------------------------------------------
 # sizes files
 
 
@@ -690,12 +793,15 @@ def read_chrom_sizes(path: str | Path) -> dict[str, int]:
 
 
 def fasta_sizes(fasta: str | Path, index: str | Path | None = None) -> dict[str, int]:
-    """``{name: length}`` of a FASTA: from ``{fasta}.fai``, else ``index`` (a .fai made from it) when it
-    is newer than the FASTA, else by one streaming pass over the sequence (remembered for the process)."""
+    """``{name: length}`` of a FASTA: from ``{fasta}.fai`` (checked by :func:`fasta_index`), else ``index`` (a
+    .fai made from it) when it is newer than the FASTA, else by one streaming pass over the sequence (remembered
+    for the process)."""
     fasta = require_file(fasta, "FASTA file")
-    for fai in (Path(f"{fasta}.fai"), Path(index) if index is not None else None):
-        if fai is not None and fai.is_file() and fai.stat().st_mtime >= fasta.stat().st_mtime:
-            return read_chrom_sizes(fai)
+    fai = fasta_index(fasta)
+    if fai is None and index is not None and Path(index).is_file():
+        fai = Path(index) if Path(index).stat().st_mtime >= fasta.stat().st_mtime else None
+    if fai is not None:
+        return read_chrom_sizes(fai)
     return dict(_scanned_sizes(str(fasta.resolve()), fasta.stat().st_mtime_ns))
 
 
@@ -736,8 +842,8 @@ def write_genome_sizes(fasta: str | Path, out: str | Path, non_n_out: str | Path
     fasta = require_file(fasta, "genome file")
     if fasta.suffix == ".npy":
         sizes = {row[0]: int(row[2]) for row in read_cache_index(fasta)["chroms"]}
-    elif Path(f"{fasta}.fai").is_file():
-        sizes = read_chrom_sizes(f"{fasta}.fai")
+    elif (fai := fasta_index(fasta)) is not None:
+        sizes = read_chrom_sizes(fai)
     else:
         sizes = {name: int(sum(p.size for p in pieces)) for name, pieces in _scan_fasta(fasta)}
     write_chrom_sizes(out, sizes)

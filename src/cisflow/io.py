@@ -76,13 +76,13 @@ def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
 
 
 def open_text(path: str | Path) -> IO[str]:
-    """Open a text file, gzipped or not (by magic bytes), for reading."""
+    """Open a UTF-8 text file, gzipped or not (by magic bytes), for reading (a leading byte-order mark dropped)."""
     path = Path(path)
     with open(path, "rb") as handle:
         magic = handle.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
 
 
 def read_text_lines(path: str | Path) -> list[str]:
