@@ -26,10 +26,11 @@ from cisflow.qc.collect import ReadQC
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("bam", "bed", "bedpe", "fragments")
+FORMATS = ("bam", "cram", "bed", "bedpe", "fragments")
 DEDUP_MODES = ("flag", "position", "none")
 TN5_PLUS, TN5_MINUS = 4, -5
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_CRAM3_EOF = bytes.fromhex("0f000000ffffffff0fe0454f4600000000010005bdd94f0001000606010001000100ee63014b")
 _ORDER_PEEK = 10000
 _GZ_LEVEL = 4
 _DEDUP_PRUNE = 1 << 16  # keys held before the first pruning of a chromosome's set
@@ -141,47 +142,68 @@ def load_genome_sizes(genome: Mapping[str, int] | str | Path) -> dict[str, int]:
 
 
 def infer_format(path: str | Path) -> str:
-    """Read-file format from the name: ``bam``, ``bedpe``, ``fragments`` (``*frag*.bed/tsv``) or ``bed``."""
+    """Read-file format from the name: ``bam``, ``cram``, ``bedpe``, ``fragments`` (``*frag*.bed/tsv``) or ``bed``."""
     name = Path(path).name.lower().removesuffix(".gz")
     if name.endswith(".bam"):
         return "bam"
+    if name.endswith(".cram"):
+        return "cram"
     if name.endswith(".bedpe"):
         return "bedpe"
     if "frag" in name and name.endswith((".bed", ".tsv", ".txt")):
         return "fragments"
     if name.endswith((".bed", ".tagalign")):
         return "bed"
-    raise CisflowError("cannot infer the reads format from the name; give it (bam|bed|bedpe|fragments)", path)
+    raise CisflowError(f"cannot infer the reads format from the name; give it ({'|'.join(FORMATS)})", path)
 
 
-def _find_index(path: Path) -> Path | None:
-    for cand in (Path(f"{path}.bai"), path.with_suffix(".bai"), Path(f"{path}.csi")):
-        if cand.is_file():
-            return cand
-    return None
-
-
-def _check_bgzf(path: Path) -> None:
+def _check_container(path: Path) -> bool:
+    """Check a BAM's BGZF or a CRAM's magic and end-of-file marker (not truncated); return whether it is a CRAM."""
     with open(path, "rb") as handle:
-        head = handle.read(4)
+        head = handle.read(6)
         handle.seek(0, 2)
         size = handle.tell()
-        handle.seek(max(0, size - len(_BGZF_EOF)))
+        handle.seek(max(0, size - len(_CRAM3_EOF)))
         tail = handle.read()
+    if head[:4] == b"CRAM":
+        if head[4:5] >= b"\x03" and tail != _CRAM3_EOF:
+            raise CisflowError("CRAM is truncated (no end-of-file container)", path)
+        return True
     if head[:2] != b"\x1f\x8b":
-        raise CisflowError("not a BAM file (no BGZF/gzip magic)", path)
-    if tail != _BGZF_EOF:
+        raise CisflowError("not a BAM or CRAM file (no BGZF/gzip or CRAM magic)", path)
+    if tail[-len(_BGZF_EOF) :] != _BGZF_EOF:
         raise CisflowError("BAM is truncated (no BGZF end-of-file marker)", path)
+    return False
 
 
-def _open_bam(path: Path) -> pysam.AlignmentFile:
+def _open_bam(path: Path, reference: str | Path | None = None) -> pysam.AlignmentFile:
+    """Open a BAM, or a CRAM with the reference FASTA it was made against (htslib's messages about a
+    missing CRAM index silenced: none is needed to stream)."""
+    cram = reference is not None
+    quiet = pysam.set_verbosity(0) if cram else None
     try:
+        if cram:
+            return pysam.AlignmentFile(str(path), "rc", check_sq=False, reference_filename=str(reference))
         return pysam.AlignmentFile(str(path), "rb", check_sq=False)
     except (ValueError, OSError) as exc:
-        raise CisflowError(f"not a readable BAM file ({exc})", path) from exc
+        raise CisflowError(f"not a readable {'CRAM' if cram else 'BAM'} file ({exc})", path) from exc
+    finally:
+        if quiet is not None:
+            pysam.set_verbosity(quiet)
 
 
-def _check_order(bam: pysam.AlignmentFile, path: Path, limit: int) -> int:
+def _read_error(exc: OSError, path: Path, reference: str | Path | None) -> CisflowError:
+    """The error of a BAM that cannot be read on, or of a CRAM that cannot be decoded with ``reference``."""
+    if reference is not None:
+        return CisflowError(
+            f"cannot decode the CRAM ({exc}) with the reference {reference}: is it the FASTA the CRAM was made "
+            "against?",
+            path,
+        )
+    return CisflowError(f"BAM is corrupt or truncated ({exc})", path)
+
+
+def _check_order(bam: pysam.AlignmentFile, path: Path, limit: int, reference: str | Path | None = None) -> int:
     """Check that the first ``limit`` records are coordinate-sorted; return how many were read."""
     prev, n = (-1, -1), 0
     try:
@@ -195,54 +217,60 @@ def _check_order(bam: pysam.AlignmentFile, path: Path, limit: int) -> int:
             if n >= limit:
                 break
     except OSError as exc:
-        raise CisflowError(f"BAM is corrupt ({exc})", path) from exc
+        raise _read_error(exc, path, reference) from exc
     return n
 
 
-def open_checked_bam(path: str | Path) -> pysam.AlignmentFile:
-    """Open a coordinate-sorted BAM for reading after checking it; index it if no index exists.
+def open_checked_bam(path: str | Path, reference: str | Path | None = None) -> pysam.AlignmentFile:
+    """Open a coordinate-sorted BAM (or CRAM) for streaming after checking it; no index is needed or made.
 
-    Checks: a BGZF file with an end-of-file marker (not truncated), readable by pysam, at least
-    one record, header ``SO`` (if present) is ``coordinate``, and the first records are in
-    coordinate order (an unsorted BAM without ``SO`` is caught here or while streaming).
-    A missing ``.bai``/``.csi`` is created beside the BAM.
+    Checks: a BGZF file (or a CRAM) with its end-of-file marker (not truncated), readable by pysam,
+    at least one record, header ``SO`` (if present) is ``coordinate``, and the first records are in
+    coordinate order (an unsorted file without ``SO`` is caught here or while streaming). Nothing is
+    written beside the file, so reads on read-only storage work.
+
+    Parameters
+    ----------
+    path
+        The BAM or CRAM (told apart by their contents).
+    reference
+        The FASTA a CRAM was made against (with its ``.fai``); required for a CRAM, unused for a BAM.
 
     Raises
     ------
     CisflowError
-        One line naming the BAM and the problem.
+        One line naming the file and the problem (a CRAM without a reference says how to convert it).
     """
     path = require_file(path, "reads BAM")
-    _check_bgzf(path)
-    with _open_bam(path) as bam:
+    cram = _check_container(path)
+    if cram and reference is None:
+        raise CisflowError(
+            "a CRAM is read with the reference FASTA it was made against, and none was given (the CLI's "
+            "--reference); or convert it to BAM: samtools view -b -T REF.fa -o reads.bam reads.cram",
+            path,
+        )
+    reference = reference if cram else None
+    with _open_bam(path, reference) as bam:
         so = bam.header.to_dict().get("HD", {}).get("SO")
         if so is not None and so != "coordinate":
             raise CisflowError(f"BAM is not coordinate-sorted (header SO:{so}); sort it (samtools sort)", path)
-        if _check_order(bam, path, _ORDER_PEEK) == 0:
+        if _check_order(bam, path, _ORDER_PEEK, reference) == 0:
             raise CisflowError("BAM has no reads", path)
-    if _find_index(path) is None:
-        log.info("indexing %s", path)
-        try:
-            with atomic_path(f"{path}.bai") as tmp:
-                pysam.index("-o", str(tmp), str(path))
-        except pysam.utils.SamtoolsError as exc:
-            raise CisflowError(f"cannot index the BAM ({str(exc).strip()})", path) from exc
-    return _open_bam(path)
+    return _open_bam(path, reference)
 
 
-def _check_bam_chroms(
-    bam: pysam.AlignmentFile, path: Path, sizes: Mapping[str, int], drop: Sequence[str], genome_src: str
-) -> None:
-    """Chromosomes with reads must be in the genome (or dropped) with the same length."""
-    with_reads = [s.contig for s in bam.get_index_statistics() if s.mapped > 0 and s.contig not in drop]
-    check_same_chroms(with_reads, sizes, path, genome_src)
-    for chrom in with_reads:
-        if bam.get_reference_length(chrom) != sizes[chrom]:
-            raise CisflowError(
-                f"{chrom} is {bam.get_reference_length(chrom)} bp in the BAM but {sizes[chrom]} bp in the genome "
-                f"{genome_src} (different assembly?)",
-                path,
-            )
+def _check_bam_chrom(bam: pysam.AlignmentFile, chrom: str, opts: dict[str, Any]) -> None:
+    """A chromosome with reads must be in the genome (or dropped), with the same length."""
+    sizes, path, genome_src = opts["sizes"], opts["path"], opts["genome_src"]
+    if chrom in opts["drop"]:
+        return
+    check_same_chroms([chrom], sizes, path, genome_src)
+    if bam.get_reference_length(chrom) != sizes[chrom]:
+        raise CisflowError(
+            f"{chrom} is {bam.get_reference_length(chrom)} bp in the BAM but {sizes[chrom]} bp in the genome "
+            f"{genome_src} (different assembly?)",
+            path,
+        )
 
 
 def _text_fields(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -425,6 +453,8 @@ def _stream_bam(bam: pysam.AlignmentFile, sink: _Sink, opts: dict[str, Any], sta
             if key[0] >= 0:
                 if key < prev:
                     raise CisflowError(f"BAM is not coordinate-sorted (at {rec.query_name}); sort it", path)
+                if key[0] != prev[0]:
+                    _check_bam_chrom(bam, rec.reference_name, opts)
                 prev = key
             if sink.qc is not None and not flag & 0x4:
                 sink.qc.mapped(rec.reference_name)
@@ -441,7 +471,7 @@ def _stream_bam(bam: pysam.AlignmentFile, sink: _Sink, opts: dict[str, Any], sta
                 continue
             _pair_step(rec, reason, pending, failed, sink, stats)
     except OSError as exc:
-        raise CisflowError(f"BAM is corrupt or truncated ({exc})", path) from exc
+        raise _read_error(exc, path, opts.get("reference")) from exc
     stats["mate_filtered"] += sum(1 for mate in pending.values() if not mate[4])
 
 
@@ -484,8 +514,8 @@ def _pair_step(rec: Any, reason: str | None, pending: dict, failed: set, sink: _
                   plus[1] - plus[0], minus[1] - minus[0], at=rec.reference_start)  # fmt: skip
 
 
-def _is_paired(path: Path) -> bool:
-    with _open_bam(path) as bam:
+def _is_paired(path: Path, reference: str | Path | None = None) -> bool:
+    with _open_bam(path, reference) as bam:
         for i, rec in enumerate(bam):
             if rec.flag & 0x1:
                 return True
@@ -562,6 +592,7 @@ def filter_reads(
     tn5_shift: bool = True,
     out_fragments: str | Path | None = None,
     out_stats: str | Path | None = None,
+    reference: str | Path | None = None,
 ) -> dict[str, Any]:
     """Filter reads into a tagAlign (and for paired-end input a fragments BED), streaming.
 
@@ -578,14 +609,15 @@ def filter_reads(
     Parameters
     ----------
     reads_path
-        BAM (coordinate-sorted; indexed here if needed), BED, BEDPE or fragments file (gz ok).
+        BAM or CRAM (coordinate-sorted; no index needed), BED, BEDPE or fragments file (gz ok).
     genome_sizes
         ``{chrom: length}`` or a chrom.sizes / .fai / FASTA path.
     out_tagalign
         Output tagAlign (``chrom start end name score strand``; gzip if it ends in .gz); lines are
         in input order (not re-sorted); score is the MAPQ (0 for text input).
     fmt
-        ``bam|bed|bedpe|fragments``; None infers it from the name.
+        ``bam|cram|bed|bedpe|fragments``; None infers it from the name (a BAM and a CRAM are told apart by
+        their contents either way).
     assay
         ``chip`` or ``atac`` (ATAC gets the Tn5 shift when ``tn5_shift``).
     min_mapq, dedup, drop_chroms, tn5_shift
@@ -594,6 +626,8 @@ def filter_reads(
         Fragments BED (``chrom start end name``, shifted for ATAC); paired input only.
     out_stats
         Optional JSON copy of the returned statistics.
+    reference
+        The FASTA (with ``.fai``) a CRAM was made against; required for a CRAM.
 
     Returns
     -------
@@ -611,10 +645,10 @@ def filter_reads(
     opts = {"path": path, "sizes": sizes, "drop": set(drop_chroms), "genome_src": src, "min_mapq": min_mapq,
             "dedup": dedup, "paired": fmt != "bed"}  # fmt: skip
     bam = None
-    if fmt == "bam":
-        bam = open_checked_bam(path)
-        opts["paired"] = _is_paired(path)
-        _check_bam_chroms(bam, path, sizes, drop_chroms, src)
+    if fmt in ("bam", "cram"):
+        bam = open_checked_bam(path, reference)
+        opts["reference"] = reference if bam.is_cram else None
+        opts["paired"] = _is_paired(path, opts["reference"])
     if out_fragments is not None and not opts["paired"]:
         raise CisflowError("a fragments output needs paired-end reads (these are single-end)", path)
     opts["shift"] = tn5_shift and assay == "atac" and fmt != "fragments"
@@ -651,8 +685,31 @@ def _filter_into(
         else:
             _stream_text(fmt, sink, opts, stats)
         sink.flush()
+        if sink.kept_reads == 0:  # inside the atomic outputs: nothing is left behind
+            raise CisflowError(f"no reads passed the filters ({_top_reasons(stats, opts)})", opts["path"])
     stats["qc"] = sink.qc.result()
     return stats, sink
+
+
+_REASONS = {
+    "secondary": "secondary alignments",
+    "supplementary": "supplementary alignments",
+    "unmapped": "unmapped",
+    "qcfail": "QC-failed",
+    "not_proper_pair": "not in a proper pair",
+    "low_mapq": "MAPQ below {min_mapq} (reads.min_mapq)",
+    "duplicate_flag": "flagged duplicates (reads.dedup: flag)",
+    "mate_filtered": "mate filtered out or missing",
+}
+
+
+def _top_reasons(stats: dict[str, Any], opts: dict[str, Any]) -> str:
+    """The filters that dropped most records, in words, e.g. ``of 120 records: 100 MAPQ below 30, 20 unmapped``."""
+    counts = {_REASONS[k].format(**opts): stats[k] for k in _REASONS if stats[k]}
+    for chrom, n in stats["dropped_chroms"].items():
+        counts[f"on {chrom} (reads.drop_chroms)"] = n
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+    return f"of {stats['records']:,} records: " + ", ".join(f"{n:,} {what}" for what, n in top) if top else "no records"
 
 
 def _check_options(fmt: str, assay: str, dedup: str, path: Path) -> None:
@@ -682,8 +739,6 @@ def _finish_stats(stats: dict[str, Any], sink: _Sink, path: Path, out_stats: str
     for chrom, n in stats["dropped_chroms"].items():
         log.info("%s: dropped %d records on %s", path, n, chrom)
     log.info("%s: kept %d %s", path, stats["kept"], "fragments" if stats["paired"] else "reads")
-    if stats["kept"] == 0:
-        log.warning("%s: no reads passed the filters", path)
     if out_stats is not None:
         from cisflow.io import write_json
 

@@ -34,7 +34,7 @@ def _add_filter(sub: argparse._SubParsersAction) -> None:
         description="Drop unmapped, secondary, supplementary, QC-fail, low-MAPQ and duplicate reads and reads on "
         "dropped chromosomes; write a tagAlign (Tn5-shifted for ATAC) and, for paired-end input, a fragments BED.",
     )
-    p.add_argument("reads", help="coordinate-sorted BAM (indexed if needed), BED, BEDPE or fragments file")
+    p.add_argument("reads", help="coordinate-sorted BAM or CRAM (no index needed), BED, BEDPE or fragments file")
     p.add_argument("--genome-sizes", required=True, help="chrom.sizes, .fai or FASTA of the genome")
     p.add_argument("--out", required=True, help="output tagAlign (.gz to compress)")
     p.add_argument("--assay", required=True, choices=["chip", "atac"])
@@ -45,6 +45,7 @@ def _add_filter(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-tn5-shift", action="store_true", help="do not shift ATAC reads (+4/-5)")
     p.add_argument("--fragments", help="also write fragments BED (paired-end input)")
     p.add_argument("--stats", help="write the filter statistics as JSON")
+    p.add_argument("--reference", metavar="FASTA", help="the FASTA a CRAM was made against (CRAM input)")
     p.set_defaults(func=_run_filter)
 
 
@@ -52,7 +53,7 @@ def _run_filter(args: argparse.Namespace) -> None:
     reads.filter_reads(
         args.reads, args.genome_sizes, args.out, fmt=args.format, assay=args.assay, min_mapq=args.min_mapq,
         dedup=args.dedup, drop_chroms=tuple(args.drop_chroms), tn5_shift=not args.no_tn5_shift,
-        out_fragments=args.fragments, out_stats=args.stats,
+        out_fragments=args.fragments, out_stats=args.stats, reference=args.reference,
     )  # fmt: skip
 
 
