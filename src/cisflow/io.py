@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -94,6 +95,30 @@ def read_text_lines(path: str | Path) -> list[str]:
         raise CisflowError(f"cannot read ({exc.__class__.__name__}: {exc}); truncated or corrupt?", path) from exc
     except UnicodeDecodeError as exc:
         raise CisflowError("not a text file", path) from exc
+
+
+def file_digest(path: str | Path, chunk: int = 1 << 22) -> str:
+    """BLAKE2b-128 (hex) of a file's bytes, read ``chunk`` bytes at a time (memory bounded by the chunk)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def array_digest(arrays: Mapping[str, Any]) -> str:
+    """BLAKE2b-128 (hex) of named arrays: each name, dtype, shape and C-order bytes, names sorted.
+
+    The digest of what the data is, not of how it was stored (npz compression, file times, key order).
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[name])
+        if arr.dtype.hasobject:
+            arr = arr.astype(str)
+        digest.update(f"{name}\0{arr.dtype.str}\0{arr.shape}\0".encode())
+        digest.update(arr.view(np.uint8).reshape(-1) if arr.size else b"")
+    return digest.hexdigest()
 
 
 class ChunkedNpz:

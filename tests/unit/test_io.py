@@ -41,3 +41,33 @@ def test_chunked_npz_equals_a_whole_write_and_leaves_nothing_on_error(tmp_path):
         out.write(0, x=np.ones(5))
         raise RuntimeError("stopped")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.npz"]
+
+
+def test_file_digest_streams_the_bytes(tmp_path):
+    import hashlib
+
+    from cisflow.io import file_digest
+
+    data = np.random.default_rng(0).integers(0, 256, 3 * 1000 + 7, dtype=np.uint8).tobytes()
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    want = hashlib.blake2b(data, digest_size=16).hexdigest()
+    assert file_digest(path, chunk=1000) == file_digest(path) == want
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert file_digest(path) != want
+
+
+def test_array_digest_is_the_content_not_the_storage(tmp_path):
+    from cisflow.io import array_digest, save_npz
+
+    rng = np.random.default_rng(0)
+    arrays = {"codes": rng.integers(0, 4, (5, 8)).astype(np.uint8), "tasks": np.array(["A", "BB"])}
+    save_npz(tmp_path / "a.npz", **arrays)
+    np.savez(tmp_path / "b.npz", tasks=arrays["tasks"], codes=np.asfortranarray(arrays["codes"]))
+    loaded = [dict(np.load(tmp_path / f"{n}.npz")) for n in "ab"]
+    assert array_digest(arrays) == array_digest(loaded[0]) == array_digest(loaded[1])
+    changed = {**arrays, "codes": arrays["codes"].copy()}
+    changed["codes"][2, 3] = (changed["codes"][2, 3] + 1) % 4
+    assert array_digest(changed) != array_digest(arrays)
+    assert array_digest({**arrays, "codes": arrays["codes"].astype(np.int8)}) != array_digest(arrays)
+    assert array_digest({**arrays, "codes": arrays["codes"].reshape(8, 5)}) != array_digest(arrays)
