@@ -754,7 +754,7 @@ def _fai_layout_problem(fasta: Path, fai: Path) -> str | None:
                 return f"line {k + 1} of the index is not 'name length offset linebases linewidth'"
             handle.seek(offset + full * line_width + (rest + line_width - line_bases if rest else 0))
             nxt = f">{rows[k + 1][0]}".encode() if k + 1 < len(rows) else b""
-            if _first_word(handle.read(4096)) != nxt:
+            if _first_word(handle.read(len(nxt) + 64 if nxt else 4096)) != nxt:
                 return f"sequence {row[0]!r} does not end where the index says ({length} bp)"
     return None
 
