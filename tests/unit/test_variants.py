@@ -607,3 +607,14 @@ def test_gpu_scores_equal_cpu_scores(tmp_path, seqs, genome_fa, classifier, bpne
         cpu, gpu = (_read_scores(tmp_path / f"{name}{d}" / "scores.tsv") for d in ("cpu", "cuda"))
         for column in columns:
             assert np.abs(cpu[column] - gpu[column]).max() <= 1e-4, (name, column)
+
+
+def test_a_bad_record_late_in_the_file_fails_before_any_scoring(tmp_path, seqs, genome_fa, classifier, monkeypatch):
+    from cisflow.variants.scorers import ClassifierScorer
+
+    def never(*args, **kwargs):
+        raise AssertionError("scored before the whole file was checked")
+
+    monkeypatch.setattr(ClassifierScorer, "score", never)
+    rows = [*_variant_rows(seqs)[:-1], ("chr2", 700, "late", "A", "<DEL>"), ("chr3", 5, "unknown", "A", "C")]
+    _bad(tmp_path, genome_fa, classifier, _vcf(tmp_path / "v.vcf", rows), "'chr3'", "chr1, chr2")

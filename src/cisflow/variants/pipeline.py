@@ -19,7 +19,7 @@ and writes as it goes, to temporary names renamed into place only when everythin
 
 A chromosome the genome lacks (e.g. ``22`` vs ``chr22``), a position past a chromosome's end, an allele
 longer than the window holds, a malformed line and an unsorted or unindexed VCF.gz are one-line
-CisflowErrors; nothing is left behind.
+CisflowErrors, found by a first pass over the whole file before anything is scored; nothing is left behind.
 """
 
 from __future__ import annotations
@@ -357,7 +357,8 @@ def peak_windows(genome: Genome, peaks: str | Path, length: int, max_peaks: int,
 
 
 def _candidates(run: _Run, path: Path, fmt: str | None) -> Iterator[Allele]:
-    """Every allele of the file that passes the string checks (a first pass, for the null's sample)."""
+    """Every allele of the file that passes the string checks: a first pass over the whole file that raises
+    every error the file holds (format, order, chromosomes, positions, allele lengths) before any scoring."""
     with open_variants(path, fmt) as reader:
         for record in reader:
             alleles = split_record(record)
@@ -434,10 +435,16 @@ def _check_outputs(outputs: Mapping[str, str | Path]) -> dict[str, Path]:
 
 
 def _prepare(run: _Run, reader, options: Mapping[str, Any]) -> None:
-    """Checks and work before the stream: the index's chromosomes, the peak quantiles, the null."""
+    """Checks and work before the stream: the index's chromosomes, the whole file, the peak quantiles, the null."""
     for chrom in reader.contigs() or []:
         if chrom not in run.genome.sizes:
             raise _unknown_chrom(chrom, run.genome, run.source)
+    candidates = _candidates(run, run.source, options["fmt"])
+    if options["null"] is None:
+        n = sum(1 for _ in candidates)
+        log.info("checked %s: %d alleles to check against the genome and score", run.source, n)
+    else:
+        sample = reservoir_sample(candidates, options["null_size"], options["seed"])
     if options["peaks"] is not None:
         if hasattr(run.scorer, "set_peaks"):
             windows = peak_windows(
@@ -448,7 +455,6 @@ def _prepare(run: _Run, reader, options: Mapping[str, Any]) -> None:
         else:
             log.info("peaks apply to profile models only (the active-allele quantile); ignored")
     if options["null"] is not None:
-        sample = reservoir_sample(_candidates(run, run.source, options["fmt"]), options["null_size"], options["seed"])
         run.null = null_scores(run, options["null"], sample, options["seed"], options["chunk"])
         log.info("%s null: %d variants", options["null"], len(sample))
 
