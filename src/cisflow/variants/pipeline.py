@@ -56,7 +56,7 @@ from cisflow.variants.io import (
     open_variants,
     vcf_header,
 )
-from cisflow.variants.null import empirical_pvalues, null_windows, reservoir_sample
+from cisflow.variants.null import NULLS, empirical_pvalues, null_windows, reservoir_sample
 from cisflow.variants.plots import plot_effects, plot_variant_logos
 from cisflow.variants.scorers import VariantScorer, load_scorer
 from cisflow.variants.windows import allele_windows, fetch_segments, genome_ref
@@ -547,6 +547,8 @@ def score_variants(
     for name, (value, low) in limits.items():
         if int(value) < low:
             raise CisflowError(f"variants: {name} must be at least {low}, got {value}")
+    if null is not None and null not in NULLS:
+        raise CisflowError(f"variants: unknown null {null!r}; valid nulls: {', '.join(NULLS)}")
     scorer = load_scorer(model, device, batch_size=batch_size, reverse_complement=reverse_complement, head=head)
     run = _Run(scorer, Genome.open(genome), Path(variants), int(max_indel_length), MotifHits(hits) if hits else None)
     flank = min(int(flank), scorer.input_length // 2)
