@@ -318,8 +318,11 @@ class _Top:
         strength = np.where(np.isfinite(values), np.abs(values), -np.inf)
         best = strength.argmax(axis=1) if len(values) else np.zeros(0, int)
         for i, t in enumerate(best):
-            item = (float(strength[i, t]), next(self.tick), table.iloc[i * n_tasks + int(t)].to_dict())
-            (heapq.heappush if len(self.heap) < self.k else heapq.heappushpop)(self.heap, item)
+            value = float(strength[i, t])
+            if len(self.heap) == self.k and (self.k == 0 or value <= self.heap[0][0]):
+                continue  # not among the k strongest so far (ties keep the earlier)
+            item = (value, next(self.tick), table.iloc[i * n_tasks + int(t)].to_dict())
+            (heapq.heappush if len(self.heap) < self.k else heapq.heapreplace)(self.heap, item)
 
     def _keep(self, task: str, values: np.ndarray) -> None:
         """A uniform sample of at most ``_SAMPLE`` values per task (Algorithm R over the stream)."""
