@@ -16,7 +16,7 @@ Usage::
 the demo's model, DanQ and DeepSEA at the demo's width) and prints mean ± SD over the seeds of the
 validation auPRC, test auROC and auPRC, and of each variant's test auPRC over the best baseline's
 (per seed). Baselines: those the run scored (deterministic: one fit) plus the gapped k-mer SVM
-(``cisflow.gkm``, the config's ``baselines.gkm`` options, its training subset drawn with each seed).
+(``cisflow.baselines.gkm``, the config's ``baselines.gkm`` options, its training subset drawn with each seed).
 
 ``--variant`` picks from :data:`VARIANTS` (default: all); ``config`` is the run's own model
 (``results/train``, re-evaluated on both strands). Outputs go under ``OUT_DIR/<variant>/`` (model,
@@ -145,9 +145,9 @@ def run_gkm(config: dict, results: Path, out_dir: Path, seed: int) -> dict:
     """The gapped k-mer SVM baseline (config ``baselines.gkm`` options, subset seed ``seed``) on the run's splits."""
     import numpy as np
 
+    from cisflow.baselines.gkm import gkm_svm_scores
     from cisflow.data import load_dataset
     from cisflow.evaluate import evaluate_predictions
-    from cisflow.gkm import gkm_svm_scores
 
     evaluation = out_dir / "baselines" / "gkm" / f"seed{seed}"
     if not (evaluation / "metrics.json").is_file():

@@ -2,7 +2,7 @@
 
 from _bootstrap import setup
 
-from cisflow.baselines import run_baselines
+from cisflow.baselines.pipeline import run_baselines
 
 log = setup(snakemake)
 opts = snakemake.params.baselines

@@ -4,8 +4,7 @@ from pathlib import Path
 
 from _bootstrap import setup
 
-from cisflow.baselines import compare_metrics_files
-from cisflow.evaluate import plot_model_comparison
+from cisflow.evaluate.compare import compare_metrics_files, plot_model_comparison
 
 log = setup(snakemake)
 files = {"cnn": snakemake.input.cnn} | {Path(p).parent.name: p for p in snakemake.input.baselines}

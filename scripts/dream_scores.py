@@ -4,7 +4,7 @@ from pathlib import Path
 
 from _bootstrap import setup
 
-from cisflow.submissions import compare_on_heldout
+from cisflow.evaluate.compare import compare_on_heldout
 
 log = setup(snakemake)
 predictions = {"cnn": snakemake.input.cnn} | {Path(p).parent.name: p for p in snakemake.input.baselines}

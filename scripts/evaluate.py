@@ -2,7 +2,7 @@
 
 from _bootstrap import setup
 
-from cisflow.evaluate import evaluate_model
+from cisflow.evaluate.pipeline import evaluate_model
 
 log = setup(snakemake)
 evaluate_model(

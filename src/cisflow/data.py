@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from cisflow.artifacts import write_datasets
 from cisflow.bigwig import read_bigwig_tracks, signal_track_names
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, gc_fraction
-from cisflow.io import save_npz, write_json
+from cisflow.io import write_json
 from cisflow.labels import Labels, load_labels
 from cisflow.splits import SPLIT_CODES, SPLITS, bin_splits, make_splits, split_tasks
 
@@ -297,16 +298,6 @@ def build_datasets(
         if rows.size == 0:
             log.warning("the %s split is empty", split)
     return out
-
-
-def write_datasets(datasets: Mapping[str, Mapping[str, np.ndarray]], paths: Mapping[str, str | Path]) -> None:
-    """Write each split's dataset to its npz path (:func:`cisflow.io.save_npz`, atomic)."""
-    missing = [s for s in paths if s not in datasets]
-    if missing:
-        raise CisflowError(f"no dataset for split(s) {', '.join(missing)}")
-    for split, path in paths.items():
-        save_npz(path, **datasets[split])
-        log.info("wrote %s (%d windows) to %s", split, len(datasets[split]["ids"]), path)
 
 
 def datasets_from_files(

@@ -48,7 +48,7 @@ from scipy.stats import rankdata
 
 from cisflow import metrics
 from cisflow.errors import CisflowError, require_file
-from cisflow.io import atomic_open, open_text
+from cisflow.io import atomic_open, open_text, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -403,8 +403,6 @@ def score_submission(
     subs = bootstrap_scores(labels, probs, n_subsamples, 0.9, seed, fdrs) if n_subsamples else pd.DataFrame()
     log.info("%s: auROC %.4f auPRC %.4f", task, full["auroc"], full["auprc"])
     if out_tsv is not None:
-        from cisflow.baselines import write_comparison_tsv
-
         rows = pd.concat([pd.DataFrame([{"subsample": "all", **full}]), subs], ignore_index=True)
-        write_comparison_tsv(rows.assign(task=task)[["task", *rows.columns]], out_tsv)
+        write_tsv(rows.assign(task=task)[["task", *rows.columns]], out_tsv)
     return {"full": full, "subsamples": subs}

@@ -10,15 +10,19 @@ import contextlib
 import gzip
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from cisflow.errors import CisflowError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _umask() -> int:
@@ -169,3 +173,20 @@ class ChunkedNpz:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._cleanup()
+
+
+def format_cell(value: Any) -> str:
+    """A TSV cell: floats to 6 significant digits, NaN as ``nan``, anything else as ``str``."""
+    if isinstance(value, float | np.floating):
+        return "nan" if math.isnan(value) else f"{value:.6g}"
+    return str(value)
+
+
+def write_tsv(table: pd.DataFrame, path: str | Path) -> None:
+    """Write a table as TSV with a header (cells by :func:`format_cell`), atomically; CisflowError if empty."""
+    if table.empty:
+        raise CisflowError("empty table", path)
+    with atomic_open(path) as handle:
+        handle.write("\t".join(map(str, table.columns)) + "\n")
+        for row in table.itertuples(index=False):
+            handle.write("\t".join(format_cell(v) for v in row) + "\n")

@@ -46,16 +46,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cisflow.artifacts import write_datasets
 from cisflow.errors import CisflowError
 from cisflow.genome import decode, iter_fasta, reverse_complement_codes, write_fasta
-from cisflow.io import atomic_open, save_npz, write_json
+from cisflow.io import atomic_open, write_json
 from cisflow.pwm import load_motif, sample_from_pwm
+from cisflow.splits import SPLITS
 
 log = logging.getLogger(__name__)
 
 EMBEDDING_COLUMNS = ["seq_id", "motif", "start", "end", "strand"]
 BACKGROUNDS = ("zero_order", "dinucleotide")
-SPLITS = ("train", "valid", "test")
 
 
 @dataclass
@@ -707,15 +708,6 @@ def split_simulation(
         }
         for split, idx in ((s, parts[s]) for s in SPLITS)
     }
-
-
-def write_datasets(splits: Mapping[str, Mapping[str, np.ndarray]], out_paths: Mapping[str, str | Path]) -> None:
-    """Save each split's arrays to its npz path (``{split: path}``) with :func:`cisflow.io.save_npz`."""
-    missing = sorted(set(out_paths) - set(splits))
-    if missing:
-        raise CisflowError(f"no split named {', '.join(missing)}; have {', '.join(splits)}")
-    for split, path in out_paths.items():
-        save_npz(path, **splits[split])
 
 
 def run_simulation(

@@ -10,8 +10,9 @@ import pytest
 
 from cisflow import baselines, cli, metrics
 from cisflow.errors import CisflowError
+from cisflow.evaluate import compare
 from cisflow.genome import decode, encode, reverse_complement_codes
-from cisflow.io import save_npz
+from cisflow.io import save_npz, write_tsv
 from cisflow.pwm import consensus_codes, load_motif
 
 MOTIF = "jaspar:MA0363.2"
@@ -67,7 +68,7 @@ def test_kmer_counts_match_brute_force_across_chunks(monkeypatch, canonical):
     codes = rng.integers(0, 4, size=(7, 30), dtype=np.uint8)
     codes[2, 5:8] = 4
     codes[4, :] = 4
-    monkeypatch.setattr(baselines, "_CHUNK_CELLS", 60)  # two rows per chunk
+    monkeypatch.setattr(baselines.kmer, "_CHUNK_CELLS", 60)  # two rows per chunk
     counts = baselines.kmer_counts(codes, k=3, canonical=canonical)
     names = baselines.kmer_names(3, canonical)
     for i in range(codes.shape[0]):
@@ -184,15 +185,15 @@ def test_compare_models_and_tsv(tmp_path):
         "cnn": [{"task": "a", "auprc": 0.9, "auroc": 0.95, "recall_at_10_fdr": 0.5}],
         "kmer": [{"task": "a", "auprc": float("nan"), "auroc": 0.8, "recall_at_10_fdr": 0.1}],
     }
-    table = baselines.compare_models(rows)
+    table = compare.compare_models(rows)
     assert list(table.columns) == ["model", "task", "auroc", "auprc", "recall_at_10_fdr"]
     assert list(table["model"]) == ["cnn", "kmer"]
-    baselines.write_comparison_tsv(table, tmp_path / "cmp.tsv")
+    write_tsv(table, tmp_path / "cmp.tsv")
     lines = (tmp_path / "cmp.tsv").read_text().splitlines()
     assert lines[0] == "model\ttask\tauroc\tauprc\trecall_at_10_fdr"
     assert lines[2] == "kmer\ta\t0.8\tnan\t0.1"
     with pytest.raises(CisflowError, match="no model metrics"):
-        baselines.compare_models({})
+        compare.compare_models({})
 
 
 def test_cli_baselines(splits, tmp_path, capsys, with_stage):

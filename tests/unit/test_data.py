@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cisflow.artifacts import write_datasets
 from cisflow.cli import main
-from cisflow.data import build_datasets, gc_matched_sample, write_datasets
+from cisflow.data import build_datasets, gc_matched_sample
 from cisflow.errors import CisflowError
 from cisflow.genome import N_CODE, Genome, decode, gc_fraction, write_fasta
 from cisflow.labels import make_labels, save_labels

@@ -10,7 +10,9 @@ import pytest
 
 from cisflow import evaluate, metrics
 from cisflow.cli import main
+from cisflow.data import load_dataset
 from cisflow.errors import CisflowError
+from cisflow.evaluate import pipeline as evaluate_pipeline
 from cisflow.io import save_npz
 
 L = 40
@@ -45,8 +47,8 @@ def fake_model(monkeypatch):
         gc = np.isin(data["codes"], (1, 2)).mean(axis=1).astype(np.float32)
         return np.stack([gc, gc], axis=1)
 
-    monkeypatch.setattr(evaluate, "_load_model", lambda path: (object(), dict(meta)))
-    monkeypatch.setattr(evaluate, "_predict", fake_predict)
+    monkeypatch.setattr(evaluate_pipeline, "_load_model", lambda path: (object(), dict(meta)))
+    monkeypatch.setattr(evaluate_pipeline, "_predict", fake_predict)
     return meta
 
 
@@ -87,11 +89,11 @@ def test_evaluate_model_task_mismatch(tmp_path, fake_model):
 
 def test_load_dataset_errors(tmp_path):
     with pytest.raises(CisflowError, match=r"missing\.npz: dataset does not exist"):
-        evaluate.load_dataset(tmp_path / "missing.npz")
+        load_dataset(tmp_path / "missing.npz")
     no_labels = {"codes": np.zeros((2, 5), np.uint8), "tasks": np.array(["a"]), "ids": np.array(["x", "y"])}
     save_npz(tmp_path / "nolabels.npz", **no_labels)
     with pytest.raises(CisflowError, match=r"nolabels\.npz: dataset lacks labels"):
-        evaluate.load_dataset(tmp_path / "nolabels.npz")
+        load_dataset(tmp_path / "nolabels.npz")
     save_npz(
         tmp_path / "bad.npz",
         codes=np.zeros((2, 5), np.uint8),
@@ -100,10 +102,10 @@ def test_load_dataset_errors(tmp_path):
         ids=np.array(["x", "y"]),
     )
     with pytest.raises(CisflowError, match=r"bad\.npz: inconsistent shapes"):
-        evaluate.load_dataset(tmp_path / "bad.npz")
+        load_dataset(tmp_path / "bad.npz")
     (tmp_path / "junk.npz").write_text("not an npz")
     with pytest.raises(CisflowError, match=r"junk\.npz: not a readable npz"):
-        evaluate.load_dataset(tmp_path / "junk.npz")
+        load_dataset(tmp_path / "junk.npz")
 
 
 def test_plot_curves_many_and_single_class_tasks(tmp_path):
@@ -139,11 +141,10 @@ def test_cli_evaluate_help(capsys):
 
 def test_evaluate_real_model_end_to_end(tmp_path):
     """A tiny SequenceDNN saved with cisflow.models.save_model, loaded and predicted for real."""
-    models = pytest.importorskip("cisflow.models")
-    predict_mod = pytest.importorskip("cisflow.predict")
-    if not all(hasattr(models, f) for f in ("build_model", "save_model", "load_model")):
-        pytest.skip("cisflow.models API not complete yet")
     import torch
+
+    from cisflow import models
+    from cisflow import predict as predict_mod
 
     torch.manual_seed(0)
     test_npz, codes, labels, _ = _dataset(tmp_path)
@@ -178,7 +179,7 @@ def test_compare_models_table_and_overlaid_curves(tmp_path, capsys):
     order = np.random.default_rng(1).permutation(len(ids))
     noise = np.random.default_rng(2).random(perfect.shape).astype(np.float32)
     evaluate.evaluate_predictions(labels[order], noise[order], ["gc", "flat"], ids[order], tmp_path / "kmer")
-    from cisflow.submissions import load_predictions
+    from cisflow.artifacts import load_predictions
 
     aligned, _ = load_predictions(tmp_path / "kmer/predictions.npz", {"ids": ids})
     np.testing.assert_array_equal(aligned, noise)

@@ -1,4 +1,4 @@
-"""Tests for cisflow.gkm: gapped k-mer features against brute force, a planted motif, bad inputs."""
+"""Tests for cisflow.baselines.gkm: gapped k-mer features against brute force, a planted motif, bad inputs."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from cisflow import baselines, metrics
+from cisflow.baselines.gkm import gapped_patterns, gkm_features, gkm_svm_scores
 from cisflow.errors import CisflowError
 from cisflow.genome import decode, encode, reverse_complement_codes
-from cisflow.gkm import gapped_patterns, gkm_features, gkm_svm_scores
 
 
 def _brute(seq: str, l: int, k: int) -> dict[tuple, int]:  # noqa: E741

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cisflow.artifacts import write_datasets
 from cisflow.cli import main
 from cisflow.errors import CisflowError
 from cisflow.genome import gc_fraction, read_fasta, reverse_complement_codes
@@ -25,7 +26,6 @@ from cisflow.simulate import (
     simulate,
     single_motif_detection,
     split_simulation,
-    write_datasets,
     write_simulation,
     zero_order,
 )
@@ -242,7 +242,7 @@ def test_outputs_round_trip(tmp_path):
         assert data["tasks"].tolist() == sim.tasks and data["ids"].shape == (18,)
     with pytest.raises(CisflowError, match="fractions"):
         split_simulation(sim, 0.5, 0.5)
-    with pytest.raises(CisflowError, match="no split named"):
+    with pytest.raises(CisflowError, match="no dataset for split"):
         write_datasets(splits, {"other": tmp_path / "o.npz"})
 
 

@@ -7,8 +7,9 @@ import pytest
 
 from cisflow.dream import read_submission
 from cisflow.errors import CisflowError
+from cisflow.evaluate.compare import compare_on_heldout
 from cisflow.io import save_npz
-from cisflow.submissions import compare_on_heldout, export_submissions
+from cisflow.submissions import export_submissions
 
 BIN = 200
 

@@ -99,7 +99,7 @@ def _register_dream(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.baselines.run_baselines` with the parsed arguments."""
-    from cisflow.baselines import run_baselines
+    from cisflow.baselines.pipeline import run_baselines
 
     run_baselines(
         args.train,
@@ -127,12 +127,11 @@ def run_dream(args: argparse.Namespace) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> None:
-    """Call :func:`cisflow.baselines.compare_metrics_files` and :func:`cisflow.evaluate.plot_model_comparison`."""
+    """Call :func:`cisflow.evaluate.compare.compare_metrics_files` and :func:`.plot_model_comparison`."""
     from pathlib import Path
 
-    from cisflow.baselines import compare_metrics_files
     from cisflow.errors import CisflowError
-    from cisflow.evaluate import plot_model_comparison
+    from cisflow.evaluate.compare import compare_metrics_files, plot_model_comparison
 
     dirs = {}
     for item in args.model:

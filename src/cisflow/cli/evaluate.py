@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.evaluate.evaluate_model` with the parsed arguments."""
-    from cisflow.evaluate import evaluate_model
+    from cisflow.evaluate.pipeline import evaluate_model
 
     evaluate_model(
         args.model,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cisflow.simulate import BACKGROUNDS, KINDS, SPLITS, run_simulation
+from cisflow.simulate import BACKGROUNDS, KINDS, run_simulation
+from cisflow.splits import SPLITS
 
 _EPILOG = """\
 kinds and the options they take:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cisflow.splits import SPLITS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``splits`` subcommand."""
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> None:
     datasets_from_files(
         args.labels,
         args.genome,
-        {split: out / f"{split}.npz" for split in ("train", "valid", "test")},
+        {split: out / f"{split}.npz" for split in SPLITS},
         valid_chroms=args.valid,
         test_chroms=args.test,
         preset=args.preset,

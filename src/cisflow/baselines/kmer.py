@@ -1,0 +1,235 @@
+"""The k-mer baseline: counts of every k-mer per sequence fed to a logistic regression per task.
+
+Counts of every k-mer (default k = 6) in each sequence, reverse complements collapsed
+(``canonical=True``: 2080 features for k = 6), windows containing N skipped. Features are
+``log1p(count)`` (sparse, no centring, no TF-IDF), fed to an L2 logistic regression (scikit-learn,
+liblinear, ``C`` the inverse regularisation strength). One model per task; ambiguous (-1) labels are
+dropped from training. When several ``C`` are given, each task keeps the one with the best
+validation auPRC.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+
+from cisflow import metrics
+from cisflow.baselines._codes import check_codes
+from cisflow.errors import CisflowError
+from cisflow.genome import N_CODE
+
+_CHUNK_CELLS = 1 << 22  # sequence positions counted at once (bounds the int64 window-index block)
+
+
+# --------------------------------------------------------------------------- k-mer features
+
+
+def _check_k(k: int) -> None:
+    """CisflowError unless 1 ≤ k ≤ 12."""
+    if not 1 <= int(k) <= 12:
+        raise CisflowError(f"k must be between 1 and 12, got {k}")
+
+
+def _reverse_complement_index(k: int) -> np.ndarray:
+    """For every k-mer index (base 4, first base most significant) the index of its reverse complement."""
+    idx = np.arange(4**k, dtype=np.int64)
+    digits = (idx[:, None] // 4 ** np.arange(k - 1, -1, -1)) % 4  # (4^k, k), first base first
+    rc_digits = 3 - digits[:, ::-1]
+    return rc_digits @ (4 ** np.arange(k - 1, -1, -1))
+
+
+def _feature_map(k: int, canonical: bool) -> tuple[np.ndarray, int]:
+    """Map from k-mer index to feature column, and the number of columns."""
+    if not canonical:
+        return np.arange(4**k, dtype=np.int64), 4**k
+    idx = np.arange(4**k, dtype=np.int64)
+    canon = np.minimum(idx, _reverse_complement_index(k))
+    uniq, column = np.unique(canon, return_inverse=True)
+    return column.astype(np.int64), int(uniq.size)
+
+
+def kmer_names(k: int = 6, canonical: bool = True) -> list[str]:
+    """Names of the feature columns of :func:`kmer_counts` (the lexicographically smaller strand if canonical)."""
+    _check_k(k)
+    column, n_features = _feature_map(k, canonical)
+    first = np.full(n_features, -1, dtype=np.int64)
+    order = np.arange(column.size)[::-1]
+    first[column[order]] = order  # smallest k-mer index of each column wins
+    digits = (first[:, None] // 4 ** np.arange(k - 1, -1, -1)) % 4
+    return ["".join("ACGT"[d] for d in row) for row in digits]
+
+
+def _window_indices(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Base-4 index of every k-window ``(n, L-k+1)`` int64 and a bool mask of windows free of N."""
+    n_win = codes.shape[1] - k + 1
+    idx = np.zeros((codes.shape[0], n_win), dtype=np.int64)
+    is_n = codes >= N_CODE
+    digits = np.where(is_n, 0, codes).astype(np.int64)
+    for j in range(k):
+        idx = idx * 4 + digits[:, j : j + n_win]
+    n_cum = np.concatenate([np.zeros((codes.shape[0], 1), np.int64), np.cumsum(is_n, axis=1)], axis=1)
+    valid = (n_cum[:, k:] - n_cum[:, :n_win]) == 0
+    return idx, valid
+
+
+def kmer_counts(codes: np.ndarray, k: int = 6, canonical: bool = True) -> sp.csr_matrix:
+    """Count every k-mer of every sequence (vectorised, chunked over rows).
+
+    Parameters
+    ----------
+    codes
+        uint8 genome codes ``(N, L)`` (A0 C1 G2 T3 N4).
+    k
+        k-mer length, 1..12.
+    canonical
+        Collapse each k-mer with its reverse complement (one column per pair, palindromes once).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        int32 ``(N, F)``: ``F = 4**k``, or ``(4**k + 4**(k/2)) / 2`` canonical (k even; ``4**k / 2`` if odd).
+        Columns are named by :func:`kmer_names`. Windows overlapping an N are not counted; a
+        sequence shorter than k has no k-mers.
+    """
+    codes = check_codes(codes)
+    _check_k(k)
+    column, n_features = _feature_map(k, canonical)
+    n, length = codes.shape
+    if length < k or n == 0:
+        return sp.csr_matrix((n, n_features), dtype=np.int32)
+    chunk = max(1, min(n, _CHUNK_CELLS // length))
+    blocks = []
+    for lo in range(0, n, chunk):
+        idx, valid = _window_indices(codes[lo : lo + chunk], k)
+        rows = np.broadcast_to(np.arange(idx.shape[0], dtype=np.int32)[:, None], idx.shape)[valid]
+        ones = np.ones(rows.size, dtype=np.int32)
+        block = sp.csr_matrix((ones, (rows, column[idx[valid]])), shape=(idx.shape[0], n_features))
+        block.sum_duplicates()
+        blocks.append(block)
+    return sp.vstack(blocks, format="csr")
+
+
+def _features(counts: sp.csr_matrix) -> sp.csr_matrix:
+    """log1p of the counts, float64, sparse (zeros stay zero)."""
+    out = counts.astype(np.float64)
+    out.data = np.log1p(out.data)
+    return out
+
+
+# --------------------------------------------------------------------------- k-mer logistic regression
+
+
+def _fit_features(x: sp.csr_matrix, labels: np.ndarray, C: float, seed: int) -> LogisticRegression:
+    """Fit an L2 logistic regression on features ``x`` ``(N, F)``; -1 labels dropped."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != x.shape[0]:
+        raise CisflowError(f"labels {labels.shape} must be (N,) with N = {x.shape[0]} sequences")
+    keep = labels != -1
+    y = labels[keep] == 1
+    if y.all() or not y.any():
+        raise CisflowError(f"cannot fit a k-mer model: {int(y.sum())} positives and {int((~y).sum())} negatives")
+    if C <= 0:
+        raise CisflowError(f"C must be positive, got {C}")
+    model = LogisticRegression(C=float(C), solver="liblinear", max_iter=1000, random_state=seed)
+    model.fit(x[keep], y)
+    return model
+
+
+def fit_kmer_baseline(
+    train_codes: np.ndarray, train_labels: np.ndarray, k: int = 6, C: float = 1.0, seed: int = 0, canonical: bool = True
+) -> LogisticRegression:
+    """Fit a k-mer bag logistic regression for one task.
+
+    Parameters
+    ----------
+    train_codes
+        uint8 ``(N, L)``.
+    train_labels
+        int ``(N,)``: 1 bound, 0 unbound, -1 ambiguous (dropped).
+    k, canonical
+        See :func:`kmer_counts`.
+    C
+        Inverse L2 regularisation strength (scikit-learn's ``C``).
+    seed
+        ``random_state`` of the liblinear solver.
+
+    Returns
+    -------
+    sklearn.linear_model.LogisticRegression
+        Fitted on ``log1p`` counts (``n_features_in_`` columns).
+    """
+    return _fit_features(_features(kmer_counts(train_codes, k, canonical)), train_labels, C, seed)
+
+
+def _predict_features(model: LogisticRegression, x: sp.csr_matrix) -> np.ndarray:
+    """Probability of the bound class, float32 ``(N,)``; CisflowError if the feature count differs."""
+    if getattr(model, "n_features_in_", x.shape[1]) != x.shape[1]:
+        raise CisflowError(
+            f"the k-mer model expects {model.n_features_in_} features, got {x.shape[1]} (wrong k or canonical?)"
+        )
+    return model.predict_proba(x)[:, 1].astype(np.float32)
+
+
+def predict_kmer_baseline(
+    model: LogisticRegression, codes: np.ndarray, k: int = 6, canonical: bool = True
+) -> np.ndarray:
+    """Probabilities ``(N,)`` float32 of a model from :func:`fit_kmer_baseline` (same ``k`` and ``canonical``)."""
+    return _predict_features(model, _features(kmer_counts(codes, k, canonical)))
+
+
+def _fit_best_c(
+    x_train: sp.csr_matrix, y_train: np.ndarray, x_valid: sp.csr_matrix, y_valid: np.ndarray, cs: Sequence[float], seed
+) -> tuple[LogisticRegression, float]:
+    """Fit one model per C; keep the best validation auPRC (the first C on ties or one-class validation)."""
+    best: tuple[float, LogisticRegression, float] | None = None
+    for c in cs:
+        model = _fit_features(x_train, y_train, c, seed)
+        score = metrics.auprc(y_valid, _predict_features(model, x_valid)) if len(cs) > 1 else 0.0
+        score = -math.inf if math.isnan(score) else score
+        if best is None or score > best[0]:
+            best = (score, model, float(c))
+    assert best is not None
+    return best[1], best[2]
+
+
+def kmer_baseline_probs(
+    train: Mapping[str, np.ndarray],
+    valid: Mapping[str, np.ndarray],
+    test_codes: np.ndarray,
+    k: int = 6,
+    cs: Sequence[float] = (1.0,),
+    seed: int = 0,
+) -> tuple[np.ndarray, list[float]]:
+    """Fit one k-mer model per task on ``train`` (``C`` chosen on ``valid``) and predict ``test_codes``.
+
+    Parameters
+    ----------
+    train, valid
+        Datasets with ``codes`` uint8 ``(N, L)`` and ``labels`` int8 ``(N, T)`` (-1 dropped).
+    test_codes
+        uint8 ``(M, L)``.
+    k
+        k-mer length (canonical k-mers).
+    cs
+        Inverse regularisation strengths; with several, each task keeps the best validation auPRC.
+    seed
+        ``random_state`` of the liblinear solver.
+
+    Returns
+    -------
+    probs, chosen
+        float32 ``(M, T)`` probabilities of the bound class, and the ``C`` kept per task ``(T,)``.
+    """
+    x_train, x_valid, x_test = (_features(kmer_counts(c, k)) for c in (train["codes"], valid["codes"], test_codes))
+    n_tasks = train["labels"].shape[1]
+    probs = np.zeros((x_test.shape[0], n_tasks), dtype=np.float32)
+    chosen = []
+    for i in range(n_tasks):
+        model, c = _fit_best_c(x_train, train["labels"][:, i], x_valid, valid["labels"][:, i], cs, seed)
+        probs[:, i] = _predict_features(model, x_test)
+        chosen.append(c)
+    return probs, chosen

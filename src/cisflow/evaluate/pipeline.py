@@ -1,0 +1,160 @@
+"""Evaluate a trained model (or any scores) on a held-out dataset npz: the ``evaluate`` stage entry.
+
+``evaluate_model`` loads the model, predicts the test set and hands the arrays to
+``evaluate_predictions``, which computes per-task metrics (``cisflow.metrics``) and writes
+``metrics.json``, ``metrics.tsv``, ``predictions.npz`` and ``curves.png`` atomically. The
+array-level ``evaluate_predictions`` serves baselines too.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cisflow import metrics
+from cisflow.artifacts import write_predictions
+from cisflow.data import check_signal_names, load_dataset
+from cisflow.errors import CisflowError
+from cisflow.evaluate.plots import plot_curves
+from cisflow.io import atomic_open, format_cell, write_json
+
+log = logging.getLogger(__name__)
+
+
+def _load_model(model_path: str | Path) -> tuple[Any, dict]:
+    """Load a saved model (``cisflow.models.load_model``); returns (module, meta)."""
+    from cisflow.models import load_model
+
+    return load_model(model_path)
+
+
+def _predict(
+    model: Any, data: dict[str, np.ndarray], batch_size: int, device: str | None, rc_average: bool = False
+) -> np.ndarray:
+    """Probabilities ``(N, T)`` float32 for a dataset's ``codes`` ``(N, L)`` [+ ``signal``] (``cisflow.predict``)."""
+    from cisflow.predict import predict
+
+    probs = predict(
+        model,
+        data["codes"],
+        batch_size=batch_size,
+        device=device,
+        reverse_complement_average=rc_average,
+        signal=data.get("signal"),
+    )
+    return np.asarray(probs, dtype=np.float32)
+
+
+def _check_model_matches(meta: dict, data: dict[str, np.ndarray], test_npz: str | Path) -> None:
+    """CisflowError if the model's tasks or input length differ from the dataset's."""
+    tasks = [str(t) for t in data["tasks"]]
+    if meta.get("tasks") is not None and list(meta["tasks"]) != tasks:
+        raise CisflowError(f"dataset tasks {tasks} differ from the model's tasks {list(meta['tasks'])}", test_npz)
+    length = meta.get("input_length")
+    if length is not None and int(length) != data["codes"].shape[1]:
+        raise CisflowError(f"sequences are {data['codes'].shape[1]} bp but the model expects {length} bp", test_npz)
+    check_signal_names(data, meta.get("signal_names", []), test_npz, "model")
+
+
+def evaluate_model(
+    model_path: str | Path,
+    test_npz: str | Path,
+    out_dir: str | Path,
+    fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
+    batch_size: int = 256,
+    device: str | None = None,
+    reverse_complement_average: bool = False,
+) -> list[dict[str, Any]]:
+    """Predict a test set with a saved model and write its evaluation.
+
+    Parameters
+    ----------
+    model_path
+        Model directory or its ``model.json`` (see ``cisflow.models.load_model``).
+    test_npz
+        Dataset npz (``codes`` ``(N, L)``, ``labels`` ``(N, T)``, ``tasks``, ``ids``).
+    out_dir
+        Receives ``metrics.json``, ``metrics.tsv``, ``predictions.npz``, ``curves.png``.
+    fdrs
+        FDRs for the recall-at-FDR metrics.
+    batch_size, device
+        Passed to ``cisflow.predict.predict``; ``device=None`` picks CUDA if present.
+    reverse_complement_average
+        Score each window as the mean probability of its two strands (signal reversed with it).
+
+    Returns
+    -------
+    list of dict
+        Per-task metrics (``cisflow.metrics.multitask_metrics``).
+    """
+    data = load_dataset(test_npz, "test dataset")
+    model, meta = _load_model(model_path)
+    _check_model_matches(meta, data, test_npz)
+    probs = _predict(model, data, batch_size, device, reverse_complement_average)
+    info = {
+        "model_path": str(model_path),
+        "test": str(test_npz),
+        "model": meta,
+        "reverse_complement_average": bool(reverse_complement_average),
+    }
+    return evaluate_predictions(data["labels"], probs, data["tasks"], data["ids"], out_dir, fdrs, info)
+
+
+def evaluate_predictions(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    tasks: Sequence[str],
+    ids: np.ndarray,
+    out_dir: str | Path,
+    fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
+    info: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Compute per-task metrics of ``probs`` ``(N, T)`` against ``labels`` ``(N, T)`` and write all outputs.
+
+    ``info`` (e.g. model meta, input paths) is stored in ``metrics.json`` beside the metrics.
+    Returns the per-task metric dicts.
+    """
+    out_dir = Path(out_dir)
+    tasks = [str(t) for t in tasks]
+    rows = metrics.multitask_metrics(labels, probs, tasks, fdrs)
+    mean = metrics.mean_metrics(rows)
+    for row in rows:
+        log.info(
+            "%s: auROC %.4f auPRC %.4f (%d+/%d-)",
+            *(row[k] for k in ("task", "auroc", "auprc", "num_positives", "num_negatives")),
+        )
+    summary = {**(info or {}), "fdrs": [float(f) for f in fdrs], "tasks": rows, "mean": mean}
+    write_json(out_dir / "metrics.json", _json_safe(summary))
+    write_metrics_tsv(rows, out_dir / "metrics.tsv")
+    write_predictions(out_dir / "predictions.npz", ids, labels, probs, tasks)
+    plot_curves(labels, probs, tasks, out_dir / "curves.png")
+    return rows
+
+
+def _json_safe(obj: Any) -> Any:
+    """Replace NaN / inf floats (not valid JSON) by None, recursively; numpy scalars to Python."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_metrics_tsv(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
+    """Write one row per task (columns ``task`` then every metric; NaN written as ``nan``), atomically."""
+    if not rows:
+        raise CisflowError("no tasks to write", path)
+    columns = list(rows[0])
+    with atomic_open(path) as handle:
+        handle.write("\t".join(columns) + "\n")
+        for row in rows:
+            handle.write("\t".join(format_cell(row[c]) for c in columns) + "\n")
