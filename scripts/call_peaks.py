@@ -3,7 +3,7 @@
 from _bootstrap import setup
 
 from cisflow.genome import read_chrom_sizes
-from cisflow.peaks import call_peaks
+from cisflow.macs3 import call_peaks
 
 log = setup(snakemake)
 opts = snakemake.params.peaks

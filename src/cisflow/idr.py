@@ -40,7 +40,7 @@ from scipy.optimize import fminbound
 from scipy.special import ndtr
 
 from cisflow.errors import CisflowError
-from cisflow.peaks import (
+from cisflow.narrowpeak import (
     COLUMNS,
     PeaksLike,
     as_peaks,

@@ -603,7 +603,7 @@ def labels_from_files(
     exclude_chroms
         Chromosomes left out of the labels in any case.
     """
-    from cisflow.peaks import read_narrowpeak
+    from cisflow.narrowpeak import read_narrowpeak
 
     sizes, g, drop = _parse_sizes(genome, chrom_sizes, chroms, exclude_chroms)
 

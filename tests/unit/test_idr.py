@@ -28,7 +28,7 @@ from cisflow.idr import (
     pseudo_values,
     rank_scores,
 )
-from cisflow.peaks import make_peaks, read_narrowpeak, write_narrowpeak
+from cisflow.narrowpeak import make_peaks, read_narrowpeak, write_narrowpeak
 
 TRUTH = {"mu": 3.0, "sigma": 1.0, "rho": 0.8, "pi": 0.5}
 

@@ -22,7 +22,7 @@ from cisflow.labels import (
     n_counts_per_bin,
     save_labels,
 )
-from cisflow.peaks import make_peaks, write_narrowpeak
+from cisflow.narrowpeak import make_peaks, write_narrowpeak
 
 # ---------------------------------------------------------------------------------------------
 # brute force: loop over every bin, hand overlap rules, no shared code with cisflow.labels

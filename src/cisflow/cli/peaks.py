@@ -48,7 +48,7 @@ def _register_call(actions: argparse._SubParsersAction) -> None:
 
 def _run_call(args: argparse.Namespace) -> None:
     from cisflow.genome import Genome, read_chrom_sizes
-    from cisflow.peaks import call_peaks
+    from cisflow.macs3 import call_peaks
 
     genome = Genome.from_fasta(args.genome) if args.genome else read_chrom_sizes(args.chrom_sizes)
     gsize = None if args.gsize is None else (int(args.gsize) if args.gsize.isdigit() else args.gsize)
