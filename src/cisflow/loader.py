@@ -34,12 +34,10 @@ import torch
 
 from cisflow.bigwig import read_bigwig_tracks, signal_track_names
 from cisflow.errors import CisflowError, require_file
-from cisflow.genome import Genome, gather_windows
+from cisflow.genome import Genome, gather_windows, reverse_complement_codes
 from cisflow.labels import Labels
 
 log = logging.getLogger(__name__)
-
-_COMPLEMENT = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 
 
 class _Candidates:
@@ -362,7 +360,7 @@ class GenomeBatches:
         starts = self._starts(rows, shift)
         codes = self._codes(rows, starts)
         if flip.any():
-            codes[flip] = _COMPLEMENT[codes[flip, ::-1]]
+            codes[flip] = reverse_complement_codes(codes[flip])
         at = self._signal_off[self._cand.chrom_idx[rows]] + starts
         signals = [windows[at] for windows in self._signals]
         for vals in signals:

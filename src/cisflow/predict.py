@@ -123,8 +123,9 @@ def predict_logits(
         parts = list(_batched_logits(model, codes, batch_size, device, rc=False, signal=signal))
     finally:
         model.train(was_training)
-    n_tasks = parts[0].shape[1] if parts else 0
-    return np.concatenate(parts) if parts else np.zeros((0, n_tasks), dtype=np.float32)
+    if not parts:
+        return np.zeros((0, getattr(model, "spec", {}).get("n_tasks", 0)), dtype=np.float32)
+    return np.concatenate(parts)
 
 
 @torch.no_grad()

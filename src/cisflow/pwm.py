@@ -249,3 +249,42 @@ def read_meme(path: str | Path) -> dict[str, np.ndarray]:
 def consensus_codes(pwm: np.ndarray) -> np.ndarray:
     """The most probable base at each position, uint8 codes ``(W,)``."""
     return _normalise(pwm).argmax(axis=0).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------- comparing motifs
+
+
+def tomtom(queries: list[np.ndarray], targets: list[np.ndarray], n_jobs: int = -1) -> dict[str, np.ndarray]:
+    """TOMTOM (memelite) of every query PWM against every target PWM, both orientations.
+
+    Parameters
+    ----------
+    queries, targets
+        PWMs ``(4, W)`` float64 (columns summing to 1).
+    n_jobs
+        memelite's worker count (-1: all cores).
+
+    Returns
+    -------
+    dict
+        ``p`` (p-values), ``offset``, ``overlap`` and ``strand`` (1 = the target's reverse complement),
+        each ``(n_queries, n_targets)``. ImportError when memelite is not installed.
+    """
+    from memelite import tomtom as memelite_tomtom
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, _scores, offsets, overlaps, strands = memelite_tomtom(list(queries), list(targets), n_jobs=n_jobs)
+    return {"p": p, "offset": offsets, "overlap": overlaps, "strand": strands}
+
+
+def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg q-values along the last axis of ``pvalues`` (monotone, capped at 1), same shape."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    n = p.shape[-1]
+    order = np.argsort(p, axis=-1, kind="stable")
+    ranked = np.take_along_axis(p, order, axis=-1) * n / np.arange(1, n + 1)
+    q = np.minimum.accumulate(ranked[..., ::-1], axis=-1)[..., ::-1]
+    out = np.empty_like(q)
+    np.put_along_axis(out, order, np.minimum(q, 1.0), axis=-1)
+    return out

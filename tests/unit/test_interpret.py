@@ -336,6 +336,30 @@ def test_filter_match_finds_planted_motif(tmp_path):
     assert (tmp_path / "logos.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_filter_match_tomtom_errors(monkeypatch):
+    """Without memelite the p/q-values are NaN (logged); any other TOMTOM failure is raised, not swallowed."""
+    from cisflow.interpret import scoring
+
+    rng = np.random.default_rng(1)
+    motifs = {"m": rng.dirichlet(np.ones(4), size=6).T}
+    weight = rng.normal(size=(2, 4, 8))
+
+    def missing(*args, **kwargs):
+        raise ImportError("No module named 'memelite'")
+
+    monkeypatch.setattr(scoring, "tomtom", missing)
+    table = filter_motif_matches(weight, motifs)
+    assert table.tomtom_pvalue.isna().all() and table.tomtom_qvalue.isna().all()
+    assert table.similarity.notna().all()
+
+    def broken(*args, **kwargs):
+        raise ValueError("bad matrix")
+
+    monkeypatch.setattr(scoring, "tomtom", broken)
+    with pytest.raises(ValueError, match="bad matrix"):
+        filter_motif_matches(weight, motifs)
+
+
 # ---------------------------------------------------------------- bad inputs
 def test_bad_inputs_raise():
     model = Linear(10)

@@ -6,7 +6,6 @@ import numpy as np
 import pyBigWig
 import pytest
 
-from cisflow.bigwig import read_bigwig_tracks
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome, one_hot, reverse_complement_codes
 from cisflow.labels import Labels
@@ -190,25 +189,6 @@ def test_dataset_signal_equals_loader_signal(gl, tmp_path):
         np.testing.assert_array_equal(sample["signal"][k, 0], valid["signal"][by_start[int(start)], 0])
     with pytest.raises(CisflowError, match="distinct file names"):
         build_datasets(labels, genome, {"chrA": "train"}, L, signal_bigwigs=[path, path])
-
-
-def test_bigwig_errors(tmp_path):
-    path = tmp_path / "sig.bw"
-    _write_bigwig(path, {"chrA": 1000}, np.random.default_rng(0))
-    with pytest.raises(CisflowError, match="not in the bigWig: chrB"):
-        read_bigwig_tracks(path, ["chrA", "chrB"], [1000, 730])
-    with pytest.raises(CisflowError, match="999 bp in the genome"):
-        read_bigwig_tracks(path, ["chrA"], [999])
-    neg = tmp_path / "neg.bw"
-    bw = pyBigWig.open(str(neg), "w")
-    bw.addHeader([("chrA", 100)])
-    bw.addEntries("chrA", 0, values=[-1.0] * 100, span=1, step=1)
-    bw.close()
-    with pytest.raises(CisflowError, match="negative values on chrA"):
-        read_bigwig_tracks(neg, ["chrA"], [100])
-    (tmp_path / "bad.bw").write_text("nope")
-    with pytest.raises(CisflowError, match="bigWig"):
-        read_bigwig_tracks(tmp_path / "bad.bw", ["chrA"], [1000])
 
 
 def test_eval_sample_and_tasks_idx(gl):

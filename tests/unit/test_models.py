@@ -1,4 +1,4 @@
-"""Tests for cisflow.models and cisflow.predict: shapes, known answers, config checks, persistence."""
+"""Tests for cisflow.models: shapes, known answers, config checks, persistence."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import torch
 from safetensors.torch import load_file
 
 from cisflow.errors import CisflowError
-from cisflow.genome import encode, one_hot, reverse_complement_codes
+from cisflow.genome import encode, one_hot
 from cisflow.models import build_model, check_model_config, load_model, model_params, save_model
 from cisflow.models.basset import basset_flat_size
 from cisflow.models.sequence_dnn import PRESETS, RandDropout, sequence_dnn_flat_size
-from cisflow.predict import predict, predict_logits
 
 SMALL = {
     "sequence_dnn": {"num_filters": [4, 3], "conv_width": [5, 3], "pool_width": 7},
@@ -228,46 +227,3 @@ def test_load_model_errors(tmp_path) -> None:
 def test_save_model_needs_metadata(tmp_path) -> None:
     with pytest.raises(CisflowError, match="lacks name"):
         save_model(tmp_path, torch.nn.Linear(2, 2), {})
-
-
-def test_predict_matches_sigmoid_and_batching() -> None:
-    torch.manual_seed(0)
-    model = build_model("sequence_dnn", 3, 50, dropout=0.5, **{k: v for k, v in SMALL["sequence_dnn"].items()})
-    codes = np.random.default_rng(1).integers(0, 5, (23, 50), dtype=np.uint8)
-    model.train()
-    probs = predict(model, codes, batch_size=5, device="cpu")
-    assert model.training  # mode restored
-    assert probs.shape == (23, 3) and probs.dtype == np.float32
-    with torch.no_grad():
-        expected = torch.sigmoid(model.eval()(torch.from_numpy(one_hot(codes)))).numpy()
-    np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(predict(model, codes, batch_size=100, device="cpu"), probs, rtol=1e-5, atol=1e-6)
-    logits = predict_logits(model, codes, batch_size=7, device="cpu")
-    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), probs, rtol=1e-5, atol=1e-6)
-
-
-def test_predict_reverse_complement_average() -> None:
-    torch.manual_seed(0)
-    model = build_model("deepbind", 2, 40, **SMALL["deepbind"])
-    codes = np.random.default_rng(2).integers(0, 4, (9, 40), dtype=np.uint8)
-    fwd = predict(model, codes, device="cpu")
-    rev = predict(model, reverse_complement_codes(codes), device="cpu")
-    avg = predict(model, codes, batch_size=4, device="cpu", reverse_complement_average=True)
-    np.testing.assert_allclose(avg, (fwd + rev) / 2, rtol=1e-5, atol=1e-6)
-
-
-def test_predict_bad_codes() -> None:
-    model = build_model("deepbind", 1, 40, **SMALL["deepbind"])
-    with pytest.raises(CisflowError, match=r"codes must be an \(N, L\) integer array"):
-        predict(model, np.zeros(40, dtype=np.uint8))
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_predict_on_cuda_close_to_cpu() -> None:
-    torch.manual_seed(0)
-    model = build_model("basset", 2, 120, **SMALL["basset"]).eval()
-    codes = np.random.default_rng(3).integers(0, 4, (16, 120), dtype=np.uint8)
-    cpu = predict(model, codes, device="cpu")
-    gpu = predict(model, codes, device="cuda")  # bf16 autocast
-    np.testing.assert_allclose(gpu, cpu, atol=2e-2)

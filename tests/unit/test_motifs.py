@@ -197,6 +197,9 @@ def test_match_motifs_rejects_unrelated():
 def test_benjamini_hochberg_known_answer():
     q = benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5]))
     np.testing.assert_allclose(q, [0.04, 0.16 / 3, 0.16 / 3, 0.5])  # p·n/rank (0.04, 0.06, 0.0533, 0.5), running min
+    rows = np.array([[0.01, 0.04, 0.03, 0.5], [0.2, 0.2, 0.9, 0.001]])  # along the last axis, ties equal
+    np.testing.assert_allclose(benjamini_hochberg(rows)[0], q)
+    np.testing.assert_allclose(benjamini_hochberg(rows)[1], [0.2 * 4 / 3, 0.2 * 4 / 3, 0.9, 0.004])
 
 
 # ---------------------------------------------------------------- hits

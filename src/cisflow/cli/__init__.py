@@ -1,7 +1,8 @@
 """The ``cisflow`` command: one subcommand per stage, each a thin face over the library.
 
 Each stage module in this package has ``register(subparsers)`` that adds its subcommand and
-sets ``func`` to a function taking the parsed arguments. Errors in inputs exit with status 2
+sets ``func`` to a function taking the parsed arguments; every module in :data:`STAGES` must exist
+(a missing one is an ImportError, never a silently absent command). Errors in inputs exit with status 2
 and one line on stderr.
 """
 
@@ -25,13 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in STAGES:
-        try:
-            module = importlib.import_module(f"cisflow.cli.{stage}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"cisflow.cli.{stage}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"cisflow.cli.{stage}").register(sub)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Shared helpers for the contribution-score methods: device, input checks, batched task outputs."""
+"""Shared helpers for the contribution-score methods: input checks, batched task outputs (and ``resolve_device``)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,9 @@ from torch import fx, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from cisflow.errors import CisflowError
+from cisflow.predict import resolve_device
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` as a torch.device; ``None`` → ``cuda`` if available, else ``cpu``.
-
-    An unknown device or a CUDA device this machine lacks is a one-line CisflowError
-    (:func:`cisflow.predict.resolve_device`).
-    """
-    from cisflow.predict import resolve_device as _checked
-
-    return _checked(device)
 
 
 def as_onehot(x: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pandas as pd
 from cisflow.errors import CisflowError
 from cisflow.io import atomic_path
 from cisflow.metrics import auprc
+from cisflow.pwm import benjamini_hochberg, tomtom
 from cisflow.simulate import read_embeddings
 
 log = logging.getLogger(__name__)
@@ -115,27 +115,13 @@ def _best_alignment(pwm: np.ndarray, motif: np.ndarray) -> tuple[float, int]:
 
 
 def _tomtom(pwms: np.ndarray, motifs: Sequence[np.ndarray]) -> np.ndarray | None:
-    """TOMTOM p-values ``(F, M)`` with memelite, or None if it fails here."""
+    """TOMTOM p-values ``(F, M)`` (:func:`cisflow.pwm.tomtom`), or None when memelite is not installed."""
     try:
-        from memelite import tomtom
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = tomtom(list(pwms), list(motifs), n_jobs=1)
-        return np.asarray(result[0], dtype=np.float64)
-    except Exception as exc:
-        log.warning("TOMTOM (memelite) unavailable (%s); p/q-values left empty", exc)
+        result = tomtom(list(pwms), list(motifs), n_jobs=1)
+    except ImportError as exc:
+        log.warning("TOMTOM needs memelite (%s); p/q-values left empty", exc)
         return None
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg q-values along the last axis."""
-    order = np.argsort(p, axis=-1)
-    ranked = np.take_along_axis(p, order, axis=-1) * p.shape[-1] / np.arange(1, p.shape[-1] + 1)
-    q = np.minimum.accumulate(ranked[..., ::-1], axis=-1)[..., ::-1].clip(max=1.0)
-    out = np.empty_like(q)
-    np.put_along_axis(out, order, q, axis=-1)
-    return out
+    return np.asarray(result["p"], dtype=np.float64)
 
 
 def filter_motif_matches(
@@ -167,7 +153,7 @@ def filter_motif_matches(
     pwms, names = filter_pwms(conv_weight, beta), list(motifs)
     mats = [np.asarray(motifs[n], dtype=np.float64) for n in names]
     pvals = _tomtom(pwms, mats) if tomtom else None
-    qvals = _bh(pvals) if pvals is not None else None
+    qvals = benjamini_hochberg(pvals) if pvals is not None else None
     rows = []
     for f, pwm in enumerate(pwms):
         cands = [

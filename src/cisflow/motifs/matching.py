@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cisflow.errors import CisflowError
-from cisflow.pwm import DEFAULT_JASPAR_RELEASE
+from cisflow.pwm import DEFAULT_JASPAR_RELEASE, benjamini_hochberg, tomtom
 
 log = logging.getLogger(__name__)
 
@@ -70,18 +70,6 @@ def jaspar_matrices(release: str = DEFAULT_JASPAR_RELEASE, taxon: str | None = N
     return {mid: pwm.copy() for mid, _, pwm in _jaspar_core(release, taxon)}
 
 
-def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg q-values of a 1-D array of p-values (monotone, capped at 1)."""
-    p = np.asarray(pvalues, dtype=np.float64)
-    n = p.size
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * n / np.arange(1, n + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
-    return out
-
-
 def _check_pwms(motifs: Mapping[str, np.ndarray], what: str) -> list[np.ndarray]:
     """``(4, W)`` float64 C-ordered copies, columns normalised; CisflowError on a bad shape."""
     out = []
@@ -93,16 +81,6 @@ def _check_pwms(motifs: Mapping[str, np.ndarray], what: str) -> list[np.ndarray]
     if not out:
         raise CisflowError(f"no {what}s given")
     return out
-
-
-def _tomtom(queries: list[np.ndarray], targets: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """memelite's tomtom over all pairs: arrays ``(n_queries, n_targets)`` of p, offset, overlap, strand."""
-    from memelite import tomtom
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p, _scores, offsets, overlaps, strands = tomtom(queries, targets)
-    return {"p": p, "offset": offsets, "overlap": overlaps, "strand": strands}
 
 
 def _alignment(res: dict[str, np.ndarray], i: int, j: int) -> list:
@@ -150,7 +128,7 @@ def match_jaspar(
         reverse complement matched).
     """
     core = _jaspar_core(release, taxon)
-    res = _tomtom(_check_pwms(patterns, "pattern"), [pwm for _, _, pwm in core])
+    res = tomtom(_check_pwms(patterns, "pattern"), [pwm for _, _, pwm in core])
     ids, labels = [mid for mid, _, _ in core], [tf for _, tf, _ in core]
     return _table(list(patterns), res, ids, labels, len(core), top)
 
@@ -172,6 +150,6 @@ def match_motifs(
         decoys = jaspar_matrices(DEFAULT_JASPAR_RELEASE)
         log.info("padding %d target motif(s) with %d JASPAR decoys for TOMTOM's null", len(t_pwms), len(decoys))
     d_pwms = _check_pwms(decoys, "decoy motif") if decoys else []
-    res = _tomtom(_check_pwms(patterns, "pattern"), t_pwms + d_pwms)
+    res = tomtom(_check_pwms(patterns, "pattern"), t_pwms + d_pwms)
     names = list(targets)
     return _table(list(patterns), res, names, names, len(t_pwms), top)
