@@ -111,3 +111,14 @@ def test_cisflow_has_no_import_cycle():
     cycle = find_cycle(graph)
     if cycle is not None:
         pytest.fail("import cycle: " + " → ".join(cycle))
+
+
+def test_the_library_does_not_import_its_test_fixtures():
+    """Only ``cisflow.cli.reads`` may import ``cisflow._testing``, and only inside a function (on demand)."""
+    modules = _module_names(SRC)
+    graph = import_graph()
+    users = {m for m, edges in graph.items() if "cisflow._testing" in edges and not m.startswith("cisflow._testing")}
+    assert users <= {"cisflow.cli.reads"}
+    tree = ast.parse(modules["cisflow.cli.reads"].read_text(encoding="utf-8"))
+    top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert not any("_testing" in ast.unparse(n) for n in top)

@@ -1,4 +1,4 @@
-"""Tests for cisflow.testdata: the synthetic genome, sites and simulated reads are what they claim."""
+"""Tests for cisflow._testing: the synthetic genome, sites and simulated reads are what they claim."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pysam
 import pytest
 
-from cisflow import reads, testdata
+from cisflow import reads
+from cisflow._testing import testdata
 from cisflow.cli import main
 from cisflow.genome import N_CODE, decode, read_fasta
 from cisflow.samples import read_sample_sheet

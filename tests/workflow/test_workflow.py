@@ -81,7 +81,7 @@ def _genome_config(project: dict, path: Path) -> Path:
 
 
 def test_genome_track_from_bams_to_interpretation(tmp_path):
-    from cisflow.testdata import make_test_project
+    from cisflow._testing import make_test_project
 
     project = make_test_project(tmp_path / "data", seed=0, absolute_paths=True)
     config = _genome_config(project, tmp_path / "genome.yaml")

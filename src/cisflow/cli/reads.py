@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from cisflow import reads, testdata
+from cisflow import reads
 
 log = logging.getLogger(__name__)
 
@@ -115,4 +115,11 @@ def _add_testdata(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-dir", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--absolute-paths", action="store_true", help="absolute paths in samples.tsv")
-    p.set_defaults(func=lambda a: testdata.make_test_project(a.out_dir, a.seed, absolute_paths=a.absolute_paths))
+    p.set_defaults(func=_run_testdata)
+
+
+def _run_testdata(args: argparse.Namespace) -> None:
+    """Write the synthetic test project (:func:`cisflow._testing.make_test_project`, imported on demand)."""
+    from cisflow._testing import make_test_project
+
+    make_test_project(args.out_dir, args.seed, absolute_paths=args.absolute_paths)

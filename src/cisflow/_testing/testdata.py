@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from cisflow.bam import fragment_records, write_bam_records
 from cisflow.errors import CisflowError
 from cisflow.genome import N_CODE, decode, encode, reverse_complement_codes, write_chrom_sizes, write_fasta
 from cisflow.io import atomic_open
-from cisflow.reads import fragment_records, write_bam_records
 
 log = logging.getLogger(__name__)
 
