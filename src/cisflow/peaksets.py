@@ -38,7 +38,8 @@ import pandas as pd
 
 from cisflow.errors import CisflowError
 from cisflow.idr import idr_peaks
-from cisflow.peaks import PeaksLike, as_peaks, cap_peaks, naive_overlap, overlap_pairs, sort_peaks
+from cisflow.narrowpeak import PeaksLike, as_peaks, cap_peaks, overlap_pairs, sort_peaks
+from cisflow.peaks import naive_overlap
 from cisflow.qc.reproducibility import reproducibility_qc
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,8 @@ def write_peak_sets(
     """
     from cisflow.io import write_json
     from cisflow.labels import read_bed3
-    from cisflow.peaks import read_narrowpeak, reference_overlap, write_narrowpeak
+    from cisflow.narrowpeak import read_narrowpeak, write_narrowpeak
+    from cisflow.peaks import reference_overlap
 
     bl = read_bed3(blacklist) if blacklist is not None else None
     peaks = {k: filter_peaks(read_narrowpeak(p, genome_sizes), bl, keep_chroms) for k, p in calls.items()}

@@ -32,7 +32,7 @@ from cisflow.denoise.metrics import equivalent_depth, mse, peak_metrics, pearson
 from cisflow.denoise.train import check_denoise_train_config, denoising_loss, pearson_loss
 from cisflow.errors import CisflowError
 from cisflow.models import build_model, load_model, save_model
-from cisflow.peaks import read_narrowpeak
+from cisflow.narrowpeak import read_narrowpeak
 
 TINY_MODEL = {"channels": 3, "kernel_size": 5, "dilation": 2, "n_blocks": 2, "class_channels": 3,
               "class_kernel_size": 3, "class_dilation": 3, "class_blocks": 1}  # fmt: skip
@@ -361,7 +361,7 @@ def _simulated_tracks(tmp_path: Path, peaks: dict, depths: dict[str, float], see
 
 
 def _peak_file(path: Path, peaks: dict[str, list[tuple[int, int]]], pvalue: float | None = None) -> Path:
-    from cisflow.peaks import make_peaks, write_narrowpeak
+    from cisflow.narrowpeak import make_peaks, write_narrowpeak
 
     rows = [(c, s, e) for c, ps in peaks.items() for s, e in ps]
     chrom, start, end = zip(*rows, strict=True)

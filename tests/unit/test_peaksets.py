@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cisflow._testing.testdata import plant_sites, simulate_chip_bam, simulate_control_bam, synthetic_genome
 from cisflow.errors import CisflowError
 from cisflow.labels import make_labels
-from cisflow.peaks import call_peaks, make_peaks, read_narrowpeak
+from cisflow.macs3 import call_peaks
+from cisflow.narrowpeak import make_peaks, read_narrowpeak
 from cisflow.peaksets import encode_peak_sets
 from cisflow.reads import filter_reads, pool_reads, pseudo_replicates
-from cisflow.testdata import plant_sites, simulate_chip_bam, simulate_control_bam, synthetic_genome
 
 HAVE_MACS3 = (Path(sys.executable).parent / "macs3").is_file() or shutil.which("macs3") is not None
 SIZES = {"chr1": 300_000, "chr2": 200_000}
@@ -122,7 +123,7 @@ def test_filter_peaks_blacklist_and_chromosomes():
 def test_write_peak_sets_files_summary_and_off_genome_reference(rescue_case, tmp_path):
     import json
 
-    from cisflow.peaks import read_narrowpeak, write_narrowpeak
+    from cisflow.narrowpeak import read_narrowpeak, write_narrowpeak
     from cisflow.peaksets import write_peak_sets
 
     optimal = encode_peak_sets(rescue_case["replicates"], rescue_case["self"], rescue_case["pooled"],

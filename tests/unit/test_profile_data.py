@@ -8,7 +8,7 @@ import pytest
 
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome, encode
-from cisflow.peaks import make_peaks
+from cisflow.narrowpeak import make_peaks
 from cisflow.profile.data import ProfileBatches, centered, crop, epoch_rows, reverse_complement_batch, subset
 from cisflow.profile.io import load_dataset, load_predictions, save_dataset, save_predictions
 from cisflow.profile.regions import assign_splits, background_candidates, gc_matched, make_regions, peak_regions

@@ -12,6 +12,7 @@ import pandas as pd
 import pysam
 import pytest
 
+from cisflow._testing.testdata import plant_sites, simulate_atac_bam, simulate_chip_bam, synthetic_genome
 from cisflow.errors import CisflowError
 from cisflow.qc.collect import ReadQC
 from cisflow.qc.complexity import LibraryComplexity
@@ -20,7 +21,6 @@ from cisflow.qc.fragments import FragmentLengths
 from cisflow.qc.reproducibility import reproducibility_flag, reproducibility_qc
 from cisflow.qc.standards import Standard, flag_metrics, standards
 from cisflow.qc.xcor import StrandCrossCorrelation, chromosome_correlation, lagged_products
-from cisflow.testdata import plant_sites, simulate_atac_bam, simulate_chip_bam, synthetic_genome
 
 SIZES = {"chr1": 60_000, "chr2": 40_000}
 
@@ -356,7 +356,7 @@ def _stats_with_qc(bam, tagalign, tmp_path, assay):
 
 
 def test_run_qc_writes_table_multiqc_files_and_plots(tmp_path, atac_bam):
-    from cisflow.peaks import make_peaks, write_narrowpeak
+    from cisflow.narrowpeak import make_peaks, write_narrowpeak
     from cisflow.qc.io import read_qc_table
     from cisflow.qc.pipeline import GroupInputs, SampleInputs, run_qc
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from cisflow.denoise.coverage import runs_above, tile_starts
 from cisflow.errors import CisflowError
-from cisflow.peaks import make_peaks
+from cisflow.narrowpeak import make_peaks
 
 #: Reads ``(chrom, start, end)`` → float32 ``(C, end - start)`` input tracks (zeros off the chromosome).
 WindowFn = Callable[[str, int, int], np.ndarray]

@@ -19,7 +19,7 @@ from cisflow.denoise.coverage import DEFAULT_FLANK, extended_coverage, fold_scal
 from cisflow.denoise.io import read_cut_sites, subsample_reads, write_bigwig
 from cisflow.errors import CisflowError
 from cisflow.io import write_json
-from cisflow.peaks import call_peaks
+from cisflow.macs3 import call_peaks
 
 log = logging.getLogger(__name__)
 

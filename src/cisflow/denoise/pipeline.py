@@ -31,7 +31,7 @@ from cisflow.denoise.plots import plot_denoising
 from cisflow.errors import CisflowError
 from cisflow.io import write_json
 from cisflow.models import load_model
-from cisflow.peaks import empty_peaks, read_narrowpeak, write_narrowpeak
+from cisflow.narrowpeak import empty_peaks, read_narrowpeak, write_narrowpeak
 from cisflow.predict import resolve_device
 
 log = logging.getLogger(__name__)

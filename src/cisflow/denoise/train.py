@@ -29,7 +29,7 @@ from cisflow.denoise.io import TrackReader, write_table
 from cisflow.denoise.metrics import peak_metrics, pearson
 from cisflow.errors import CisflowError, require_file
 from cisflow.models import build_model, check_model_config, save_model
-from cisflow.peaks import read_narrowpeak
+from cisflow.narrowpeak import read_narrowpeak
 from cisflow.predict import resolve_device
 from cisflow.train import _deterministic, _finished, _load_checkpoint, _save_checkpoint
 

@@ -251,7 +251,7 @@ def write_hits(hits: pd.DataFrame, tsv: str | Path, bed: str | Path) -> None:
 
 def read_summits(paths: Sequence[str | Path]) -> dict[str, np.ndarray]:
     """Summits ``{chrom: sorted 0-based positions}`` of narrowPeak files (``start + summit``; the start if -1)."""
-    from cisflow.peaks import read_narrowpeak
+    from cisflow.narrowpeak import read_narrowpeak
 
     frames = [read_narrowpeak(p, allow_empty=True) for p in paths]
     peaks = pd.concat(frames, ignore_index=True)

@@ -20,7 +20,7 @@ from cisflow.genome import Genome, encode
 from cisflow.interpret.tracks import contribution_bigwig
 from cisflow.io import save_npz, write_json
 from cisflow.models import META_NAME, WEIGHTS_NAME, load_model, save_model
-from cisflow.peaks import read_narrowpeak
+from cisflow.narrowpeak import read_narrowpeak
 from cisflow.predict import resolve_device
 from cisflow.profile.bias import THRESHOLD_FACTOR, bias_datasets, counts_offset, shift_counts_bias
 from cisflow.profile.data import centered, extract_dataset

@@ -143,7 +143,7 @@ def sample_row(inputs: SampleInputs, group: GroupInputs, tss: pd.DataFrame | Non
 
 
 def _peak_tables(group: GroupInputs) -> dict[str, pd.DataFrame]:
-    from cisflow.peaks import read_narrowpeak
+    from cisflow.narrowpeak import read_narrowpeak
 
     return {name: read_narrowpeak(path, allow_empty=True) for name, path in group.peak_sets.items()}
 
