@@ -5,6 +5,4 @@ from _bootstrap import setup
 from cisflow.submissions import export_submissions
 
 log = setup(snakemake)
-export_submissions(
-    snakemake.input.predictions, snakemake.input.test, snakemake.params.out_dir, snakemake.params.bin_size
-)
+export_submissions(snakemake.input.predictions, snakemake.input.test, snakemake.params.out_dir)

@@ -1,8 +1,8 @@
 """Snakemake adapter: train the configured model (resumes from its checkpoint).
 
 Simulations train on the simulated dataset; the genome track streams every bound bin of the
-training chromosomes plus fresh unbound bins each epoch from the genome (with the configured
-signal bigWigs as extra input channels).
+training chromosomes plus fresh unbound bins each epoch from the genome (at the negative ratio
+splits.json records, with the configured signal bigWigs as extra input channels).
 """
 
 from _bootstrap import setup
@@ -25,7 +25,6 @@ if "labels" in snakemake.input.keys():
         snakemake.input.genome,
         snakemake.input.splits,
         snakemake.input.valid,
-        negative_ratio=snakemake.params.negative_ratio,
         signal_bigwigs=snakemake.input.signal,
         **common,
     )

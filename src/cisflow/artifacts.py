@@ -1,19 +1,42 @@
-"""The npz artifacts that stages hand to each other: one writer and one checked reader each.
+"""The npz artifacts that stages hand to each other, declared once: keys, dtypes, shapes, format and version.
 
-``predictions``
-    ``ids`` str ``(N,)``, ``labels`` int8 ``(N, T)`` (1 / 0 / -1), ``probs`` float32 ``(N, T)``,
-    ``tasks`` str ``(T,)``; written by :func:`cisflow.evaluate.evaluate_predictions` for a model or a
-    baseline, read by the DREAM exports and the model comparisons (rows matched by ``ids``).
-``datasets``
-    One npz per split (see :mod:`cisflow.data` for the arrays); written by :func:`write_datasets`.
+Every artifact is a compressed npz (no pickles) holding ``format`` (its name) and ``format_version``
+beside its arrays, and the geometry it was made with, so no later step re-reads geometry from the
+config:
+
+``bin_size``, ``stride``
+    The genome bins of the labels (bin ``i`` of a chromosome is ``[i * stride, i * stride + bin_size)``);
+    0 when the rows are not genome bins (simulated sequences).
+``input_length``
+    The model input window (bp) centred on each bin (datasets, predictions, contribution scores).
+
+A :class:`Format` lists its arrays with a dtype and a symbolic shape (``("N", "L")``: every array
+that uses ``N`` has the same ``N``); :func:`read` checks a file against it and :func:`write` writes
+one, both naming the file in a one-line :class:`~cisflow.errors.CisflowError` for any mismatch. A
+file without ``format_version`` (written before formats were declared) is refused with the stage to
+rerun. The formats:
+
+:data:`LABELS`
+    Binned labels of the genome (:func:`cisflow.labels.save_labels`).
+:data:`DATASET`
+    One split's windows: codes, labels, ids, coordinates, optional signal channels
+    (:mod:`cisflow.data`, :mod:`cisflow.simulate`).
+:data:`PREDICTIONS`
+    Probabilities per row and task of a model or a baseline (:func:`cisflow.evaluate.evaluate_predictions`).
+:data:`SCORES`
+    Contribution scores of one method (:func:`cisflow.interpret.interpret_model`), modisco-lite's input.
+
+New artifacts (profile predictions, QC tables …) add a :class:`Format` here and to :data:`FORMATS`.
 """
 
 from __future__ import annotations
 
 import logging
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,44 +46,377 @@ from cisflow.io import save_npz
 
 log = logging.getLogger(__name__)
 
-PREDICTION_KEYS = ("ids", "probs", "tasks")
+FORMAT_KEY, VERSION_KEY = "format", "format_version"
+GEOMETRY = ("bin_size", "stride", "input_length")
+#: dtype names of :class:`Array`: exact numpy dtypes, or a kind (any width) for ``float`` / ``int`` / ``str``.
+_KINDS = {"float": "f", "int": "iu", "str": "U"}
 
 
-def read_npz_keys(path: str | Path, keys: Sequence[str], what: str) -> dict[str, np.ndarray]:
-    """Read ``keys`` of an npz (only those are decompressed); CisflowError naming the file otherwise.
+@dataclass(frozen=True)
+class Array:
+    """One array of a format: its dtype (``uint8``, ``int8``, ``int64``, ``float32``, ``float16``, or a kind
+    ``float`` / ``int`` / ``str``), its symbolic shape (``()`` for a scalar) and whether it must be present."""
 
-    ``ids``, ``tasks`` and ``chrom`` come back as str arrays.
+    dtype: str
+    shape: tuple[str | int, ...]
+    required: bool = True
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Format:
+    """A declared npz artifact: ``name`` and ``version`` (stored in the file), its arrays, the stage that
+    writes it (named in errors), and an optional value check ``check(arrays, path)``."""
+
+    name: str
+    version: int
+    stage: str
+    arrays: Mapping[str, Array]
+    check: Callable[[Mapping[str, np.ndarray], Path], None] | None = field(default=None, compare=False)
+
+    @property
+    def required(self) -> list[str]:
+        """Names of the arrays every file of this format has."""
+        return [k for k, a in self.arrays.items() if a.required]
+
+
+def _geometry(*names: str) -> dict[str, Array]:
+    """Scalar int64 geometry arrays."""
+    docs = {"bin_size": "bin width (bp); 0 = not genome bins", "stride": "bin step (bp); 0 = not genome bins",
+            "input_length": "model input window (bp)"}  # fmt: skip
+    return {n: Array("int64", (), doc=docs[n]) for n in names}
+
+
+def _check_labels_values(data: Mapping[str, np.ndarray], path: Path) -> None:
+    """Labels must be 1, 0 or -1."""
+    if "labels" in data and not np.isin(data["labels"], (-1, 0, 1)).all():
+        raise CisflowError("labels must be 1, 0 or -1", path)
+
+
+def _check_labels_file(data: Mapping[str, np.ndarray], path: Path) -> None:
+    """Labels in {1, 0, -1}; ``n_bins`` add up to the label rows and ``keep`` packs that many bits."""
+    _check_labels_values(data, path)
+    if {"labels", "n_bins", "keep"} <= set(data):
+        rows = int(data["n_bins"].sum())
+        if rows != data["labels"].shape[0] or data["keep"].shape[0] != -(-rows // 8):
+            raise CisflowError(f"n_bins add up to {rows} but labels have {data['labels'].shape[0]} rows", path)
+
+
+def _check_dataset(data: Mapping[str, np.ndarray], path: Path) -> None:
+    """A dataset's labels are 1, 0 or -1 and its codes ``input_length`` wide."""
+    _check_labels_values(data, path)
+    if "codes" in data:
+        if data["codes"].shape[1] != int(data["input_length"]):
+            raise CisflowError(
+                f"codes are {data['codes'].shape[1]} bp but input_length is {data['input_length']}", path
+            )
+    if ("signal" in data) != ("signal_names" in data) and "codes" in data:
+        raise CisflowError("signal and signal_names go together", path)
+
+
+LABELS = Format(
+    "cisflow-labels",
+    1,
+    "labels",
+    {
+        "tasks": Array("str", ("T",), doc="task names, the label columns"),
+        "chroms": Array("str", ("C",), doc="chromosomes in genome order"),
+        "sizes": Array("int64", ("C",), doc="chromosome lengths (bp)"),
+        "n_bins": Array("int64", ("C",), doc="bins per chromosome"),
+        "mode": Array("str", (), doc="labelling rule"),
+        "labels": Array("int8", ("B", "T"), doc="1 bound, 0 unbound, -1 ambiguous; chromosomes concatenated"),
+        "keep": Array("uint8", ("K",), doc="np.packbits of the kept-bin mask (B,)"),
+        "params": Array("str", (), doc="JSON of the other labelling parameters"),
+        **_geometry("bin_size", "stride"),
+    },
+    _check_labels_file,
+)
+
+DATASET = Format(
+    "cisflow-dataset",
+    1,
+    "splits (or simulate)",
+    {
+        "codes": Array("uint8", ("N", "L"), doc="genome codes A0 C1 G2 T3 N4 of each window"),
+        "labels": Array("int8", ("N", "T"), doc="1 bound, 0 unbound, -1 ambiguous"),
+        "tasks": Array("str", ("T",)),
+        "ids": Array("str", ("N",), doc="chrom:start-end of the bin (or the sequence id)"),
+        "chrom": Array("str", ("N",), required=False),
+        "start": Array("int64", ("N",), required=False, doc="window start (may be < 0 near a chromosome start)"),
+        "bin_start": Array("int64", ("N",), required=False),
+        "seed": Array("int64", (), required=False),
+        "signal": Array("float", ("N", "S", "L"), required=False, doc="log1p signal channels after the DNA"),
+        "signal_names": Array("str", ("S",), required=False),
+        **_geometry(*GEOMETRY),
+    },
+    _check_dataset,
+)
+
+PREDICTIONS = Format(
+    "cisflow-predictions",
+    1,
+    "evaluate (or baselines)",
+    {
+        "ids": Array("str", ("N",)),
+        "labels": Array("int8", ("N", "T")),
+        "probs": Array("float32", ("N", "T"), doc="probability (or score) per row and task"),
+        "tasks": Array("str", ("T",)),
+        **_geometry(*GEOMETRY),
+    },
+    _check_labels_values,
+)
+
+SCORES = Format(
+    "cisflow-scores",
+    1,
+    "interpret",
+    {
+        "x": Array("float32", ("N", 4, "L"), doc="one-hot input"),
+        "scores": Array("float", ("N", 4, "L"), doc="actual-base contributions"),
+        "hypothetical": Array("float", ("N", 4, "L"), doc="hypothetical contributions"),
+        "ids": Array("str", ("N",)),
+        "task": Array("str", ()),
+        "seed": Array("int64", ()),
+        "chrom": Array("str", ("N",), required=False),
+        "start": Array("int64", ("N",), required=False),
+        "summation_error": Array("float", ("N",), required=False, doc="DeepSHAP's |sum - (f(x) - E f)|"),
+        **_geometry(*GEOMETRY),
+    },
+)
+
+FORMATS: dict[str, Format] = {f.name: f for f in (LABELS, DATASET, PREDICTIONS, SCORES)}
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _dtype_ok(array: np.ndarray, dtype: str) -> bool:
+    """Whether ``array`` has the declared dtype (exact, or of the declared kind)."""
+    if dtype in _KINDS:
+        return array.dtype.kind in _KINDS[dtype]
+    return array.dtype == np.dtype(dtype)
+
+
+def _check_arrays(fmt: Format, data: Mapping[str, np.ndarray], path: str | Path, what: str) -> None:
+    """CisflowError unless every array of ``data`` has its declared dtype and consistent shape."""
+    dims: dict[str, int] = {}
+    for key, array in data.items():
+        spec = fmt.arrays.get(key)
+        if spec is None:
+            continue
+        if not _dtype_ok(array, spec.dtype):
+            raise CisflowError(f"{what}: {key} must be {spec.dtype}, got {array.dtype}", path)
+        if array.ndim != len(spec.shape):
+            raise CisflowError(
+                f"{what}: {key} must have shape ({', '.join(map(str, spec.shape))}), got {array.shape}", path
+            )
+        for dim, size in zip(spec.shape, array.shape, strict=True):
+            want = dims.setdefault(dim, size) if isinstance(dim, str) else dim
+            if size != want:
+                raise CisflowError(
+                    f"{what}: {key} {array.shape} does not match {dim} = {want} of the other arrays", path
+                )
+
+
+def _check_format(fmt: Format, found: str | None, version: int | None, path: Path, what: str) -> None:
+    """CisflowError unless the file is ``fmt`` at its version (one line saying which stage to rerun)."""
+    if version is None:
+        raise CisflowError(
+            f"{what} has no format version (written by an older cisflow or another tool); rerun the {fmt.stage} stage",
+            path,
+        )
+    if found != fmt.name:
+        raise CisflowError(f"{what} is a {found} file, not {fmt.name}", path)
+    if version != fmt.version:
+        raise CisflowError(
+            f"{what} is {fmt.name} version {version}; this cisflow reads version {fmt.version}: rerun the "
+            f"{fmt.stage} stage",
+            path,
+        )
+
+
+# --------------------------------------------------------------------------- reading and writing
+
+
+def _wanted(fmt: Format, files: set[str], keys: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """Arrays to load and arrays that must be in the file: every declared one present (all required), or
+    ``keys`` plus the geometry (all of them required)."""
+    if keys is None:
+        return [k for k in fmt.arrays if k in files], fmt.required
+    unknown = [k for k in keys if k not in fmt.arrays]
+    if unknown:
+        raise TypeError(f"{fmt.name} declares no array {', '.join(unknown)}")
+    wanted = list(dict.fromkeys([*keys, *(g for g in GEOMETRY if g in fmt.arrays)]))
+    return wanted, wanted
+
+
+def read(
+    path: str | Path, fmt: Format, keys: Sequence[str] | None = None, what: str | None = None
+) -> dict[str, np.ndarray]:
+    """Read an artifact checked against its format.
+
+    Parameters
+    ----------
+    path
+        The npz.
+    fmt
+        Its :class:`Format`.
+    keys
+        Arrays to read (only these are decompressed, plus the geometry); None reads every declared
+        array the file has. A required key absent from the file is an error either way.
+    what
+        How errors name the file (default: the format's name).
+
+    Returns
+    -------
+    dict
+        The arrays (str arrays as ``str``), ``bin_size`` / ``stride`` / ``input_length`` as 0-d int64.
     """
+    what = what or fmt.name
     path = require_file(path, what)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in keys if k not in npz.files]
+            files = set(npz.files)
+            found = str(npz[FORMAT_KEY]) if FORMAT_KEY in files else None
+            version = int(npz[VERSION_KEY]) if VERSION_KEY in files else None
+            _check_format(fmt, found, version, path, what)
+            wanted, need = _wanted(fmt, files, keys)
+            missing = [k for k in need if k not in files]
             if missing:
                 raise CisflowError(f"{what} lacks {', '.join(missing)}", path)
-            data = {k: npz[k] for k in keys}
+            data = {k: npz[k] for k in wanted}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, CisflowError):
             raise
         raise CisflowError(f"cannot read {what} ({exc.__class__.__name__}: {exc})", path) from exc
-    for key in ("ids", "tasks", "chrom"):
-        if key in data:
-            data[key] = data[key].astype(str)
+    _check_arrays(fmt, data, path, what)
+    data = {k: v.astype(str) if fmt.arrays[k].dtype == "str" else v for k, v in data.items()}
+    if fmt.check is not None:
+        fmt.check(data, path)
     return data
+
+
+def _cast(value: np.ndarray, dtype: str, key: str, path: str | Path) -> np.ndarray:
+    """``value`` as the declared dtype: str to unicode, kinds kept, integers to any integer type that holds
+    them, floats to floats; anything else (e.g. float codes) is a CisflowError."""
+    if dtype == "str":
+        return value.astype(str)
+    if dtype in _KINDS:
+        return value
+    target = np.dtype(dtype)
+    if value.dtype.kind in "iu" and target.kind in "iu":  # integers: any width whose range holds the values
+        info = np.iinfo(target)
+        if value.size and (value.min() < info.min or value.max() > info.max):
+            raise CisflowError(f"{key} values do not fit {dtype}", path)
+        return value.astype(target)
+    if np.can_cast(value.dtype, target, "same_kind"):
+        return value.astype(target)
+    raise CisflowError(f"{key} must be {dtype}, got {value.dtype}", path)
+
+
+def write(path: str | Path, fmt: Format, arrays: Mapping[str, Any]) -> None:
+    """Write an artifact (compressed npz, atomically) after checking it against its format.
+
+    ``arrays`` are cast to the declared dtypes within their kind (int64 to int8, float64 to float32, str
+    arrays to unicode; never float to int); keys the format does not declare are an error, so every
+    artifact stays described here.
+    """
+    unknown = [k for k in arrays if k not in fmt.arrays]
+    if unknown:
+        raise CisflowError(f"{fmt.name} has no array {', '.join(unknown)}", path)
+    missing = [k for k in fmt.required if k not in arrays]
+    if missing:
+        raise CisflowError(f"{fmt.name} needs {', '.join(missing)}", path)
+    data = {key: _cast(np.asarray(value), fmt.arrays[key].dtype, key, path) for key, value in arrays.items()}
+    _check_arrays(fmt, data, path, fmt.name)
+    if fmt.check is not None:
+        fmt.check(data, Path(path))
+    save_npz(path, **{FORMAT_KEY: np.array(fmt.name), VERSION_KEY: np.array(fmt.version, np.int64)}, **data)
+
+
+def geometry(data: Mapping[str, np.ndarray]) -> dict[str, int]:
+    """The geometry entries of an artifact's arrays as ints (``bin_size``, ``stride``, ``input_length``)."""
+    return {g: int(data[g]) for g in GEOMETRY if g in data}
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def read_dataset(path: str | Path, what: str = "dataset") -> dict[str, np.ndarray]:
+    """Read a dataset npz (:data:`DATASET`): every array it has, checked, and at least one row (an empty
+    split may be written, with a warning, but not trained or evaluated on); ``what`` names the file in errors."""
+    data = read(path, DATASET, what=what)
+    if data["codes"].shape[0] == 0:
+        raise CisflowError(f"{what} has no sequences", path)
+    return data
+
+
+def signal_names(data: Mapping[str, np.ndarray]) -> list[str]:
+    """Names of a dataset's signal channels (``signal_names``), ``[]`` when it has no ``signal``."""
+    return [str(n) for n in data["signal_names"]] if "signal" in data else []
+
+
+def check_signal_names(data: Mapping[str, np.ndarray], wanted: Sequence[str], path: str | Path, what: str) -> None:
+    """CisflowError naming ``path`` unless the dataset's signal channels are ``wanted`` (the ``what``'s), in order."""
+    have = signal_names(data)
+    if have != list(wanted):
+        raise CisflowError(f"signal channels {have or 'none'} differ from the {what}'s {list(wanted) or 'none'}", path)
+
+
+_PER_FILE = ("tasks", "seed", "signal_names", *GEOMETRY)
+
+
+def read_datasets(paths: Sequence[str | Path], what: str = "dataset") -> dict[str, np.ndarray]:
+    """Read several dataset npz files with the same tasks, geometry and signal channels as one (rows concatenated).
+
+    Row arrays present in every file are kept; ``ids`` are made unique by prefixing the file's stem
+    when they collide.
+    """
+    parts = [read_dataset(p, what) for p in paths]
+    if not parts:
+        raise CisflowError(f"no {what} files given")
+    first = parts[0]
+    for path, part in zip(paths[1:], parts[1:], strict=True):
+        if list(part["tasks"]) != list(first["tasks"]) or geometry(part) != geometry(first):
+            raise CisflowError(f"tasks or input length differ from {paths[0]}", path)
+        check_signal_names(part, signal_names(first), path, str(paths[0]))
+    keys = [k for k in first if all(k in p for p in parts) and k not in _PER_FILE]
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    if len(np.unique(merged["ids"])) < len(merged["ids"]):
+        merged["ids"] = np.concatenate(
+            [np.char.add(f"{Path(p).stem}:", d["ids"]) for p, d in zip(paths, parts, strict=True)]
+        )
+    return merged | {k: first[k] for k in _PER_FILE if k in first and k != "seed"}
+
+
+def write_datasets(datasets: Mapping[str, Mapping[str, np.ndarray]], paths: Mapping[str, str | Path]) -> None:
+    """Write each split's dataset (:data:`DATASET`) to its npz path (``{split: path}``), atomically."""
+    missing = [s for s in paths if s not in datasets]
+    if missing:
+        raise CisflowError(f"no dataset for split(s) {', '.join(missing)}; have {', '.join(datasets)}")
+    for split, path in paths.items():
+        write(path, DATASET, datasets[split])
+        log.info("wrote %s (%d windows) to %s", split, len(datasets[split]["ids"]), path)
 
 
 # --------------------------------------------------------------------------- predictions
 
 
 def write_predictions(
-    path: str | Path, ids: np.ndarray, labels: np.ndarray, probs: np.ndarray, tasks: Sequence[str]
+    path: str | Path,
+    ids: np.ndarray,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    tasks: Sequence[str],
+    geometry: Mapping[str, int],
 ) -> None:
-    """Write a predictions npz: ``ids`` ``(N,)``, ``labels`` int8 and ``probs`` float32 ``(N, T)``, ``tasks``."""
-    save_npz(
+    """Write a predictions npz (:data:`PREDICTIONS`): ``ids`` ``(N,)``, ``labels`` int8 and ``probs`` float32
+    ``(N, T)``, ``tasks`` ``(T,)``, and the ``geometry`` of the dataset predicted."""
+    write(
         path,
-        ids=np.asarray(ids).astype(str),
-        labels=np.asarray(labels, dtype=np.int8),
-        probs=np.asarray(probs, dtype=np.float32),
-        tasks=np.asarray(tasks, dtype=str),
+        PREDICTIONS,
+        {"ids": ids, "labels": labels, "probs": np.asarray(probs, np.float32), "tasks": tasks}
+        | {g: geometry[g] for g in GEOMETRY},
     )
 
 
@@ -80,24 +436,12 @@ def _match_rows(test_ids: np.ndarray, pred_ids: np.ndarray, pred_path: str | Pat
 
 
 def load_predictions(path: str | Path, test: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
-    """Probabilities ``(N, T_pred)`` float64 aligned to ``test``'s ``ids`` rows, and their task names."""
-    pred = read_npz_keys(path, PREDICTION_KEYS, "predictions npz")
-    probs = np.asarray(pred["probs"], dtype=np.float64)
-    if probs.shape != (pred["ids"].size, pred["tasks"].size):
-        raise CisflowError(
-            f"probs {probs.shape} do not match {pred['ids'].size} ids x {pred['tasks'].size} tasks", path
-        )
-    return probs[_match_rows(test["ids"], pred["ids"], path)], pred["tasks"].tolist()
+    """Probabilities ``(N, T_pred)`` float64 aligned to ``test``'s ``ids`` rows, and their task names.
 
-
-# --------------------------------------------------------------------------- datasets
-
-
-def write_datasets(datasets: Mapping[str, Mapping[str, np.ndarray]], paths: Mapping[str, str | Path]) -> None:
-    """Write each split's dataset to its npz path (``{split: path}``), atomically."""
-    missing = [s for s in paths if s not in datasets]
-    if missing:
-        raise CisflowError(f"no dataset for split(s) {', '.join(missing)}; have {', '.join(datasets)}")
-    for split, path in paths.items():
-        save_npz(path, **datasets[split])
-        log.info("wrote %s (%d windows) to %s", split, len(datasets[split]["ids"]), path)
+    When ``test`` carries geometry, the predictions must have been made with the same.
+    """
+    pred = read(path, PREDICTIONS, ("ids", "probs", "tasks"), "predictions npz")
+    want = geometry(test)
+    if want and geometry(pred) != want:
+        raise CisflowError(f"predictions made with {geometry(pred)} but the test set has {want}", path)
+    return pred["probs"].astype(np.float64)[_match_rows(test["ids"], pred["ids"], path)], pred["tasks"].tolist()

@@ -4,7 +4,9 @@ Each split becomes the dataset npz of the project contract: ``codes`` uint8 ``(N
 the window of ``L = input_length`` bp centred on the bin; off a chromosome end it is N-padded),
 ``labels`` int8 ``(N, T)``, ``tasks`` ``(T,)``, ``ids`` ``(N,)`` (``chrom:start-end`` of the bin),
 ``chrom`` ``(N,)``, ``start`` int64 ``(N,)`` (window start, may be negative near a chromosome start),
-``bin_start`` int64 ``(N,)``, and ``seed``. Rows are in genome order (chromosome order of the labels,
+``bin_start`` int64 ``(N,)``, ``seed``, and the geometry ``bin_size``, ``stride`` (the labels') and
+``input_length`` (:data:`cisflow.artifacts.DATASET`, read with :func:`cisflow.artifacts.read_dataset`).
+Rows are in genome order (chromosome order of the labels,
 then position). With signal bigWigs (FactorNet-style extra input channels) a dataset also holds
 ``signal`` float16 ``(N, S, L)`` (``log1p`` of the per-base values, 0 off the chromosome and where the
 bigWig has no data) and ``signal_names`` ``(S,)`` (the bigWig file names).
@@ -19,8 +21,8 @@ sets the validation set's apart (e.g. a sampled validation set beside a genome-w
 
 from __future__ import annotations
 
+import inspect
 import logging
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,7 +30,7 @@ import numpy as np
 
 from cisflow.artifacts import write_datasets
 from cisflow.bigwig import read_bigwig_tracks, signal_track_names
-from cisflow.errors import CisflowError, require_file
+from cisflow.errors import CisflowError
 from cisflow.genome import Genome, gc_fraction
 from cisflow.io import write_json
 from cisflow.labels import Labels, load_labels
@@ -174,6 +176,9 @@ def _assemble(genome: Genome, labels: Labels, bins: _Bins, rows: np.ndarray, col
         "start": start.astype(np.int64),
         "bin_start": bin_start.astype(np.int64),
         "seed": np.array(seed, dtype=np.int64),
+        "bin_size": np.array(labels.bin_size, dtype=np.int64),
+        "stride": np.array(labels.stride, dtype=np.int64),
+        "input_length": np.array(input_length, dtype=np.int64),
     }
 
 
@@ -324,7 +329,8 @@ def datasets_from_files(
     valid_chroms, test_chroms, preset, valid_regions, test_regions
         See :func:`cisflow.splits.make_splits` and :func:`cisflow.splits.bin_splits`.
     splits_json
-        Optional JSON recording ``{chrom: split}``, the parameters and the seed.
+        Optional JSON recording ``{chrom: split}`` and every :func:`build_datasets` parameter as used
+        (defaults included: later stages read ``negative_ratio`` from it).
     **params
         :func:`build_datasets` keyword arguments (``input_length``, ``negative_ratio``, ``gc_match``,
         ``eval_negative_ratio``, ``seed``, ``heldout_cell_types``, ``signal_bigwigs``).
@@ -343,79 +349,15 @@ def datasets_from_files(
         )
     write_datasets(datasets, outputs)
     if splits_json:
-        extra = {k: list(v) if isinstance(v, tuple) else v for k, v in (params | regions).items()}
-        write_json(splits_json, {"splits": splits, "preset": preset, **extra})
+        write_json(splits_json, {"splits": splits, "preset": preset, **_recorded_params(params | regions)})
     return datasets
 
 
-def load_dataset(path: str | Path, what: str = "dataset") -> dict[str, np.ndarray]:
-    """Read a dataset npz and check it against the data contract.
-
-    Returns every array in the file, with ``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)``
-    (1, 0 or -1), ``tasks`` str ``(T,)`` and ``ids`` str ``(N,)`` (row numbers when the file has
-    none). Any violation is a CisflowError naming the file (``what`` says which file it is).
-    """
-    path = require_file(path, what)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise CisflowError(f"not a readable npz ({exc})", path) from exc
-    missing = [key for key in ("codes", "labels", "tasks") if key not in data]
-    if missing:
-        raise CisflowError(f"dataset lacks {', '.join(missing)}", path)
-    codes, labels, tasks = data["codes"], data["labels"], data["tasks"]
-    if codes.ndim != 2 or codes.dtype != np.uint8:
-        raise CisflowError(f"codes must be uint8 (N, L); got {codes.dtype} {codes.shape}", path)
-    ids = data.get("ids", np.arange(codes.shape[0]).astype(str))
-    if labels.shape != (codes.shape[0], tasks.size) or ids.shape != (codes.shape[0],):
-        shapes = f"codes {codes.shape}, labels {labels.shape}, tasks {tasks.shape}, ids {ids.shape}"
-        raise CisflowError(f"inconsistent shapes: {shapes}", path)
-    if codes.shape[0] == 0:
-        raise CisflowError("dataset has no sequences", path)
-    if not np.isin(labels, (-1, 0, 1)).all():
-        raise CisflowError("labels must be 1, 0 or -1", path)
-    if "signal" in data:
-        signal, names = data["signal"], data.get("signal_names")
-        if signal.ndim != 3 or signal.shape[0] != codes.shape[0] or signal.shape[2] != codes.shape[1]:
-            raise CisflowError(f"signal must be (N, S, L) like codes {codes.shape}; got {signal.shape}", path)
-        if names is None or names.shape != (signal.shape[1],):
-            raise CisflowError(f"signal_names must name the {signal.shape[1]} signal channels", path)
-    return data | {"labels": labels.astype(np.int8, copy=False), "tasks": tasks.astype(str), "ids": ids.astype(str)}
-
-
-def signal_names(data: Mapping[str, np.ndarray]) -> list[str]:
-    """Names of a dataset's signal channels (``signal_names``), ``[]`` when it has no ``signal``."""
-    return [str(n) for n in data["signal_names"]] if "signal" in data else []
-
-
-def check_signal_names(data: Mapping[str, np.ndarray], wanted: Sequence[str], path: str | Path, what: str) -> None:
-    """CisflowError naming ``path`` unless the dataset's signal channels are ``wanted`` (the ``what``'s), in order."""
-    have = signal_names(data)
-    if have != list(wanted):
-        raise CisflowError(f"signal channels {have or 'none'} differ from the {what}'s {list(wanted) or 'none'}", path)
-
-
-def load_datasets(paths: Sequence[str | Path], what: str = "dataset") -> dict[str, np.ndarray]:
-    """Read several dataset npz files with the same tasks and input length as one (rows concatenated).
-
-    Keys present in every file are kept; ``ids`` are made unique by prefixing the file's stem when
-    they collide.
-    """
-    parts = [load_dataset(p, what) for p in paths]
-    if not parts:
-        raise CisflowError(f"no {what} files given")
-    first = parts[0]
-    for path, part in zip(paths[1:], parts[1:], strict=True):
-        if list(part["tasks"]) != list(first["tasks"]) or part["codes"].shape[1] != first["codes"].shape[1]:
-            raise CisflowError(f"tasks or input length differ from {paths[0]}", path)
-        if list(part.get("signal_names", [])) != list(first.get("signal_names", [])):
-            raise CisflowError(f"signal channels differ from {paths[0]}", path)
-    per_file = ("tasks", "seed", "signal_names")
-    keys = [k for k in first if all(k in p for p in parts) and k not in per_file]
-    merged = {k: np.concatenate([p[k] for p in parts]) for k in keys}
-    if len(np.unique(merged["ids"])) < len(merged["ids"]):
-        merged["ids"] = np.concatenate(
-            [np.char.add(f"{Path(p).stem}:", d["ids"]) for p, d in zip(paths, parts, strict=True)]
-        )
-    return merged | {k: first[k] for k in ("tasks", "signal_names") if k in first}
+def _recorded_params(params: Mapping) -> dict:
+    """Every :func:`build_datasets` keyword with the value used (given or default), JSON-ready."""
+    used = {
+        name: params.get(name, p.default)
+        for name, p in inspect.signature(build_datasets).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    return {k: [str(x) for x in v] if isinstance(v, list | tuple) else v for k, v in used.items()}

@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,9 +45,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cisflow.artifacts import LABELS, read, write
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import N_CODE, Genome, check_same_chroms
-from cisflow.io import atomic_open, save_npz
+from cisflow.io import atomic_open
 
 log = logging.getLogger(__name__)
 
@@ -426,12 +426,9 @@ def make_labels(
 # files
 # ----------------------------------------------------------------------------------------------
 
-_FORMAT = "cisflow-labels-1"
-_KEYS = ("format", "tasks", "chroms", "sizes", "n_bins", "bin_size", "stride", "mode", "labels", "keep", "params")
-
 
 def save_labels(labels: Labels, path: str | Path) -> None:
-    """Save labels as a compressed npz, atomically (no pickles).
+    """Save labels as the :data:`cisflow.artifacts.LABELS` npz, atomically (no pickles).
 
     Chromosomes are concatenated: ``labels`` int8 ``(total_bins, T)``, ``keep`` bit-packed, with
     ``chroms``, ``sizes`` and ``n_bins`` ``(C,)`` to split them again.
@@ -439,36 +436,28 @@ def save_labels(labels: Labels, path: str | Path) -> None:
     chroms = labels.chroms
     mats = [labels.labels[c] for c in chroms]
     keep = np.concatenate([labels.keep[c] for c in chroms]) if chroms else np.zeros(0, bool)
-    save_npz(
+    write(
         path,
-        format=np.array(_FORMAT),
-        tasks=np.array(labels.tasks, dtype=str),
-        chroms=np.array(chroms, dtype=str),
-        sizes=np.array([labels.chrom_sizes[c] for c in chroms], dtype=np.int64),
-        n_bins=np.array([m.shape[0] for m in mats], dtype=np.int64),
-        bin_size=np.array(labels.bin_size, dtype=np.int64),
-        stride=np.array(labels.stride, dtype=np.int64),
-        mode=np.array(labels.mode),
-        labels=np.concatenate(mats) if mats else np.zeros((0, len(labels.tasks)), np.int8),
-        keep=np.packbits(keep),
-        params=np.array(json.dumps(labels.params)),
+        LABELS,
+        {
+            "tasks": np.array(labels.tasks, dtype=str),
+            "chroms": np.array(chroms, dtype=str),
+            "sizes": np.array([labels.chrom_sizes[c] for c in chroms], dtype=np.int64),
+            "n_bins": np.array([m.shape[0] for m in mats], dtype=np.int64),
+            "bin_size": labels.bin_size,
+            "stride": labels.stride,
+            "mode": np.array(labels.mode),
+            "labels": np.concatenate(mats) if mats else np.zeros((0, len(labels.tasks)), np.int8),
+            "keep": np.packbits(keep),
+            "params": np.array(json.dumps(labels.params)),
+        },
     )
     log.info("saved labels to %s", path)
 
 
 def load_labels(path: str | Path) -> Labels:
-    """Load labels written by :func:`save_labels`; a file of another kind is a CisflowError."""
-    path = require_file(path, "labels file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in _KEYS if k not in z.files]
-            if missing or str(z["format"]) != _FORMAT:
-                raise CisflowError(f"not a cisflow labels file (missing {', '.join(missing) or 'format'})", path)
-            d = {k: z[k] for k in _KEYS}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        if isinstance(exc, CisflowError):
-            raise
-        raise CisflowError(f"cannot read labels ({exc.__class__.__name__}: {exc})", path) from exc
+    """Load labels written by :func:`save_labels` (:data:`cisflow.artifacts.LABELS`, checked)."""
+    d = read(path, LABELS, what="labels file")
     chroms = [str(c) for c in d["chroms"]]
     bounds = np.r_[0, np.cumsum(d["n_bins"])]
     keep = np.unpackbits(d["keep"], count=int(bounds[-1])).astype(bool)

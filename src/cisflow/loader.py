@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from cisflow.artifacts import DATASET, read
 from cisflow.bigwig import read_bigwig_tracks, signal_track_names
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, gather_windows, reverse_complement_codes
@@ -423,6 +424,15 @@ def _check_params(labels: Labels, chroms, input_length, batch_size, negative_rat
         raise CisflowError(f"tasks_idx {list(tasks_idx)} out of range for {len(labels.tasks)} tasks")
 
 
+def _read_splits(path: str | Path) -> dict[str, Any]:
+    """A splits JSON (:func:`cisflow.data.datasets_from_files`); CisflowError if it records no ``negative_ratio``."""
+    with open(require_file(path, "splits file"), encoding="utf-8") as handle:
+        recorded = json.load(handle)
+    if "negative_ratio" not in recorded:
+        raise CisflowError("no negative_ratio recorded (written by an older cisflow); rerun the splits stage", path)
+    return recorded
+
+
 def _train_bins(labels: Labels, info: Mapping[str, Any], input_length: int) -> dict[str, np.ndarray]:
     """``{chrom: bool (n_bins,)}`` of the training bins recorded in a splits JSON (chromosomes and regions)."""
     from cisflow.splits import SPLIT_CODES, bin_splits
@@ -442,7 +452,7 @@ def train_from_genome(
     train_cfg: Mapping[str, Any],
     seed: int,
     *,
-    negative_ratio: float = 1.0,
+    negative_ratio: float | None = None,
     signal_bigwigs: Sequence[str | Path] = (),
     device: str | None = None,
     threads: int | None = None,
@@ -450,19 +460,19 @@ def train_from_genome(
     """Train on every bound bin of the training chromosomes plus fresh unbound bins each epoch.
 
     The training chromosomes are those ``splits_json`` (written by
-    :func:`cisflow.data.datasets_from_files`) marks ``train``; the input length is the validation
-    set's. Batches stream from the genome (:class:`GenomeBatches`); validation stays the ``valid_npz``
-    dataset, so early stopping sees the same bins every epoch. ``train_cfg["jitter"]`` shifts each
+    :func:`cisflow.data.datasets_from_files`) marks ``train``, and unbound bins are drawn at the
+    ``negative_ratio`` it records (unless given); the input length is the validation set's. Batches
+    stream from the genome (:class:`GenomeBatches`); validation stays the ``valid_npz`` dataset, so
+    early stopping sees the same bins every epoch. ``train_cfg["jitter"]`` shifts each
     window by up to ± that many bp. ``signal_bigwigs`` become extra input channels (the validation
     set must carry the same ones, see :func:`cisflow.data.build_datasets`). Resumable like :func:`train_model`.
     """
     from cisflow.labels import load_labels
     from cisflow.train import check_train_config, train_model
 
-    with open(require_file(splits_json, "splits file"), encoding="utf-8") as handle:
-        info = json.load(handle)
-    with np.load(require_file(valid_npz, "validation dataset")) as valid:
-        input_length = int(valid["codes"].shape[1])
+    info = _read_splits(splits_json)
+    input_length = int(read(valid_npz, DATASET, ("tasks",), "validation dataset")["input_length"])
+    negative_ratio = float(info["negative_ratio"]) if negative_ratio is None else negative_ratio
     cfg = check_train_config(train_cfg)
     labels, genome = load_labels(labels_npz), Genome.open(fasta)
     mask = _train_bins(labels, info, input_length)

@@ -687,7 +687,10 @@ def read_embeddings(path: str | Path) -> pd.DataFrame:
 def split_simulation(
     sim: Simulation, valid_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = 0
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Random train/valid/test split in the dataset-npz form (``codes labels tasks ids``).
+    """Random train/valid/test split in the dataset-npz form (:data:`cisflow.artifacts.DATASET`).
+
+    The rows are simulated sequences, not genome bins: ``bin_size`` and ``stride`` are 0 and
+    ``input_length`` is the sequence length.
 
     Split sizes are ``round(N * fraction)`` for valid and test, the rest train; each split keeps
     the simulation's order.
@@ -705,6 +708,9 @@ def split_simulation(
             "labels": sim.labels[np.sort(idx)],
             "tasks": tasks,
             "ids": ids[np.sort(idx)],
+            "bin_size": np.int64(0),
+            "stride": np.int64(0),
+            "input_length": np.int64(sim.codes.shape[1]),
         }
         for split, idx in ((s, parts[s]) for s in SPLITS)
     }

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cisflow.artifacts import load_predictions, read_npz_keys
+from cisflow.artifacts import DATASET, load_predictions, read
 from cisflow.dream import write_submission
 from cisflow.errors import CisflowError
 
@@ -45,20 +45,19 @@ def _challenge_name(task: str, round: str) -> str:
 
 
 def export_submissions(
-    predictions_npz: str | Path, test_npz: str | Path, out_dir: str | Path, bin_size: int, round: str | None = None
+    predictions_npz: str | Path, test_npz: str | Path, out_dir: str | Path, round: str | None = None
 ) -> dict[str, Path]:
     """Write one DREAM submission per task: ``out_dir/<task>.tab.gz`` (``chr start stop prob``, no header).
 
     Parameters
     ----------
     predictions_npz
-        :mod:`cisflow.evaluate` predictions (``ids`` ``(N,)``, ``probs`` ``(N, T)``, ``tasks`` ``(T,)``).
+        :mod:`cisflow.evaluate` predictions (:data:`cisflow.artifacts.PREDICTIONS`).
     test_npz
-        The test dataset npz (``ids``, ``chrom``, ``bin_start`` for every row).
+        The test dataset npz (``ids``, ``chrom``, ``bin_start`` for every row, and its ``bin_size``:
+        ``stop = bin_start + bin_size``).
     out_dir
         Output folder (created).
-    bin_size
-        Bin width (bp); ``stop = bin_start + bin_size``.
     round
         A challenge round (``F``, ``L`` or ``B``): name the files as the challenge did,
         ``<round>.<TF>.<CELL>.tab.gz`` for tasks ``<TF>.<CELL>``
@@ -70,11 +69,12 @@ def export_submissions(
         ``{task: path}``. Rows are in genome order (chromosomes as they first appear in the test npz,
         then by start), written atomically through :func:`cisflow.dream.write_submission`.
     """
+    test = read(test_npz, DATASET, ("ids", "chrom", "bin_start"), "test dataset")
+    bin_size = int(test["bin_size"])
     if bin_size < 1:
-        raise CisflowError(f"bin_size must be a positive integer, got {bin_size}")
-    test = read_npz_keys(test_npz, ("ids", "chrom", "bin_start"), "test dataset")
+        raise CisflowError("the test set's rows are not genome bins (bin_size 0): no DREAM submission", test_npz)
     probs, tasks = load_predictions(predictions_npz, test)
-    chrom, start = test["chrom"].astype(str), test["bin_start"].astype(np.int64)
+    chrom, start = test["chrom"], test["bin_start"].astype(np.int64)
     order = _genome_order(chrom, start)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

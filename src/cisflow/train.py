@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional
 from tqdm.auto import tqdm
 
-from cisflow.data import check_signal_names, load_dataset, signal_names
+from cisflow.artifacts import check_signal_names, read_dataset, signal_names
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import reverse_complement_codes
 from cisflow.io import atomic_open, atomic_path
@@ -423,7 +423,7 @@ def _deterministic(device: torch.device, threads: int | None = None) -> Iterator
 
 def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[str, np.ndarray]]:
     """Load both splits and check they share tasks, sequence length and signal channels."""
-    train, valid = load_dataset(train_npz), load_dataset(valid_npz)
+    train, valid = read_dataset(train_npz), read_dataset(valid_npz)
     check_signal_names(valid, signal_names(train), valid_npz, "training set")
     if train["tasks"].tolist() != valid["tasks"].tolist():
         raise CisflowError(
@@ -439,7 +439,7 @@ def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[s
 
 def _load_loader_data(batches: Any, valid_npz: str | Path) -> dict[str, dict[str, Any]]:
     """Training from a streaming loader: its fixed scoring sample as ``train`` (plus ``batches``), valid from npz."""
-    valid = load_dataset(valid_npz)
+    valid = read_dataset(valid_npz)
     check_signal_names(valid, batches.signal_names, valid_npz, "genome loader")
     if list(batches.tasks) != valid["tasks"].tolist():
         raise CisflowError(f"tasks {valid['tasks'].tolist()} differ from the loader's tasks {batches.tasks}", valid_npz)

@@ -15,6 +15,7 @@ import pysam
 import pytest
 import yaml
 
+from cisflow._testing.artifacts import write_dataset
 from cisflow.cli import main
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome, encode, read_fasta, write_fasta
@@ -107,9 +108,8 @@ def data(tmp_path_factory) -> dict[str, Path]:
                  "--out", str(d / "labels.npz")]) == 0  # fmt: skip
     rng = np.random.default_rng(0)
     for split, n in (("train", 24), ("valid", 12)):
-        save_npz(d / f"{split}.npz", codes=rng.integers(0, 4, (n, 50)).astype(np.uint8),
-                 labels=(np.arange(n) % 2).astype(np.int8)[:, None], tasks=np.array(["T"]),
-                 ids=np.array([f"s{i}" for i in range(n)]))  # fmt: skip
+        write_dataset(d / f"{split}.npz", rng.integers(0, 4, (n, 50)), (np.arange(n) % 2)[:, None], ["T"],
+                      [f"s{i}" for i in range(n)])  # fmt: skip
     model = {"name": "sequence_dnn", "params": {"num_filters": [4], "conv_width": [5], "pool_width": 5}}
     (d / "train.yaml").write_text(yaml.safe_dump({"seed": 1, "model": model, "train": {"epochs": 1, "batch_size": 8}}))
     return {

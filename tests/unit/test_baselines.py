@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from cisflow import baselines, cli, metrics
+from cisflow._testing.artifacts import write_dataset
 from cisflow.errors import CisflowError
 from cisflow.evaluate import compare
 from cisflow.genome import decode, encode, reverse_complement_codes
-from cisflow.io import save_npz, write_tsv
+from cisflow.io import write_tsv
 from cisflow.pwm import consensus_codes, load_motif
 
 MOTIF = "jaspar:MA0363.2"
@@ -141,7 +142,7 @@ def _write_split(path, seed: int, n: int = 160) -> None:
     labels = np.stack([reb1, kmer_labels], axis=1)
     labels[::9, 0] = -1
     ids = np.array([f"s{seed}_{i}" for i in range(n)])
-    save_npz(path, codes=codes, labels=labels, tasks=np.array(["reb1", "kmer"]), ids=ids)
+    write_dataset(path, codes, labels, ["reb1", "kmer"], ids)
 
 
 @pytest.fixture

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from cisflow.artifacts import write_datasets
+from cisflow import artifacts
+from cisflow.artifacts import read_dataset, write_datasets
 from cisflow.cli import main
 from cisflow.data import build_datasets, gc_matched_sample
 from cisflow.errors import CisflowError
@@ -150,7 +153,11 @@ def test_write_and_cli(world, tmp_path, capsys):
     for s in ("train", "valid", "test"):
         with np.load(tmp_path / "d" / f"{s}.npz", allow_pickle=False) as z:
             assert z["codes"].shape[1] == 200
-    assert (tmp_path / "d" / "splits.json").exists()
+    recorded = json.loads((tmp_path / "d" / "splits.json").read_text())
+    assert recorded["splits"] == {"c1": "train", "c2": "train", "c3": "valid", "c4": "test"}
+    assert recorded["negative_ratio"] == 1.0 and recorded["input_length"] == 200 and recorded["gc_match"] is True
+    test = read_dataset(tmp_path / "d" / "test.npz")
+    assert artifacts.geometry(test) == {"bin_size": labels.bin_size, "stride": labels.stride, "input_length": 200}
     assert main([*argv[:5], "--valid", "c3", "--test", "c3", "--out-dir", str(tmp_path / "e")]) == 2
     assert "both the valid and the test split: c3" in capsys.readouterr().err
     assert not (tmp_path / "e" / "train.npz").exists()
@@ -161,24 +168,6 @@ def test_write_and_cli(world, tmp_path, capsys):
     assert main([*argv[:5], "--test-region", "c1:0-12000", "--test", "c2", "--test", "c3", "--test", "c4",
                  "--out-dir", str(tmp_path / "f")]) == 2  # fmt: skip
     assert "no training bins" in capsys.readouterr().err
-
-
-def test_load_datasets_concatenates_and_checks_tasks(tmp_path):
-    from cisflow.data import load_datasets
-    from cisflow.errors import CisflowError
-    from cisflow.io import save_npz
-
-    def write(name, n, tasks=("a",), length=8):
-        codes = np.zeros((n, length), np.uint8)
-        labels = np.ones((n, len(tasks)), np.int8)
-        save_npz(tmp_path / name, codes=codes, labels=labels, tasks=np.array(tasks), ids=np.arange(n).astype(str))
-        return tmp_path / name
-
-    merged = load_datasets([write("x.npz", 2), write("y.npz", 3)])
-    assert merged["codes"].shape == (5, 8) and list(merged["tasks"]) == ["a"]
-    assert list(merged["ids"]) == ["x:0", "x:1", "y:0", "y:1", "y:2"]
-    with pytest.raises(CisflowError, match=r"z.npz: tasks or input length differ"):
-        load_datasets([write("x.npz", 2), write("z.npz", 2, tasks=("b",))])
 
 
 def test_region_splits_share_no_sequence(world):

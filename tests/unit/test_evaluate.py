@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 from cisflow import evaluate, metrics
+from cisflow._testing.artifacts import write_dataset
 from cisflow.cli import main
-from cisflow.data import load_dataset
 from cisflow.errors import CisflowError
 from cisflow.evaluate import pipeline as evaluate_pipeline
-from cisflow.io import save_npz
 
 L = 40
 
@@ -27,14 +26,7 @@ def _dataset(tmp_path, n=60, seed=0, name="test.npz"):
     labels[:, 0] = gc > 0.5
     labels[::7, 0] = -1
     labels[::5, 1] = -1
-    path = tmp_path / name
-    save_npz(
-        path,
-        codes=codes,
-        labels=labels,
-        tasks=np.array(["gc", "flat"]),
-        ids=np.array([f"seq{i}" for i in range(n)]),
-    )
+    path = write_dataset(tmp_path / name, codes, labels, ["gc", "flat"], [f"seq{i}" for i in range(n)])
     return path, codes, labels, gc
 
 
@@ -85,27 +77,6 @@ def test_evaluate_model_task_mismatch(tmp_path, fake_model):
     fake_model["input_length"] = L + 1
     with pytest.raises(CisflowError, match="expects 41 bp"):
         evaluate.evaluate_model("m", test_npz, tmp_path / "eval")
-
-
-def test_load_dataset_errors(tmp_path):
-    with pytest.raises(CisflowError, match=r"missing\.npz: dataset does not exist"):
-        load_dataset(tmp_path / "missing.npz")
-    no_labels = {"codes": np.zeros((2, 5), np.uint8), "tasks": np.array(["a"]), "ids": np.array(["x", "y"])}
-    save_npz(tmp_path / "nolabels.npz", **no_labels)
-    with pytest.raises(CisflowError, match=r"nolabels\.npz: dataset lacks labels"):
-        load_dataset(tmp_path / "nolabels.npz")
-    save_npz(
-        tmp_path / "bad.npz",
-        codes=np.zeros((2, 5), np.uint8),
-        labels=np.zeros((3, 1), np.int8),
-        tasks=np.array(["a"]),
-        ids=np.array(["x", "y"]),
-    )
-    with pytest.raises(CisflowError, match=r"bad\.npz: inconsistent shapes"):
-        load_dataset(tmp_path / "bad.npz")
-    (tmp_path / "junk.npz").write_text("not an npz")
-    with pytest.raises(CisflowError, match=r"junk\.npz: not a readable npz"):
-        load_dataset(tmp_path / "junk.npz")
 
 
 def test_plot_curves_many_and_single_class_tasks(tmp_path):
@@ -175,10 +146,13 @@ def test_compare_models_table_and_overlaid_curves(tmp_path, capsys):
     _, codes, labels, gc = _dataset(tmp_path)
     ids = np.array([f"seq{i}" for i in range(len(codes))])
     perfect = np.stack([gc, gc], axis=1).astype(np.float32)
-    evaluate.evaluate_predictions(labels, perfect, ["gc", "flat"], ids, tmp_path / "cnn")
+    geometry = {"bin_size": 0, "stride": 0, "input_length": L}
+    evaluate.evaluate_predictions(labels, perfect, ["gc", "flat"], ids, tmp_path / "cnn", geometry=geometry)
     order = np.random.default_rng(1).permutation(len(ids))
     noise = np.random.default_rng(2).random(perfect.shape).astype(np.float32)
-    evaluate.evaluate_predictions(labels[order], noise[order], ["gc", "flat"], ids[order], tmp_path / "kmer")
+    evaluate.evaluate_predictions(
+        labels[order], noise[order], ["gc", "flat"], ids[order], tmp_path / "kmer", geometry=geometry
+    )
     from cisflow.artifacts import load_predictions
 
     aligned, _ = load_predictions(tmp_path / "kmer/predictions.npz", {"ids": ids})
@@ -195,7 +169,9 @@ def test_compare_models_table_and_overlaid_curves(tmp_path, capsys):
     assert kmer_auroc == pytest.approx(metrics.auroc(labels[kept, 0], noise[kept, 0]))
     assert png.read_bytes()[:4] == b"\x89PNG"
     # predictions on other bins are refused
-    evaluate.evaluate_predictions(labels[:-1], noise[:-1], ["gc", "flat"], ids[:-1], tmp_path / "short")
+    evaluate.evaluate_predictions(
+        labels[:-1], noise[:-1], ["gc", "flat"], ids[:-1], tmp_path / "short", geometry=geometry
+    )
     with pytest.raises(CisflowError, match="1 test bins have no prediction"):
         evaluate.plot_model_comparison(
             {"cnn": tmp_path / "cnn/predictions.npz", "short": tmp_path / "short/predictions.npz"}, png

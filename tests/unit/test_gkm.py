@@ -77,14 +77,14 @@ def test_bad_inputs():
 
 
 def test_run_baselines_with_gkm(tmp_path):
-    from cisflow.io import save_npz
+    from cisflow._testing.artifacts import write_dataset
 
     paths = {}
     for seed, split in enumerate(("train", "valid", "test")):
         codes, labels = _planted(120, 60, seed + 10)
         paths[split] = tmp_path / f"{split}.npz"
         ids = np.array([f"{split}{i}" for i in range(120)])
-        save_npz(paths[split], codes=codes, labels=labels[:, None], tasks=np.array(["t"]), ids=ids)
+        write_dataset(paths[split], codes, labels[:, None], ["t"], ids)
     gkm = {"enabled": True, "l": 6, "k": 4, "window": None, "max_train": 100, "C": [1.0]}
     table = baselines.run_baselines(*paths.values(), tmp_path / "out", kmer=False, gkm=gkm)
     assert list(table["baseline"]) == ["gkm"] and table["auroc"].iloc[0] > 0.9

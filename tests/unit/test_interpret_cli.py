@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
+from cisflow._testing.artifacts import write_dataset
 from cisflow.cli import main
 from cisflow.errors import CisflowError
 from cisflow.interpret import interpret_model
-from cisflow.io import save_npz
 from cisflow.models import build_model, save_model
 
 torch.set_num_threads(1)
@@ -28,13 +28,7 @@ def case(tmp_path):
     labels[:6, 1] = 1
     labels[6, 1] = -1
     ids = np.array([f"seq{i}" for i in range(10)])
-    save_npz(
-        tmp_path / "test.npz",
-        codes=rng.integers(0, 4, (10, LENGTH)).astype(np.uint8),
-        labels=labels,
-        tasks=np.array(["a", "b"]),
-        ids=ids,
-    )
+    write_dataset(tmp_path / "test.npz", rng.integers(0, 4, (10, LENGTH)), labels, ["a", "b"], ids)
     starts = rng.integers(0, LENGTH - 10, 6)
     emb = pd.DataFrame({"seq_id": ids[:6], "motif": "m", "start": starts, "end": starts + 10, "strand": "+"})
     emb.to_csv(tmp_path / "emb.tsv", sep="\t", index=False)

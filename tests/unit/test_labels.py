@@ -221,10 +221,10 @@ def test_save_load_round_trip(tmp_path):
 
 def test_load_rejects_other_files(tmp_path):
     np.savez(tmp_path / "x.npz", a=np.zeros(3))
-    with pytest.raises(CisflowError, match="not a cisflow labels file"):
+    with pytest.raises(CisflowError, match=r"x\.npz: labels file has no format version .*rerun the labels stage"):
         load_labels(tmp_path / "x.npz")
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04garbage")
-    with pytest.raises(CisflowError, match="cannot read labels"):
+    with pytest.raises(CisflowError, match="cannot read labels file"):
         load_labels(tmp_path / "bad.npz")
     with pytest.raises(CisflowError, match="does not exist"):
         load_labels(tmp_path / "missing.npz")

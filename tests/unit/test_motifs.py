@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import cisflow.cli as cli
+from cisflow.artifacts import SCORES, write
 from cisflow.errors import CisflowError
 from cisflow.genome import one_hot
 from cisflow.io import save_npz
@@ -218,11 +219,10 @@ def test_call_hits_with_modisco_patterns(data, modisco_run):
 # ---------------------------------------------------------------- stage + CLI
 
 
-def _save(data: dict, path, hypothetical: bool = True) -> None:
-    arrays = {"x": data["x"], "scores": data["scores"], "ids": data["ids"]}
-    if hypothetical:
-        arrays["hypothetical"] = data["hyp"]
-    save_npz(path, **arrays)
+def _save(data: dict, path) -> None:
+    arrays = {"x": data["x"], "scores": data["scores"], "hypothetical": data["hyp"], "ids": data["ids"]}
+    geometry = {"bin_size": 0, "stride": 0, "input_length": data["x"].shape[2]}
+    write(path, SCORES, arrays | {"task": "t", "seed": 0} | geometry)
 
 
 def _embeddings(data: dict, path) -> None:
@@ -288,18 +288,18 @@ def test_cli_motifs_errors(data, tmp_path, monkeypatch, capsys):
     assert not out.exists()  # fails before writing anything
 
 
-def test_load_scores(data, tmp_path, caplog):
-    _save(data, tmp_path / "ism.npz", hypothetical=False)
-    with caplog.at_level(logging.WARNING):
-        loaded = load_scores(tmp_path / "ism.npz")
-    assert "no hypothetical" in caplog.text
-    np.testing.assert_array_equal(loaded["hypothetical"], loaded["scores"])
-    save_npz(tmp_path / "bad.npz", x=data["x"])
-    with pytest.raises(CisflowError, match=r"missing array.*scores"):
+def test_load_scores(data, tmp_path):
+    _save(data, tmp_path / "ism.npz")
+    loaded = load_scores(tmp_path / "ism.npz")
+    np.testing.assert_array_equal(loaded["hypothetical"], data["hyp"])
+    assert loaded["ids"].tolist() == [str(i) for i in data["ids"]] and int(loaded["input_length"]) == data["x"].shape[2]
+    save_npz(tmp_path / "bad.npz", x=data["x"], format=np.array("cisflow-scores"), format_version=np.array(1))
+    with pytest.raises(CisflowError, match=r"bad\.npz: contribution scores npz lacks scores, hypothetical"):
         load_scores(tmp_path / "bad.npz")
-    save_npz(tmp_path / "bad2.npz", x=data["x"], scores=data["scores"][:, :, :10])
-    with pytest.raises(CisflowError, match="scores has shape"):
-        load_scores(tmp_path / "bad2.npz")
-    (tmp_path / "junk.npz").write_text("not a zip")
-    with pytest.raises(CisflowError, match="cannot read npz"):
-        load_scores(tmp_path / "junk.npz")
+    save_npz(tmp_path / "old.npz", x=data["x"], scores=data["scores"])
+    with pytest.raises(CisflowError, match=r"no format version .*rerun the interpret stage"):
+        load_scores(tmp_path / "old.npz")
+    arrays = {"x": data["x"], "scores": data["scores"][:, :, :10], "hypothetical": data["hyp"], "ids": data["ids"]}
+    with pytest.raises(CisflowError, match=r"scores \(.*\) does not match L"):
+        write(tmp_path / "bad2.npz", SCORES, arrays | {"task": "t", "seed": 0, "bin_size": 0, "stride": 0,
+                                                     "input_length": 1})  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cisflow.artifacts import DATASET, write, write_predictions
 from cisflow.dream import read_submission
 from cisflow.errors import CisflowError
 from cisflow.evaluate.compare import compare_on_heldout
@@ -12,6 +13,7 @@ from cisflow.io import save_npz
 from cisflow.submissions import export_submissions
 
 BIN = 200
+GEOMETRY = {"bin_size": BIN, "stride": 50, "input_length": 10}
 
 
 def _test_set(tmp_path, n: int = 120, seed: int = 0) -> tuple[dict, object]:
@@ -30,21 +32,18 @@ def _test_set(tmp_path, n: int = 120, seed: int = 0) -> tuple[dict, object]:
         "chrom": chrom,
         "start": bin_start - 400,
         "bin_start": bin_start,
+        **GEOMETRY,
     }
-    save_npz(tmp_path / "test.npz", **data)
+    write(tmp_path / "test.npz", DATASET, data)
     return data, tmp_path / "test.npz"
 
 
 def _predictions(tmp_path, name: str, data: dict, probs: np.ndarray, perm=None, tasks=None):
     perm = np.arange(len(data["ids"])) if perm is None else perm
     path = tmp_path / f"{name}.npz"
-    save_npz(
-        path,
-        ids=data["ids"][perm],
-        labels=data["labels"][perm],
-        probs=probs[perm].astype(np.float32),
-        tasks=np.array(tasks if tasks is not None else data["tasks"]),
-    )
+    tasks = tasks if tasks is not None else data["tasks"]
+    labels = data["labels"][perm][:, : probs.shape[1]]
+    write_predictions(path, data["ids"][perm], labels, probs[perm], tasks, GEOMETRY)
     return path
 
 
@@ -53,7 +52,7 @@ def test_export_round_trip_and_genome_order(tmp_path):
     probs = np.random.default_rng(1).random((len(data["ids"]), 2))
     perm = np.random.default_rng(2).permutation(len(data["ids"]))  # predictions in another row order
     pred = _predictions(tmp_path, "m", data, probs, perm)
-    paths = export_submissions(pred, test, tmp_path / "sub", BIN)
+    paths = export_submissions(pred, test, tmp_path / "sub")
     assert list(paths) == ["CTCF.HeLa", "REST/x"]
     assert paths["REST/x"].name == "REST_x.tab.gz" and paths["CTCF.HeLa"].name == "CTCF.HeLa.tab.gz"
     for j, task in enumerate(paths):
@@ -70,10 +69,10 @@ def test_export_round_trip_and_genome_order(tmp_path):
 def test_export_sorts_shuffled_test_rows(tmp_path):
     data, _ = _test_set(tmp_path)
     perm = np.random.default_rng(3).permutation(len(data["ids"]))
-    shuffled = {k: (v[perm] if k not in ("tasks",) else v) for k, v in data.items()}
-    save_npz(tmp_path / "shuffled.npz", **shuffled)
+    shuffled = {k: (v[perm] if np.ndim(v) and k != "tasks" else v) for k, v in data.items()}
+    write(tmp_path / "shuffled.npz", DATASET, shuffled)
     pred = _predictions(tmp_path, "m", data, np.random.default_rng(1).random((len(data["ids"]), 2)))
-    bins, _ = read_submission(export_submissions(pred, tmp_path / "shuffled.npz", tmp_path / "s", BIN)["REST/x"])
+    bins, _ = read_submission(export_submissions(pred, tmp_path / "shuffled.npz", tmp_path / "s")["REST/x"])
     for c in ("chr2", "chr10"):
         starts = bins.loc[bins["chr"] == c, "start"].to_numpy()
         assert np.all(np.diff(starts) > 0)
@@ -86,18 +85,19 @@ def test_export_errors(tmp_path):
     probs = np.random.default_rng(1).random((len(data["ids"]), 2))
     short = _predictions(tmp_path, "short", data, probs, np.arange(len(data["ids"]) - 1))
     with pytest.raises(CisflowError, match=r"short\.npz: 1 test bins have no prediction \(first: chr10:"):
-        export_submissions(short, test, tmp_path / "o", BIN)
+        export_submissions(short, test, tmp_path / "o")
     dup = _predictions(tmp_path, "dup", data, probs, np.r_[np.arange(len(data["ids"])), 0])
     with pytest.raises(CisflowError, match="duplicate prediction id"):
-        export_submissions(dup, test, tmp_path / "o", BIN)
-    save_npz(tmp_path / "bad.npz", ids=data["ids"])
-    with pytest.raises(CisflowError, match=r"bad\.npz: predictions npz lacks probs, tasks"):
-        export_submissions(tmp_path / "bad.npz", test, tmp_path / "o", BIN)
-    with pytest.raises(CisflowError, match="bin_size must be a positive"):
-        export_submissions(short, test, tmp_path / "o", 0)
+        export_submissions(dup, test, tmp_path / "o")
+    save_npz(tmp_path / "bad.npz", ids=data["ids"], format=np.array("cisflow-predictions"), format_version=np.array(1))
+    with pytest.raises(CisflowError, match=r"bad\.npz: predictions npz lacks probs, tasks, bin_size"):
+        export_submissions(tmp_path / "bad.npz", test, tmp_path / "o")
+    write(tmp_path / "sim.npz", DATASET, data | {"bin_size": 0, "stride": 0})
+    with pytest.raises(CisflowError, match=r"sim\.npz: the test set's rows are not genome bins"):
+        export_submissions(short, tmp_path / "sim.npz", tmp_path / "o")
     (tmp_path / "trunc.npz").write_bytes(b"PK\x03\x04 broken")
     with pytest.raises(CisflowError, match=r"trunc\.npz: cannot read test dataset"):
-        export_submissions(short, tmp_path / "trunc.npz", tmp_path / "o", BIN)
+        export_submissions(short, tmp_path / "trunc.npz", tmp_path / "o")
 
 
 def test_compare_on_heldout_ranks_perfect_predictor_first(tmp_path):

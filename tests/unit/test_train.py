@@ -10,10 +10,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from cisflow._testing.artifacts import write_dataset
+from cisflow.artifacts import DATASET, read_dataset, write
 from cisflow.cli import main
 from cisflow.errors import CisflowError
 from cisflow.genome import encode
-from cisflow.io import save_npz
 from cisflow.models import load_model
 from cisflow.predict import predict
 from cisflow.train import (
@@ -21,7 +22,6 @@ from cisflow.train import (
     check_train_config,
     class_pos_weight,
     format_metrics_line,
-    load_dataset,
     masked_bce_loss,
     train_model,
 )
@@ -58,7 +58,7 @@ def data(tmp_path_factory) -> dict:
     paths = {}
     for split, n, seed in (("train", 400, 0), ("valid", 150, 1)):
         paths[split] = root / f"{split}.npz"
-        save_npz(paths[split], **_planted(n, 40, seed))
+        write_dataset(paths[split], **_planted(n, 40, seed))
     return paths
 
 
@@ -98,22 +98,8 @@ def test_check_train_config() -> None:
         check_train_config({"class_weights": "balanced"})
 
 
-def test_load_dataset_errors(tmp_path) -> None:
-    with pytest.raises(CisflowError, match="dataset does not exist"):
-        load_dataset(tmp_path / "none.npz")
-    save_npz(tmp_path / "a.npz", codes=np.zeros((3, 5), dtype=np.uint8), tasks=np.array(["t"]))
-    with pytest.raises(CisflowError, match=r"a.npz: dataset lacks labels"):
-        load_dataset(tmp_path / "a.npz")
-    save_npz(tmp_path / "b.npz", codes=np.zeros((3, 5)), labels=np.zeros((3, 1), np.int8), tasks=np.array(["t"]))
-    with pytest.raises(CisflowError, match="codes must be uint8"):
-        load_dataset(tmp_path / "b.npz")
-    (tmp_path / "c.npz").write_bytes(b"not a zip")
-    with pytest.raises(CisflowError, match=r"c\.npz: not a readable npz"):
-        load_dataset(tmp_path / "c.npz")
-
-
 def test_mismatched_tasks(tmp_path, data) -> None:
-    save_npz(tmp_path / "v.npz", **_planted(20, 40, 5, tasks=("gata", "other")))
+    write_dataset(tmp_path / "v.npz", **_planted(20, 40, 5, tasks=("gata", "other")))
     with pytest.raises(CisflowError, match=r"v.npz: tasks \['gata', 'other'\] differ from training tasks"):
         train_model(data["train"], tmp_path / "v.npz", tmp_path / "out", MODEL, TRAIN, seed=0)
 
@@ -136,7 +122,7 @@ def test_learns_planted_kmer(tmp_path, data, caplog) -> None:
         assert (out / name).is_file()
     model, meta = load_model(out)
     assert meta["best_epoch"] == summary["best_epoch"] and meta["seed"] == 0 and meta["tasks"] == ["gata"]
-    valid = load_dataset(data["valid"])
+    valid = read_dataset(data["valid"])
     probs = predict(model, valid["codes"], device="cpu")
     keep = valid["labels"][:, 0] >= 0
     bound = valid["labels"][keep, 0] == 1
@@ -272,7 +258,7 @@ def _genome_loader_data(tmp_path):
     genome = Genome(chroms)
     lab = Labels(["gata"], 50, 50, {c: v.size for c, v in chroms.items()}, labels, keep)
     valid = build_datasets(lab, genome, {"chrV": "valid"}, input_length=50, eval_negative_ratio=None)["valid"]
-    save_npz(tmp_path / "valid.npz", **valid)
+    write(tmp_path / "valid.npz", DATASET, valid)
     return genome, lab, tmp_path / "valid.npz"
 
 
@@ -299,6 +285,32 @@ def test_train_on_genome_loader_learns_and_resumes_exactly(tmp_path) -> None:
     short = GenomeBatches(genome, lab, ["chrT"], 40, seed=7)
     with pytest.raises(CisflowError, match="differs from the loader's 40"):
         train_model(None, valid, tmp_path / "x", model_cfg, cfg, seed=1, device="cpu", train_batches=short)
+
+
+def test_train_from_genome_uses_the_recorded_negative_ratio(tmp_path, monkeypatch) -> None:
+    """The genome track takes the negative ratio splits.json records and the validation set's input length."""
+    import json
+
+    from cisflow import train
+    from cisflow.genome import decode, write_fasta
+    from cisflow.labels import save_labels
+    from cisflow.loader import train_from_genome
+
+    genome, lab, valid = _genome_loader_data(tmp_path)
+    save_labels(lab, tmp_path / "labels.npz")
+    write_fasta(tmp_path / "g.fa", [(c, decode(v)) for c, v in genome.chroms.items()])
+    splits = {"splits": {"chrT": "train", "chrV": "valid"}, "negative_ratio": 0.5}
+    (tmp_path / "splits.json").write_text(json.dumps(splits))
+    seen = []
+    monkeypatch.setattr(train, "train_model", lambda *args, train_batches, **kw: seen.append(train_batches) or {})
+    inputs = (tmp_path / "labels.npz", tmp_path / "g.fa", tmp_path / "splits.json", valid, tmp_path / "m")
+    train_from_genome(*inputs, MODEL, TRAIN, 1)
+    train_from_genome(*inputs, MODEL, TRAIN, 1, negative_ratio=2.0)  # an explicit value wins (benchmarks)
+    assert [b.negative_ratio for b in seen] == [0.5, 2.0] and seen[0].input_length == 50
+    assert seen[0].chroms == ["chrT"]
+    (tmp_path / "splits.json").write_text(json.dumps({"splits": splits["splits"]}))
+    with pytest.raises(CisflowError, match=r"splits\.json: no negative_ratio recorded .*rerun the splits stage"):
+        train_from_genome(*inputs, MODEL, TRAIN, 1)
 
 
 # ---------------------------------------------------------------- signal channels (FactorNet style)
@@ -336,7 +348,7 @@ def _signal_world(tmp_path):
     splits = {"chrT": "train", "chrV": "valid", "chrE": "test"}
     sets = build_datasets(lab, genome, splits, input_length=50, eval_negative_ratio=None, signal_bigwigs=[bigwig])
     for split, dataset in sets.items():
-        save_npz(tmp_path / f"{split}.npz", **dataset)
+        write(tmp_path / f"{split}.npz", DATASET, dataset)
     return genome, lab, bigwig, sets
 
 
@@ -363,12 +375,12 @@ def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
         predict(model, sets["test"]["codes"])
     dropped = ("signal", "signal_names")
     dna_only = {k: v for k, v in sets["test"].items() if k not in dropped}
-    save_npz(tmp_path / "dna_only.npz", **dna_only)
+    write(tmp_path / "dna_only.npz", DATASET, dna_only)
     with pytest.raises(CisflowError, match="differ from the model's"):
         evaluate_model(tmp_path / "npz", tmp_path / "dna_only.npz", tmp_path / "bad")
     # sequence alone cannot rank these bins: the signal is what the models learned from
     for split in ("train", "valid"):
-        save_npz(tmp_path / f"dna_{split}.npz", **{k: v for k, v in sets[split].items() if k not in dropped})
+        write(tmp_path / f"dna_{split}.npz", DATASET, {k: v for k, v in sets[split].items() if k not in dropped})
     blind = train_model(tmp_path / "dna_train.npz", tmp_path / "dna_valid.npz", tmp_path / "dna", model_cfg, cfg, 1)
     assert blind["valid"]["auroc"] < 0.75
     with pytest.raises(CisflowError, match="signal channels"):

@@ -15,7 +15,6 @@ rule dream_submissions:
         mem_mb=mem_mb(2000, 1.0),
         runtime=runtime(30),
     params:
-        bin_size=config.get("labels", {}).get("bin_size", 200),
         out_dir=lambda wc, output: os.path.dirname(output[0]),
     script:
         "../../scripts/dream_submissions.py"

@@ -26,7 +26,6 @@ rule train:
         model=config["model"],
         train=config["train"],
         seed=config["seed"],
-        negative_ratio=config.get("splits", {}).get("negative_ratio", 1.0),
         out_dir=lambda wc, output: os.path.dirname(output.model),
     script:
         "../../scripts/train.py"

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cisflow import metrics
+from cisflow import artifacts, metrics
+from cisflow.artifacts import read_dataset
 from cisflow.baselines.gkm import gkm_svm_scores
 from cisflow.baselines.kmer import kmer_baseline_probs
 from cisflow.baselines.pwm import pwm_baseline_scores
-from cisflow.data import load_dataset
 from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import evaluate_predictions
 from cisflow.io import write_tsv
@@ -67,7 +67,10 @@ def _run_pwm(test: dict, tasks: list[str], motifs: dict[str, str], out_dir: Path
         scores[:, j] = cache[spec]
     names = [tasks[i] for i in cols]
     info = {"baseline": "pwm", "motifs": {t: motifs[t] for t in names}}
-    rows = evaluate_predictions(test["labels"][:, cols], scores, names, test["ids"], out_dir / "pwm", fdrs, info)
+    geometry = artifacts.geometry(test)
+    rows = evaluate_predictions(
+        test["labels"][:, cols], scores, names, test["ids"], out_dir / "pwm", fdrs, info, geometry=geometry
+    )
     return pd.DataFrame([{"baseline": "pwm", "params": f"motif={motifs[r['task']]}", **r} for r in rows])
 
 
@@ -78,7 +81,9 @@ def _run_kmer(train, valid, test, tasks, k: int, cs: Sequence[float], seed: int,
     for task, c in chosen.items():
         log.info("k-mer baseline %s: k=%d C=%g", task, k, c)
     info = {"baseline": "kmer", "k": k, "canonical": True, "C": chosen, "seed": seed}
-    rows = evaluate_predictions(test["labels"], probs, tasks, test["ids"], out_dir / "kmer", fdrs, info)
+    rows = evaluate_predictions(
+        test["labels"], probs, tasks, test["ids"], out_dir / "kmer", fdrs, info, geometry=artifacts.geometry(test)
+    )
     return pd.DataFrame([{"baseline": "kmer", "params": f"k={k} C={chosen[r['task']]:g}", **r} for r in rows])
 
 
@@ -92,7 +97,9 @@ def _run_gkm(train, valid, test, tasks, params: Mapping[str, Any], seed: int, ou
         pair = (train["codes"], train["labels"][:, i]), (valid["codes"], valid["labels"][:, i])
         scores[:, i], chosen[task] = gkm_svm_scores(*pair, test["codes"], cs=cs, seed=seed, **opts)
     info = {"baseline": "gkm", **opts, "C": chosen, "seed": seed}
-    rows = evaluate_predictions(test["labels"], scores, tasks, test["ids"], out_dir / "gkm", fdrs, info)
+    rows = evaluate_predictions(
+        test["labels"], scores, tasks, test["ids"], out_dir / "gkm", fdrs, info, geometry=artifacts.geometry(test)
+    )
     desc = " ".join(f"{k}={v}" for k, v in opts.items())
     return pd.DataFrame([{"baseline": "gkm", "params": f"{desc} C={chosen[r['task']]:g}", **r} for r in rows])
 
@@ -124,7 +131,7 @@ def run_baselines(
     Parameters
     ----------
     train_npz, valid_npz, test_npz
-        Dataset npz files with the same tasks (see :func:`cisflow.data.load_dataset`).
+        Dataset npz files with the same tasks (:func:`cisflow.artifacts.read_dataset`).
     out_dir
         Receives ``pwm/`` and ``kmer/`` (each :func:`cisflow.evaluate.evaluate_predictions`'s files)
         and ``baselines.tsv`` (one row per baseline × task: ``baseline params task`` then metrics).
@@ -147,7 +154,7 @@ def run_baselines(
         The rows of ``baselines.tsv``.
     """
     paths = {"train": train_npz, "valid": valid_npz, "test": test_npz}
-    data = {split: load_dataset(path, f"{split} dataset") for split, path in paths.items()}
+    data = {split: read_dataset(path, f"{split} dataset") for split, path in paths.items()}
     tasks = _check_tasks(data, paths)
     motifs = _motifs_by_task(motif_specs, tasks)
     cs = [float(C)] if np.isscalar(C) else [float(c) for c in C]

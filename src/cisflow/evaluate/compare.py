@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from cisflow.artifacts import load_predictions, read_npz_keys
+from cisflow.artifacts import DATASET, PREDICTIONS, load_predictions, read
 from cisflow.dream import bootstrap_scores, combined_rank, dream_score
 from cisflow.errors import CisflowError
 from cisflow.evaluate.plots import plot_overlaid_curves
@@ -85,7 +84,7 @@ def plot_model_comparison(predictions: Mapping[str, str | Path], path: str | Pat
     """
     if not predictions:
         raise CisflowError("no predictions to compare")
-    first = read_npz_keys(next(iter(predictions.values())), ("ids", "labels", "tasks"), "predictions npz")
+    first = read(next(iter(predictions.values())), PREDICTIONS, ("ids", "labels", "tasks"), "predictions npz")
     aligned = {name: load_predictions(p, first) for name, p in predictions.items()}  # (probs, tasks)
     plot_overlaid_curves(first["labels"], first["tasks"].tolist(), aligned, path)
 
@@ -132,10 +131,8 @@ def compare_on_heldout(
         raise CisflowError("no models to compare")
     if n_subsamples < 1:
         raise CisflowError(f"n_subsamples must be >= 1, got {n_subsamples}")
-    test = read_npz_keys(test_npz, ("ids", "labels", "tasks"), "test dataset")
-    labels = np.asarray(test["labels"])
-    if labels.shape != (test["ids"].size, test["tasks"].size):
-        raise CisflowError(f"labels {labels.shape} do not match ids and tasks", test_npz)
+    test = read(test_npz, DATASET, ("ids", "labels", "tasks"), "test dataset")
+    labels = test["labels"]
     preds = {str(m): load_predictions(p, test) for m, p in pred_npzs.items()}
     frames = []
     for task in _common_tasks(test["tasks"].tolist(), {m: ts for m, (_, ts) in preds.items()}):

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cisflow import metrics
-from cisflow.artifacts import write_predictions
-from cisflow.data import check_signal_names, load_dataset
+from cisflow import artifacts, metrics
+from cisflow.artifacts import check_signal_names, read_dataset, write_predictions
 from cisflow.errors import CisflowError
 from cisflow.evaluate.plots import plot_curves
 from cisflow.io import atomic_open, format_cell, write_json
@@ -92,7 +91,7 @@ def evaluate_model(
     list of dict
         Per-task metrics (``cisflow.metrics.multitask_metrics``).
     """
-    data = load_dataset(test_npz, "test dataset")
+    data = read_dataset(test_npz, "test dataset")
     model, meta = _load_model(model_path)
     _check_model_matches(meta, data, test_npz)
     probs = _predict(model, data, batch_size, device, reverse_complement_average)
@@ -102,7 +101,9 @@ def evaluate_model(
         "model": meta,
         "reverse_complement_average": bool(reverse_complement_average),
     }
-    return evaluate_predictions(data["labels"], probs, data["tasks"], data["ids"], out_dir, fdrs, info)
+    return evaluate_predictions(
+        data["labels"], probs, data["tasks"], data["ids"], out_dir, fdrs, info, geometry=artifacts.geometry(data)
+    )
 
 
 def evaluate_predictions(
@@ -113,11 +114,14 @@ def evaluate_predictions(
     out_dir: str | Path,
     fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
     info: dict[str, Any] | None = None,
+    *,
+    geometry: Mapping[str, int],
 ) -> list[dict[str, Any]]:
     """Compute per-task metrics of ``probs`` ``(N, T)`` against ``labels`` ``(N, T)`` and write all outputs.
 
-    ``info`` (e.g. model meta, input paths) is stored in ``metrics.json`` beside the metrics.
-    Returns the per-task metric dicts.
+    ``info`` (e.g. model meta, input paths) is stored in ``metrics.json`` beside the metrics;
+    ``geometry`` (``bin_size``, ``stride``, ``input_length`` of the dataset the rows come from,
+    :func:`cisflow.artifacts.geometry`) is stored in ``predictions.npz``. Returns the per-task metric dicts.
     """
     out_dir = Path(out_dir)
     tasks = [str(t) for t in tasks]
@@ -131,7 +135,7 @@ def evaluate_predictions(
     summary = {**(info or {}), "fdrs": [float(f) for f in fdrs], "tasks": rows, "mean": mean}
     write_json(out_dir / "metrics.json", _json_safe(summary))
     write_metrics_tsv(rows, out_dir / "metrics.tsv")
-    write_predictions(out_dir / "predictions.npz", ids, labels, probs, tasks)
+    write_predictions(out_dir / "predictions.npz", ids, labels, probs, tasks, geometry)
     plot_curves(labels, probs, tasks, out_dir / "curves.png")
     return rows
 

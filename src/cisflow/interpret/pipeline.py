@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from cisflow.data import check_signal_names, load_datasets
+from cisflow.artifacts import SCORES, check_signal_names, geometry, read_datasets, write
 from cisflow.errors import CisflowError
 from cisflow.genome import one_hot
 from cisflow.interpret._common import center, resolve_device
@@ -21,7 +21,7 @@ from cisflow.interpret.gradients import input_gradients
 from cisflow.interpret.ism import ism_fast
 from cisflow.interpret.scoring import filter_motif_matches, filter_pwms, plot_filter_logos, positional_auprc
 from cisflow.interpret.tracks import contribution_bigwig
-from cisflow.io import atomic_open, save_npz
+from cisflow.io import atomic_open
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +156,9 @@ def interpret_model(
 ) -> dict[str, Path]:
     """Contribution scores of a saved model on a dataset split, written per method.
 
-    Writes ``out_dir/{method}.npz`` (``x`` one-hot float32 ``(N, 4, L)``, ``scores``, ``hypothetical``,
-    ``ids``, ``task``, ``seed``; DeepSHAP adds ``summation_error``), ``positional_prc.tsv``
+    Writes ``out_dir/{method}.npz`` (:data:`cisflow.artifacts.SCORES`: ``x`` one-hot float32 ``(N, 4, L)``,
+    ``scores``, ``hypothetical``, ``ids``, ``task``, ``seed``, the dataset's geometry; DeepSHAP adds
+    ``summation_error``), ``positional_prc.tsv``
     (``method auprc n_sequences``) when ``embeddings_tsv`` is given, and ``filters.tsv`` +
     ``filter_logos.png`` when ``motifs`` are given and the model has a first Conv1d, and ``summary``
     (one row per method: sequences, seconds, positional auPRC, DeepSHAP's worst summation error) when
@@ -175,7 +176,7 @@ def interpret_model(
     device = resolve_device(device)
     model, meta = load_model(model_path, device=device)
     paths = [dataset_npz] if isinstance(dataset_npz, str | Path) else list(dataset_npz)
-    data = load_datasets(paths)
+    data = read_datasets(paths)
     t = _task_index(task, data["tasks"], paths[0])
     rows = select_sequences(data["labels"], t, max_sequences, positives_only, seed)
     if not len(rows):
@@ -194,9 +195,8 @@ def interpret_model(
         rows_out.append(row)
         written[method] = out_dir / f"{method}.npz"
         coords = {k: data[k][rows] for k in ("chrom", "start") if k in data}
-        save_npz(
-            written[method], x=x, ids=ids, task=np.array(str(data["tasks"][t])), seed=np.int64(seed), **coords, **result
-        )
+        arrays = {"x": x, "ids": ids, "task": str(data["tasks"][t]), "seed": seed, **coords, **result}
+        write(written[method], SCORES, arrays | geometry(data))
         if chrom_sizes is not None and len(coords) == 2:
             written[f"{method}_bw"] = contribution_bigwig(
                 result["scores"], x, coords["chrom"], coords["start"], chrom_sizes, out_dir / f"{method}.bw"

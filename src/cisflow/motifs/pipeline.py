@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cisflow.errors import CisflowError, require_file
+from cisflow.artifacts import SCORES, read
 from cisflow.motifs.hits import central_window, read_summits
 from cisflow.motifs.hitstage import hit_options, known_targets, run_hit_stage, write_tsv
 from cisflow.motifs.html import write_html
@@ -39,35 +39,9 @@ OUTPUTS = {
 
 
 def load_scores(path: str | Path) -> dict[str, np.ndarray]:
-    """Read an interpret-stage npz: ``x``, ``scores``, ``hypothetical`` (``(N, 4, L)``), ``ids``, optional
-    ``chrom`` / ``start``.
-
-    Without ``hypothetical`` (e.g. ISM), ``scores`` serve as the hypothetical contributions (logged), so
-    modisco-lite sees the same actual-base contributions.
-    """
-    path = require_file(path, "contribution scores npz")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise CisflowError(f"cannot read npz ({exc.__class__.__name__}: {exc})", path) from exc
-    missing = [k for k in ("x", "scores") if k not in data]
-    if missing:
-        raise CisflowError(f"missing array(s) {', '.join(missing)}; expected x, scores, hypothetical, ids", path)
-    x = data["x"]
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise CisflowError(f"x must be one-hot (N, 4, L), got {x.shape}", path)
-    if "hypothetical" not in data:
-        log.warning("%s has no hypothetical scores; modisco uses the actual-base scores instead", path)
-        data["hypothetical"] = data["scores"]
-    for key in ("scores", "hypothetical"):
-        if data[key].shape != x.shape:
-            raise CisflowError(f"{key} has shape {data[key].shape}, x has {x.shape}", path)
-    data["ids"] = data["ids"].astype(str) if "ids" in data else np.array([str(i) for i in range(len(x))])
-    for key in ("ids", "chrom", "start"):
-        if key in data and len(data[key]) != len(x):
-            raise CisflowError(f"{key} has {len(data[key])} entries for {len(x)} sequences", path)
-    return data
+    """Read an interpret-stage npz (:data:`cisflow.artifacts.SCORES`): ``x``, ``scores``, ``hypothetical``
+    ``(N, 4, L)``, ``ids``, optional ``chrom`` / ``start``, checked."""
+    return read(path, SCORES, what="contribution scores npz")
 
 
 def _truth_pwms(truth_motifs: Sequence[str] | None) -> dict[str, np.ndarray]:
