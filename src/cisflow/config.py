@@ -1,7 +1,8 @@
 """Workflow configuration: schema validation with defaults, and checks that run before any job.
 
-The schema (``workflow/schemas/config.schema.yaml``) has ``additionalProperties: false`` at every
-level, so a mistyped key stops the run with a message naming it and suggesting the closest key.
+The schema (``cisflow/resources/schemas/config.schema.yaml``, package data the Snakefile validates
+against too) has ``additionalProperties: false`` at every level, so a mistyped key stops the run
+with a message naming it and suggesting the closest key.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ import jsonschema
 import yaml
 
 from cisflow.errors import CisflowError
+from cisflow.io import package_file
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+
+def schema_path(name: str = "config") -> Path:
+    """The ``<name>.schema.yaml`` shipped in the package (``config`` or ``samples``); the Snakefile validates
+    against the same file."""
+    return package_file(f"resources/schemas/{name}.schema.yaml")
 
 
 def load_schema(name: str = "config") -> dict:
-    """Load ``workflow/schemas/<name>.schema.yaml``."""
-    with open(SCHEMA_DIR / f"{name}.schema.yaml", encoding="utf-8") as handle:
+    """Load the package's ``<name>.schema.yaml``."""
+    with open(schema_path(name), encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import importlib.resources
 import json
 import math
 import os
@@ -190,3 +191,15 @@ def write_tsv(table: pd.DataFrame, path: str | Path) -> None:
         handle.write("\t".join(map(str, table.columns)) + "\n")
         for row in table.itertuples(index=False):
             handle.write("\t".join(format_cell(v) for v in row) + "\n")
+
+
+def package_file(relative: str) -> Path:
+    """A data file shipped inside the ``cisflow`` package (e.g. ``resources/schemas/config.schema.yaml``).
+
+    Found through :mod:`importlib.resources`, so it works from an installed wheel as from a checkout;
+    a missing file is a CisflowError (a broken installation).
+    """
+    path = Path(str(importlib.resources.files("cisflow").joinpath(relative)))
+    if not path.is_file():
+        raise CisflowError("package data file missing; reinstall cisflow", path)
+    return path

@@ -7,7 +7,7 @@ codes (A0 C1 G2 T3 N4, see :mod:`cisflow.genome`).
 Motif specs accepted by :func:`load_motif`:
 
 * ``TAL1_known4`` or ``encode:TAL1_known4`` — a motif of the bundled ENCODE collection
-  (``resources/motifs/encode_motifs.txt.gz``, see its PROVENANCE.md);
+  (``cisflow/resources/motifs/encode_motifs.txt.gz``, package data, see its PROVENANCE.md);
 * ``jaspar:MA0363.2`` (or ``jaspar:MA0363`` for the latest version), optionally with a release,
   ``jaspar:JASPAR2022:MA0363.2`` — read offline from the SQLite files shipped with pyjaspar.
 """
@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from cisflow.errors import CisflowError, require_file
-from cisflow.io import atomic_open, read_text_lines
+from cisflow.io import atomic_open, package_file, read_text_lines
 
 log = logging.getLogger(__name__)
 
-ENCODE_MOTIFS = Path(__file__).resolve().parents[2] / "resources" / "motifs" / "encode_motifs.txt.gz"
+ENCODE_MOTIFS = package_file("resources/motifs/encode_motifs.txt.gz")
 DEFAULT_JASPAR_RELEASE = "JASPAR2024"
 
 

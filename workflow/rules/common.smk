@@ -3,6 +3,7 @@ import os
 
 from snakemake.utils import validate
 
+from cisflow.config import schema_path
 from cisflow.genome import fasta_sizes, indexed_fasta_name
 from cisflow.samples import read_sample_sheet
 
@@ -45,9 +46,7 @@ if config["track"] == "genome":
         / 1e9
     )
     SAMPLES = read_sample_sheet(config["samples"])
-    validate(
-        SAMPLES[SAMPLE_COLUMNS].replace("", None), "../schemas/samples.schema.yaml"
-    )
+    validate(SAMPLES[SAMPLE_COLUMNS].replace("", None), str(schema_path("samples")))
     GROUPS = sorted(SAMPLES["group"].unique())
 else:
     SAMPLES = None

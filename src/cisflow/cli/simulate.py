@@ -16,7 +16,7 @@ kinds and the options they take:
   heterodimer_grammar      two motifs; --spacing MIN MAX (2 10); negatives hold both at random
   motif_counting           one motif; --pos-counts MIN MAX (3 5) vs --neg-counts MIN MAX (0 2)
 
-motifs: ENCODE names (TAL1_known4) from resources/motifs/encode_motifs.txt.gz, or jaspar:MA0363.2
+motifs: ENCODE names (TAL1_known4) from the bundled ENCODE collection, or jaspar:MA0363.2
 (offline, JASPAR2024), or jaspar:JASPAR2022:MA0363.2.
 writes DIR/sequences.fa.gz, labels.tsv, embeddings.tsv, params.json, train.npz, valid.npz, test.npz
 
