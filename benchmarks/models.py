@@ -107,7 +107,7 @@ def _metrics(path: Path) -> dict:
 def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: int, seed: int | None = None) -> dict:
     """Train (unless done) and evaluate one variant with ``seed`` (default: the run's); returns its mean test
     metrics, training seconds and validation auPRC."""
-    from cisflow.evaluate import evaluate_model
+    from cisflow.evaluate import evaluate_model, evaluation_outputs
     from cisflow.loader import train_from_genome
 
     model_cfg, overrides, negative_ratio = VARIANTS[name]
@@ -135,7 +135,7 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
         )
     seconds = time.perf_counter() - start
     evaluation = (out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}") / "evaluate"
-    evaluate_model(out, results / "data/test.npz", evaluation, reverse_complement_average=True)
+    evaluate_model(out, results / "data/test.npz", evaluation_outputs(evaluation), reverse_complement_average=True)
     meta = json.loads((out / "model.json").read_text())
     valid = meta["best_value"] if meta.get("monitor") == "auprc" else float("nan")
     return {**_metrics(evaluation / "metrics.json"), "seconds": seconds, "valid_auprc": valid}

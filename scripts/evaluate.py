@@ -2,13 +2,13 @@
 
 from _bootstrap import setup
 
-from cisflow.evaluate.pipeline import evaluate_model
+from cisflow.evaluate.pipeline import EVALUATION_FILES, evaluate_model
 
 log = setup(snakemake)
 evaluate_model(
     snakemake.input.meta,
     snakemake.input.test,
-    snakemake.params.out_dir,
+    {key: snakemake.output[key] for key in EVALUATION_FILES},
     fdrs=snakemake.params.evaluate["fdrs"],
     batch_size=snakemake.params.evaluate["batch_size"],
     reverse_complement_average=snakemake.params.evaluate["reverse_complement_average"],

@@ -156,7 +156,13 @@ def splits(tmp_path):
 def test_run_baselines_writes_outputs(splits, tmp_path):
     out = tmp_path / "out"
     table = baselines.run_baselines(
-        splits["train"], splits["valid"], splits["test"], out, motif_specs={"reb1": MOTIF}, k=6, C=[0.1, 1.0]
+        splits["train"],
+        splits["valid"],
+        splits["test"],
+        baselines.baseline_outputs(out),
+        motif_specs={"reb1": MOTIF},
+        k=6,
+        C=[0.1, 1.0],
     )
     assert list(zip(table["baseline"], table["task"], strict=True)) == [
         ("pwm", "reb1"),
@@ -175,10 +181,13 @@ def test_run_baselines_writes_outputs(splits, tmp_path):
 
 
 def test_run_baselines_bad_motif_task(splits, tmp_path):
+    inputs = (splits["train"], splits["valid"], splits["test"])
     with pytest.raises(CisflowError, match="unknown task 'nope'"):
-        baselines.run_baselines(splits["train"], splits["valid"], splits["test"], tmp_path, motif_specs={"nope": MOTIF})
+        baselines.run_baselines(*inputs, baselines.baseline_outputs(tmp_path), motif_specs={"nope": MOTIF})
     with pytest.raises(CisflowError, match="no baseline"):
-        baselines.run_baselines(splits["train"], splits["valid"], splits["test"], tmp_path, kmer=False)
+        baselines.run_baselines(*inputs, baselines.baseline_outputs(tmp_path), kmer=False)
+    with pytest.raises(CisflowError, match="baseline outputs lack kmer"):
+        baselines.run_baselines(*inputs, baselines.baseline_outputs(tmp_path, ["pwm"]))
 
 
 def test_compare_models_and_tsv(tmp_path):

@@ -12,6 +12,7 @@ from cisflow import evaluate, metrics
 from cisflow._testing.artifacts import write_dataset
 from cisflow.cli import main
 from cisflow.errors import CisflowError
+from cisflow.evaluate import evaluation_outputs
 from cisflow.evaluate import pipeline as evaluate_pipeline
 
 L = 40
@@ -47,7 +48,7 @@ def fake_model(monkeypatch):
 def test_evaluate_model_outputs(tmp_path, fake_model):
     test_npz, _, labels, gc = _dataset(tmp_path)
     out = tmp_path / "eval"
-    rows = evaluate.evaluate_model("model_dir", test_npz, out, fdrs=(0.1, 0.5))
+    rows = evaluate.evaluate_model("model_dir", test_npz, evaluation_outputs(out), fdrs=(0.1, 0.5))
     assert [r["task"] for r in rows] == ["gc", "flat"]
     # The GC-fraction "model" separates task gc perfectly; task flat has one class → NaN.
     assert rows[0]["auroc"] == pytest.approx(1.0) and rows[0]["recall_at_10_fdr"] == pytest.approx(1.0)
@@ -72,11 +73,11 @@ def test_evaluate_model_task_mismatch(tmp_path, fake_model):
     test_npz, *_ = _dataset(tmp_path)
     fake_model["tasks"] = ["CTCF", "flat"]
     with pytest.raises(CisflowError, match=r"test.npz: dataset tasks .* differ from the model's tasks"):
-        evaluate.evaluate_model("m", test_npz, tmp_path / "eval")
+        evaluate.evaluate_model("m", test_npz, evaluation_outputs(tmp_path / "eval"))
     fake_model["tasks"] = ["gc", "flat"]
     fake_model["input_length"] = L + 1
     with pytest.raises(CisflowError, match="expects 41 bp"):
-        evaluate.evaluate_model("m", test_npz, tmp_path / "eval")
+        evaluate.evaluate_model("m", test_npz, evaluation_outputs(tmp_path / "eval"))
 
 
 def test_plot_curves_many_and_single_class_tasks(tmp_path):
@@ -122,7 +123,9 @@ def test_evaluate_real_model_end_to_end(tmp_path):
     params = {"num_filters": [3], "conv_width": [5], "pool_width": 4, "dropout": 0.0, "l1": 0.0}
     model = models.build_model("sequence_dnn", 2, L, **params)
     models.save_model(tmp_path / "model", model, {"tasks": ["gc", "flat"], "seed": 0})
-    rows = evaluate.evaluate_model(tmp_path / "model" / "model.json", test_npz, tmp_path / "eval", batch_size=16)
+    rows = evaluate.evaluate_model(
+        tmp_path / "model" / "model.json", test_npz, evaluation_outputs(tmp_path / "eval"), batch_size=16
+    )
     probs = predict_mod.predict(model.eval(), codes, batch_size=7, device="cpu")
     expected = metrics.multitask_metrics(labels, probs, ["gc", "flat"])
     assert rows[0] == pytest.approx(expected[0])
@@ -133,7 +136,9 @@ def test_evaluate_real_model_end_to_end(tmp_path):
     # both strands: the mean of the forward and the reverse-complement probabilities
     from cisflow.genome import reverse_complement_codes
 
-    evaluate.evaluate_model(tmp_path / "model", test_npz, tmp_path / "rc", reverse_complement_average=True)
+    evaluate.evaluate_model(
+        tmp_path / "model", test_npz, evaluation_outputs(tmp_path / "rc"), reverse_complement_average=True
+    )
     rc = predict_mod.predict(model.eval(), reverse_complement_codes(codes), device="cpu")
     with np.load(tmp_path / "rc" / "predictions.npz") as pred:
         np.testing.assert_allclose(pred["probs"], (probs + rc) / 2, rtol=1e-5, atol=1e-6)
@@ -147,11 +152,18 @@ def test_compare_models_table_and_overlaid_curves(tmp_path, capsys):
     ids = np.array([f"seq{i}" for i in range(len(codes))])
     perfect = np.stack([gc, gc], axis=1).astype(np.float32)
     geometry = {"bin_size": 0, "stride": 0, "input_length": L}
-    evaluate.evaluate_predictions(labels, perfect, ["gc", "flat"], ids, tmp_path / "cnn", geometry=geometry)
+    evaluate.evaluate_predictions(
+        labels, perfect, ["gc", "flat"], ids, evaluation_outputs(tmp_path / "cnn"), geometry=geometry
+    )
     order = np.random.default_rng(1).permutation(len(ids))
     noise = np.random.default_rng(2).random(perfect.shape).astype(np.float32)
     evaluate.evaluate_predictions(
-        labels[order], noise[order], ["gc", "flat"], ids[order], tmp_path / "kmer", geometry=geometry
+        labels[order],
+        noise[order],
+        ["gc", "flat"],
+        ids[order],
+        evaluation_outputs(tmp_path / "kmer"),
+        geometry=geometry,
     )
     from cisflow.artifacts import load_predictions
 
@@ -170,7 +182,7 @@ def test_compare_models_table_and_overlaid_curves(tmp_path, capsys):
     assert png.read_bytes()[:4] == b"\x89PNG"
     # predictions on other bins are refused
     evaluate.evaluate_predictions(
-        labels[:-1], noise[:-1], ["gc", "flat"], ids[:-1], tmp_path / "short", geometry=geometry
+        labels[:-1], noise[:-1], ["gc", "flat"], ids[:-1], evaluation_outputs(tmp_path / "short"), geometry=geometry
     )
     with pytest.raises(CisflowError, match="1 test bins have no prediction"):
         evaluate.plot_model_comparison(

@@ -86,10 +86,12 @@ def test_run_baselines_with_gkm(tmp_path):
         ids = np.array([f"{split}{i}" for i in range(120)])
         write_dataset(paths[split], codes, labels[:, None], ["t"], ids)
     gkm = {"enabled": True, "l": 6, "k": 4, "window": None, "max_train": 100, "C": [1.0]}
-    table = baselines.run_baselines(*paths.values(), tmp_path / "out", kmer=False, gkm=gkm)
+    table = baselines.run_baselines(*paths.values(), baselines.baseline_outputs(tmp_path / "out"), kmer=False, gkm=gkm)
     assert list(table["baseline"]) == ["gkm"] and table["auroc"].iloc[0] > 0.9
     assert table["params"].iloc[0] == "l=6 k=4 window=None max_train=100 C=1"
     for name in ("metrics.json", "predictions.npz"):
         assert (tmp_path / "out" / "gkm" / name).is_file()
     with pytest.raises(CisflowError, match="no baseline to run"):
-        baselines.run_baselines(*paths.values(), tmp_path / "none", kmer=False, gkm={"enabled": False})
+        baselines.run_baselines(
+            *paths.values(), baselines.baseline_outputs(tmp_path / "none"), kmer=False, gkm={"enabled": False}
+        )

@@ -353,7 +353,7 @@ def _signal_world(tmp_path):
 
 
 def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
-    from cisflow.evaluate import evaluate_model
+    from cisflow.evaluate import evaluate_model, evaluation_outputs
     from cisflow.loader import GenomeBatches
 
     genome, lab, bigwig, sets = _signal_world(tmp_path)
@@ -368,7 +368,7 @@ def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
         assert summary["valid"]["auroc"] > 0.95
         model, meta = load_model(out)
         assert meta["in_channels"] == 5 and meta["signal_names"] == ["coverage.bw"]
-        rows = evaluate_model(out, tmp_path / "test.npz", out / "eval")
+        rows = evaluate_model(out, tmp_path / "test.npz", evaluation_outputs(out / "eval"))
         assert rows[0]["auroc"] > 0.95
     # the same model without its signal channel is an error, not a silent 4-channel run
     with pytest.raises(CisflowError, match="5 input channels"):
@@ -377,7 +377,7 @@ def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
     dna_only = {k: v for k, v in sets["test"].items() if k not in dropped}
     write(tmp_path / "dna_only.npz", DATASET, dna_only)
     with pytest.raises(CisflowError, match="differ from the model's"):
-        evaluate_model(tmp_path / "npz", tmp_path / "dna_only.npz", tmp_path / "bad")
+        evaluate_model(tmp_path / "npz", tmp_path / "dna_only.npz", evaluation_outputs(tmp_path / "bad"))
     # sequence alone cannot rank these bins: the signal is what the models learned from
     for split in ("train", "valid"):
         write(tmp_path / f"dna_{split}.npz", DATASET, {k: v for k, v in sets[split].items() if k not in dropped})

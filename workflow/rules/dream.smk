@@ -45,5 +45,6 @@ rule dream_scores:
         runtime=runtime(30),
     params:
         seed=config["seed"],
+        baselines=BASELINES,
     script:
         "../../scripts/dream_scores.py"

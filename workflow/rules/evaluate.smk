@@ -34,7 +34,6 @@ rule evaluate:
     params:
         device=config.get("device"),
         evaluate=config["evaluate"],
-        out_dir=lambda wc, output: os.path.dirname(output.table),
     script:
         "../../scripts/evaluate.py"
 
@@ -47,9 +46,11 @@ rule baselines:
     output:
         table="results/baselines/baselines.tsv",
         metrics=expand("results/baselines/{baseline}/metrics.json", baseline=BASELINES),
+        tables=expand("results/baselines/{baseline}/metrics.tsv", baseline=BASELINES),
         predictions=expand(
             "results/baselines/{baseline}/predictions.npz", baseline=BASELINES
         ),
+        curves=expand("results/baselines/{baseline}/curves.png", baseline=BASELINES),
     log:
         "logs/baselines/baselines.log",
     benchmark:
@@ -64,7 +65,7 @@ rule baselines:
         baselines=config["baselines"],
         fdrs=config["evaluate"]["fdrs"],
         seed=config["seed"],
-        out_dir=lambda wc, output: os.path.dirname(output.table),
+        names=BASELINES,
     script:
         "../../scripts/baselines.py"
 
@@ -100,5 +101,7 @@ rule compare_models:
     resources:
         mem_mb=mem_mb(1000, 1.0),
         runtime=runtime(10),
+    params:
+        baselines=BASELINES,
     script:
         "../../scripts/compare_models.py"

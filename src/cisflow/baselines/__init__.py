@@ -13,10 +13,12 @@ from cisflow.baselines.kmer import (
     kmer_names,
     predict_kmer_baseline,
 )
-from cisflow.baselines.pipeline import run_baselines
+from cisflow.baselines.pipeline import BASELINES, baseline_outputs, run_baselines
 from cisflow.baselines.pwm import pwm_baseline_scores
 
 __all__ = [
+    "BASELINES",
+    "baseline_outputs",
     "fit_kmer_baseline",
     "kmer_baseline_probs",
     "kmer_counts",

@@ -21,10 +21,13 @@ from cisflow.baselines.gkm import gkm_svm_scores
 from cisflow.baselines.kmer import kmer_baseline_probs
 from cisflow.baselines.pwm import pwm_baseline_scores
 from cisflow.errors import CisflowError
-from cisflow.evaluate.pipeline import evaluate_predictions
+from cisflow.evaluate.pipeline import evaluate_predictions, evaluation_outputs
 from cisflow.io import write_tsv
 
 log = logging.getLogger(__name__)
+
+#: The baselines, by the name their outputs go under.
+BASELINES = ("pwm", "kmer", "gkm")
 
 
 def _motifs_by_task(motif_specs: Any, tasks: Sequence[str]) -> dict[str, str]:
@@ -55,7 +58,14 @@ def _motifs_by_task(motif_specs: Any, tasks: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _run_pwm(test: dict, tasks: list[str], motifs: dict[str, str], out_dir: Path, fdrs) -> pd.DataFrame:
+def baseline_outputs(out_dir: str | Path, names: Sequence[str] = BASELINES) -> dict[str, Any]:
+    """Default output paths of :func:`run_baselines` in ``out_dir``: ``table`` (``baselines.tsv``) and, per
+    baseline name, its evaluation files in ``out_dir/<name>/`` (:func:`cisflow.evaluate.evaluation_outputs`)."""
+    out_dir = Path(out_dir)
+    return {"table": out_dir / "baselines.tsv"} | {name: evaluation_outputs(out_dir / name) for name in names}
+
+
+def _run_pwm(test: dict, tasks: list[str], motifs: dict[str, str], outputs: Mapping, fdrs) -> pd.DataFrame:
     """Score the test set with each task's motif and evaluate the tasks that have one."""
     cols = [i for i, t in enumerate(tasks) if t in motifs]
     cache: dict[str, np.ndarray] = {}
@@ -69,12 +79,14 @@ def _run_pwm(test: dict, tasks: list[str], motifs: dict[str, str], out_dir: Path
     info = {"baseline": "pwm", "motifs": {t: motifs[t] for t in names}}
     geometry = artifacts.geometry(test)
     rows = evaluate_predictions(
-        test["labels"][:, cols], scores, names, test["ids"], out_dir / "pwm", fdrs, info, geometry=geometry
+        test["labels"][:, cols], scores, names, test["ids"], outputs, fdrs, info, geometry=geometry
     )
     return pd.DataFrame([{"baseline": "pwm", "params": f"motif={motifs[r['task']]}", **r} for r in rows])
 
 
-def _run_kmer(train, valid, test, tasks, k: int, cs: Sequence[float], seed: int, out_dir: Path, fdrs) -> pd.DataFrame:
+def _run_kmer(
+    train, valid, test, tasks, k: int, cs: Sequence[float], seed: int, outputs: Mapping, fdrs
+) -> pd.DataFrame:
     """Fit one k-mer model per task on train (C chosen on valid) and evaluate on test."""
     probs, cs_chosen = kmer_baseline_probs(train, valid, test["codes"], k, cs, seed)
     chosen = dict(zip(tasks, cs_chosen, strict=True))
@@ -82,12 +94,12 @@ def _run_kmer(train, valid, test, tasks, k: int, cs: Sequence[float], seed: int,
         log.info("k-mer baseline %s: k=%d C=%g", task, k, c)
     info = {"baseline": "kmer", "k": k, "canonical": True, "C": chosen, "seed": seed}
     rows = evaluate_predictions(
-        test["labels"], probs, tasks, test["ids"], out_dir / "kmer", fdrs, info, geometry=artifacts.geometry(test)
+        test["labels"], probs, tasks, test["ids"], outputs, fdrs, info, geometry=artifacts.geometry(test)
     )
     return pd.DataFrame([{"baseline": "kmer", "params": f"k={k} C={chosen[r['task']]:g}", **r} for r in rows])
 
 
-def _run_gkm(train, valid, test, tasks, params: Mapping[str, Any], seed: int, out_dir: Path, fdrs) -> pd.DataFrame:
+def _run_gkm(train, valid, test, tasks, params: Mapping[str, Any], seed: int, outputs: Mapping, fdrs):
     """Fit one gapped k-mer SVM per task (:mod:`cisflow.baselines.gkm`, C chosen on valid) and evaluate on test."""
     opts = {k: v for k, v in params.items() if k != "enabled"}
     cs = opts.pop("C", (0.1, 1.0))
@@ -98,7 +110,7 @@ def _run_gkm(train, valid, test, tasks, params: Mapping[str, Any], seed: int, ou
         scores[:, i], chosen[task] = gkm_svm_scores(*pair, test["codes"], cs=cs, seed=seed, **opts)
     info = {"baseline": "gkm", **opts, "C": chosen, "seed": seed}
     rows = evaluate_predictions(
-        test["labels"], scores, tasks, test["ids"], out_dir / "gkm", fdrs, info, geometry=artifacts.geometry(test)
+        test["labels"], scores, tasks, test["ids"], outputs, fdrs, info, geometry=artifacts.geometry(test)
     )
     desc = " ".join(f"{k}={v}" for k, v in opts.items())
     return pd.DataFrame([{"baseline": "gkm", "params": f"{desc} C={chosen[r['task']]:g}", **r} for r in rows])
@@ -117,7 +129,7 @@ def run_baselines(
     train_npz: str | Path,
     valid_npz: str | Path,
     test_npz: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, Any],
     motif_specs: str | Mapping[str | int, str] | Sequence[str] | None = None,
     k: int = 6,
     C: float | Sequence[float] = 1.0,
@@ -126,15 +138,16 @@ def run_baselines(
     kmer: bool = True,
     gkm: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Fit and evaluate the baselines on dataset npz files; write their outputs under ``out_dir``.
+    """Fit and evaluate the baselines on dataset npz files and write their outputs.
 
     Parameters
     ----------
     train_npz, valid_npz, test_npz
         Dataset npz files with the same tasks (:func:`cisflow.artifacts.read_dataset`).
-    out_dir
-        Receives ``pwm/`` and ``kmer/`` (each :func:`cisflow.evaluate.evaluate_predictions`'s files)
-        and ``baselines.tsv`` (one row per baseline × task: ``baseline params task`` then metrics).
+    outputs
+        ``table``: the TSV with one row per baseline × task (``baseline params task`` then metrics); ``pwm``,
+        ``kmer`` and ``gkm``: each baseline's evaluation paths (:func:`cisflow.evaluate.evaluate_predictions`),
+        needed for the baselines that run (:func:`baseline_outputs` gives the usual layout of a folder).
     motif_specs
         PWM motifs: one spec for every task, ``{task name or index: spec}``, or ``"TASK=SPEC"``
         strings. Tasks without a motif get no PWM row. None: no PWM baseline.
@@ -161,14 +174,17 @@ def run_baselines(
     run_gkm = bool(gkm) and bool(gkm.get("enabled", True))
     if not motifs and not kmer and not run_gkm:
         raise CisflowError("no baseline to run: give a motif or enable the k-mer or gkm baseline")
-    out_dir = Path(out_dir)
+    running = [name for name, on in (("pwm", bool(motifs)), ("kmer", kmer), ("gkm", run_gkm)) if on]
+    missing = [k for k in ("table", *running) if k not in outputs]
+    if missing:
+        raise CisflowError(f"baseline outputs lack {', '.join(missing)}")
     frames = []
     if motifs:
-        frames.append(_run_pwm(data["test"], tasks, motifs, out_dir, fdrs))
+        frames.append(_run_pwm(data["test"], tasks, motifs, outputs["pwm"], fdrs))
     if kmer:
-        frames.append(_run_kmer(data["train"], data["valid"], data["test"], tasks, k, cs, seed, out_dir, fdrs))
+        frames.append(_run_kmer(data["train"], data["valid"], data["test"], tasks, k, cs, seed, outputs["kmer"], fdrs))
     if run_gkm:
-        frames.append(_run_gkm(data["train"], data["valid"], data["test"], tasks, gkm, seed, out_dir, fdrs))
+        frames.append(_run_gkm(data["train"], data["valid"], data["test"], tasks, gkm, seed, outputs["gkm"], fdrs))
     table = pd.concat(frames, ignore_index=True)
-    write_tsv(table, out_dir / "baselines.tsv")
+    write_tsv(table, outputs["table"])
     return table

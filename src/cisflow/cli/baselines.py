@@ -99,13 +99,13 @@ def _register_dream(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.baselines.run_baselines` with the parsed arguments."""
-    from cisflow.baselines.pipeline import run_baselines
+    from cisflow.baselines.pipeline import baseline_outputs, run_baselines
 
     run_baselines(
         args.train,
         args.valid,
         args.test,
-        args.out_dir,
+        baseline_outputs(args.out_dir),
         motif_specs=args.motif,
         k=args.k,
         C=args.C or 1.0,
@@ -132,6 +132,7 @@ def run_compare(args: argparse.Namespace) -> None:
 
     from cisflow.errors import CisflowError
     from cisflow.evaluate.compare import compare_metrics_files, plot_model_comparison
+    from cisflow.evaluate.pipeline import evaluation_outputs
 
     dirs = {}
     for item in args.model:
@@ -139,9 +140,10 @@ def run_compare(args: argparse.Namespace) -> None:
         if not sep or not name or not directory:
             raise CisflowError(f"--model takes NAME=DIR; got {item!r}")
         dirs[name] = Path(directory)
-    missing = [str(d / "metrics.json") for d in dirs.values() if not (d / "metrics.json").is_file()]
+    files = {n: evaluation_outputs(d) for n, d in dirs.items()}
+    missing = [str(f["metrics"]) for f in files.values() if not f["metrics"].is_file()]
     if missing:
         raise CisflowError("no metrics.json (run cisflow evaluate / baselines first)", missing[0])
-    compare_metrics_files({n: d / "metrics.json" for n, d in dirs.items()}, args.table)
+    compare_metrics_files({n: f["metrics"] for n, f in files.items()}, args.table)
     if args.curves:
-        plot_model_comparison({n: d / "predictions.npz" for n, d in dirs.items()}, args.curves)
+        plot_model_comparison({n: f["predictions"] for n, f in files.items()}, args.curves)

@@ -35,12 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.evaluate.evaluate_model` with the parsed arguments."""
-    from cisflow.evaluate.pipeline import evaluate_model
+    from cisflow.evaluate.pipeline import evaluate_model, evaluation_outputs
 
     evaluate_model(
         args.model,
         args.test,
-        args.out_dir,
+        evaluation_outputs(args.out_dir),
         fdrs=tuple(args.fdr) if args.fdr else DEFAULT_FDRS,
         batch_size=args.batch_size,
         device=args.device,

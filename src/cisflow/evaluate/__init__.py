@@ -12,15 +12,23 @@ from cisflow.evaluate.compare import (
     compare_on_heldout,
     plot_model_comparison,
 )
-from cisflow.evaluate.pipeline import evaluate_model, evaluate_predictions, write_metrics_tsv
+from cisflow.evaluate.pipeline import (
+    EVALUATION_FILES,
+    evaluate_model,
+    evaluate_predictions,
+    evaluation_outputs,
+    write_metrics_tsv,
+)
 from cisflow.evaluate.plots import plot_curves, plot_overlaid_curves
 
 __all__ = [
+    "EVALUATION_FILES",
     "compare_metrics_files",
     "compare_models",
     "compare_on_heldout",
     "evaluate_model",
     "evaluate_predictions",
+    "evaluation_outputs",
     "plot_curves",
     "plot_model_comparison",
     "plot_overlaid_curves",

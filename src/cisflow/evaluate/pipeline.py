@@ -1,8 +1,8 @@
 """Evaluate a trained model (or any scores) on a held-out dataset npz: the ``evaluate`` stage entry.
 
 ``evaluate_model`` loads the model, predicts the test set and hands the arrays to
-``evaluate_predictions``, which computes per-task metrics (``cisflow.metrics``) and writes
-``metrics.json``, ``metrics.tsv``, ``predictions.npz`` and ``curves.png`` atomically. The
+``evaluate_predictions``, which computes per-task metrics (``cisflow.metrics``) and writes the
+metrics JSON and TSV, the predictions npz and the curves PNG to the paths it is given, atomically. The
 array-level ``evaluate_predictions`` serves baselines too.
 """
 
@@ -60,10 +60,32 @@ def _check_model_matches(meta: dict, data: dict[str, np.ndarray], test_npz: str 
     check_signal_names(data, meta.get("signal_names", []), test_npz, "model")
 
 
+#: The files of one evaluation (``outputs`` keys) and their names in an output folder (:func:`evaluation_outputs`).
+EVALUATION_FILES = {
+    "metrics": "metrics.json",
+    "table": "metrics.tsv",
+    "predictions": "predictions.npz",
+    "curves": "curves.png",
+}
+
+
+def evaluation_outputs(out_dir: str | Path) -> dict[str, Path]:
+    """The default output paths of one evaluation in ``out_dir`` (:data:`EVALUATION_FILES`)."""
+    return {key: Path(out_dir) / name for key, name in EVALUATION_FILES.items()}
+
+
+def _check_outputs(outputs: Mapping[str, str | Path]) -> dict[str, Path]:
+    """The four output paths of an evaluation; CisflowError naming any missing key."""
+    missing = [k for k in EVALUATION_FILES if k not in outputs]
+    if missing:
+        raise CisflowError(f"evaluation outputs lack {', '.join(missing)} (need {', '.join(EVALUATION_FILES)})")
+    return {k: Path(outputs[k]) for k in EVALUATION_FILES}
+
+
 def evaluate_model(
     model_path: str | Path,
     test_npz: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
     batch_size: int = 256,
     device: str | None = None,
@@ -77,8 +99,9 @@ def evaluate_model(
         Model directory or its ``model.json`` (see ``cisflow.models.load_model``).
     test_npz
         Dataset npz (``codes`` ``(N, L)``, ``labels`` ``(N, T)``, ``tasks``, ``ids``).
-    out_dir
-        Receives ``metrics.json``, ``metrics.tsv``, ``predictions.npz``, ``curves.png``.
+    outputs
+        ``metrics`` (JSON), ``table`` (TSV), ``predictions`` (npz) and ``curves`` (PNG) paths
+        (:func:`evaluation_outputs` gives the usual names in a folder).
     fdrs
         FDRs for the recall-at-FDR metrics.
     batch_size, device
@@ -91,6 +114,7 @@ def evaluate_model(
     list of dict
         Per-task metrics (``cisflow.metrics.multitask_metrics``).
     """
+    outputs = _check_outputs(outputs)
     data = read_dataset(test_npz, "test dataset")
     model, meta = _load_model(model_path)
     _check_model_matches(meta, data, test_npz)
@@ -102,7 +126,7 @@ def evaluate_model(
         "reverse_complement_average": bool(reverse_complement_average),
     }
     return evaluate_predictions(
-        data["labels"], probs, data["tasks"], data["ids"], out_dir, fdrs, info, geometry=artifacts.geometry(data)
+        data["labels"], probs, data["tasks"], data["ids"], outputs, fdrs, info, geometry=artifacts.geometry(data)
     )
 
 
@@ -111,7 +135,7 @@ def evaluate_predictions(
     probs: np.ndarray,
     tasks: Sequence[str],
     ids: np.ndarray,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
     info: dict[str, Any] | None = None,
     *,
@@ -119,11 +143,12 @@ def evaluate_predictions(
 ) -> list[dict[str, Any]]:
     """Compute per-task metrics of ``probs`` ``(N, T)`` against ``labels`` ``(N, T)`` and write all outputs.
 
+    ``outputs`` are the ``metrics``, ``table``, ``predictions`` and ``curves`` paths (:data:`EVALUATION_FILES`);
     ``info`` (e.g. model meta, input paths) is stored in ``metrics.json`` beside the metrics;
     ``geometry`` (``bin_size``, ``stride``, ``input_length`` of the dataset the rows come from,
     :func:`cisflow.artifacts.geometry`) is stored in ``predictions.npz``. Returns the per-task metric dicts.
     """
-    out_dir = Path(out_dir)
+    outputs = _check_outputs(outputs)
     tasks = [str(t) for t in tasks]
     rows = metrics.multitask_metrics(labels, probs, tasks, fdrs)
     mean = metrics.mean_metrics(rows)
@@ -133,10 +158,10 @@ def evaluate_predictions(
             *(row[k] for k in ("task", "auroc", "auprc", "num_positives", "num_negatives")),
         )
     summary = {**(info or {}), "fdrs": [float(f) for f in fdrs], "tasks": rows, "mean": mean}
-    write_json(out_dir / "metrics.json", _json_safe(summary))
-    write_metrics_tsv(rows, out_dir / "metrics.tsv")
-    write_predictions(out_dir / "predictions.npz", ids, labels, probs, tasks, geometry)
-    plot_curves(labels, probs, tasks, out_dir / "curves.png")
+    write_json(outputs["metrics"], _json_safe(summary))
+    write_metrics_tsv(rows, outputs["table"])
+    write_predictions(outputs["predictions"], ids, labels, probs, tasks, geometry)
+    plot_curves(labels, probs, tasks, outputs["curves"])
     return rows
 
 
