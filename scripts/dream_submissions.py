@@ -5,4 +5,5 @@ from _bootstrap import setup
 from cisflow.submissions import export_submissions
 
 log = setup(snakemake)
-export_submissions(snakemake.input.predictions, snakemake.input.test, snakemake.params.out_dir)
+outputs = dict(zip(snakemake.params.tasks, snakemake.output, strict=True))
+export_submissions(snakemake.input.predictions, snakemake.input.test, outputs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,10 +45,18 @@ def _challenge_name(task: str, round: str) -> str:
     return submission_name(tf, cell, round)
 
 
+def submission_paths(tasks: Sequence[str], out_dir: str | Path, round: str | None = None) -> dict[str, Path]:
+    """The usual submission file of each task in ``out_dir``: ``<task>.tab.gz`` (unsafe characters as ``_``),
+    or with a challenge ``round`` (``F``, ``L`` or ``B``) the challenge's ``<round>.<TF>.<CELL>.tab.gz``
+    for tasks ``<TF>.<CELL>`` (:func:`cisflow.dream_files.submission_name`)."""
+    names = {t: f"{_safe_name(t)}.tab.gz" if round is None else _challenge_name(t, round) for t in tasks}
+    return {task: Path(out_dir) / name for task, name in names.items()}
+
+
 def export_submissions(
-    predictions_npz: str | Path, test_npz: str | Path, out_dir: str | Path, round: str | None = None
+    predictions_npz: str | Path, test_npz: str | Path, outputs: Mapping[str, str | Path]
 ) -> dict[str, Path]:
-    """Write one DREAM submission per task: ``out_dir/<task>.tab.gz`` (``chr start stop prob``, no header).
+    """Write one DREAM submission per predicted task (``chr start stop prob``, gzipped, no header).
 
     Parameters
     ----------
@@ -56,12 +65,9 @@ def export_submissions(
     test_npz
         The test dataset npz (``ids``, ``chrom``, ``bin_start`` for every row, and its ``bin_size``:
         ``stop = bin_start + bin_size``).
-    out_dir
-        Output folder (created).
-    round
-        A challenge round (``F``, ``L`` or ``B``): name the files as the challenge did,
-        ``<round>.<TF>.<CELL>.tab.gz`` for tasks ``<TF>.<CELL>``
-        (:func:`cisflow.dream_files.submission_name`).
+    outputs
+        ``{task: submission path}`` for exactly the predicted tasks (:func:`submission_paths` gives the
+        usual or the challenge's names in a folder).
 
     Returns
     -------
@@ -74,14 +80,12 @@ def export_submissions(
     if bin_size < 1:
         raise CisflowError("the test set's rows are not genome bins (bin_size 0): no DREAM submission", test_npz)
     probs, tasks = load_predictions(predictions_npz, test)
+    if sorted(outputs) != sorted(tasks):
+        raise CisflowError(f"submission paths are for {sorted(outputs)} but the tasks are {tasks}", predictions_npz)
     chrom, start = test["chrom"], test["bin_start"].astype(np.int64)
     order = _genome_order(chrom, start)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = [f"{_safe_name(t)}.tab.gz" if round is None else _challenge_name(t, round) for t in tasks]
-    paths = {}
+    paths = {task: Path(outputs[task]) for task in tasks}
     for j, task in enumerate(tasks):
-        paths[task] = out_dir / names[j]
         write_submission(chrom[order], start[order], start[order] + bin_size, probs[order, j], paths[task])
         log.info("wrote %d bins of task %s to %s", order.size, task, paths[task])
     return paths

@@ -10,9 +10,10 @@ from cisflow.dream import read_submission
 from cisflow.errors import CisflowError
 from cisflow.evaluate.compare import compare_on_heldout
 from cisflow.io import save_npz
-from cisflow.submissions import export_submissions
+from cisflow.submissions import export_submissions, submission_paths
 
 BIN = 200
+TASKS = ["CTCF.HeLa", "REST/x"]
 GEOMETRY = {"bin_size": BIN, "stride": 50, "input_length": 10}
 
 
@@ -27,7 +28,7 @@ def _test_set(tmp_path, n: int = 120, seed: int = 0) -> tuple[dict, object]:
     data = {
         "codes": np.zeros((n, 10), np.uint8),
         "labels": labels,
-        "tasks": np.array(["CTCF.HeLa", "REST/x"]),
+        "tasks": np.array(TASKS),
         "ids": ids,
         "chrom": chrom,
         "start": bin_start - 400,
@@ -52,7 +53,7 @@ def test_export_round_trip_and_genome_order(tmp_path):
     probs = np.random.default_rng(1).random((len(data["ids"]), 2))
     perm = np.random.default_rng(2).permutation(len(data["ids"]))  # predictions in another row order
     pred = _predictions(tmp_path, "m", data, probs, perm)
-    paths = export_submissions(pred, test, tmp_path / "sub")
+    paths = export_submissions(pred, test, submission_paths(TASKS, tmp_path / "sub"))
     assert list(paths) == ["CTCF.HeLa", "REST/x"]
     assert paths["REST/x"].name == "REST_x.tab.gz" and paths["CTCF.HeLa"].name == "CTCF.HeLa.tab.gz"
     for j, task in enumerate(paths):
@@ -72,7 +73,9 @@ def test_export_sorts_shuffled_test_rows(tmp_path):
     shuffled = {k: (v[perm] if np.ndim(v) and k != "tasks" else v) for k, v in data.items()}
     write(tmp_path / "shuffled.npz", DATASET, shuffled)
     pred = _predictions(tmp_path, "m", data, np.random.default_rng(1).random((len(data["ids"]), 2)))
-    bins, _ = read_submission(export_submissions(pred, tmp_path / "shuffled.npz", tmp_path / "s")["REST/x"])
+    bins, _ = read_submission(
+        export_submissions(pred, tmp_path / "shuffled.npz", submission_paths(TASKS, tmp_path / "s"))["REST/x"]
+    )
     for c in ("chr2", "chr10"):
         starts = bins.loc[bins["chr"] == c, "start"].to_numpy()
         assert np.all(np.diff(starts) > 0)
@@ -85,19 +88,21 @@ def test_export_errors(tmp_path):
     probs = np.random.default_rng(1).random((len(data["ids"]), 2))
     short = _predictions(tmp_path, "short", data, probs, np.arange(len(data["ids"]) - 1))
     with pytest.raises(CisflowError, match=r"short\.npz: 1 test bins have no prediction \(first: chr10:"):
-        export_submissions(short, test, tmp_path / "o")
+        export_submissions(short, test, submission_paths(TASKS, tmp_path / "o"))
     dup = _predictions(tmp_path, "dup", data, probs, np.r_[np.arange(len(data["ids"])), 0])
+    with pytest.raises(CisflowError, match=r"submission paths are for \['CTCF.HeLa'\] but the tasks are"):
+        export_submissions(_predictions(tmp_path, "ok", data, probs), test, submission_paths(TASKS[:1], tmp_path))
     with pytest.raises(CisflowError, match="duplicate prediction id"):
-        export_submissions(dup, test, tmp_path / "o")
+        export_submissions(dup, test, submission_paths(TASKS, tmp_path / "o"))
     save_npz(tmp_path / "bad.npz", ids=data["ids"], format=np.array("cisflow-predictions"), format_version=np.array(1))
     with pytest.raises(CisflowError, match=r"bad\.npz: predictions npz lacks probs, tasks, bin_size"):
-        export_submissions(tmp_path / "bad.npz", test, tmp_path / "o")
+        export_submissions(tmp_path / "bad.npz", test, submission_paths(TASKS, tmp_path / "o"))
     write(tmp_path / "sim.npz", DATASET, data | {"bin_size": 0, "stride": 0})
     with pytest.raises(CisflowError, match=r"sim\.npz: the test set's rows are not genome bins"):
-        export_submissions(short, tmp_path / "sim.npz", tmp_path / "o")
+        export_submissions(short, tmp_path / "sim.npz", submission_paths(TASKS, tmp_path / "o"))
     (tmp_path / "trunc.npz").write_bytes(b"PK\x03\x04 broken")
     with pytest.raises(CisflowError, match=r"trunc\.npz: cannot read test dataset"):
-        export_submissions(short, tmp_path / "trunc.npz", tmp_path / "o")
+        export_submissions(short, tmp_path / "trunc.npz", submission_paths(TASKS, tmp_path / "o"))
 
 
 def test_compare_on_heldout_ranks_perfect_predictor_first(tmp_path):
@@ -143,9 +148,7 @@ def test_submissions_under_the_challenge_names(tmp_path):
     data, test = _test_set(tmp_path)
     probs = np.random.default_rng(1).random((len(data["ids"]), 2))
     one = _predictions(tmp_path, "one", data, probs[:, :1], tasks=["CTCF.HeLa"])
-    paths = export_submissions(one, test, tmp_path / "sub", BIN, round="F")
+    paths = export_submissions(one, test, submission_paths(["CTCF.HeLa"], tmp_path / "sub", round="F"))
     assert paths["CTCF.HeLa"].name == "F.CTCF.HeLa.tab.gz"
-    both = _predictions(tmp_path, "both", data, probs)
     with pytest.raises(CisflowError, match=r"not <TF>\.<CELL>"):  # "REST/x" has no cell type
-        export_submissions(both, test, tmp_path / "sub2", BIN, round="L")
-    assert not list((tmp_path / "sub2").glob("*.tab.gz"))  # nothing written before the check
+        submission_paths(TASKS, tmp_path / "sub2", round="L")

@@ -15,7 +15,7 @@ rule dream_submissions:
         mem_mb=mem_mb(2000, 1.0),
         runtime=runtime(30),
     params:
-        out_dir=lambda wc, output: os.path.dirname(output[0]),
+        tasks=GROUPS,
     script:
         "../../scripts/dream_submissions.py"
 
