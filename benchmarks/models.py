@@ -109,6 +109,7 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
     metrics, training seconds and validation auPRC."""
     from cisflow.evaluate import evaluate_model, evaluation_outputs
     from cisflow.loader import train_from_genome
+    from cisflow.train import train_outputs
 
     model_cfg, overrides, negative_ratio = VARIANTS[name]
     model_cfg = model_cfg or config["model"]
@@ -125,7 +126,7 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
             ROOT / config["genome"]["fasta"],
             results / "data/splits.json",
             results / "data/valid.npz",
-            out,
+            train_outputs(out),
             model_cfg,
             train_cfg,
             seed,

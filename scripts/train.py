@@ -11,8 +11,9 @@ from cisflow.loader import train_from_genome
 from cisflow.train import train_model
 
 log = setup(snakemake)
+outputs = {key: snakemake.output[key] for key in ("model", "meta", "history", "curve")}
 common = dict(
-    out_dir=snakemake.params.out_dir,
+    outputs=outputs | {"checkpoint": snakemake.params.checkpoint},
     model_cfg=snakemake.params.model,
     train_cfg=snakemake.params.train,
     seed=snakemake.params.seed,

@@ -447,7 +447,7 @@ def train_from_genome(
     fasta: str | Path,
     splits_json: str | Path,
     valid_npz: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     model_cfg: Mapping[str, Any],
     train_cfg: Mapping[str, Any],
     seed: int,
@@ -465,7 +465,8 @@ def train_from_genome(
     stream from the genome (:class:`GenomeBatches`); validation stays the ``valid_npz`` dataset, so
     early stopping sees the same bins every epoch. ``train_cfg["jitter"]`` shifts each
     window by up to ± that many bp. ``signal_bigwigs`` become extra input channels (the validation
-    set must carry the same ones, see :func:`cisflow.data.build_datasets`). Resumable like :func:`train_model`.
+    set must carry the same ones, see :func:`cisflow.data.build_datasets`). ``outputs`` and resuming as
+    for :func:`cisflow.train.train_model`.
     """
     from cisflow.labels import load_labels
     from cisflow.train import check_train_config, train_model
@@ -491,5 +492,5 @@ def train_from_genome(
         bin_mask=mask,
     )
     return train_model(
-        None, valid_npz, out_dir, model_cfg, train_cfg, seed, device, train_batches=batches, threads=threads
+        None, valid_npz, outputs, model_cfg, train_cfg, seed, device, train_batches=batches, threads=threads
     )

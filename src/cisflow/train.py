@@ -5,7 +5,7 @@ ambiguous, ``tasks`` ``(T,)``; optionally ``signal`` ``(N, S, L)`` and ``signal_
 channels after the DNA, so the model is built with ``in_channels = 4 + S``). Codes stay on the CPU and
 are one-hot encoded a batch at a time.
 Each epoch the model is scored on the whole training and validation sets (DragoNN's per-epoch
-report) and everything needed to continue is checkpointed to ``out_dir/checkpoint.pt``; a rerun
+report) and everything needed to continue is checkpointed (the ``checkpoint`` output); a rerun
 after a kill continues from there and ends with bit-identical weights and metrics.
 """
 
@@ -32,7 +32,7 @@ from cisflow.errors import CisflowError, require_file
 from cisflow.genome import reverse_complement_codes
 from cisflow.io import atomic_open, atomic_path
 from cisflow.metrics import DEFAULT_FDRS, mean_metrics, multitask_metrics
-from cisflow.models import build_model, check_model_config, save_model
+from cisflow.models import build_model, check_model_config, save_model_files
 from cisflow.predict import autocast, codes_to_tensor, predict_logits, resolve_device
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,14 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 }
 MONITORS = ("auroc", "auprc", "loss")
 CHECKPOINT_NAME = "checkpoint.pt"
+#: The files of a training run (``outputs`` keys) and their names in an output folder (:func:`train_outputs`).
+TRAIN_FILES = {
+    "model": "model.safetensors",
+    "meta": "model.json",
+    "history": "history.tsv",
+    "curve": "learning_curve.png",
+    "checkpoint": CHECKPOINT_NAME,
+}
 # keys whose change does not invalidate a checkpoint (training may be extended or cut short)
 _RESUMABLE_CHANGES = ("epochs", "min_epochs", "patience")
 
@@ -486,19 +494,33 @@ def _summary(st: Mapping[str, Any], cfg: Mapping[str, Any], seconds: list[float]
     }
 
 
-def _write_outputs(out_dir: Path, model: nn.Module, st: Mapping[str, Any], cfg: Mapping[str, Any], meta: dict) -> None:
-    """Best weights + model.json, history.tsv and learning_curve.png."""
+def train_outputs(out_dir: str | Path) -> dict[str, Path]:
+    """The default output paths of a training run in ``out_dir`` (:data:`TRAIN_FILES`)."""
+    return {key: Path(out_dir) / name for key, name in TRAIN_FILES.items()}
+
+
+def _check_outputs(outputs: Mapping[str, str | Path]) -> dict[str, Path]:
+    """The five output paths of a training run; CisflowError naming any missing key."""
+    missing = [k for k in TRAIN_FILES if k not in outputs]
+    if missing:
+        raise CisflowError(f"training outputs lack {', '.join(missing)} (need {', '.join(TRAIN_FILES)})")
+    return {k: Path(outputs[k]) for k in TRAIN_FILES}
+
+
+def _write_outputs(outputs: Mapping[str, Path], model: nn.Module, st: Mapping[str, Any], cfg: Mapping[str, Any], meta):
+    """Best weights + metadata JSON, history TSV and learning-curve PNG."""
     model.load_state_dict(st["best_state"])
     meta = {**meta, "best_epoch": st["best_epoch"], "monitor": cfg["monitor"], "best_value": st["best_value"]}
-    save_model(out_dir, model, {**meta, "epochs_run": st["epoch"], "train_config": dict(cfg)})
-    write_history(out_dir / "history.tsv", st["history"])
-    plot_learning_curve(out_dir / "learning_curve.png", st["history"], cfg["monitor"], st["best_epoch"])
+    meta |= {"epochs_run": st["epoch"], "train_config": dict(cfg)}
+    save_model_files(outputs["model"], outputs["meta"], model, meta)
+    write_history(outputs["history"], st["history"])
+    plot_learning_curve(outputs["curve"], st["history"], cfg["monitor"], st["best_epoch"])
 
 
 def train_model(
     train_npz: str | Path,
     valid_npz: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     model_cfg: Mapping[str, Any],
     train_cfg: Mapping[str, Any] | None,
     seed: int,
@@ -515,9 +537,10 @@ def train_model(
     ----------
     train_npz, valid_npz
         Dataset npz files (``codes`` ``(N, L)`` uint8, ``labels`` ``(N, T)`` int8, ``tasks`` ``(T,)``).
-    out_dir
-        Gets ``checkpoint.pt`` (every epoch), then ``model.safetensors``, ``model.json``,
-        ``history.tsv`` and ``learning_curve.png``. An existing checkpoint is resumed.
+    outputs
+        ``checkpoint`` (written every epoch; an existing one is resumed), then ``model`` (safetensors
+        weights) and ``meta`` (their JSON, in the same folder), ``history`` (TSV) and ``curve`` (PNG)
+        (:func:`train_outputs` gives the usual names in a folder).
     model_cfg
         ``{"name": ..., "params": {...}}`` (see :func:`cisflow.models.build_model`).
     train_cfg
@@ -551,7 +574,7 @@ def train_model(
     check_model_config(model_cfg)
     model_cfg = json.loads(json.dumps({"name": model_cfg["name"], "params": dict(model_cfg.get("params") or {})}))
     data = _load_data(train_npz, valid_npz) if train_batches is None else _load_loader_data(train_batches, valid_npz)
-    device, out_dir = resolve_device(device), Path(out_dir)
+    device, outputs = resolve_device(device), _check_outputs(outputs)
     tasks, length = data["train"]["tasks"].tolist(), int(data["train"]["codes"].shape[1])
     signals = signal_names(data["train"])
     config = {
@@ -574,21 +597,21 @@ def train_model(
         st["pos_weight"] = class_pos_weight(data["train"]["labels"], cfg["class_weights"])
         if st["pos_weight"] is not None:
             st["pos_weight"] = st["pos_weight"].to(device)
-        if (out_dir / CHECKPOINT_NAME).is_file():
-            _load_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, st, cfg)
+        if outputs["checkpoint"].is_file():
+            _load_checkpoint(outputs["checkpoint"], model, optimizer, st, cfg)
         seconds: list[float] = []
         while not st["finished"]:
             start = time.perf_counter()
             _run_epoch(model, optimizer, data, cfg, st)
             seconds.append(time.perf_counter() - start)
-            _save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, _checkpointable(st))
+            _save_checkpoint(outputs["checkpoint"], model, optimizer, _checkpointable(st))
             if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not st["finished"]:
                 log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
                 return _summary(st, cfg, seconds)
     meta = {"tasks": tasks, "seed": int(seed), "signal_names": signals}
-    _write_outputs(out_dir, model, st, cfg, meta)
+    _write_outputs(outputs, model, st, cfg, meta)
     summary = _summary(st, cfg, seconds)
-    log.info("best epoch %s (%s %.4f); outputs in %s", st["best_epoch"], cfg["monitor"], st["best_value"], out_dir)
+    log.info("best epoch %s (%s %.4f); model %s", st["best_epoch"], cfg["monitor"], st["best_value"], outputs["model"])
     return summary
 
 
@@ -629,7 +652,7 @@ def train_from_config(
     train_npz: str | Path,
     valid_npz: str | Path,
     config_path: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     seed: int | None = None,
     device: str | None = None,
     threads: int | None = None,
@@ -637,4 +660,4 @@ def train_from_config(
     """:func:`train_model` with ``model``/``train``/``seed`` read from a YAML config (``seed`` overrides; default 0)."""
     model_cfg, train_cfg, config_seed = read_training_config(config_path)
     seed = seed if seed is not None else (config_seed if config_seed is not None else 0)
-    return train_model(train_npz, valid_npz, out_dir, model_cfg, train_cfg, seed, device=device, threads=threads)
+    return train_model(train_npz, valid_npz, outputs, model_cfg, train_cfg, seed, device=device, threads=threads)

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 from cisflow.errors import CisflowError
 from cisflow.genome import encode, one_hot
-from cisflow.models import build_model, check_model_config, load_model, model_params, save_model
+from cisflow.models import build_model, check_model_config, load_model, model_params, save_model, save_model_files
 from cisflow.models.basset import basset_flat_size
 from cisflow.models.sequence_dnn import PRESETS, RandDropout, sequence_dnn_flat_size
 
@@ -227,3 +227,14 @@ def test_load_model_errors(tmp_path) -> None:
 def test_save_model_needs_metadata(tmp_path) -> None:
     with pytest.raises(CisflowError, match="lacks name"):
         save_model(tmp_path, torch.nn.Linear(2, 2), {})
+
+
+def test_save_model_files_any_names_in_one_folder(tmp_path) -> None:
+    model = build_model("deepbind", 2, 40, **SMALL["deepbind"])
+    save_model_files(tmp_path / "best.safetensors", tmp_path / "best.json", model, {"tasks": ["a", "b"]})
+    loaded, meta = load_model(tmp_path / "best.json")
+    assert meta["weights"] == "best.safetensors" and meta["tasks"] == ["a", "b"]
+    for name, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value)
+    with pytest.raises(CisflowError, match="must sit beside their metadata"):
+        save_model_files(tmp_path / "w" / "m.safetensors", tmp_path / "m.json", model)

@@ -24,7 +24,14 @@ from cisflow.train import (
     format_metrics_line,
     masked_bce_loss,
     train_model,
+    train_outputs,
 )
+
+
+def _train(train, valid, out_dir, *args, **kwargs):
+    """:func:`train_model` writing the usual files into ``out_dir``."""
+    return train_model(train, valid, train_outputs(out_dir), *args, **kwargs)
+
 
 MODEL = {"name": "sequence_dnn", "params": {"num_filters": [6], "conv_width": [6], "pool_width": 35, "dropout": 0.1}}
 TRAIN = {"epochs": 6, "batch_size": 32, "learning_rate": 0.02, "patience": 10, "monitor": "auroc"}
@@ -98,10 +105,17 @@ def test_check_train_config() -> None:
         check_train_config({"class_weights": "balanced"})
 
 
+def test_outputs_are_checked(tmp_path, data) -> None:
+    outputs = {k: v for k, v in train_outputs(tmp_path / "o").items() if k != "checkpoint"}
+    with pytest.raises(CisflowError, match="training outputs lack checkpoint"):
+        train_model(data["train"], data["valid"], outputs, MODEL, TRAIN, seed=0)
+    assert not (tmp_path / "o").exists()
+
+
 def test_mismatched_tasks(tmp_path, data) -> None:
     write_dataset(tmp_path / "v.npz", **_planted(20, 40, 5, tasks=("gata", "other")))
     with pytest.raises(CisflowError, match=r"v.npz: tasks \['gata', 'other'\] differ from training tasks"):
-        train_model(data["train"], tmp_path / "v.npz", tmp_path / "out", MODEL, TRAIN, seed=0)
+        _train(data["train"], tmp_path / "v.npz", tmp_path / "out", MODEL, TRAIN, seed=0)
 
 
 def test_format_metrics_line() -> None:
@@ -116,7 +130,7 @@ def test_format_metrics_line() -> None:
 def test_learns_planted_kmer(tmp_path, data, caplog) -> None:
     caplog.set_level(logging.INFO, logger="cisflow.train")
     out = tmp_path / "out"
-    summary = train_model(data["train"], data["valid"], out, MODEL, TRAIN, seed=0, device="cpu")
+    summary = _train(data["train"], data["valid"], out, MODEL, TRAIN, seed=0, device="cpu")
     assert summary["completed"] and summary["valid"]["auroc"] > 0.9
     for name in ("model.safetensors", "model.json", "history.tsv", "learning_curve.png", "checkpoint.pt"):
         assert (out / name).is_file()
@@ -150,12 +164,12 @@ def test_resume_after_kill_is_bit_identical_and_deterministic(tmp_path, data) ->
         "params": {**MODEL["params"], "num_filters": [4, 4], "conv_width": [5, 3], "pool_width": 10},
     }
     train_cfg = {**TRAIN, "epochs": 4, "reverse_complement": True, "class_weights": "auto", "monitor": "loss"}
-    full = train_model(data["train"], data["valid"], tmp_path / "full", model_cfg, train_cfg, seed=3, device="cpu")
-    part = train_model(
+    full = _train(data["train"], data["valid"], tmp_path / "full", model_cfg, train_cfg, seed=3, device="cpu")
+    part = _train(
         data["train"], data["valid"], tmp_path / "cut", model_cfg, train_cfg, seed=3, device="cpu", stop_after_epoch=2
     )
     assert not part["completed"] and part["epochs_run"] == 2 and not (tmp_path / "cut" / "model.json").exists()
-    resumed = train_model(data["train"], data["valid"], tmp_path / "cut", model_cfg, train_cfg, seed=3, device="cpu")
+    resumed = _train(data["train"], data["valid"], tmp_path / "cut", model_cfg, train_cfg, seed=3, device="cpu")
     assert resumed["completed"] and resumed["epochs_run"] == full["epochs_run"] == 4
     a, b = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -165,30 +179,30 @@ def test_resume_after_kill_is_bit_identical_and_deterministic(tmp_path, data) ->
     }
     # same seed from scratch -> same weights; another seed -> different weights
     again = tmp_path / "again"
-    train_model(data["train"], data["valid"], again, model_cfg, train_cfg, seed=3, device="cpu")
+    _train(data["train"], data["valid"], again, model_cfg, train_cfg, seed=3, device="cpu")
     assert all(torch.equal(a[k], _weights(again)[k]) for k in a)
     other = tmp_path / "other"
-    train_model(data["train"], data["valid"], other, model_cfg, {**train_cfg, "epochs": 1}, seed=4, device="cpu")
+    _train(data["train"], data["valid"], other, model_cfg, {**train_cfg, "epochs": 1}, seed=4, device="cpu")
     assert not torch.equal(a["dense.weight"], _weights(other)["dense.weight"])
 
 
 def test_checkpoint_from_other_config_starts_over(tmp_path, data, caplog) -> None:
     out, fresh = tmp_path / "out", tmp_path / "fresh"
-    train_model(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=0, device="cpu")
+    _train(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=0, device="cpu")
     with caplog.at_level("WARNING", logger="cisflow.train"):
-        train_model(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=1, device="cpu")
+        _train(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=1, device="cpu")
     assert "starting over" in caplog.text
-    train_model(data["train"], data["valid"], fresh, MODEL, {**TRAIN, "epochs": 1}, seed=1, device="cpu")
+    _train(data["train"], data["valid"], fresh, MODEL, {**TRAIN, "epochs": 1}, seed=1, device="cpu")
     a, b = _weights(out), _weights(fresh)
     assert all(torch.equal(a[k], b[k]) for k in a)
     (out / "checkpoint.pt").write_bytes(b"truncated")
     with pytest.raises(CisflowError, match=r"checkpoint.pt: cannot read checkpoint"):
-        train_model(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=0, device="cpu")
+        _train(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=0, device="cpu")
 
 
 def test_early_stopping_restores_best(tmp_path, data) -> None:
     cfg = {**TRAIN, "epochs": 30, "patience": 2, "learning_rate": 0.05, "monitor": "loss"}
-    summary = train_model(data["train"], data["valid"], tmp_path / "o", MODEL, cfg, seed=0, device="cpu")
+    summary = _train(data["train"], data["valid"], tmp_path / "o", MODEL, cfg, seed=0, device="cpu")
     if summary["stopped_early"]:
         assert summary["epochs_run"] == summary["best_epoch"] + 2
     rows = [r.split("\t") for r in (tmp_path / "o" / "history.tsv").read_text().splitlines()[1:]]
@@ -233,7 +247,7 @@ def test_cli_train_errors(tmp_path, data, capsys) -> None:
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_train_on_cuda(tmp_path, data) -> None:
-    summary = train_model(data["train"], data["valid"], tmp_path / "o", MODEL, TRAIN, seed=0, device="cuda")
+    summary = _train(data["train"], data["valid"], tmp_path / "o", MODEL, TRAIN, seed=0, device="cuda")
     assert summary["completed"] and summary["valid"]["auroc"] > 0.9
     assert load_model(tmp_path / "o")[0](torch.zeros(1, 4, 40)).shape == (1, 1)
 
@@ -272,19 +286,19 @@ def test_train_on_genome_loader_learns_and_resumes_exactly(tmp_path) -> None:
 
     model_cfg = {"name": "sequence_dnn", "params": {"num_filters": [6], "conv_width": [6], "pool_width": 9}}
     cfg = {**TRAIN, "epochs": 3, "monitor": "loss"}
-    full = train_model(None, valid, tmp_path / "full", model_cfg, cfg, seed=1, device="cpu", train_batches=loader())
+    full = _train(None, valid, tmp_path / "full", model_cfg, cfg, seed=1, device="cpu", train_batches=loader())
     assert full["completed"] and full["valid"]["auroc"] > 0.8
-    part = train_model(
+    part = _train(
         None, valid, tmp_path / "cut", model_cfg, cfg, seed=1, device="cpu", train_batches=loader(), stop_after_epoch=1
     )
     assert not part["completed"]
-    train_model(None, valid, tmp_path / "cut", model_cfg, cfg, seed=1, device="cpu", train_batches=loader())
+    _train(None, valid, tmp_path / "cut", model_cfg, cfg, seed=1, device="cpu", train_batches=loader())
     a, b = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert _metric_rows(tmp_path / "full") == _metric_rows(tmp_path / "cut")
     short = GenomeBatches(genome, lab, ["chrT"], 40, seed=7)
     with pytest.raises(CisflowError, match="differs from the loader's 40"):
-        train_model(None, valid, tmp_path / "x", model_cfg, cfg, seed=1, device="cpu", train_batches=short)
+        _train(None, valid, tmp_path / "x", model_cfg, cfg, seed=1, device="cpu", train_batches=short)
 
 
 def test_train_from_genome_uses_the_recorded_negative_ratio(tmp_path, monkeypatch) -> None:
@@ -303,7 +317,13 @@ def test_train_from_genome_uses_the_recorded_negative_ratio(tmp_path, monkeypatc
     (tmp_path / "splits.json").write_text(json.dumps(splits))
     seen = []
     monkeypatch.setattr(train, "train_model", lambda *args, train_batches, **kw: seen.append(train_batches) or {})
-    inputs = (tmp_path / "labels.npz", tmp_path / "g.fa", tmp_path / "splits.json", valid, tmp_path / "m")
+    inputs = (
+        tmp_path / "labels.npz",
+        tmp_path / "g.fa",
+        tmp_path / "splits.json",
+        valid,
+        train_outputs(tmp_path / "m"),
+    )
     train_from_genome(*inputs, MODEL, TRAIN, 1)
     train_from_genome(*inputs, MODEL, TRAIN, 1, negative_ratio=2.0)  # an explicit value wins (benchmarks)
     assert [b.negative_ratio for b in seen] == [0.5, 2.0] and seen[0].input_length == 50
@@ -362,8 +382,8 @@ def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
     cfg = {**TRAIN, "epochs": 4, "monitor": "loss"}
     batches = GenomeBatches(genome, lab, ["chrT"], 50, batch_size=16, seed=7, signal_bigwigs=[bigwig])
     valid = tmp_path / "valid.npz"
-    streamed = train_model(None, valid, tmp_path / "sig", model_cfg, cfg, 1, "cpu", train_batches=batches)
-    from_npz = train_model(tmp_path / "train.npz", valid, tmp_path / "npz", model_cfg, cfg, 1, "cpu")
+    streamed = _train(None, valid, tmp_path / "sig", model_cfg, cfg, 1, "cpu", train_batches=batches)
+    from_npz = _train(tmp_path / "train.npz", valid, tmp_path / "npz", model_cfg, cfg, 1, "cpu")
     for out, summary in ((tmp_path / "sig", streamed), (tmp_path / "npz", from_npz)):
         assert summary["valid"]["auroc"] > 0.95
         model, meta = load_model(out)
@@ -381,10 +401,10 @@ def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
     # sequence alone cannot rank these bins: the signal is what the models learned from
     for split in ("train", "valid"):
         write(tmp_path / f"dna_{split}.npz", DATASET, {k: v for k, v in sets[split].items() if k not in dropped})
-    blind = train_model(tmp_path / "dna_train.npz", tmp_path / "dna_valid.npz", tmp_path / "dna", model_cfg, cfg, 1)
+    blind = _train(tmp_path / "dna_train.npz", tmp_path / "dna_valid.npz", tmp_path / "dna", model_cfg, cfg, 1)
     assert blind["valid"]["auroc"] < 0.75
     with pytest.raises(CisflowError, match="signal channels"):
-        train_model(tmp_path / "train.npz", tmp_path / "dna_valid.npz", tmp_path / "mix", model_cfg, cfg, 1, "cpu")
+        _train(tmp_path / "train.npz", tmp_path / "dna_valid.npz", tmp_path / "mix", model_cfg, cfg, 1, "cpu")
 
 
 # ---------------------------------------------------------------- precise BatchNorm statistics
@@ -428,7 +448,7 @@ def test_basset_with_precise_bn_resumes_exactly(tmp_path, data, source) -> None:
             return GenomeBatches(genome, lab, ["chrT"], 50, batch_size=16, jitter=3, seed=7)
 
     def run(out, **kw):
-        return train_model(train, valid, tmp_path / out, model_cfg, cfg, 1, "cpu", train_batches=batches(), **kw)
+        return _train(train, valid, tmp_path / out, model_cfg, cfg, 1, "cpu", train_batches=batches(), **kw)
 
     run("full")
     run("cut", stop_after_epoch=1)
@@ -436,7 +456,7 @@ def test_basset_with_precise_bn_resumes_exactly(tmp_path, data, source) -> None:
     a, b = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
     assert any("running_mean" in k for k in a)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    plain = train_model(
+    plain = _train(
         train, valid, tmp_path / "plain", model_cfg, {**cfg, "precise_bn_batches": 0}, 1, "cpu", train_batches=batches()
     )
     c = _weights(tmp_path / "plain")

@@ -26,6 +26,7 @@ rule train:
         model=config["model"],
         train=config["train"],
         seed=config["seed"],
-        out_dir=lambda wc, output: os.path.dirname(output.model),
+        # resumed after a kill, so not an output (Snakemake would remove it before the rerun)
+        checkpoint="results/train/checkpoint.pt",
     script:
         "../../scripts/train.py"

@@ -28,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.train.train_from_config` with the parsed arguments."""
-    from cisflow.train import train_from_config
+    from cisflow.train import train_from_config, train_outputs
 
+    outputs = train_outputs(args.out_dir)
     train_from_config(
-        args.train, args.valid, args.config, args.out_dir, seed=args.seed, device=args.device, threads=args.threads
+        args.train, args.valid, args.config, outputs, seed=args.seed, device=args.device, threads=args.threads
     )

@@ -68,6 +68,7 @@ __all__ = [
     "load_model",
     "model_params",
     "save_model",
+    "save_model_files",
 ]
 
 
@@ -153,20 +154,31 @@ def check_model_config(cfg: Any, input_length: int | None = None, n_tasks: int =
 
 
 def save_model(out_dir: str | Path, model: nn.Module, meta: Mapping[str, Any] | None = None) -> None:
-    """Write ``out_dir/model.safetensors`` (state_dict) and ``out_dir/model.json`` atomically.
+    """Write ``out_dir/model.safetensors`` (state_dict) and ``out_dir/model.json`` (:func:`save_model_files`)."""
+    out_dir = Path(out_dir)
+    save_model_files(out_dir / WEIGHTS_NAME, out_dir / META_NAME, model, meta)
+
+
+def save_model_files(
+    weights: str | Path, meta_path: str | Path, model: nn.Module, meta: Mapping[str, Any] | None = None
+) -> None:
+    """Write the state_dict to ``weights`` (safetensors) and the metadata JSON to ``meta_path``, atomically.
 
     ``meta`` is merged over ``model.spec`` (set by :func:`build_model`); it must end up holding
-    ``name``, ``params``, ``n_tasks`` and ``input_length`` (plus e.g. ``tasks``, ``seed``).
+    ``name``, ``params``, ``n_tasks`` and ``input_length`` (plus e.g. ``tasks``, ``seed``). The two files
+    share a folder; the JSON records the weights' file name (``weights``) for :func:`load_model`.
     """
-    out_dir = Path(out_dir)
-    full = {**getattr(model, "spec", {}), **(meta or {})}
+    weights, meta_path = Path(weights), Path(meta_path)
+    if weights.parent.resolve() != meta_path.parent.resolve():
+        raise CisflowError(f"model weights must sit beside their metadata ({meta_path.parent})", weights)
+    full = {**getattr(model, "spec", {}), **(meta or {}), "weights": weights.name}
     missing = [k for k in ("name", "params", "n_tasks", "input_length") if k not in full]
     if missing:
-        raise CisflowError(f"model metadata lacks {', '.join(missing)}", out_dir / META_NAME)
+        raise CisflowError(f"model metadata lacks {', '.join(missing)}", meta_path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(out_dir / WEIGHTS_NAME) as tmp:
+    with atomic_path(weights) as tmp:
         save_file(state, str(tmp), metadata={"name": str(full["name"])})
-    write_json(out_dir / META_NAME, full)
+    write_json(meta_path, full)
 
 
 def _read_meta(path: Path) -> dict:
@@ -188,7 +200,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
     path = Path(path)
     meta_path = path / META_NAME if path.is_dir() else path
     meta = _read_meta(meta_path)
-    weights = meta_path.parent / WEIGHTS_NAME
+    weights = meta_path.parent / meta.get("weights", WEIGHTS_NAME)
     if not weights.is_file():
         raise CisflowError("model weights do not exist", weights)
     model = build_model(
