@@ -2,7 +2,7 @@
 
 from _bootstrap import setup
 
-from cisflow.motifs import discover_motifs
+from cisflow.motifs import OUTPUTS, discover_motifs
 
 log = setup(snakemake)
 opts = dict(snakemake.params.motifs)
@@ -10,7 +10,7 @@ opts.pop("enabled")
 opts.pop("method")
 discover_motifs(
     snakemake.input.scores,
-    snakemake.params.out_dir,
+    {key: snakemake.output[key] for key in OUTPUTS},
     release=opts.pop("release"),
     taxon=opts.pop("taxon"),
     truth_motifs=opts.pop("truth") or None,

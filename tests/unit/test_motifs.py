@@ -24,6 +24,7 @@ from cisflow.motifs import (
     load_scores,
     match_jaspar,
     match_motifs,
+    motif_outputs,
     read_patterns,
     run_modisco,
     seqlet_recall,
@@ -71,7 +72,7 @@ def data() -> dict:
 @pytest.fixture(scope="module")
 def modisco_run(data, tmp_path_factory) -> tuple:
     out = tmp_path_factory.mktemp("modisco")
-    return run_modisco(data["x"], data["hyp"], out, **SMALL), out
+    return run_modisco(data["x"], data["hyp"], motif_outputs(out), **SMALL), out
 
 
 def _recovered(hits: pd.DataFrame, planted: list, width: int) -> float:
@@ -106,7 +107,7 @@ def test_modisco_finds_planted_motif(data, modisco_run):
 
 def test_modisco_is_deterministic(data, modisco_run, tmp_path):
     _, out = modisco_run
-    run_modisco(data["x"], data["hyp"], tmp_path, **SMALL)
+    run_modisco(data["x"], data["hyp"], motif_outputs(tmp_path), **SMALL)
     assert (tmp_path / "patterns.json").read_text() == (out / "patterns.json").read_text()
 
 
@@ -146,9 +147,9 @@ def test_check_window_clips_trim_with_warning(caplog):
 
 def test_run_modisco_raises_on_too_long_window(data, tmp_path):
     with pytest.raises(CisflowError, match="do not fit"):
-        run_modisco(data["x"][:4, :, :30], data["hyp"][:4, :, :30], tmp_path)
+        run_modisco(data["x"][:4, :, :30], data["hyp"][:4, :, :30], motif_outputs(tmp_path))
     with pytest.raises(CisflowError, match=r"\(N, 4, L\)"):
-        run_modisco(data["x"][:4], data["hyp"][:3], tmp_path)
+        run_modisco(data["x"][:4], data["hyp"][:3], motif_outputs(tmp_path))
     assert not list(tmp_path.iterdir())
 
 

@@ -8,13 +8,15 @@ rule motifs:
         ),
         peaks=expand("results/peaks/{group}.conservative.narrowPeak", group=GROUPS),
     output:
+        h5="results/motifs/modisco.h5",
         patterns="results/motifs/patterns.json",
         meme="results/motifs/patterns.meme",
-        matches=report(
+        jaspar=report(
             "results/motifs/jaspar_matches.tsv",
             caption="../report/motifs.rst",
             category="Motifs",
         ),
+        truth="results/motifs/truth_matches.tsv",
         hits="results/motifs/hits.tsv",
         bed="results/motifs/hits.bed",
         per_region="results/motifs/hits_per_region.tsv",
@@ -25,7 +27,7 @@ rule motifs:
         ),
         pwm_matches="results/motifs/pwm_matches.tsv",
         pwm_comparison="results/motifs/pwm_comparison.tsv",
-        summary=report(
+        summary_png=report(
             "results/motifs/hits_summary.png",
             caption="../report/motif_hits_summary.rst",
             category="Motifs",
@@ -35,6 +37,7 @@ rule motifs:
             caption="../report/motifs_logos.rst",
             category="Motifs",
         ),
+        logos=directory("results/motifs/logos"),
     log:
         "logs/motifs/motifs.log",
     benchmark:
@@ -48,6 +51,5 @@ rule motifs:
     params:
         motifs=config["motifs"],
         seed=config["seed"],
-        out_dir=lambda wc, output: os.path.dirname(output.patterns),
     script:
         "../../scripts/motifs.py"

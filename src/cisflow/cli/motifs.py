@@ -69,11 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.motifs.discover_motifs` with the parsed arguments."""
-    from cisflow.motifs import discover_motifs
+    from cisflow.motifs import discover_motifs, motif_outputs
 
     discover_motifs(
         args.scores,
-        args.out_dir,
+        motif_outputs(args.out_dir),
         release=args.release,
         taxon=args.taxon,
         max_seqlets=args.max_seqlets,

@@ -15,10 +15,11 @@ from cisflow.motifs.fit import MotifSet, fit_hits, motif_set
 from cisflow.motifs.hits import annotate_hits, call_hits, per_region_table, write_hits
 from cisflow.motifs.matching import benjamini_hochberg, jaspar_matrices, match_jaspar, match_motifs
 from cisflow.motifs.modisco import Pattern, check_window, read_patterns, run_modisco, trim_bounds
-from cisflow.motifs.pipeline import discover_motifs, load_scores
+from cisflow.motifs.pipeline import OUTPUTS, discover_motifs, load_scores, motif_outputs
 from cisflow.motifs.pwmscan import compare_with_pwm_scan, pwm_scan
 
 __all__ = [
+    "OUTPUTS",
     "MotifSet",
     "Pattern",
     "annotate_hits",
@@ -33,6 +34,7 @@ __all__ = [
     "load_scores",
     "match_jaspar",
     "match_motifs",
+    "motif_outputs",
     "motif_set",
     "per_region_table",
     "planted_recall_precision",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,7 +157,7 @@ def _save_h5(path: Path, pos_patterns: list | None, neg_patterns: list | None, w
 def run_modisco(
     x: np.ndarray,
     hypothetical: np.ndarray,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     max_seqlets: int = 2000,
     window: int | None = None,
     sliding_window_size: int = 21,
@@ -177,9 +178,9 @@ def run_modisco(
         One-hot sequences, float32 ``(N, 4, L)`` (transposed to modisco-lite's ``(N, L, 4)`` here).
     hypothetical
         Hypothetical contributions ``(N, 4, L)``; modisco-lite takes actual contributions as ``x * hypothetical``.
-    out_dir
-        Writes ``modisco.h5`` (modisco-lite's format), ``patterns.json``, ``patterns.meme`` (trimmed PWMs)
-        and ``logos/{pattern}.png``.
+    outputs
+        Paths ``h5`` (modisco-lite's format), ``patterns`` (JSON), ``meme`` (trimmed PWMs) and ``logos``
+        (a folder of ``{pattern}.png``).
     max_seqlets
         Seqlets per metacluster at most (``max_seqlets_per_metacluster``).
     window
@@ -223,24 +224,24 @@ def run_modisco(
     patterns += [_to_pattern(p, f"neg_pattern_{i}", offset, trim_threshold) for i, p in enumerate(neg or [])]
     if not patterns:
         log.warning("modisco-lite found no patterns in %d sequences", len(x))
-    out_dir = Path(out_dir)
-    _save_h5(out_dir / "modisco.h5", pos, neg, window)
-    write_patterns(out_dir, patterns, trim_threshold)
+    _save_h5(outputs["h5"], pos, neg, window)
+    write_patterns(outputs, patterns, trim_threshold)
     return patterns
 
 
-def write_patterns(out_dir: str | Path, patterns: list[Pattern], trim_threshold: float = TRIM_THRESHOLD) -> None:
-    """Write ``patterns.json``, ``patterns.meme`` (trimmed PWMs; empty of motifs if none) and ``logos/*.png``."""
-    out_dir = Path(out_dir)
-    write_json(
-        out_dir / "patterns.json", {"trim_threshold": trim_threshold, "patterns": [p.to_json() for p in patterns]}
-    )
+def write_patterns(
+    outputs: Mapping[str, str | Path], patterns: list[Pattern], trim_threshold: float = TRIM_THRESHOLD
+) -> None:
+    """Write ``outputs["patterns"]`` (JSON), ``outputs["meme"]`` (trimmed PWMs; no motifs if none) and one logo
+    PNG per pattern in the ``outputs["logos"]`` folder (created even when empty)."""
+    write_json(outputs["patterns"], {"trim_threshold": trim_threshold, "patterns": [p.to_json() for p in patterns]})
     if patterns:
-        write_meme(out_dir / "patterns.meme", {p.name: p.trimmed_pwm for p in patterns}, nsites=20)
+        write_meme(outputs["meme"], {p.name: p.trimmed_pwm for p in patterns}, nsites=20)
     else:
-        write_meme_empty(out_dir / "patterns.meme")
+        write_meme_empty(outputs["meme"])
+    Path(outputs["logos"]).mkdir(parents=True, exist_ok=True)
     for p in patterns:
-        plot_pattern_logo(p, out_dir / "logos" / f"{p.name}.png")
+        plot_pattern_logo(p, Path(outputs["logos"]) / f"{p.name}.png")
 
 
 def write_meme_empty(path: str | Path) -> None:

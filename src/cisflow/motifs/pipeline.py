@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cisflow.artifacts import SCORES, read
+from cisflow.errors import CisflowError
 from cisflow.motifs.hits import central_window, read_summits
 from cisflow.motifs.hitstage import hit_options, known_targets, run_hit_stage, write_tsv
 from cisflow.motifs.html import write_html
@@ -21,6 +22,8 @@ from cisflow.simulate import read_embeddings
 
 log = logging.getLogger(__name__)
 
+#: The files of the motifs stage (``outputs`` keys) and their names in an output folder (:func:`motif_outputs`);
+#: ``logos`` is a folder of one PNG per pattern.
 OUTPUTS = {
     "h5": "modisco.h5",
     "patterns": "patterns.json",
@@ -35,7 +38,13 @@ OUTPUTS = {
     "pwm_comparison": "pwm_comparison.tsv",
     "summary_png": "hits_summary.png",
     "html": "motifs.html",
+    "logos": "logos",
 }
+
+
+def motif_outputs(out_dir: str | Path) -> dict[str, Path]:
+    """The default output paths of :func:`discover_motifs` in ``out_dir`` (:data:`OUTPUTS`)."""
+    return {key: Path(out_dir) / name for key, name in OUTPUTS.items()}
 
 
 def load_scores(path: str | Path) -> dict[str, np.ndarray]:
@@ -51,7 +60,7 @@ def _truth_pwms(truth_motifs: Sequence[str] | None) -> dict[str, np.ndarray]:
 
 def discover_motifs(
     scores_npz: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     release: str = DEFAULT_JASPAR_RELEASE,
     taxon: str | None = None,
     max_seqlets: int = 2000,
@@ -64,12 +73,14 @@ def discover_motifs(
     seed: int = 0,
     **modisco_kwargs,
 ) -> dict[str, Path]:
-    """Discover motifs in contribution scores, call their hits, check them, and write every output into ``out_dir``.
+    """Discover motifs in contribution scores, call their hits, check them, and write every output.
 
     Parameters
     ----------
     scores_npz
         Interpret-stage npz (see :func:`load_scores`).
+    outputs
+        A path for every key of :data:`OUTPUTS` (:func:`motif_outputs` gives the usual names in a folder).
     release, taxon
         JASPAR release and pyjaspar tax_group for the matches (taxon None: all CORE matrices).
     truth_motifs
@@ -90,10 +101,12 @@ def discover_motifs(
     Returns
     -------
     dict
-        Output paths keyed as :data:`OUTPUTS` (plus the ``logos`` folder).
+        The output paths keyed as :data:`OUTPUTS`.
     """
-    out_dir = Path(out_dir)
-    paths = {k: out_dir / v for k, v in OUTPUTS.items()} | {"logos": out_dir / "logos"}
+    missing = [k for k in OUTPUTS if k not in outputs]
+    if missing:
+        raise CisflowError(f"motif outputs lack {', '.join(missing)}")
+    paths = {k: Path(outputs[k]) for k in OUTPUTS}
     opts = hit_options(hits, window)
     truth = _truth_pwms(truth_motifs)
     embeddings = read_embeddings(embeddings_tsv) if embeddings_tsv is not None else None
@@ -101,7 +114,7 @@ def discover_motifs(
     data = load_scores(scores_npz)
     central_window(data["x"].shape[2], opts["window"])
     patterns = run_modisco(
-        data["x"], data["hypothetical"], out_dir, max_seqlets=max_seqlets, window=window, **modisco_kwargs
+        data["x"], data["hypothetical"], paths, max_seqlets=max_seqlets, window=window, **modisco_kwargs
     )
     pwms = {p.name: p.trimmed_pwm for p in patterns}
     empty = pd.DataFrame(columns=MATCH_COLUMNS)
@@ -111,6 +124,6 @@ def discover_motifs(
     write_tsv(truth_df, paths["truth"])
     targets = known_targets(jaspar, truth_df, truth, release, taxon)
     result = run_hit_stage(data, patterns, jaspar, truth_df, targets, opts | {"seed": seed}, paths, embeddings, summits)
-    write_html(paths["html"], patterns, jaspar, truth_df, result, out_dir / "logos", paths["summary_png"])
+    write_html(paths["html"], patterns, jaspar, truth_df, result, paths["logos"], paths["summary_png"])
     log.info("%d patterns, %d hits in %d regions", len(patterns), len(result["hits"]), len(data["ids"]))
     return paths
