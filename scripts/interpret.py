@@ -6,11 +6,19 @@ from cisflow.genome import read_chrom_sizes
 from cisflow.interpret.pipeline import interpret_model
 
 log = setup(snakemake)
-opts = snakemake.params.interpret
+opts, out = snakemake.params.interpret, snakemake.output
+outputs = {
+    "scores": dict(zip(opts["methods"], out.scores, strict=True)),
+    "tracks": dict(zip(opts["methods"], out.tracks, strict=False)),  # genome track only
+    "positional_prc": out.positional_prc,  # simulation track only (else empty)
+    "filters": out.filters,
+    "filter_logos": out.filter_logos,
+    "summary": out.summary,
+}
 interpret_model(
     snakemake.input.meta,
     list(snakemake.input.data),
-    snakemake.params.out_dir,
+    outputs,
     methods=opts["methods"],
     task=opts["task"],
     max_sequences=opts["max_sequences"],
@@ -19,7 +27,6 @@ interpret_model(
     seed=snakemake.params.seed,
     n_references=opts["deepshap_references"],
     precision=opts["deepshap_precision"],
-    summary=snakemake.output.summary,
     chrom_sizes=read_chrom_sizes(snakemake.input.sizes) if snakemake.input.sizes else None,
     device=snakemake.params.device,
 )

@@ -10,7 +10,7 @@ import torch
 from cisflow._testing.artifacts import write_dataset
 from cisflow.cli import main
 from cisflow.errors import CisflowError
-from cisflow.interpret import interpret_model
+from cisflow.interpret import interpret_model, interpret_outputs
 from cisflow.models import build_model, save_model
 
 torch.set_num_threads(1)
@@ -38,11 +38,12 @@ def case(tmp_path):
 def test_interpret_model_writes_all_outputs(case):
     motifs = {"m": np.random.default_rng(1).dirichlet(np.ones(4), size=6).T}
     out = case / "out"
+    outputs = interpret_outputs(out, positional_prc=True, filters=True, summary=True)
     written = interpret_model(
-        case / "model", case / "test.npz", out, task="b", max_sequences=4, embeddings_tsv=case / "emb.tsv",
+        case / "model", case / "test.npz", outputs, task="b", max_sequences=4, embeddings_tsv=case / "emb.tsv",
         motifs=motifs, n_references=3, device="cpu",
     )  # fmt: skip
-    assert set(written) == {"ism", "grad_x_input", "deepshap", "positional_prc", "filters"}
+    assert set(written) == {"ism", "grad_x_input", "deepshap", "positional_prc", "filters", "filter_logos", "summary"}
     for method in ("ism", "grad_x_input", "deepshap"):
         with np.load(out / f"{method}.npz") as data:
             assert data["x"].shape == data["scores"].shape == data["hypothetical"].shape == (4, 4, LENGTH)
@@ -55,8 +56,8 @@ def test_interpret_model_writes_all_outputs(case):
         assert data["summation_error"].max() < 1e-3
         hyp32 = data["hypothetical"]
     interpret_model(
-        case / "model", case / "test.npz", case / "f64", ["deepshap"], "b", 4, n_references=3, device="cpu",
-        precision="float64",
+        case / "model", case / "test.npz", interpret_outputs(case / "f64", ["deepshap"]), ["deepshap"], "b", 4,
+        n_references=3, device="cpu", precision="float64",
     )  # fmt: skip
     with np.load(case / "f64" / "deepshap.npz") as data:
         assert data["summation_error"].max() < 1e-9
@@ -66,6 +67,17 @@ def test_interpret_model_writes_all_outputs(case):
     filters = pd.read_csv(out / "filters.tsv", sep="\t")
     assert len(filters) == 4 and (filters.motif == "m").all()
     assert (out / "filter_logos.png").stat().st_size > 0
+    summary = pd.read_csv(out / "summary.tsv", sep="\t")
+    assert list(summary.columns[:3]) == ["method", "n_sequences", "seconds"] and "positional_auprc" in summary
+    assert summary.loc[summary.method == "deepshap", "max_summation_error"].item() < 1e-3
+    # each output asked for needs a path, before any work is done
+    with pytest.raises(CisflowError, match="interpretation outputs lack positional_prc"):
+        interpret_model(
+            case / "model", case / "test.npz", interpret_outputs(case / "x"), embeddings_tsv=case / "emb.tsv"
+        )
+    with pytest.raises(CisflowError, match="interpretation outputs lack scores of ism"):
+        interpret_model(case / "model", case / "test.npz", interpret_outputs(case / "x", ["deepshap"]))
+    assert not (case / "x").exists()
 
 
 def test_cli_interpret(case, capsys):
@@ -84,5 +96,5 @@ def test_cli_interpret(case, capsys):
         main([*args, str(case / "bad"), "--task", "1", "--precision", "float16"])
     assert "invalid choice: 'float16'" in capsys.readouterr().err
     with pytest.raises(CisflowError, match="unknown DeepSHAP precision 'half'"):
-        interpret_model(case / "model", case / "test.npz", case / "bad", precision="half", device="cpu")
+        interpret_model(case / "model", case / "test.npz", interpret_outputs(case / "bad"), precision="half")
     assert not (case / "bad").exists()

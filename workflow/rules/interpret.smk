@@ -19,6 +19,21 @@ rule interpret:
                 config["interpret"]["methods"] if config["track"] == "genome" else []
             ),
         ),
+        positional_prc=(
+            "results/interpret/positional_prc.tsv"
+            if config["track"] == "simulation"
+            else []
+        ),
+        filters=(
+            "results/interpret/filters.tsv"
+            if config.get("simulation", {}).get("motifs")
+            else []
+        ),
+        filter_logos=(
+            "results/interpret/filter_logos.png"
+            if config.get("simulation", {}).get("motifs")
+            else []
+        ),
         summary=report(
             "results/interpret/summary.tsv",
             caption="../report/interpret.rst",
@@ -40,6 +55,5 @@ rule interpret:
         interpret=config["interpret"],
         motifs=config.get("simulation", {}).get("motifs", []),
         seed=config["seed"],
-        out_dir=lambda wc, output: os.path.dirname(output.summary),
     script:
         "../../scripts/interpret.py"

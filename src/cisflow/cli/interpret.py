@@ -49,13 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.interpret.interpret_model` with the parsed arguments."""
-    from cisflow.interpret import interpret_model
+    from cisflow.interpret import interpret_model, interpret_outputs
 
+    methods = tuple(args.method) if args.method else METHOD_CHOICES
     interpret_model(
         args.model,
         args.data,
-        args.out_dir,
-        methods=tuple(args.method) if args.method else METHOD_CHOICES,
+        interpret_outputs(args.out_dir, methods, positional_prc=bool(args.embeddings), filters=bool(args.motif)),
+        methods=methods,
         task=args.task,
         max_sequences=args.max_sequences,
         positives_only=not args.all_sequences,

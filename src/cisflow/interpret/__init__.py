@@ -14,7 +14,7 @@ Stage entry point: :func:`interpret_model`.
 from cisflow.interpret.deepshap import deepshap, deepshap_scores, shuffled_references
 from cisflow.interpret.gradients import gradient_x_input, hypothetical_gradients, input_gradients
 from cisflow.interpret.ism import ism, ism_fast
-from cisflow.interpret.pipeline import METHODS, compute_scores, interpret_model, select_sequences
+from cisflow.interpret.pipeline import METHODS, compute_scores, interpret_model, interpret_outputs, select_sequences
 from cisflow.interpret.scoring import (
     filter_motif_matches,
     filter_pwms,
@@ -35,6 +35,7 @@ __all__ = [
     "hypothetical_gradients",
     "input_gradients",
     "interpret_model",
+    "interpret_outputs",
     "ism",
     "ism_fast",
     "plot_filter_logos",

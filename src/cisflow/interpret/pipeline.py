@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,13 @@ from cisflow.interpret._common import center, resolve_device
 from cisflow.interpret.deepshap import deepshap_scores
 from cisflow.interpret.gradients import input_gradients
 from cisflow.interpret.ism import ism_fast
-from cisflow.interpret.scoring import filter_motif_matches, filter_pwms, plot_filter_logos, positional_auprc
+from cisflow.interpret.scoring import (
+    FILTER_COLUMNS,
+    filter_motif_matches,
+    filter_pwms,
+    plot_filter_logos,
+    positional_auprc,
+)
 from cisflow.interpret.tracks import contribution_bigwig
 from cisflow.io import atomic_open
 
@@ -124,23 +131,59 @@ def _load_motifs(motifs: Sequence[str] | Mapping[str, np.ndarray]) -> dict[str, 
     return dict(load_motif(spec) for spec in motifs)
 
 
-def _write_filters(model: nn.Module, motifs, out_dir: Path) -> None:
-    """``filters.tsv`` and ``filter_logos.png`` for the model's first convolution."""
+def _write_filters(model: nn.Module, motifs, table_path: Path, logos_path: Path) -> None:
+    """The filter–motif table (TSV) and logos (PNG) of the model's first convolution (both empty without one)."""
     weight = _first_conv_weight(model)
     if weight is None:
         log.info("model has no first Conv1d over one-hot input; no filter matches")
-        return
-    table = filter_motif_matches(weight, _load_motifs(motifs))
-    with atomic_open(out_dir / "filters.tsv") as handle:
+        table, pwms = pd.DataFrame(columns=list(FILTER_COLUMNS)), np.zeros((0, 4, 1))
+    else:
+        table, pwms = filter_motif_matches(weight, _load_motifs(motifs)), filter_pwms(weight)
+    with atomic_open(table_path) as handle:
         table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
     titles = [f"filter {r.filter}: {r.motif} ({r.strand}) r={r.similarity:.2f}" for r in table.itertuples()]
-    plot_filter_logos(filter_pwms(weight), out_dir / "filter_logos.png", titles)
+    plot_filter_logos(pwms, logos_path, titles)
+
+
+def interpret_outputs(
+    out_dir: str | Path,
+    methods: Sequence[str] = METHODS,
+    *,
+    tracks: bool = False,
+    positional_prc: bool = False,
+    filters: bool = False,
+    summary: bool = False,
+) -> dict[str, Any]:
+    """The usual output paths of :func:`interpret_model` in ``out_dir``: ``{method}.npz`` per method, and when
+    asked ``{method}.bw``, ``positional_prc.tsv``, ``filters.tsv`` + ``filter_logos.png`` and ``summary.tsv``."""
+    out = Path(out_dir)
+    paths: dict[str, Any] = {"scores": {m: out / f"{m}.npz" for m in methods}}
+    if tracks:
+        paths["tracks"] = {m: out / f"{m}.bw" for m in methods}
+    if positional_prc:
+        paths["positional_prc"] = out / "positional_prc.tsv"
+    if filters:
+        paths |= {"filters": out / "filters.tsv", "filter_logos": out / "filter_logos.png"}
+    if summary:
+        paths["summary"] = out / "summary.tsv"
+    return paths
+
+
+def _check_outputs(outputs: Mapping[str, Any], methods: Sequence[str], wanted: Mapping[str, bool]) -> dict[str, Any]:
+    """``outputs`` with empty entries dropped; CisflowError when a method or a wanted output has no path."""
+    out = {k: v for k, v in outputs.items() if v}
+    missing = [f"scores of {m}" for m in methods if m not in out.get("scores", {})]
+    missing += [f"tracks of {m}" for m in methods if "tracks" in out and m not in out["tracks"]]
+    missing += [k for k, on in wanted.items() if on and k not in out]
+    if missing:
+        raise CisflowError(f"interpretation outputs lack {', '.join(missing)}")
+    return out
 
 
 def interpret_model(
     model_path: str | Path,
     dataset_npz: str | Path | Sequence[str | Path],
-    out_dir: str | Path,
+    outputs: Mapping[str, Any],
     methods: Sequence[str] = METHODS,
     task: int | str = 0,
     max_sequences: int = 200,
@@ -150,27 +193,30 @@ def interpret_model(
     seed: int = 0,
     n_references: int = 20,
     device: str | None = None,
-    summary: str | Path | None = None,
     chrom_sizes: Mapping[str, int] | None = None,
     precision: str = "float32",
 ) -> dict[str, Path]:
     """Contribution scores of a saved model on a dataset split, written per method.
 
-    Writes ``out_dir/{method}.npz`` (:data:`cisflow.artifacts.SCORES`: ``x`` one-hot float32 ``(N, 4, L)``,
-    ``scores``, ``hypothetical``, ``ids``, ``task``, ``seed``, the dataset's geometry; DeepSHAP adds
-    ``summation_error``), ``positional_prc.tsv``
-    (``method auprc n_sequences``) when ``embeddings_tsv`` is given, and ``filters.tsv`` +
-    ``filter_logos.png`` when ``motifs`` are given and the model has a first Conv1d, and ``summary``
-    (one row per method: sequences, seconds, positional auPRC, DeepSHAP's worst summation error) when
-    given. With ``chrom_sizes`` and genomic windows (``chrom``/``start`` in the dataset), each
-    method's actual-base contributions are also written as ``out_dir/{method}.bw``. DeepSHAP runs in
-    ``precision`` (``float32`` or ``float64``). Returns the paths.
+    ``outputs`` (:func:`interpret_outputs` gives the usual names in a folder) holds ``scores``:
+    ``{method: npz}`` (:data:`cisflow.artifacts.SCORES`: ``x`` one-hot float32 ``(N, 4, L)``, ``scores``,
+    ``hypothetical``, ``ids``, ``task``, ``seed``, the dataset's geometry; DeepSHAP adds ``summation_error``)
+    and, each written when present: ``tracks`` ``{method: bigWig}`` of the actual-base contributions
+    (genomic windows and ``chrom_sizes`` needed), ``positional_prc`` (TSV ``method auprc n_sequences``;
+    needed with ``embeddings_tsv``), ``filters`` and ``filter_logos`` (the first convolution's filters
+    matched to ``motifs``; needed with ``motifs``) and ``summary`` (one row per method: sequences,
+    seconds, positional auPRC, DeepSHAP's worst summation error). DeepSHAP runs in ``precision``
+    (``float32`` or ``float64``). Returns the paths written.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise CisflowError(f"unknown interpretation method(s) {unknown}; choose from {', '.join(METHODS)}")
     if precision not in PRECISIONS:
         raise CisflowError(f"unknown DeepSHAP precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    wanted = {"positional_prc": embeddings_tsv is not None, "filters": bool(motifs), "filter_logos": bool(motifs)}
+    outputs = _check_outputs(outputs, methods, wanted)
+    if "tracks" in outputs and chrom_sizes is None:
+        raise CisflowError("contribution bigWigs need the chromosome sizes")
     from cisflow.models import load_model
 
     device = resolve_device(device)
@@ -181,39 +227,54 @@ def interpret_model(
     rows = select_sequences(data["labels"], t, max_sequences, positives_only, seed)
     if not len(rows):
         raise CisflowError(f"no sequences to interpret for task {data['tasks'][t]!r}", ", ".join(map(str, paths)))
-    x, ids = one_hot(data["codes"][rows]), data["ids"][rows].astype(str)
     check_signal_names(data, meta.get("signal_names", []), paths[0], "model")
+    sample = {"x": one_hot(data["codes"][rows]), "ids": data["ids"][rows].astype(str), "task": str(data["tasks"][t])}
+    sample |= {k: data[k][rows] for k in ("chrom", "start") if k in data} | {"seed": seed} | geometry(data)
+    if "tracks" in outputs and "chrom" not in sample:
+        raise CisflowError("contribution bigWigs need genomic windows (chrom, start)", paths[0])
     signal = data["signal"][rows] if "signal" in data else None
-    log.info("interpreting %d sequences of task %s with %s", len(rows), data["tasks"][t], ", ".join(methods))
-    out_dir, written, prc, rows_out = Path(out_dir), {}, [], []
+    log.info("interpreting %d sequences of task %s with %s", len(rows), sample["task"], ", ".join(methods))
+    written, summary = {}, []
     for method in methods:
         start = time.perf_counter()
-        result = compute_scores(model, x, method, t, seed, n_references, device, signal, precision)
-        row = {"method": method, "n_sequences": len(x), "seconds": round(time.perf_counter() - start, 3)}
-        if "summation_error" in result:
-            row["max_summation_error"] = float(np.max(result["summation_error"]))
-        rows_out.append(row)
-        written[method] = out_dir / f"{method}.npz"
-        coords = {k: data[k][rows] for k in ("chrom", "start") if k in data}
-        arrays = {"x": x, "ids": ids, "task": str(data["tasks"][t]), "seed": seed, **coords, **result}
-        write(written[method], SCORES, arrays | geometry(data))
-        if chrom_sizes is not None and len(coords) == 2:
-            written[f"{method}_bw"] = contribution_bigwig(
-                result["scores"], x, coords["chrom"], coords["start"], chrom_sizes, out_dir / f"{method}.bw"
-            )
-        if embeddings_tsv is not None:
-            auc, n = positional_auprc(result["scores"], x, embeddings_tsv, ids)
-            prc.append({"method": method, "auprc": auc, "n_sequences": n})
-            row["positional_auprc"] = auc
+        result = compute_scores(model, sample["x"], method, t, seed, n_references, device, signal, precision)
+        summary.append({"method": method, "n_sequences": len(rows), "seconds": round(time.perf_counter() - start, 3)})
+        written |= _write_method(method, sample, result, outputs, chrom_sizes, embeddings_tsv, summary[-1])
+    written |= _write_tables(model, motifs, summary, outputs)
+    return written
+
+
+def _write_method(method, sample, result, outputs, chrom_sizes, embeddings_tsv, row: dict) -> dict[str, Path]:
+    """One method's scores npz (and bigWig), its positional auPRC and worst summation error in ``row``."""
+    written = {method: Path(outputs["scores"][method])}
+    write(written[method], SCORES, sample | result)
+    if "tracks" in outputs:
+        written[f"{method}_bw"] = contribution_bigwig(
+            result["scores"], sample["x"], sample["chrom"], sample["start"], chrom_sizes, outputs["tracks"][method]
+        )
+    if "summation_error" in result:
+        row["max_summation_error"] = float(np.max(result["summation_error"]))
     if embeddings_tsv is not None:
-        written["positional_prc"] = out_dir / "positional_prc.tsv"
+        row["positional_auprc"], row["n_embedded"] = positional_auprc(
+            result["scores"], sample["x"], embeddings_tsv, sample["ids"]
+        )
+    return written
+
+
+def _write_tables(model: nn.Module, motifs, summary: list[dict], outputs: Mapping[str, Any]) -> dict[str, Path]:
+    """The positional auPRC table, the filter matches and the per-method summary that ``outputs`` ask for."""
+    written = {}
+    if "positional_prc" in outputs:
+        prc = [{"method": r["method"], "auprc": r["positional_auprc"], "n_sequences": r["n_embedded"]} for r in summary]
+        written["positional_prc"] = Path(outputs["positional_prc"])
         with atomic_open(written["positional_prc"]) as handle:
             pd.DataFrame(prc).to_csv(handle, sep="\t", index=False, float_format="%.6g")
     if motifs:
-        _write_filters(model, motifs, out_dir)
-        written["filters"] = out_dir / "filters.tsv"
-    if summary is not None:
-        with atomic_open(summary) as handle:
-            pd.DataFrame(rows_out).to_csv(handle, sep="\t", index=False, float_format="%.6g")
-        written["summary"] = Path(summary)
+        _write_filters(model, motifs, Path(outputs["filters"]), Path(outputs["filter_logos"]))
+        written |= {"filters": Path(outputs["filters"]), "filter_logos": Path(outputs["filter_logos"])}
+    if "summary" in outputs:
+        written["summary"] = Path(outputs["summary"])
+        rows = [{k: v for k, v in r.items() if k != "n_embedded"} for r in summary]
+        with atomic_open(written["summary"]) as handle:
+            pd.DataFrame(rows).to_csv(handle, sep="\t", index=False, float_format="%.6g")
     return written
