@@ -1,5 +1,4 @@
 # Shared helpers: the sample sheet, wildcard constraints and the list of final outputs.
-import os
 
 from snakemake.utils import validate
 
