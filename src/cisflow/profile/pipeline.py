@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cisflow.artifacts import SCORES, write
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome, encode
 from cisflow.interpret.tracks import contribution_bigwig
@@ -478,10 +479,11 @@ def interpret_profile(
     """DeepSHAP of the counts and/or profile head on dataset regions, as modisco-ready npz files.
 
     ``outputs`` (:func:`interpret_files`): per target to explain (``counts``, ``profile``; the keys present
-    choose them) an npz (``x``, ``scores``, ``hypothetical`` ``(N, 4, L_in)``, ``ids``, ``chrom``, ``start``,
-    ``summation_error``) and, with ``chrom_sizes``, ``{target}_bw`` (actual-base contributions as a bigWig);
-    ``summary`` (TSV: regions, seconds, worst summation error per target). ``head``: ``full`` for a BPNet,
-    ``corrected`` (the TF model) or ``bias`` for a ChromBPNet.
+    choose them) an npz (:data:`cisflow.artifacts.SCORES`: ``x``, ``scores``, ``hypothetical``
+    ``(N, 4, L_in)``, ``ids``, ``chrom``, ``start``, ``summation_error``; regions, not bins: ``bin_size`` 0)
+    and, with ``chrom_sizes``, ``{target}_bw`` (actual-base contributions as a bigWig); ``summary`` (TSV:
+    regions, seconds, worst summation error per target). ``head``: ``full`` for a BPNet, ``corrected``
+    (the TF model) or ``bias`` for a ChromBPNet.
     """
     targets = [t for t in TARGETS if t in outputs]
     outputs = _check_outputs(outputs, [*targets, "summary"] if targets else [*TARGETS, "summary"], "interpretation")
@@ -491,7 +493,8 @@ def interpret_profile(
     for target in targets:
         began = time.perf_counter()
         result = profile_contributions(model, codes, target, task, head, n_references, seed, device=device)
-        save_npz(outputs[target], ids=ids, chrom=chrom, start=start, task=np.int64(task), seed=np.int64(seed), **result)
+        arrays = {"ids": ids, "chrom": chrom, "start": start, "task": str(task), "seed": seed, **result}
+        write(outputs[target], SCORES, arrays | {"bin_size": 0, "stride": 0, "input_length": codes.shape[1]})
         if chrom_sizes is not None and f"{target}_bw" in outputs:
             contribution_bigwig(result["scores"], result["x"], chrom, start, chrom_sizes, outputs[f"{target}_bw"])
         rows_out.append({"target": target, "head": head, "regions": len(codes),
