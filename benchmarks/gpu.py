@@ -153,26 +153,27 @@ def _tiny_inputs(splits_json: Path, valid_npz: Path, out: Path) -> tuple[Path, P
     """Dry run: train on chrI alone and validate on 50 bound + 50 unbound rows (written into ``out``)."""
     import json
 
-    from cisflow.io import save_npz
+    from cisflow.artifacts import DATASET, read_dataset, write
 
     splits = json.loads(splits_json.read_text())
     role = {c: ("train" if c == "chrI" else "test" if s == "train" else s) for c, s in splits["splits"].items()}
     splits["splits"] = role
     (out / "splits.json").write_text(json.dumps(splits))
-    with np.load(valid_npz) as npz:
-        data = {k: npz[k] for k in npz.files}
+    data = read_dataset(valid_npz)
     y = data["labels"][:, 0]
     rows = np.sort(np.concatenate([np.flatnonzero(y == 1)[:50], np.flatnonzero(y == 0)[:50]]))
     n = len(y)
-    save_npz(out / "valid.npz", **{k: v[rows] if v.ndim and len(v) == n else v for k, v in data.items()})
+    write(out / "valid.npz", DATASET, {k: v[rows] if v.ndim and len(v) == n else v for k, v in data.items()})
     return out / "splits.json", out / "valid.npz"
 
 
 def bench_demo(args, device: torch.device) -> list[tuple[str, float, str]]:
     """The demo's training and interpretation wall time (its config) on a finished run's inputs."""
     from cisflow.config import load_config
+    from cisflow.interpret import interpret_outputs
     from cisflow.interpret.pipeline import interpret_model
     from cisflow.loader import train_from_genome
+    from cisflow.train import train_outputs
 
     res = Path(args.demo_results)
     needed = [res / "labels/labels.npz", res / "data/splits.json", *(res / f"data/{s}.npz" for s in ("train", "valid"))]
@@ -184,7 +185,7 @@ def bench_demo(args, device: torch.device) -> list[tuple[str, float, str]]:
     splits_json, valid_npz = _tiny_inputs(needed[1], needed[3], out) if args.cpu_dry_run else needed[1::2]
     start = time.perf_counter()
     train_from_genome(
-        needed[0], FASTA, splits_json, valid_npz, out / "train", cfg["model"], train_cfg, cfg["seed"],
+        needed[0], FASTA, splits_json, valid_npz, train_outputs(out / "train"), cfg["model"], train_cfg, cfg["seed"],
         negative_ratio=cfg["splits"]["negative_ratio"], threads=args.threads,
     )  # fmt: skip
     t_train = time.perf_counter() - start
@@ -192,7 +193,7 @@ def bench_demo(args, device: torch.device) -> list[tuple[str, float, str]]:
     splits = [res / f"data/{s}.npz" for s in opts["splits"]]
     start = time.perf_counter()
     interpret_model(
-        out / "train", splits, out / "interpret", opts["methods"], opts["task"],
+        out / "train", splits, interpret_outputs(out / "interpret", opts["methods"]), opts["methods"], opts["task"],
         args.n_interpret if args.cpu_dry_run else opts["max_sequences"], seed=cfg["seed"],
         n_references=opts["deepshap_references"], device=str(device), precision=opts["deepshap_precision"],
     )  # fmt: skip

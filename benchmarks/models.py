@@ -146,13 +146,13 @@ def run_gkm(config: dict, results: Path, out_dir: Path, seed: int) -> dict:
     """The gapped k-mer SVM baseline (config ``baselines.gkm`` options, subset seed ``seed``) on the run's splits."""
     import numpy as np
 
+    from cisflow.artifacts import geometry, read_dataset
     from cisflow.baselines.gkm import gkm_svm_scores
-    from cisflow.data import load_dataset
-    from cisflow.evaluate import evaluate_predictions
+    from cisflow.evaluate import evaluate_predictions, evaluation_outputs
 
     evaluation = out_dir / "baselines" / "gkm" / f"seed{seed}"
     if not (evaluation / "metrics.json").is_file():
-        data = {s: load_dataset(results / f"data/{s}.npz", s) for s in ("train", "valid", "test")}
+        data = {s: read_dataset(results / f"data/{s}.npz", s) for s in ("train", "valid", "test")}
         opts = {k: v for k, v in config["baselines"]["gkm"].items() if k != "enabled"}
         cs = opts.pop("C")
         tasks = [str(t) for t in data["test"]["tasks"]]
@@ -161,7 +161,15 @@ def run_gkm(config: dict, results: Path, out_dir: Path, seed: int) -> dict:
             pair = [(data[s]["codes"], data[s]["labels"][:, i]) for s in ("train", "valid")]
             scores[:, i], _ = gkm_svm_scores(*pair, data["test"]["codes"], cs=cs, seed=seed, **opts)
         test = data["test"]
-        evaluate_predictions(test["labels"], scores, tasks, test["ids"], evaluation, config["evaluate"]["fdrs"])
+        evaluate_predictions(
+            test["labels"],
+            scores,
+            tasks,
+            test["ids"],
+            evaluation_outputs(evaluation),
+            config["evaluate"]["fdrs"],
+            geometry=geometry(test),
+        )
     return {**_metrics(evaluation / "metrics.json"), "seconds": float("nan"), "valid_auprc": float("nan")}
 
 
