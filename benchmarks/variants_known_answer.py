@@ -61,7 +61,7 @@ def simulation_design(run: Path, seed: int) -> tuple[pd.DataFrame, Path]:
 
 def genome_design(run: Path, fasta: Path, motifs: list[str], width: int, pvalue: float, seed: int) -> pd.DataFrame:
     """Motif-core and random variants in the held-out peaks of a genome-track run."""
-    from cisflow.peaks import read_narrowpeak
+    from cisflow.narrowpeak import read_narrowpeak
 
     genome = Genome.open(fasta)
     splits = json.loads((run / "results/data/splits.json").read_text())["splits"]

@@ -549,7 +549,7 @@ def test_trained_model_ranks_motif_breaking_variants_above_random_ones(tmp_path)
 
     from cisflow.pwm import load_motif
     from cisflow.simulate import read_embeddings, run_simulation
-    from cisflow.train import train_model
+    from cisflow.train import train_model, train_outputs
     from cisflow.variants.designs import embedded_sites, motif_core_variants, random_variants, write_variant_vcf
 
     out = {k: tmp_path / f"{k}.npz" for k in ("train", "valid", "test")}
@@ -558,7 +558,8 @@ def test_trained_model_ranks_motif_breaking_variants_above_random_ones(tmp_path)
                    length=200, num_pos=1500, num_neg=1500, seed=3)  # fmt: skip
     model_cfg = {"name": "sequence_dnn", "params": {"num_filters": [10], "conv_width": [10], "pool_width": 191}}
     train_cfg = {"epochs": 12, "batch_size": 64, "patience": 4, "monitor": "auroc", "learning_rate": 0.01}
-    train_model(out["train"], out["valid"], tmp_path / "model", model_cfg, train_cfg, seed=1, progress=False, threads=1)
+    model = train_outputs(tmp_path / "model")
+    train_model(out["train"], out["valid"], model, model_cfg, train_cfg, seed=1, progress=False, threads=1)
     genome = Genome.open(out["fasta"])
     test_ids = np.load(out["test"])["ids"].astype(str).tolist()
     sites = embedded_sites(read_embeddings(out["embeddings"]), test_ids)

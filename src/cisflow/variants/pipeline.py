@@ -346,7 +346,7 @@ class _Top:
 
 def peak_windows(genome: Genome, peaks: str | Path, length: int, max_peaks: int, seed: int) -> np.ndarray:
     """Codes ``(m, length)`` of windows centred on peak summits (a seeded sample of at most ``max_peaks``)."""
-    from cisflow.peaks import read_narrowpeak
+    from cisflow.narrowpeak import read_narrowpeak
 
     table = read_narrowpeak(peaks, genome)
     summit = table["summit"].to_numpy(np.int64)
