@@ -34,7 +34,6 @@ REQUIRED = ("task", "cell_type", "assay", "replicate", "reads")
 OPTIONAL = ("control", "format")
 COLUMNS = REQUIRED + OPTIONAL
 ASSAYS = ("chip", "atac")
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "samples.schema.yaml"
 FINGERPRINT_BYTES = 1 << 20  # bytes hashed to tell copies apart (a BAM's header and first blocks)
 
 
@@ -178,10 +177,10 @@ def _check_values(values: dict[str, str], row: int, path: Path) -> None:
 
 @functools.cache
 def _schema() -> dict:
-    import yaml
 
-    with open(SCHEMA, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    from cisflow.config import load_schema
+
+    return load_schema("samples")
 
 
 def _describe(error, column: str) -> str:
