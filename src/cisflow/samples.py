@@ -177,7 +177,6 @@ def _check_values(values: dict[str, str], row: int, path: Path) -> None:
 
 @functools.cache
 def _schema() -> dict:
-
     from cisflow.config import load_schema
 
     return load_schema("samples")
