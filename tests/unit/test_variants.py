@@ -619,3 +619,34 @@ def test_a_bad_record_late_in_the_file_fails_before_any_scoring(tmp_path, seqs, 
     monkeypatch.setattr(ClassifierScorer, "score", never)
     rows = [*_variant_rows(seqs)[:-1], ("chr2", 700, "late", "A", "<DEL>"), ("chr3", 5, "unknown", "A", "C")]
     _bad(tmp_path, genome_fa, classifier, _vcf(tmp_path / "v.vcf", rows), "'chr3'", "chr1, chr2")
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_scores_a_vcf_and_fails_in_one_line(tmp_path, seqs, genome_fa, classifier, capsys):
+    from cisflow.cli import main
+
+    vcf = _vcf(tmp_path / "v.vcf.gz", _variant_rows(seqs))
+    out = tmp_path / "out" / "effects.tsv"
+    argv = ["variants", "--model", classifier, "--genome", genome_fa, "--vcf", vcf, "--out", out]
+    assert main([str(a) for a in [*argv, "--top", "2", "--flank", "6", "--deepshap-references", "2"]]) == 0
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(
+        [
+            "effects.tsv",
+            "effects.annotated.vcf.gz",
+            "effects.annotated.vcf.gz.tbi",
+            "effects.ref_mismatches.tsv",
+            "effects.top.tsv",
+            "effects.explanations.npz",
+            "effects_plots",
+            "effects.summary.json",
+        ]
+    )
+    assert len(_read_scores(out)) == 16
+    bad = _vcf(tmp_path / "bad.vcf", [("chr9", 10, "x", "A", "C")])
+    argv = ["variants", "--model", classifier, "--genome", genome_fa, "--vcf", bad, "--out", tmp_path / "o2" / "e.tsv"]
+    assert main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cisflow variants: error: ") and "'chr9'" in err[0]
+    assert not (tmp_path / "o2").exists() or _files(tmp_path / "o2") == []

@@ -16,7 +16,19 @@ import sys
 from cisflow import __version__
 from cisflow.errors import CisflowError
 
-STAGES = ["simulate", "reads", "peaks", "labels", "splits", "train", "evaluate", "baselines", "interpret", "motifs"]
+STAGES = [
+    "simulate",
+    "reads",
+    "peaks",
+    "labels",
+    "splits",
+    "train",
+    "evaluate",
+    "baselines",
+    "interpret",
+    "motifs",
+    "variants",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
