@@ -52,7 +52,10 @@ def plot_effects(
         values = np.asarray(effects[task], float)
         values = values[np.isfinite(values)]
         bins = np.histogram_bin_edges(values if values.size else [0.0, 1.0], bins=60)
-        ax.hist(values, bins=bins, density=True, alpha=0.7, label=f"variants (n={values.size})")
+        if values.size:
+            ax.hist(values, bins=bins, density=True, alpha=0.7, label=f"variants (n={values.size})")
+        else:
+            ax.text(0.5, 0.5, "no variant scored", ha="center", va="center", transform=ax.transAxes)
         if null is not None and task in null:
             ax.hist(null[task], bins=bins, density=True, histtype="step", color="k", label="null")
         if top is not None and len(top):
@@ -60,7 +63,8 @@ def plot_effects(
                 ax.axvline(v, color="tab:red", lw=0.8, alpha=0.6)
         ax.set_xlabel(f"{name} ({task})")
         ax.set_ylabel("density")
-        ax.legend(fontsize=7, frameon=False)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     _save(fig, path)
 
