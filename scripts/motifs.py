@@ -17,5 +17,6 @@ discover_motifs(
     embeddings_tsv=snakemake.input.embeddings or None,
     peaks=list(snakemake.input.peaks),
     seed=snakemake.params.seed,
+    comparison_tsv=snakemake.input.comparison,
     **opts,
 )

@@ -232,15 +232,21 @@ def _embeddings(data: dict, path) -> None:
     pd.DataFrame(rows, columns=["seq_id", "motif", "start", "end", "strand"]).to_csv(path, sep="\t", index=False)
 
 
-def test_cli_motifs_end_to_end(data, tmp_path, monkeypatch, capsys):
+def test_cli_motifs_end_to_end(data, tmp_path, monkeypatch, capsys, caplog):
     monkeypatch.setattr(cli, "STAGES", [*dict.fromkeys([*cli.STAGES, "motifs"])])
     _save(data, tmp_path / "deepshap.npz")
     _embeddings(data, tmp_path / "embeddings.tsv")
+    comparison = tmp_path / "comparison.tsv"  # the scored CNN lost to the PWM scan on task t
+    comparison.write_text("model\ttask\tauroc\tauprc\ncnn\tt\t0.7\t0.02\npwm\tt\t0.9\t0.16\n")
     out = tmp_path / "motifs"
     argv = ["motifs", "--scores", str(tmp_path / "deepshap.npz"), "--out-dir", str(out), "--taxon", "fungi"]
     argv += ["--truth", "TAL1_known4", "--min-metacluster-size", "10", "--final-min-cluster-size", "10"]
     argv += ["--embeddings", str(tmp_path / "embeddings.tsv"), "--hit-fdr", "0.05", "--device", "cpu"]
-    assert cli.main([*argv, "--n-leiden-runs", "10"]) == 0
+    with caplog.at_level(logging.WARNING, logger="cisflow.verdict"):
+        assert cli.main([*argv, "--n-leiden-runs", "10", "--comparison", str(comparison)]) == 0
+    lost = [r.getMessage() for r in caplog.records if r.name == "cisflow.verdict"]
+    assert lost == ["motifs come from a CNN that lost to a baseline: a baseline beats the CNN on the held-out data "
+                    "(auPRC; t: pwm 0.160 > cnn 0.020)"]  # fmt: skip
     truth = pd.read_csv(out / "truth_matches.tsv", sep="\t")
     assert (truth.loc[truth["rank"] == 1, "qvalue"] < 0.05).any()
     assert len(pd.read_csv(out / "jaspar_matches.tsv", sep="\t")) > 0
@@ -283,6 +289,7 @@ def test_cli_motifs_errors(data, tmp_path, monkeypatch, capsys):
         (["--hit-window", "500"], f"hit window 500 bp must be in 1..{L}"),
         (["--embeddings", str(tmp_path / "none.tsv")], "cannot read embeddings table"),
         (["--peaks", str(tmp_path / "none.narrowPeak")], "narrowPeak file does not exist"),
+        (["--comparison", str(tmp_path / "none.tsv")], "model comparison table does not exist"),
     ]:
         assert cli.main([*base, *extra]) == 2
         assert message in capsys.readouterr().err, extra

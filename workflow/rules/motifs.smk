@@ -7,6 +7,7 @@ rule motifs:
             else []
         ),
         peaks=expand("results/peaks/{group}.conservative.narrowPeak", group=GROUPS),
+        comparison="results/evaluate/comparison.tsv",
     output:
         h5="results/motifs/modisco.h5",
         patterns="results/motifs/patterns.json",

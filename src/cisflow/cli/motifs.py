@@ -63,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seqlet-tolerance", type=int, default=0, help="bp between a seqlet and its hit's start (0)")
     p.add_argument("--pwm-threshold", type=float, default=1e-4, help="p-value of a FIMO match at most (1e-4)")
     p.add_argument("--seed", type=int, default=0, help="seed of the null shuffles (0)")
+    p.add_argument("--comparison", type=Path, metavar="TSV", help="model comparison: warn when a baseline beat the CNN")
     p.add_argument("--device", help="torch device of the hit fit (default: cuda if available, else cpu)")
     p.set_defaults(func=run)
 
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> None:
             "device": args.device,
         },
         seed=args.seed,
+        comparison_tsv=args.comparison,
         sliding_window_size=args.sliding_window,
         flank_size=args.flank,
         n_leiden_runs=args.n_leiden_runs,

@@ -20,6 +20,7 @@ from cisflow.dream import bootstrap_scores, combined_rank, dream_score
 from cisflow.errors import CisflowError
 from cisflow.evaluate.plots import plot_overlaid_curves
 from cisflow.io import write_tsv
+from cisflow.verdict import log_verdict, mark_best
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,9 @@ def compare_metrics_files(metrics_files: Mapping[str, str | Path], out_tsv: str 
 
     ``metrics_files`` maps a model name (e.g. ``cnn``, ``pwm``, ``kmer``) to the ``metrics.json``
     that :func:`cisflow.evaluate.evaluate_predictions` wrote for it; a missing file is skipped with a
-    logged warning (e.g. no PWM baseline configured).
+    logged warning (e.g. no PWM baseline configured). The table's ``best`` column marks each task's best
+    model by held-out auPRC, and one warning line says when a baseline beats the CNN
+    (:mod:`cisflow.verdict`).
     """
     rows = {}
     for name, path in metrics_files.items():
@@ -65,8 +68,9 @@ def compare_metrics_files(metrics_files: Mapping[str, str | Path], out_tsv: str 
             continue
         with open(path, encoding="utf-8") as handle:
             rows[name] = json.load(handle)["tasks"]
-    table = compare_models(rows)
+    table = mark_best(compare_models(rows))
     write_tsv(table, out_tsv)
+    log_verdict(table)
     return table
 
 

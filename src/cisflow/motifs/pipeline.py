@@ -19,6 +19,7 @@ from cisflow.motifs.matching import MATCH_COLUMNS, match_jaspar, match_motifs
 from cisflow.motifs.modisco import run_modisco
 from cisflow.pwm import DEFAULT_JASPAR_RELEASE, load_motif
 from cisflow.simulate import read_embeddings
+from cisflow.verdict import warn_motifs
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def discover_motifs(
     peaks: Sequence[str | Path] = (),
     hits: Mapping | None = None,
     seed: int = 0,
+    comparison_tsv: str | Path | None = None,
     **modisco_kwargs,
 ) -> dict[str, Path]:
     """Discover motifs in contribution scores, call their hits, check them, and write every output.
@@ -95,6 +97,9 @@ def discover_motifs(
         ``window`` (None: the modisco window), ``seqlet_tolerance``, ``pwm_threshold``, ``device``.
     seed
         Seed of the null shuffles.
+    comparison_tsv
+        The evaluation's model comparison (:func:`cisflow.evaluate.compare.compare_metrics_files`): one
+        warning line when the scored CNN lost to a baseline on held-out auPRC (:func:`cisflow.verdict.warn_motifs`).
     **modisco_kwargs
         Passed to :func:`cisflow.motifs.modisco.run_modisco` (e.g. ``n_leiden_runs``, ``min_metacluster_size``).
 
@@ -112,6 +117,8 @@ def discover_motifs(
     embeddings = read_embeddings(embeddings_tsv) if embeddings_tsv is not None else None
     summits = read_summits(peaks) if peaks else None
     data = load_scores(scores_npz)
+    if comparison_tsv is not None:
+        warn_motifs(comparison_tsv)
     central_window(data["x"].shape[2], opts["window"])
     patterns = run_modisco(
         data["x"], data["hypothetical"], paths, max_seqlets=max_seqlets, window=window, **modisco_kwargs
