@@ -571,3 +571,32 @@ def test_denoising_model_is_its_own_family() -> None:
         check_model_config({"name": "denoising_resnet"})
     with pytest.raises(CisflowError, match="'basset' is not a denoise model"):
         check_model_config({"name": "basset"}, family="denoise")
+
+
+def test_cli_train_apply_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from cisflow.cli import main
+
+    args = _tiny_training(tmp_path)
+    sizes = tmp_path / "sizes.txt"
+    sizes.write_text("".join(f"{c}\t{n}\n" for c, n in SIM_SIZES.items()))
+    model = json.dumps(TINY_MODEL)
+    train = ["denoise", "train", "--noisy", str(args["noisy_bw"]), "--clean", str(args["clean_bw"]), "--peaks",
+             str(args["clean_peaks"]), "--genome", str(sizes), "--valid", "chrV", "--test", "chrT",
+             "--model-params", model, "--epochs", "1", "--interval", "5000", "--device", "cpu",
+             "--out-dir", str(tmp_path / "m")]  # fmt: skip
+    assert main(train) == 0
+    apply = ["denoise", "apply", "--model", str(tmp_path / "m"), "--noisy", str(args["noisy_bw"]), "--genome",
+             str(sizes), "--chrom", "chrT", "--device", "cpu", "--out-dir", str(tmp_path / "a")]  # fmt: skip
+    assert main(apply) == 0
+    evaluate = ["denoise", "evaluate", "--clean", str(args["clean_bw"]), "--noisy", str(args["noisy_bw"]),
+                "--denoised", str(tmp_path / "a" / "denoised.bw"),
+                "--prob", str(tmp_path / "a" / "peak_probability.bw"),
+                "--clean-peaks", str(args["clean_peaks"]), "--macs3", str(args["clean_peaks"]), "--depth", "0.025",
+                "--genome", str(sizes), "--test", "chrT", "--out-dir", str(tmp_path / "e")]  # fmt: skip
+    assert main([*evaluate, "--series", "1=" + str(args["clean_peaks"])]) == 0
+    rows = (tmp_path / "e" / "metrics.tsv").read_text().splitlines()
+    assert rows[0].startswith("sample\tmethod\tdepth") and any("\tmacs3_depth\t1\t" in r for r in rows)
+    assert main([*evaluate, "--series", "x.narrowPeak"]) == 2
+    assert "cisflow denoise: error: --series takes DEPTH=NARROWPEAK, got 'x.narrowPeak'" in capsys.readouterr().err
+    assert main([*train[:-1], str(tmp_path / "m2"), "--model-params", "{bad"]) == 2
+    assert "--model-params is not JSON" in capsys.readouterr().err

@@ -28,6 +28,7 @@ STAGES = [
     "interpret",
     "motifs",
     "variants",
+    "denoise",
 ]
 
 
