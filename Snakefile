@@ -46,6 +46,7 @@ else:
     include: "workflow/rules/labels.smk"
     include: "workflow/rules/splits.smk"
     include: "workflow/rules/dream.smk"
+    include: "workflow/rules/denoise.smk"
 
 
 include: "workflow/rules/train.smk"

@@ -129,6 +129,24 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
         check_model_config(config["model"])
     except CisflowError as exc:
         raise CisflowError(f"model: {exc}", source) from exc
+    _check_denoise(config, source)
+
+
+def _check_denoise(config: dict, source: str | Path) -> None:
+    """An enabled ``denoise`` section: the genome track, validation chromosomes, a valid model."""
+    opts = config.get("denoise", {})
+    if not opts.get("enabled"):
+        return
+    if config["track"] != "genome":
+        raise CisflowError("denoise.enabled needs track: genome (denoising reads a library's reads)", source)
+    if not config["splits"]["valid_chroms"]:
+        raise CisflowError("denoise needs splits.valid_chroms (whole chromosomes pick the best epoch)", source)
+    from cisflow.models import check_model_config
+
+    try:
+        check_model_config(opts["model"], family="denoise")
+    except CisflowError as exc:
+        raise CisflowError(f"denoise.model: {exc}", source) from exc
 
 
 def _check_splits(config: dict, source: str | Path, base: Path) -> None:

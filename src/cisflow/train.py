@@ -307,8 +307,20 @@ def _set_rng_states(rng: np.random.Generator, states: Mapping[str, Any]) -> None
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, st: Mapping[str, Any]) -> None:
-    """Atomically write everything needed to continue (loadable with ``weights_only=True``)."""
+def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, st: Mapping[str, Any]) -> None:
+    """Atomically write everything needed to continue a training loop (loadable with ``weights_only=True``).
+
+    Parameters
+    ----------
+    path
+        The checkpoint file (written under a temporary name, then renamed).
+    model, optimizer
+        Their state dicts are saved (the model's as CPU tensors).
+    st
+        The loop state: ``rng`` (a numpy Generator; saved with torch's RNG states), ``config`` (what
+        makes a checkpoint reusable), ``epoch``, ``history``, ``best_state``, ``best_epoch``,
+        ``best_value``, ``wait``; other plain entries are saved as they are.
+    """
     ckpt = {k: v for k, v in st.items() if k != "rng"}
     ckpt.update(model=_cpu_state(model), optimizer=optimizer.state_dict(), rng=_rng_states(st["rng"]))
     with atomic_path(path) as tmp:
@@ -328,10 +340,15 @@ def read_checkpoint(path: Path, config: Any) -> dict[str, Any] | None:
     return ckpt
 
 
-def _load_checkpoint(
+def load_checkpoint(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, st: dict[str, Any], cfg: Mapping[str, Any]
 ) -> None:
-    """Restore model, optimizer, RNGs and loop state from ``path`` into ``st`` (in place)."""
+    """Restore model, optimizer, RNGs and loop state from ``path`` into ``st`` (in place).
+
+    A checkpoint written with another ``st["config"]`` is ignored (logged): training starts over.
+    ``st["finished"]`` is set with :func:`training_finished` under ``cfg`` (``epochs``, ``min_epochs``,
+    ``patience``: they may differ from the run that wrote the checkpoint).
+    """
     ckpt = read_checkpoint(path, st["config"])
     if ckpt is None:
         return
@@ -340,12 +357,13 @@ def _load_checkpoint(
     _set_rng_states(st["rng"], ckpt["rng"])
     for key in ("epoch", "history", "best_state", "best_epoch", "best_value", "wait"):
         st[key] = ckpt[key]
-    st["finished"] = _finished(st, cfg)
+    st["finished"] = training_finished(st, cfg)
     log.info("resumed from %s after epoch %d (best epoch %s)", path, st["epoch"], st["best_epoch"])
 
 
-def _finished(st: Mapping[str, Any], cfg: Mapping[str, Any]) -> bool:
-    """Max epochs reached, or patience exhausted after ``min_epochs``."""
+def training_finished(st: Mapping[str, Any], cfg: Mapping[str, Any]) -> bool:
+    """Whether a training loop is done: ``cfg["epochs"]`` reached, or ``st["wait"]`` epochs without
+    improvement reached ``cfg["patience"]`` after ``cfg["min_epochs"]``."""
     patience_out = st["wait"] >= cfg["patience"] and st["epoch"] >= cfg["min_epochs"]
     return st["epoch"] >= cfg["epochs"] or patience_out
 
@@ -379,7 +397,7 @@ def _run_epoch(
     else:
         st["wait"] += 1
     st["epoch"] = epoch
-    st["finished"] = _finished(st, cfg)
+    st["finished"] = training_finished(st, cfg)
 
 
 def write_history(path: str | Path, history: list[Mapping[str, Any]]) -> None:
@@ -413,7 +431,7 @@ def plot_learning_curve(
 
 
 @contextlib.contextmanager
-def _deterministic(device: torch.device, threads: int | None = None) -> Iterator[None]:
+def deterministic(device: torch.device, threads: int | None = None) -> Iterator[None]:
     """Deterministic algorithms on CPU and ``threads`` torch threads for the duration (restored after)."""
     previous = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
@@ -588,7 +606,7 @@ def train_model(
     }
     if train_batches is not None:
         config["loader"] = json.loads(json.dumps(train_batches.describe()))
-    with _deterministic(device, threads):
+    with deterministic(device, threads):
         torch.manual_seed(seed)
         in_channels = 4 + len(signals)
         model = build_model(model_cfg["name"], len(tasks), length, in_channels, **model_cfg["params"]).to(device)
@@ -598,13 +616,13 @@ def train_model(
         if st["pos_weight"] is not None:
             st["pos_weight"] = st["pos_weight"].to(device)
         if outputs["checkpoint"].is_file():
-            _load_checkpoint(outputs["checkpoint"], model, optimizer, st, cfg)
+            load_checkpoint(outputs["checkpoint"], model, optimizer, st, cfg)
         seconds: list[float] = []
         while not st["finished"]:
             start = time.perf_counter()
             _run_epoch(model, optimizer, data, cfg, st)
             seconds.append(time.perf_counter() - start)
-            _save_checkpoint(outputs["checkpoint"], model, optimizer, _checkpointable(st))
+            save_checkpoint(outputs["checkpoint"], model, optimizer, _checkpointable(st))
             if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not st["finished"]:
                 log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
                 return _summary(st, cfg, seconds)

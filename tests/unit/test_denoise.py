@@ -600,3 +600,16 @@ def test_cli_train_apply_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture)
     assert "cisflow denoise: error: --series takes DEPTH=NARROWPEAK, got 'x.narrowPeak'" in capsys.readouterr().err
     assert main([*train[:-1], str(tmp_path / "m2"), "--model-params", "{bad"]) == 2
     assert "--model-params is not JSON" in capsys.readouterr().err
+
+
+def test_macs3_settings_take_the_peaks_stage_meaning(tmp_path: Path) -> None:
+    from cisflow.denoise.pairs import macs3_settings
+
+    non_n = tmp_path / "non_n_bases.txt"
+    non_n.write_text("12071326\n")
+    peaks = {"pvalue": 0.01, "max_peaks": 300_000, "genome_size": None}
+    assert macs3_settings(peaks, non_n) == {"pvalue": 0.01, "max_peaks": 300_000, "gsize": 12_071_326}
+    assert macs3_settings({**peaks, "genome_size": "hs"}, non_n)["gsize"] == "hs"
+    non_n.write_text("twelve\n")
+    with pytest.raises(CisflowError, match=r"non_n_bases\.txt: expected the number of non-N bases"):
+        macs3_settings(peaks, non_n)

@@ -134,6 +134,44 @@ def train_inputs(wildcards):
     }
 
 
+def denoise_samples():
+    """ATAC samples to denoise (denoise.samples, else every ATAC sample); none unless denoise.enabled."""
+    opts = config.get("denoise", {})
+    if config["track"] != "genome" or not opts.get("enabled"):
+        return []
+    atac = SAMPLES[SAMPLES["assay"] == "atac"]["sample"].tolist()
+    unknown = [s for s in opts["samples"] if s not in atac]
+    if unknown:
+        raise WorkflowError(
+            f"denoise.samples: {unknown[0]!r} is not an ATAC sample of {config['samples']} "
+            f"(ATAC samples: {', '.join(atac) or 'none'})"
+        )
+    return list(opts["samples"]) or atac
+
+
+def denoise_outputs():
+    """Metrics of each model (one per input depth) on its own training sample and on the next seed's
+    samples at every input depth (samples it never saw)."""
+    seed, depths = config["seed"], [f"{f:g}" for f in config["denoise"]["fractions"]]
+    out = []
+    for sample in denoise_samples():
+        for f in depths:
+            out.append(f"results/denoise/{sample}/f{f}/on_f{f}_s{seed}/metrics.tsv")
+            out += [
+                f"results/denoise/{sample}/f{f}/on_f{d}_s{seed + 1}/metrics.tsv"
+                for d in depths
+            ]
+    return out
+
+
+def denoise_depth_files(wildcards):
+    """MACS3 peaks of every depth of the series, in the order of denoise.depth_series."""
+    return [
+        f"results/denoise/{wildcards.sample}/series/depth_{d:g}.narrowPeak"
+        for d in config["denoise"]["depth_series"]
+    ]
+
+
 def all_outputs():
     """Final targets of the configured track."""
     targets = [
@@ -153,4 +191,5 @@ def all_outputs():
         targets += ["results/labels/summary.tsv", "results/labels/labels.tsv.gz"]
         targets += ["results/evaluate/dream_scores.tsv"]
         targets += expand("results/evaluate/submissions/{task}.tab.gz", task=GROUPS)
+        targets += denoise_outputs()
     return targets

@@ -145,3 +145,18 @@ def macs3_depth_series(
             out = out_dir / f"depth_{fraction:g}.narrowPeak"
             peaks[fraction] = macs3_peaks(src, out, sizes, macs3 or {}, work_dir=Path(work) / "macs3")
     return peaks
+
+
+def macs3_settings(peaks: Mapping[str, Any], non_n_file: str | Path) -> dict[str, Any]:
+    """MACS3 options from the peaks stage's settings: ``pvalue``, ``max_peaks`` and ``gsize``.
+
+    ``gsize`` is ``peaks["genome_size"]`` when set, else the genome's non-N bases (read from
+    ``non_n_file``, the genome stage's ``non_n_bases.txt``), as the peaks stage does.
+    """
+    gsize = peaks.get("genome_size")
+    if gsize is None:
+        text = Path(non_n_file).read_text(encoding="utf-8").strip()
+        if not text.isdigit():
+            raise CisflowError("expected the number of non-N bases", non_n_file)
+        gsize = int(text)
+    return {"pvalue": peaks["pvalue"], "max_peaks": peaks["max_peaks"], "gsize": gsize}

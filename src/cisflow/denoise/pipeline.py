@@ -73,7 +73,7 @@ def denoise_sample(
     dict
         ``bases`` denoised and ``peaks`` called.
     """
-    from cisflow.train import _deterministic
+    from cisflow.train import deterministic
 
     device = resolve_device(device)
     model, meta = load_model(model_dir, device)
@@ -86,7 +86,7 @@ def denoise_sample(
     out = {k: Path(v) for k, v in outputs.items()}
     calls = []
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_deterministic(device, threads))
+        stack.enter_context(deterministic(device, threads))
         reader = stack.enter_context(TrackReader([noisy_bw], sizes))
         writers = {k: stack.enter_context(BigWigWriter(out[k], sizes)) for k in ("track", "prob") if k in out}
         for chrom in (c for c in sizes if c in set(chroms)):

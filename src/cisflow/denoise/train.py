@@ -31,7 +31,7 @@ from cisflow.errors import CisflowError, require_file
 from cisflow.models import build_model, check_model_config, save_model
 from cisflow.narrowpeak import read_narrowpeak
 from cisflow.predict import resolve_device
-from cisflow.train import _deterministic, _finished, _load_checkpoint, _save_checkpoint
+from cisflow.train import deterministic, load_checkpoint, save_checkpoint, training_finished
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +338,7 @@ def train_denoiser(
     data = _load_pair(noisy_bw, clean_bw, clean_peaks, sizes, splits)
     config = {"model": model_cfg, "train": {k: v for k, v in cfg.items() if k not in _RESUMABLE}, "seed": int(seed),
               "splits": splits, "data": [_file_id(Path(p)) for p in (noisy_bw, clean_bw, clean_peaks)]}  # fmt: skip
-    with _deterministic(device, threads), data["reader"]:
+    with deterministic(device, threads), data["reader"]:
         torch.manual_seed(seed)
         model, pad = _build(model_cfg, cfg)
         model = model.to(device)
@@ -347,12 +347,12 @@ def train_denoiser(
               "best_value": None, "wait": 0, "rng": np.random.default_rng(seed), "device": device, "pad": pad,
               "progress": None if progress is None else not progress}  # fmt: skip
         if (out_dir / CHECKPOINT_NAME).is_file():
-            _load_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, st, cfg)
-        while not _finished(st, cfg):
+            load_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, st, cfg)
+        while not training_finished(st, cfg):
             _run_epoch(model, optimizer, data, cfg, st)
             state = {k: v for k, v in st.items() if k not in ("device", "progress", "finished")}
-            _save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, state)
-            if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not _finished(st, cfg):
+            save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, state)
+            if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not training_finished(st, cfg):
                 log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
                 return _summary(st, cfg, started, completed=False)
     _write_outputs(out_dir, model, st, cfg, {"seed": int(seed), "splits": splits, "flank": int(flank)})

@@ -31,7 +31,7 @@ from cisflow.profile.io import write_table
 from cisflow.profile.losses import counts_loss_weight, profile_loss
 from cisflow.profile.metrics import counts_metrics, log_totals, median_or_nan, profile_jsd
 from cisflow.profile.predict import predict_profile
-from cisflow.train import _cpu_state, _deterministic, _finished, _improved, read_checkpoint
+from cisflow.train import _cpu_state, _improved, deterministic, read_checkpoint, training_finished
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def train_profile_model(
     config = json.loads(json.dumps({"model": {"name": model_cfg["name"], "params": params}, "seed": int(seed),
         "train": {k: v for k, v in cfg.items() if k not in _RESUMABLE_CHANGES}, "sizes": [len(train["codes"]),
         len(data["valid"]["codes"])], "tasks": train["tasks"].tolist(), "bias_model": str(bias_model)}))  # fmt: skip
-    with _deterministic(device, threads):
+    with deterministic(device, threads):
         torch.manual_seed(seed)
         model = build_model(model_cfg["name"], len(train["tasks"]), int(train["input_length"]), **params).to(device)
         _attach_bias(model, bias_model, device)
@@ -274,12 +274,12 @@ def train_profile_model(
         batches = ProfileBatches(train, cfg["batch_size"], cfg["reverse_complement"], cfg["background_ratio"], seed)
         log.info("training %s on %d regions (counts loss weight %.3g)", model_cfg["name"], len(train["codes"]), weight)
         seconds = []
-        while not _finished(st, cfg):
+        while not training_finished(st, cfg):
             start = time.perf_counter()
             _run_epoch(model, optimizer, data, batches, st)
             seconds.append(time.perf_counter() - start)
             _save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, st)
-            if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not _finished(st, cfg):
+            if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not training_finished(st, cfg):
                 log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
                 return _summary(st, False, seconds)
     model.load_state_dict(st["best_state"])
