@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -34,6 +35,7 @@ from cisflow.errors import CisflowError
 from cisflow.models import build_model, load_model, save_model
 from cisflow.narrowpeak import read_narrowpeak
 
+REPO = Path(__file__).resolve().parents[2]
 TINY_MODEL = {"channels": 3, "kernel_size": 5, "dilation": 2, "n_blocks": 2, "class_channels": 3,
               "class_kernel_size": 3, "class_dilation": 3, "class_blocks": 1}  # fmt: skip
 
@@ -613,3 +615,39 @@ def test_macs3_settings_take_the_peaks_stage_meaning(tmp_path: Path) -> None:
     non_n.write_text("twelve\n")
     with pytest.raises(CisflowError, match=r"non_n_bases\.txt: expected the number of non-N bases"):
         macs3_settings(peaks, non_n)
+
+
+def _read_yaml(path: Path) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_config_denoise_section_defaults_are_the_training_defaults() -> None:
+    from cisflow.config import load_schema, validate_config
+    from cisflow.denoise.train import TRAIN_DEFAULTS
+
+    section = load_schema("config")["properties"]["denoise"]["properties"]
+    assert {k: section[k]["default"] for k in TRAIN_DEFAULTS} == TRAIN_DEFAULTS
+    config = validate_config(_read_yaml(REPO / "config" / "examples" / "simulation.yaml"))
+    assert config["denoise"]["enabled"] is False and config["denoise"]["flank"] == 100
+    assert config["denoise"]["model"] == {"name": "denoising_resnet", "params": {}}
+
+
+def test_config_denoise_mistakes_fail_before_jobs() -> None:
+    from cisflow.config import check_inputs, load_config, validate_config
+
+    example = REPO / "config" / "examples" / "denoise.yaml"
+    check_inputs(load_config(example), "denoise.yaml", base_dir=REPO)
+    for change, message in (
+        ({"splits": {"valid_chroms": []}}, r"denoise.yaml: denoise needs splits.valid_chroms"),
+        ({"denoise": {"model": {"name": "denoising_resnet", "params": {"chanels": 4}}}}, r"denoise.model: .*chanels"),
+        ({"denoise": {"model": {"name": "basset"}}}, r"denoise.model.name: 'basset' is not one of"),
+    ):
+        config = _read_yaml(example)
+        for section, values in change.items():
+            config[section].update(values)
+        with pytest.raises(CisflowError, match=message):
+            check_inputs(validate_config(config, "denoise.yaml"), "denoise.yaml", base_dir=REPO)
+    simulation = _read_yaml(REPO / "config" / "examples" / "simulation.yaml") | {"denoise": {"enabled": True}}
+    with pytest.raises(CisflowError, match=r"s.yaml: denoise.enabled needs track: genome"):
+        check_inputs(validate_config(simulation, "s.yaml"), "s.yaml", base_dir=REPO)

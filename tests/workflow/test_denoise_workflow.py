@@ -31,6 +31,7 @@ def test_denoise_target_from_bams_to_metrics(tmp_path):
         "train": {},
         "evaluate": {},
         "interpret": {},
+        "motifs": {"enabled": False},
         "denoise": {
             "enabled": True,
             "fractions": [0.3],
