@@ -602,6 +602,8 @@ def test_cli_train_apply_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture)
     assert "cisflow denoise: error: --series takes DEPTH=NARROWPEAK, got 'x.narrowPeak'" in capsys.readouterr().err
     assert main([*train[:-1], str(tmp_path / "m2"), "--model-params", "{bad"]) == 2
     assert "--model-params is not JSON" in capsys.readouterr().err
+    assert main([*train[:-1], str(tmp_path / "m2"), "--pad", "wide"]) == 2
+    assert "--pad takes a number of bases or null, got 'wide'" in capsys.readouterr().err
 
 
 def test_macs3_settings_take_the_peaks_stage_meaning(tmp_path: Path) -> None:

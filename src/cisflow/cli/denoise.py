@@ -105,8 +105,12 @@ def _run_train(args: argparse.Namespace) -> None:
     except json.JSONDecodeError as exc:
         raise CisflowError(f"--model-params is not JSON ({exc})") from exc
     settings = {k: getattr(args, k) for k in TRAIN_DEFAULTS}
-    if isinstance(settings["pad"], str):
-        settings["pad"] = None if settings["pad"] in ("", "None", "null") else int(settings["pad"])
+    if isinstance(settings["pad"], str) and settings["pad"] in ("", "None", "null"):
+        settings["pad"] = None
+    elif isinstance(settings["pad"], str):
+        if not settings["pad"].isdigit():
+            raise CisflowError(f"--pad takes a number of bases or null, got {settings['pad']!r}")
+        settings["pad"] = int(settings["pad"])
     train_denoiser(args.noisy, args.clean, args.peaks, load_genome_sizes(args.genome), args.out_dir,
                    valid_chroms=args.valid, test_chroms=args.test, train_cfg=settings, seed=args.seed,
                    model_cfg={"name": "denoising_resnet", "params": params}, device=args.device,
