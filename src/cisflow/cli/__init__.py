@@ -29,6 +29,7 @@ STAGES = [
     "motifs",
     "variants",
     "denoise",
+    "profile",
 ]
 
 
