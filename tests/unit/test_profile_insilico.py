@@ -107,7 +107,7 @@ def test_head_target_deepshap_sums_to_delta() -> None:
     for model, target, head in [(bpnet, "counts", "full"), (bpnet, "profile", "full"), (chrom, "profile", "corrected"),
                                 (chrom, "counts", "bias")]:  # fmt: skip
         result = profile_contributions(model, codes, target, task=0, head=head, n_references=4)
-        assert result["summation_error"].max() < 1e-9 and result["scores"].shape == (3, 4, 62)
+        assert result["summation_error"].max() < 1e-6 and result["scores"].shape == (3, 4, 62)
     with pytest.raises(CisflowError, match="needs a ChromBPNet"):
         HeadTarget(bpnet, "profile", head="bias")
     with pytest.raises(CisflowError, match="task 2 out of range"):

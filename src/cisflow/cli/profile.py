@@ -79,7 +79,7 @@ def _interpret(args: argparse.Namespace) -> None:
     targets = args.target or ["counts", "profile"]
     outputs = outputs_in(args.out_dir, interpret_files(targets, bigwigs=args.sizes is not None))
     sizes = load_genome_sizes(args.sizes) if args.sizes else None
-    kwargs = _given(args, "head", "task", "max_regions", "n_references", "seed")
+    kwargs = _given(args, "head", "task", "max_regions", "n_references", "seed", "precision")
     interpret_profile(args.model, args.data.split(","), outputs, device=args.device, chrom_sizes=sizes, **kwargs)
 
 
@@ -182,6 +182,7 @@ def _register_analyses(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", action="append", choices=("counts", "profile"))
     p.add_argument("--head", choices=("full", "corrected", "bias"))
     p.add_argument("--sizes", help="chromosome sizes: also write contribution bigWigs")
+    p.add_argument("--precision", choices=("float32", "float64"))
     for flag in ("--task", "--max-regions", "--n-references"):
         p.add_argument(flag, type=int, default=None)
     p = _add(sub, "insilico", "marginal footprints, spacing curves and ablation of motifs", _insilico)
