@@ -19,6 +19,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+# this file's name is the standard library's ``profile`` (which torch imports through cProfile): keep its
+# folder off the path so that import finds the real one
+sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cisflow.models import build_model
