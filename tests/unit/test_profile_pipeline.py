@@ -72,8 +72,13 @@ def test_simulation_truth_is_consistent(project) -> None:
     assert rates.sum() == pytest.approx(sites[sites["region"] == row.region]["reads"].sum(), rel=1e-6)
 
 
-def test_datasets_cover_the_splits(project) -> None:
+def test_datasets_cover_the_splits(project, tmp_path) -> None:
     assert set(project["sizes"]) == {"train", "valid", "test"} and min(project["sizes"].values()) > 0
+    sim, out = project["sim"], {s: tmp_path / f"{s}.npz" for s in ("train", "valid", "test")}
+    splits = {"valid_chroms": ["chr2"], "test_chroms": ["chr3"]}
+    pooled = make_datasets(sim["genome"], [sim["peaks"], sim["peaks"]], {"TF": project["tracks"]["rep1"]}, out,
+                           background_ratio=1.0, seed=0, **splits, **GEOMETRY)  # fmt: skip
+    assert pooled == project["sizes"]  # a summit given twice is one region
     test = load_dataset(project["npz"]["test"])
     assert set(test["chrom"]) == {"chr3"} and int(test["jitter"]) == 0 and test["control"].shape[1] == 2
     # peaks draw far more reads than GC-matched background

@@ -177,7 +177,7 @@ def bam_tracks(
 
 def make_datasets(
     genome: str | Path | Genome,
-    peaks: str | Path,
+    peaks: str | Path | Sequence[str | Path],
     tracks: Mapping[str, Sequence[str | Path]],
     out: Mapping[str, str | Path],
     *,
@@ -199,7 +199,8 @@ def make_datasets(
     genome
         FASTA (or Genome).
     peaks
-        narrowPeak of the regions to model (summits centre the windows).
+        narrowPeak(s) of the regions to model (summits centre the windows); several (e.g. one per task of
+        a multi-task BPNet) are pooled, a summit in more than one counted once.
     tracks
         ``{task: [bigWig per strand]}`` (:func:`make_tracks`).
     out
@@ -227,7 +228,8 @@ def make_datasets(
         Regions per split.
     """
     genome = _genome(genome)
-    peak_table = read_narrowpeak(peaks, genome.sizes)
+    paths = [peaks] if isinstance(peaks, str | Path) else list(peaks)
+    peak_table = pd.concat([read_narrowpeak(p, genome.sizes) for p in paths], ignore_index=True)
     regions = make_regions(genome, peak_table, input_length, output_length, jitter, background_ratio, seed)
     regions = assign_splits(regions, valid_chroms, test_chroms)
     if regions_bed is not None:
