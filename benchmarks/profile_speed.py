@@ -6,7 +6,7 @@ same device and torch threads, and train with the same loss (multinomial NLL + Î
 :func:`cisflow.profile.losses.profile_loss`) and Adam, so the table compares the models' forward and
 backward passes. bpnet-lite is in the pinned ``bench`` extra (``pip install bpnet-lite==1.1.0 --no-deps``).
 
-    python benchmarks/profile.py [--threads 2] [--batch-size 64] [--steps 6] [--device cpu]
+    python benchmarks/profile_speed.py [--threads 2] [--batch-size 64] [--steps 6] [--device cpu]
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-# this file's name is the standard library's ``profile`` (which torch imports through cProfile): keep its
-# folder off the path so that import finds the real one
-sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cisflow.models import build_model
