@@ -47,6 +47,7 @@ else:
     include: "workflow/rules/splits.smk"
     include: "workflow/rules/dream.smk"
     include: "workflow/rules/denoise.smk"
+    include: "workflow/rules/qc.smk"
 
 
 include: "workflow/rules/train.smk"

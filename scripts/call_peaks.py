@@ -18,6 +18,7 @@ call_peaks(
     assay=snakemake.params.assay,
     pvalue=opts["pvalue"],
     max_peaks=opts["max_peaks"],
+    call_summits=opts["call_summits"] and snakemake.params.assay == "atac",
     work_dir=snakemake.output.work,
     macs3_log=snakemake.log.macs3,
     fe_bigwig=snakemake.output.fe,

@@ -7,7 +7,7 @@ from cisflow.labels import labels_from_files
 log = setup(snakemake)
 tasks = snakemake.params.tasks
 labels_from_files(
-    dict(zip(tasks, snakemake.input.conservative, strict=True)),
+    dict(zip(tasks, snakemake.input.bound, strict=True)),
     dict(zip(tasks, snakemake.input.relaxed, strict=True)),
     snakemake.output.labels,
     genome=snakemake.input.codes,

@@ -1,21 +1,25 @@
-"""Snakemake adapter: conservative (IDR / overlap) and relaxed peak sets of one group."""
+"""Snakemake adapter: a group's conservative, optimal and relaxed peak sets (ENCODE / ENCODE-DREAM)."""
 
 from _bootstrap import setup
 
 from cisflow.genome import read_chrom_sizes
-from cisflow.peaks import reproducible_peak_sets
+from cisflow.peaksets import write_peak_sets
 
 log = setup(snakemake)
 opts = snakemake.params.peaks
-reproducible_peak_sets(
-    list(snakemake.input.replicates),
-    snakemake.input.pooled,
-    (snakemake.input.pr1, snakemake.input.pr2),
-    read_chrom_sizes(snakemake.input.sizes),
+sizes = read_chrom_sizes(snakemake.input.sizes)
+write_peak_sets(
+    {name: snakemake.input[name] for name in snakemake.params.calls},
+    snakemake.params.n_replicates,
+    sizes,
     dict(snakemake.output.items()),
     method=opts["reproducibility"],
     threshold=opts["idr_threshold"],
     rank=opts["idr_rank"],
+    relaxed=opts["relaxed"],
     max_peaks=opts["max_peaks"],
+    blacklist=snakemake.input.blacklist or None,
+    keep_chroms=list(sizes),
     reference=snakemake.input.reference or None,
+    seed=snakemake.params.seed,
 )

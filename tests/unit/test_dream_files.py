@@ -91,3 +91,18 @@ def test_dream_labels_to_files(label_tsv, tmp_path):
     labels = load_labels(out)
     assert labels.tasks == ["CTCF.HepG2", "CTCF.K562"] and labels.chrom_sizes == {"chr1": 420, "chr2": 260}
     assert summary.read_text().splitlines()[1].split("\t")[:4] == ["CTCF.HepG2", "2", "1", "3"]
+
+
+def test_cli_labels_from_a_challenge_tsv(label_tsv, tmp_path, capsys):
+    from cisflow.cli import main
+
+    sizes = tmp_path / "sizes"
+    sizes.write_text("chr1\t420\nchr2\t260\n")
+    out, summary = tmp_path / "l.npz", tmp_path / "s.tsv"
+    argv = ["labels", "--dream-labels", str(label_tsv), "--chrom-sizes", str(sizes), "--out", str(out)]
+    assert main([*argv, "--summary", str(summary)]) == 0
+    labels = load_labels(out)
+    assert labels.tasks == ["CTCF.HepG2", "CTCF.K562"] and labels.chrom_sizes == {"chr1": 420, "chr2": 260}
+    assert summary.read_text().splitlines()[1].split("\t")[:4] == ["CTCF.HepG2", "2", "1", "3"]
+    assert main(["labels", "--out", str(out), "--chrom-sizes", str(sizes)]) == 2
+    assert "either --conservative peak files or --dream-labels" in capsys.readouterr().err

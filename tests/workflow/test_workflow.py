@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -115,9 +116,17 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     assert [p.name for p in (work / "results/reads/controls").glob("*.tagAlign.gz")] == ["tf_control.tagAlign.gz"]
     assert not list((work / "results/peaks/macs3").glob("*_macs3"))
     assert "callpeak" in (work / "logs/call_peaks/TF.synth.pooled.macs3.log").read_text()
+    qc = pd.read_csv(work / "results/qc/qc.tsv", sep="\t").set_index("sample")
+    assert set(qc.index) == {"TF.synth.rep1", "TF.synth.rep2", "ATAC.synth.rep1"}
+    assert qc.loc["ATAC.synth.rep1", "nfr_fraction"] > 0.5
+    assert abs(qc.loc["TF.synth.rep1", "fragment_length"] - 200) <= 20  # the simulated fragments are 200 bp
+    assert qc.loc["TF.synth.rep1", "reproducibility"] in ("pass", "borderline", "fail")
+    assert (qc[["frip_conservative", "frip_relaxed", "nrf", "pbc1"]] > 0).all().all()
+    assert {"nrf_flag", "frip_relaxed_flag", "rsc_flag"} <= set(qc.columns)
+    assert (work / "results/qc/cisflow_general_stats_mqc.tsv").is_file()
     dream = (work / "results/evaluate/dream_scores.tsv").read_text().splitlines()
     assert {line.split("\t")[1] for line in dream[1:]} == {"cnn", "kmer"}
-    submission = work / "results/evaluate/submissions/TF.synth.tab.gz"
+    submission = work / "results/evaluate/submissions/F.TF.synth.tab.gz"  # the challenge's file name
     assert submission.read_bytes()[:2] == b"\x1f\x8b"
     assert (work / "results/evaluate/curves_vs_baselines.png").read_bytes()[:4] == b"\x89PNG"
     dna_only = {t["task"]: t["auroc"] for t in metrics["tasks"]}

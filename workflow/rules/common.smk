@@ -5,12 +5,13 @@ from snakemake.utils import validate
 from cisflow.config import schema_path
 from cisflow.genome import fasta_sizes, indexed_fasta_name
 from cisflow.samples import read_sample_sheet
+from cisflow.submissions import submission_paths
 
 
 wildcard_constraints:
     group=r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
     sample=r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.rep\d+",
-    which=r"rep\d+|pooled|pr1|pr2",
+    which=r"rep\d+|pooled|pr1|pr2|rep\d+\.pr[12]",
     control=r"[A-Za-z0-9_-]+",
     split=r"train|valid|test",
     method=r"ism|grad_x_input|deepshap",
@@ -121,6 +122,32 @@ def group_control(group):
     return [f"results/reads/controls/{c}.tagAlign.gz" for c in ids]
 
 
+def peak_calls(wildcards):
+    """MACS3 calls one group's peak sets are made from, by name (see cisflow.peaksets.write_peak_sets).
+
+    Each replicate and its two pseudo-replicates, the pooled reads and the pooled pseudo-replicates;
+    with one replicate the pooled reads are that replicate, so its pseudo-replicates are the pooled ones.
+    """
+    group, reps = wildcards.group, group_replicates(wildcards.group)
+    names = {"pooled": "pooled", "pooled.pr1": "pr1", "pooled.pr2": "pr2"}
+    for rep in reps:
+        names[rep] = rep
+        for pr in ("pr1", "pr2"):
+            names[f"{rep}.{pr}"] = f"{rep}.{pr}" if len(reps) > 1 else pr
+    return {
+        name: f"results/peaks/macs3/{group}.{which}.narrowPeak"
+        for name, which in names.items()
+    }
+
+
+def submission_files():
+    """DREAM submissions, one per group, under the challenge's names <round>.<TF>.<CELL>.tab.gz."""
+    paths = submission_paths(
+        GROUPS, "results/evaluate/submissions", config["evaluate"]["submission_round"]
+    )
+    return [str(paths[group]) for group in GROUPS]
+
+
 def train_inputs(wildcards):
     """Training data: the simulated dataset, or on the genome track the labels streamed by the loader."""
     inputs = {"valid": "results/data/valid.npz"}
@@ -189,7 +216,7 @@ def all_outputs():
         targets += expand("results/peaks/{group}.summary.json", group=GROUPS)
         targets += expand("results/signal/{sample}.cpm.bw", sample=SAMPLES["sample"])
         targets += ["results/labels/summary.tsv", "results/labels/labels.tsv.gz"]
-        targets += ["results/evaluate/dream_scores.tsv"]
-        targets += expand("results/evaluate/submissions/{task}.tab.gz", task=GROUPS)
+        targets += ["results/evaluate/dream_scores.tsv", "results/qc/qc.tsv"]
+        targets += submission_files()
         targets += denoise_outputs()
     return targets

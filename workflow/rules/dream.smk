@@ -3,7 +3,7 @@ rule dream_submissions:
         predictions="results/evaluate/predictions.npz",
         test="results/data/test.npz",
     output:
-        expand("results/evaluate/submissions/{task}.tab.gz", task=GROUPS),
+        submission_files(),
     log:
         "logs/dream_submissions/dream_submissions.log",
     benchmark:

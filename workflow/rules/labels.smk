@@ -1,7 +1,9 @@
 rule labels:
     input:
-        conservative=expand(
-            "results/peaks/{group}.conservative.narrowPeak", group=GROUPS
+        bound=expand(
+            "results/peaks/{group}.{peak_set}.narrowPeak",
+            group=GROUPS,
+            peak_set=config.get("labels", {}).get("peak_set", "optimal"),
         ),
         relaxed=expand("results/peaks/{group}.relaxed.narrowPeak", group=GROUPS),
         codes=GENOME_CODES,
@@ -26,7 +28,7 @@ rule labels:
         runtime=runtime(15, 0, per_genome_gb=10),
     params:
         tasks=GROUPS,
-        labels=config.get("labels", {}),
+        labels={k: v for k, v in config.get("labels", {}).items() if k != "peak_set"},
         chroms=config["genome"]["chroms"],
         exclude_chroms=config["genome"]["exclude_chroms"],
     script:

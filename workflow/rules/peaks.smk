@@ -28,19 +28,15 @@ rule call_peaks:
 
 rule reproducible_peaks:
     input:
-        replicates=lambda wc: expand(
-            "results/peaks/macs3/{group}.{which}.narrowPeak",
-            group=wc.group,
-            which=group_replicates(wc.group),
-        ),
-        pooled="results/peaks/macs3/{group}.pooled.narrowPeak",
-        pr1="results/peaks/macs3/{group}.pr1.narrowPeak",
-        pr2="results/peaks/macs3/{group}.pr2.narrowPeak",
+        unpack(peak_calls),
         sizes="results/genome/chrom.sizes",
         reference=config.get("peaks", {}).get("reference") or [],
+        blacklist=config.get("genome", {}).get("blacklist") or [],
     output:
         conservative="results/peaks/{group}.conservative.narrowPeak",
+        optimal="results/peaks/{group}.optimal.narrowPeak",
         relaxed="results/peaks/{group}.relaxed.narrowPeak",
+        idr=directory("results/peaks/{group}.idr"),
         summary=report(
             "results/peaks/{group}.summary.json",
             caption="../report/peaks.rst",
@@ -58,5 +54,8 @@ rule reproducible_peaks:
         runtime=runtime(30),
     params:
         peaks=config.get("peaks", {}),
+        calls=lambda wc: list(peak_calls(wc)),
+        n_replicates=lambda wc: len(group_replicates(wc.group)),
+        seed=config["seed"],
     script:
         "../../scripts/reproducible_peaks.py"

@@ -180,6 +180,26 @@ rule pseudoreplicates:
         "../../scripts/pseudoreplicates.py"
 
 
+rule replicate_pseudoreplicates:
+    input:
+        "results/reads/{sample}.tagAlign.gz",
+    output:
+        pr1="results/reads/{sample}.pr1.tagAlign.gz",
+        pr2="results/reads/{sample}.pr2.tagAlign.gz",
+    log:
+        "logs/replicate_pseudoreplicates/{sample}.log",
+    conda:
+        "../../envs/reads.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        seed=config["seed"],
+    script:
+        "../../scripts/pseudoreplicates.py"
+
+
 rule signal_bigwig:
     input:
         tagalign="results/reads/{sample}.tagAlign.gz",

@@ -1,4 +1,4 @@
-"""``cisflow baselines`` (PWM scan and k-mer logistic regression), ``compare-models`` and ``dream-score``."""
+"""``cisflow baselines``, ``compare-models``, ``dream-score`` and ``dream-predict`` (the ENCODE-DREAM files)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from cisflow.metrics import DEFAULT_FDRS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``baselines``, ``compare-models`` and ``dream-score`` subcommands."""
+    """Add the ``baselines``, ``compare-models``, ``dream-score`` and ``dream-predict`` subcommands."""
     _register_baselines(subparsers)
     _register_compare(subparsers)
     _register_dream(subparsers)
+    _register_dream_predict(subparsers)
 
 
 def _register_compare(subparsers: argparse._SubParsersAction) -> None:
@@ -95,6 +96,33 @@ def _register_dream(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="unused by the challenge's contiguous folds (default: 0)")
     parser.add_argument("--out", metavar="TSV", help="write full and subsample scores to this TSV")
     parser.set_defaults(func=run_dream)
+
+
+def _register_dream_predict(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dream-predict",
+        help="score a challenge region list with a trained model; write <round>.<TF>.<CELL>.tab.gz submissions",
+        description="Score every region of an ENCODE-DREAM region list (chr start stop; e.g. "
+        "test_regions.blacklistfiltered.bed.gz) on the window centred on it and write one submission per task "
+        "(tasks <TF>.<CELL>) under the challenge's file name, rows in the region list's order.",
+    )
+    parser.add_argument("--model", required=True, metavar="DIR", help="trained cisflow model (folder or model.json)")
+    parser.add_argument("--fasta", required=True, metavar="FASTA", help="the genome of the regions")
+    parser.add_argument("--regions", required=True, metavar="BED", help="challenge region list")
+    parser.add_argument("--out-dir", required=True, metavar="DIR", help="folder for the submissions")
+    parser.add_argument("--round", choices=["F", "L", "B"], default="F", help="challenge round letter (default: F)")
+    parser.add_argument("--batch-size", type=int, default=256, help="prediction batch (default: 256)")
+    parser.add_argument("--device", help="cpu, cuda or cuda:N (default: GPU if present)")
+    parser.set_defaults(func=run_dream_predict)
+
+
+def run_dream_predict(args: argparse.Namespace) -> None:
+    """Call :func:`cisflow.dream_predict.predict_regions` and print the files written."""
+    from cisflow.dream_predict import predict_regions
+
+    paths = predict_regions(args.model, args.fasta, args.regions, args.out_dir, round=args.round,
+                            batch_size=args.batch_size, device=args.device)  # fmt: skip
+    print("\n".join(str(p) for p in paths.values()))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -33,16 +33,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Tile the genome into bins ([i*stride, i*stride+bin_size), only bins inside the chromosome) "
         "and label each bin per task: B (1) from conservative peaks, A (-1) where only relaxed peaks overlap, "
         "U (0) elsewhere. Mode 'dream' is the ENCODE-DREAM challenge rule (see docs/labels.md). Writes a labels "
-        "npz and optionally the DREAM TSV (chr start stop TASK... with B/A/U).",
+        "npz and optionally the DREAM TSV (chr start stop TASK... with B/A/U). With --dream-labels, the challenge's "
+        "own label TSV (chr start stop CELL... with U/A/B) becomes the labels npz instead (tasks <TF>.<CELL>).",
     )
     parser.add_argument(
         "--conservative",
         type=_task_path,
         action="append",
-        required=True,
         metavar="TASK=PEAKS",
         help="conservative (e.g. IDR) narrowPeak of a task; repeat per task (column order)",
     )
+    parser.add_argument(
+        "--dream-labels", metavar="TSV", help="a challenge label TSV (e.g. CTCF.train.labels.tsv.gz) instead of peaks"
+    )
+    parser.add_argument("--dream-tf", metavar="TF", help="task prefix for --dream-labels (default: from the file name)")
     parser.add_argument(
         "--relaxed",
         type=_task_path,
@@ -50,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="TASK=PEAKS",
         help="relaxed narrowPeak of a task; a task without one uses its conservative peaks",
     )
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--genome", metavar="FASTA", help="genome FASTA (sizes and the N filter)")
     source.add_argument("--chrom-sizes", metavar="SIZES", help="two-column chromosome sizes file")
     parser.add_argument("--blacklist", metavar="BED", help="regions whose overlapping bins are excluded")
@@ -75,9 +79,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Call :func:`cisflow.labels.labels_from_files` with the parsed arguments."""
+    """Call :func:`cisflow.labels.labels_from_files` (or the DREAM-TSV reader) with the parsed arguments."""
     from cisflow.labels import labels_from_files
 
+    if bool(args.dream_labels) == bool(args.conservative):
+        raise CisflowError("give either --conservative peak files or --dream-labels (a challenge label TSV)")
+    if args.dream_labels:
+        _run_dream(args)
+        return
     labels_from_files(
         _as_dict(args.conservative, "--conservative"),
         _as_dict(args.relaxed, "--relaxed"),
@@ -96,3 +105,20 @@ def run(args: argparse.Namespace) -> None:
         summit_flank=args.summit_flank,
         max_n_fraction=args.max_n_fraction,
     )
+
+
+def _run_dream(args: argparse.Namespace) -> None:
+    """Labels npz from a challenge label TSV (chromosome lengths from --genome / --chrom-sizes if given)."""
+    from cisflow.dream_files import dream_labels_to_files
+    from cisflow.genome import read_chrom_sizes
+
+    sizes = None
+    if args.chrom_sizes or args.genome:
+        sizes = read_chrom_sizes(args.chrom_sizes) if args.chrom_sizes else _fasta_sizes(args.genome)
+    dream_labels_to_files(args.dream_labels, args.out, chrom_sizes=sizes, tf=args.dream_tf, summary=args.summary)
+
+
+def _fasta_sizes(fasta: str) -> dict[str, int]:
+    from cisflow.genome import Genome
+
+    return dict(Genome.from_fasta(fasta).sizes)

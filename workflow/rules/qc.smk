@@ -1,0 +1,67 @@
+QC_PEAK_SETS = ["conservative", "optimal", "relaxed"]
+
+
+rule qc:
+    input:
+        stats=expand("results/reads/{sample}.stats.json", sample=SAMPLES["sample"]),
+        tagalign=expand("results/reads/{sample}.tagAlign.gz", sample=SAMPLES["sample"]),
+        summary=expand("results/peaks/{group}.summary.json", group=GROUPS),
+        conservative=expand(
+            "results/peaks/{group}.conservative.narrowPeak", group=GROUPS
+        ),
+        optimal=expand("results/peaks/{group}.optimal.narrowPeak", group=GROUPS),
+        relaxed=expand("results/peaks/{group}.relaxed.narrowPeak", group=GROUPS),
+        idr=expand("results/peaks/{group}.idr", group=GROUPS),
+        tss=config.get("qc", {}).get("tss") or [],
+    output:
+        table=report(
+            "results/qc/qc.tsv", caption="../report/qc_table.rst", category="QC"
+        ),
+        general="results/qc/cisflow_general_stats_mqc.tsv",
+        full="results/qc/cisflow_qc_mqc.tsv",
+        filters=report(
+            "results/qc/read_filters_mqc.png",
+            caption="../report/qc_filters.rst",
+            category="QC",
+        ),
+        fragments=report(
+            "results/qc/fragment_lengths.png",
+            caption="../report/qc_fragments.rst",
+            category="QC",
+        ),
+        tss=report(
+            "results/qc/tss_profile.png",
+            caption="../report/qc_tss.rst",
+            category="QC",
+        ),
+        xcor=report(
+            "results/qc/cross_correlation.png",
+            caption="../report/qc_xcor.rst",
+            category="QC",
+        ),
+        idr=[
+            report(
+                f"results/qc/idr_{group}_mqc.png",
+                caption="../report/qc_idr.rst",
+                category="QC",
+            )
+            for group in GROUPS
+        ],
+    log:
+        "logs/qc/qc.log",
+    benchmark:
+        "results/benchmarks/qc/qc.tsv"
+    conda:
+        "../../envs/reads.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        samples=lambda wc: SAMPLES[["sample", "group", "assay"]].to_dict("records"),
+        groups=GROUPS,
+        peak_sets=QC_PEAK_SETS,
+        out_dir=lambda wc, output: str(Path(output.table).parent),
+        qc=config.get("qc", {}),
+    script:
+        "../../scripts/qc.py"
