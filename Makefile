@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel setuptools
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[workflow,peaks,motifs,dev]'
+	$(BIN)/pip install -q -e '.[workflow,peaks,motifs,qc,dev]'
 	touch $@
 
 setup: $(VENV)/.installed

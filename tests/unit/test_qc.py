@@ -355,10 +355,10 @@ def _stats_with_qc(bam, tagalign, tmp_path, assay):
     return path
 
 
-def test_run_qc_writes_table_multiqc_files_and_plots(tmp_path, atac_bam):
+def _atac_qc_inputs(tmp_path, atac_bam):
+    """One ATAC sample's QC inputs: its read statistics, tagAlign, peak sets (3 and 1 peaks) and a TSS BED."""
     from cisflow.narrowpeak import make_peaks, write_narrowpeak
-    from cisflow.qc.io import read_qc_table
-    from cisflow.qc.pipeline import GroupInputs, SampleInputs, run_qc
+    from cisflow.qc.pipeline import GroupInputs, SampleInputs
 
     tag = tmp_path / "atac.tagAlign.gz"
     stats = _stats_with_qc(atac_bam, tag, tmp_path, "atac")
@@ -369,8 +369,16 @@ def test_run_qc_writes_table_multiqc_files_and_plots(tmp_path, atac_bam):
     group = GroupInputs({"conservative": tmp_path / "cons.narrowPeak", "relaxed": tmp_path / "one.narrowPeak"},
                         {"n_conservative": 3, "n_optimal": 3, "rescue_ratio": 1.2, "self_consistency_ratio": 2.5,
                          "reproducibility": "borderline"})  # fmt: skip
-    table = run_qc([SampleInputs("A.x.rep1", "A.x", "atac", stats, tag)], {"A.x": group}, tmp_path / "qc",
-                   tss_bed=tmp_path / "tss.bed")  # fmt: skip
+    return SampleInputs("A.x.rep1", "A.x", "atac", stats, tag), group, peaks
+
+
+def test_run_qc_writes_table_multiqc_files_and_plots(tmp_path, atac_bam):
+    from cisflow.qc.io import read_qc_table
+    from cisflow.qc.pipeline import SampleInputs, run_qc
+
+    sample, group, peaks = _atac_qc_inputs(tmp_path, atac_bam)
+    stats, tag = sample.stats, sample.tagalign
+    table = run_qc([sample], {"A.x": group}, tmp_path / "qc", tss_bed=tmp_path / "tss.bed")
     row = read_qc_table(tmp_path / "qc" / "qc.tsv").loc["A.x.rep1"]
     lines = pd.read_csv(tag, sep="\t", header=None)
     hit = [any(c == p.chrom and s < p.end and e > p.start for p in peaks.itertuples()) for c, s, e in
@@ -386,18 +394,33 @@ def test_run_qc_writes_table_multiqc_files_and_plots(tmp_path, atac_bam):
     assert mqc | {"fragment_lengths.png", "tss_profile.png", "cross_correlation.png", "read_filters_mqc.png"} <= names
     assert "cross_correlation_mqc.json" not in names  # no single-end ChIP sample
     assert "idr_A.x_mqc.png" in names  # a placeholder without an IDR table
-    if shutil.which("multiqc"):  # with the qc extra installed, MultiQC picks the files up
-        from cisflow.qc.pipeline import run_multiqc
-
-        report = run_multiqc(tmp_path / "qc", tmp_path / "mqc")
-        general = (tmp_path / "mqc" / "multiqc_report_data" / "multiqc_general_stats.txt").read_text()
-        assert report.is_file() and "A.x.rep1" in general and "nrf" in general and "frip_conservative" in general
     with pytest.raises(CisflowError, match="no peak sets given"):
         run_qc([SampleInputs("B.x.rep1", "B.x", "atac", stats, tag)], {}, tmp_path / "qc2")
     with pytest.raises(CisflowError, match="TSS annotation"):
         (tmp_path / "bad.bed").write_text("chr1\t1\t2\n")
         run_qc([SampleInputs("A.x.rep1", "A.x", "atac", stats, tag)], {"A.x": group}, tmp_path / "qc3",
                tss_bed=tmp_path / "bad.bed")  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("multiqc") is None, reason="multiqc not installed (the qc extra)")
+def test_multiqc_picks_up_the_qc_files(tmp_path, atac_bam):
+    from cisflow.qc.pipeline import run_multiqc, run_qc
+
+    sample, group, _ = _atac_qc_inputs(tmp_path, atac_bam)
+    run_qc([sample], {"A.x": group}, tmp_path / "qc", tss_bed=tmp_path / "tss.bed")
+    general_tsv = (tmp_path / "qc" / "cisflow_general_stats_mqc.tsv").read_text().splitlines()
+    assert not [c for c in general_tsv[-2].split("\t") if c.endswith("_flag")]  # General Statistics: numbers only
+    report = run_multiqc(tmp_path / "qc", tmp_path / "mqc")
+    data = tmp_path / "mqc" / "multiqc_report_data"
+    general = pd.read_csv(data / "multiqc_general_stats.txt", sep="\t").set_index("Sample")
+    table = pd.read_csv(tmp_path / "qc" / "qc.tsv", sep="\t").set_index("sample")
+    for metric in ("nrf", "pbc1", "frip_conservative", "tss_enrichment", "nfr_fraction"):
+        (column,) = [c for c in general.columns if c.endswith(f"-{metric}")]
+        assert general.loc["A.x.rep1", column] == pytest.approx(table.loc["A.x.rep1", metric], rel=1e-5)
+    assert (data / "multiqc_cisflow_qc.txt").is_file()  # the full table, flags included
+    assert (data / "multiqc_fragment_lengths_plot.txt").is_file() and (data / "multiqc_tss_profile_plot.txt").is_file()
+    html = report.read_text(encoding="utf-8")
+    assert 'id="mqc-module-section-cisflow_qc"' in html and 'id="mqc-module-section-idr_A.x"' in html
 
 
 def test_reads_at_each_filter_step():

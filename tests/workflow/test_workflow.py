@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +83,22 @@ def _genome_config(project: dict, path: Path) -> Path:
     return path
 
 
+def _check_qc_report(work: Path, config: Path) -> None:
+    """The QC files reach MultiQC (when installed: the qc extra) and the Snakemake report's QC category."""
+    if shutil.which("multiqc", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}"):
+        html = (work / "results/qc/multiqc_report.html").read_text(encoding="utf-8")  # the qc rule ran MultiQC
+        for section in ("cisflow_qc", "fragment_lengths", "cross_correlation", "idr_TF.synth", "read_filters"):
+            assert f'id="mqc-module-section-{section}"' in html, section
+        general = pd.read_csv(work / "results/qc/multiqc_report_data/multiqc_general_stats.txt", sep="\t")
+        assert set(general["Sample"]) == {"TF.synth.rep1", "TF.synth.rep2", "ATAC.synth.rep1"}
+    _run(work, config, "--report", str(work / "report.html"))
+    page = (work / "report.html").read_text(encoding="utf-8")
+    categories = json.loads(re.search(r"var categories = (\{.*?\});", page).group(1))
+    in_qc = {Path(f).name for files in categories["QC"].values() for f in files}
+    plots = {"fragment_lengths.png", "tss_profile.png", "cross_correlation.png", "read_filters_mqc.png"}
+    assert {"qc.tsv", "idr_TF.synth_mqc.png", "idr_ATAC.synth_mqc.png"} | plots <= in_qc
+
+
 def test_genome_track_from_bams_to_interpretation(tmp_path):
     from cisflow._testing import make_test_project
 
@@ -123,7 +141,7 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     assert qc.loc["TF.synth.rep1", "reproducibility"] in ("pass", "borderline", "fail")
     assert (qc[["frip_conservative", "frip_relaxed", "nrf", "pbc1"]] > 0).all().all()
     assert {"nrf_flag", "frip_relaxed_flag", "rsc_flag"} <= set(qc.columns)
-    assert (work / "results/qc/cisflow_general_stats_mqc.tsv").is_file()
+    _check_qc_report(work, config)
     dream = (work / "results/evaluate/dream_scores.tsv").read_text().splitlines()
     assert {line.split("\t")[1] for line in dream[1:]} == {"cnn", "kmer"}
     submission = work / "results/evaluate/submissions/F.TF.synth.tab.gz"  # the challenge's file name

@@ -15,7 +15,10 @@ rule qc:
         tss=config.get("qc", {}).get("tss") or [],
     output:
         table=report(
-            "results/qc/qc.tsv", caption="../report/qc_table.rst", category="QC"
+            "results/qc/qc.tsv",
+            caption="../report/qc_table.rst",
+            category="QC",
+            subcategory="Table",
         ),
         general="results/qc/cisflow_general_stats_mqc.tsv",
         full="results/qc/cisflow_qc_mqc.tsv",
@@ -23,27 +26,32 @@ rule qc:
             "results/qc/read_filters_mqc.png",
             caption="../report/qc_filters.rst",
             category="QC",
+            subcategory="Reads",
         ),
         fragments=report(
             "results/qc/fragment_lengths.png",
             caption="../report/qc_fragments.rst",
             category="QC",
+            subcategory="Reads",
         ),
         tss=report(
             "results/qc/tss_profile.png",
             caption="../report/qc_tss.rst",
             category="QC",
+            subcategory="Reads",
         ),
         xcor=report(
             "results/qc/cross_correlation.png",
             caption="../report/qc_xcor.rst",
             category="QC",
+            subcategory="Reads",
         ),
         idr=[
             report(
                 f"results/qc/idr_{group}_mqc.png",
                 caption="../report/qc_idr.rst",
                 category="QC",
+                subcategory="Reproducibility",
             )
             for group in GROUPS
         ],

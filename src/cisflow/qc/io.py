@@ -59,11 +59,15 @@ def read_qc_table(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(require_file(path, "QC table"), sep="\t", comment="#").set_index("sample")
 
 
+def _general_stat(column: str) -> bool:
+    """A key metric for MultiQC's General Statistics (numbers only: flags stay in the full table)."""
+    return column in GENERAL_STATS or (column.startswith("frip_") and not column.endswith("_flag"))
+
+
 def write_multiqc_tables(rows: Sequence[Mapping[str, Any]], out_dir: str | Path) -> list[Path]:
-    """``cisflow_general_stats_mqc.tsv`` (key metrics) and ``cisflow_qc_mqc.tsv`` (everything)."""
+    """``cisflow_general_stats_mqc.tsv`` (key metrics, numeric) and ``cisflow_qc_mqc.tsv`` (everything, flags too)."""
     out = Path(out_dir)
-    general = [{"Sample": r["sample"], **{k: v for k, v in r.items() if k in GENERAL_STATS or k.startswith("frip_")}}
-               for r in rows]  # fmt: skip
+    general = [{"Sample": r["sample"], **{k: v for k, v in r.items() if _general_stat(k)}} for r in rows]
     full = [{"Sample": r["sample"], **{k: v for k, v in r.items() if k != "sample"}} for r in rows]
     paths = [out / "cisflow_general_stats_mqc.tsv", out / "cisflow_qc_mqc.tsv"]
     write_table(general, paths[0], ["id: 'cisflow_general'", "plot_type: 'generalstats'"])
