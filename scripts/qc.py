@@ -15,11 +15,14 @@ groups = {
     group: group_inputs(summary, {name: files[i] for name, files in peak_sets.items()}, snakemake.input.idr[i])
     for i, (group, summary) in enumerate(zip(snakemake.params.groups, snakemake.input.summary, strict=True))
 }
+outputs = {key: path for key, path in snakemake.output.items() if key != "idr"}
+outputs |= {f"idr_{group}": path for group, path in zip(snakemake.params.groups, snakemake.output.idr, strict=True)}
 run_qc(
     samples,
     groups,
-    snakemake.params.out_dir,
+    outputs,
     tss_bed=snakemake.input.tss or None,
     tss_standard=opts["tss_standard"],
-    multiqc_dir="results" if opts["multiqc"] else None,
+    multiqc_dir="results",
+    multiqc_report=snakemake.params.multiqc_report,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from collections import Counter
@@ -374,11 +375,11 @@ def _atac_qc_inputs(tmp_path, atac_bam):
 
 def test_run_qc_writes_table_multiqc_files_and_plots(tmp_path, atac_bam):
     from cisflow.qc.io import read_qc_table
-    from cisflow.qc.pipeline import SampleInputs, run_qc
+    from cisflow.qc.pipeline import SampleInputs, qc_outputs, run_qc
 
     sample, group, peaks = _atac_qc_inputs(tmp_path, atac_bam)
     stats, tag = sample.stats, sample.tagalign
-    table = run_qc([sample], {"A.x": group}, tmp_path / "qc", tss_bed=tmp_path / "tss.bed")
+    table = run_qc([sample], {"A.x": group}, qc_outputs(tmp_path / "qc", ["A.x"]), tss_bed=tmp_path / "tss.bed")
     row = read_qc_table(tmp_path / "qc" / "qc.tsv").loc["A.x.rep1"]
     lines = pd.read_csv(tag, sep="\t", header=None)
     hit = [any(c == p.chrom and s < p.end and e > p.start for p in peaks.itertuples()) for c, s, e in
@@ -390,28 +391,34 @@ def test_run_qc_writes_table_multiqc_files_and_plots(tmp_path, atac_bam):
         assert row[col] in ("ideal", "acceptable", "concerning")
     assert row["tss_enrichment"] > 0 and row["mito_fraction"] == 0.0
     names = {p.name for p in (tmp_path / "qc").iterdir()}
-    mqc = {"cisflow_general_stats_mqc.tsv", "cisflow_qc_mqc.tsv", "fragment_lengths_mqc.json", "tss_profile_mqc.json"}
-    assert mqc | {"fragment_lengths.png", "tss_profile.png", "cross_correlation.png", "read_filters_mqc.png"} <= names
-    assert "cross_correlation_mqc.json" not in names  # no single-end ChIP sample
-    assert "idr_A.x_mqc.png" in names  # a placeholder without an IDR table
+    assert names == {"qc.tsv", "cisflow_general_stats_mqc.tsv", "cisflow_qc_mqc.tsv", "fragment_lengths_mqc.json",
+                     "tss_profile_mqc.json", "cross_correlation_mqc.json", "fragment_lengths.png", "tss_profile.png",
+                     "cross_correlation.png", "read_filters_mqc.png", "idr_A.x_mqc.png"}  # fmt: skip
+    graphs = {n: json.loads((tmp_path / "qc" / n).read_text())["data"] for n in names if n.endswith("_mqc.json")}
+    assert set(graphs["fragment_lengths_mqc.json"]) == set(graphs["tss_profile_mqc.json"]) == {"A.x.rep1"}
+    assert graphs["cross_correlation_mqc.json"] == {}  # no single-end ChIP sample
     with pytest.raises(CisflowError, match="no peak sets given"):
-        run_qc([SampleInputs("B.x.rep1", "B.x", "atac", stats, tag)], {}, tmp_path / "qc2")
+        run_qc([SampleInputs("B.x.rep1", "B.x", "atac", stats, tag)], {}, qc_outputs(tmp_path / "qc2", []))
+    with pytest.raises(CisflowError, match=r"QC outputs lack idr_A\.x"):
+        run_qc([sample], {"A.x": group}, qc_outputs(tmp_path / "qc2", ["B.x"]))
+    with pytest.raises(CisflowError, match="QC outputs lack table"):
+        run_qc([sample], {"A.x": group}, {})
+    assert not (tmp_path / "qc2").exists()
     with pytest.raises(CisflowError, match="TSS annotation"):
         (tmp_path / "bad.bed").write_text("chr1\t1\t2\n")
-        run_qc([SampleInputs("A.x.rep1", "A.x", "atac", stats, tag)], {"A.x": group}, tmp_path / "qc3",
-               tss_bed=tmp_path / "bad.bed")  # fmt: skip
+        run_qc([sample], {"A.x": group}, qc_outputs(tmp_path / "qc3", ["A.x"]), tss_bed=tmp_path / "bad.bed")
 
 
 @pytest.mark.skipif(shutil.which("multiqc") is None, reason="multiqc not installed (the qc extra)")
 def test_multiqc_picks_up_the_qc_files(tmp_path, atac_bam):
-    from cisflow.qc.pipeline import run_multiqc, run_qc
+    from cisflow.qc.pipeline import qc_outputs, run_multiqc, run_qc
 
     sample, group, _ = _atac_qc_inputs(tmp_path, atac_bam)
-    run_qc([sample], {"A.x": group}, tmp_path / "qc", tss_bed=tmp_path / "tss.bed")
+    run_qc([sample], {"A.x": group}, qc_outputs(tmp_path / "qc", ["A.x"]), tss_bed=tmp_path / "tss.bed")
     general_tsv = (tmp_path / "qc" / "cisflow_general_stats_mqc.tsv").read_text().splitlines()
     assert not [c for c in general_tsv[-2].split("\t") if c.endswith("_flag")]  # General Statistics: numbers only
-    report = run_multiqc(tmp_path / "qc", tmp_path / "mqc")
-    data = tmp_path / "mqc" / "multiqc_report_data"
+    report = run_multiqc(tmp_path / "qc", tmp_path / "mqc" / "multiqc.html")
+    data = tmp_path / "mqc" / "multiqc_data"
     general = pd.read_csv(data / "multiqc_general_stats.txt", sep="\t").set_index("Sample")
     table = pd.read_csv(tmp_path / "qc" / "qc.tsv", sep="\t").set_index("sample")
     for metric in ("nrf", "pbc1", "frip_conservative", "tss_enrichment", "nfr_fraction"):

@@ -22,6 +22,9 @@ rule qc:
         ),
         general="results/qc/cisflow_general_stats_mqc.tsv",
         full="results/qc/cisflow_qc_mqc.tsv",
+        fragments_mqc="results/qc/fragment_lengths_mqc.json",
+        tss_mqc="results/qc/tss_profile_mqc.json",
+        xcor_mqc="results/qc/cross_correlation_mqc.json",
         filters=report(
             "results/qc/read_filters_mqc.png",
             caption="../report/qc_filters.rst",
@@ -69,7 +72,11 @@ rule qc:
         samples=lambda wc: SAMPLES[["sample", "group", "assay"]].to_dict("records"),
         groups=GROUPS,
         peak_sets=QC_PEAK_SETS,
-        out_dir=lambda wc, output: str(Path(output.table).parent),
         qc=config.get("qc", {}),
+        multiqc_report=(
+            "results/qc/multiqc_report.html"
+            if config.get("qc", {}).get("multiqc", True)
+            else None
+        ),
     script:
         "../../scripts/qc.py"

@@ -64,17 +64,15 @@ def _general_stat(column: str) -> bool:
     return column in GENERAL_STATS or (column.startswith("frip_") and not column.endswith("_flag"))
 
 
-def write_multiqc_tables(rows: Sequence[Mapping[str, Any]], out_dir: str | Path) -> list[Path]:
-    """``cisflow_general_stats_mqc.tsv`` (key metrics, numeric) and ``cisflow_qc_mqc.tsv`` (everything, flags too)."""
-    out = Path(out_dir)
-    general = [{"Sample": r["sample"], **{k: v for k, v in r.items() if _general_stat(k)}} for r in rows]
-    full = [{"Sample": r["sample"], **{k: v for k, v in r.items() if k != "sample"}} for r in rows]
-    paths = [out / "cisflow_general_stats_mqc.tsv", out / "cisflow_qc_mqc.tsv"]
-    write_table(general, paths[0], ["id: 'cisflow_general'", "plot_type: 'generalstats'"])
+def write_multiqc_tables(rows: Sequence[Mapping[str, Any]], general: str | Path, full: str | Path) -> None:
+    """MultiQC custom content: the key metrics (numeric) for General Statistics in ``general``, every column
+    (flags too) as the 'cisflow QC' table in ``full``; both names must end in ``_mqc.tsv`` for MultiQC."""
+    key = [{"Sample": r["sample"], **{k: v for k, v in r.items() if _general_stat(k)}} for r in rows]
+    everything = [{"Sample": r["sample"], **{k: v for k, v in r.items() if k != "sample"}} for r in rows]
+    write_table(key, general, ["id: 'cisflow_general'", "plot_type: 'generalstats'"])
     description = "ENCODE QC metrics and their flags (ideal / acceptable / concerning); see docs/qc.md"
     header = ["id: 'cisflow_qc'", "section_name: 'cisflow QC'", f"description: '{description}'", "plot_type: 'table'"]
-    write_table(full, paths[1], header)
-    return paths
+    write_table(everything, full, header)
 
 
 def write_multiqc_linegraph(

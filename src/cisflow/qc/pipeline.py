@@ -161,17 +161,49 @@ def _read_tss(tss_bed: str | Path | None) -> pd.DataFrame | None:
         raise CisflowError(f"not a BED6 TSS annotation with strands in column 6 ({exc})", path) from exc
 
 
+# the QC stage's outputs and their usual names (``*_mqc.*``: MultiQC custom content; the other plots are
+# the report's, MultiQC draws its own from the line-graph JSONs); plus ``idr_<group>`` per group
+QC_FILES = {
+    "table": "qc.tsv",
+    "general": "cisflow_general_stats_mqc.tsv",
+    "full": "cisflow_qc_mqc.tsv",
+    "filters": "read_filters_mqc.png",
+    "fragments": "fragment_lengths.png",
+    "tss": "tss_profile.png",
+    "xcor": "cross_correlation.png",
+    "fragments_mqc": "fragment_lengths_mqc.json",
+    "tss_mqc": "tss_profile_mqc.json",
+    "xcor_mqc": "cross_correlation_mqc.json",
+}
+
+
+def qc_outputs(out_dir: str | Path, groups: Sequence[str]) -> dict[str, Path]:
+    """The usual output paths of the QC stage in ``out_dir``: :data:`QC_FILES` and ``idr_<group>_mqc.png``."""
+    out = {key: Path(out_dir) / name for key, name in QC_FILES.items()}
+    return out | {f"idr_{group}": Path(out_dir) / f"idr_{group}_mqc.png" for group in groups}
+
+
+def _check_outputs(outputs: Mapping[str, str | Path], groups: Sequence[str]) -> dict[str, Path]:
+    """Every output path the QC stage writes; CisflowError naming the missing keys."""
+    need = [*QC_FILES, *(f"idr_{group}" for group in groups)]
+    missing = [key for key in need if key not in outputs]
+    if missing:
+        raise CisflowError(f"QC outputs lack {', '.join(missing)} (qc_outputs gives the usual names)")
+    return {key: Path(outputs[key]) for key in need}
+
+
 def run_qc(
     samples: Sequence[SampleInputs],
     groups: Mapping[str, GroupInputs],
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     *,
     tss_bed: str | Path | None = None,
     tss_standard: str = "GRCh38",
     idr_threshold: float = 0.05,
     multiqc_dir: str | Path | None = None,
+    multiqc_report: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Write ``qc.tsv``, MultiQC custom content and plots under ``out_dir``; run MultiQC if installed.
+    """Write the QC table, MultiQC custom content and plots; run MultiQC if asked and installed.
 
     Parameters
     ----------
@@ -179,22 +211,25 @@ def run_qc(
         One :class:`SampleInputs` per replicate.
     groups
         ``{group: GroupInputs}`` for every group named by a sample.
-    out_dir
-        Output folder (``qc.tsv``, ``*_mqc.tsv`` / ``*_mqc.json`` / ``*_mqc.png``).
+    outputs
+        ``{key: path}`` for every key of :data:`QC_FILES` and ``idr_<group>`` for every group
+        (:func:`qc_outputs` gives the usual names in a folder). The line-graph JSONs of curves no
+        sample has (fragment lengths without paired-end data, TSS profile without an annotation,
+        cross-correlation without single-end ChIP) hold no data; their PNGs say so.
     tss_bed, tss_standard
         TSS / gene annotation (BED6) for TSS enrichment, and which ENCODE TSS threshold set flags it.
     idr_threshold
         Global IDR cut-off shown in the IDR scatter plots.
-    multiqc_dir
-        If given and ``multiqc`` is on PATH, run it over this folder into ``out_dir/multiqc_report.html``.
+    multiqc_dir, multiqc_report
+        If both are given and ``multiqc`` is on PATH, run it over ``multiqc_dir`` into the HTML
+        ``multiqc_report`` (its data beside it, ``<name>_data``).
 
     Returns
     -------
     pandas.DataFrame
         The QC table, one row per sample.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _check_outputs(outputs, list(groups))
     tss = _read_tss(tss_bed)
     missing = sorted({s.group for s in samples} - set(groups))
     if missing:
@@ -204,13 +239,13 @@ def run_qc(
     for s in samples:
         row, curves[s.sample] = sample_row(s, groups[s.group], tss, tss_standard, tables[s.group])
         rows.append(row)
-    qc_io.write_table(rows, out / "qc.tsv")
-    qc_io.write_multiqc_tables(rows, out)
+    qc_io.write_table(rows, out["table"])
+    qc_io.write_multiqc_tables(rows, out["general"], out["full"])
     _write_curves(curves, out)
     _write_idr_plots(groups, out, idr_threshold)
-    if multiqc_dir is not None:
-        run_multiqc(multiqc_dir, out)
-    log.info("QC of %d samples written to %s", len(rows), out)
+    if multiqc_dir is not None and multiqc_report is not None:
+        run_multiqc(multiqc_dir, multiqc_report)
+    log.info("QC of %d samples written to %s", len(rows), out["table"])
     return pd.DataFrame(rows).set_index("sample")
 
 
@@ -218,8 +253,9 @@ def _series(x: np.ndarray, y: np.ndarray) -> dict[float, float]:
     return dict(zip(np.asarray(x).tolist(), np.asarray(y).tolist(), strict=True))
 
 
-def _write_curves(curves: Mapping[str, Mapping[str, Any]], out: Path) -> None:
-    """Line-graph JSONs for MultiQC (``*_mqc.json``, where there is data) and the PNG plots (for the report)."""
+def _write_curves(curves: Mapping[str, Mapping[str, Any]], out: Mapping[str, Path]) -> None:
+    """Line-graph JSONs for MultiQC and the PNG plots (for the report) of fragment lengths, TSS profiles,
+    cross-correlation and reads per filter step."""
     frag = {s: np.asarray(c["fragments"]["histogram"]) for s, c in curves.items() if c["fragments"]}
     tss = {s: c["tss"] for s, c in curves.items() if c["tss"] is not None}
     xcor = {
@@ -227,26 +263,23 @@ def _write_curves(curves: Mapping[str, Mapping[str, Any]], out: Path) -> None:
     }
     lengths = {s: curves[s]["xcor"]["fragment_length"] for s in xcor}
     graph = qc_io.write_multiqc_linegraph
-    if frag:
-        graph({s: _series(np.flatnonzero(h), h[h > 0]) for s, h in frag.items()}, out / "fragment_lengths_mqc.json",
-              "Fragment lengths", "bp", "fragments")  # fmt: skip
-    if tss:
-        graph({s: _series(np.linspace(-2000, 2000, p.size).round(1), p) for s, p in tss.items()},
-              out / "tss_profile_mqc.json", "TSS enrichment profile", "bp", "enrichment")  # fmt: skip
-    if xcor:
-        graph({s: _series(x, y) for s, (x, y) in xcor.items()}, out / "cross_correlation_mqc.json",
-              "Strand cross-correlation", "shift (bp)", "correlation")  # fmt: skip
-    plots.plot_fragment_lengths(frag, out / "fragment_lengths.png")
-    plots.plot_tss_profiles(tss, 2000, out / "tss_profile.png")
-    plots.plot_cross_correlation(xcor, lengths, out / "cross_correlation.png")
-    plots.plot_read_filters({s: c["filters"] for s, c in curves.items()}, out / "read_filters_mqc.png")
+    graph({s: _series(np.flatnonzero(h), h[h > 0]) for s, h in frag.items()}, out["fragments_mqc"],
+          "Fragment lengths", "bp", "fragments")  # fmt: skip
+    graph({s: _series(np.linspace(-2000, 2000, p.size).round(1), p) for s, p in tss.items()},
+          out["tss_mqc"], "TSS enrichment profile", "bp", "enrichment")  # fmt: skip
+    graph({s: _series(x, y) for s, (x, y) in xcor.items()}, out["xcor_mqc"],
+          "Strand cross-correlation", "shift (bp)", "correlation")  # fmt: skip
+    plots.plot_fragment_lengths(frag, out["fragments"])
+    plots.plot_tss_profiles(tss, 2000, out["tss"])
+    plots.plot_cross_correlation(xcor, lengths, out["xcor"])
+    plots.plot_read_filters({s: c["filters"] for s, c in curves.items()}, out["filters"])
 
 
-def _write_idr_plots(groups: Mapping[str, GroupInputs], out: Path, threshold: float) -> None:
-    """One IDR scatter per group (``idr_<group>_mqc.png``; a note in place of the points without an IDR table)."""
+def _write_idr_plots(groups: Mapping[str, GroupInputs], out: Mapping[str, Path], threshold: float) -> None:
+    """One IDR scatter per group (``idr_<group>``; a note in place of the points without an IDR table)."""
     for name, group in groups.items():
         if group.idr_table is None:
-            plots.plot_idr_scatter([], [], [], threshold, out / f"idr_{name}_mqc.png", title=f"IDR: {name} (no table)")
+            plots.plot_idr_scatter([], [], [], threshold, out[f"idr_{name}"], title=f"IDR: {name} (no table)")
             continue
         table = pd.read_csv(require_file(group.idr_table, "IDR table"), sep="\t")
         need = {"score1", "score2", "global_idr"} - set(table.columns)
@@ -254,21 +287,22 @@ def _write_idr_plots(groups: Mapping[str, GroupInputs], out: Path, threshold: fl
             raise CisflowError(f"IDR table lacks {', '.join(sorted(need))}", group.idr_table)
         matched = table[(table["score1"] > 0) & (table["score2"] > 0)]
         plots.plot_idr_scatter(matched["score1"], matched["score2"], matched["global_idr"], threshold,
-                               out / f"idr_{name}_mqc.png", title=f"IDR: {name}")  # fmt: skip
+                               out[f"idr_{name}"], title=f"IDR: {name}")  # fmt: skip
 
 
-def run_multiqc(search_dir: str | Path, out: Path) -> Path | None:
-    """Run ``multiqc`` over ``search_dir`` into ``out/multiqc_report.html`` if it is installed (else None)."""
+def run_multiqc(search_dir: str | Path, report: str | Path) -> Path | None:
+    """Run ``multiqc`` over ``search_dir`` into the HTML ``report`` if it is installed (else None)."""
     exe = shutil.which("multiqc")
     if exe is None:
         log.info("multiqc is not installed (pip install 'cisflow[qc]'); no MultiQC report")
         return None
-    cmd = [exe, str(search_dir), "--outdir", str(out), "--filename", "multiqc_report.html", "--force", "--quiet"]
+    report = Path(report)
+    cmd = [exe, str(search_dir), "--outdir", str(report.parent), "--filename", report.name, "--force", "--quiet"]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise CisflowError(f"multiqc failed ({tail[0]})", search_dir)
-    return out / "multiqc_report.html"
+    return report
 
 
 def group_inputs(
