@@ -54,6 +54,7 @@ rule reproducible_peaks:
         runtime=runtime(30),
     params:
         peaks=config.get("peaks", {}),
+        genome=config.get("genome", {}),
         calls=lambda wc: list(peak_calls(wc)),
         n_replicates=lambda wc: len(group_replicates(wc.group)),
         seed=config["seed"],
