@@ -123,12 +123,13 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
             raise CisflowError(f"{key}: file {value} does not exist", source)
     if config["track"] == "genome":
         _check_splits(config, source, base)
-    from cisflow.models import check_model_config
+    from cisflow.transfer import check_model_section
 
     try:
-        check_model_config(config["model"])
+        init = check_model_section(config["model"])
     except CisflowError as exc:
         raise CisflowError(f"model: {exc}", source) from exc
+    _check_init_from(init.init_from, source, base)
     _check_denoise(config, source)
 
 
@@ -147,6 +148,15 @@ def _check_denoise(config: dict, source: str | Path) -> None:
         check_model_config(opts["model"], family="denoise")
     except CisflowError as exc:
         raise CisflowError(f"denoise.model: {exc}", source) from exc
+
+
+def _check_init_from(init_from: str | None, source: str | Path, base: Path) -> None:
+    """``model.init_from`` names a trained model (``model.json``); one the workflow makes (``results/``) need not
+    exist yet."""
+    if init_from is None or Path(init_from).as_posix().startswith("results/"):
+        return
+    if not (base / init_from / "model.json").is_file():
+        raise CisflowError(f"model.init_from: no trained cisflow model in {init_from} (no model.json)", source)
 
 
 def _check_splits(config: dict, source: str | Path, base: Path) -> None:

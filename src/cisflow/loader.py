@@ -199,7 +199,7 @@ class GenomeBatches:
     batch_size
         Sequences per batch (the last batch of an epoch may be shorter).
     negative_ratio
-        Negatives drawn afresh each epoch per positive (capped by the number of negatives).
+        Negatives drawn afresh each epoch per positive draw (capped by the number of negatives).
     jitter
         Each window is shifted by a uniform integer in ``[-jitter, jitter]`` bp.
     reverse_complement
@@ -215,6 +215,9 @@ class GenomeBatches:
     bin_mask
         ``{chrom: bool (n_bins,)}``: only these bins of ``chroms`` are drawn (e.g. the training bins
         of chromosomes with held-out regions, :func:`cisflow.splits.bin_splits`); default all.
+    positive_repeats
+        Each positive is drawn this many times per epoch (each with its own jitter and strand; small
+        datasets), and ``negative_ratio`` × as many negatives.
     """
 
     def __init__(
@@ -232,8 +235,12 @@ class GenomeBatches:
         signal_bigwigs: Sequence[str | Path] = (),
         prefetch: int = 0,
         bin_mask: Mapping[str, np.ndarray] | None = None,
+        positive_repeats: int = 1,
     ) -> None:
         _check_params(labels, chroms, input_length, batch_size, negative_ratio, jitter, tasks_idx)
+        if isinstance(positive_repeats, bool) or not isinstance(positive_repeats, int) or positive_repeats < 1:
+            raise CisflowError(f"positive_repeats must be a positive integer; got {positive_repeats!r}")
+        self.positive_repeats = positive_repeats
         genome.check_chroms(chroms, "loader chromosomes")
         self.chroms, self.input_length, self.batch_size = list(chroms), int(input_length), int(batch_size)
         self.negative_ratio, self.jitter, self.reverse_complement = (
@@ -298,12 +305,12 @@ class GenomeBatches:
     @property
     def n_negatives(self) -> int:
         """Negatives drawn per epoch."""
-        return min(round(self.negative_ratio * self.n_positives), int(self._cand.neg.size))
+        return min(round(self.negative_ratio * self.n_positives * self.positive_repeats), int(self._cand.neg.size))
 
     @property
     def n_samples(self) -> int:
         """Sequences per epoch."""
-        return self.n_positives + self.n_negatives
+        return self.n_positives * self.positive_repeats + self.n_negatives
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -327,7 +334,7 @@ class GenomeBatches:
             "signal_bigwigs": self.signal_bigwigs,
             "n_positives": self.n_positives,
             "n_negatives": self.n_negatives,
-        }
+        } | ({"positive_repeats": self.positive_repeats} if self.positive_repeats > 1 else {})
 
     # ------------------------------------------------------------------ sampling
     def epoch_plan(self, epoch: int | None = None) -> dict[str, np.ndarray]:
@@ -342,7 +349,7 @@ class GenomeBatches:
         """
         rng = np.random.default_rng([self.seed, self.epoch if epoch is None else int(epoch)])
         neg = rng.choice(self._cand.neg, size=self.n_negatives, replace=False)
-        rows = rng.permutation(np.concatenate([self._cand.pos, neg]))
+        rows = rng.permutation(np.concatenate([np.tile(self._cand.pos, self.positive_repeats), neg]))
         shift = rng.integers(-self.jitter, self.jitter + 1, rows.size) if self.jitter else np.zeros(rows.size, np.int64)
         flip = rng.random(rows.size) < 0.5 if self.reverse_complement else np.zeros(rows.size, bool)
         bin_start = self._cand.bin_idx[rows].astype(np.int64) * self.stride
@@ -392,9 +399,11 @@ class GenomeBatches:
         -------
         dict
             ``codes`` uint8 ``(n, L)``, ``labels`` int8 ``(n, T)``, ``tasks`` ``(T,)`` with
-            ``n = min(max_n, n_samples)`` rows in genome order.
+            ``n = min(max_n, distinct windows of the epoch)`` rows in genome order.
         """
         rows = self.epoch_plan(epoch)["rows"]
+        if self.positive_repeats > 1:
+            rows = np.unique(rows)
         if rows.size > max_n:
             rows = np.random.default_rng([self.seed, epoch, 1]).choice(rows, size=max_n, replace=False)
         rows = np.sort(rows)
@@ -456,6 +465,8 @@ def train_from_genome(
     signal_bigwigs: Sequence[str | Path] = (),
     device: str | None = None,
     threads: int | None = None,
+    init: Mapping[str, Any] | None = None,
+    tasks: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train on every bound bin of the training chromosomes plus fresh unbound bins each epoch.
 
@@ -465,19 +476,24 @@ def train_from_genome(
     stream from the genome (:class:`GenomeBatches`); validation stays the ``valid_npz`` dataset, so
     early stopping sees the same bins every epoch. ``train_cfg["jitter"]`` shifts each
     window by up to ± that many bp. ``signal_bigwigs`` become extra input channels (the validation
-    set must carry the same ones, see :func:`cisflow.data.build_datasets`). ``outputs`` and resuming as
-    for :func:`cisflow.train.train_model`.
+    set must carry the same ones, see :func:`cisflow.data.build_datasets`). ``init``: initialisation and
+    fine-tuning (:class:`cisflow.transfer.InitParams`). ``tasks``: train on these tasks only (default
+    all). ``outputs`` and resuming as for :func:`cisflow.train.train_model`.
     """
+    from cisflow.autosize import resolve_auto
     from cisflow.labels import load_labels
     from cisflow.train import check_train_config, train_model
 
     info = _read_splits(splits_json)
     input_length = int(read(valid_npz, DATASET, ("tasks",), "validation dataset")["input_length"])
     negative_ratio = float(info["negative_ratio"]) if negative_ratio is None else negative_ratio
-    cfg = check_train_config(train_cfg)
+    check_train_config(train_cfg)
     labels, genome = load_labels(labels_npz), Genome.open(fasta)
     mask = _train_bins(labels, info, input_length)
     chroms = [c for c in labels.chroms if mask[c].any()]
+    columns = _task_columns(labels, tasks, labels_npz)
+    n_positives = int(_Candidates(labels, chroms, columns, mask).pos.size)
+    cfg = check_train_config(resolve_auto(model_cfg, check_train_config(train_cfg), n_positives, labels.bin_size)[1])
     batches = GenomeBatches(
         genome,
         labels,
@@ -490,7 +506,21 @@ def train_from_genome(
         seed=seed,
         signal_bigwigs=signal_bigwigs,
         bin_mask=mask,
+        positive_repeats=cfg["positive_repeats"],
+        tasks_idx=columns,
     )
-    return train_model(
-        None, valid_npz, outputs, model_cfg, train_cfg, seed, device, train_batches=batches, threads=threads
-    )
+    return train_model(None, valid_npz, outputs, model_cfg, train_cfg, seed, device, train_batches=batches,
+                       threads=threads, init=init, tasks=tasks)  # fmt: skip
+
+
+def _task_columns(labels: Labels, tasks: Sequence[str] | None, path: str | Path) -> list[int]:
+    """Label columns of ``tasks`` (all when None); CisflowError naming ``path`` for an unknown task."""
+    if tasks is None:
+        return list(range(len(labels.tasks)))
+    missing = [t for t in tasks if t not in labels.tasks]
+    if missing or not tasks:
+        raise CisflowError(
+            f"no task {missing[0] if missing else '(none given)'!r} in the labels; tasks are {', '.join(labels.tasks)}",
+            path,
+        )
+    return [labels.tasks.index(t) for t in tasks]

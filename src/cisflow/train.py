@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +28,30 @@ from torch.nn import functional
 from tqdm.auto import tqdm
 
 from cisflow.artifacts import check_signal_names, read_dataset, signal_names
+from cisflow.autosize import count_positives, is_auto, model_is_auto, resolve_auto
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import reverse_complement_codes
 from cisflow.io import atomic_open, atomic_path
 from cisflow.metrics import DEFAULT_FDRS, mean_metrics, multitask_metrics
 from cisflow.models import build_model, check_model_config, save_model_files
 from cisflow.predict import autocast, codes_to_tensor, predict_logits, resolve_device
+from cisflow.transfer import (
+    InitParams,
+    check_model_section,
+    initialise,
+    make_optimizer,
+    read_source,
+    set_trainable,
+    source_model_config,
+    split_model_config,
+)
 
 log = logging.getLogger(__name__)
+_OR_AUTO = {k: " or 'auto'" for k in ("epochs", "patience", "positive_repeats")}
 
-#: Defaults of every ``train`` config key (DragoNN's where it has one: Adam 1e-3, batch 128, patience 5).
+#: Defaults of every ``train`` config key (DragoNN's where it has one: Adam 1e-3, batch 128, patience 5). Keys
+#: marked in :data:`cisflow.autosize.AUTO_TRAIN_KEYS` also take ``auto``: chosen from the number of training
+#: positives (:mod:`cisflow.autosize`).
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 100,
     "min_epochs": 1,
@@ -50,6 +64,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "reverse_complement": False,
     "jitter": 0,  # bp; used by the streaming genome loader (cisflow.loader), not by npz datasets
     "precise_bn_batches": 50,  # models with BatchNorm: re-estimate its statistics on this many batches per epoch
+    "positive_repeats": 1,  # draws of each positive per epoch (each with its own jitter and strand)
+    "chance_auroc": 0.55,  # patience counts once the best validation auROC exceeds this (null: from epoch 1)
 }
 MONITORS = ("auroc", "auprc", "loss")
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -62,7 +78,7 @@ TRAIN_FILES = {
     "checkpoint": CHECKPOINT_NAME,
 }
 # keys whose change does not invalidate a checkpoint (training may be extended or cut short)
-_RESUMABLE_CHANGES = ("epochs", "min_epochs", "patience")
+_RESUMABLE_CHANGES = ("epochs", "min_epochs", "patience", "chance_auroc")
 
 
 def check_train_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -72,12 +88,21 @@ def check_train_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     if unknown:
         raise CisflowError(f"unknown train key {unknown[0]!r}; valid keys: {', '.join(TRAIN_DEFAULTS)}")
     out = {**TRAIN_DEFAULTS, **cfg}
-    for key in ("epochs", "min_epochs", "batch_size", "patience"):
-        if not isinstance(out[key], int) or isinstance(out[key], bool) or out[key] < 1:
-            raise CisflowError(f"train.{key} must be a positive integer; got {out[key]!r}")
+    for key in ("epochs", "min_epochs", "batch_size", "patience", "positive_repeats"):
+        if not is_auto(out[key]) and (not isinstance(out[key], int) or isinstance(out[key], bool) or out[key] < 1):
+            raise CisflowError(f"train.{key} must be a positive integer{_OR_AUTO.get(key, '')}; got {out[key]!r}")
     for key in ("learning_rate", "weight_decay"):
-        if not isinstance(out[key], int | float) or out[key] < 0:
-            raise CisflowError(f"train.{key} must be a non-negative number; got {out[key]!r}")
+        if not is_auto(out[key]) and (
+            not isinstance(out[key], int | float) or isinstance(out[key], bool) or out[key] < 0
+        ):
+            raise CisflowError(f"train.{key} must be a non-negative number or 'auto'; got {out[key]!r}")
+    if not is_auto(out["jitter"]) and (
+        not isinstance(out["jitter"], int) or isinstance(out["jitter"], bool) or out["jitter"] < 0
+    ):
+        raise CisflowError(f"train.jitter must be a non-negative integer or 'auto'; got {out['jitter']!r}")
+    chance = out["chance_auroc"]
+    if chance is not None and (isinstance(chance, bool) or not isinstance(chance, int | float) or not 0 <= chance < 1):
+        raise CisflowError(f"train.chance_auroc must be a number in [0, 1) or null; got {chance!r}")
     if out["monitor"] not in MONITORS:
         raise CisflowError(f"train.monitor must be one of {', '.join(MONITORS)}; got {out['monitor']!r}")
     if out["class_weights"] not in (None, "auto"):
@@ -86,8 +111,8 @@ def check_train_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
         raise CisflowError(
             f"train.precise_bn_batches must be a non-negative integer; got {out['precise_bn_batches']!r}"
         )
-    if not isinstance(out["reverse_complement"], bool):
-        raise CisflowError(f"train.reverse_complement must be true or false; got {out['reverse_complement']!r}")
+    if not is_auto(out["reverse_complement"]) and not isinstance(out["reverse_complement"], bool):
+        raise CisflowError(f"train.reverse_complement must be true, false or 'auto'; got {out['reverse_complement']!r}")
     return out
 
 
@@ -124,10 +149,16 @@ def class_pos_weight(labels: np.ndarray, mode: str | None) -> torch.Tensor | Non
     return torch.tensor(weight, dtype=torch.float32)
 
 
-def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """A shuffled partition of ``range(n)`` into batches (the last may be short)."""
-    order = rng.permutation(n)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+def _epoch_rows(n: int, repeats: int) -> int | np.ndarray:
+    """An epoch's rows of an npz training set of ``n`` rows: ``n``, or every row ``repeats`` times (each draw
+    on its own random strand; negatives are repeated with the positives, keeping the class balance)."""
+    return n if repeats <= 1 else np.tile(np.arange(n), repeats)
+
+
+def _batches(rows: int | np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """A shuffled partition of ``range(rows)`` (or of the array ``rows``) into batches (the last may be short)."""
+    order = rng.permutation(rows)
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def _train_epoch(
@@ -142,7 +173,8 @@ def _train_epoch(
         return _train_epoch_batches(model, optimizer, data["batches"], state)
     device, rng, pos_weight = state["device"], state["rng"], state["pos_weight"]
     model.train()
-    batches = _batches(len(data["codes"]), cfg["batch_size"], rng)
+    set_trainable(model, state["init"], len(data["tasks"]), state["epoch"])
+    batches = _batches(_epoch_rows(len(data["codes"]), cfg["positive_repeats"]), cfg["batch_size"], rng)
     total = 0.0
     for idx in tqdm(batches, desc=f"Epoch {state['epoch']}", leave=False, disable=state["progress"]):
         codes = data["codes"][idx]
@@ -163,7 +195,7 @@ def _train_epoch(
         loss.backward()
         optimizer.step()
         total += float(loss.detach()) * len(idx)
-    return total / len(data["codes"])
+    return total / sum(len(b) for b in batches)
 
 
 def _train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, state) -> float:
@@ -183,6 +215,7 @@ def _train_epoch_batches(model: nn.Module, optimizer: torch.optim.Optimizer, bat
     """One epoch from a streaming loader (:class:`cisflow.loader.GenomeBatches`, epoch-seeded sampling)."""
     device, total, n = state["device"], 0.0, 0
     model.train()
+    set_trainable(model, state["init"], len(batches.tasks), state["epoch"])
     batches.set_epoch(state["epoch"])
     pin = device.type == "cuda"
     for x, y in tqdm(batches, desc=f"Epoch {state['epoch']}", leave=False, disable=state["progress"]):
@@ -203,9 +236,14 @@ def recompute_bn_stats(model: nn.Module, batches: Iterable[torch.Tensor], device
     population mean) of its per-batch statistics under the current weights. Nothing else changes
     (forward passes in train mode without gradients; dropout draws use torch's RNG).
 
-    Returns the number of batches used (0 when the model has no BatchNorm).
+    BatchNorms whose parameters are frozen (``requires_grad`` off, :func:`cisflow.transfer.set_trainable`)
+    keep their statistics and run in evaluation mode.
+
+    Returns the number of batches used (0 when the model has no trainable BatchNorm).
     """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    every = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    frozen = [m for m in every if m.weight is not None and not m.weight.requires_grad]
+    norms = [m for m in every if all(m is not f for f in frozen)]
     if not norms:
         return 0
     was_training, momenta = model.training, [m.momentum for m in norms]
@@ -213,6 +251,8 @@ def recompute_bn_stats(model: nn.Module, batches: Iterable[torch.Tensor], device
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     model.train()
+    for m in frozen:
+        m.eval()
     n = 0
     try:
         with autocast(device):
@@ -394,10 +434,20 @@ def _run_epoch(
         st["history"].append({"epoch": epoch, "split": split, **m, "seconds": seconds})
     if improved:
         st.update(best_state=_cpu_state(model), best_epoch=epoch, best_value=float(value), wait=0)
+    elif _still_at_chance(st["history"], cfg["chance_auroc"]):
+        log.info("epoch %d: validation auROC still at chance (<= %g); patience not counted", epoch, cfg["chance_auroc"])
     else:
         st["wait"] += 1
     st["epoch"] = epoch
     st["finished"] = training_finished(st, cfg)
+
+
+def _still_at_chance(history: list[Mapping[str, Any]], chance: float | None) -> bool:
+    """Whether no validation auROC so far exceeds ``chance`` (None: never at chance)."""
+    if chance is None:
+        return False
+    scores = [r["auroc"] for r in history if r["split"] == "valid" and not math.isnan(r["auroc"])]
+    return not scores or max(scores) <= chance
 
 
 def write_history(path: str | Path, history: list[Mapping[str, Any]]) -> None:
@@ -447,9 +497,27 @@ def deterministic(device: torch.device, threads: int | None = None) -> Iterator[
         torch.set_num_threads(previous_threads)
 
 
-def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[str, np.ndarray]]:
-    """Load both splits and check they share tasks, sequence length and signal channels."""
-    train, valid = read_dataset(train_npz), read_dataset(valid_npz)
+def select_tasks(data: dict[str, Any], tasks: Sequence[str] | None, path: str | Path | None = None) -> dict[str, Any]:
+    """A dataset with only the label columns of ``tasks`` (in that order; None: all).
+
+    A task the dataset lacks is a CisflowError naming ``path``.
+    """
+    if tasks is None:
+        return data
+    have = [str(t) for t in data["tasks"]]
+    missing = [t for t in tasks if t not in have]
+    if missing or not tasks:
+        raise CisflowError(f"no task {missing[0] if missing else '(none given)'!r}; tasks are {', '.join(have)}", path)
+    cols = [have.index(t) for t in tasks]
+    return {**data, "labels": data["labels"][:, cols], "tasks": np.asarray(data["tasks"])[cols]}
+
+
+def _load_data(
+    train_npz: str | Path, valid_npz: str | Path, tasks: Sequence[str] | None = None
+) -> dict[str, dict[str, np.ndarray]]:
+    """Load both splits (their ``tasks`` columns) and check they share tasks, sequence length and signal channels."""
+    train = select_tasks(read_dataset(train_npz), tasks, train_npz)
+    valid = select_tasks(read_dataset(valid_npz), tasks, valid_npz)
     check_signal_names(valid, signal_names(train), valid_npz, "training set")
     if train["tasks"].tolist() != valid["tasks"].tolist():
         raise CisflowError(
@@ -463,9 +531,9 @@ def _load_data(train_npz: str | Path, valid_npz: str | Path) -> dict[str, dict[s
     return {"train": train, "valid": valid}
 
 
-def _load_loader_data(batches: Any, valid_npz: str | Path) -> dict[str, dict[str, Any]]:
+def _load_loader_data(batches: Any, valid_npz: str | Path, tasks: Sequence[str] | None = None) -> dict[str, dict]:
     """Training from a streaming loader: its fixed scoring sample as ``train`` (plus ``batches``), valid from npz."""
-    valid = read_dataset(valid_npz)
+    valid = select_tasks(read_dataset(valid_npz), tasks, valid_npz)
     check_signal_names(valid, batches.signal_names, valid_npz, "genome loader")
     if list(batches.tasks) != valid["tasks"].tolist():
         raise CisflowError(f"tasks {valid['tasks'].tolist()} differ from the loader's tasks {batches.tasks}", valid_npz)
@@ -548,6 +616,8 @@ def train_model(
     progress: bool | None = None,
     threads: int | None = None,
     train_batches: Any = None,
+    init: InitParams | Mapping[str, Any] | None = None,
+    tasks: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train a model on a dataset npz, early-stopped on the validation set, resumable.
 
@@ -560,7 +630,9 @@ def train_model(
         weights) and ``meta`` (their JSON, in the same folder), ``history`` (TSV) and ``curve`` (PNG)
         (:func:`train_outputs` gives the usual names in a folder).
     model_cfg
-        ``{"name": ..., "params": {...}}`` (see :func:`cisflow.models.build_model`).
+        ``{"name": ..., "params": {...}}`` (see :func:`cisflow.models.build_model`), ``name: auto`` (or None)
+        for the data-size default (:mod:`cisflow.autosize`); it may carry the ``init`` keys too (the workflow's
+        ``model`` section, :func:`cisflow.transfer.split_model_config`).
     train_cfg
         ``train`` config (see :data:`TRAIN_DEFAULTS` and :func:`check_train_config`).
     seed
@@ -581,6 +653,14 @@ def train_model(
         reverse complement (``train.batch_size`` and ``train.reverse_complement`` then apply to scoring
         only); the per-epoch train scores use its fixed :meth:`eval_sample`. Epoch ``e`` is seeded by
         ``(loader seed, e)``, so resume stays exact.
+    init
+        Initialisation and fine-tuning (:class:`cisflow.transfer.InitParams`: ``init_from`` a trained model,
+        ``finetune``, ``trunk_lr_scale``, ``unfreeze_epoch``, ``motif_filters``); None: random. With
+        ``init_from``, ``model_cfg`` None or named ``auto`` takes the trained model's architecture. Given here,
+        it overrides the same keys of ``model_cfg``. What was done is recorded in ``model.json`` (``init``)
+        and in the checkpoint's identity.
+    tasks
+        Train on these tasks (label columns, in this order) only; None: every task of the datasets.
 
     Returns
     -------
@@ -588,10 +668,18 @@ def train_model(
         ``completed``, ``epochs_run``, ``best_epoch``, ``monitor``, ``best_value``, ``stopped_early``,
         ``train``/``valid`` (metrics at the best epoch), ``seconds_per_epoch`` (this run).
     """
-    cfg = check_train_config(train_cfg)
-    check_model_config(model_cfg)
-    model_cfg = json.loads(json.dumps({"name": model_cfg["name"], "params": dict(model_cfg.get("params") or {})}))
-    data = _load_data(train_npz, valid_npz) if train_batches is None else _load_loader_data(train_batches, valid_npz)
+    model_cfg, init = split_model_config(model_cfg, init)
+    check_train_config(train_cfg)
+    source = read_source(init.init_from) if init.init_from is not None else None
+    if source is not None:
+        model_cfg = source_model_config(model_cfg, source[1], init.init_from)
+    if not model_is_auto(model_cfg):
+        check_model_config(model_cfg)
+    if train_batches is None:
+        data = _load_data(train_npz, valid_npz, tasks)
+    else:
+        data = _load_loader_data(train_batches, valid_npz, tasks)
+    model_cfg, cfg, auto = _resolve_auto(model_cfg, check_train_config(train_cfg), data, train_batches)
     device, outputs = resolve_device(device), _check_outputs(outputs)
     tasks, length = data["train"]["tasks"].tolist(), int(data["train"]["codes"].shape[1])
     signals = signal_names(data["train"])
@@ -610,8 +698,12 @@ def train_model(
         torch.manual_seed(seed)
         in_channels = 4 + len(signals)
         model = build_model(model_cfg["name"], len(tasks), length, in_channels, **model_cfg["params"]).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"], weight_decay=cfg["weight_decay"])
+        record = initialise(model, init, tasks, length, signals, source)
+        if init.active:
+            config["init"] = record
+        optimizer = make_optimizer(model, init, len(tasks), cfg["learning_rate"], cfg["weight_decay"])
         st = _initial_state(seed, device, config, progress)
+        st["init"] = init
         st["pos_weight"] = class_pos_weight(data["train"]["labels"], cfg["class_weights"])
         if st["pos_weight"] is not None:
             st["pos_weight"] = st["pos_weight"].to(device)
@@ -626,16 +718,30 @@ def train_model(
             if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not st["finished"]:
                 log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
                 return _summary(st, cfg, seconds)
-    meta = {"tasks": tasks, "seed": int(seed), "signal_names": signals}
+    meta = {"tasks": tasks, "seed": int(seed), "signal_names": signals} | ({"init": record} if init.active else {})
+    meta |= {"auto": auto} if auto else {}
     _write_outputs(outputs, model, st, cfg, meta)
     summary = _summary(st, cfg, seconds)
     log.info("best epoch %s (%s %.4f); model %s", st["best_epoch"], cfg["monitor"], st["best_value"], outputs["model"])
     return summary
 
 
+def _resolve_auto(model_cfg, train_cfg, data, batches) -> tuple[dict, dict[str, Any], dict | None]:
+    """Model and train configs with every ``auto`` resolved from the training positives (:mod:`cisflow.autosize`),
+    checked; and the record of what was chosen (None when nothing was ``auto``)."""
+    if batches is not None:
+        n_positives, bin_size = batches.n_positives, batches.bin_size
+    else:
+        n_positives, bin_size = count_positives(data["train"]["labels"]), None
+    model_cfg, train_cfg, auto = resolve_auto(model_cfg, train_cfg, n_positives, bin_size)
+    check_model_config(model_cfg)
+    model_cfg = json.loads(json.dumps({"name": model_cfg["name"], "params": dict(model_cfg.get("params") or {})}))
+    return model_cfg, check_train_config(train_cfg), auto
+
+
 def _checkpointable(st: Mapping[str, Any]) -> dict[str, Any]:
-    """The loop state minus what is rebuilt each run (device, progress, class weights)."""
-    return {k: v for k, v in st.items() if k not in ("device", "progress", "pos_weight")}
+    """The loop state minus what is rebuilt each run (device, progress, class weights, initialisation)."""
+    return {k: v for k, v in st.items() if k not in ("device", "progress", "pos_weight", "init")}
 
 
 def read_training_config(path: str | Path) -> tuple[dict, dict, int | None]:
@@ -659,7 +765,7 @@ def read_training_config(path: str | Path) -> tuple[dict, dict, int | None]:
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise CisflowError(f"seed must be an integer; got {seed!r}", path)
     try:
-        check_model_config(config["model"])
+        check_model_section(config["model"])
         train_cfg = check_train_config(config.get("train"))
     except CisflowError as exc:
         raise CisflowError(str(exc), path) from exc
@@ -674,8 +780,12 @@ def train_from_config(
     seed: int | None = None,
     device: str | None = None,
     threads: int | None = None,
+    init: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """:func:`train_model` with ``model``/``train``/``seed`` read from a YAML config (``seed`` overrides; default 0)."""
+    """:func:`train_model` with ``model``/``train``/``seed`` read from a YAML config (``seed`` overrides; default 0;
+    ``init`` keys override the config's ``model`` initialisation keys)."""
     model_cfg, train_cfg, config_seed = read_training_config(config_path)
     seed = seed if seed is not None else (config_seed if config_seed is not None else 0)
-    return train_model(train_npz, valid_npz, outputs, model_cfg, train_cfg, seed, device=device, threads=threads)
+    return train_model(
+        train_npz, valid_npz, outputs, model_cfg, train_cfg, seed, device=device, threads=threads, init=init
+    )

@@ -84,3 +84,32 @@ def test_splits_are_checked_against_the_genome_before_jobs():
     )
     with pytest.raises(CisflowError, match="splits: no training bins left"):
         check_inputs(one, "config.yaml", base_dir=REPO)
+
+
+def test_model_initialisation_and_auto_keys_are_checked_before_jobs(tmp_path):
+    """Transfer / motif-seeding keys and 'auto' values validate; a wrong one fails at start-up naming the key."""
+    config = _simulation_config()
+    config["model"] = {"name": "auto", "motif_filters": ["TAL1_known4"]}
+    config["train"] |= {"epochs": "auto", "learning_rate": "auto", "positive_repeats": "auto", "jitter": "auto"}
+    validate_config(config)
+    assert config["model"]["init_from"] is None and config["model"]["finetune"] == "all"
+    assert config["train"]["chance_auroc"] == 0.55 and config["train"]["patience"] == 5
+    check_inputs(config, "c.yaml", base_dir=REPO)
+    for section, key, value, message in (
+        ("train", "epochs", "many", r"train.epochs: 'many' does not match"),
+        ("train", "positive_repeats", 0, r"train.positive_repeats: 0 is less than the minimum of 1"),
+        ("model", "finetune", "trunk", r"model.finetune: 'trunk' is not one of"),
+        ("model", "trunk_lr_scale", 2, r"model.trunk_lr_scale: 2 is greater than the maximum of 1"),
+    ):
+        bad = _simulation_config()
+        bad[section][key] = value
+        with pytest.raises(CisflowError, match=message):
+            validate_config(bad)
+    config["model"] |= {"init_from": "results/pretrain", "finetune": "head"}  # made by the workflow: not checked yet
+    with pytest.raises(CisflowError, match=r"model: model\.motif_filters cannot be combined with model\.init_from"):
+        check_inputs(config, "c.yaml", base_dir=REPO)
+    config["model"]["motif_filters"] = []
+    check_inputs(config, "c.yaml", base_dir=REPO)
+    config["model"]["init_from"] = str(tmp_path / "nowhere")
+    with pytest.raises(CisflowError, match=r"c.yaml: model.init_from: no trained cisflow model in .*nowhere"):
+        check_inputs(config, "c.yaml", base_dir=REPO)

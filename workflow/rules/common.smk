@@ -149,8 +149,12 @@ def submission_files():
 
 
 def train_inputs(wildcards):
-    """Training data: the simulated dataset, or on the genome track the labels streamed by the loader."""
+    """Training data: the simulated dataset, or on the genome track the labels streamed by the loader; the
+    model.init_from model's files when set."""
     inputs = {"valid": "results/data/valid.npz"}
+    source = config["model"].get("init_from")
+    if source:  # transfer learning: a new source model retrains
+        inputs["init_from"] = [f"{source}/model.json", f"{source}/model.safetensors"]
     if config["track"] == "simulation":
         return inputs | {"train": "results/data/train.npz"}
     return inputs | {

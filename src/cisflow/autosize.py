@@ -1,0 +1,170 @@
+"""Defaults that fit the data: the model and training budget chosen from the number of training positives.
+
+A core facility's single ChIP-seq experiment may give a few hundred bound bins; the yeast demo gives
+thousands. One model and one budget do not fit both: a Basset with a few hundred positives has few
+gradient steps per epoch and stops while its validation score is still at chance. So the value
+``auto`` of the keys below (chosen deliberately; the defaults stay concrete) is resolved from ``n``, the
+training sequences bound in at least one task (the streaming loader's positive bins, or the positive rows
+of a training npz):
+
+``model``
+    fewer than :data:`COMPACT_BELOW`: a compact DeepBind-like model with strong regularisation
+    (:data:`COMPACT_MODEL`); more: the demo's Basset (:data:`BASSET_MODEL`).
+``learning_rate``, ``weight_decay``, ``epochs``, ``patience``
+    :data:`COMPACT_TRAIN` or :data:`BASSET_TRAIN` with the model.
+``positive_repeats``
+    genome track: each positive drawn ``ceil(POSITIVES_PER_EPOCH / n)`` times per epoch (at most
+    :data:`MAX_REPEATS`), each draw with its own jitter and strand; 1 for a fixed npz training set.
+``jitter``
+    genome track: half the bin width; 0 for an npz training set.
+``reverse_complement``
+    true (each draw on a random strand).
+
+``learning_rate`` and ``weight_decay`` follow the model: with an explicit model (not ``auto``) they
+resolve to Adam's usual 1e-3 and no weight decay. A key the user sets is never changed. The choice
+(:func:`resolve_auto`'s record) is logged in one line and stored in ``model.json`` (``auto``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from cisflow.errors import CisflowError
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+#: Fewer positive training sequences than this get the compact model and its budget.
+COMPACT_BELOW = 3000
+#: Positive draws per epoch that ``positive_repeats: auto`` aims for (each with its own jitter and strand).
+POSITIVES_PER_EPOCH = 2500
+#: The most times one positive is drawn per epoch.
+MAX_REPEATS = 16
+#: A DeepBind-like model with strong regularisation for a few hundred positives.
+COMPACT_MODEL: dict[str, Any] = {
+    "name": "deepbind",
+    "params": {"num_filters": 64, "conv_width": 19, "hidden": 32, "dropout": 0.5, "pooling": "max_avg"},
+}
+#: The demo's Basset (3 conv/BatchNorm/pool blocks, one dense layer), for thousands of positives.
+BASSET_MODEL: dict[str, Any] = {
+    "name": "basset",
+    "params": {"num_filters": [128, 128, 128], "conv_width": [19, 11, 7], "pool_width": [3, 4, 4], "hidden": [256],
+               "dropout": 0.3},
+}  # fmt: skip
+COMPACT_TRAIN: dict[str, Any] = {"learning_rate": 0.001, "weight_decay": 0.0001, "epochs": 40, "patience": 6}
+BASSET_TRAIN: dict[str, Any] = {"learning_rate": 0.0003, "weight_decay": 0.0, "epochs": 30, "patience": 5}
+#: Optimiser settings with an explicit model (Adam's usual rate, no weight decay).
+EXPLICIT_MODEL_TRAIN: dict[str, Any] = {"learning_rate": 0.001, "weight_decay": 0.0}
+#: ``train`` keys whose default is ``auto``.
+AUTO_TRAIN_KEYS = (
+    "learning_rate", "weight_decay", "epochs", "patience", "positive_repeats", "jitter", "reverse_complement",
+)  # fmt: skip
+
+
+def count_positives(labels: np.ndarray) -> int:
+    """Rows bound (1) in at least one task of labels ``(N, T)``."""
+    labels = np.asarray(labels)
+    return int((labels == 1).any(axis=1).sum()) if labels.size else 0
+
+
+def is_auto(value: Any) -> bool:
+    """Whether a config value asks for the data-size default."""
+    return isinstance(value, str) and value == AUTO
+
+
+def model_is_auto(model_cfg: Mapping[str, Any] | None) -> bool:
+    """Whether the model config leaves the architecture to the data size (None or ``name: auto``)."""
+    return model_cfg is None or is_auto(model_cfg.get("name"))
+
+
+def positive_repeats(n_positives: int) -> int:
+    """Draws of each positive per epoch: ``ceil(POSITIVES_PER_EPOCH / n)`` in ``[1, MAX_REPEATS]``."""
+    if n_positives <= 0:
+        return 1
+    return int(min(MAX_REPEATS, max(1, math.ceil(POSITIVES_PER_EPOCH / n_positives))))
+
+
+def choose(n_positives: int, bin_size: int | None = None) -> dict[str, Any]:
+    """The data-size defaults for ``n_positives`` positive training sequences.
+
+    Returns
+    -------
+    dict
+        ``tier`` (``compact`` or ``basset``), ``model`` (``{"name", "params"}``) and ``train`` (a value for
+        every key of :data:`AUTO_TRAIN_KEYS`; without a bin size, i.e. a fixed npz training set, ``jitter``
+        is 0 and ``positive_repeats`` 1).
+    """
+    if n_positives < 0:
+        raise CisflowError(f"the number of positives must be >= 0; got {n_positives}")
+    compact = n_positives < COMPACT_BELOW
+    train = dict(COMPACT_TRAIN if compact else BASSET_TRAIN)
+    train["positive_repeats"] = positive_repeats(n_positives) if bin_size else 1
+    train["jitter"] = int(bin_size) // 2 if bin_size else 0
+    train["reverse_complement"] = True
+    model = COMPACT_MODEL if compact else BASSET_MODEL
+    return {"tier": "compact" if compact else "basset", "model": _copy(model), "train": train}
+
+
+def _copy(model: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a model config (params lists copied)."""
+    params = {k: list(v) if isinstance(v, list | tuple) else v for k, v in model["params"].items()}
+    return {"name": model["name"], "params": params}
+
+
+def resolve_auto(
+    model_cfg: Mapping[str, Any] | None,
+    train_cfg: Mapping[str, Any] | None,
+    n_positives: int,
+    bin_size: int | None = None,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """Replace every ``auto`` (and every missing key of :data:`AUTO_TRAIN_KEYS`) by its data-size default.
+
+    Parameters
+    ----------
+    model_cfg
+        ``{"name": ..., "params": ...}``; None or ``name: auto`` → the tier's model.
+    train_cfg
+        The ``train`` config (other keys pass through unchanged).
+    n_positives
+        Positive training sequences (:func:`count_positives`, or the loader's positive bins).
+    bin_size
+        Bin width of the genome track (for ``jitter``); None on the simulation track.
+
+    Returns
+    -------
+    model_cfg, train_cfg, record
+        Concrete configs, and the choice (``n_positives``, ``tier``, ``resolved`` ``{key: value}``) or None
+        when nothing was ``auto``.
+    """
+    choice = choose(n_positives, bin_size)
+    train = dict(train_cfg or {})
+    resolved: dict[str, Any] = {}
+    model = dict(model_cfg) if model_cfg is not None else None
+    if model_is_auto(model_cfg):
+        model = choice["model"]
+        resolved["model"] = model
+    for key in AUTO_TRAIN_KEYS:
+        if is_auto(train.get(key, AUTO)):
+            pick = choice["train"][key] if resolved.get("model") or key not in EXPLICIT_MODEL_TRAIN else None
+            train[key] = EXPLICIT_MODEL_TRAIN[key] if pick is None else pick
+            resolved[key] = train[key]
+    if not resolved:
+        return model, train, None  # type: ignore[return-value]
+    record = {"n_positives": int(n_positives), "tier": choice["tier"], "resolved": resolved}
+    log.info(
+        "data-size defaults for %d positive training sequences (%s): %s", n_positives, choice["tier"],
+        "; ".join(f"{k} {_text(v)}" for k, v in resolved.items()),
+    )  # fmt: skip
+    return model, train, record  # type: ignore[return-value]
+
+
+def _text(value: Any) -> str:
+    """A resolved value for the log line (a model as ``name {params}``)."""
+    if isinstance(value, Mapping) and "name" in value:
+        return f"{value['name']} {value.get('params') or {}}"
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,114 @@
+"""Tests for cisflow.autosize (data-size defaults), positive repeats in the loader and the chance-aware patience."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from cisflow._testing.artifacts import write_dataset
+from cisflow.autosize import choose, count_positives, positive_repeats, resolve_auto
+from cisflow.errors import CisflowError
+from cisflow.genome import Genome
+from cisflow.labels import Labels
+from cisflow.loader import GenomeBatches
+from cisflow.train import _still_at_chance, check_train_config, train_model, train_outputs
+
+
+def test_choose_known_answers() -> None:
+    small = choose(200, bin_size=200)
+    assert small["tier"] == "compact" and small["model"]["name"] == "deepbind"
+    assert small["train"] == {"learning_rate": 0.001, "weight_decay": 0.0001, "epochs": 40, "patience": 6,
+                              "positive_repeats": 13, "jitter": 100, "reverse_complement": True}  # fmt: skip
+    big = choose(5000, bin_size=50)
+    assert big["tier"] == "basset" and big["model"]["name"] == "basset"
+    assert big["train"]["positive_repeats"] == 1 and big["train"]["jitter"] == 25
+    assert big["train"]["learning_rate"] == 0.0003
+    npz = choose(200)  # a fixed training set: no jitter, no repeats
+    assert npz["train"]["positive_repeats"] == 1 and npz["train"]["jitter"] == 0
+    assert [positive_repeats(n) for n in (0, 10, 156, 157, 2500, 2501, 10**6)] == [1, 16, 16, 16, 1, 1, 1]
+    assert positive_repeats(200) == 13 and positive_repeats(1250) == 2
+    assert count_positives(np.array([[1, 0], [0, 0], [-1, 1], [-1, 0]])) == 2
+    with pytest.raises(CisflowError, match="number of positives must be >= 0"):
+        choose(-1)
+
+
+def test_resolve_auto_keeps_every_user_choice(caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="cisflow.autosize"):
+        model, train, record = resolve_auto({"name": "auto"}, {"epochs": 7}, 300, 100)
+    assert model["name"] == "deepbind" and train["epochs"] == 7 and train["weight_decay"] == 0.0001
+    assert record["tier"] == "compact" and "epochs" not in record["resolved"] and record["n_positives"] == 300
+    assert len(caplog.records) == 1 and "300 positive training sequences (compact)" in caplog.text
+    explicit = {"name": "basset", "params": {}}
+    model, train, record = resolve_auto(explicit, {"learning_rate": "auto"}, 300, None)
+    assert model == explicit and train["learning_rate"] == 0.001 and train["weight_decay"] == 0.0  # Adam's usual
+    assert train["epochs"] == 40 and record["resolved"]["epochs"] == 40  # the budget follows the data size
+    keys = ("learning_rate", "weight_decay", "epochs", "patience", "positive_repeats", "jitter", "reverse_complement")
+    concrete = {k: 1 for k in keys} | {"reverse_complement": False, "jitter": 0}
+    assert resolve_auto(explicit, concrete, 300, 100) == (explicit, concrete, None)
+
+
+def test_train_config_auto_values_and_errors() -> None:
+    cfg = check_train_config({"epochs": "auto", "positive_repeats": 3, "chance_auroc": None})
+    assert cfg["epochs"] == "auto" and cfg["positive_repeats"] == 3 and cfg["chance_auroc"] is None
+    for bad, message in (
+        ({"epochs": "many"}, "train.epochs must be a positive integer or 'auto'"),
+        ({"positive_repeats": 0}, "train.positive_repeats must be a positive integer or 'auto'"),
+        ({"learning_rate": "fast"}, "train.learning_rate must be a non-negative number or 'auto'"),
+        ({"jitter": -1}, "train.jitter must be a non-negative integer or 'auto'"),
+        ({"reverse_complement": "yes"}, "train.reverse_complement must be true, false or 'auto'"),
+        ({"chance_auroc": 1.0}, r"train.chance_auroc must be a number in \[0, 1\) or null"),
+    ):
+        with pytest.raises(CisflowError, match=message):
+            check_train_config(bad)
+
+
+def test_patience_waits_while_validation_is_at_chance() -> None:
+    rows = [{"split": "train", "auroc": 0.9}, {"split": "valid", "auroc": 0.52}, {"split": "valid", "auroc": np.nan}]
+    assert _still_at_chance(rows, 0.55)
+    assert not _still_at_chance(rows, None) and not _still_at_chance(rows, 0.5)
+    assert _still_at_chance([], 0.55)
+    assert not _still_at_chance([*rows, {"split": "valid", "auroc": 0.56}], 0.55)
+
+
+def test_loader_draws_each_positive_repeats_times() -> None:
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 4, 1000).astype(np.uint8)
+    nb = (1000 - 20) // 10 + 1
+    mat = (rng.random((nb, 1)) < 0.1).astype(np.int8)
+    genome, labels = Genome({"c": codes}), Labels(["t"], 20, 10, {"c": 1000}, {"c": mat}, {"c": np.ones(nb, bool)})
+    once = GenomeBatches(genome, labels, ["c"], 60, negative_ratio=2.0, seed=1, jitter=5)
+    thrice = GenomeBatches(genome, labels, ["c"], 60, negative_ratio=2.0, seed=1, jitter=5, positive_repeats=3)
+    n_pos = int(mat.sum())
+    assert thrice.n_samples == 3 * n_pos + 6 * n_pos and once.n_samples == 3 * n_pos
+    plan = thrice.epoch_plan(0)
+    bound = mat[plan["bin_start"] // 10, 0] == 1
+    _, counts = np.unique(plan["bin_start"][bound], return_counts=True)
+    assert counts.size == n_pos and (counts == 3).all()
+    draws = plan["start"][bound]  # each draw its own jitter: the 3 copies of a positive rarely share a shift
+    assert np.unique(np.stack([plan["bin_start"][bound], draws]), axis=1).shape[1] > 2 * n_pos
+    assert thrice.describe()["positive_repeats"] == 3 and "positive_repeats" not in once.describe()
+    sample = thrice.eval_sample(epoch=0)
+    assert len(sample["codes"]) == np.unique(plan["rows"]).size  # distinct windows only
+    with pytest.raises(CisflowError, match="positive_repeats must be a positive integer"):
+        GenomeBatches(genome, labels, ["c"], 60, positive_repeats=0)
+
+
+def test_train_model_auto_records_its_choice(tmp_path, one_torch_thread) -> None:
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 4, (80, 30), dtype=np.uint8)
+    labels = (rng.random((80, 1)) < 0.3).astype(np.int8)
+    write_dataset(tmp_path / "t.npz", codes, labels, ["a"])
+    write_dataset(tmp_path / "v.npz", codes[:40], labels[:40], ["a"])
+    out = tmp_path / "m"
+    train_cfg = {"epochs": 1, "weight_decay": "auto"}
+    train_model(tmp_path / "t.npz", tmp_path / "v.npz", train_outputs(out), None, train_cfg, 0, "cpu")
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["name"] == "deepbind" and meta["auto"]["tier"] == "compact"
+    assert meta["auto"]["n_positives"] == int(labels.sum()) and set(meta["auto"]["resolved"]) == {
+        "model",
+        "weight_decay",
+    }
+    assert meta["train_config"]["weight_decay"] == 0.0001 and meta["train_config"]["positive_repeats"] == 1

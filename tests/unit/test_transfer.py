@@ -1,0 +1,366 @@
+"""Tests for cisflow.transfer: initialisation from a trained model, fine-tuning modes, motif-seeded training."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from cisflow._testing.artifacts import write_dataset
+from cisflow.errors import CisflowError
+from cisflow.genome import encode
+from cisflow.models import MODELS, build_model, save_model
+from cisflow.seeding import first_conv, motif_filter
+from cisflow.train import train_model, train_outputs
+from cisflow.transfer import (
+    InitParams,
+    head_layer,
+    make_optimizer,
+    read_source,
+    set_trainable,
+    source_model_config,
+    split_model_config,
+    transfer_weights,
+    trunk_frozen,
+)
+
+DEEPBIND = {"name": "deepbind", "params": {"num_filters": 8, "conv_width": 6, "hidden": 8, "dropout": 0.1}}
+BASSET = {
+    "name": "basset",
+    "params": {"num_filters": [4, 4], "conv_width": [5, 3], "pool_width": [2, 2], "hidden": [8], "dropout": 0.1},
+}
+TRAIN = {
+    "epochs": 3,
+    "batch_size": 32,
+    "learning_rate": 0.02,
+    "patience": 10,
+    "monitor": "loss",
+    "reverse_complement": False,
+    "precise_bn_batches": 3,
+}
+MOTIFS = {"gata": "GATAAG", "ebox": "CAGCTG"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    """Tiny models train faster on one thread."""
+
+
+def _planted(n: int, seed: int, tasks: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """40 bp random sequences; task ``t`` is bound iff its motif (:data:`MOTIFS`) is planted."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, (n, 40), dtype=np.uint8)
+    labels = np.zeros((n, len(tasks)), np.int8)
+    for j, task in enumerate(tasks):
+        bound = rng.random(n) < 0.35
+        for i in np.flatnonzero(bound):
+            pos = 3 + 17 * j + rng.integers(0, 12)
+            codes[i, pos : pos + 6] = encode(MOTIFS[task.rstrip("2")])
+        labels[:, j] = bound
+    return {"codes": codes, "labels": labels, "tasks": np.array(tasks), "ids": np.arange(n).astype(str)}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> dict:
+    """Datasets: both tasks (pretraining), ``gata`` alone and ``gata2`` (a new name for the same factor)."""
+    root = tmp_path_factory.mktemp("transfer")
+    paths = {}
+    for name, tasks in (("both", ("gata", "ebox")), ("gata", ("gata",)), ("gata2", ("gata2",))):
+        for split, n, seed in (("train", 300, 0), ("valid", 120, 1)):
+            paths[name, split] = root / f"{name}.{split}.npz"
+            write_dataset(paths[name, split], **_planted(n, seed, tasks))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def pretrained(data, tmp_path_factory) -> dict:
+    """DeepBind and Basset models trained on both tasks."""
+    root = tmp_path_factory.mktemp("pretrained")
+    torch.set_num_threads(1)
+    for cfg in (DEEPBIND, BASSET):
+        train_model(
+            data["both", "train"], data["both", "valid"], train_outputs(root / cfg["name"]), cfg, TRAIN, 0, "cpu"
+        )
+    return {cfg["name"]: root / cfg["name"] for cfg in (DEEPBIND, BASSET)}
+
+
+def _fit(data, name: str, out, model_cfg, train_cfg, seed: int, init) -> dict:
+    """Train on dataset ``name`` into folder ``out`` on the CPU."""
+    split = data[name, "train"], data[name, "valid"]
+    return train_model(*split, train_outputs(out), model_cfg, train_cfg, seed, "cpu", init=init)
+
+
+def _weights(path) -> dict[str, torch.Tensor]:
+    return load_file(str(path / "model.safetensors"))
+
+
+# ---------------------------------------------------------------------------------------------- parameters
+
+
+def test_init_params_defaults_and_errors() -> None:
+    init = InitParams.coerce(None)
+    assert init == InitParams() and not init.active
+    assert InitParams.coerce({"motif_filters": "REB1_known1"}).motif_filters == ("REB1_known1",)
+    assert InitParams.coerce({"init_from": "m", "finetune": "head", "unfreeze_epoch": 3}).active
+    bad = [
+        ({"finetune": "trunk", "init_from": "m"}, "finetune must be"),
+        ({"init_from": "m", "trunk_lr_scale": 0}, "trunk_lr_scale"),
+        ({"init_from": "m", "trunk_lr_scale": 2.0}, "trunk_lr_scale"),
+        ({"init_from": "m", "trunk_lr_scale": True}, "trunk_lr_scale"),
+        ({"init_from": "m", "finetune": "head", "unfreeze_epoch": 0}, "unfreeze_epoch"),
+        ({"init_from": "m", "unfreeze_epoch": 2}, "needs model.finetune: head"),
+        ({"finetune": "head"}, "needs model.init_from"),
+        ({"init_from": "m", "motif_filters": ["REB1_known1"]}, "cannot be combined"),
+        ({"init_from": 3}, "model directory"),
+        ({"init": "m"}, "unknown model key 'init'"),
+    ]
+    for cfg, message in bad:
+        with pytest.raises(CisflowError, match=message):
+            InitParams.coerce(cfg)
+
+
+def test_trunk_frozen_schedule() -> None:
+    assert not any(trunk_frozen(InitParams(init_from="m"), e) for e in (1, 5))
+    assert all(trunk_frozen(InitParams(init_from="m", finetune="head"), e) for e in (1, 50))
+    staged = InitParams(init_from="m", finetune="head", unfreeze_epoch=3)
+    assert [trunk_frozen(staged, e) for e in (1, 2, 3, 4)] == [True, True, False, False]
+
+
+# ---------------------------------------------------------------------------------------------- head and transfer
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_head_layer_is_the_output(name: str) -> None:
+    model = build_model(name, 3, 200)
+    key, layer = head_layer(model, 3)
+    x = torch.zeros(2, 4, 200)
+    with torch.no_grad():
+        layer.bias.fill_(7.0)
+        layer.weight.zero_()
+        assert torch.equal(model.eval()(x), torch.full((2, 3), 7.0))  # the output layer alone decides the logits
+    assert key in ("out", "dense")
+
+
+def test_transfer_weights_maps_tasks_by_name() -> None:
+    torch.manual_seed(0)
+    source = build_model("deepbind", 3, 50, num_filters=4, conv_width=5, hidden=6)
+    torch.manual_seed(1)
+    target = build_model("deepbind", 3, 50, num_filters=4, conv_width=5, hidden=6)
+    fresh = {k: v.clone() for k, v in target.state_dict().items()}
+    report = transfer_weights(target, source.state_dict(), ["a", "b", "c"], ["c", "new", "a"])
+    assert report == {"trunk_tensors": 4, "mapped": ["c", "a"], "new": ["new"], "dropped": ["b"]}
+    got, src = target.state_dict(), source.state_dict()
+    for key in ("conv.weight", "conv.bias", "hidden.weight", "hidden.bias"):
+        assert torch.equal(got[key], src[key])
+    for key in ("out.weight", "out.bias"):
+        assert torch.equal(got[key][0], src[key][2]) and torch.equal(got[key][2], src[key][0])
+        assert torch.equal(got[key][1], fresh[key][1])  # a new task keeps its seeded fresh row
+
+
+def test_transfer_weights_errors() -> None:
+    source = build_model("deepbind", 1, 50, num_filters=4, conv_width=5, hidden=6).state_dict()
+    with pytest.raises(CisflowError, match=r"conv.weight is \(4, 4, 5\) in the init_from model, \(8, 4, 5\) here"):
+        transfer_weights(build_model("deepbind", 1, 50, num_filters=8, conv_width=5, hidden=6), source, ["a"], ["a"])
+    with pytest.raises(CisflowError, match=r"has no 'convs\.0\.weight'"):
+        transfer_weights(build_model("basset", 1, 200), source, ["a"], ["a"])
+    with pytest.raises(CisflowError, match="does not fit 2 trained tasks"):
+        transfer_weights(
+            build_model("deepbind", 1, 50, num_filters=4, conv_width=5, hidden=6), source, ["a", "b"], ["a"]
+        )
+
+
+def test_read_source_and_config(tmp_path) -> None:
+    model = build_model("deepbind", 2, 50, num_filters=4, conv_width=5)
+    save_model(tmp_path / "m", model, {"tasks": ["a", "b"]})
+    state, meta, digest = read_source(tmp_path / "m")
+    assert meta["tasks"] == ["a", "b"] and len(digest) == 64 and torch.equal(state["conv.weight"], model.conv.weight)
+    assert read_source(tmp_path / "m" / "model.json")[2] == digest
+    theirs = {"name": "deepbind", "params": {"num_filters": 4, "conv_width": 5}}
+    assert source_model_config(None, meta, "m") == theirs
+    assert source_model_config({"name": "auto"}, meta, "m") == theirs
+    assert (
+        source_model_config(
+            {"name": "deepbind", "params": {"num_filters": 4, "conv_width": 5, "hidden": 32}}, meta, "m"
+        )
+        == theirs
+    )  # fmt: skip  (hidden 32 is the default)
+    with pytest.raises(CisflowError, match=r"m: model deepbind \{'num_filters': 8\} differs"):
+        source_model_config({"name": "deepbind", "params": {"num_filters": 8}}, meta, "m")
+    with pytest.raises(CisflowError, match=r"model\.json missing"):
+        read_source(tmp_path / "nothing")
+
+
+def test_optimizer_groups_and_freezing() -> None:
+    model = build_model("basset", 2, 60, num_filters=[4], conv_width=[5], pool_width=[4], hidden=[6])
+    init = InitParams(init_from="m", finetune="head", trunk_lr_scale=0.25)
+    opt = make_optimizer(model, init, 2, 0.01, 0.0)
+    assert [g["lr"] for g in opt.param_groups] == [0.0025, 0.01]
+    assert opt.param_groups[1]["params"] == list(model.out.parameters())
+    model.train()
+    assert set_trainable(model, init, 2, 1)
+    assert not model.convs.training and not model.dense.training and model.out.training
+    assert [p.requires_grad for p in model.parameters()] == [False] * 8 + [True, True]
+    model.train()
+    assert not set_trainable(model, InitParams(init_from="m"), 2, 1)
+    assert all(p.requires_grad for p in model.parameters()) and model.convs.training
+    assert len(make_optimizer(model, InitParams(), 2, 0.01, 0.0).param_groups) == 1
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def test_finetune_all_maps_heads_and_records_the_source(tmp_path, data, pretrained) -> None:
+    init = {"init_from": str(pretrained["deepbind"])}
+    out = tmp_path / "ft"
+    summary = _fit(data, "gata", out, None, {**TRAIN, "epochs": 2}, 5, init)
+    assert summary["valid"]["auroc"] > 0.9
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["name"] == "deepbind" and meta["params"] == DEEPBIND["params"]
+    record = meta["init"]
+    assert record["tasks"] == {"trunk_tensors": 4, "mapped": ["gata"], "new": [], "dropped": ["ebox"]}
+    assert record["source"]["sha256"] == read_source(pretrained["deepbind"])[2]
+    assert record["source"]["tasks"] == ["gata", "ebox"] and record["finetune"] == "all"
+
+
+@pytest.mark.parametrize("name", ["deepbind", "basset"])
+def test_head_only_keeps_the_trunk_exactly(tmp_path, data, pretrained, name) -> None:
+    init = {"init_from": str(pretrained[name]), "finetune": "head"}
+    out = tmp_path / "head"
+    summary = train_model(
+        data["gata2", "train"], data["gata2", "valid"], train_outputs(out), {"name": "auto"}, TRAIN, 5, "cpu", init=init
+    )
+    before, after = _weights(pretrained[name]), _weights(out)
+    head = "out"
+    for key in after:
+        if key.startswith(head + "."):
+            assert after[key].shape[0] == 1 and not torch.equal(after[key], before[key][:1])
+        else:
+            assert torch.equal(after[key], before[key]), key  # weights and BatchNorm statistics untouched
+    assert summary["valid"]["auroc"] > 0.9  # a new head on the pretrained trunk finds the factor
+    assert json.loads((out / "model.json").read_text())["init"]["tasks"]["new"] == ["gata2"]
+
+
+def test_staged_unfreeze_resumes_exactly(tmp_path, data, pretrained) -> None:
+    init = {"init_from": str(pretrained["basset"]), "finetune": "head", "unfreeze_epoch": 2, "trunk_lr_scale": 0.5}
+
+    def run(out, **kw):
+        return train_model(
+            data["gata", "train"],
+            data["gata", "valid"],
+            train_outputs(tmp_path / out),
+            None,
+            TRAIN,
+            5,
+            "cpu",
+            init=init,
+            **kw,
+        )
+
+    run("cut", stop_after_epoch=1)
+    ckpt = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
+    source = _weights(pretrained["basset"])
+    assert torch.equal(ckpt["model"]["convs.0.weight"], source["convs.0.weight"])  # frozen in epoch 1
+    run("cut")
+    run("full")
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["convs.0.weight"], source["convs.0.weight"])  # trained from epoch 2
+
+
+def test_checkpoint_of_another_source_is_not_resumed(tmp_path, data, pretrained, caplog) -> None:
+    out = tmp_path / "ft"
+    args = (data["gata", "train"], data["gata", "valid"], train_outputs(out), None, TRAIN, 5, "cpu")
+    train_model(*args, init={"init_from": str(pretrained["deepbind"])}, stop_after_epoch=1)
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("model.json", "model.safetensors"):
+        (other / name).write_bytes((pretrained["deepbind"] / name).read_bytes())
+    with caplog.at_level(logging.INFO, logger="cisflow.train"):
+        train_model(*args, init={"init_from": str(other)}, stop_after_epoch=2)  # same weights, moved: resumed
+    assert "resumed from" in caplog.text and "starting over" not in caplog.text
+    weights = load_file(str(other / "model.safetensors"))
+    weights["out.bias"] = weights["out.bias"] + 1.0
+    from safetensors.torch import save_file
+
+    save_file(weights, str(other / "model.safetensors"), metadata={"name": "deepbind"})
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="cisflow.train"):
+        train_model(*args, init={"init_from": str(other)})
+    assert "starting over" in caplog.text
+
+
+def test_transfer_errors_name_the_source(tmp_path, data, pretrained) -> None:
+    args = (data["gata", "train"], data["gata", "valid"], train_outputs(tmp_path / "x"))
+    with pytest.raises(CisflowError, match=r"model\.json missing"):
+        train_model(*args, None, TRAIN, 0, "cpu", init={"init_from": str(tmp_path / "none")})
+    with pytest.raises(CisflowError, match="differs from the init_from model's deepbind"):
+        train_model(*args, BASSET, TRAIN, 0, "cpu", init={"init_from": str(pretrained["deepbind"])})
+    short = tmp_path / "short.npz"
+    d = _planted(50, 3, ("gata",))
+    write_dataset(short, **{**d, "codes": d["codes"][:, :30]})
+    with pytest.raises(CisflowError, match="reads 40 bp windows; this training set has 30 bp"):
+        train_model(
+            short,
+            short,
+            train_outputs(tmp_path / "y"),
+            None,
+            TRAIN,
+            0,
+            "cpu",
+            init={"init_from": str(pretrained["deepbind"])},
+        )
+
+
+def test_motif_seeded_initialisation_and_training(tmp_path, data) -> None:
+    from cisflow.pwm import load_motif
+    from cisflow.transfer import initialise
+
+    torch.manual_seed(0)
+    model = build_model("deepbind", 1, 40, **DEEPBIND["params"])
+    record = initialise(model, InitParams(motif_filters=("GATA_known1",)), ["gata"], 40)
+    seeded = motif_filter(load_motif("GATA_known1")[1], 6)[0]
+    np.testing.assert_allclose(first_conv(model).weight[:2].detach().numpy(), seeded, atol=1e-6)
+    assert [(f["filter"], f["strand"]) for f in record["seeded_filters"]] == [(0, "+"), (1, "-")]
+    out = tmp_path / "seeded"
+    init = {"motif_filters": ["GATA_known1"]}
+    _fit(data, "gata", out, DEEPBIND, {**TRAIN, "epochs": 1}, 0, init)
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["init"]["seeded_filters"] == record["seeded_filters"] and "source" not in meta["init"]
+
+
+def test_split_model_config() -> None:
+    arch, init = split_model_config({"name": "auto", "params": {}, "init_from": "m", "finetune": "head"})
+    assert arch == {"name": "auto", "params": {}} and init == InitParams(init_from="m", finetune="head")
+    arch, init = split_model_config(DEEPBIND, {"motif_filters": ["GATA_known1"]})
+    assert arch == DEEPBIND and init.motif_filters == ("GATA_known1",)
+    # keys given apart override the section's
+    assert split_model_config({"name": "auto", "init_from": "a"}, {"init_from": "b"})[1].init_from == "b"
+    assert split_model_config(None) == (None, InitParams())
+    with pytest.raises(CisflowError, match="unknown model key 'layers'; valid keys: name, params, init_from"):
+        split_model_config({"name": "basset", "layers": 3})
+    with pytest.raises(CisflowError, match="must be a mapping"):
+        split_model_config(["basset"])
+
+
+def test_cli_train_from_a_trained_model(tmp_path, data, pretrained) -> None:
+    """``cisflow train --init-from DIR --finetune head`` over a config's model section: the trunk is kept."""
+    import yaml
+
+    from cisflow.cli import main
+
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"model": {"name": "auto"}, "train": TRAIN, "seed": 5}))
+    out = tmp_path / "cli"
+    argv = ["train", "--train", str(data["gata", "train"]), "--valid", str(data["gata", "valid"])]
+    argv += ["--config", str(config), "--out-dir", str(out), "--device", "cpu"]
+    assert main([*argv, "--init-from", str(pretrained["deepbind"]), "--finetune", "head"]) == 0
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["name"] == "deepbind" and meta["init"]["finetune"] == "head"
+    assert meta["init"]["source"]["sha256"] == read_source(pretrained["deepbind"])[2]
+    before, after = _weights(pretrained["deepbind"]), _weights(out)
+    assert all(torch.equal(after[k], before[k]) for k in after if not k.startswith("out."))
+    assert main([*argv, "--finetune", "head"]) == 2  # head-only needs a model to start from
