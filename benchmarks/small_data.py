@@ -1,0 +1,384 @@
+"""Small-data benchmark (issue 18): the CNN against its baselines with a few hundred bound bins to learn from.
+
+Two cases the project makes itself, each scored on held-out chromosomes (every bin of the test chromosome,
+both strands averaged):
+
+``yeast``
+    The bundled yeast ATAC-seq demo (``config/config.yaml``: reads → MACS3 → IDR → labels) with training
+    restricted to chrI and chrIII (a few hundred bound bins; valid chrXV, test chrIV as in the demo).
+    Pretraining data for fine-tuning: the demo's full training chromosomes.
+``chip``
+    A synthetic ChIP-seq project from the test-data generator (:mod:`cisflow._testing`): a 7.2 Mb genome,
+    one factor ``TF`` bound at ~300 sites (~200 on the training chromosomes) carrying sampled instances of
+    CEBPB_known1, three times as many unbound CEBPB instances, a pioneer motif (FOXA_known1) beside 75 % of
+    the bound sites and alone at 1,200 accessible sites, a second factor ``TF2`` (NRF1_known1, 700 sites),
+    and ATAC-seq at every bound and accessible site. Reads are simulated (ChIP replicates + input, ATAC),
+    then the workflow calls peaks and makes labels (valid chr5, test chr6). ``TF`` alone is the small task;
+    ``TF2`` and ``ATAC`` are the other tasks to pretrain on.
+
+Variants per case:
+
+``prev_default``
+    The model and training of the demo before data-size defaults: its Basset, 15 epochs, patience 3 from
+    epoch 1, every positive once per epoch.
+``new_default``
+    ``model: auto`` and every ``train`` key that takes it at ``auto`` (the compact model, positive repeats,
+    jitter; :mod:`cisflow.autosize`), patience counted once validation leaves chance.
+``motif_seeded``
+    ``new_default`` with the first-layer filters seeded from the case's known motif(s) (:mod:`cisflow.seeding`).
+``pretrained``
+    ``new_default`` trained on the pretraining data (full yeast data; the chip case's other tasks).
+``finetuned``
+    ``init_from`` the pretrained model, the whole network fine-tuned (trunk at 0.1 × the learning rate).
+``finetuned_head``
+    ``init_from`` the pretrained model, only the output layer for 3 epochs, then the whole network.
+
+Baselines (trained on the small case's own training data): the PWM scan of the case's motif, the k-mer
+logistic regression and the gapped k-mer SVM. The table gives each model's held-out auROC / auPRC, its
+validation auPRC (what early stopping saw) and training seconds; then whether the new default's auPRC is
+at least the best baseline's and whether fine-tuning beats training from scratch.
+
+Usage::
+
+    python benchmarks/small_data.py [--out benchmarks/out/small_data] [--cases yeast chip]
+        [--variants NAME ...] [--threads 2] [--seed 1]
+
+Every step is kept on disk under ``--out``: a rerun skips what is done, so the benchmark can be run in
+parts (e.g. one case or a few variants per call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+log = logging.getLogger("small_data")
+
+DEMO_MODEL = {
+    "name": "basset",
+    "params": {"num_filters": [128, 128, 128], "conv_width": [19, 11, 7], "pool_width": [3, 4, 4], "hidden": [256],
+               "dropout": 0.3},
+}  # fmt: skip
+#: The demo's training before data-size defaults (every positive once per epoch, patience from epoch 1).
+DEMO_TRAIN = {"epochs": 15, "min_epochs": 3, "batch_size": 128, "learning_rate": 0.0003, "weight_decay": 0.0,
+              "patience": 3, "monitor": "auprc", "reverse_complement": True, "jitter": 100,
+              "precise_bn_batches": 50, "positive_repeats": 1, "chance_auroc": None}  # fmt: skip
+CASES = {
+    "yeast": {"motifs": ["jaspar:MA0363.2", "jaspar:MA0265.1"], "pwm": "jaspar:MA0363.2",
+              "small_chroms": ["chrI", "chrIII"], "valid": ["chrXV"], "test": ["chrIV"]},
+    "chip": {"motifs": ["CEBPB_known1"], "pwm": "CEBPB_known1", "valid": ["chr5"], "test": ["chr6"]},
+}  # fmt: skip
+#: ``auto`` for every ``train`` key that takes it (the data-size defaults, :mod:`cisflow.autosize`).
+AUTO_TRAIN = dict.fromkeys(
+    ("learning_rate", "weight_decay", "epochs", "patience", "positive_repeats", "jitter", "reverse_complement"), "auto"
+)
+VARIANTS = ("prev_default", "new_default", "motif_seeded", "pretrained", "finetuned", "finetuned_head")
+VALID_NEGATIVE_RATIO = 4.0  # a sampled validation set (every positive, 4 negatives each) keeps epochs short
+
+
+# ---------------------------------------------------------------------------------------------- workflow runs
+
+
+def _snakemake(workdir: Path, configfile: Path | None, targets: list[str], threads: int) -> None:
+    """Run the workflow in ``workdir`` up to ``targets`` (skipped when they exist)."""
+    if all((workdir / t).exists() for t in targets):
+        return
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(ROOT / "Snakefile"), "--directory",
+           str(workdir), "--cores", str(threads)]  # fmt: skip
+    cmd += ["--configfile", str(configfile)] if configfile else []
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", MPLBACKEND="Agg")
+    log.info("workflow in %s: %s", workdir, " ".join(targets))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"snakemake failed in {workdir}:\n{proc.stderr[-4000:]}")
+
+
+def yeast_labels(out: Path, threads: int) -> tuple[Path, Path]:
+    """The demo's labels and genome code cache (the workflow run in ``out/run`` with the repo's config)."""
+    run = out / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    for name in ("config", "resources"):
+        if not (run / name).exists():
+            (run / name).symlink_to(ROOT / name)
+    _snakemake(run, None, ["results/labels/labels.npz", "results/genome/codes.npy"], threads)
+    return run / "results/labels/labels.npz", run / "results/genome/codes.npy"
+
+
+def chip_labels(out: Path, threads: int, seed: int) -> tuple[Path, Path]:
+    """The synthetic ChIP-seq project (:func:`make_chip_project`) through the workflow to labels."""
+    project = out / "project"
+    if not (project / "samples.tsv").is_file():
+        make_chip_project(project, seed)
+    config = {
+        "track": "genome", "seed": seed, "samples": str(project / "samples.tsv"),
+        "genome": {"fasta": str(project / "genome.fa")},
+        "peaks": {"pvalue": 0.01, "reproducibility": "idr", "reference": None},
+        "labels": {"bin_size": 200, "stride": 50},
+        "splits": {"valid_chroms": CASES["chip"]["valid"], "test_chroms": CASES["chip"]["test"]},
+        "reads": {}, "model": DEMO_MODEL, "train": {}, "evaluate": {}, "interpret": {},
+        "motifs": {"enabled": False, "method": "ism"}, "baselines": {"motifs": [], "kmer": True},
+    }  # fmt: skip
+    (out / "config.yaml").write_text(yaml.safe_dump(config))
+    run = out / "run"
+    _snakemake(run, out / "config.yaml", ["results/labels/labels.npz", "results/genome/codes.npy"], threads)
+    return run / "results/labels/labels.npz", run / "results/genome/codes.npy"
+
+
+# ---------------------------------------------------------------------------------------------- the synthetic project
+
+CHIP_CHROMS = {f"chr{i}": 1_200_000 for i in range(1, 7)}
+CHIP_SITES = {"tf": 300, "tf_decoy": 900, "pioneer": 1200, "tf2": 700}
+
+
+def _plant(codes: dict, site, pwm: np.ndarray, rng: np.random.Generator, offset: int = 0) -> None:
+    """A sampled instance of ``pwm`` (among the better half of 20 draws) at ``site.center + offset``, on its strand."""
+    from cisflow.genome import reverse_complement_codes
+    from cisflow.pwm import log_odds, sample_from_pwm
+
+    draws = sample_from_pwm(pwm, rng, 20)
+    lo = log_odds(pwm)
+    scores = lo[draws, np.arange(draws.shape[1])].sum(axis=1)
+    good = draws[scores >= np.median(scores)]
+    motif = good[rng.integers(len(good))]
+    start = site.center + offset - len(motif) // 2
+    codes[site.chrom][start : start + len(motif)] = motif if site.strand == "+" else reverse_complement_codes(motif)
+
+
+def make_chip_project(out: Path, seed: int) -> dict:
+    """Write the chip case's genome, BAMs and sample sheet (see the module docstring); returns the sites."""
+    from cisflow._testing.testdata import _faidx, plant_sites, synthetic_genome, write_genome
+    from cisflow.pwm import load_motif
+
+    rng = np.random.default_rng(seed)
+    (out / "reads").mkdir(parents=True, exist_ok=True)
+    codes = synthetic_genome(None, CHIP_CHROMS, seed)
+    every = plant_sites(codes, sum(CHIP_SITES.values()), seed + 1, min_spacing=1200)
+    order = rng.permutation(len(every))
+    sites, k = {}, 0
+    for kind, n in CHIP_SITES.items():
+        sites[kind] = sorted((every[i] for i in order[k : k + n]), key=lambda s: (s.chrom, s.center))
+        k += n
+    pwm = {name: load_motif(name)[1] for name in ("CEBPB_known1", "FOXA_known1", "NRF1_known1")}
+    for site in sites["tf"]:
+        _plant(codes, site, pwm["CEBPB_known1"], rng)
+        if rng.random() < 0.75:
+            _plant(codes, site, pwm["FOXA_known1"], rng, int(rng.choice([-1, 1]) * rng.integers(30, 80)))
+    for kind, name in (("tf_decoy", "CEBPB_known1"), ("pioneer", "FOXA_known1"), ("tf2", "NRF1_known1")):
+        for site in sites[kind]:
+            _plant(codes, site, pwm[name], rng)
+    write_genome(out / "genome.fa", codes)
+    _faidx(out / "genome.fa")
+    _simulate_reads(out, codes, sites, rng)
+    return sites
+
+
+def _simulate_reads(out: Path, codes: dict, sites: dict, rng: np.random.Generator) -> None:
+    """ChIP replicates of TF and TF2 with one input, and ATAC at every bound and accessible site; the sheet."""
+    from cisflow._testing.testdata import simulate_atac_bam, simulate_chip_bam, simulate_control_bam
+
+    sizes = {c: len(v) for c, v in codes.items()}
+    seeds = iter(rng.integers(0, 2**31, 8).tolist())
+    bams, rows = {}, []
+    for task, kind in (("TF", "tf"), ("TF2", "tf2")):
+        strength = rng.integers(20, 80, len(sites[kind]))
+        for rep in (1, 2):
+            bams[f"{task}_rep{rep}"] = out / "reads" / f"{task}_rep{rep}.bam"
+            simulate_chip_bam(bams[f"{task}_rep{rep}"], sizes, sites[kind], strength, 150_000, seed=next(seeds),
+                              genome=codes, name_prefix=f"{task}_rep{rep}")  # fmt: skip
+            rows.append((task, "synth", "chip", str(rep), str(bams[f"{task}_rep{rep}"]), str(out / "reads/input.bam")))
+    simulate_control_bam(out / "reads" / "input.bam", sizes, 200_000, seed=next(seeds), genome=codes)
+    open_sites = sorted([*sites["tf"], *sites["pioneer"], *sites["tf2"]], key=lambda s: (s.chrom, s.center))
+    simulate_atac_bam(out / "reads" / "ATAC_rep1.bam", sizes, open_sites, rng.integers(30, 90, len(open_sites)),
+                      100_000, seed=next(seeds), genome=codes)  # fmt: skip
+    rows.append(("ATAC", "synth", "atac", "1", str(out / "reads/ATAC_rep1.bam"), ""))
+    lines = ["task\tcell_type\tassay\treplicate\treads\tcontrol"] + ["\t".join(r) for r in rows]
+    (out / "samples.tsv").write_text("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------- datasets
+
+
+def _subset_labels(labels_npz: Path, out: Path, tasks: list[str] | None, chroms: list[str] | None) -> Path:
+    """Labels restricted to ``tasks`` (columns) and, for training, ``chroms`` (other bins left out)."""
+    from cisflow.labels import Labels, load_labels, save_labels
+
+    if out.is_file():
+        return out
+    lab = load_labels(labels_npz)
+    cols = [lab.tasks.index(t) for t in tasks] if tasks else list(range(len(lab.tasks)))
+    keep = {c: lab.keep[c] if chroms is None or c in chroms else np.zeros_like(lab.keep[c]) for c in lab.chroms}
+    sub = Labels([lab.tasks[j] for j in cols], lab.bin_size, lab.stride, lab.chrom_sizes,
+                 {c: lab.labels[c][:, cols] for c in lab.chroms}, keep, lab.mode, lab.params)  # fmt: skip
+    save_labels(sub, out)
+    return out
+
+
+def make_data(out: Path, labels: Path, genome: Path, case: dict, seed: int) -> Path:
+    """Datasets (train / sampled valid / every bin of test, splits.json) for ``labels`` in ``out``."""
+    from cisflow.data import datasets_from_files
+
+    if not (out / "splits.json").is_file():
+        outputs = {s: out / f"{s}.npz" for s in ("train", "valid", "test")}
+        datasets_from_files(labels, genome, outputs, valid_chroms=case["valid"], test_chroms=case["test"],
+                            splits_json=out / "splits.json", input_length=1000, seed=seed,
+                            valid_negative_ratio=VALID_NEGATIVE_RATIO)  # fmt: skip
+    return out
+
+
+def prepare(name: str, out: Path, threads: int, seed: int) -> dict:
+    """The case's labels and datasets: ``small`` (what is scored) and ``pretrain`` (the bigger data)."""
+    case = CASES[name]
+    if name == "yeast":
+        labels, genome = yeast_labels(out, threads)
+        keep = case["small_chroms"] + case["valid"] + case["test"]
+        small = _subset_labels(labels, out / "labels_small.npz", None, keep)
+        pretrain = labels
+    else:
+        labels, genome = chip_labels(out, threads, seed)
+        small = _subset_labels(labels, out / "labels_small.npz", ["TF.synth"], None)
+        pretrain = _subset_labels(labels, out / "labels_pretrain.npz", ["TF2.synth", "ATAC.synth"], None)
+    return {
+        "case": case, "genome": genome, "labels": {"small": small, "pretrain": pretrain},
+        "data": {k: make_data(out / f"data_{k}", v, genome, case, seed) for k, v in
+                 (("small", small), ("pretrain", pretrain))},
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- models
+
+
+def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, dict | None]:
+    """(data key, model config, train config, init) of a variant."""
+    motifs = {"motif_filters": ctx["case"]["motifs"]}
+    source = {"init_from": str(out / "pretrained")}
+    return {
+        "prev_default": ("small", DEMO_MODEL, DEMO_TRAIN, None),
+        "new_default": ("small", None, AUTO_TRAIN, None),
+        "motif_seeded": ("small", None, AUTO_TRAIN, motifs),
+        "pretrained": ("pretrain", None, AUTO_TRAIN, None),
+        "finetuned": ("small", None, AUTO_TRAIN, source),
+        "finetuned_head": ("small", None, AUTO_TRAIN, {**source, "finetune": "head", "unfreeze_epoch": 4}),
+    }[name]
+
+
+def run_variant(name: str, ctx: dict, out: Path, seed: int, threads: int) -> dict:
+    """Train (unless done) and evaluate a variant on the small case's test set; its table row."""
+    from cisflow.evaluate import evaluate_model, evaluation_outputs
+    from cisflow.loader import train_from_genome
+    from cisflow.train import train_outputs
+
+    key, model_cfg, train_cfg, init = _variant(name, ctx, out)
+    where, data = out / name, ctx["data"][key]
+    if not (where / "model.json").is_file():
+        start = time.process_time()
+        train_from_genome(ctx["labels"][key], ctx["genome"], data / "splits.json", data / "valid.npz",
+                          train_outputs(where),
+                          model_cfg, train_cfg, seed, threads=threads, init=init, device="cpu")  # fmt: skip
+        (where / "cpu_seconds.txt").write_text(f"{time.process_time() - start:.1f}\n")
+    test = ctx["data"]["small"] / "test.npz"
+    tasks = json.loads((where / "model.json").read_text())["tasks"]
+    if not (where / "test" / "metrics.json").is_file() and tasks == np.load(test)["tasks"].tolist():
+        evaluate_model(where, test, evaluation_outputs(where / "test"), reverse_complement_average=True, device="cpu")
+    return _row(name, where)
+
+
+def _row(name: str, where: Path) -> dict:
+    """A table row from a variant's model.json and test metrics."""
+    meta = json.loads((where / "model.json").read_text())
+    metrics_path = where / "test" / "metrics.json"
+    test = json.loads(metrics_path.read_text())["mean"] if metrics_path.is_file() else {}
+    return {
+        "variant": name, "model": meta["name"], "n_pos": (meta.get("auto") or {}).get("n_positives", ""),
+        "epochs": f"{meta['best_epoch']}/{meta['epochs_run']}", "valid_auprc": meta["best_value"],
+        "test_auroc": test.get("auroc", float("nan")), "test_auprc": test.get("auprc", float("nan")),
+        "cpu_s": float((where / "cpu_seconds.txt").read_text()) if (where / "cpu_seconds.txt").is_file() else
+        float("nan"),
+    }  # fmt: skip
+
+
+def run_baselines(ctx: dict, out: Path, seed: int) -> list[dict]:
+    """PWM, k-mer and gkm-SVM trained on the small case; rows of the table."""
+    from cisflow.baselines import BASELINES, baseline_outputs
+    from cisflow.baselines import run_baselines as run
+
+    data = ctx["data"]["small"]
+    table = out / "baselines" / "baselines.tsv"
+    if not table.is_file():
+        run(data / "train.npz", data / "valid.npz", data / "test.npz", baseline_outputs(out / "baselines", BASELINES),
+            ctx["case"]["pwm"],
+            C=[0.1, 1.0], seed=seed, gkm={"enabled": True})  # fmt: skip
+    rows = []
+    for line in table.read_text().splitlines()[1:]:
+        cells = dict(zip(table.read_text().splitlines()[0].split("\t"), line.split("\t"), strict=True))
+        rows.append({"variant": cells["baseline"], "model": cells["params"].strip(), "test_auroc":
+                     float(cells["auroc"]), "test_auprc": float(cells["auprc"])})  # fmt: skip
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- the table
+
+
+def _print_case(name: str, rows: list[dict]) -> None:
+    """The case's table and its two verdicts (new default vs best baseline, fine-tuning vs scratch)."""
+    print(f"\n== {name}")
+    print(f"{'model':<16}{'architecture':<22}{'n_pos':>6}{'epochs':>8}{'valid auPRC':>12}{'test auROC':>11}"
+          f"{'test auPRC':>11}{'CPU s':>8}")  # fmt: skip
+    for r in rows:
+        valid = f"{r['valid_auprc']:.3f}" if "valid_auprc" in r else ""
+        cpu = f"{r['cpu_s']:.0f}" if r.get("cpu_s") == r.get("cpu_s") and "cpu_s" in r else ""
+        print(f"{r['variant']:<16}{r['model'][:21]:<22}{r.get('n_pos', ''):>6}{r.get('epochs', ''):>8}{valid:>12}"
+              f"{r['test_auroc']:>11.3f}{r['test_auprc']:>11.3f}{cpu:>8}")  # fmt: skip
+    by = {r["variant"]: r["test_auprc"] for r in rows}
+    base = max((r for r in rows if r["variant"] in ("pwm", "kmer", "gkm")), key=lambda r: r["test_auprc"], default=None)
+    if base is not None and "new_default" in by:
+        verdict = ">=" if by["new_default"] >= base["test_auprc"] else "<"
+        print(f"new default auPRC {by['new_default']:.3f} {verdict} best baseline ({base['variant']}) "
+              f"{base['test_auprc']:.3f}")  # fmt: skip
+    scratch = max((by[k] for k in ("prev_default", "new_default") if k in by), default=None)
+    for tuned in ("finetuned", "finetuned_head"):
+        if tuned in by and scratch is not None:
+            print(f"{tuned} auPRC {by[tuned]:.3f} {'>' if by[tuned] > scratch else '<='} best from scratch "
+                  f"{scratch:.3f}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/out/small_data")
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--no-baselines", action="store_true", help="skip the baselines (e.g. in a short run)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    for name in args.cases:
+        out = args.out / name
+        ctx = prepare(name, out, args.threads, args.seed)
+        rows = [] if args.no_baselines else run_baselines(ctx, out, args.seed)
+        variants = list(args.variants)
+        if any(v.startswith("finetuned") for v in variants) and "pretrained" not in variants:
+            variants.insert(0, "pretrained")
+        variants.sort(key=lambda v: v != "pretrained")
+        for variant in variants:
+            rows.append(run_variant(variant, ctx, out, args.seed, args.threads))
+        _print_case(name, rows)
+
+
+if __name__ == "__main__":
+    main()
