@@ -510,7 +510,8 @@ def train_from_genome(
         tasks_idx=columns,
     )
     return train_model(None, valid_npz, outputs, model_cfg, train_cfg, seed, device, train_batches=batches,
-                       threads=threads, init=init, tasks=tasks)  # fmt: skip
+                       threads=threads, init=init, tasks=tasks,
+                       data_files=[labels_npz, fasta, splits_json, *signal_bigwigs])  # fmt: skip
 
 
 def _task_columns(labels: Labels, tasks: Sequence[str] | None, path: str | Path) -> list[int]:

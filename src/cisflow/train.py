@@ -31,7 +31,7 @@ from cisflow.artifacts import check_signal_names, read_dataset, signal_names
 from cisflow.autosize import count_positives, is_auto, model_is_auto, resolve_auto
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import reverse_complement_codes
-from cisflow.io import atomic_open, atomic_path
+from cisflow.io import array_digest, atomic_open, atomic_path, file_digest
 from cisflow.metrics import DEFAULT_FDRS, mean_metrics, multitask_metrics
 from cisflow.models import build_model, check_model_config, save_model_files
 from cisflow.predict import autocast, codes_to_tensor, predict_logits, resolve_device
@@ -293,8 +293,12 @@ def _bn_batches(data: Mapping[str, Any], cfg: Mapping[str, Any], st: Mapping[str
 def evaluate_split(
     model: nn.Module, data: Mapping[str, np.ndarray], batch_size: int, device: torch.device
 ) -> dict[str, float]:
-    """Unweighted masked BCE and the metrics (mean over tasks, counts summed) of ``model`` on ``data``."""
+    """Unweighted masked BCE and the metrics (mean over tasks, counts summed) of ``model`` on ``data``.
+
+    Non-finite predictions (diverged weights) give only ``{"loss": nan}``."""
     logits = predict_logits(model, data["codes"], batch_size=batch_size, device=device, signal=data.get("signal"))
+    if not np.isfinite(logits).all():  # diverged weights: only the loss, which says so (_check_finite)
+        return {"loss": math.nan}
     loss = float(masked_bce_loss(torch.from_numpy(logits), torch.from_numpy(data["labels"])))
     probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     rows = multitask_metrics(data["labels"], probs, list(data["tasks"]), DEFAULT_FDRS)
@@ -368,16 +372,38 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 
 def read_checkpoint(path: Path, config: Any) -> dict[str, Any] | None:
-    """A checkpoint's contents (loaded with ``weights_only=True``), or None (logged) when it was written
-    with another ``config``; an unreadable file is a CisflowError."""
+    """A checkpoint's contents (loaded with ``weights_only=True``), or None (logged, saying what changed) when
+    it was written with another ``config`` (model, training settings, seed, or data: the ``data`` entry holds
+    the training inputs' content digests); an unreadable file is a CisflowError."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CisflowError(f"cannot read checkpoint ({exc.__class__.__name__}); delete it to start over", path) from exc
-    if ckpt.get("config") != config:
-        log.warning("%s was written with another model/train config, seed or data; starting over", path)
+    old = ckpt.get("config")
+    if old != config:
+        changed = [k for k in config if not isinstance(old, dict) or old.get(k) != config[k]]
+        changed += [k for k in (old if isinstance(old, dict) else {}) if k not in config]
+        what = ", ".join(_CHANGE_NAMES.get(k, k) for k in changed) or "its format"
+        log.warning("%s was written for other training (changed: %s); starting over", path, what)
         return None
     return ckpt
+
+
+_CHANGE_NAMES = {"data": "the training data's content", "train": "train settings", "model": "the model"}
+
+
+def data_fingerprint(data: Mapping[str, Mapping[str, Any]], files: Iterable[str | Path] = ()) -> dict[str, Any]:
+    """Content digests of the training inputs, stored in the checkpoint so that changed data starts over.
+
+    ``data`` holds the loaded ``train`` and ``valid`` datasets (their arrays are hashed, not their files:
+    what the data is, not how it was stored); ``files`` are further inputs hashed by their bytes (the
+    streaming loader's labels, genome code cache, splits and signal bigWigs).
+    """
+    arrays = {split: {k: v for k, v in data[split].items() if isinstance(v, np.ndarray)} for split in data}
+    return {
+        **{split: array_digest(a) for split, a in arrays.items()},
+        "files": [file_digest(f) for f in files],
+    }
 
 
 def load_checkpoint(
@@ -425,6 +451,7 @@ def _run_epoch(
     eval_batch = max(cfg["batch_size"], 256)
     scores = {split: evaluate_split(model, data[split], eval_batch, st["device"]) for split in ("train", "valid")}
     seconds = time.perf_counter() - start
+    _check_finite(epoch, objective, scores, cfg)
     value = scores["valid"][cfg["monitor"]]
     improved = _improved(cfg["monitor"], value, st["best_value"])
     log.debug("epoch %d: training objective %.4f", epoch, objective)
@@ -448,6 +475,33 @@ def _still_at_chance(history: list[Mapping[str, Any]], chance: float | None) -> 
         return False
     scores = [r["auroc"] for r in history if r["split"] == "valid" and not math.isnan(r["auroc"])]
     return not scores or max(scores) <= chance
+
+
+def _check_finite(epoch: int, objective: float, scores: Mapping[str, Mapping[str, float]], cfg: Mapping) -> None:
+    """A non-finite training objective or loss means training diverged: an error (nothing is saved)."""
+    losses = {"training objective": objective, **{f"{split} loss": m["loss"] for split, m in scores.items()}}
+    bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+    if bad:
+        what = ", ".join(f"{k} {v}" for k, v in bad.items())
+        raise CisflowError(
+            f"training diverged at epoch {epoch} ({what}); lower train.learning_rate (now {cfg['learning_rate']:g}) "
+            "or check the inputs for extreme values"
+        )
+
+
+def _check_learned(st: Mapping[str, Any]) -> None:
+    """A finished run whose best validation auROC is no better than chance (0.5) is an error saying so."""
+    aurocs = [r["auroc"] for r in st["history"] if r["split"] == "valid" and math.isfinite(r["auroc"])]
+    if not aurocs:
+        raise CisflowError(
+            "the validation set has no auROC (no bound or no unbound bin in it): nothing to select the model on"
+        )
+    if max(aurocs) <= 0.5:
+        raise CisflowError(
+            f"training did not learn: the best validation auROC in {st['epoch']} epochs is {max(aurocs):.3f} "
+            "(chance is 0.5); check the labels (bound bins per task), train.learning_rate, or train longer "
+            "(train.min_epochs)"
+        )
 
 
 def write_history(path: str | Path, history: list[Mapping[str, Any]]) -> None:
@@ -618,6 +672,7 @@ def train_model(
     train_batches: Any = None,
     init: InitParams | Mapping[str, Any] | None = None,
     tasks: Sequence[str] | None = None,
+    data_files: Sequence[str | Path] = (),
 ) -> dict[str, Any]:
     """Train a model on a dataset npz, early-stopped on the validation set, resumable.
 
@@ -661,6 +716,10 @@ def train_model(
         and in the checkpoint's identity.
     tasks
         Train on these tasks (label columns, in this order) only; None: every task of the datasets.
+    data_files
+        Further files the training data comes from (the loader's labels, genome, splits, signal bigWigs),
+        hashed with the datasets' arrays into the checkpoint (:func:`data_fingerprint`): a checkpoint of
+        other data is not resumed.
 
     Returns
     -------
@@ -691,6 +750,7 @@ def train_model(
         "tasks": tasks,
         "input_length": length,
         "sizes": [len(data["train"]["codes"]), len(data["valid"]["codes"])],
+        "data": data_fingerprint(data, data_files),
     }
     if train_batches is not None:
         config["loader"] = json.loads(json.dumps(train_batches.describe()))
@@ -718,6 +778,7 @@ def train_model(
             if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not st["finished"]:
                 log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
                 return _summary(st, cfg, seconds)
+    _check_learned(st)
     meta = {"tasks": tasks, "seed": int(seed), "signal_names": signals} | ({"init": record} if init.active else {})
     meta |= {"auto": auto} if auto else {}
     _write_outputs(outputs, model, st, cfg, meta)

@@ -108,10 +108,12 @@ def data(tmp_path_factory) -> dict[str, Path]:
                  "--out", str(d / "labels.npz")]) == 0  # fmt: skip
     rng = np.random.default_rng(0)
     for split, n in (("train", 24), ("valid", 12)):
-        write_dataset(d / f"{split}.npz", rng.integers(0, 4, (n, 50)), (np.arange(n) % 2)[:, None], ["T"],
-                      [f"s{i}" for i in range(n)])  # fmt: skip
+        codes, labels = rng.integers(0, 4, (n, 50)), (np.arange(n) % 2)[:, None]
+        codes[labels[:, 0] == 1, 20:30] = 2  # positives hold a run of G: learnable, so training succeeds
+        write_dataset(d / f"{split}.npz", codes, labels, ["T"], [f"s{i}" for i in range(n)])
     model = {"name": "sequence_dnn", "params": {"num_filters": [4], "conv_width": [5], "pool_width": 5}}
-    (d / "train.yaml").write_text(yaml.safe_dump({"seed": 1, "model": model, "train": {"epochs": 1, "batch_size": 8}}))
+    train = {"epochs": 3, "batch_size": 8, "learning_rate": 0.01}
+    (d / "train.yaml").write_text(yaml.safe_dump({"seed": 1, "model": model, "train": train}))
     return {
         "dir": d,
         "genome": d / "g.fa",

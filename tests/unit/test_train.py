@@ -200,6 +200,68 @@ def test_checkpoint_from_other_config_starts_over(tmp_path, data, caplog) -> Non
         _train(data["train"], data["valid"], out, MODEL, {**TRAIN, "epochs": 1}, seed=0, device="cpu")
 
 
+def _simulated(root, gc_fraction: float) -> dict:
+    """The issue's case: a density-localization simulation whose background GC alone differs."""
+    from cisflow.simulate import simulate, split_simulation
+
+    sim = simulate("single_motif_detection", ["TAL1_known4"], length=100, num_pos=150, num_neg=150,
+                   gc_fraction=gc_fraction, seed=5)  # fmt: skip
+    paths = {}
+    for split, arrays in split_simulation(sim, seed=5).items():
+        paths[split] = root / f"{split}_{gc_fraction}.npz"
+        write(paths[split], DATASET, arrays)
+    return paths
+
+
+def test_changed_data_of_the_same_size_retrains(tmp_path, caplog) -> None:
+    """A finished run, then data with the same number of sequences and positives but other content (the
+    background GC 0.4 → 0.6): the checkpoint is not resumed, and the weights are those of a fresh run."""
+    old, new = _simulated(tmp_path, 0.4), _simulated(tmp_path, 0.6)
+    for split in ("train", "valid"):
+        a, b = read_dataset(old[split]), read_dataset(new[split])
+        assert a["labels"].shape == b["labels"].shape and (a["labels"] == 1).sum() == (b["labels"] == 1).sum()
+    model_cfg, cfg, out = MODEL, {**TRAIN, "epochs": 2}, tmp_path / "run"
+    _train(old["train"], old["valid"], out, model_cfg, cfg, seed=2, device="cpu")
+    before = _weights(out)
+    with caplog.at_level("WARNING", logger="cisflow.train"):
+        _train(new["train"], new["valid"], out, model_cfg, cfg, seed=2, device="cpu")
+    assert "(changed: the training data's content); starting over" in caplog.text
+    after = _weights(out)
+    assert not all(torch.equal(before[k], after[k]) for k in before)
+    _train(new["train"], new["valid"], tmp_path / "fresh", model_cfg, cfg, seed=2, device="cpu")
+    fresh = _weights(tmp_path / "fresh")
+    assert all(torch.equal(after[k], fresh[k]) for k in after)
+    caplog.clear()  # the same data stored anew (another file, same arrays) resumes: content, not files, counts
+    copy = tmp_path / "copy.npz"
+    write(copy, DATASET, read_dataset(new["train"]))
+    with caplog.at_level("INFO", logger="cisflow.train"):
+        _train(copy, new["valid"], out, model_cfg, cfg, seed=2, device="cpu")
+    assert "starting over" not in caplog.text and "resumed from" in caplog.text
+
+
+def test_diverged_training_is_an_error(tmp_path, data, caplog) -> None:
+    """A learning rate so large that the loss becomes non-finite: an error saying so, no model written."""
+    out = tmp_path / "o"
+    with pytest.raises(CisflowError, match=r"training diverged at epoch 1 \(.*nan.*\); lower train.learning_rate"):
+        _train(data["train"], data["valid"], out, MODEL, {**TRAIN, "learning_rate": 1e30}, seed=0, device="cpu")
+    assert not (out / "model.safetensors").exists()
+
+
+def test_no_better_than_chance_is_an_error(tmp_path, data) -> None:
+    """Labels that do not depend on the sequence (shuffled): the best validation auROC stays at chance."""
+    shuffled = {}
+    for split in ("train", "valid"):
+        arrays = read_dataset(data[split])
+        arrays["labels"] = np.zeros_like(arrays["labels"])
+        arrays["labels"][::2] = 1
+        arrays["codes"] = np.repeat(arrays["codes"][:1], len(arrays["codes"]), axis=0)  # one sequence for all
+        shuffled[split] = tmp_path / f"{split}.npz"
+        write(shuffled[split], DATASET, arrays)
+    with pytest.raises(CisflowError, match=r"training did not learn: the best validation auROC in 2 epochs is 0.500"):
+        _train(shuffled["train"], shuffled["valid"], tmp_path / "o", MODEL, {**TRAIN, "epochs": 2}, seed=0)
+    assert not (tmp_path / "o" / "model.safetensors").exists()
+
+
 def test_early_stopping_restores_best(tmp_path, data) -> None:
     cfg = {**TRAIN, "epochs": 30, "patience": 2, "learning_rate": 0.05, "monitor": "loss"}
     summary = _train(data["train"], data["valid"], tmp_path / "o", MODEL, cfg, seed=0, device="cpu")
@@ -401,8 +463,11 @@ def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
     # sequence alone cannot rank these bins: the signal is what the models learned from
     for split in ("train", "valid"):
         write(tmp_path / f"dna_{split}.npz", DATASET, {k: v for k, v in sets[split].items() if k not in dropped})
-    blind = _train(tmp_path / "dna_train.npz", tmp_path / "dna_valid.npz", tmp_path / "dna", model_cfg, cfg, 1)
-    assert blind["valid"]["auroc"] < 0.75
+    try:  # no better than chance is an error saying so (cisflow.train._check_learned)
+        blind = _train(tmp_path / "dna_train.npz", tmp_path / "dna_valid.npz", tmp_path / "dna", model_cfg, cfg, 1)
+        assert blind["valid"]["auroc"] < 0.75
+    except CisflowError as exc:
+        assert "training did not learn: the best validation auROC" in str(exc)
     with pytest.raises(CisflowError, match="signal channels"):
         _train(tmp_path / "train.npz", tmp_path / "dna_valid.npz", tmp_path / "mix", model_cfg, cfg, 1, "cpu")
 

@@ -109,3 +109,28 @@ def test_killed_training_resumes_from_checkpoint(tmp_path):
     got, want = (json.loads((d / TARGET).read_text()) for d in (work, ref))
     assert got["tasks"] == want["tasks"]
     assert got == want
+
+
+def test_changed_data_of_the_same_size_retrains(tmp_path):
+    """Issue 17's stale model: after a finished run, ``simulation.gc_fraction`` 0.4 → 0.6 (same number of
+    sequences and positives) reruns the simulation and training, and training starts over on the new data:
+    the weights are those of a fresh run on it, not the old ones."""
+    target = "results/train/model.safetensors"
+    config = yaml.safe_load((REPO / "tests/workflow/simulation_tiny.yaml").read_text())
+    first, second = tmp_path / "gc04.yaml", tmp_path / "gc06.yaml"
+    first.write_text(yaml.safe_dump(config))
+    config["simulation"]["gc_fraction"] = 0.6
+    second.write_text(yaml.safe_dump(config))
+    work, fresh = tmp_path / "run", tmp_path / "fresh"
+
+    def run(workdir: Path, configfile: Path) -> bytes:
+        cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(configfile), "--cores", "2", target]
+        _run(cmd)
+        return (workdir / target).read_bytes()
+
+    old = run(work, first)
+    retrained = run(work, second)
+    train_log = (work / "logs/train/train.log").read_text()
+    assert "changed: the training data's content" in train_log and "resumed from" not in train_log
+    assert retrained != old
+    assert retrained == run(fresh, second)
