@@ -300,9 +300,33 @@ def build_datasets(
             out[split] = add_signal(out[split], genome, signal_bigwigs)
         n_pos = int((out[split]["labels"] == 1).any(axis=1).sum())
         log.info("%s: %d windows (%d positive) on %d chromosomes", split, rows.size, n_pos, len(chroms))
-        if rows.size == 0:
-            log.warning("the %s split is empty", split)
+        _check_bound(out[split], split, chroms, labels)
     return out
+
+
+def _check_bound(dataset: Mapping[str, np.ndarray], split: str, chroms: Sequence[str], labels: Labels) -> None:
+    """Stop on a task without a bound bin where that leaves NaN metrics (an empty split is only logged).
+
+    A task bound nowhere in the labels (empty reproducible peaks, e.g. a replicate as its own control) and a
+    task without a bound bin in the test split (auROC and auPRC undefined) are errors; a task without one in
+    the train or valid split is a warning (it cannot be learned there, or not selected on).
+    """
+    if len(dataset["labels"]) == 0:
+        log.warning("the %s split is empty", split)
+        return
+    for j in np.flatnonzero(~(dataset["labels"] == 1).any(axis=0)):
+        task = str(dataset["tasks"][j])
+        k = labels.tasks.index(task)
+        total = sum(int((labels.labels[c][labels.keep[c], k] == 1).sum()) for c in labels.chroms)
+        where = f"task {task} has no bound bin in the {split} split ({', '.join(chroms)})"
+        if total == 0:
+            raise CisflowError(f"{where} nor anywhere in the labels: its reproducible peaks are empty or fall in "
+                               "excluded bins (a replicate as its own control?)")  # fmt: skip
+        if split == "test":
+            raise CisflowError(f"{where}, so its auROC and auPRC are undefined; hold out chromosomes where it "
+                               f"has some (it has {total} bound bins genome-wide)")  # fmt: skip
+        log.warning("%s (it has %d bound bins genome-wide): it cannot be %s there", where, total,
+                    "learned" if split == "train" else "selected on")  # fmt: skip
 
 
 def datasets_from_files(
@@ -342,7 +366,10 @@ def datasets_from_files(
     except CisflowError as exc:
         raise CisflowError(str(exc), labels_path if exc.path is None else exc.path) from exc
     regions = {"valid_regions": list(valid_regions), "test_regions": list(test_regions)}
-    datasets = build_datasets(labels, genome, splits, **regions, **params)
+    try:
+        datasets = build_datasets(labels, genome, splits, **regions, **params)
+    except CisflowError as exc:
+        raise CisflowError(str(exc), labels_path if exc.path is None else exc.path) from exc
     if datasets["train"]["ids"].size == 0:
         raise CisflowError(
             "no training bins: held-out chromosomes and regions (with their flanks) leave none", labels_path

@@ -419,6 +419,9 @@ def make_labels(
     params = {"min_fraction": min_fraction, "summit_flank": summit_flank, "max_n_fraction": max_n_fraction}
     labels = Labels(tasks, bin_size, stride, sizes, out, keep, mode, params)
     log.info("labelled %d bins x %d tasks (%s mode)", labels.n_bins_total, len(tasks), mode)
+    summary = label_summary(labels)
+    for task in summary.loc[summary["bound"] == 0, "task"]:
+        log.warning("task %s has no bound bin: its peaks are empty or fall in excluded bins", task)
     return labels
 
 

@@ -69,6 +69,22 @@ EVALUATION_FILES = {
 }
 
 
+def check_both_classes(data: Mapping[str, np.ndarray], test_npz: str | Path) -> None:
+    """Warn for each task with no bound or no unbound bin in the test set (its auROC and auPRC are NaN); when no
+    task has both, nothing could be scored: a CisflowError naming ``test_npz``, not a table of NaN."""
+    labels, tasks = np.asarray(data["labels"]), np.asarray(data["tasks"]).tolist()
+    missing = {}
+    for j, task in enumerate(tasks):
+        absent = [what for value, what in ((1, "bound"), (0, "unbound")) if not (labels[:, j] == value).any()]
+        if absent:
+            missing[task] = " or ".join(absent)
+            log.warning("%s: task %s has no %s bin: its auROC and auPRC are undefined (NaN)", test_npz, task,
+                        missing[task])  # fmt: skip
+    if tasks and len(missing) == len(tasks):
+        shown = ", ".join(f"{t} (no {w} bin)" for t, w in missing.items())
+        raise CisflowError(f"no task can be scored on this test set: {shown}", test_npz)
+
+
 def evaluation_outputs(out_dir: str | Path) -> dict[str, Path]:
     """The default output paths of one evaluation in ``out_dir`` (:data:`EVALUATION_FILES`)."""
     return {key: Path(out_dir) / name for key, name in EVALUATION_FILES.items()}
@@ -116,6 +132,7 @@ def evaluate_model(
     """
     outputs = _check_outputs(outputs)
     data = read_dataset(test_npz, "test dataset")
+    check_both_classes(data, test_npz)
     model, meta = _load_model(model_path)
     _check_model_matches(meta, data, test_npz)
     probs = _predict(model, data, batch_size, device, reverse_complement_average)

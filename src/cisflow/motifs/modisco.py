@@ -121,6 +121,27 @@ def _crop(arr: np.ndarray, window: int) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(arr[:, :, start : start + window].transpose(0, 2, 1), dtype=np.float32), start
 
 
+def check_scores(one_hot: np.ndarray, hyp: np.ndarray, sliding_window_size: int, source: str | Path | None) -> None:
+    """CisflowError (naming ``source``) for contribution scores modisco-lite cannot work on.
+
+    ``one_hot`` and ``hyp`` are ``(N, W, 4)``. Non-finite scores, and actual contributions whose
+    windowed sums (``sliding_window_size`` bp) are all equal (e.g. all zero: a model whose output does
+    not depend on the sequence), leave modisco-lite's seqlet null without one of its sides.
+    """
+    if not np.isfinite(hyp).all():
+        raise CisflowError(f"contribution scores hold {int((~np.isfinite(hyp)).sum())} NaN or infinite values", source)
+    actual = (one_hot * hyp).sum(axis=2, dtype=np.float64)
+    width = min(sliding_window_size, actual.shape[1])
+    sums = np.lib.stride_tricks.sliding_window_view(actual, width, axis=1).sum(axis=2)
+    if sums.size == 0 or np.ptp(sums) == 0:
+        raise CisflowError(
+            f"contribution scores are {'all zero' if not actual.any() else 'constant'} over every "
+            f"{width}-bp window: the model's output does not depend on the sequence, so there are no motifs to "
+            "find (was training degenerate?)",
+            source,
+        )
+
+
 def _to_pattern(seqlet_set, name: str, offset: int, trim_threshold: float) -> Pattern:
     """A :class:`Pattern` from a modisco-lite SeqletSet; seqlet coordinates shifted by the crop ``offset``."""
     cwm = np.asarray(seqlet_set.contrib_scores, dtype=np.float64).T
@@ -168,6 +189,7 @@ def run_modisco(
     final_min_cluster_size: int = 20,
     target_seqlet_fdr: float = 0.2,
     trim_threshold: float = TRIM_THRESHOLD,
+    source: str | Path | None = None,
     **modisco_kwargs,
 ) -> list[Pattern]:
     """Run modisco-lite's TFMoDISco and write its h5, patterns JSON, MEME file and logos.
@@ -190,6 +212,8 @@ def run_modisco(
     target_seqlet_fdr
         False discovery rate at which windows are called seqlets against modisco-lite's null of
         sign-flipped, shuffled scores (modisco-lite's default 0.2; lower keeps fewer, stronger seqlets).
+    source
+        Where the scores came from (a file), named by the errors about them (:func:`check_scores`).
     **modisco_kwargs
         Further TFMoDISco arguments (e.g. ``initial_flank_to_add``), passed unchanged.
 
@@ -206,20 +230,28 @@ def run_modisco(
     window, trim_to_window_size = check_window(x.shape[2], sliding_window_size, flank_size, window, trim_to_window_size)
     one_hot, offset = _crop(x, window)
     hyp, _ = _crop(hypothetical, window)
+    check_scores(one_hot, hyp, sliding_window_size, source)
     log.info("modisco-lite on %d sequences × %d bp (window %d)", len(x), x.shape[2], window)
-    pos, neg = modiscolite.tfmodisco.TFMoDISco(
-        one_hot=one_hot,
-        hypothetical_contribs=hyp,
-        max_seqlets_per_metacluster=max_seqlets,
-        sliding_window_size=sliding_window_size,
-        flank_size=flank_size,
-        trim_to_window_size=trim_to_window_size,
-        n_leiden_runs=n_leiden_runs,
-        min_metacluster_size=min_metacluster_size,
-        final_min_cluster_size=final_min_cluster_size,
-        target_seqlet_fdr=target_seqlet_fdr,
-        **modisco_kwargs,
-    )
+    try:
+        pos, neg = modiscolite.tfmodisco.TFMoDISco(
+            one_hot=one_hot,
+            hypothetical_contribs=hyp,
+            max_seqlets_per_metacluster=max_seqlets,
+            sliding_window_size=sliding_window_size,
+            flank_size=flank_size,
+            trim_to_window_size=trim_to_window_size,
+            n_leiden_runs=n_leiden_runs,
+            min_metacluster_size=min_metacluster_size,
+            final_min_cluster_size=final_min_cluster_size,
+            target_seqlet_fdr=target_seqlet_fdr,
+            **modisco_kwargs,
+        )
+    except (IndexError, ValueError) as exc:  # its seqlet null on degenerate scores (too few non-zero windows)
+        raise CisflowError(
+            f"modisco-lite cannot call seqlets on these contribution scores ({exc.__class__.__name__}: {exc}); "
+            "too few windows with contributions (a degenerate model, or too few sequences)?",
+            source,
+        ) from exc
     patterns = [_to_pattern(p, f"pos_pattern_{i}", offset, trim_threshold) for i, p in enumerate(pos or [])]
     patterns += [_to_pattern(p, f"neg_pattern_{i}", offset, trim_threshold) for i, p in enumerate(neg or [])]
     if not patterns:

@@ -121,8 +121,9 @@ def discover_motifs(
         warn_motifs(comparison_tsv)
     central_window(data["x"].shape[2], opts["window"])
     patterns = run_modisco(
-        data["x"], data["hypothetical"], paths, max_seqlets=max_seqlets, window=window, **modisco_kwargs
-    )
+        data["x"], data["hypothetical"], paths, max_seqlets=max_seqlets, window=window, source=scores_npz,
+        **modisco_kwargs,
+    )  # fmt: skip
     pwms = {p.name: p.trimmed_pwm for p in patterns}
     empty = pd.DataFrame(columns=MATCH_COLUMNS)
     jaspar = match_jaspar(pwms, release, taxon, top) if pwms else empty
