@@ -17,4 +17,5 @@ filter_reads(
     drop_chroms=opts["drop_chroms"],
     tn5_shift=opts["tn5_shift"],
     out_stats=snakemake.output.stats,
+    reference=snakemake.input.reference,
 )

@@ -39,6 +39,10 @@ if config["track"] == "genome":
     # the genome as the workflow reads it: an indexed FASTA (a bgzip copy of a plain-gzip input, else a
     # link) and the memory-mapped uint8 code cache that jobs needing sequence for many bins share
     GENOME_FASTA = f"results/genome/{indexed_fasta_name(config['genome']['fasta'])}"
+    # its index: the .fai, and the .gzi of a bgzip copy
+    GENOME_INDEX = [f"{GENOME_FASTA}.fai"] + (
+        [f"{GENOME_FASTA}.gzi"] if GENOME_FASTA.endswith(".gz") else []
+    )
     GENOME_CODES = "results/genome/codes.npy"
     # genome size in Gb, for resources that scale with the genome rather than with a job's inputs
     GENOME_GB = (

@@ -7,8 +7,8 @@ rule genome_fasta:
         fasta=config.get("genome", {}).get("fasta", []),
     output:
         fasta=GENOME_FASTA,
-        fai=f"{GENOME_FASTA}.fai",
-        gzi=[f"{GENOME_FASTA}.gzi"] if GENOME_FASTA.endswith(".gz") else [],
+        fai=GENOME_INDEX[0],
+        gzi=GENOME_INDEX[1:],
     log:
         "logs/genome_fasta/genome_fasta.log",
     benchmark:
@@ -68,6 +68,9 @@ rule filter_reads:
     input:
         reads=lambda wc: sample_row(wc.sample)["reads_path"],
         sizes="results/genome/chrom.sizes",
+        # a CRAM is decoded with the genome it was made against (unused for other formats)
+        reference=GENOME_FASTA,
+        reference_index=GENOME_INDEX,
     output:
         tagalign="results/reads/{sample}.tagAlign.gz",
         stats="results/reads/{sample}.stats.json",
@@ -93,6 +96,8 @@ rule filter_control:
     input:
         reads=lambda wc: control_path(wc.control),
         sizes="results/genome/chrom.sizes",
+        reference=GENOME_FASTA,
+        reference_index=GENOME_INDEX,
     output:
         tagalign="results/reads/controls/{control}.tagAlign.gz",
         stats="results/reads/controls/{control}.stats.json",
