@@ -274,6 +274,7 @@ def read(
     """
     what = what or fmt.name
     path = require_file(path, what)
+    _check_zip(path, what)
     try:
         with np.load(path, allow_pickle=False) as npz:
             files = set(npz.files)
@@ -294,6 +295,15 @@ def read(
     if fmt.check is not None:
         fmt.check(data, path)
     return data
+
+
+def _check_zip(path: Path, what: str) -> None:
+    """CisflowError unless ``path`` starts as a zip archive (an npz) does; else numpy would call it pickled data."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
+        kind = "gzip-compressed" if head[:2] == b"\x1f\x8b" else "empty" if not head else "not a zip archive"
+        raise CisflowError(f"{what} is not an npz file ({kind}); was it written by cisflow?", path)
 
 
 def _cast(value: np.ndarray, dtype: str, key: str, path: str | Path) -> np.ndarray:

@@ -33,7 +33,7 @@ from cisflow.bigwig import read_bigwig_tracks, signal_track_names
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome, gc_fraction
 from cisflow.io import write_json
-from cisflow.labels import Labels, load_labels
+from cisflow.labels import Labels, check_input_length, load_labels
 from cisflow.splits import SPLIT_CODES, SPLITS, bin_splits, make_splits, split_tasks
 
 log = logging.getLogger(__name__)
@@ -268,6 +268,7 @@ def build_datasets(
     """
     if input_length < 1:
         raise CisflowError(f"input_length must be positive, got {input_length}")
+    check_input_length(input_length, labels.bin_size)
     ratios = {"negative_ratio": negative_ratio, "eval_negative_ratio": eval_negative_ratio}
     for name, ratio in (ratios | {"valid_negative_ratio": valid_negative_ratio}).items():
         if ratio is not None and ratio < 0:

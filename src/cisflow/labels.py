@@ -328,12 +328,28 @@ def _check_args(mode: str, bin_size: int, stride: int, min_fraction: float, summ
         raise CisflowError(f"unknown label mode {mode!r}; choose one of {', '.join(MODES)}")
     if bin_size < 1 or stride < 1:
         raise CisflowError(f"bin_size and stride must be positive integers, got {bin_size} and {stride}")
+    if stride > bin_size:
+        raise CisflowError(
+            f"stride (labels.stride, --stride) {stride} is larger than bin_size (labels.bin_size, --bin-size) "
+            f"{bin_size}: the bins would leave {stride - bin_size}-bp gaps that no bin labels; use a stride of at "
+            "most the bin size"
+        )
     if not 0 < min_fraction <= 1:
         raise CisflowError(f"min_fraction must be in (0, 1], got {min_fraction}")
     if summit_flank < 0 or 2 * summit_flank >= bin_size:
         raise CisflowError(f"summit_flank must be in [0, bin_size / 2), got {summit_flank}")
     if max_n is not None and not 0 <= max_n <= 1:
         raise CisflowError(f"max_n_fraction must be in [0, 1], got {max_n}")
+
+
+def check_input_length(input_length: int, bin_size: int) -> None:
+    """CisflowError unless windows of ``input_length`` bp can hold the ``bin_size``-bp bins they are centred on."""
+    if input_length < bin_size:
+        raise CisflowError(
+            f"input_length (splits.input_length, --input-length) {input_length} is smaller than the labels' "
+            f"bin_size (labels.bin_size, --bin-size) {bin_size}: a window would not hold the bin it is labelled "
+            "for; use an input length of at least the bin size"
+        )
 
 
 def _check_peaks(tables: Mapping[str, pd.DataFrame], sizes: Mapping[str, int], what: str) -> None:

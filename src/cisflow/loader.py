@@ -36,7 +36,7 @@ from cisflow.artifacts import DATASET, read
 from cisflow.bigwig import read_bigwig_tracks, signal_track_names
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, gather_windows, reverse_complement_codes
-from cisflow.labels import Labels
+from cisflow.labels import Labels, check_input_length
 
 log = logging.getLogger(__name__)
 
@@ -424,6 +424,7 @@ def _check_params(labels: Labels, chroms, input_length, batch_size, negative_rat
     """CisflowError for parameters the loader cannot use."""
     if input_length < 1 or batch_size < 1:
         raise CisflowError(f"input_length and batch_size must be positive; got {input_length}, {batch_size}")
+    check_input_length(input_length, labels.bin_size)
     if negative_ratio < 0 or jitter < 0:
         raise CisflowError(f"negative_ratio and jitter must be >= 0; got {negative_ratio}, {jitter}")
     unknown = [c for c in chroms if c not in labels.chrom_sizes]

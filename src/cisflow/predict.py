@@ -95,6 +95,8 @@ def _batched_logits(
     signal: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield float32 logits ``(B, T)`` per batch (of the reverse complement, signal reversed, when ``rc``)."""
+    if batch_size < 1:
+        raise CisflowError(f"the batch size (--batch-size) must be a positive integer, got {batch_size}")
     for start in range(0, len(codes), batch_size):
         batch = codes[start : start + batch_size]
         sig = None if signal is None else signal[start : start + batch_size]

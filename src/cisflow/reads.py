@@ -466,6 +466,8 @@ def _stream_text(fmt: str, sink: _Sink, opts: dict[str, Any], stats: dict[str, A
         if not _text_chrom_ok(f[0], opts, stats):
             continue
         start, end = _int(f, 1, lineno, path), _int(f, 2, lineno, path)
+        if end <= start:
+            raise CisflowError(f"line {lineno}: end {end} <= start {start}", path)
         if fmt == "bed":
             if len(f) < 6 or f[5] not in "+-":
                 raise CisflowError(f"line {lineno}: BED reads need 6 columns with strand + or - in column 6", path)
@@ -477,8 +479,6 @@ def _stream_text(fmt: str, sink: _Sink, opts: dict[str, Any], stats: dict[str, A
             name = f[6] if len(f) > 6 else name
         elif fmt == "fragments" and len(f) > 3:
             name = f[3]
-        if end <= start:
-            raise CisflowError(f"line {lineno}: end {end} <= start {start}", path)
         sink.fragment(f[0], start, end, name, 0, 1, 1)
 
 

@@ -212,6 +212,16 @@ def test_reads_bed_on_unknown_chromosome(tmp_path, capsys, data):
     _fails(capsys, _filter_argv(reads, data["sizes"], out), reads, "chrUn", out=out)
 
 
+@pytest.mark.parametrize(("name", "line"), [("reads.bed", "chr1\t50\t10\tr1\t0\t+\n"),
+                                           ("frags.tsv", "chr1\t50\t50\tbc1\n")])  # fmt: skip
+def test_reads_end_not_after_start(tmp_path, capsys, data, name, line):
+    reads = tmp_path / name
+    reads.write_text("chr1\t10\t46\tr0\t0\t+\n" * (name == "reads.bed") + line)
+    out = tmp_path / "out"
+    argv = _filter_argv(reads, data["sizes"], out, *(["--format", "fragments"] if name == "frags.tsv" else []))
+    _fails(capsys, argv, reads, "line", "<= start", out=out)
+
+
 # ----------------------------------------------------------------------------------------------
 # genome
 
@@ -510,6 +520,14 @@ def test_evaluate_missing_model(tmp_path, capsys, data):
            "nomodel", out=out)  # fmt: skip
 
 
+def test_evaluate_batch_size_zero(tmp_path, capsys, data):
+    model, out = tmp_path / "model", tmp_path / "out"
+    argv = ["train", "--train", data["train"], "--valid", data["valid"], "--config", data["config"], "--out-dir", model]
+    assert main([str(a) for a in [*argv, "--device", "cpu"]]) == 0
+    argv = ["evaluate", "--model", model, "--test", data["valid"], "--out-dir", out, "--batch-size", "0"]
+    _fails(capsys, [*argv, "--device", "cpu"], "batch size (--batch-size) must be a positive integer, got 0", out=out)
+
+
 # ----------------------------------------------------------------------------------------------
 # splits
 
@@ -597,3 +615,71 @@ def test_simulate_unknown_motif(tmp_path, capsys, motif, needle):
     argv = ["simulate", "--kind", "single_motif_detection", "--motif", motif, "--length", "100", "--num-pos", "10",
             "--num-neg", "10", "--out-dir", out]  # fmt: skip
     _fails(capsys, argv, needle, out=out)
+
+
+# ----------------------------------------------------------------------------------------------
+# odd geometry: bins with gaps, windows shorter than their bin
+
+
+def test_labels_stride_larger_than_bin_size(tmp_path, capsys, data):
+    out = tmp_path / "out"
+    argv = [*_labels_argv(data["peaks"], data["genome"], out), "--bin-size", "200", "--stride", "250"]
+    _fails(capsys, argv, "stride (labels.stride, --stride) 250 is larger than bin_size", "50-bp gaps", out=out)
+    assert main([str(a) for a in [*argv[:-1], "200"]]) == 0  # a stride equal to the bin size tiles the genome
+
+
+def test_splits_input_length_smaller_than_bin_size(tmp_path, capsys, data):
+    out = tmp_path / "out"
+    argv = ["splits", "--labels", data["labels"], "--genome", data["genome"], "--valid", "chr2", "--test", "chr3",
+            "--input-length", "150", "--out-dir", out]  # fmt: skip
+    _fails(capsys, argv, data["labels"], "input_length (splits.input_length, --input-length) 150 is smaller than",
+           "bin_size (labels.bin_size, --bin-size) 200", out=out)  # fmt: skip
+    assert main([str(a) for a in [*argv[:-3], "200", "--out-dir", out]]) == 0  # windows as long as the bins
+
+
+def test_genome_loader_input_length_smaller_than_bin_size(data):
+    from cisflow.labels import load_labels
+    from cisflow.loader import GenomeBatches
+
+    genome, labels = Genome.from_fasta(data["genome"]), load_labels(data["labels"])
+    _raises(GenomeBatches, "input_length (splits.input_length", "150", genome=genome, labels=labels,
+            chroms=["chr1"], input_length=150)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------
+# paths the system refuses, and files that are not what they are named: one line, never a traceback
+
+
+@pytest.mark.parametrize("command", ["labels", "train", "reads"])
+def test_output_folder_taken_by_a_file(tmp_path, capsys, data, command):
+    taken = tmp_path / "taken"
+    taken.write_text("a file where the output folder goes\n")
+    out = taken / "out"
+    argv = {
+        "labels": ["labels", "--conservative", f"T={data['peaks']}", "--genome", data["genome"], "--out",
+                   out / "labels.npz"],
+        "train": ["train", "--train", data["train"], "--valid", data["valid"], "--config", data["config"],
+                  "--out-dir", out, "--device", "cpu"],
+        "reads": _filter_argv(tmp_path / "reads.bed", data["sizes"], out),
+    }[command]  # fmt: skip
+    (tmp_path / "reads.bed").write_text("chr1\t10\t46\tr1\t0\t+\n")
+    _fails(capsys, argv, taken, "a file is in the way of a folder this command writes into")
+    assert taken.read_text() == "a file where the output folder goes\n"
+
+
+NOT_NPZ = [(b"chr1\t0\t200\n", "not a zip archive"), (gzip.compress(b"x" * 100), "gzip-compressed"), (b"", "empty")]
+
+
+@pytest.mark.parametrize(("content", "kind"), NOT_NPZ)
+@pytest.mark.parametrize("command", ["splits", "train", "motifs"])
+def test_npz_input_that_is_not_an_npz(tmp_path, capsys, data, content, kind, command):
+    bad = tmp_path / "in.npz"
+    bad.write_bytes(content)
+    out = tmp_path / "out"
+    argv = {
+        "splits": ["splits", "--labels", bad, "--genome", data["genome"], "--valid", "chr2", "--test", "chr3",
+                   "--out-dir", out],
+        "train": ["train", "--train", bad, "--valid", data["valid"], "--config", data["config"], "--out-dir", out],
+        "motifs": ["motifs", "--scores", bad, "--out-dir", out],
+    }[command]  # fmt: skip
+    _fails(capsys, argv, bad, f"is not an npz file ({kind})", out=out)

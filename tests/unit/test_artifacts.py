@@ -91,7 +91,7 @@ def test_missing_unknown_and_unreadable(tmp_path):
     with pytest.raises(CisflowError, match=r"none\.npz: dataset does not exist"):
         artifacts.read_dataset(tmp_path / "none.npz")
     (tmp_path / "junk.npz").write_text("not an npz")
-    with pytest.raises(CisflowError, match=r"junk\.npz: cannot read dataset"):
+    with pytest.raises(CisflowError, match=r"junk\.npz: dataset is not an npz file \(not a zip archive\)"):
         artifacts.read_dataset(tmp_path / "junk.npz")
     with pytest.raises(TypeError, match="declares no array nope"):
         write(tmp_path / "c.npz", DATASET, arrays) or read(tmp_path / "c.npz", DATASET, ("nope",))
