@@ -196,6 +196,7 @@ def bench_demo(args, device: torch.device) -> list[tuple[str, float, str]]:
         out / "train", splits, interpret_outputs(out / "interpret", opts["methods"]), opts["methods"], opts["task"],
         args.n_interpret if args.cpu_dry_run else opts["max_sequences"], seed=cfg["seed"],
         n_references=opts["deepshap_references"], device=str(device), precision=opts["deepshap_precision"],
+        genome=res / "genome/codes.npy",
     )  # fmt: skip
     t_interp = time.perf_counter() - start
     shutil.rmtree(out, ignore_errors=True)

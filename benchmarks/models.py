@@ -136,7 +136,8 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
         )
     seconds = time.perf_counter() - start
     evaluation = (out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}") / "evaluate"
-    evaluate_model(out, results / "data/test.npz", evaluation_outputs(evaluation), reverse_complement_average=True)
+    evaluate_model(out, results / "data/test.npz", evaluation_outputs(evaluation), reverse_complement_average=True,
+                   genome=results / "genome/codes.npy")  # fmt: skip
     meta = json.loads((out / "model.json").read_text())
     valid = meta["best_value"] if meta.get("monitor") == "auprc" else float("nan")
     return {**_metrics(evaluation / "metrics.json"), "seconds": seconds, "valid_auprc": valid}
@@ -148,18 +149,22 @@ def run_gkm(config: dict, results: Path, out_dir: Path, seed: int) -> dict:
 
     from cisflow.artifacts import geometry, read_dataset
     from cisflow.baselines.gkm import gkm_svm_scores
+    from cisflow.data import dataset_arrays
     from cisflow.evaluate import evaluate_predictions, evaluation_outputs
+    from cisflow.genome import Genome
 
     evaluation = out_dir / "baselines" / "gkm" / f"seed{seed}"
     if not (evaluation / "metrics.json").is_file():
         data = {s: read_dataset(results / f"data/{s}.npz", s) for s in ("train", "valid", "test")}
+        genome = Genome.open(results / "genome/codes.npy")  # the datasets hold coordinates: windows from the genome
+        codes = {s: dataset_arrays(d, genome)[0] for s, d in data.items()}
         opts = {k: v for k, v in config["baselines"]["gkm"].items() if k != "enabled"}
         cs = opts.pop("C")
         tasks = [str(t) for t in data["test"]["tasks"]]
         scores = np.zeros(data["test"]["labels"].shape, np.float32)
         for i in range(len(tasks)):
-            pair = [(data[s]["codes"], data[s]["labels"][:, i]) for s in ("train", "valid")]
-            scores[:, i], _ = gkm_svm_scores(*pair, data["test"]["codes"], cs=cs, seed=seed, **opts)
+            pair = [(codes[s], data[s]["labels"][:, i]) for s in ("train", "valid")]
+            scores[:, i], _ = gkm_svm_scores(*pair, codes["test"], cs=cs, seed=seed, **opts)
         test = data["test"]
         evaluate_predictions(
             test["labels"],

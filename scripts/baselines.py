@@ -20,4 +20,6 @@ run_baselines(
     fdrs=snakemake.params.fdrs,
     kmer=opts["kmer"],
     gkm=opts["gkm"],
+    genome=snakemake.input.get("genome"),
+    max_train=opts["max_train"],
 )

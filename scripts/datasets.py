@@ -1,4 +1,4 @@
-"""Snakemake adapter: held-out-chromosome splits and their train / valid / test datasets."""
+"""Snakemake adapter: held-out-chromosome (or region) splits and their train / valid / test coordinate datasets."""
 
 from _bootstrap import setup
 
@@ -16,5 +16,6 @@ datasets_from_files(
     splits_json=snakemake.output.splits,
     seed=snakemake.params.seed,
     signal_bigwigs=snakemake.params.signal_bigwigs,
+    with_codes=False,  # coordinate datasets: later rules make the windows from the code cache
     **opts,
 )

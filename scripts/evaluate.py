@@ -13,4 +13,6 @@ evaluate_model(
     batch_size=snakemake.params.evaluate["batch_size"],
     reverse_complement_average=snakemake.params.evaluate["reverse_complement_average"],
     device=snakemake.params.device,
+    genome=snakemake.input.get("genome"),
+    signal_bigwigs=list(snakemake.input.get("signal", [])),
 )

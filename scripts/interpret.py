@@ -29,4 +29,6 @@ interpret_model(
     precision=opts["deepshap_precision"],
     chrom_sizes=read_chrom_sizes(snakemake.input.sizes) if snakemake.input.sizes else None,
     device=snakemake.params.device,
+    genome=snakemake.input.get("genome"),
+    signal_bigwigs=list(snakemake.input.get("signal", [])),
 )

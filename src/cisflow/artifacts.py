@@ -19,7 +19,8 @@ rerun. The formats:
 :data:`LABELS`
     Binned labels of the genome (:func:`cisflow.labels.save_labels`).
 :data:`DATASET`
-    One split's windows: codes, labels, ids, coordinates, optional signal channels
+    One split's windows: labels, ids, coordinates, and codes (and optional signal channels), or, for a
+    coordinate dataset of the genome track, no codes: its windows are made from the genome when used
     (:mod:`cisflow.data`, :mod:`cisflow.simulate`).
 :data:`PREDICTIONS`
     Probabilities per row and task of a model or a baseline (:func:`cisflow.evaluate.evaluate_predictions`).
@@ -137,7 +138,13 @@ DATASET = Format(
     1,
     "splits (or simulate)",
     {
-        "codes": Array("uint8", ("N", "L"), doc="genome codes A0 C1 G2 T3 N4 of each window"),
+        "codes": Array(
+            "uint8",
+            ("N", "L"),
+            required=False,
+            doc="genome codes A0 C1 G2 T3 N4 of each window; absent from a "
+            "coordinate dataset, whose windows are made from the genome when used (cisflow.loader.dataset_windows)",
+        ),
         "labels": Array("int8", ("N", "T"), doc="1 bound, 0 unbound, -1 ambiguous"),
         "tasks": Array("str", ("T",)),
         "ids": Array("str", ("N",), doc="chrom:start-end of the bin (or the sequence id)"),
@@ -356,14 +363,21 @@ def read_dataset(path: str | Path, what: str = "dataset") -> dict[str, np.ndarra
     """Read a dataset npz (:data:`DATASET`): every array it has, checked, and at least one row (an empty
     split may be written, with a warning, but not trained or evaluated on); ``what`` names the file in errors."""
     data = read(path, DATASET, what=what)
-    if data["codes"].shape[0] == 0:
+    if data["labels"].shape[0] == 0:
         raise CisflowError(f"{what} has no sequences", path)
+    _check_windows(data, path)
     return data
 
 
+def _check_windows(data: Mapping[str, np.ndarray], path: str | Path) -> None:
+    """A whole dataset has its windows' codes, or their coordinates (``chrom``, ``bin_start``) to make them."""
+    if "codes" not in data and not {"chrom", "bin_start"} <= set(data):
+        raise CisflowError("a dataset without codes needs chrom and bin_start (its windows' coordinates)", path)
+
+
 def signal_names(data: Mapping[str, np.ndarray]) -> list[str]:
-    """Names of a dataset's signal channels (``signal_names``), ``[]`` when it has no ``signal``."""
-    return [str(n) for n in data["signal_names"]] if "signal" in data else []
+    """Names of a dataset's signal channels (``signal_names``; a coordinate dataset has them without ``signal``)."""
+    return [str(n) for n in data["signal_names"]] if "signal_names" in data else []
 
 
 def check_signal_names(data: Mapping[str, np.ndarray], wanted: Sequence[str], path: str | Path, what: str) -> None:
@@ -405,6 +419,7 @@ def write_datasets(datasets: Mapping[str, Mapping[str, np.ndarray]], paths: Mapp
     if missing:
         raise CisflowError(f"no dataset for split(s) {', '.join(missing)}; have {', '.join(datasets)}")
     for split, path in paths.items():
+        _check_windows(datasets[split], path)
         write(path, DATASET, datasets[split])
         log.info("wrote %s (%d windows) to %s", split, len(datasets[split]["ids"]), path)
 

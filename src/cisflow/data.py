@@ -153,8 +153,10 @@ def _sample_negatives(
     return np.sort(pool[gc_matched_sample(pool_gc, pos_gc, n, rng)])
 
 
-def _assemble(genome: Genome, labels: Labels, bins: _Bins, rows: np.ndarray, cols, input_length: int, seed: int):
-    """The dataset dict of the contract for the chosen rows (genome order)."""
+def _assemble(
+    genome: Genome, labels: Labels, bins: _Bins, rows: np.ndarray, cols, input_length: int, seed: int, codes: bool
+):
+    """The dataset dict of the contract for the chosen rows (genome order); ``codes=False``: coordinates only."""
     rows = rows[np.lexsort((bins.bin_idx[rows], bins.chrom_idx[rows]))]
     chrom_names = np.asarray(bins.chroms, dtype=str)
     chrom = chrom_names[bins.chrom_idx[rows]] if rows.size else np.zeros(0, dtype="<U1")
@@ -167,8 +169,8 @@ def _assemble(genome: Genome, labels: Labels, bins: _Bins, rows: np.ndarray, col
         sel = cidx == k
         mat[sel] = labels.labels[bins.chroms[k]][bin_idx[sel]][:, cols]
     ids = np.array([f"{c}:{s}-{s + labels.bin_size}" for c, s in zip(chrom, bin_start, strict=True)], dtype=str)
-    return {
-        "codes": _fetch(genome, bins.chroms, bins.chrom_idx[rows], start, input_length),
+    out = {"codes": _fetch(genome, bins.chroms, bins.chrom_idx[rows], start, input_length)} if codes else {}
+    return out | {
         "labels": mat,
         "tasks": np.asarray([labels.tasks[j] for j in cols], dtype=str),
         "ids": ids,
@@ -229,6 +231,7 @@ def build_datasets(
     signal_bigwigs: Sequence[str | Path] = (),
     valid_regions: Sequence[str] = (),
     test_regions: Sequence[str] = (),
+    with_codes: bool = True,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Build the train / valid / test datasets from labels and the genome.
 
@@ -260,6 +263,10 @@ def build_datasets(
     valid_regions, test_regions
         ``chrom:start-end`` regions held out inside their chromosomes; bins within one input window
         of a region boundary are left out of every split (:func:`cisflow.splits.bin_splits`).
+    with_codes
+        Store each window's codes (and signal); False writes coordinate datasets (no ``codes``, only
+        ``signal_names``), whose windows are made from the genome when used (:func:`dataset_windows`),
+        so a genome-wide split costs a few bytes per bin.
 
     Returns
     -------
@@ -296,9 +303,11 @@ def build_datasets(
             n_neg = round(ratio * pos_rows.size)
             neg_rows = _sample_negatives(genome, labels, bins, n_neg, pos_gc, rng, input_length)
             rows = np.concatenate([pos_rows, neg_rows])
-        out[split] = _assemble(genome, labels, bins, rows, cols[split], input_length, seed)
-        if signal_bigwigs:
+        out[split] = _assemble(genome, labels, bins, rows, cols[split], input_length, seed, with_codes)
+        if signal_bigwigs and with_codes:
             out[split] = add_signal(out[split], genome, signal_bigwigs)
+        elif signal_bigwigs:
+            out[split]["signal_names"] = np.asarray(signal_track_names(signal_bigwigs), dtype=str)
         n_pos = int((out[split]["labels"] == 1).any(axis=1).sum())
         log.info("%s: %d windows (%d positive) on %d chromosomes", split, rows.size, n_pos, len(chroms))
         _check_bound(out[split], split, chroms, labels)
@@ -389,3 +398,43 @@ def _recorded_params(params: Mapping) -> dict:
         if p.default is not inspect.Parameter.empty
     }
     return {k: [str(x) for x in v] if isinstance(v, list | tuple) else v for k, v in used.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# coordinate datasets: windows made from the genome when used (batches: cisflow.loader.dataset_windows)
+
+
+def dataset_arrays(
+    data: Mapping[str, np.ndarray],
+    genome: Genome | None,
+    rows: np.ndarray | None = None,
+    signal_bigwigs: Sequence[str | Path] = (),
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Codes ``(n, L)`` uint8 and signal ``(n, S, L)`` float16 (or None) of a dataset's rows (default all).
+
+    Read from the dataset when it stores them, else made from ``genome`` (and ``signal_bigwigs``, the
+    dataset's ``signal_names`` in order), exactly as :func:`build_datasets` would have stored them.
+    Meant for subsets (a baseline's capped training sample, the windows interpreted); genome-wide
+    splits are scored in batches (:func:`cisflow.loader.dataset_windows`).
+    """
+    rows = np.arange(len(data["labels"])) if rows is None else np.asarray(rows)
+    if "codes" in data:
+        return data["codes"][rows], (data["signal"][rows] if "signal" in data else None)
+    if genome is None:
+        raise CisflowError("a coordinate dataset (no codes) needs the genome to make its windows")
+    check_dataset_signal(data, signal_bigwigs)
+    length, starts = int(data["input_length"]), np.asarray(data["start"])[rows]
+    codes = genome.flat().fetch_many(data["chrom"][rows], starts, length)
+    if not signal_bigwigs:
+        return codes, None
+    chroms = sorted(set(data["chrom"][rows].tolist()), key=list(genome.sizes).index)
+    chrom_idx = np.array([chroms.index(c) for c in data["chrom"][rows]], dtype=np.int64).reshape(len(rows))
+    signal = np.stack([_signal_windows(p, genome, chroms, chrom_idx, starts, length) for p in signal_bigwigs], axis=1)
+    return codes, signal
+
+
+def check_dataset_signal(data: Mapping[str, np.ndarray], signal_bigwigs: Sequence[str | Path]) -> None:
+    """CisflowError unless ``signal_bigwigs`` are the dataset's signal channels (by file name, in order)."""
+    names = [str(n) for n in data.get("signal_names", [])]
+    if signal_track_names(signal_bigwigs) != names:
+        raise CisflowError(f"signal bigWigs {signal_track_names(signal_bigwigs)} are not the dataset's {names}")

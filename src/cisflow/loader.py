@@ -286,6 +286,11 @@ class GenomeBatches:
         flat = self._genome.chroms.flat
         return gather_windows(flat, self._chrom_off[ci], self._chrom_size[ci], starts, self.input_length)
 
+    @property
+    def genome(self) -> Genome:
+        """The genome the windows are read from (its flat code array)."""
+        return self._genome
+
     # ------------------------------------------------------------------ sizes
     @property
     def signal_names(self) -> list[str]:
@@ -419,6 +424,10 @@ class GenomeBatches:
             sample["signal_names"] = np.array(self.signal_names)
         return sample
 
+    def dataset_windows(self, data: Mapping[str, np.ndarray], batch_size: int = 256) -> BinWindows:
+        """A coordinate dataset's windows made from this loader's genome and signal (:func:`dataset_windows`)."""
+        return dataset_windows(data, self.genome, None, batch_size, self.signal_bigwigs)
+
 
 def _check_params(labels: Labels, chroms, input_length, batch_size, negative_ratio, jitter, tasks_idx) -> None:
     """CisflowError for parameters the loader cannot use."""
@@ -526,3 +535,25 @@ def _task_columns(labels: Labels, tasks: Sequence[str] | None, path: str | Path)
             path,
         )
     return [labels.tasks.index(t) for t in tasks]
+
+
+def dataset_windows(
+    data: Mapping[str, np.ndarray],
+    genome: Genome,
+    rows: np.ndarray | None = None,
+    batch_size: int = 256,
+    signal_bigwigs: Sequence[str | Path] = (),
+    prefetch: int = 2,
+) -> BinWindows:
+    """A dataset's windows (rows in the order given, default all) as one-hot batches made on the fly.
+
+    ``data`` needs ``chrom``, ``bin_start`` and its geometry (``input_length``, ``bin_size``), e.g. a
+    coordinate dataset (:func:`cisflow.data.build_datasets` with ``with_codes=False``); ``signal_bigwigs``
+    are its ``signal_names``' files, in order.
+    """
+    from cisflow.data import check_dataset_signal
+
+    check_dataset_signal(data, signal_bigwigs)
+    rows = np.arange(len(data["labels"])) if rows is None else np.asarray(rows)
+    return BinWindows(genome, data["chrom"][rows], data["bin_start"][rows], int(data["input_length"]),
+                      int(data["bin_size"]), batch_size, signal_bigwigs, prefetch)  # fmt: skip

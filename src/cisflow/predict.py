@@ -184,12 +184,14 @@ def predict_batches(
     batches: Iterable[torch.Tensor],
     device: str | torch.device | None = None,
     reverse_complement_average: bool = False,
+    logits: bool = False,
 ) -> Iterator[np.ndarray]:
     """Probabilities ``(B, T)`` float32 per batch of one-hot windows ``x`` ``(B, 4 + S, L)``, yielded as they come.
 
     ``batches`` is e.g. a :class:`cisflow.loader.BinWindows` (windows made on the fly, prefetched in a
     background thread), so no split is ever held as one array and the caller can write each chunk out.
-    ``reverse_complement_average`` averages each window's probability with its reverse complement's.
+    ``reverse_complement_average`` averages each window's probability with its reverse complement's;
+    ``logits`` yields the logits instead (of the forward strand only).
     """
     device = resolve_device(device)
     was_training = model.training
@@ -198,9 +200,11 @@ def predict_batches(
         for x in batches:
             x = x.pin_memory().to(device, non_blocking=True) if device.type == "cuda" else x.to(device)
             with autocast(device):
-                probs = torch.sigmoid(model(x).float())
-                if reverse_complement_average:
-                    probs = (probs + torch.sigmoid(model(reverse_complement_batch(x)).float())) / 2
-            yield probs.cpu().numpy().astype(np.float32, copy=False)
+                out = model(x).float()
+                if not logits:
+                    out = torch.sigmoid(out)
+                    if reverse_complement_average:
+                        out = (out + torch.sigmoid(model(reverse_complement_batch(x)).float())) / 2
+            yield out.cpu().numpy().astype(np.float32, copy=False)
     finally:
         model.train(was_training)

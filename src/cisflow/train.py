@@ -34,7 +34,7 @@ from cisflow.genome import reverse_complement_codes
 from cisflow.io import array_digest, atomic_open, atomic_path, file_digest
 from cisflow.metrics import DEFAULT_FDRS, mean_metrics, multitask_metrics
 from cisflow.models import build_model, check_model_config, save_model_files
-from cisflow.predict import autocast, codes_to_tensor, predict_logits, resolve_device
+from cisflow.predict import autocast, codes_to_tensor, predict_batches, predict_logits, resolve_device
 from cisflow.transfer import (
     InitParams,
     check_model_section,
@@ -295,8 +295,14 @@ def evaluate_split(
 ) -> dict[str, float]:
     """Unweighted masked BCE and the metrics (mean over tasks, counts summed) of ``model`` on ``data``.
 
-    Non-finite predictions (diverged weights) give only ``{"loss": nan}``."""
-    logits = predict_logits(model, data["codes"], batch_size=batch_size, device=device, signal=data.get("signal"))
+    ``data`` holds ``codes`` (and ``signal``), or ``windows``: a :class:`cisflow.loader.BinWindows` of a
+    coordinate dataset, whose windows are made batch by batch. Non-finite predictions (diverged weights)
+    give only ``{"loss": nan}``.
+    """
+    if "windows" in data:
+        logits = np.concatenate(list(predict_batches(model, data["windows"], device, logits=True)))
+    else:
+        logits = predict_logits(model, data["codes"], batch_size=batch_size, device=device, signal=data.get("signal"))
     if not np.isfinite(logits).all():  # diverged weights: only the loss, which says so (_check_finite)
         return {"loss": math.nan}
     loss = float(masked_bce_loss(torch.from_numpy(logits), torch.from_numpy(data["labels"])))
@@ -591,12 +597,14 @@ def _load_loader_data(batches: Any, valid_npz: str | Path, tasks: Sequence[str] 
     check_signal_names(valid, batches.signal_names, valid_npz, "genome loader")
     if list(batches.tasks) != valid["tasks"].tolist():
         raise CisflowError(f"tasks {valid['tasks'].tolist()} differ from the loader's tasks {batches.tasks}", valid_npz)
-    if batches.input_length != valid["codes"].shape[1]:
+    if batches.input_length != int(valid["input_length"]):
         raise CisflowError(
-            f"sequence length {valid['codes'].shape[1]} differs from the loader's {batches.input_length}", valid_npz
+            f"sequence length {int(valid['input_length'])} differs from the loader's {batches.input_length}", valid_npz
         )
     if batches.n_samples == 0:
         raise CisflowError("the genome loader has no positive bins to train on")
+    if "codes" not in valid:  # a coordinate dataset: its windows made from the loader's genome each epoch
+        valid["windows"] = batches.dataset_windows(valid)
     return {"train": {**batches.eval_sample(), "batches": batches}, "valid": valid}
 
 
@@ -749,7 +757,7 @@ def train_model(
         "seed": int(seed),
         "tasks": tasks,
         "input_length": length,
-        "sizes": [len(data["train"]["codes"]), len(data["valid"]["codes"])],
+        "sizes": [len(data["train"]["labels"]), len(data["valid"]["labels"])],
         "data": data_fingerprint(data, data_files),
     }
     if train_batches is not None:

@@ -152,6 +152,15 @@ def submission_files():
     return [str(paths[group]) for group in GROUPS]
 
 
+def genome_inputs(wildcards):
+    """On the genome track: the code cache the coordinate datasets' windows are made from, and the signal
+    bigWigs of their extra channels; nothing on the simulation track (its datasets hold codes).
+    """
+    if config["track"] != "genome":
+        return {}
+    return {"genome": GENOME_CODES, "signal": SIGNAL_BIGWIGS}
+
+
 def train_inputs(wildcards):
     """Training data: the simulated dataset, or on the genome track the labels streamed by the loader; the
     model.init_from model's files when set."""

@@ -4,6 +4,7 @@ localrules:
 
 rule evaluate:
     input:
+        unpack(genome_inputs),
         model="results/train/model.safetensors",
         meta="results/train/model.json",
         test="results/data/test.npz",
@@ -40,6 +41,7 @@ rule evaluate:
 
 rule baselines:
     input:
+        unpack(genome_inputs),
         train="results/data/train.npz",
         valid="results/data/valid.npz",
         test="results/data/test.npz",

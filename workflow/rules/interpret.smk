@@ -1,5 +1,6 @@
 rule interpret:
     input:
+        unpack(genome_inputs),
         model="results/train/model.safetensors",
         meta="results/train/model.json",
         data=expand("results/data/{split}.npz", split=config["interpret"]["splits"]),

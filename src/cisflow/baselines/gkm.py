@@ -171,6 +171,21 @@ def gkm_svm_scores(
     tuple
         Decision values float32 ``(N_test,)`` and the chosen ``C``.
     """
+    model, c = fit_best_gkm_svm(train, valid, l, k, window, cs, max_train, seed)
+    return decision_values(model, test_codes, l, k, window), c
+
+
+def fit_best_gkm_svm(
+    train: tuple[np.ndarray, np.ndarray],
+    valid: tuple[np.ndarray, np.ndarray],
+    l: int = 8,  # noqa: E741
+    k: int = 5,
+    window: int | None = 200,
+    cs: Sequence[float] = (0.1, 1.0),
+    max_train: int | None = 4000,
+    seed: int = 0,
+) -> tuple[LinearSVC, float]:
+    """The gkm-SVM of :func:`gkm_svm_scores` (best validation auPRC over ``cs``) and its ``C``, to score later."""
     from cisflow.metrics import auprc
 
     rows = _balanced_subset(train[1], max_train, seed)
@@ -185,4 +200,4 @@ def gkm_svm_scores(
         if best is None or score > best[0]:
             best = (score, c, model)
     _, c, model = best
-    return decision_values(model, test_codes, l, k, window), float(c)
+    return model, float(c)

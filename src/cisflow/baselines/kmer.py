@@ -196,6 +196,34 @@ def _fit_best_c(
     return best[1], best[2]
 
 
+def fit_kmer_models(
+    train: Mapping[str, np.ndarray],
+    valid: Mapping[str, np.ndarray],
+    k: int = 6,
+    cs: Sequence[float] = (1.0,),
+    seed: int = 0,
+) -> tuple[list[LogisticRegression], list[float]]:
+    """One k-mer model per task fitted on ``train`` (``C`` chosen on ``valid``): the models and the chosen ``C``.
+
+    ``train`` and ``valid`` hold ``codes`` uint8 ``(N, L)`` and ``labels`` int8 ``(N, T)`` (-1 dropped).
+    """
+    x_train, x_valid = (_features(kmer_counts(c, k)) for c in (train["codes"], valid["codes"]))
+    fitted = [
+        _fit_best_c(x_train, train["labels"][:, i], x_valid, valid["labels"][:, i], cs, seed)
+        for i in range(train["labels"].shape[1])
+    ]
+    return [m for m, _ in fitted], [c for _, c in fitted]
+
+
+def predict_kmer_models(models: Sequence[LogisticRegression], codes: np.ndarray, k: int = 6) -> np.ndarray:
+    """float32 ``(M, T)`` probabilities of the bound class of each task's model (:func:`fit_kmer_models`)."""
+    x = _features(kmer_counts(codes, k))
+    probs = np.zeros((x.shape[0], len(models)), dtype=np.float32)
+    for i, model in enumerate(models):
+        probs[:, i] = _predict_features(model, x)
+    return probs
+
+
 def kmer_baseline_probs(
     train: Mapping[str, np.ndarray],
     valid: Mapping[str, np.ndarray],
@@ -224,12 +252,5 @@ def kmer_baseline_probs(
     probs, chosen
         float32 ``(M, T)`` probabilities of the bound class, and the ``C`` kept per task ``(T,)``.
     """
-    x_train, x_valid, x_test = (_features(kmer_counts(c, k)) for c in (train["codes"], valid["codes"], test_codes))
-    n_tasks = train["labels"].shape[1]
-    probs = np.zeros((x_test.shape[0], n_tasks), dtype=np.float32)
-    chosen = []
-    for i in range(n_tasks):
-        model, c = _fit_best_c(x_train, train["labels"][:, i], x_valid, valid["labels"][:, i], cs, seed)
-        probs[:, i] = _predict_features(model, x_test)
-        chosen.append(c)
-    return probs, chosen
+    models, chosen = fit_kmer_models(train, valid, k, cs, seed)
+    return predict_kmer_models(models, test_codes, k), chosen

@@ -17,9 +17,10 @@ import pandas as pd
 
 from cisflow import artifacts, metrics
 from cisflow.artifacts import read_dataset
-from cisflow.baselines.gkm import gkm_svm_scores
-from cisflow.baselines.kmer import kmer_baseline_probs
+from cisflow.baselines.gkm import decision_values, fit_best_gkm_svm
+from cisflow.baselines.kmer import fit_kmer_models, predict_kmer_models
 from cisflow.baselines.pwm import pwm_baseline_scores
+from cisflow.data import dataset_arrays
 from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import evaluate_predictions, evaluation_outputs
 from cisflow.io import write_tsv
@@ -65,16 +66,50 @@ def baseline_outputs(out_dir: str | Path, names: Sequence[str] = BASELINES) -> d
     return {"table": out_dir / "baselines.tsv"} | {name: evaluation_outputs(out_dir / name) for name in names}
 
 
-def _run_pwm(test: dict, tasks: list[str], motifs: dict[str, str], outputs: Mapping, fdrs) -> pd.DataFrame:
+def capped_sample(labels: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
+    """At most ``cap`` rows, sorted: every row when there are fewer, else a seeded sample stratified by
+    whether a row is bound in any task (each stratum keeps its share, at least one row when it has any)."""
+    n = len(labels)
+    if cap is None or n <= cap:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    pos = (np.asarray(labels) == 1).any(axis=1)
+    strata = [np.flatnonzero(pos), np.flatnonzero(~pos)]
+    quota = [max(round(cap * len(s) / n), int(len(s) > 0)) for s in strata]
+    return np.sort(
+        np.concatenate([rng.choice(s, min(q, len(s)), replace=False) for s, q in zip(strata, quota, strict=True)])
+    )
+
+
+def _training_split(data: Mapping[str, np.ndarray], genome: Any, cap: int | None, seed: int) -> dict[str, np.ndarray]:
+    """``codes`` and ``labels`` of a capped, stratified sample of a split (codes made from the genome if need be)."""
+    rows = capped_sample(data["labels"], cap, seed)
+    if len(rows) < len(data["labels"]):
+        log.info("baselines train on %d of %d rows (stratified sample)", len(rows), len(data["labels"]))
+    codes, _ = dataset_arrays(data, genome, rows)
+    return {"codes": codes, "labels": data["labels"][rows]}
+
+
+def _score_in_chunks(test: Mapping[str, np.ndarray], genome: Any, score, n_cols: int, chunk: int) -> np.ndarray:
+    """float32 ``(N, n_cols)``: ``score(codes)`` of the test windows, ``chunk`` windows at a time."""
+    n = len(test["labels"])
+    out = np.zeros((n, n_cols), dtype=np.float32)
+    for lo in range(0, n, chunk):
+        codes, _ = dataset_arrays(test, genome, np.arange(lo, min(lo + chunk, n)))
+        out[lo : lo + len(codes)] = np.asarray(score(codes), dtype=np.float32).reshape(len(codes), n_cols)
+    return out
+
+
+def _run_pwm(test, genome, tasks, motifs: dict[str, str], outputs: Mapping, fdrs, chunk: int) -> pd.DataFrame:
     """Score the test set with each task's motif and evaluate the tasks that have one."""
     cols = [i for i, t in enumerate(tasks) if t in motifs]
-    cache: dict[str, np.ndarray] = {}
-    scores = np.zeros((test["codes"].shape[0], len(cols)), dtype=np.float32)
-    for j, i in enumerate(cols):
-        spec = motifs[tasks[i]]
-        if spec not in cache:
-            cache[spec] = pwm_baseline_scores(test["codes"], spec)
-        scores[:, j] = cache[spec]
+    specs = [motifs[tasks[i]] for i in cols]
+
+    def score(codes: np.ndarray) -> np.ndarray:
+        cache = {spec: pwm_baseline_scores(codes, spec) for spec in dict.fromkeys(specs)}
+        return np.stack([cache[spec] for spec in specs], axis=1)
+
+    scores = _score_in_chunks(test, genome, score, len(cols), chunk)
     names = [tasks[i] for i in cols]
     info = {"baseline": "pwm", "motifs": {t: motifs[t] for t in names}}
     geometry = artifacts.geometry(test)
@@ -84,35 +119,47 @@ def _run_pwm(test: dict, tasks: list[str], motifs: dict[str, str], outputs: Mapp
     return pd.DataFrame([{"baseline": "pwm", "params": f"motif={motifs[r['task']]}", **r} for r in rows])
 
 
-def _run_kmer(
-    train, valid, test, tasks, k: int, cs: Sequence[float], seed: int, outputs: Mapping, fdrs
-) -> pd.DataFrame:
-    """Fit one k-mer model per task on train (C chosen on valid) and evaluate on test."""
-    probs, cs_chosen = kmer_baseline_probs(train, valid, test["codes"], k, cs, seed)
+def _run_kmer(train, valid, test, genome, tasks, opts: Mapping[str, Any], outputs: Mapping, fdrs) -> pd.DataFrame:
+    """Fit one k-mer model per task on train (C chosen on valid) and evaluate on test, scored in chunks."""
+    k, seed = opts["k"], opts["seed"]
+    models, cs_chosen = fit_kmer_models(train, valid, k, opts["cs"], seed)
+    probs = _score_in_chunks(
+        test, genome, lambda codes: predict_kmer_models(models, codes, k), len(tasks), opts["chunk"]
+    )
     chosen = dict(zip(tasks, cs_chosen, strict=True))
     for task, c in chosen.items():
         log.info("k-mer baseline %s: k=%d C=%g", task, k, c)
-    info = {"baseline": "kmer", "k": k, "canonical": True, "C": chosen, "seed": seed}
+    info = {
+        "baseline": "kmer",
+        "k": k,
+        "canonical": True,
+        "C": chosen,
+        "seed": seed,
+        "trained_on": len(train["labels"]),
+    }
     rows = evaluate_predictions(
         test["labels"], probs, tasks, test["ids"], outputs, fdrs, info, geometry=artifacts.geometry(test)
     )
     return pd.DataFrame([{"baseline": "kmer", "params": f"k={k} C={chosen[r['task']]:g}", **r} for r in rows])
 
 
-def _run_gkm(train, valid, test, tasks, params: Mapping[str, Any], seed: int, outputs: Mapping, fdrs):
+def _run_gkm(train, valid, test, genome, tasks, params: Mapping[str, Any], opts, outputs: Mapping, fdrs):
     """Fit one gapped k-mer SVM per task (:mod:`cisflow.baselines.gkm`, C chosen on valid) and evaluate on test."""
-    opts = {k: v for k, v in params.items() if k != "enabled"}
-    cs = opts.pop("C", (0.1, 1.0))
+    gkm = {"l": 8, "k": 5, "window": 200} | {k: v for k, v in params.items() if k not in ("enabled", "C")}
+    shape = {k: gkm[k] for k in ("l", "k", "window")}
+    cs, seed = params.get("C", (0.1, 1.0)), opts["seed"]
     scores = np.zeros(test["labels"].shape, dtype=np.float32)
     chosen = {}
     for i, task in enumerate(tasks):
         pair = (train["codes"], train["labels"][:, i]), (valid["codes"], valid["labels"][:, i])
-        scores[:, i], chosen[task] = gkm_svm_scores(*pair, test["codes"], cs=cs, seed=seed, **opts)
-    info = {"baseline": "gkm", **opts, "C": chosen, "seed": seed}
+        model, chosen[task] = fit_best_gkm_svm(*pair, cs=cs, seed=seed, **gkm)
+        score = lambda codes, m=model: decision_values(m, codes, **shape)  # noqa: E731 - bound per task
+        scores[:, i] = _score_in_chunks(test, genome, score, 1, opts["chunk"])[:, 0]
+    info = {"baseline": "gkm", **gkm, "C": chosen, "seed": seed}
     rows = evaluate_predictions(
         test["labels"], scores, tasks, test["ids"], outputs, fdrs, info, geometry=artifacts.geometry(test)
     )
-    desc = " ".join(f"{k}={v}" for k, v in opts.items())
+    desc = " ".join(f"{k}={v}" for k, v in gkm.items())
     return pd.DataFrame([{"baseline": "gkm", "params": f"{desc} C={chosen[r['task']]:g}", **r} for r in rows])
 
 
@@ -137,13 +184,17 @@ def run_baselines(
     fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
     kmer: bool = True,
     gkm: Mapping[str, Any] | None = None,
+    genome: str | Path | None = None,
+    max_train: int | None = 50_000,
+    chunk: int = 20_000,
 ) -> pd.DataFrame:
     """Fit and evaluate the baselines on dataset npz files and write their outputs.
 
     Parameters
     ----------
     train_npz, valid_npz, test_npz
-        Dataset npz files with the same tasks (:func:`cisflow.artifacts.read_dataset`).
+        Dataset npz files with the same tasks (:func:`cisflow.artifacts.read_dataset`); coordinate
+        datasets (no codes) have their windows made from ``genome``.
     outputs
         ``table``: the TSV with one row per baseline × task (``baseline params task`` then metrics); ``pwm``,
         ``kmer`` and ``gkm``: each baseline's evaluation paths (:func:`cisflow.evaluate.evaluate_predictions`),
@@ -160,6 +211,13 @@ def run_baselines(
     gkm
         Gapped k-mer SVM options (:func:`cisflow.baselines.gkm.gkm_svm_scores`: ``l``, ``k``, ``window``,
         ``max_train``, ``C``); run when given with ``enabled`` true (outputs in ``gkm/``).
+    genome
+        The genome of coordinate datasets (code cache or FASTA).
+    max_train
+        The k-mer and gkm models train (and choose ``C``) on at most this many rows of train (and of
+        valid): a seeded sample stratified by bound / unbound rows (None: all rows).
+    chunk
+        Test windows scored at a time, so memory does not grow with the test set.
 
     Returns
     -------
@@ -178,13 +236,19 @@ def run_baselines(
     missing = [k for k in ("table", *running) if k not in outputs]
     if missing:
         raise CisflowError(f"baseline outputs lack {', '.join(missing)}")
-    frames = []
+    from cisflow.genome import Genome
+
+    ref = Genome.open(genome) if genome is not None else None
+    test, frames = data["test"], []
     if motifs:
-        frames.append(_run_pwm(data["test"], tasks, motifs, outputs["pwm"], fdrs))
-    if kmer:
-        frames.append(_run_kmer(data["train"], data["valid"], data["test"], tasks, k, cs, seed, outputs["kmer"], fdrs))
-    if run_gkm:
-        frames.append(_run_gkm(data["train"], data["valid"], data["test"], tasks, gkm, seed, outputs["gkm"], fdrs))
+        frames.append(_run_pwm(test, ref, tasks, motifs, outputs["pwm"], fdrs, chunk))
+    if kmer or run_gkm:
+        train, valid = (_training_split(data[s], ref, max_train, seed + i) for i, s in enumerate(("train", "valid")))
+        opts = {"k": k, "cs": cs, "seed": seed, "chunk": chunk}
+        if kmer:
+            frames.append(_run_kmer(train, valid, test, ref, tasks, opts, outputs["kmer"], fdrs))
+        if run_gkm:
+            frames.append(_run_gkm(train, valid, test, ref, tasks, gkm, opts, outputs["gkm"], fdrs))
     table = pd.concat(frames, ignore_index=True)
     write_tsv(table, outputs["table"])
     return table

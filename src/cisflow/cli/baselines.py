@@ -67,6 +67,12 @@ def _register_baselines(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="solver seed (default: 0)")
     parser.add_argument(
+        "--genome", metavar="CODES", help="genome code cache (or FASTA) coordinate datasets' windows are made from"
+    )
+    parser.add_argument(
+        "--max-train", type=int, default=50_000, help="train on at most this many rows (stratified; default 50000)"
+    )
+    parser.add_argument(
         "--fdr",
         type=float,
         action="append",
@@ -141,6 +147,8 @@ def run(args: argparse.Namespace) -> None:
         fdrs=tuple(args.fdr) if args.fdr else DEFAULT_FDRS,
         kmer=not args.no_kmer,
         gkm={"enabled": True} if args.gkm else None,
+        genome=args.genome,
+        max_train=args.max_train,
     )
 
 

@@ -30,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rc-average", action="store_true", help="score each window as the mean of its two strands' probabilities"
     )
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    parser.add_argument(
+        "--genome", metavar="CODES", help="genome code cache (or FASTA) a coordinate test set's windows are made from"
+    )
+    parser.add_argument("--signal-bigwig", action="append", default=[], metavar="BW", help="a signal channel's bigWig")
     parser.set_defaults(func=run)
 
 
@@ -45,4 +49,6 @@ def run(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         device=args.device,
         reverse_complement_average=args.rc_average,
+        genome=args.genome,
+        signal_bigwigs=args.signal_bigwig,
     )

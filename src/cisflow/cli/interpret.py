@@ -44,6 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for sequence choice and shuffles (default: 0)")
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    parser.add_argument(
+        "--genome", metavar="CODES", help="genome code cache (or FASTA) coordinate datasets' windows are made from"
+    )
+    parser.add_argument("--signal-bigwig", action="append", default=[], metavar="BW", help="a signal channel's bigWig")
     parser.set_defaults(func=run)
 
 
@@ -66,4 +70,6 @@ def run(args: argparse.Namespace) -> None:
         n_references=args.n_references,
         device=args.device,
         precision=args.precision,
+        genome=args.genome,
+        signal_bigwigs=args.signal_bigwig,
     )

@@ -49,14 +49,33 @@ def _predict(
     return np.asarray(probs, dtype=np.float32)
 
 
+def _predict_windows(
+    model: Any, data: dict[str, np.ndarray], genome: str | Path, opts: Mapping[str, Any], probs_path: Path
+) -> np.ndarray:
+    """Probabilities ``(N, T)`` of a coordinate dataset, its windows made batch by batch from ``genome`` and the
+    probabilities written to a memory-mapped ``probs_path`` as they come (nothing genome-wide held in memory)."""
+    from cisflow.genome import Genome
+    from cisflow.loader import dataset_windows
+    from cisflow.predict import predict_batches
+
+    windows = dataset_windows(data, Genome.open(genome), None, opts["batch_size"], opts["signal_bigwigs"])
+    probs = np.lib.format.open_memmap(probs_path, mode="w+", dtype=np.float32, shape=data["labels"].shape)
+    at = 0
+    for part in predict_batches(model, windows, opts["device"], opts["reverse_complement_average"]):
+        probs[at : at + len(part)] = part
+        at += len(part)
+    log.info("scored %d windows made from %s", at, genome)
+    return probs
+
+
 def _check_model_matches(meta: dict, data: dict[str, np.ndarray], test_npz: str | Path) -> None:
     """CisflowError if the model's tasks or input length differ from the dataset's."""
     tasks = [str(t) for t in data["tasks"]]
     if meta.get("tasks") is not None and list(meta["tasks"]) != tasks:
         raise CisflowError(f"dataset tasks {tasks} differ from the model's tasks {list(meta['tasks'])}", test_npz)
-    length = meta.get("input_length")
-    if length is not None and int(length) != data["codes"].shape[1]:
-        raise CisflowError(f"sequences are {data['codes'].shape[1]} bp but the model expects {length} bp", test_npz)
+    length, have = meta.get("input_length"), int(data["input_length"])
+    if length is not None and int(length) != have:
+        raise CisflowError(f"sequences are {have} bp but the model expects {length} bp", test_npz)
     check_signal_names(data, meta.get("signal_names", []), test_npz, "model")
 
 
@@ -106,6 +125,8 @@ def evaluate_model(
     batch_size: int = 256,
     device: str | None = None,
     reverse_complement_average: bool = False,
+    genome: str | Path | None = None,
+    signal_bigwigs: Sequence[str | Path] = (),
 ) -> list[dict[str, Any]]:
     """Predict a test set with a saved model and write its evaluation.
 
@@ -124,27 +145,44 @@ def evaluate_model(
         Passed to ``cisflow.predict.predict``; ``device=None`` picks CUDA if present.
     reverse_complement_average
         Score each window as the mean probability of its two strands (signal reversed with it).
+    genome, signal_bigwigs
+        For a coordinate dataset (no ``codes``): the genome (code cache or FASTA) its windows are made
+        from, a batch at a time, and the bigWigs of its signal channels.
 
     Returns
     -------
     list of dict
         Per-task metrics (``cisflow.metrics.multitask_metrics``).
     """
+    import tempfile
+
     outputs = _check_outputs(outputs)
     data = read_dataset(test_npz, "test dataset")
     check_both_classes(data, test_npz)
     model, meta = _load_model(model_path)
     _check_model_matches(meta, data, test_npz)
-    probs = _predict(model, data, batch_size, device, reverse_complement_average)
     info = {
         "model_path": str(model_path),
         "test": str(test_npz),
         "model": meta,
         "reverse_complement_average": bool(reverse_complement_average),
     }
-    return evaluate_predictions(
-        data["labels"], probs, data["tasks"], data["ids"], outputs, fdrs, info, geometry=artifacts.geometry(data)
-    )
+
+    def finish(probs: np.ndarray) -> list[dict[str, Any]]:
+        geometry = artifacts.geometry(data)
+        return evaluate_predictions(
+            data["labels"], probs, data["tasks"], data["ids"], outputs, fdrs, info, geometry=geometry
+        )
+
+    if "codes" in data:
+        return finish(_predict(model, data, batch_size, device, reverse_complement_average))
+    if genome is None:
+        raise CisflowError("the test set holds coordinates only: give the genome to make its windows", test_npz)
+    opts = {"batch_size": batch_size, "device": device, "reverse_complement_average": reverse_complement_average,
+            "signal_bigwigs": signal_bigwigs}  # fmt: skip
+    Path(outputs["predictions"]).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=Path(outputs["predictions"]).parent, prefix=".probs.") as tmp:
+        return finish(_predict_windows(model, data, genome, opts, Path(tmp) / "probs.npy"))
 
 
 def evaluate_predictions(

@@ -195,6 +195,8 @@ def interpret_model(
     device: str | None = None,
     chrom_sizes: Mapping[str, int] | None = None,
     precision: str = "float32",
+    genome: str | Path | None = None,
+    signal_bigwigs: Sequence[str | Path] = (),
 ) -> dict[str, Path]:
     """Contribution scores of a saved model on a dataset split, written per method.
 
@@ -206,7 +208,8 @@ def interpret_model(
     needed with ``embeddings_tsv``), ``filters`` and ``filter_logos`` (the first convolution's filters
     matched to ``motifs``; needed with ``motifs``) and ``summary`` (one row per method: sequences,
     seconds, positional auPRC, DeepSHAP's worst summation error). DeepSHAP runs in ``precision``
-    (``float32`` or ``float64``). Returns the paths written.
+    (``float32`` or ``float64``). Coordinate datasets (no codes) have only the rows interpreted made
+    from ``genome`` (and ``signal_bigwigs``, their signal channels). Returns the paths written.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
@@ -228,11 +231,11 @@ def interpret_model(
     if not len(rows):
         raise CisflowError(f"no sequences to interpret for task {data['tasks'][t]!r}", ", ".join(map(str, paths)))
     check_signal_names(data, meta.get("signal_names", []), paths[0], "model")
-    sample = {"x": one_hot(data["codes"][rows]), "ids": data["ids"][rows].astype(str), "task": str(data["tasks"][t])}
+    codes, signal = _rows_arrays(data, rows, genome, signal_bigwigs)
+    sample = {"x": one_hot(codes), "ids": data["ids"][rows].astype(str), "task": str(data["tasks"][t])}
     sample |= {k: data[k][rows] for k in ("chrom", "start") if k in data} | {"seed": seed} | geometry(data)
     if "tracks" in outputs and "chrom" not in sample:
         raise CisflowError("contribution bigWigs need genomic windows (chrom, start)", paths[0])
-    signal = data["signal"][rows] if "signal" in data else None
     log.info("interpreting %d sequences of task %s with %s", len(rows), sample["task"], ", ".join(methods))
     written, summary = {}, []
     for method in methods:
@@ -242,6 +245,14 @@ def interpret_model(
         written |= _write_method(method, sample, result, outputs, chrom_sizes, embeddings_tsv, summary[-1])
     written |= _write_tables(model, motifs, summary, outputs)
     return written
+
+
+def _rows_arrays(data, rows: np.ndarray, genome, signal_bigwigs) -> tuple[np.ndarray, np.ndarray | None]:
+    """Codes and signal of the rows interpreted (made from the genome for a coordinate dataset)."""
+    from cisflow.data import dataset_arrays
+    from cisflow.genome import Genome
+
+    return dataset_arrays(data, Genome.open(genome) if genome is not None else None, rows, signal_bigwigs)
 
 
 def _write_method(method, sample, result, outputs, chrom_sizes, embeddings_tsv, row: dict) -> dict[str, Path]:
