@@ -24,8 +24,8 @@ def _regions(sites: list, size: int, flank: int) -> tuple[str, str]:
 
 
 def test_one_chromosome_genome_runs_to_the_end(tmp_path):
-    from cisflow.genome import decode, read_fasta, write_fasta
     from cisflow._testing import make_test_project
+    from cisflow.genome import decode, read_fasta, write_fasta
 
     project = make_test_project(tmp_path / "data", seed=0, absolute_paths=True)
     chr1 = read_fasta(project["genome"])["chr1"]
