@@ -171,3 +171,22 @@ def test_interpretation_of_coordinate_rows_equals_the_stored_ones(world):
     np.testing.assert_array_equal(sa["x"], sb["x"])
     np.testing.assert_allclose(sa["scores"], sb["scores"], rtol=1e-6, atol=1e-7)
     assert json.dumps(sa["ids"].tolist()) == json.dumps(sb["ids"].tolist())
+
+
+def test_cli_splits_coordinates_then_evaluate_with_the_genome(world, capsys):
+    from cisflow.cli import main
+    from cisflow.labels import save_labels
+
+    tmp = world["tmp"]
+    save_labels(world["labels"], tmp / "labels.npz")
+    argv = ["splits", "--labels", str(tmp / "labels.npz"), "--genome", str(world["cache"]), "--input-length", str(L)]
+    argv += ["--test", "chrV", "--eval-negative-ratio", "1", "--coordinates", "--out-dir", str(tmp / "cli")]
+    assert main(argv) == 0
+    test = read_dataset(tmp / "cli" / "test.npz")
+    assert "codes" not in test and set(test["chrom"]) == {"chrV"}
+    model = _model(tmp)
+    evaluate = ["evaluate", "--model", str(model), "--test", str(tmp / "cli" / "test.npz"), "--out-dir"]
+    assert main([*evaluate, str(tmp / "cli-eval"), "--genome", str(world["cache"])]) == 0
+    assert (tmp / "cli-eval" / "metrics.json").is_file()
+    assert main([*evaluate, str(tmp / "cli-eval2")]) == 2
+    assert "coordinates only: give the genome" in capsys.readouterr().err

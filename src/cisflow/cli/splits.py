@@ -56,6 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="BW",
         help="bigWig whose log1p values become an extra input channel (stored as 'signal'); repeat for several",
     )
+    parser.add_argument(
+        "--coordinates",
+        action="store_true",
+        help="write coordinate datasets (bins and labels, no codes; windows made from --genome when used)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     parser.add_argument("--out-dir", required=True, metavar="DIR", help="output directory")
     parser.set_defaults(func=run)
@@ -84,4 +89,5 @@ def run(args: argparse.Namespace) -> None:
         seed=args.seed,
         heldout_cell_types=args.heldout_cell_type,
         signal_bigwigs=args.signal_bigwig,
+        with_codes=not args.coordinates,
     )
