@@ -29,7 +29,7 @@ rule evaluate:
         torch_env()
     threads: 2
     resources:
-        mem_mb=mem_mb(4000, 1.1),
+        mem_mb=mem_mb(2000, 0.2),
         runtime=runtime(60, 0, per_genome_gb=20),
         gpu=1,
     params:
@@ -61,7 +61,7 @@ rule baselines:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb(4000, 1.1),
+        mem_mb=mem_mb(3000, 0.2),
         runtime=runtime(60, 0, per_genome_gb=20),
     params:
         baselines=config["baselines"],

@@ -48,7 +48,7 @@ rule interpret:
         torch_env()
     threads: 2
     resources:
-        mem_mb=mem_mb(4000, 1.1),
+        mem_mb=mem_mb(4000, 0.1),
         runtime=runtime(120),
         gpu=1,
     params:

@@ -16,7 +16,7 @@ rule datasets:
         "../../envs/reads.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb(2000, 1.2),
+        mem_mb=mem_mb(2000, 0.3),
         runtime=runtime(20, 0, per_genome_gb=10),
     params:
         splits=config.get("splits", {}),
