@@ -420,17 +420,26 @@ def dataset_arrays(
     rows = np.arange(len(data["labels"])) if rows is None else np.asarray(rows)
     if "codes" in data:
         return data["codes"][rows], (data["signal"][rows] if "signal" in data else None)
-    if genome is None:
-        raise CisflowError("a coordinate dataset (no codes) needs the genome to make its windows")
     check_dataset_signal(data, signal_bigwigs)
+    codes = dataset_codes(data, genome, rows)
     length, starts = int(data["input_length"]), np.asarray(data["start"])[rows]
-    codes = genome.flat().fetch_many(data["chrom"][rows], starts, length)
     if not signal_bigwigs:
         return codes, None
     chroms = sorted(set(data["chrom"][rows].tolist()), key=list(genome.sizes).index)
     chrom_idx = np.array([chroms.index(c) for c in data["chrom"][rows]], dtype=np.int64).reshape(len(rows))
     signal = np.stack([_signal_windows(p, genome, chroms, chrom_idx, starts, length) for p in signal_bigwigs], axis=1)
     return codes, signal
+
+
+def dataset_codes(data: Mapping[str, np.ndarray], genome: Genome | None, rows: np.ndarray | None = None) -> np.ndarray:
+    """Codes ``(n, L)`` uint8 of a dataset's rows (default all): its sequence only, for models that read no
+    signal channels (the baselines); stored codes when it has them, else made from ``genome``."""
+    rows = np.arange(len(data["labels"])) if rows is None else np.asarray(rows)
+    if "codes" in data:
+        return data["codes"][rows]
+    if genome is None:
+        raise CisflowError("a coordinate dataset (no codes) needs the genome to make its windows")
+    return genome.flat().fetch_many(data["chrom"][rows], np.asarray(data["start"])[rows], int(data["input_length"]))
 
 
 def check_dataset_signal(data: Mapping[str, np.ndarray], signal_bigwigs: Sequence[str | Path]) -> None:

@@ -122,6 +122,26 @@ def test_baselines_on_coordinates_in_chunks_equal_the_stored_ones(world):
         run_baselines(*paths["coords"].values(), baseline_outputs(tmp / "bc"), kmer=True)
 
 
+def test_baselines_read_only_the_sequence_of_a_dataset_with_signal_channels(world):
+    """A split made with signal bigWigs names them; the baselines (sequence models) need not open them."""
+    from cisflow.baselines import baseline_outputs, run_baselines
+    from cisflow.data import dataset_codes
+
+    tmp, paths = world["tmp"], world["paths"]
+    named = {s: read_dataset(p) | {"signal_names": np.array(["ATAC.cpm.bw"])} for s, p in paths["coords"].items()}
+    write_datasets(named, {s: tmp / "named" / f"{s}.npz" for s in named})
+    opts = {"k": 4, "C": [0.1, 1.0], "genome": world["cache"]}
+    a = run_baselines(*paths["coords"].values(), baseline_outputs(tmp / "na", ["kmer"]), **opts)
+    b = run_baselines(*[tmp / "named" / f"{s}.npz" for s in named], baseline_outputs(tmp / "nb", ["kmer"]), **opts)
+    assert a["auprc"].tolist() == b["auprc"].tolist() and a["params"].tolist() == b["params"].tolist()
+    test = read_dataset(tmp / "named" / "test.npz")
+    np.testing.assert_array_equal(dataset_codes(test, world["genome"]), read_dataset(paths["codes"]["test"])["codes"])
+    with pytest.raises(CisflowError, match=r"signal bigWigs \[\] are not the dataset's \['ATAC.cpm.bw'\]"):
+        dataset_arrays(test, world["genome"])  # with its signal, the bigWigs are needed
+    with pytest.raises(CisflowError, match="needs the genome"):
+        dataset_codes(test, None)
+
+
 def test_capped_sample_keeps_the_strata():
     from cisflow.baselines.pipeline import capped_sample
 

@@ -20,7 +20,7 @@ from cisflow.artifacts import read_dataset
 from cisflow.baselines.gkm import decision_values, fit_best_gkm_svm
 from cisflow.baselines.kmer import fit_kmer_models, predict_kmer_models
 from cisflow.baselines.pwm import pwm_baseline_scores
-from cisflow.data import dataset_arrays
+from cisflow.data import dataset_codes
 from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import evaluate_predictions, evaluation_outputs
 from cisflow.io import write_tsv
@@ -86,7 +86,7 @@ def _training_split(data: Mapping[str, np.ndarray], genome: Any, cap: int | None
     rows = capped_sample(data["labels"], cap, seed)
     if len(rows) < len(data["labels"]):
         log.info("baselines train on %d of %d rows (stratified sample)", len(rows), len(data["labels"]))
-    codes, _ = dataset_arrays(data, genome, rows)
+    codes = dataset_codes(data, genome, rows)
     return {"codes": codes, "labels": data["labels"][rows]}
 
 
@@ -95,7 +95,7 @@ def _score_in_chunks(test: Mapping[str, np.ndarray], genome: Any, score, n_cols:
     n = len(test["labels"])
     out = np.zeros((n, n_cols), dtype=np.float32)
     for lo in range(0, n, chunk):
-        codes, _ = dataset_arrays(test, genome, np.arange(lo, min(lo + chunk, n)))
+        codes = dataset_codes(test, genome, np.arange(lo, min(lo + chunk, n)))
         out[lo : lo + len(codes)] = np.asarray(score(codes), dtype=np.float32).reshape(len(codes), n_cols)
     return out
 
