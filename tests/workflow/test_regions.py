@@ -35,7 +35,7 @@ def test_one_chromosome_genome_runs_to_the_end(tmp_path):
         "track": "genome", "seed": 3, "samples": project["samples"],
         "genome": {"fasta": str(tmp_path / "chr1.fa.gz")},
         "reads": {"min_mapq": 30, "dedup": "flag", "drop_chroms": ["chrM", "chr2", "chr3"]},
-        "peaks": {"pvalue": 0.01, "reproducibility": "idr", "reference": None},
+        "peaks": {"pvalue": 0.01, "reproducibility": "overlap", "reference": None},
         "labels": {"bin_size": 200, "stride": 50},
         "splits": {"valid_regions": [valid], "test_regions": [test], "input_length": 400, "eval_negative_ratio": 3},
         "model": {"name": "sequence_dnn", "params": {"num_filters": [8], "conv_width": [10], "pool_width": 20}},
