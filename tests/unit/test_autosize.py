@@ -14,7 +14,8 @@ from cisflow.errors import CisflowError
 from cisflow.genome import Genome
 from cisflow.labels import Labels
 from cisflow.loader import GenomeBatches
-from cisflow.train import _still_at_chance, check_train_config, train_model, train_outputs
+from cisflow.train import check_train_config, train_model, train_outputs
+from cisflow.train.loop import _still_at_chance
 
 
 def test_choose_known_answers() -> None:

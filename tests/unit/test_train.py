@@ -463,7 +463,7 @@ def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
     # sequence alone cannot rank these bins: the signal is what the models learned from
     for split in ("train", "valid"):
         write(tmp_path / f"dna_{split}.npz", DATASET, {k: v for k, v in sets[split].items() if k not in dropped})
-    try:  # no better than chance is an error saying so (cisflow.train._check_learned)
+    try:  # no better than chance is an error saying so (cisflow.train.loop._check_learned)
         blind = _train(tmp_path / "dna_train.npz", tmp_path / "dna_valid.npz", tmp_path / "dna", model_cfg, cfg, 1)
         assert blind["valid"]["auroc"] < 0.75
     except CisflowError as exc:

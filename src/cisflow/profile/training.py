@@ -31,7 +31,8 @@ from cisflow.profile.io import write_table
 from cisflow.profile.losses import counts_loss_weight, profile_loss
 from cisflow.profile.metrics import counts_metrics, log_totals, median_or_nan, profile_jsd
 from cisflow.profile.predict import predict_profile
-from cisflow.train import _cpu_state, _improved, deterministic, read_checkpoint, training_finished
+from cisflow.train.checkpoint import read_checkpoint
+from cisflow.train.loop import _cpu_state, _improved, deterministic, training_finished
 
 log = logging.getLogger(__name__)
 

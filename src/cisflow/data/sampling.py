@@ -17,28 +17,25 @@ Which bins: **positives** are kept bins bound in at least one task (ambiguous ta
 by histogram matching); valid and test do the same with ``eval_negative_ratio``, or take every kept
 bin of their chromosomes when it is None (genome-wide evaluation as in ENCODE-DREAM); ``valid_negative_ratio``
 sets the validation set's apart (e.g. a sampled validation set beside a genome-wide test set).
+
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from cisflow.artifacts import write_datasets
-from cisflow.bigwig import read_bigwig_tracks, signal_track_names
+from cisflow.bigwig import signal_track_names
+from cisflow.data.windows import _FETCH_CHUNK, _fetch, _window_starts, add_signal
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome, gc_fraction
-from cisflow.io import write_json
-from cisflow.labels import Labels, check_input_length, load_labels
-from cisflow.splits import SPLIT_CODES, SPLITS, bin_splits, make_splits, split_tasks
+from cisflow.labels import Labels, check_input_length
+from cisflow.splits import SPLIT_CODES, SPLITS, bin_splits, split_tasks
 
 log = logging.getLogger(__name__)
-
-_FETCH_CHUNK = 20_000
 
 
 class _Bins:
@@ -60,17 +57,6 @@ class _Bins:
         self.bin_idx = np.concatenate(bi) if bi else np.zeros(0, np.int64)
         self.pos = np.concatenate(pos) if pos else np.zeros(0, bool)
         self.neg = np.concatenate(neg) if neg else np.zeros(0, bool)
-
-
-def _window_starts(labels: Labels, bin_idx: np.ndarray, input_length: int) -> np.ndarray:
-    """Start of the ``input_length`` window centred on each bin ``(n,)`` int64."""
-    return bin_idx * labels.stride + labels.bin_size // 2 - input_length // 2
-
-
-def _fetch(genome: Genome, chroms: Sequence[str], chrom_idx: np.ndarray, starts: np.ndarray, length: int):
-    """Codes ``(n, length)`` of windows on ``chroms[chrom_idx]`` starting at ``starts``."""
-    names = np.asarray(chroms, dtype=object)[chrom_idx] if len(chroms) else np.zeros(0, object)
-    return genome.fetch_many(names, starts, length)
 
 
 def _window_gc(genome: Genome, labels: Labels, bins: _Bins, rows: np.ndarray, input_length: int) -> np.ndarray:
@@ -182,39 +168,6 @@ def _assemble(
         "stride": np.array(labels.stride, dtype=np.int64),
         "input_length": np.array(input_length, dtype=np.int64),
     }
-
-
-def _signal_windows(
-    path: str | Path, genome: Genome, chroms: Sequence[str], chrom_idx: np.ndarray, starts: np.ndarray, length: int
-) -> np.ndarray:
-    """float16 ``(n, length)`` ``log1p`` signal of one bigWig under the windows, one chromosome at a time."""
-    out = np.zeros((starts.size, length), np.float16)
-    for k in np.unique(chrom_idx):
-        sel = np.flatnonzero(chrom_idx == k)
-        (track,) = read_bigwig_tracks(path, [chroms[k]], [genome.sizes[chroms[k]]])
-        padded = np.concatenate([np.zeros(length, np.float16), track, np.zeros(length, np.float16)])
-        out[sel] = np.lib.stride_tricks.sliding_window_view(padded, length)[starts[sel] + length]
-    return out
-
-
-def add_signal(
-    dataset: dict[str, np.ndarray], genome: Genome, signal_bigwigs: Sequence[str | Path]
-) -> dict[str, np.ndarray]:
-    """Add ``signal`` float16 ``(N, S, L)`` and ``signal_names`` ``(S,)`` of ``signal_bigwigs`` to a dataset.
-
-    The windows are the dataset's (``chrom``, ``start``, and ``L`` from ``codes``); values are those of
-    :func:`cisflow.bigwig.read_bigwig_tracks`, so training batches streamed from the genome and these
-    arrays agree exactly.
-    """
-    names = signal_track_names(signal_bigwigs)
-    n, length = dataset["codes"].shape
-    order = list(genome.sizes)
-    chroms = sorted(set(dataset["chrom"].tolist()), key=order.index)
-    chrom_idx = np.array([chroms.index(c) for c in dataset["chrom"]], dtype=np.int64).reshape(n)
-    signal = np.zeros((n, len(names), length), np.float16)
-    for j, path in enumerate(signal_bigwigs):
-        signal[:, j] = _signal_windows(path, genome, chroms, chrom_idx, dataset["start"], length)
-    return {**dataset, "signal": signal, "signal_names": np.asarray(names, dtype=str)}
 
 
 def build_datasets(
@@ -337,113 +290,3 @@ def _check_bound(dataset: Mapping[str, np.ndarray], split: str, chroms: Sequence
                                f"has some (it has {total} bound bins genome-wide)")  # fmt: skip
         log.warning("%s (it has %d bound bins genome-wide): it cannot be %s there", where, total,
                     "learned" if split == "train" else "selected on")  # fmt: skip
-
-
-def datasets_from_files(
-    labels_path: str | Path,
-    genome_path: str | Path,
-    outputs: Mapping[str, str | Path],
-    *,
-    valid_chroms: Sequence[str] = (),
-    test_chroms: Sequence[str] = (),
-    preset: str | None = None,
-    valid_regions: Sequence[str] = (),
-    test_regions: Sequence[str] = (),
-    splits_json: str | Path | None = None,
-    **params,
-) -> dict[str, dict[str, np.ndarray]]:
-    """Load labels and genome, split by chromosome, build and write the datasets.
-
-    Parameters
-    ----------
-    labels_path, genome_path
-        Labels npz (:func:`cisflow.labels.save_labels`) and genome FASTA.
-    outputs
-        ``{split: npz path}`` for train, valid and test.
-    valid_chroms, test_chroms, preset, valid_regions, test_regions
-        See :func:`cisflow.splits.make_splits` and :func:`cisflow.splits.bin_splits`.
-    splits_json
-        Optional JSON recording ``{chrom: split}`` and every :func:`build_datasets` parameter as used
-        (defaults included: later stages read ``negative_ratio`` from it).
-    **params
-        :func:`build_datasets` keyword arguments (``input_length``, ``negative_ratio``, ``gc_match``,
-        ``eval_negative_ratio``, ``seed``, ``heldout_cell_types``, ``signal_bigwigs``).
-    """
-    labels = load_labels(labels_path)
-    genome = Genome.open(genome_path)
-    try:
-        splits = make_splits(labels.chroms, valid_chroms, test_chroms, preset, valid_regions, test_regions)
-    except CisflowError as exc:
-        raise CisflowError(str(exc), labels_path if exc.path is None else exc.path) from exc
-    regions = {"valid_regions": list(valid_regions), "test_regions": list(test_regions)}
-    try:
-        datasets = build_datasets(labels, genome, splits, **regions, **params)
-    except CisflowError as exc:
-        raise CisflowError(str(exc), labels_path if exc.path is None else exc.path) from exc
-    if datasets["train"]["ids"].size == 0:
-        raise CisflowError(
-            "no training bins: held-out chromosomes and regions (with their flanks) leave none", labels_path
-        )
-    write_datasets(datasets, outputs)
-    if splits_json:
-        write_json(splits_json, {"splits": splits, "preset": preset, **_recorded_params(params | regions)})
-    return datasets
-
-
-def _recorded_params(params: Mapping) -> dict:
-    """Every :func:`build_datasets` keyword with the value used (given or default), JSON-ready."""
-    used = {
-        name: params.get(name, p.default)
-        for name, p in inspect.signature(build_datasets).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
-    return {k: [str(x) for x in v] if isinstance(v, list | tuple) else v for k, v in used.items()}
-
-
-# ----------------------------------------------------------------------------------------------
-# coordinate datasets: windows made from the genome when used (batches: cisflow.loader.dataset_windows)
-
-
-def dataset_arrays(
-    data: Mapping[str, np.ndarray],
-    genome: Genome | None,
-    rows: np.ndarray | None = None,
-    signal_bigwigs: Sequence[str | Path] = (),
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Codes ``(n, L)`` uint8 and signal ``(n, S, L)`` float16 (or None) of a dataset's rows (default all).
-
-    Read from the dataset when it stores them, else made from ``genome`` (and ``signal_bigwigs``, the
-    dataset's ``signal_names`` in order), exactly as :func:`build_datasets` would have stored them.
-    Meant for subsets (a baseline's capped training sample, the windows interpreted); genome-wide
-    splits are scored in batches (:func:`cisflow.loader.dataset_windows`).
-    """
-    rows = np.arange(len(data["labels"])) if rows is None else np.asarray(rows)
-    if "codes" in data:
-        return data["codes"][rows], (data["signal"][rows] if "signal" in data else None)
-    check_dataset_signal(data, signal_bigwigs)
-    codes = dataset_codes(data, genome, rows)
-    length, starts = int(data["input_length"]), np.asarray(data["start"])[rows]
-    if not signal_bigwigs:
-        return codes, None
-    chroms = sorted(set(data["chrom"][rows].tolist()), key=list(genome.sizes).index)
-    chrom_idx = np.array([chroms.index(c) for c in data["chrom"][rows]], dtype=np.int64).reshape(len(rows))
-    signal = np.stack([_signal_windows(p, genome, chroms, chrom_idx, starts, length) for p in signal_bigwigs], axis=1)
-    return codes, signal
-
-
-def dataset_codes(data: Mapping[str, np.ndarray], genome: Genome | None, rows: np.ndarray | None = None) -> np.ndarray:
-    """Codes ``(n, L)`` uint8 of a dataset's rows (default all): its sequence only, for models that read no
-    signal channels (the baselines); stored codes when it has them, else made from ``genome``."""
-    rows = np.arange(len(data["labels"])) if rows is None else np.asarray(rows)
-    if "codes" in data:
-        return data["codes"][rows]
-    if genome is None:
-        raise CisflowError("a coordinate dataset (no codes) needs the genome to make its windows")
-    return genome.flat().fetch_many(data["chrom"][rows], np.asarray(data["start"])[rows], int(data["input_length"]))
-
-
-def check_dataset_signal(data: Mapping[str, np.ndarray], signal_bigwigs: Sequence[str | Path]) -> None:
-    """CisflowError unless ``signal_bigwigs`` are the dataset's signal channels (by file name, in order)."""
-    names = [str(n) for n in data.get("signal_names", [])]
-    if signal_track_names(signal_bigwigs) != names:
-        raise CisflowError(f"signal bigWigs {signal_track_names(signal_bigwigs)} are not the dataset's {names}")

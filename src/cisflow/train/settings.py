@@ -1,0 +1,69 @@
+"""The ``train`` config: its keys' defaults (:data:`TRAIN_DEFAULTS`) and their checks (:func:`check_train_config`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cisflow.autosize import is_auto
+from cisflow.errors import CisflowError
+
+_OR_AUTO = {k: " or 'auto'" for k in ("epochs", "patience", "positive_repeats")}
+
+
+#: Defaults of every ``train`` config key (DragoNN's where it has one: Adam 1e-3, batch 128, patience 5). Keys
+#: marked in :data:`cisflow.autosize.AUTO_TRAIN_KEYS` also take ``auto``: chosen from the number of training
+#: positives (:mod:`cisflow.autosize`).
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "epochs": 100,
+    "min_epochs": 1,
+    "batch_size": 128,
+    "learning_rate": 1e-3,
+    "weight_decay": 0.0,
+    "patience": 5,
+    "monitor": "auprc",
+    "class_weights": None,
+    "reverse_complement": False,
+    "jitter": 0,  # bp; used by the streaming genome loader (cisflow.loader), not by npz datasets
+    "precise_bn_batches": 50,  # models with BatchNorm: re-estimate its statistics on this many batches per epoch
+    "positive_repeats": 1,  # draws of each positive per epoch (each with its own jitter and strand)
+    "chance_auroc": 0.55,  # patience counts once the best validation auROC exceeds this (null: from epoch 1)
+}
+
+
+MONITORS = ("auroc", "auprc", "loss")
+
+
+def check_train_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the ``train`` config with defaults filled; unknown keys or bad values → CisflowError."""
+    cfg = dict(cfg or {})
+    unknown = [k for k in cfg if k not in TRAIN_DEFAULTS]
+    if unknown:
+        raise CisflowError(f"unknown train key {unknown[0]!r}; valid keys: {', '.join(TRAIN_DEFAULTS)}")
+    out = {**TRAIN_DEFAULTS, **cfg}
+    for key in ("epochs", "min_epochs", "batch_size", "patience", "positive_repeats"):
+        if not is_auto(out[key]) and (not isinstance(out[key], int) or isinstance(out[key], bool) or out[key] < 1):
+            raise CisflowError(f"train.{key} must be a positive integer{_OR_AUTO.get(key, '')}; got {out[key]!r}")
+    for key in ("learning_rate", "weight_decay"):
+        if not is_auto(out[key]) and (
+            not isinstance(out[key], int | float) or isinstance(out[key], bool) or out[key] < 0
+        ):
+            raise CisflowError(f"train.{key} must be a non-negative number or 'auto'; got {out[key]!r}")
+    if not is_auto(out["jitter"]) and (
+        not isinstance(out["jitter"], int) or isinstance(out["jitter"], bool) or out["jitter"] < 0
+    ):
+        raise CisflowError(f"train.jitter must be a non-negative integer or 'auto'; got {out['jitter']!r}")
+    chance = out["chance_auroc"]
+    if chance is not None and (isinstance(chance, bool) or not isinstance(chance, int | float) or not 0 <= chance < 1):
+        raise CisflowError(f"train.chance_auroc must be a number in [0, 1) or null; got {chance!r}")
+    if out["monitor"] not in MONITORS:
+        raise CisflowError(f"train.monitor must be one of {', '.join(MONITORS)}; got {out['monitor']!r}")
+    if out["class_weights"] not in (None, "auto"):
+        raise CisflowError(f"train.class_weights must be null or 'auto'; got {out['class_weights']!r}")
+    if not isinstance(out["precise_bn_batches"], int) or out["precise_bn_batches"] < 0:
+        raise CisflowError(
+            f"train.precise_bn_batches must be a non-negative integer; got {out['precise_bn_batches']!r}"
+        )
+    if not is_auto(out["reverse_complement"]) and not isinstance(out["reverse_complement"], bool):
+        raise CisflowError(f"train.reverse_complement must be true, false or 'auto'; got {out['reverse_complement']!r}")
+    return out
