@@ -28,8 +28,10 @@ if not config:
     configfile: "config/config.yaml"
 
 
-validate_config(config, "config")
-check_inputs(config, "config")
+# messages name the config file (the last one given; "config" for --config values alone)
+CONFIG_SOURCE = workflow.configfiles[-1] if workflow.configfiles else "config"
+validate_config(config, CONFIG_SOURCE)
+check_inputs(config, CONFIG_SOURCE)
 
 
 include: "workflow/rules/common.smk"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from copy import deepcopy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +122,13 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
     for key, value in paths:
         if not (base / value).is_file():
             raise CisflowError(f"{key}: file {value} does not exist", source)
+    _check_ratios(config, source)
+    _check_denoise(config, source)
     if config["track"] == "genome":
+        _check_geometry(config, source)
         _check_splits(config, source, base)
+    else:
+        _check_simulation(config, source)
     from cisflow.transfer import check_model_section
 
     try:
@@ -130,7 +136,6 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
     except CisflowError as exc:
         raise CisflowError(f"model: {exc}", source) from exc
     _check_init_from(init.init_from, source, base)
-    _check_denoise(config, source)
 
 
 def _check_denoise(config: dict, source: str | Path) -> None:
@@ -159,15 +164,203 @@ def _check_init_from(init_from: str | None, source: str | Path, base: Path) -> N
         raise CisflowError(f"model.init_from: no trained cisflow model in {init_from} (no model.json)", source)
 
 
+def _check_ratios(config: dict, source: str | Path) -> None:
+    """Negative-sampling ratios of the evaluation sets are not negative (null: every negative)."""
+    for key in ("eval_negative_ratio", "valid_negative_ratio"):
+        value = config.get("splits", {}).get(key)
+        if value is not None and value < 0:
+            message = f"splits.{key}: {value} is negative (negatives per positive; null keeps every one)"
+            raise CisflowError(message, source)
+
+
+def _check_geometry(config: dict, source: str | Path) -> None:
+    """Bins tile the genome (stride <= bin size) and each model window covers its bin (input length >= bin size)."""
+    labels, length = config["labels"], config["splits"]["input_length"]
+    if labels["stride"] > labels["bin_size"]:
+        raise CisflowError(
+            f"labels.stride ({labels['stride']}) is larger than labels.bin_size ({labels['bin_size']}): the bins would "
+            "leave gaps no bin labels; use a stride of at most the bin size",
+            source,
+        )
+    if length < labels["bin_size"]:
+        raise CisflowError(
+            f"splits.input_length ({length}) is smaller than labels.bin_size ({labels['bin_size']}): each window "
+            "would see only part of the bin whose label it learns",
+            source,
+        )
+
+
+def _check_simulation(config: dict, source: str | Path) -> None:
+    """Each simulated split gets at least one sequence."""
+    sim = config["simulation"]
+    n = sim["num_pos"] + sim["num_neg"]
+    for key in ("valid_fraction", "test_fraction"):
+        if round(n * sim[key]) < 1:
+            raise CisflowError(f"simulation.{key}: {sim[key]} of {n} sequences leaves the split empty", source)
+    _check_task_index(config["interpret"]["task"], _simulation_tasks(sim, source), source)
+
+
+def _simulation_tasks(sim: Mapping[str, Any], source: str | Path) -> list[str]:
+    """The simulation's task names, from a two-sequence simulation of the configured kind (no cost)."""
+    from cisflow.simulate import kind_params, simulate
+
+    accepted = kind_params(sim["kind"])
+    extra = {k: tuple(v) if isinstance(v, list) else v for k, v in sim.items() if k in accepted and v is not None}
+    try:
+        return list(simulate(sim["kind"], sim["motifs"], length=sim["length"], num_pos=1, num_neg=1, **extra).tasks)
+    except CisflowError as exc:
+        raise CisflowError(f"simulation: {exc}", source) from exc
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A held-out part of the genome named by config key ``key``: a chromosome (``end`` None) or a region."""
+
+    key: str
+    split: str
+    chrom: str
+    start: int = 0
+    end: int | None = None
+
+    def bounds(self, sizes: Mapping[str, int]) -> tuple[int, int]:
+        return self.start, sizes[self.chrom] if self.end is None else self.end
+
+
+def _held_parts(splits: Mapping[str, Any], source: str | Path) -> list[_Part]:
+    """The chromosomes (a preset overrides the lists) and regions the ``splits`` section holds out."""
+    from cisflow.splits import PRESETS, parse_region
+
+    if splits.get("preset"):
+        preset = PRESETS[splits["preset"]]
+        parts = [_Part("splits.preset", split, c) for split in ("valid", "test") for c in preset[split]]
+    else:
+        parts = [_Part(f"splits.{sp}_chroms", sp, c) for sp in ("valid", "test") for c in splits[f"{sp}_chroms"]]
+    for split in ("valid", "test"):
+        for text in splits.get(f"{split}_regions", []):
+            try:
+                region = parse_region(text)
+            except CisflowError as exc:
+                raise CisflowError(f"splits.{split}_regions: {exc}", source) from exc
+            parts.append(_Part(f"splits.{split}_regions", split, region.chrom, region.start, region.end))
+    return parts
+
+
 def _check_splits(config: dict, source: str | Path, base: Path) -> None:
-    """The splits against the genome's chromosomes (named ones exist, some training bins are left)."""
-    from cisflow.genome import fasta_sizes, indexed_fasta_name
+    """The held-out chromosomes and regions against the genome's index: each one in the genome and labelled, none
+    held out twice, a valid and a test part, a bin's worth left for training; then the bin-level checks of
+    :func:`cisflow.splits.check_split_config`. A plain-gzip FASTA is read once for its sizes."""
+    from cisflow.genome import fasta_sizes, indexed_fasta_name, select_chroms
     from cisflow.splits import check_split_config
 
     fasta = base / config["genome"]["fasta"]
     sizes = fasta_sizes(fasta, base / "results" / "genome" / f"{indexed_fasta_name(fasta)}.fai")
     genome = config["genome"]
+    labelled = select_chroms(sizes, genome.get("chroms"), genome["exclude_chroms"])
+    parts = _held_parts(config["splits"], source)
+    for part in parts:
+        _check_part(part, sizes, set(labelled), config, source)
+    _check_disjoint(parts, sizes, source)
+    for split in ("valid", "test"):
+        if not any(p.split == split for p in parts):
+            raise CisflowError(
+                f"splits.{split}_chroms: no {split} chromosome or region (name some in splits.{split}_chroms or "
+                f"splits.{split}_regions, or set splits.preset)",
+                source,
+            )
+    _check_training_left(parts, {c: sizes[c] for c in labelled}, config["labels"]["bin_size"], source)
     try:
         check_split_config(sizes, config["labels"], config["splits"], genome.get("chroms"), genome["exclude_chroms"])
     except CisflowError as exc:
         raise CisflowError(f"splits: {exc}", source) from exc
+
+
+def _check_part(part: _Part, sizes: Mapping[str, int], labelled: set[str], config: dict, source: str | Path) -> None:
+    """One held-out chromosome or region: in the genome, labelled, within its chromosome."""
+    genome = config["genome"]
+    if part.chrom not in sizes:
+        shown = ", ".join(list(sizes)[:6]) + (" …" if len(sizes) > 6 else "")
+        hint = next((f" (did you mean {o}?)" for o in (f"chr{part.chrom}", part.chrom.removeprefix("chr"))
+                     if o != part.chrom and o in sizes), "")  # fmt: skip
+        message = f"{part.key}: {part.chrom} is not in the genome{hint} ({genome['fasta']} has {shown})"
+        raise CisflowError(message, source)
+    if part.chrom in genome["exclude_chroms"]:
+        raise CisflowError(f"{part.key}: {part.chrom} is also in genome.exclude_chroms, so it has no labels", source)
+    if part.chrom not in labelled:
+        rule = genome.get("chroms") or "the default rule (alt, random, Un, decoy, HLA, EBV and chrM left out)"
+        message = f"{part.key}: {part.chrom} is left out by genome.chroms ({rule}), so it has no labels"
+        raise CisflowError(message, source)
+    start, end = part.bounds(sizes)
+    if end > sizes[part.chrom]:
+        raise CisflowError(
+            f"{part.key}: {part.chrom}:{start}-{end} ends past the end of {part.chrom} ({sizes[part.chrom]} bp)", source
+        )
+
+
+def _check_disjoint(parts: list[_Part], sizes: Mapping[str, int], source: str | Path) -> None:
+    """No stretch of the genome is held out twice (by one key, or by two)."""
+    for i, a in enumerate(parts):
+        for b in parts[i + 1 :]:
+            (a0, a1), (b0, b1) = a.bounds(sizes), b.bounds(sizes)
+            if a.chrom == b.chrom and a0 < b1 and b0 < a1:
+                where = a.chrom if a.end is None and b.end is None else f"{a.chrom}:{max(a0, b0)}-{min(a1, b1)}"
+                if a.key == b.key:
+                    raise CisflowError(f"{where} is held out twice in {a.key}", source)
+                raise CisflowError(f"{where} is in both {a.key} and {b.key}", source)
+
+
+def _check_training_left(parts: list[_Part], sizes: Mapping[str, int], bin_size: int, source: str | Path) -> None:
+    """Some labelled chromosome keeps at least one bin outside every held-out part."""
+    for chrom, size in sizes.items():
+        free, pos = 0, 0
+        for start, end in [*sorted(p.bounds(sizes) for p in parts if p.chrom == chrom), (size, size)]:
+            free, pos = max(free, start - pos), max(pos, end)
+        if free >= bin_size:
+            return
+    raise CisflowError(
+        "nothing left for training: every labelled chromosome is held out by splits.valid_chroms / test_chroms / "
+        "*_regions or left out by genome.chroms / genome.exclude_chroms",
+        source,
+    )
+
+
+def check_samples_config(config: dict, samples: Any, source: str | Path = "config") -> None:
+    """Check, before any job runs, the keys that name things in the sample sheet (genome track).
+
+    Parameters
+    ----------
+    config
+        The validated config.
+    samples
+        The sample sheet (:func:`cisflow.samples.read_sample_sheet`), with its ``group`` and ``cell_type`` columns.
+    source
+        The config file, named in messages.
+
+    Raises
+    ------
+    CisflowError
+        A held-out cell type not in the sheet, every cell type held out, ``interpret.task`` not a task of the
+        model (its tasks: the sheet's groups whose cell type is not held out, sorted).
+    """
+    cell_types = sorted(set(samples["cell_type"]))
+    held = config["splits"]["heldout_cell_types"]
+    for cell_type in held:
+        if cell_type not in cell_types:
+            raise CisflowError(
+                f"splits.heldout_cell_types: {cell_type!r} is not a cell type of the sample sheet {config['samples']} "
+                f"(it has {', '.join(cell_types)})",
+                source,
+            )
+    tasks = sorted(g for g in set(samples["group"]) if g.rsplit(".", 1)[1] not in set(held))
+    if not tasks:
+        raise CisflowError("splits.heldout_cell_types: every cell type is held out, no task is left to train", source)
+    _check_task_index(config["interpret"]["task"], tasks, source)
+
+
+def _check_task_index(task: int, tasks: list[str], source: str | Path) -> None:
+    """``interpret.task`` indexes one of the model's ``tasks``."""
+    if task >= len(tasks):
+        raise CisflowError(
+            f"interpret.task {task} is out of range: the model has {len(tasks)} task(s) ({', '.join(tasks)}), "
+            f"numbered from 0",
+            source,
+        )

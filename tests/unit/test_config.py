@@ -65,10 +65,10 @@ def test_splits_are_checked_against_the_genome_before_jobs():
     config = load_config(REPO / "config" / "config.yaml")
     check_inputs(config, "config.yaml", base_dir=REPO)  # the demo: valid chrXV, test chrIV
     for change, message in (
-        ({"test_chroms": ["chrIV", "chr4"]}, r"config.yaml: splits: split chromosomes not in the labels: chr4"),
-        ({"preset": "dream"}, r"splits: .*chr11, chr1, chr8, chr21 \(the labels have chrI, chrII"),
-        ({"test_regions": ["chrI:0-230218"], "valid_chroms": [], "test_chroms": []}, None),
-        ({"test_regions": ["chrI:0-10", "chrI:5-20"]}, "splits: held-out regions overlap: chrI:0-10 and chrI:5-20"),
+        ({"test_chroms": ["chrIV", "chr4"]}, r"config.yaml: splits.test_chroms: chr4 is not in the genome"),
+        ({"preset": "dream"}, r"splits.preset: chr11 is not in the genome \(resources/yeast/sacCer3.fa.gz has chrI, "),
+        ({"test_regions": ["chrI:0-230218"], "test_chroms": []}, None),
+        ({"test_regions": ["chrI:0-10", "chrI:5-20"]}, r"chrI:5-10 is held out twice in splits.test_regions"),
     ):
         bad = load_config(REPO / "config" / "config.yaml")
         bad["splits"].update(change)
@@ -82,7 +82,7 @@ def test_splits_are_checked_against_the_genome_before_jobs():
     one["splits"].update(
         valid_chroms=[], test_chroms=[], valid_regions=["chrI:0-100000"], test_regions=["chrI:100000-230218"]
     )
-    with pytest.raises(CisflowError, match="splits: no training bins left"):
+    with pytest.raises(CisflowError, match=r"config.yaml: nothing left for training"):
         check_inputs(one, "config.yaml", base_dir=REPO)
 
 

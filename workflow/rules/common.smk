@@ -2,7 +2,7 @@
 
 from snakemake.utils import validate
 
-from cisflow.config import schema_path
+from cisflow.config import check_samples_config, schema_path
 from cisflow.genome import fasta_sizes, indexed_fasta_name
 from cisflow.samples import read_sample_sheet
 from cisflow.submissions import submission_paths
@@ -51,6 +51,7 @@ if config["track"] == "genome":
     )
     SAMPLES = read_sample_sheet(config["samples"])
     validate(SAMPLES[SAMPLE_COLUMNS].replace("", None), str(schema_path("samples")))
+    check_samples_config(config, SAMPLES, CONFIG_SOURCE)
     GROUPS = sorted(SAMPLES["group"].unique())
 else:
     SAMPLES = None
