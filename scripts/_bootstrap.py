@@ -57,6 +57,11 @@ def setup(snakemake) -> logging.Logger:
     default_hook = sys.excepthook
 
     def _log_failure(exc_type, exc, tb):
+        from cisflow.errors import CisflowError
+
+        if issubclass(exc_type, CisflowError):  # a known condition: its one line, no traceback
+            log.error("%s", exc)
+            return
         log.error("%s: %s", exc_type.__name__, exc)
         default_hook(exc_type, exc, tb)
 

@@ -473,9 +473,21 @@ def idr_to_files(
     """Run :func:`idr_peaks` on narrowPeak files; write the passing peaks as narrowPeak to ``out``.
 
     With ``table``, every matched peak with its local and global IDR is also written as TSV.
+
+    Raises
+    ------
+    CisflowError
+        Naming both files when fewer than :data:`MIN_MATCHED` peaks match (too few to fit IDR's model);
+        nothing is written, rather than an empty peak set that looks like a finished result.
     """
     reps = [read_narrowpeak(p) for p in (rep1, rep2)]
     pooled = None if oracle is None else read_narrowpeak(oracle)
+    n_matched = int(match_peaks(*reps, pooled, rank)["matched"].sum())
+    if n_matched < MIN_MATCHED:
+        raise CisflowError(
+            f"only {n_matched} peak(s) of {rep1} and {rep2} match, too few for IDR (it needs {MIN_MATCHED} to fit its "
+            "model); nothing written (for so few peaks use `cisflow peaks overlap`)"
+        )
     every = idr_peaks(*reps, oracle=pooled, rank=rank, threshold=threshold, keep_all=True, seed=seed)
     write_narrowpeak(every[every["global_idr"] <= threshold], out)
     if table is not None:

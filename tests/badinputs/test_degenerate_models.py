@@ -152,3 +152,31 @@ def test_evaluating_where_no_task_can_be_scored_is_an_error(tmp_path, capsys, da
     _cli_fails(capsys, ["evaluate", "--model", model, "--test", unbound, "--out-dir", out, "--device", "cpu"],
                f"{unbound}: no task can be scored on this test set: T (no bound bin)")  # fmt: skip
     assert not out.exists() or not list(out.iterdir())
+
+
+def test_zero_threads_is_an_error(tmp_path, capsys, datasets):
+    """``--threads 0`` used to run with one thread without a word."""
+    out = tmp_path / "model"
+    _cli_fails(capsys, [*_train_argv(datasets["dir"], "", out), "--threads", 0], "--threads", "at least 1, got 0")
+    assert not (out / "model.safetensors").exists()
+
+
+def _narrowpeaks(path: Path, starts: list[int]) -> Path:
+    path.write_text("".join(f"chr1\t{s}\t{s + 200}\tp{i}\t0\t.\t10\t{20 - i / 100:.2f}\t5\t100\n"
+                            for i, s in enumerate(starts)))  # fmt: skip
+    return path
+
+
+def test_idr_with_too_few_matched_peaks_is_an_error(tmp_path, capsys):
+    """Five peaks in common: IDR cannot fit its model, and says so instead of writing an empty set with exit 0."""
+    rep1 = _narrowpeaks(tmp_path / "rep1.narrowPeak", [1000 * i for i in range(30)])
+    rep2 = _narrowpeaks(
+        tmp_path / "rep2.narrowPeak", [1000 * i + 50 for i in range(5)] + [500 + 1000 * i for i in range(5, 30)]
+    )
+    out = tmp_path / "idr.narrowPeak"
+    _cli_fails(capsys, ["peaks", "idr", "--rep1", rep1, "--rep2", rep2, "--out", out],
+               f"only 5 peak(s) of {rep1} and {rep2} match", "needs 20", "cisflow peaks overlap")  # fmt: skip
+    assert not out.exists()
+    rep2 = _narrowpeaks(tmp_path / "rep2.narrowPeak", [1000 * i + 50 for i in range(30)])  # all 30 match
+    assert main(["peaks", "idr", "--rep1", str(rep1), "--rep2", str(rep2), "--out", str(out)]) == 0
+    assert out.exists()

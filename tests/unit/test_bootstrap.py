@@ -71,3 +71,24 @@ def test_the_snakefile_refuses_another_cisflow_imported_first(tmp_path):
         in proc.stdout + proc.stderr
     )
     assert not (tmp_path / "results").exists()
+
+
+def test_a_job_that_raises_cisflow_error_shows_one_line(tmp_path):
+    """A known condition (CisflowError) in a job: its one line on stderr and in the job log, no traceback;
+    any other exception keeps its traceback."""
+    log = tmp_path / "job.log"
+    for raise_, traceback in (("CisflowError('nothing to do', 'in.npz')", False), ("ValueError('bug')", True)):
+        code = (
+            "import sys, types; sys.path.append('scripts'); import _bootstrap; "
+            f"job = types.SimpleNamespace(log=[{str(log)!r}], rule='demo'); _bootstrap.setup(job); "
+            f"from cisflow.errors import CisflowError; raise {raise_}"
+        )
+        proc = _python(code, REPO)
+        assert proc.returncode == 1
+        assert ("Traceback" in proc.stderr) is traceback, proc.stderr
+        logged = log.read_text().splitlines()[-1]
+        if not traceback:
+            assert logged.endswith("cisflow.rule.demo ERROR in.npz: nothing to do"), logged
+            assert [line for line in proc.stderr.splitlines() if "ERROR" in line] == [logged.strip()]
+        else:
+            assert logged.endswith("ERROR ValueError: bug"), logged

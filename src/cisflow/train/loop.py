@@ -344,10 +344,12 @@ def deterministic(device: torch.device, threads: int | None = None) -> Iterator[
     previous = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     previous_threads = torch.get_num_threads()
+    if threads is not None and int(threads) < 1:
+        raise CisflowError(f"threads (--threads) must be at least 1, got {threads}")
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     if threads is not None:
-        torch.set_num_threads(max(1, int(threads)))
+        torch.set_num_threads(int(threads))
     try:
         yield
     finally:
