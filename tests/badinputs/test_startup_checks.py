@@ -207,11 +207,10 @@ def test_snakemake_dry_run_exits_non_zero_with_one_line(data, tmp_path):
     """The command a user types: ``snakemake -n`` exits non-zero, the message names the file and key."""
     config = tmp_path / "my config.yaml"
     config.write_text(yaml.safe_dump(_set(_genome_config(data), "splits.test_chroms", ["chr9"])))
-    env = os.environ | {"PYTHONPATH": ""}
-    proc = subprocess.run(
-        ["snakemake", "-n", "--cores", "1", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(config)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
-    )  # fmt: skip
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--snakefile", str(REPO / "Snakefile"),
+           "--configfile", str(config)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert proc.returncode != 0
     assert f"{config}: splits.test_chroms: chr9 is not in the genome" in proc.stderr + proc.stdout
     assert not (tmp_path / "results").exists()
