@@ -136,6 +136,8 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
     except CisflowError as exc:
         raise CisflowError(f"model: {exc}", source) from exc
     _check_init_from(init.init_from, source, base)
+    _check_model_fits(config, source)
+    _check_motif_windows(config, source)
 
 
 def _check_denoise(config: dict, source: str | Path) -> None:
@@ -182,6 +184,12 @@ def _check_geometry(config: dict, source: str | Path) -> None:
             "leave gaps no bin labels; use a stride of at most the bin size",
             source,
         )
+    if 2 * labels["summit_flank"] >= labels["bin_size"]:
+        raise CisflowError(
+            f"labels.summit_flank ({labels['summit_flank']}) must be less than half labels.bin_size "
+            f"({labels['bin_size']}): summit ± flank would not fit in a bin",
+            source,
+        )
     if length < labels["bin_size"]:
         raise CisflowError(
             f"splits.input_length ({length}) is smaller than labels.bin_size ({labels['bin_size']}): each window "
@@ -197,7 +205,16 @@ def _check_simulation(config: dict, source: str | Path) -> None:
     for key in ("valid_fraction", "test_fraction"):
         if round(n * sim[key]) < 1:
             raise CisflowError(f"simulation.{key}: {sim[key]} of {n} sequences leaves the split empty", source)
-    _check_task_index(config["interpret"]["task"], _simulation_tasks(sim, source), source)
+    from cisflow.simulate import kind_params
+
+    accepted = kind_params(sim["kind"])
+    for key in ("center", "min_motifs", "max_motifs", "spacing", "pos_counts", "neg_counts"):
+        if sim.get(key) is not None and key not in accepted:
+            takes = ", ".join(accepted) or "nothing"
+            raise CisflowError(f"simulation.{key} does not apply to kind {sim['kind']!r} (it takes {takes})", source)
+    tasks = _simulation_tasks(sim, source)
+    _check_task_index(config["interpret"]["task"], tasks, source)
+    _check_baseline_motifs(config["baselines"]["motifs"], tasks, source)
 
 
 def _simulation_tasks(sim: Mapping[str, Any], source: str | Path) -> list[str]:
@@ -289,6 +306,9 @@ def _check_part(part: _Part, sizes: Mapping[str, int], labelled: set[str], confi
         rule = genome.get("chroms") or "the default rule (alt, random, Un, decoy, HLA, EBV and chrM left out)"
         message = f"{part.key}: {part.chrom} is left out by genome.chroms ({rule}), so it has no labels"
         raise CisflowError(message, source)
+    if part.chrom in config["reads"]["drop_chroms"]:
+        message = f"{part.key}: {part.chrom} is also in reads.drop_chroms, so its reads are dropped and no bin is bound"
+        raise CisflowError(message, source)
     start, end = part.bounds(sizes)
     if end > sizes[part.chrom]:
         raise CisflowError(
@@ -354,6 +374,7 @@ def check_samples_config(config: dict, samples: Any, source: str | Path = "confi
     if not tasks:
         raise CisflowError("splits.heldout_cell_types: every cell type is held out, no task is left to train", source)
     _check_task_index(config["interpret"]["task"], tasks, source)
+    _check_baseline_motifs(config["baselines"]["motifs"], sorted(set(samples["group"])), source)
 
 
 def _check_task_index(task: int, tasks: list[str], source: str | Path) -> None:
@@ -364,3 +385,50 @@ def _check_task_index(task: int, tasks: list[str], source: str | Path) -> None:
             f"numbered from 0",
             source,
         )
+
+
+def _check_baseline_motifs(specs: list[str], tasks: list[str], source: str | Path) -> None:
+    """``baselines.motifs`` entries (``SPEC`` for every task, or ``TASK=SPEC``) name tasks of the test set and
+    motifs that load (:func:`cisflow.pwm.load_motif`)."""
+    from cisflow.pwm import load_motif
+
+    for item in specs:
+        task, sep, spec = item.rpartition("=")
+        if sep and task not in tasks:
+            message = f"baselines.motifs: {item!r} names task {task!r}, not a task of the data ({', '.join(tasks)})"
+            raise CisflowError(message, source)
+        try:
+            load_motif(spec)
+        except CisflowError as exc:
+            raise CisflowError(f"baselines.motifs: {exc}", source) from exc
+
+
+def _input_length(config: dict) -> int:
+    """The model's input length (bp): the simulated sequences' or the genome windows'."""
+    return config["simulation"]["length"] if config["track"] == "simulation" else config["splits"]["input_length"]
+
+
+def _check_model_fits(config: dict, source: str | Path) -> None:
+    """The model builds for the input length (on the meta device, no memory); ``auto`` models are sized later."""
+    from cisflow.autosize import model_is_auto
+    from cisflow.models import check_model_config
+    from cisflow.transfer import split_model_config
+
+    arch, _ = split_model_config(config["model"])
+    if arch is None or model_is_auto(arch):
+        return
+    length = _input_length(config)
+    try:
+        check_model_config(arch, length)
+    except CisflowError as exc:
+        raise CisflowError(f"model: {exc} (for {length} bp inputs)", source) from exc
+
+
+def _check_motif_windows(config: dict, source: str | Path) -> None:
+    """Motif discovery's windows fit in the model's input."""
+    motifs, length = config["motifs"], _input_length(config)
+    if not motifs.get("enabled"):
+        return
+    for key, window in (("motifs.window", motifs.get("window")), ("motifs.hits.window", motifs["hits"]["window"])):
+        if window is not None and window > length:
+            raise CisflowError(f"{key} ({window}) is longer than the model's input ({length} bp)", source)

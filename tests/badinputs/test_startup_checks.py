@@ -142,11 +142,45 @@ GENOME_CASES = {
         {"splits.input_length": 150},
         ["splits.input_length (150) is smaller than labels.bin_size (200)"],
     ),
+    "summit-flank-too-wide": (
+        {"labels.mode": "summit", "labels.summit_flank": 100},
+        ["labels.summit_flank (100) must be less than half labels.bin_size (200)"],
+    ),
+    "test-chrom-reads-dropped": (
+        {"reads.drop_chroms": ["chrM", "chr3"]},
+        ["splits.test_chroms: chr3 is also in reads.drop_chroms"],
+    ),
+    "model-does-not-fit-input": (
+        {"model.params": {"num_filters": [4], "conv_width": [500], "pool_width": 5}},
+        ["model: sequence_dnn: input_length 400 is too short for conv_width [500]"],
+    ),
+    "motif-window-longer-than-input": (
+        {"motifs.window": 500},
+        ["motifs.window (500) is longer than the model's input (400 bp)"],
+    ),
+    "hit-window-longer-than-input": (
+        {"motifs.hits": {"window": 401}},
+        ["motifs.hits.window (401) is longer than the model's input"],
+    ),
+    "baseline-motif-unknown-task": (
+        {"baselines.motifs": ["CTCF=jaspar:MA0139.1"]},
+        ["baselines.motifs: 'CTCF=jaspar:MA0139.1' names task 'CTCF', not a task of the data (ATAC.K562,"],
+    ),
+    "baseline-motif-unknown": ({"baselines.motifs": ["jaspar:MA9999.9"]}, ["baselines.motifs: ", "MA9999.9"]),
 }
 SIMULATION_CASES = {
     "valid-fraction-zero": ({"simulation.valid_fraction": 0}, ["simulation.valid_fraction: 0 of 300 sequences"]),
     "valid-fraction-empties-split": ({"simulation.valid_fraction": 0.001}, ["simulation.valid_fraction: 0.001 of 300"]),
     "interpret-task-out-of-range": ({"interpret.task": 1}, ["interpret.task 1 is out of range", "1 task(s)"]),
+    "option-of-another-kind": (
+        {"simulation.spacing": [2, 5]},
+        ["simulation.spacing does not apply to kind 'density_localization' (it takes center"],
+    ),
+    "unknown-motif": ({"simulation.motifs": ["NOT_A_MOTIF_known1"]}, ["simulation: ", "NOT_A_MOTIF_known1"]),
+    "model-does-not-fit-input": (
+        {"model.params": {"num_filters": [4], "conv_width": [300], "pool_width": 5}},
+        ["model: sequence_dnn: input_length 200 is too short"],
+    ),
 }
 
 
