@@ -46,7 +46,9 @@ for _i, _b in enumerate(ALPHABET):
     _LOOKUP[ord(_b)] = _i
     _LOOKUP[ord(_b.lower())] = _i
 _EYE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
-_COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+#: The complement of each code (A↔T, C↔G, N stays N), and of each base letter.
+COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+COMPLEMENT = {base: ALPHABET[code] for base, code in zip(ALPHABET, COMPLEMENT_CODE, strict=False)}
 _WHITESPACE = b" \t\r\n\v\f"
 _CHUNK = 1 << 24  # bytes read / encoded at a time
 _BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark some editors put at the start of a text file
@@ -88,7 +90,7 @@ def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
 
 def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
     """Reverse complement of codes ``(..., L)``."""
-    return _COMPLEMENT_CODE[np.asarray(codes)][..., ::-1]
+    return COMPLEMENT_CODE[np.asarray(codes)][..., ::-1]
 
 
 def reverse_complement(x: np.ndarray) -> np.ndarray:

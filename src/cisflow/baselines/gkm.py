@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from sklearn.svm import LinearSVC
 
 from cisflow.errors import CisflowError
-from cisflow.genome import N_CODE
+from cisflow.genome import N_CODE, reverse_complement_codes
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def gkm_features(codes: np.ndarray, l: int = 8, k: int = 5, window: int | None =
     n_features = len(patterns) * 4**k
     if length < l or n == 0:
         return sp.csr_matrix((n, n_features), dtype=np.float64)
-    rc = np.where(codes >= N_CODE, N_CODE, 3 - codes.astype(np.int16))[:, ::-1].astype(np.uint8)
+    rc = np.ascontiguousarray(reverse_complement_codes(codes))
     chunk = max(1, _CHUNK_CELLS // n_features)
     blocks = [
         sp.csr_matrix(_counts(codes[lo : lo + chunk], patterns, l) + _counts(rc[lo : lo + chunk], patterns, l))

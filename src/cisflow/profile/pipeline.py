@@ -69,10 +69,10 @@ from cisflow.profile.tracks import (
 from cisflow.profile.training import train_profile_model
 from cisflow.pwm import consensus_codes, load_motif, log_odds
 from cisflow.reads import filter_reads, load_genome_sizes
+from cisflow.splits import SPLITS
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
 SHIFT_SAMPLE = 50_000
 
 

@@ -24,11 +24,10 @@ import numpy as np
 import pandas as pd
 
 from cisflow.errors import CisflowError
-from cisflow.genome import Genome, decode, one_hot
+from cisflow.genome import COMPLEMENT, Genome, decode, one_hot
 from cisflow.io import atomic_open
 
 VARIANT_COLUMNS = ["chrom", "pos", "ref", "alt", "id", "class", "motif"]
-_COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
 
 
 def information(pwm: np.ndarray) -> np.ndarray:
@@ -91,8 +90,8 @@ def motif_core_variants(
         pos0 = site.start + col if site.strand == "+" else site.end - 1 - col
         ref = decode(genome.fetch(site.chrom, pos0, pos0 + 1))
         worst = "ACGT"[int(pwm[:, col].argmin())]
-        alt = worst if site.strand == "+" else _COMPLEMENT[worst]
-        if ref not in _COMPLEMENT or alt == ref or (site.chrom, pos0) in seen:
+        alt = worst if site.strand == "+" else COMPLEMENT[worst]
+        if ref not in COMPLEMENT or alt == ref or (site.chrom, pos0) in seen:
             continue
         seen.add((site.chrom, pos0))
         rows.append([site.chrom, pos0 + 1, ref, alt, f"{site.motif}:{site.chrom}:{pos0 + 1}", "motif", site.motif])
@@ -116,7 +115,7 @@ def random_variants(
         free = [p for p in range(region.start, region.end) if p not in blocked.get(region.chrom, ())]
         for pos0 in rng.permutation(free)[:count] if free else []:
             ref = decode(genome.fetch(region.chrom, int(pos0), int(pos0) + 1))
-            if ref not in _COMPLEMENT:
+            if ref not in COMPLEMENT:
                 continue
             alt = str(rng.choice([b for b in "ACGT" if b != ref]))
             rows.append([region.chrom, int(pos0) + 1, ref, alt, f"random:{region.chrom}:{int(pos0) + 1}", "random", ""])

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from cisflow.errors import CisflowError
+from cisflow.genome import COMPLEMENT_CODE
 from cisflow.models import MODELS, PROFILE_MODELS, load_model
 from cisflow.predict import resolve_device
 from cisflow.profile.interpret import HeadTarget
@@ -52,7 +53,7 @@ from cisflow.variants.windows import centre, profile_alignment
 
 log = logging.getLogger(__name__)
 
-_COMPLEMENT = torch.tensor([3, 2, 1, 0, 4], dtype=torch.long)
+_COMPLEMENT = torch.from_numpy(COMPLEMENT_CODE).long()
 
 
 def onehot_on(codes: torch.Tensor) -> torch.Tensor:
