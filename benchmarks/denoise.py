@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from cisflow.denoise.pairs import macs3_depth_series, make_training_pair  # noqa: E402
+from cisflow.denoise.pairs import depth_series_outputs, macs3_depth_series, make_training_pair  # noqa: E402
 from cisflow.denoise.pipeline import denoise_sample, evaluate_denoising  # noqa: E402
-from cisflow.denoise.train import train_denoiser  # noqa: E402
+from cisflow.denoise.train import denoiser_outputs, train_denoiser  # noqa: E402
 from cisflow.genome import read_chrom_sizes  # noqa: E402
 
 BAM = ROOT / "resources/yeast/SRR1822137.bam"
@@ -112,10 +112,9 @@ def main() -> None:
     sizes = read_chrom_sizes(SIZES)
     start = time.perf_counter()
     reads = _filtered_reads(args.out, sizes)
-    series_dir = args.out / "series"
-    series = {f: series_dir / f"depth_{f:g}.narrowPeak" for f in SERIES}
+    series = depth_series_outputs(args.out / "series", SERIES)
     if not all(p.is_file() for p in series.values()):
-        series = macs3_depth_series(reads, sizes, series_dir, SERIES, seed=101)
+        series = macs3_depth_series(reads, sizes, series, seed=101)
     clean = _pair(reads, sizes, args.out, args.fractions[0], 1, None)
     clean = {k: clean[k] for k in ("clean_bw", "clean_peaks")}
     pairs = {(f, s): _pair(reads, sizes, args.out, f, s, clean) for f in args.fractions for s in (1, 2)}
@@ -128,7 +127,8 @@ def main() -> None:
     for fraction in args.fractions:
         model = args.out / f"model_{args.preset}_f{fraction:g}"
         t0 = time.perf_counter()
-        train_denoiser(pairs[(fraction, 1)]["noisy_bw"], clean["clean_bw"], clean["clean_peaks"], sizes, model,
+        train_denoiser(pairs[(fraction, 1)]["noisy_bw"], clean["clean_bw"], clean["clean_peaks"], sizes,
+                       denoiser_outputs(model),
                        valid_chroms=VALID, test_chroms=TEST, seed=1, device=args.device, threads=args.threads,
                        model_cfg={"name": "denoising_resnet", "params": params}, train_cfg=settings)  # fmt: skip
         t1 = time.perf_counter()

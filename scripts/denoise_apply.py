@@ -8,7 +8,7 @@ from cisflow.genome import read_chrom_sizes
 log = setup(snakemake)
 opts, out = snakemake.params.denoise, snakemake.output
 denoise_sample(
-    snakemake.params.model_dir,
+    snakemake.input.meta,
     snakemake.input.noisy,
     read_chrom_sizes(snakemake.input.sizes),
     {"track": out.track, "prob": out.prob, "peaks": out.peaks},

@@ -1,7 +1,5 @@
 """Snakemake adapter: MACS3 on one nested subsample of a library (a point of the equivalent-depth curve)."""
 
-from pathlib import Path
-
 from _bootstrap import setup
 
 from cisflow.denoise.pairs import macs3_settings, macs3_depth_series
@@ -12,8 +10,7 @@ macs3 = macs3_settings(snakemake.params.peaks, snakemake.input.non_n)
 macs3_depth_series(
     snakemake.input.reads,
     read_chrom_sizes(snakemake.input.sizes),
-    Path(snakemake.output.peaks).parent,
-    [float(snakemake.wildcards.depth)],
+    {float(snakemake.wildcards.depth): snakemake.output.peaks},
     seed=snakemake.params.seed,
     macs3=macs3,
 )

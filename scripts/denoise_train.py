@@ -1,7 +1,5 @@
 """Snakemake adapter: train the denoising model of one input depth (resumes from its checkpoint)."""
 
-from pathlib import Path
-
 from _bootstrap import setup
 
 from cisflow.denoise.train import TRAIN_DEFAULTS, train_denoiser
@@ -14,7 +12,7 @@ train_denoiser(
     snakemake.input.clean,
     snakemake.input.peaks,
     read_chrom_sizes(snakemake.input.sizes),
-    Path(snakemake.output.model).parent,
+    {key: snakemake.output[key] for key in ("model", "meta", "history")} | {"checkpoint": snakemake.params.checkpoint},
     valid_chroms=snakemake.params.valid_chroms,
     test_chroms=snakemake.params.test_chroms,
     model_cfg=opts["model"],

@@ -408,7 +408,7 @@ def _brute_force_checks(tsv: Path, arrays: dict, labels: np.ndarray, noisy_peaks
 
 def test_denoising_known_answer_on_simulated_coverage(tmp_path: Path) -> None:
     from cisflow.denoise.pipeline import denoise_sample, evaluate_denoising
-    from cisflow.denoise.train import train_denoiser
+    from cisflow.denoise.train import denoiser_outputs, train_denoiser
 
     planted = _planted_peaks(np.random.default_rng(0))
     bw = _simulated_tracks(tmp_path, planted, {"clean": 40.0, "low": 1.0, "high": 3.0}, seed=1)
@@ -416,16 +416,16 @@ def test_denoising_known_answer_on_simulated_coverage(tmp_path: Path) -> None:
     params = {"channels": 4, "kernel_size": 9, "dilation": 3, "n_blocks": 2, "class_channels": 4,
               "class_kernel_size": 5, "class_dilation": 4, "class_blocks": 1}  # fmt: skip
     settings = {"epochs": 4, "batch_size": 4, "interval": 2500, "learning_rate": 5e-3, "mse_weight": 0.05}
-    summary = train_denoiser(bw["low"], bw["clean"], clean_peaks, SIM_SIZES, tmp_path / "model", valid_chroms=["chrV"],
-                             test_chroms=["chrT"], model_cfg={"name": "denoising_resnet", "params": params},
-                             train_cfg=settings, seed=0, device="cpu", threads=1)  # fmt: skip
+    summary = train_denoiser(bw["low"], bw["clean"], clean_peaks, SIM_SIZES, denoiser_outputs(tmp_path / "model"),
+                             valid_chroms=["chrV"], test_chroms=["chrT"], train_cfg=settings, seed=0, device="cpu",
+                             model_cfg={"name": "denoising_resnet", "params": params}, threads=1)  # fmt: skip
     assert summary["completed"] and (tmp_path / "model" / "model.safetensors").is_file()
     labels = interval_mask(*np.array(planted["chrT"]).T, SIM_SIZES["chrT"])
     series = {d: _peak_file(tmp_path / f"s{d}.np", _thresholded_peaks(bw[n], 3.0), 5.0)
               for d, n in ((1 / 40, "low"), (3 / 40, "high"), (1.0, "clean"))}  # fmt: skip
     for name, depth in (("low", 1 / 40), ("high", 3 / 40)):  # trained at "low"; "high" is another sample
         out = {k: tmp_path / f"{name}.{k}" for k in ("track", "prob", "peaks")}
-        denoise_sample(tmp_path / "model", bw[name], SIM_SIZES, out, chroms=["chrT"], device="cpu")
+        denoise_sample(tmp_path / "model" / "model.json", bw[name], SIM_SIZES, out, chroms=["chrT"], device="cpu")
         noisy_peaks = series[depth]
         tracks = {"clean": bw["clean"], "noisy": bw[name], "denoised": out["track"], "prob": out["prob"]}
         result = evaluate_denoising(tracks, {"clean": clean_peaks, "noisy_peaks": noisy_peaks}, SIM_SIZES, ["chrT"],
@@ -445,7 +445,7 @@ HAVE_MACS3 = (Path(sys.executable).parent / "macs3").is_file() or shutil.which("
 @pytest.mark.macs3
 @pytest.mark.skipif(not HAVE_MACS3, reason="macs3 not installed")
 def test_training_pair_and_depth_series_with_macs3(tmp_path: Path) -> None:
-    from cisflow.denoise.pairs import macs3_depth_series, make_training_pair
+    from cisflow.denoise.pairs import depth_series_outputs, macs3_depth_series, make_training_pair
 
     rng, sizes, sites = np.random.default_rng(0), {"chrA": 40_000, "chrB": 20_000}, {"chrA": [8_000, 30_000]}
     with gzip.open(tmp_path / "r.tagAlign.gz", "wt") as handle:  # 2,000 background fragments + 400 at each site
@@ -473,7 +473,8 @@ def test_training_pair_and_depth_series_with_macs3(tmp_path: Path) -> None:
     clean = read_narrowpeak(out["clean_peaks"], sizes)
     for site in sites["chrA"]:
         assert ((clean.chrom == "chrA") & (clean.start <= site) & (clean.end > site)).any()
-    series = macs3_depth_series(tmp_path / "r.tagAlign.gz", sizes, tmp_path / "series", [1.0, 0.3], seed=2, macs3=macs3)
+    outputs = depth_series_outputs(tmp_path / "series", [1.0, 0.3])
+    series = macs3_depth_series(tmp_path / "r.tagAlign.gz", sizes, outputs, seed=2, macs3=macs3)
     assert sorted(series) == [0.3, 1.0] and all(p.is_file() for p in series.values())
     assert read_narrowpeak(series[1.0]).equals(clean)
     assert not list(tmp_path.glob("macs3_depth_*"))  # work folders removed
@@ -490,13 +491,13 @@ def _tiny_training(tmp_path: Path) -> dict:
 
 
 def test_training_resumes_exactly_after_a_kill(tmp_path: Path) -> None:
-    from cisflow.denoise.train import train_denoiser
+    from cisflow.denoise.train import denoiser_outputs, train_denoiser
 
     args = _tiny_training(tmp_path)
-    whole = train_denoiser(out_dir=tmp_path / "whole", seed=3, **args)
-    first = train_denoiser(out_dir=tmp_path / "cut", seed=3, stop_after_epoch=1, **args)
+    whole = train_denoiser(outputs=denoiser_outputs(tmp_path / "whole"), seed=3, **args)
+    first = train_denoiser(outputs=denoiser_outputs(tmp_path / "cut"), seed=3, stop_after_epoch=1, **args)
     assert not first["completed"] and not (tmp_path / "cut" / "model.safetensors").exists()
-    resumed = train_denoiser(out_dir=tmp_path / "cut", seed=3, **args)
+    resumed = train_denoiser(outputs=denoiser_outputs(tmp_path / "cut"), seed=3, **args)
     assert resumed["completed"] and resumed["best_value"] == whole["best_value"]
     a, _ = load_model(tmp_path / "whole")
     b, meta = load_model(tmp_path / "cut")
@@ -507,16 +508,21 @@ def test_training_resumes_exactly_after_a_kill(tmp_path: Path) -> None:
 
 def test_denoise_stage_bad_inputs(tmp_path: Path) -> None:
     from cisflow.denoise.pipeline import denoise_sample, evaluate_denoising
-    from cisflow.denoise.train import train_denoiser
+    from cisflow.denoise.train import denoiser_outputs, train_denoiser
 
     args = _tiny_training(tmp_path)
     with pytest.raises(CisflowError, match="at least one validation chromosome"):
-        train_denoiser(out_dir=tmp_path / "m", **{**args, "valid_chroms": []})
+        train_denoiser(outputs=denoiser_outputs(tmp_path / "m"), **{**args, "valid_chroms": []})
+    with pytest.raises(CisflowError, match="denoiser outputs lack meta, history, checkpoint"):
+        train_denoiser(outputs={"model": tmp_path / "m" / "w.safetensors"}, **args)
+    apart = {**denoiser_outputs(tmp_path / "m"), "meta": tmp_path / "elsewhere" / "model.json"}
+    with pytest.raises(CisflowError, match="model weights must sit beside their metadata"):
+        train_denoiser(outputs=apart, **args)
     with pytest.raises(CisflowError, match="split chromosomes not in the labels: chr9"):
-        train_denoiser(out_dir=tmp_path / "m", **{**args, "valid_chroms": ["chr9"]})
+        train_denoiser(outputs=denoiser_outputs(tmp_path / "m"), **{**args, "valid_chroms": ["chr9"]})
     bad = {**args, "model_cfg": {"name": "denoising_resnet", "params": {**TINY_MODEL, "resolution": 3}}}
     with pytest.raises(CisflowError, match=r"interval \(5000\) must be a multiple of the model's resolution \(3\)"):
-        train_denoiser(out_dir=tmp_path / "m", **bad)
+        train_denoiser(outputs=denoiser_outputs(tmp_path / "m"), **bad)
     save_model(tmp_path / "seq", build_model("deepbind", 1, 50, num_filters=2, conv_width=4, hidden=2))
     with pytest.raises(CisflowError, match="not a denoising model"):
         denoise_sample(tmp_path / "seq", args["noisy_bw"], SIM_SIZES, {}, device="cpu")
@@ -531,10 +537,10 @@ def test_denoise_stage_bad_inputs(tmp_path: Path) -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_training_and_denoising_on_the_gpu(tmp_path: Path) -> None:
     from cisflow.denoise.pipeline import denoise_sample
-    from cisflow.denoise.train import train_denoiser
+    from cisflow.denoise.train import denoiser_outputs, train_denoiser
 
     args = {**_tiny_training(tmp_path), "device": None}  # None → the GPU
-    assert train_denoiser(out_dir=tmp_path / "m", seed=3, **args)["completed"]
+    assert train_denoiser(outputs=denoiser_outputs(tmp_path / "m"), seed=3, **args)["completed"]
     for device in ("cuda", "cpu"):
         out = {"track": tmp_path / f"{device}.bw", "peaks": tmp_path / f"{device}.np"}
         denoise_sample(tmp_path / "m", args["noisy_bw"], SIM_SIZES, out, chroms=["chrT"], device=device)
@@ -547,10 +553,10 @@ def test_training_and_denoising_on_the_gpu(tmp_path: Path) -> None:
 @pytest.mark.skipif(not HAVE_MACS3, reason="macs3 not installed")
 def test_denoise_reads_of_a_new_sample(tmp_path: Path) -> None:
     from cisflow.denoise.pipeline import denoise_reads
-    from cisflow.denoise.train import train_denoiser
+    from cisflow.denoise.train import denoiser_outputs, train_denoiser
 
     args = _tiny_training(tmp_path)
-    train_denoiser(out_dir=tmp_path / "m", seed=3, flank=SIM_FLANK, **args)
+    train_denoiser(outputs=denoiser_outputs(tmp_path / "m"), seed=3, flank=SIM_FLANK, **args)
     rng = np.random.default_rng(5)  # a new sample: cut sites around the planted peaks of chrT plus background
     with gzip.open(tmp_path / "new.tagAlign.gz", "wt") as handle:
         for i, (s, _) in enumerate(_planted_peaks(np.random.default_rng(0))["chrT"] * 30):

@@ -112,6 +112,7 @@ rule denoise_train:
         valid_chroms=config["splits"]["valid_chroms"],
         test_chroms=config["splits"]["test_chroms"],
         seed=config["seed"],
+        checkpoint=lambda wc: f"results/denoise/{wc.sample}/f{wc.fraction}/model/checkpoint.pt",
     script:
         "../../scripts/denoise_train.py"
 
@@ -119,6 +120,7 @@ rule denoise_train:
 rule denoise_apply:
     input:
         model="results/denoise/{sample}/f{fraction}/model/model.safetensors",
+        meta="results/denoise/{sample}/f{fraction}/model/model.json",
         noisy="results/denoise/{sample}/f{depth}/s{seed}/noisy.bw",
         sizes="results/genome/chrom.sizes",
     output:
@@ -137,7 +139,6 @@ rule denoise_apply:
     params:
         device=config.get("device"),
         denoise=config["denoise"],
-        model_dir=lambda wc, input: os.path.dirname(input.model),
     script:
         "../../scripts/denoise_apply.py"
 

@@ -66,11 +66,11 @@ def _add_series(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_series(args: argparse.Namespace) -> None:
-    from cisflow.denoise.pairs import macs3_depth_series
+    from cisflow.denoise.pairs import depth_series_outputs, macs3_depth_series
     from cisflow.reads import load_genome_sizes
 
-    macs3_depth_series(args.reads, load_genome_sizes(args.genome), args.out_dir, args.depth, seed=args.seed,
-                       macs3=_macs3_options(args))  # fmt: skip
+    outputs = depth_series_outputs(args.out_dir, args.depth)
+    macs3_depth_series(args.reads, load_genome_sizes(args.genome), outputs, seed=args.seed, macs3=_macs3_options(args))
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -96,7 +96,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> None:
-    from cisflow.denoise.train import TRAIN_DEFAULTS, train_denoiser
+    from cisflow.denoise.train import TRAIN_DEFAULTS, denoiser_outputs, train_denoiser
     from cisflow.errors import CisflowError
     from cisflow.reads import load_genome_sizes
 
@@ -111,7 +111,8 @@ def _run_train(args: argparse.Namespace) -> None:
         if not settings["pad"].isdigit():
             raise CisflowError(f"--pad takes a number of bases or null, got {settings['pad']!r}")
         settings["pad"] = int(settings["pad"])
-    train_denoiser(args.noisy, args.clean, args.peaks, load_genome_sizes(args.genome), args.out_dir,
+    outputs = denoiser_outputs(args.out_dir)
+    train_denoiser(args.noisy, args.clean, args.peaks, load_genome_sizes(args.genome), outputs,
                    valid_chroms=args.valid, test_chroms=args.test, train_cfg=settings, seed=args.seed,
                    model_cfg={"name": "denoising_resnet", "params": params}, device=args.device,
                    threads=args.threads, flank=args.flank)  # fmt: skip
@@ -119,7 +120,7 @@ def _run_train(args: argparse.Namespace) -> None:
 
 def _add_apply(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("apply", help="denoise a low-coverage sample: track, peak probability, peaks (+ MACS3)")
-    p.add_argument("--model", required=True, metavar="DIR", help="trained model directory")
+    p.add_argument("--model", required=True, metavar="JSON", help="trained model: its model.json (or its folder)")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--reads", metavar="TAGALIGN", help="the sample's filtered reads (track + MACS3 made here)")
     source.add_argument("--noisy", metavar="BW", help="the sample's track, made like the training tracks")

@@ -119,31 +119,39 @@ def make_training_pair(
     return stats
 
 
+def depth_series_outputs(out_dir: str | Path, fractions: Sequence[float]) -> dict[float, Path]:
+    """The usual output paths of :func:`macs3_depth_series`: ``out_dir/depth_<fraction>.narrowPeak``."""
+    return {float(f): Path(out_dir) / f"depth_{float(f):g}.narrowPeak" for f in fractions}
+
+
 def macs3_depth_series(
     reads: str | Path,
     sizes: Mapping[str, int],
-    out_dir: str | Path,
-    fractions: Sequence[float],
+    outputs: Mapping[float, str | Path],
     *,
     seed: int,
     macs3: Mapping[str, Any] | None = None,
 ) -> dict[float, Path]:
     """MACS3 on seeded, nested subsamples of the library at each fraction (1.0: the full library).
 
+    Parameters
+    ----------
+    outputs
+        ``{fraction: narrowPeak path}`` to write (:func:`depth_series_outputs` gives the usual names).
+
     Returns
     -------
     dict
-        ``{fraction: narrowPeak path}`` (``out_dir/depth_<fraction>.narrowPeak``).
+        ``{fraction: narrowPeak path}``.
     """
-    out_dir, peaks = Path(out_dir), {}
-    for fraction in sorted({float(f) for f in fractions}):
-        with tempfile.TemporaryDirectory(prefix="macs3_depth_", dir=out_dir.parent) as work:
+    peaks = {}
+    for fraction, path in sorted((float(f), Path(p)) for f, p in outputs.items()):
+        with tempfile.TemporaryDirectory(prefix="macs3_depth_", dir=path.parent.parent) as work:
             src = Path(reads)
             if fraction < 1.0:
                 src = Path(work) / "reads.tagAlign.gz"
                 subsample_reads(reads, src, fraction, seed)
-            out = out_dir / f"depth_{fraction:g}.narrowPeak"
-            peaks[fraction] = macs3_peaks(src, out, sizes, macs3 or {}, work_dir=Path(work) / "macs3")
+            peaks[fraction] = macs3_peaks(src, path, sizes, macs3 or {}, work_dir=Path(work) / "macs3")
     return peaks
 
 

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 def denoise_sample(
-    model_dir: str | Path,
+    model: str | Path,
     noisy_bw: str | Path,
     sizes: Mapping[str, int],
     outputs: Mapping[str, str | Path],
@@ -54,8 +54,9 @@ def denoise_sample(
 
     Parameters
     ----------
-    model_dir
-        A model written by :func:`~cisflow.denoise.train.train_denoiser`.
+    model
+        The ``model.json`` of a model written by :func:`~cisflow.denoise.train.train_denoiser` (or the folder
+        holding it).
     noisy_bw
         The sample's coverage (:func:`coverage_bigwig`: fold over the genome-wide mean).
     outputs
@@ -76,9 +77,9 @@ def denoise_sample(
     from cisflow.train import deterministic
 
     device = resolve_device(device)
-    model, meta = load_model(model_dir, device)
+    net, meta = load_model(model, device)
     if "interval" not in meta or "pad" not in meta:
-        raise CisflowError("not a denoising model (model.json lacks interval and pad)", Path(model_dir))
+        raise CisflowError("not a denoising model (model.json lacks interval and pad)", Path(model))
     chroms = list(sizes) if chroms is None else list(chroms)
     unknown = [c for c in chroms if c not in sizes]
     if unknown:
@@ -90,7 +91,7 @@ def denoise_sample(
         reader = stack.enter_context(TrackReader([noisy_bw], sizes))
         writers = {k: stack.enter_context(BigWigWriter(out[k], sizes)) for k in ("track", "prob") if k in out}
         for chrom in (c for c in sizes if c in set(chroms)):
-            t, p = predict_chromosome(model, reader.window, chrom, sizes[chrom], interval=int(meta["interval"]),
+            t, p = predict_chromosome(net, reader.window, chrom, sizes[chrom], interval=int(meta["interval"]),
                                       pad=int(meta["pad"]), device=device, batch_size=batch_size)  # fmt: skip
             for key, values in (("track", t), ("prob", p)):
                 if key in writers:
@@ -104,7 +105,7 @@ def denoise_sample(
 
 
 def denoise_reads(
-    model_dir: str | Path,
+    model: str | Path,
     reads: str | Path,
     sizes: Mapping[str, int],
     outputs: Mapping[str, str | Path],
@@ -116,8 +117,8 @@ def denoise_reads(
 
     Parameters
     ----------
-    model_dir
-        A trained model (its ``flank`` is used for the sample's track).
+    model
+        A trained model's ``model.json`` (or its folder); its ``flank`` is used for the sample's track.
     reads
         The sample's filtered tagAlign (or fragments BED).
     outputs
@@ -131,10 +132,10 @@ def denoise_reads(
     out = {k: Path(v) for k, v in outputs.items()}
     if "noisy_bw" not in out:
         raise CisflowError("denoise_reads needs an output path for the sample's track (noisy_bw)")
-    flank = int(load_model(model_dir)[1].get("flank", DEFAULT_FLANK))
+    flank = int(load_model(model)[1].get("flank", DEFAULT_FLANK))
     stats: dict[str, Any] = {"coverage": coverage_bigwig(reads, sizes, out["noisy_bw"], flank)}
     model_outputs = {k: v for k, v in out.items() if k in ("track", "prob", "peaks")}
-    stats["denoised"] = denoise_sample(model_dir, out["noisy_bw"], sizes, model_outputs, **options)
+    stats["denoised"] = denoise_sample(model, out["noisy_bw"], sizes, model_outputs, **options)
     if "macs3_peaks" in out:
         macs3_peaks(reads, out["macs3_peaks"], sizes, macs3 or {})
     if "stats" in out:

@@ -28,7 +28,7 @@ from cisflow.denoise.infer import default_pad, predict_chromosome
 from cisflow.denoise.io import TrackReader, write_table
 from cisflow.denoise.metrics import peak_metrics, pearson
 from cisflow.errors import CisflowError, require_file
-from cisflow.models import build_model, check_model_config, save_model
+from cisflow.models import META_NAME, WEIGHTS_NAME, build_model, check_model_config, save_model_files
 from cisflow.narrowpeak import read_narrowpeak
 from cisflow.predict import resolve_device
 from cisflow.train import deterministic, load_checkpoint, save_checkpoint, training_finished
@@ -36,6 +36,8 @@ from cisflow.train import deterministic, load_checkpoint, save_checkpoint, train
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.pt"
+#: The files of a denoiser training run (``outputs`` keys) and their names in a folder (:func:`denoiser_outputs`).
+DENOISER_FILES = {"model": WEIGHTS_NAME, "meta": META_NAME, "history": "history.tsv", "checkpoint": CHECKPOINT_NAME}
 MONITORS = {"loss": min, "pearson": max, "auprc": max}
 #: Training settings: AtacWorks' learning rate and Pearson weight (2e-4, 1). Its MSE weight (5e-4) was set for
 #: raw counts; on tracks in fold over the mean (values near 1) 0.1 gives MSE a comparable share of the loss.
@@ -272,12 +274,17 @@ def _build(model_cfg: Mapping[str, Any], cfg: Mapping[str, Any]) -> tuple[nn.Mod
     return build_model(name, 1, cfg["interval"] + 2 * pad, 1, **params), pad
 
 
+def denoiser_outputs(out_dir: str | Path) -> dict[str, Path]:
+    """The usual output paths of :func:`train_denoiser` in ``out_dir`` (:data:`DENOISER_FILES`)."""
+    return {key: Path(out_dir) / name for key, name in DENOISER_FILES.items()}
+
+
 def train_denoiser(
     noisy_bw: str | Path,
     clean_bw: str | Path,
     clean_peaks: str | Path,
     sizes: Mapping[str, int],
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     *,
     valid_chroms: Sequence[str],
     test_chroms: Sequence[str] = (),
@@ -300,9 +307,10 @@ def train_denoiser(
         narrowPeak of the full library (the classification target).
     sizes
         ``{chrom: length}``; chromosomes not in ``valid_chroms`` / ``test_chroms`` are trained on.
-    out_dir
-        Gets ``checkpoint.pt`` (every epoch), then ``model.safetensors``, ``model.json`` (with
-        ``interval``, ``pad``, the splits and the settings) and ``history.tsv``.
+    outputs
+        ``checkpoint`` (written every epoch; an existing one is resumed), then ``model`` (safetensors
+        weights), ``meta`` (their JSON in the same folder, with ``interval``, ``pad``, the splits and the
+        settings) and ``history`` (TSV); :func:`denoiser_outputs` gives the usual names in a folder.
     valid_chroms, test_chroms
         Held-out chromosomes: validation picks the best epoch; test chromosomes are never read.
     model_cfg
@@ -334,7 +342,13 @@ def train_denoiser(
     splits = make_splits(list(sizes), valid_chroms, test_chroms)
     if not valid_chroms:
         raise CisflowError("denoising needs at least one validation chromosome (valid_chroms)")
-    device, out_dir, started = resolve_device(device), Path(out_dir), time.perf_counter()
+    missing = [key for key in DENOISER_FILES if key not in outputs]
+    if missing:
+        raise CisflowError(f"denoiser outputs lack {', '.join(missing)} (need {', '.join(DENOISER_FILES)})")
+    outputs = {key: Path(outputs[key]) for key in DENOISER_FILES}
+    if outputs["model"].parent.resolve() != outputs["meta"].parent.resolve():
+        raise CisflowError(f"model weights must sit beside their metadata ({outputs['meta'].parent})", outputs["model"])
+    device, started = resolve_device(device), time.perf_counter()
     data = _load_pair(noisy_bw, clean_bw, clean_peaks, sizes, splits)
     config = {"model": model_cfg, "train": {k: v for k, v in cfg.items() if k not in _RESUMABLE}, "seed": int(seed),
               "splits": splits, "data": [_file_id(Path(p)) for p in (noisy_bw, clean_bw, clean_peaks)]}  # fmt: skip
@@ -346,29 +360,30 @@ def train_denoiser(
         st = {"config": config, "epoch": 0, "history": [], "best_state": None, "best_epoch": None,
               "best_value": None, "wait": 0, "rng": np.random.default_rng(seed), "device": device, "pad": pad,
               "progress": None if progress is None else not progress}  # fmt: skip
-        if (out_dir / CHECKPOINT_NAME).is_file():
-            load_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, st, cfg)
+        if outputs["checkpoint"].is_file():
+            load_checkpoint(outputs["checkpoint"], model, optimizer, st, cfg)
         while not training_finished(st, cfg):
             _run_epoch(model, optimizer, data, cfg, st)
             state = {k: v for k, v in st.items() if k not in ("device", "progress", "finished")}
-            save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, state)
+            save_checkpoint(outputs["checkpoint"], model, optimizer, state)
             if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not training_finished(st, cfg):
                 log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
                 return _summary(st, cfg, started, completed=False)
-    _write_outputs(out_dir, model, st, cfg, {"seed": int(seed), "splits": splits, "flank": int(flank)})
+    _write_outputs(outputs, model, st, cfg, {"seed": int(seed), "splits": splits, "flank": int(flank)})
     return _summary(st, cfg, started, completed=True)
 
 
-def _write_outputs(out_dir: Path, model: nn.Module, st: Mapping, cfg: Mapping, meta: dict) -> None:
-    """Best weights + model.json (settings, pad, splits) and history.tsv."""
+def _write_outputs(outputs: Mapping[str, Path], model: nn.Module, st: Mapping, cfg: Mapping, meta: dict) -> None:
+    """Best weights + their JSON (settings, pad, splits) and the history TSV."""
     if st["best_state"] is None:
-        raise CisflowError("no epoch gave a finite validation score (empty validation chromosomes?)", out_dir)
+        raise CisflowError("no epoch gave a finite validation score (empty validation chromosomes?)", outputs["model"])
     model.load_state_dict(st["best_state"])
-    save_model(out_dir, model, {**meta, "interval": cfg["interval"], "pad": st["pad"], "best_epoch": st["best_epoch"],
-                                "monitor": cfg["monitor"], "best_value": st["best_value"], "epochs_run": st["epoch"],
-                                "train_config": dict(cfg)})  # fmt: skip
-    write_table(out_dir / "history.tsv", st["history"])
-    log.info("best epoch %s (%s %.4f); model in %s", st["best_epoch"], cfg["monitor"], st["best_value"], out_dir)
+    meta = {**meta, "interval": cfg["interval"], "pad": st["pad"], "best_epoch": st["best_epoch"],
+            "monitor": cfg["monitor"], "best_value": st["best_value"], "epochs_run": st["epoch"],
+            "train_config": dict(cfg)}  # fmt: skip
+    save_model_files(outputs["model"], outputs["meta"], model, meta)
+    write_table(outputs["history"], st["history"])
+    log.info("best epoch %s (%s %.4f); model %s", st["best_epoch"], cfg["monitor"], st["best_value"], outputs["model"])
 
 
 def _summary(st: Mapping, cfg: Mapping, started: float, completed: bool) -> dict[str, Any]:
