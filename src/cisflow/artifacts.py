@@ -26,8 +26,11 @@ rerun. The formats:
     Probabilities per row and task of a model or a baseline (:func:`cisflow.evaluate.evaluate_predictions`).
 :data:`SCORES`
     Contribution scores of one method (:func:`cisflow.interpret.interpret_model`), modisco-lite's input.
+:data:`PROFILE_DATASET`, :data:`PROFILE_PREDICTIONS`
+    Base-resolution profile datasets and predictions (:mod:`cisflow.profile.io`); their geometry is
+    ``input_length``, ``output_length`` and the training ``jitter``.
 
-New artifacts (profile predictions, QC tables …) add a :class:`Format` here and to :data:`FORMATS`.
+New artifacts add a :class:`Format` here and to :data:`FORMATS`.
 """
 
 from __future__ import annotations
@@ -191,7 +194,70 @@ SCORES = Format(
     },
 )
 
-FORMATS: dict[str, Format] = {f.name: f for f in (LABELS, DATASET, PREDICTIONS, SCORES)}
+
+def _check_profile_dataset(data: Mapping[str, np.ndarray], path: Path) -> None:
+    """Codes ``input_length + 2 jitter`` wide, counts ``output_length + 2 jitter`` wide, control as wide as codes."""
+    if not {"codes", "counts", "input_length", "output_length", "jitter"} <= set(data):
+        return
+    n, t, s = data["codes"].shape[0], data["counts"].shape[1], data["counts"].shape[2]
+    j, n_in, n_out = int(data["jitter"]), int(data["input_length"]), int(data["output_length"])
+    if data["codes"].shape[1] != n_in + 2 * j or data["counts"].shape[3] != n_out + 2 * j:
+        raise CisflowError(
+            f"codes {data['codes'].shape} / counts {data['counts'].shape} do not match the geometry "
+            f"(input {n_in}, output {n_out}, jitter {j}, {t} task(s), {s} strand(s))",
+            path,
+        )
+    if "control" in data and data["control"].shape[::2] != (n, n_in + 2 * j):
+        raise CisflowError(f"control {data['control'].shape} does not match codes {data['codes'].shape}", path)
+
+
+def _regions() -> dict[str, Array]:
+    """The region arrays of profile datasets and predictions."""
+    return {
+        "chrom": Array("str", ("N",)),
+        "center": Array("int", ("N",), doc="0-based base at the window's middle"),
+        "is_peak": Array("bool", ("N",), doc="a peak (True) or a background region"),
+        "tasks": Array("str", ("T",)),
+        "strands": Array("str", ("S",), doc="the count tracks' strands"),
+        "input_length": Array("int64", (), doc="model input window (bp)"),
+        "output_length": Array("int64", (), doc="profile output window (bp)"),
+    }
+
+
+PROFILE_DATASET = Format(
+    "cisflow-profile-dataset",
+    1,
+    "profile datasets",
+    {
+        "codes": Array("uint8", ("N", "W"), doc="genome codes of the input window widened by the jitter on each side"),
+        "counts": Array("float32", ("N", "T", "S", "V"), doc="counts per base of each task's strand tracks"),
+        "control": Array("float32", ("N", "C", "W"), required=False, doc="control tracks (+ and - strand)"),
+        **_regions(),
+        "jitter": Array("int64", (), doc="bp each window is widened by on each side (training crops within it)"),
+    },
+    _check_profile_dataset,
+)
+
+
+def _heads() -> dict[str, Array]:
+    """Profile logits and log counts of the full model and (ChromBPNet) its corrected and bias heads."""
+    out = {}
+    for prefix, t, s, o in (("", "T", "S", "O"), ("corrected_", "T", "S", "O"), ("bias_", "Tb", "Sb", "Ob")):
+        out[f"{prefix}profile_logits"] = Array("float", ("N", t, s, o), required=not prefix)
+        out[f"{prefix}log_counts"] = Array("float", ("N", t), required=not prefix)
+    return out
+
+
+PROFILE_PREDICTIONS = Format(
+    "cisflow-profile-predictions",
+    1,
+    "profile evaluate",
+    {**_heads(), **_regions()},
+)
+
+FORMATS: dict[str, Format] = {
+    f.name: f for f in (LABELS, DATASET, PREDICTIONS, SCORES, PROFILE_DATASET, PROFILE_PREDICTIONS)
+}
 
 
 # --------------------------------------------------------------------------- checking

@@ -25,10 +25,14 @@ def _dataset(n: int = 4, **extra) -> dict:
 
 
 def test_every_format_is_declared_once_with_its_geometry():
-    assert set(FORMATS) == {"cisflow-labels", "cisflow-dataset", "cisflow-predictions", "cisflow-scores"}
+    profile = {"cisflow-profile-dataset", "cisflow-profile-predictions"}
+    assert set(FORMATS) == {"cisflow-labels", "cisflow-dataset", "cisflow-predictions", "cisflow-scores", *profile}
     for fmt in (DATASET, PREDICTIONS, SCORES):
         assert {"bin_size", "stride", "input_length"} <= set(fmt.required)
     assert {"bin_size", "stride"} <= set(LABELS.required)
+    for name in profile:  # base-resolution windows: no bins, an output window
+        assert {"input_length", "output_length"} <= set(FORMATS[name].required)
+    assert "jitter" in FORMATS["cisflow-profile-dataset"].required
 
 
 def test_round_trip_and_key_subset(tmp_path):

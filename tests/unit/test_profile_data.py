@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cisflow.artifacts import PROFILE_DATASET
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome, encode
 from cisflow.narrowpeak import make_peaks
@@ -116,7 +117,11 @@ def test_dataset_and_predictions_npz(tmp_path) -> None:
     back = load_dataset(tmp_path / "d.npz")
     assert np.array_equal(back["counts"], data["counts"]) and int(back["jitter"]) == 2
     broken = dict(data, counts=data["counts"][:, :, :, :5])
-    save_dataset(tmp_path / "bad.npz", broken)
+    with pytest.raises(CisflowError, match="do not match the geometry"):
+        save_dataset(tmp_path / "bad.npz", broken)
+    assert not (tmp_path / "bad.npz").exists()
+    head = {"format": np.array(PROFILE_DATASET.name), "format_version": np.array(PROFILE_DATASET.version)}
+    np.savez(tmp_path / "bad.npz", **head, **broken)  # written by something else
     with pytest.raises(CisflowError, match="do not match the geometry"):
         load_dataset(tmp_path / "bad.npz")
     preds = {k: data[k] for k in ("chrom", "center", "is_peak", "tasks", "strands", "input_length", "output_length")}
@@ -124,8 +129,12 @@ def test_dataset_and_predictions_npz(tmp_path) -> None:
         tmp_path / "p.npz", preds | {"profile_logits": np.zeros((6, 1, 2, 4)), "log_counts": np.zeros((6, 1))}
     )
     assert load_predictions(tmp_path / "p.npz")["log_counts"].shape == (6, 1)
-    with pytest.raises(CisflowError, match="not a profile dataset"):
+    with pytest.raises(CisflowError, match="is a cisflow-profile-predictions file, not cisflow-profile-dataset"):
         load_dataset(tmp_path / "p.npz")
+    with pytest.raises(CisflowError, match=r"log_counts \(6, 2\) does not match T = 1"):
+        save_predictions(
+            tmp_path / "q.npz", preds | {"profile_logits": np.zeros((6, 1, 2, 4)), "log_counts": np.zeros((6, 2))}
+        )
     np.savez(tmp_path / "plain.npz", x=np.zeros(3))
-    with pytest.raises(CisflowError, match="format 'missing'"):
+    with pytest.raises(CisflowError, match=r"has no format version .* rerun the profile evaluate stage"):
         load_predictions(tmp_path / "plain.npz")

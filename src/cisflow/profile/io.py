@@ -1,7 +1,9 @@
-"""Profile artifacts on disk: dataset and prediction npz files (format name, version, geometry), region BEDs.
+"""Profile artifacts on disk: dataset and prediction npz files, region BEDs, tables.
 
-Every npz carries ``format`` and ``version`` and the geometry it was made with (``input_length``,
-``output_length``, ``jitter``), checked on reading, so later steps never re-read geometry from config.
+The npz files are declared in :mod:`cisflow.artifacts` (:data:`~cisflow.artifacts.PROFILE_DATASET`,
+:data:`~cisflow.artifacts.PROFILE_PREDICTIONS`) and read through its one checked reader: each carries its
+format, version and the geometry it was made with (``input_length``, ``output_length``, ``jitter``), so later
+steps never re-read geometry from config.
 """
 
 from __future__ import annotations
@@ -12,77 +14,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cisflow.errors import CisflowError, require_file
-from cisflow.io import atomic_open, save_npz
-
-DATASET_FORMAT = "cisflow.profile.dataset"
-PREDICTIONS_FORMAT = "cisflow.profile.predictions"
-VERSION = 1
-_DATASET_KEYS = ("codes", "counts", "chrom", "center", "is_peak", "tasks", "strands", "input_length",
-                 "output_length", "jitter")  # fmt: skip
-_PREDICTION_KEYS = ("profile_logits", "log_counts", "chrom", "center", "is_peak", "tasks", "strands",
-                    "input_length", "output_length")  # fmt: skip
-
-
-def _save(path: str | Path, fmt: str, arrays: Mapping[str, np.ndarray]) -> None:
-    save_npz(path, format=np.array(fmt), version=np.int64(VERSION), **arrays)
-
-
-def _load(path: str | Path, fmt: str, keys: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
-    path = require_file(path, what)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise CisflowError(f"cannot read npz ({exc.__class__.__name__}: {exc})", path) from exc
-    if str(data.get("format", "")) != fmt:
-        raise CisflowError(f"not a {what} (format {str(data.get('format', 'missing'))!r}, expected {fmt!r})", path)
-    if int(data["version"]) != VERSION:
-        raise CisflowError(f"{what} version {int(data['version'])} is not {VERSION}; rerun the step", path)
-    missing = [k for k in keys if k not in data]
-    if missing:
-        raise CisflowError(f"missing array(s) {', '.join(missing)}", path)
-    return data
+from cisflow.artifacts import PROFILE_DATASET, PROFILE_PREDICTIONS, read, write
+from cisflow.errors import require_file
+from cisflow.io import atomic_open
 
 
 def save_dataset(path: str | Path, data: Mapping[str, np.ndarray]) -> None:
-    """Write a profile dataset (:mod:`cisflow.profile.data`) atomically."""
-    _save(path, DATASET_FORMAT, data)
+    """Write a profile dataset (:mod:`cisflow.profile.data`, :data:`cisflow.artifacts.PROFILE_DATASET`) atomically."""
+    write(path, PROFILE_DATASET, data)
 
 
 def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
-    """Read and check a profile dataset npz (keys, format, version and shapes agree)."""
-    data = _load(path, DATASET_FORMAT, _DATASET_KEYS, "profile dataset")
-    n, t, s = len(data["codes"]), len(data["tasks"]), len(data["strands"])
-    j, n_in, n_out = int(data["jitter"]), int(data["input_length"]), int(data["output_length"])
-    if data["codes"].shape != (n, n_in + 2 * j) or data["counts"].shape != (n, t, s, n_out + 2 * j):
-        raise CisflowError(
-            f"codes {data['codes'].shape} / counts {data['counts'].shape} do not match the geometry "
-            f"(input {n_in}, output {n_out}, jitter {j}, {t} task(s), {s} strand(s))",
-            path,
-        )
-    if "control" in data and data["control"].shape[::2] != (n, n_in + 2 * j):
-        raise CisflowError(f"control {data['control'].shape} does not match codes {data['codes'].shape}", path)
-    return data
+    """Read and check a profile dataset npz (keys, dtypes, format, version and the geometry agree)."""
+    return read(path, PROFILE_DATASET, what="profile dataset")
 
 
 def save_predictions(path: str | Path, predictions: Mapping[str, np.ndarray]) -> None:
     """Write profile predictions (``profile_logits`` ``(N, T, S, L_out)``, ``log_counts`` ``(N, T)``, regions)."""
-    _save(path, PREDICTIONS_FORMAT, predictions)
+    write(path, PROFILE_PREDICTIONS, predictions)
 
 
 def load_predictions(path: str | Path) -> dict[str, np.ndarray]:
-    """Read and check a profile predictions npz."""
-    data = _load(path, PREDICTIONS_FORMAT, _PREDICTION_KEYS, "profile predictions")
-    n = len(data["chrom"])
-    t = len(data["tasks"])
-    if data["profile_logits"].shape[:2] != (n, t) or data["log_counts"].shape != (n, t):
-        raise CisflowError(
-            f"profile_logits {data['profile_logits'].shape} / log_counts {data['log_counts'].shape} "
-            f"do not match {n} regions and {len(data['tasks'])} task(s)",
-            path,
-        )
-    return data
+    """Read and check a profile predictions npz (:data:`cisflow.artifacts.PROFILE_PREDICTIONS`)."""
+    return read(path, PROFILE_PREDICTIONS, what="profile predictions")
 
 
 def write_regions_bed(path: str | Path, regions: pd.DataFrame, width: int) -> None:
