@@ -223,24 +223,11 @@ def train_model(
         data = _load_loader_data(train_batches, valid_npz, tasks)
     model_cfg, cfg, auto = _resolve_auto(model_cfg, check_train_config(train_cfg), data, train_batches)
     device, outputs = resolve_device(device), _check_outputs(outputs)
-    tasks, length = data["train"]["tasks"].tolist(), int(data["train"]["codes"].shape[1])
-    signals = signal_names(data["train"])
-    config = {
-        "model": model_cfg,
-        "signal_names": signals,
-        "train": {k: v for k, v in cfg.items() if k not in _RESUMABLE_CHANGES},
-        "seed": int(seed),
-        "tasks": tasks,
-        "input_length": length,
-        "sizes": [len(data["train"]["labels"]), len(data["valid"]["labels"])],
-        "data": data_fingerprint(data, data_files),
-    }
-    if train_batches is not None:
-        config["loader"] = json.loads(json.dumps(train_batches.describe()))
+    config = _run_identity(model_cfg, cfg, seed, data, data_files, train_batches)
+    tasks, length, signals = config["tasks"], config["input_length"], config["signal_names"]
     with deterministic(device, threads):
         torch.manual_seed(seed)
-        in_channels = 4 + len(signals)
-        model = build_model(model_cfg["name"], len(tasks), length, in_channels, **model_cfg["params"]).to(device)
+        model = build_model(model_cfg["name"], len(tasks), length, 4 + len(signals), **model_cfg["params"]).to(device)
         record = initialise(model, init, tasks, length, signals, source)
         if init.active:
             config["init"] = record
@@ -250,17 +237,9 @@ def train_model(
         st["pos_weight"] = class_pos_weight(data["train"]["labels"], cfg["class_weights"])
         if st["pos_weight"] is not None:
             st["pos_weight"] = st["pos_weight"].to(device)
-        if outputs["checkpoint"].is_file():
-            load_checkpoint(outputs["checkpoint"], model, optimizer, st, cfg)
-        seconds: list[float] = []
-        while not st["finished"]:
-            start = time.perf_counter()
-            _run_epoch(model, optimizer, data, cfg, st)
-            seconds.append(time.perf_counter() - start)
-            save_checkpoint(outputs["checkpoint"], model, optimizer, _checkpointable(st))
-            if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not st["finished"]:
-                log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
-                return _summary(st, cfg, seconds)
+        seconds = _epochs(model, optimizer, data, cfg, st, outputs["checkpoint"], stop_after_epoch)
+    if not st["finished"]:
+        return _summary(st, cfg, seconds)
     _check_learned(st)
     meta = {"tasks": tasks, "seed": int(seed), "signal_names": signals} | ({"init": record} if init.active else {})
     meta |= {"auto": auto} if auto else {}
@@ -268,6 +247,56 @@ def train_model(
     summary = _summary(st, cfg, seconds)
     log.info("best epoch %s (%s %.4f); model %s", st["best_epoch"], cfg["monitor"], st["best_value"], outputs["model"])
     return summary
+
+
+def _run_identity(
+    model_cfg: Mapping[str, Any],
+    cfg: Mapping[str, Any],
+    seed: int,
+    data: Mapping[str, Mapping[str, Any]],
+    data_files: Sequence[str | Path],
+    train_batches: Any,
+) -> dict[str, Any]:
+    """What makes a checkpoint reusable: model, settings that cannot change mid-run, seed, tasks, input length,
+    signal channels, dataset sizes, the data's content digests and (streaming) the loader's description."""
+    config = {
+        "model": model_cfg,
+        "signal_names": signal_names(data["train"]),
+        "train": {k: v for k, v in cfg.items() if k not in _RESUMABLE_CHANGES},
+        "seed": int(seed),
+        "tasks": data["train"]["tasks"].tolist(),
+        "input_length": int(data["train"]["codes"].shape[1]),
+        "sizes": [len(data["train"]["labels"]), len(data["valid"]["labels"])],
+        "data": data_fingerprint(data, data_files),
+    }
+    if train_batches is not None:
+        config["loader"] = json.loads(json.dumps(train_batches.describe()))
+    return config
+
+
+def _epochs(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: Mapping[str, Mapping[str, Any]],
+    cfg: Mapping[str, Any],
+    st: dict[str, Any],
+    checkpoint: Path,
+    stop_after_epoch: int | None,
+) -> list[float]:
+    """Resume from ``checkpoint`` if it is this run's, then train epochs (checkpointed after each) until the loop
+    finishes or ``stop_after_epoch`` is checkpointed; the seconds of each epoch run here."""
+    if checkpoint.is_file():
+        load_checkpoint(checkpoint, model, optimizer, st, cfg)
+    seconds: list[float] = []
+    while not st["finished"]:
+        start = time.perf_counter()
+        _run_epoch(model, optimizer, data, cfg, st)
+        seconds.append(time.perf_counter() - start)
+        save_checkpoint(checkpoint, model, optimizer, _checkpointable(st))
+        if stop_after_epoch is not None and st["epoch"] >= stop_after_epoch and not st["finished"]:
+            log.info("stopping after epoch %d as asked; rerun to resume", st["epoch"])
+            break
+    return seconds
 
 
 def _resolve_auto(model_cfg, train_cfg, data, batches) -> tuple[dict, dict[str, Any], dict | None]:
