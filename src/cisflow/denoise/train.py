@@ -279,6 +279,18 @@ def denoiser_outputs(out_dir: str | Path) -> dict[str, Path]:
     return {key: Path(out_dir) / name for key, name in DENOISER_FILES.items()}
 
 
+def _check_outputs(outputs: Mapping[str, str | Path]) -> dict[str, Path]:
+    """The four output paths of a denoiser training run; CisflowError for a missing key or weights not beside
+    their metadata (checked before training, not after it)."""
+    missing = [key for key in DENOISER_FILES if key not in outputs]
+    if missing:
+        raise CisflowError(f"denoiser outputs lack {', '.join(missing)} (need {', '.join(DENOISER_FILES)})")
+    paths = {key: Path(outputs[key]) for key in DENOISER_FILES}
+    if paths["model"].parent.resolve() != paths["meta"].parent.resolve():
+        raise CisflowError(f"model weights must sit beside their metadata ({paths['meta'].parent})", paths["model"])
+    return paths
+
+
 def train_denoiser(
     noisy_bw: str | Path,
     clean_bw: str | Path,
@@ -342,12 +354,7 @@ def train_denoiser(
     splits = make_splits(list(sizes), valid_chroms, test_chroms)
     if not valid_chroms:
         raise CisflowError("denoising needs at least one validation chromosome (valid_chroms)")
-    missing = [key for key in DENOISER_FILES if key not in outputs]
-    if missing:
-        raise CisflowError(f"denoiser outputs lack {', '.join(missing)} (need {', '.join(DENOISER_FILES)})")
-    outputs = {key: Path(outputs[key]) for key in DENOISER_FILES}
-    if outputs["model"].parent.resolve() != outputs["meta"].parent.resolve():
-        raise CisflowError(f"model weights must sit beside their metadata ({outputs['meta'].parent})", outputs["model"])
+    outputs = _check_outputs(outputs)
     device, started = resolve_device(device), time.perf_counter()
     data = _load_pair(noisy_bw, clean_bw, clean_peaks, sizes, splits)
     config = {"model": model_cfg, "train": {k: v for k, v in cfg.items() if k not in _RESUMABLE}, "seed": int(seed),
