@@ -1,4 +1,7 @@
-"""Snakemake adapter: contribution scores for test positives (and scoring against the truth)."""
+"""Snakemake adapter: contribution scores (genome track: one summit-centred window per peak; simulations:
+bound windows) and scoring against the truth."""
+
+from pathlib import Path
 
 from _bootstrap import setup
 
@@ -31,4 +34,6 @@ interpret_model(
     device=snakemake.params.device,
     genome=snakemake.input.get("genome"),
     signal_bigwigs=list(snakemake.input.get("signal", [])),
+    # results/peaks/{group}.{peak_set}.narrowPeak: one summit-centred window per peak of the task's group
+    peaks={Path(p).name.rsplit(".", 2)[0]: p for p in snakemake.input.peaks} or None,
 )

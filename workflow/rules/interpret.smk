@@ -10,6 +10,16 @@ rule interpret:
             else []
         ),
         sizes=("results/genome/chrom.sizes" if config["track"] == "genome" else []),
+        # one summit-centred window per peak of the labels' peak set (genome track)
+        peaks=(
+            expand(
+                "results/peaks/{group}.{peak_set}.narrowPeak",
+                group=GROUPS,
+                peak_set=config.get("labels", {}).get("peak_set", "optimal"),
+            )
+            if config["track"] == "genome"
+            else []
+        ),
     output:
         scores=expand(
             "results/interpret/{method}.npz", method=config["interpret"]["methods"]

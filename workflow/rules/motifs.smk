@@ -17,6 +17,11 @@ rule motifs:
             caption="../report/motifs.rst",
             category="Motifs",
         ),
+        summary=report(
+            "results/motifs/patterns.tsv",
+            caption="../report/motif_patterns.rst",
+            category="Motifs",
+        ),
         truth="results/motifs/truth_matches.tsv",
         hits="results/motifs/hits.tsv",
         bed="results/motifs/hits.bed",

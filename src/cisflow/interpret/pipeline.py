@@ -197,6 +197,7 @@ def interpret_model(
     precision: str = "float32",
     genome: str | Path | None = None,
     signal_bigwigs: Sequence[str | Path] = (),
+    peaks: Mapping[str, str | Path] | None = None,
 ) -> dict[str, Path]:
     """Contribution scores of a saved model on a dataset split, written per method.
 
@@ -209,7 +210,10 @@ def interpret_model(
     matched to ``motifs``; needed with ``motifs``) and ``summary`` (one row per method: sequences,
     seconds, positional auPRC, DeepSHAP's worst summation error). DeepSHAP runs in ``precision``
     (``float32`` or ``float64``). Coordinate datasets (no codes) have only the rows interpreted made
-    from ``genome`` (and ``signal_bigwigs``, their signal channels). Returns the paths written.
+    from ``genome`` (and ``signal_bigwigs``, their signal channels). With ``peaks`` (``{task: narrowPeak}``)
+    the windows are one per peak of the task's file on the datasets' chromosomes, centred on its summit
+    (:func:`cisflow.interpret.windows.summit_windows`), instead of the datasets' bound bins; their ``ids``
+    name the peaks. Returns the paths written.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
@@ -227,10 +231,17 @@ def interpret_model(
     paths = [dataset_npz] if isinstance(dataset_npz, str | Path) else list(dataset_npz)
     data = read_datasets(paths)
     t = _task_index(task, data["tasks"], paths[0])
-    rows = select_sequences(data["labels"], t, max_sequences, positives_only, seed)
+    check_signal_names(data, meta.get("signal_names", []), paths[0], "model")
+    if peaks:
+        name = str(data["tasks"][t])
+        if name not in peaks:
+            raise CisflowError(f"no peaks given for task {name!r} (peaks of {', '.join(map(str, peaks))})")
+        data = _peak_dataset(data, [peaks[name]], genome, max_sequences, seed, paths[0])
+        rows = np.arange(len(data["ids"]))
+    else:
+        rows = select_sequences(data["labels"], t, max_sequences, positives_only, seed)
     if not len(rows):
         raise CisflowError(f"no sequences to interpret for task {data['tasks'][t]!r}", ", ".join(map(str, paths)))
-    check_signal_names(data, meta.get("signal_names", []), paths[0], "model")
     codes, signal = _rows_arrays(data, rows, genome, signal_bigwigs)
     sample = {"x": one_hot(codes), "ids": data["ids"][rows].astype(str), "task": str(data["tasks"][t])}
     sample |= {k: data[k][rows] for k in ("chrom", "start") if k in data} | {"seed": seed} | geometry(data)
@@ -245,6 +256,24 @@ def interpret_model(
         written |= _write_method(method, sample, result, outputs, chrom_sizes, embeddings_tsv, summary[-1])
     written |= _write_tables(model, motifs, summary, outputs)
     return written
+
+
+def _peak_dataset(data, peaks, genome, max_sequences: int, seed: int, path) -> dict[str, np.ndarray]:
+    """``data`` with its windows replaced by one summit-centred window per peak on its chromosomes."""
+    from cisflow.genome import Genome
+    from cisflow.interpret.windows import read_peak_summits, summit_windows
+
+    if "chrom" not in data or genome is None:
+        raise CisflowError("summit-centred windows need a genome dataset (chrom, start) and the genome", path)
+    chroms = sorted(set(np.asarray(data["chrom"]).astype(str).tolist()))
+    windows = summit_windows(
+        read_peak_summits(peaks), chroms, Genome.open(genome).sizes, int(data["input_length"]), max_sequences, seed
+    )
+    log.info("one summit-centred window per peak: %d peaks on %d chromosomes", len(windows["ids"]), len(chroms))
+    labels = np.ones((len(windows["ids"]), len(data["tasks"])), dtype=np.int8)
+    replaced = ("codes", "signal", "labels", "ids", "chrom", "start", "bin_start")
+    kept = {k: v for k, v in data.items() if k not in replaced}
+    return kept | {"labels": labels, "ids": windows["ids"], "chrom": windows["chrom"], "start": windows["start"]}
 
 
 def _rows_arrays(data, rows: np.ndarray, genome, signal_bigwigs) -> tuple[np.ndarray, np.ndarray | None]:

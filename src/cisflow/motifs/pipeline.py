@@ -13,10 +13,11 @@ import pandas as pd
 from cisflow.artifacts import SCORES, read
 from cisflow.errors import CisflowError
 from cisflow.motifs.hits import central_window, read_summits
-from cisflow.motifs.hitstage import hit_options, known_targets, run_hit_stage, write_tsv
+from cisflow.motifs.hitstage import MATCH_Q, hit_options, known_targets, run_hit_stage, write_tsv
 from cisflow.motifs.html import write_html
 from cisflow.motifs.matching import MATCH_COLUMNS, match_jaspar, match_motifs
 from cisflow.motifs.modisco import run_modisco
+from cisflow.motifs.summary import pattern_summary
 from cisflow.pwm import DEFAULT_JASPAR_RELEASE, load_motif
 from cisflow.simulate import read_embeddings
 from cisflow.verdict import warn_motifs
@@ -30,6 +31,7 @@ OUTPUTS = {
     "patterns": "patterns.json",
     "meme": "patterns.meme",
     "jaspar": "jaspar_matches.tsv",
+    "summary": "patterns.tsv",
     "truth": "truth_matches.tsv",
     "hits": "hits.tsv",
     "bed": "hits.bed",
@@ -57,6 +59,15 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
 def _truth_pwms(truth_motifs: Sequence[str] | None) -> dict[str, np.ndarray]:
     """``{name: pwm}`` from motif specs (ENCODE names or jaspar:ID)."""
     return dict(load_motif(spec) for spec in truth_motifs or ())
+
+
+def _write_summary(patterns, jaspar: pd.DataFrame, data: Mapping, path: Path) -> None:
+    """The per-pattern table (:func:`cisflow.motifs.summary.pattern_summary`), its groups logged."""
+    table = pattern_summary(patterns, jaspar, data["ids"], data.get("chrom"), data.get("start"), MATCH_Q)
+    write_tsv(table, path)
+    for r in table.itertuples():
+        same = f", same motif as {r.same_motif_as}" if r.same_motif_as != r.pattern else ""
+        log.info("%s: %d seqlets at %d loci, top match %s%s", r.pattern, r.n_seqlets, r.n_loci, r.match or "-", same)
 
 
 def discover_motifs(
@@ -129,6 +140,7 @@ def discover_motifs(
     jaspar = match_jaspar(pwms, release, taxon, top) if pwms else empty
     truth_df = match_motifs(pwms, truth, top) if pwms and truth else empty
     write_tsv(jaspar, paths["jaspar"])
+    _write_summary(patterns, jaspar, data, paths["summary"])
     write_tsv(truth_df, paths["truth"])
     targets = known_targets(jaspar, truth_df, truth, release, taxon)
     result = run_hit_stage(data, patterns, jaspar, truth_df, targets, opts | {"seed": seed}, paths, embeddings, summits)

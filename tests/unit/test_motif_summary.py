@@ -1,0 +1,64 @@
+"""The per-pattern table: distinct loci, same-motif groups (cisflow.motifs.summary)."""
+
+import numpy as np
+import pandas as pd
+
+from cisflow.motifs.modisco import Pattern
+from cisflow.motifs.summary import SUMMARY_COLUMNS, count_loci, cwm_similarity, pattern_summary
+
+rng = np.random.default_rng(0)
+
+
+def _pattern(name, cwm, idx, starts, width=10):
+    seqlets = {"example_idx": list(idx), "start": list(starts), "end": [s + width for s in starts],
+               "is_revcomp": [False] * len(idx)}  # fmt: skip
+    return Pattern(name, cwm, np.full_like(cwm, 0.25), cwm, (0, cwm.shape[1]), seqlets)
+
+
+def test_count_loci_overlapping_intervals_once():
+    iv = pd.DataFrame({"locus": ["a", "a", "a", "a", "b"], "start": [0, 4, 5, 30, 0], "end": [10, 14, 15, 40, 10]})
+    # [0,10) and [4,14) overlap by 6 ≥ 5: one locus; [5,15) overlaps [0,10) by 5 ≥ 5: same; 30 and chrom b new
+    assert count_loci(iv) == 3
+    assert count_loci(iv.iloc[[0, 3]]) == 2
+    assert count_loci(iv.iloc[:0]) == 0
+
+
+def test_cwm_similarity_shift_and_reverse_complement():
+    a = rng.normal(size=(4, 8))
+    shifted = np.pad(a, ((0, 0), (3, 0)))
+    assert np.isclose(cwm_similarity(a, shifted), 1.0)
+    assert np.isclose(cwm_similarity(a, a[::-1, ::-1]), 1.0)
+    b = rng.normal(size=(4, 8))
+    assert cwm_similarity(a, b) < 0.9
+    assert cwm_similarity(a, np.zeros((4, 5))) == 0.0
+
+
+def test_pattern_summary_loci_groups_and_matches():
+    a, b = rng.normal(size=(4, 10)), rng.normal(size=(4, 10))
+    ids = np.array(["r0", "r1", "r2"])
+    chrom, start = np.array(["chr1", "chr1", "chr2"]), np.array([0, 100, 0])
+    # p0: region 0 at 150 and region 1 at 50 are the same genome position (chr1:150); region 2 apart
+    p0 = _pattern("p0", a, [0, 1, 2], [150, 50, 150])
+    p1 = _pattern("p1", a[::-1, ::-1].copy(), [0], [300])  # a's reverse complement: same motif as p0
+    p2 = _pattern("p2", b, [0, 2], [400, 400])  # its own motif, but the same JASPAR TF as p3
+    p3 = _pattern("p3", -b, [1], [10])
+    jaspar = pd.DataFrame(
+        {
+            "pattern": ["p0", "p2", "p3", "p3"],
+            "rank": [1, 1, 1, 2],
+            "target_id": ["MA1", "MA2", "MA2", "MA9"],
+            "target_name": ["X", "Y", "Y", "Z"],
+            "qvalue": [0.2, 0.01, 0.04, 0.001],
+        }
+    )
+    table = pattern_summary([p0, p1, p2, p3], jaspar, ids, chrom, start)
+    assert list(table.columns) == SUMMARY_COLUMNS
+    assert table["n_seqlets"].tolist() == [3, 1, 2, 1]
+    assert table["n_loci"].tolist() == [2, 1, 2, 1]
+    assert table["n_regions"].tolist() == [3, 1, 2, 1]
+    assert table["match"].tolist() == ["", "", "Y", "Y"]  # p0's match is not confident (q 0.2)
+    assert table["match_id"].tolist() == ["MA1", "", "MA2", "MA2"]
+    assert table["same_motif_as"].tolist() == ["p0", "p0", "p2", "p2"]
+    assert table["group_loci"].tolist() == [3, 3, 3, 3]
+    # without genome coordinates the loci are per region
+    assert pattern_summary([p0], jaspar, ids)["n_loci"].tolist() == [3]
