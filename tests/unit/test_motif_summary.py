@@ -62,3 +62,29 @@ def test_pattern_summary_loci_groups_and_matches():
     assert table["group_loci"].tolist() == [3, 3, 3, 3]
     # without genome coordinates the loci are per region
     assert pattern_summary([p0], jaspar, ids)["n_loci"].tolist() == [3]
+
+
+def test_group_recall_counts_hits_of_any_member():
+    from cisflow.motifs.hitstage import _check_table, group_recall
+
+    a = rng.normal(size=(4, 10))
+    ids = np.array(["r0", "r1"])
+    p0 = _pattern("p0", a, [0, 1], [5, 20])
+    p1 = _pattern("p1", a, [1], [40])
+    solo = _pattern("p2", a, [0], [60])
+    hits = pd.DataFrame(
+        {
+            "region": ["r0", "r1", "r0"],
+            "pattern": ["p1", "p0", "p2"],  # p0's seqlet in r0 found by p1; p1's seqlet at 40 by nobody
+            "strand": ["+", "+", "+"],
+            "untrimmed_start": [5, 20, 60],
+        }
+    )
+    groups = {"p0": "p0", "p1": "p0", "p2": "p2"}
+    recall = group_recall(hits, [p0, p1, solo], ids, groups, tolerance=0)
+    assert recall[["pattern", "n_seqlets", "n_recalled", "n_hits"]].values.tolist() == [["group:p0", 3, 2, 2]]
+    table = _check_table(
+        recall, pd.DataFrame(columns=["motif", "n_planted", "n_recalled", "recall", "n_hits", "precision"])
+    )
+    assert table[["check", "subject"]].values.tolist() == [["seqlet_recall_group", "p0"]]
+    assert group_recall(hits, [p0, solo], ids, {"p0": "p0", "p2": "p2"}, 0).empty

@@ -123,9 +123,34 @@ def _call_and_annotate(data: dict, patterns: list[Pattern], labels: dict, hit_op
     return hits, info
 
 
+def group_recall(hits: pd.DataFrame, patterns: list[Pattern], ids, groups: Mapping[str, str], tolerance: int
+                 ) -> pd.DataFrame:  # fmt: skip
+    """Seqlet recall of each group of patterns that are one motif (``groups``: ``{pattern: group name}``, see
+    :func:`cisflow.motifs.summary.pattern_summary`): a seqlet of any member recalled by a hit of any member.
+    Rows as :func:`cisflow.motifs.checks.seqlet_recall`, ``pattern`` = ``"group:<name>"``; groups of one
+    pattern are left out."""
+    members: dict[str, list[Pattern]] = {}
+    for p in patterns:
+        members.setdefault(groups.get(p.name, p.name), []).append(p)
+    merged = []
+    for name, group in members.items():
+        if len(group) > 1:
+            seqlets = {k: [v for p in group for v in p.seqlets.get(k, [])] for k in group[0].seqlets}
+            merged.append(Pattern(f"group:{name}", group[0].cwm, group[0].pwm, group[0].hcwm, group[0].trim, seqlets))
+    if not merged:
+        return pd.DataFrame(columns=SEQLET_COLUMNS)
+    renamed = hits.assign(pattern="group:" + hits["pattern"].map(lambda n: groups.get(n, n)))
+    recall = seqlet_recall(renamed, merged, ids, tolerance)
+    for row in recall.itertuples():
+        log.info("seqlet recall %s: %d / %d = %.3f", row.pattern, row.n_recalled, row.n_seqlets, row.recall)
+    return recall
+
+
 def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: pd.DataFrame, embeddings,
-            seqlet_tolerance: int) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Seqlet recall per pattern, and planted-instance recall / precision when ``embeddings`` are given.
+            seqlet_tolerance: int, groups: Mapping[str, str] | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Seqlet recall per pattern (and per group of ``groups``, :func:`group_recall`), and planted-instance
+    recall / precision when ``embeddings`` are given.
 
     Planted instances are what makes a simulated sequence positive, so they are compared with the hits of
     the *positive* patterns (summed CWM > 0) whose rank-1 truth match has q ≤ :data:`MATCH_Q`.
@@ -133,6 +158,10 @@ def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: p
     recall = seqlet_recall(hits, patterns, data["ids"], seqlet_tolerance)
     for row in recall.itertuples():
         log.info("seqlet recall %s: %d / %d = %.3f", row.pattern, row.n_recalled, row.n_seqlets, row.recall)
+    if groups:
+        recall = pd.concat(
+            [recall, group_recall(hits, patterns, data["ids"], groups, seqlet_tolerance)], ignore_index=True
+        )
     planted = pd.DataFrame(columns=PLANTED_COLUMNS)
     if embeddings is not None:
         positive = {p.name for p in patterns if p.trimmed_cwm.sum() > 0}
@@ -180,6 +209,7 @@ def run_hit_stage(
     paths: Mapping[str, Path],
     embeddings: pd.DataFrame | None = None,
     summits: Mapping[str, np.ndarray] | None = None,
+    groups: Mapping[str, str] | None = None,
 ) -> dict:
     """Call hits, run the checks and the PWM comparison, and write their tables, BED and plot.
 
@@ -197,6 +227,9 @@ def run_hit_stage(
         Output paths keyed ``hits bed per_region checks pwm_matches pwm_comparison summary_png``.
     embeddings, summits
         A simulation's planted instances; peak summits ``{chrom: positions}``.
+    groups
+        ``{pattern: group}`` of the patterns that are one motif: their seqlet recall as a group is added
+        (:func:`group_recall`) as ``seqlet_recall_group`` rows.
 
     Returns
     -------
@@ -210,7 +243,7 @@ def run_hit_stage(
         opts = dict(opts)
         tolerance, threshold = opts.pop("seqlet_tolerance"), opts.pop("pwm_threshold")
         hits, info = _call_and_annotate(data, patterns, _labels(jaspar, MATCH_Q), opts | {"summits": summits})
-        recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance)
+        recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance, groups)
         recall["lambda"] = recall["pattern"].map(info["lambdas"])
         scan, compare = _pwm_comparison(hits, info, data, targets, threshold)
         result = {"hits": hits, "recall": recall, "planted": planted, "compare": compare, "scan": scan}
@@ -238,7 +271,9 @@ def _empty_result() -> dict:
 
 def _check_table(recall: pd.DataFrame, planted: pd.DataFrame) -> pd.DataFrame:
     """Both checks in one long table (:data:`CHECK_COLUMNS`; ``lambda``: the pattern's λ)."""
-    seqlets = pd.DataFrame({"check": "seqlet_recall", "subject": recall["pattern"], "n": recall["n_seqlets"],
+    check = np.where(recall["pattern"].astype(str).str.startswith("group:"), "seqlet_recall_group", "seqlet_recall")
+    subject = recall["pattern"].astype(str).str.removeprefix("group:")
+    seqlets = pd.DataFrame({"check": check, "subject": subject, "n": recall["n_seqlets"],
                             "n_found": recall["n_recalled"], "fraction": recall["recall"], "n_hits": recall["n_hits"],
                             "precision": np.nan, "lambda": recall.get("lambda", np.nan)})  # fmt: skip
     truth = pd.DataFrame({"check": "planted_instances", "subject": planted["motif"], "n": planted["n_planted"],

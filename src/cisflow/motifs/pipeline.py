@@ -61,13 +61,14 @@ def _truth_pwms(truth_motifs: Sequence[str] | None) -> dict[str, np.ndarray]:
     return dict(load_motif(spec) for spec in truth_motifs or ())
 
 
-def _write_summary(patterns, jaspar: pd.DataFrame, data: Mapping, path: Path) -> None:
-    """The per-pattern table (:func:`cisflow.motifs.summary.pattern_summary`), its groups logged."""
+def _write_summary(patterns, jaspar: pd.DataFrame, data: Mapping, path: Path) -> pd.DataFrame:
+    """The per-pattern table (:func:`cisflow.motifs.summary.pattern_summary`), written and logged."""
     table = pattern_summary(patterns, jaspar, data["ids"], data.get("chrom"), data.get("start"), MATCH_Q)
     write_tsv(table, path)
     for r in table.itertuples():
         same = f", same motif as {r.same_motif_as}" if r.same_motif_as != r.pattern else ""
         log.info("%s: %d seqlets at %d loci, top match %s%s", r.pattern, r.n_seqlets, r.n_loci, r.match or "-", same)
+    return table
 
 
 def discover_motifs(
@@ -140,10 +141,12 @@ def discover_motifs(
     jaspar = match_jaspar(pwms, release, taxon, top) if pwms else empty
     truth_df = match_motifs(pwms, truth, top) if pwms and truth else empty
     write_tsv(jaspar, paths["jaspar"])
-    _write_summary(patterns, jaspar, data, paths["summary"])
+    summary = _write_summary(patterns, jaspar, data, paths["summary"])
     write_tsv(truth_df, paths["truth"])
     targets = known_targets(jaspar, truth_df, truth, release, taxon)
-    result = run_hit_stage(data, patterns, jaspar, truth_df, targets, opts | {"seed": seed}, paths, embeddings, summits)
+    groups = dict(zip(summary["pattern"], summary["same_motif_as"], strict=True))
+    result = run_hit_stage(data, patterns, jaspar, truth_df, targets, opts | {"seed": seed}, paths, embeddings, summits,
+                           groups)  # fmt: skip
     write_html(paths["html"], patterns, jaspar, truth_df, result, paths["logos"], paths["summary_png"])
     log.info("%d patterns, %d hits in %d regions", len(patterns), len(result["hits"]), len(data["ids"]))
     return paths
