@@ -11,6 +11,6 @@ clean_target(
     snakemake.input.reads,
     read_chrom_sizes(snakemake.input.sizes),
     {"clean_bw": snakemake.output.bw, "clean_peaks": snakemake.output.peaks},
-    flank=snakemake.params.denoise["flank"],
+    flank=snakemake.params.flank,
     macs3=macs3,
 )

@@ -14,6 +14,6 @@ make_training_pair(
     {"noisy_reads": out.reads, "noisy_bw": out.bw, "noisy_peaks": out.peaks, "stats": out.stats},
     fraction=float(snakemake.wildcards.fraction),
     seed=int(snakemake.wildcards.seed),
-    flank=snakemake.params.denoise["flank"],
+    flank=snakemake.params.flank,
     macs3=macs3,
 )

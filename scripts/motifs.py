@@ -5,9 +5,7 @@ from _bootstrap import setup
 from cisflow.motifs import OUTPUTS, discover_motifs
 
 log = setup(snakemake)
-opts = dict(snakemake.params.motifs)
-opts.pop("enabled")
-opts.pop("method")
+opts = dict(snakemake.params.motifs)  # the section but enabled and method (which choose the rule's inputs)
 discover_motifs(
     snakemake.input.scores,
     {key: snakemake.output[key] for key in OUTPUTS},

@@ -27,6 +27,53 @@ def _run(workdir: Path, configfile: Path, *extra: str, check: bool = True) -> su
     return proc
 
 
+def _planned(workdir: Path, configfile: Path, *extra: str) -> dict[str, int]:
+    """Jobs a dry run plans, counted by rule (Snakemake's 'Job stats' table); {} when nothing is to be done."""
+    proc = _run(workdir, configfile, "--dry-run", *extra)
+    output = proc.stdout + proc.stderr
+    if "Nothing to be done" in output:
+        return {}
+    counts = {}
+    for line in output.split("Job stats:", 1)[1].splitlines()[3:]:  # past the header and its rule
+        rule, count = line.split()
+        if rule == "total":
+            return counts
+        counts[rule] = int(count)
+    raise AssertionError(f"no job table in the dry run's output:\n{output[-3000:]}")
+
+
+def _reversed_keys(value):
+    """``value`` with every mapping's keys in reverse order, recursively (the same content)."""
+    if isinstance(value, dict):
+        return {key: _reversed_keys(value[key]) for key in reversed(list(value))}
+    return value
+
+
+def _write_reordered(configfile: Path, path: Path) -> Path:
+    """A copy of ``configfile`` with every section's keys (and the sections) in reverse order."""
+    config = yaml.safe_load(configfile.read_text())
+    path.write_text(yaml.safe_dump(_reversed_keys(config), sort_keys=False))
+    assert path.read_text() != configfile.read_text()
+    return path
+
+
+def _check_reruns_only_what_changed(work: Path, configfile: Path) -> None:
+    """After a finished run: reordered keys plan no job; a new IDR threshold plans IDR and what follows.
+
+    What follows IDR is what a forced rerun of reproducible_peaks plans (on the unchanged config): labels,
+    datasets, training, ..., but no read filtering and no MACS3 call.
+    """
+    assert _planned(work, _write_reordered(configfile, work / "reordered.yaml")) == {}
+    downstream = _planned(work, configfile, "--forcerun", "reproducible_peaks")
+    config = yaml.safe_load(configfile.read_text())
+    config["peaks"]["idr_threshold"] = 0.1
+    (work / "idr.yaml").write_text(yaml.safe_dump(config))
+    planned = _planned(work, work / "idr.yaml")
+    assert planned == downstream
+    assert planned["reproducible_peaks"] == 2 and {"labels", "train", "evaluate"} <= set(planned)
+    assert not {"filter_reads", "filter_control", "call_peaks", "signal_bigwig"} & set(planned)
+
+
 def test_misspelled_key_fails_before_any_job(tmp_path):
     config = yaml.safe_load((REPO / "tests/workflow/simulation_tiny.yaml").read_text())
     config["train"]["epoch"] = config["train"].pop("epochs")
@@ -46,6 +93,7 @@ def test_simulation_track_end_to_end_is_deterministic(tmp_path):
         runs.append(json.loads((tmp_path / name / "results/evaluate/metrics.json").read_text()))
     assert runs[0]["tasks"] == runs[1]["tasks"]
     work = tmp_path / "a"
+    assert _planned(work, _write_reordered(config, tmp_path / "reordered.yaml")) == {}
     for path in [
         "results/simulate/embeddings.tsv",
         "results/train/model.safetensors",
@@ -106,6 +154,7 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     config = _genome_config(project, tmp_path / "genome.yaml")
     work = tmp_path / "run"
     _run(work, config)
+    _check_reruns_only_what_changed(work, config)
     for group, truth in (("TF.synth", "TF"), ("ATAC.synth", "ATAC")):
         summary = json.loads((work / f"results/peaks/{group}.summary.json").read_text())
         assert summary["conservative"] > 0 and summary["relaxed"] >= summary["conservative"]

@@ -58,6 +58,30 @@ else:
     GROUPS = []
 
 
+def canonical(value):
+    """A config value with every mapping's keys in sorted order, recursively (lists keep their order).
+
+    Snakemake reruns a job when the repr of one of its params changed; a mapping's repr follows its keys'
+    order, so params built from the YAML as it is read would rerun every job after a mere reordering.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(item) for item in value]
+    return value
+
+
+def section_params(section, keys=None, drop=()):
+    """The keys of config[section] that one rule uses (``keys``, else all but ``drop``), canonical.
+
+    A rule that receives only the keys it uses reruns only when one of those changes (not, for example,
+    every MACS3 call after a change of the IDR threshold).
+    """
+    opts = config[section]
+    names = sorted(opts) if keys is None else keys
+    return canonical({key: opts[key] for key in names if key not in drop})
+
+
 def mem_mb(base, per_input_mb=0.0, per_genome_gb=0.0):
     """A rule's mem_mb: base + per_input_mb x its inputs' MB + per_genome_gb x the genome's Gb, x attempt.
 

@@ -3,6 +3,16 @@
 # seed: a sample the model never sees), MACS3 on nested subsamples (the equivalent depth), one model
 # per input depth, the denoised tracks and peaks, and the metrics on the test chromosomes.
 
+# keys of the denoise section that choose samples, depths and peak calling, not the model or its training
+DENOISE_STAGE_KEYS = [
+    "enabled",
+    "samples",
+    "fractions",
+    "depth_series",
+    "threshold",
+    "min_peak_length",
+]
+
 
 wildcard_constraints:
     fraction=r"[0-9.]+",
@@ -32,8 +42,8 @@ rule denoise_clean:
         mem_mb=4000,
         runtime=30,
     params:
-        denoise=config["denoise"],
-        peaks=config["peaks"],
+        flank=config["denoise"]["flank"],
+        peaks=section_params("peaks", ["pvalue", "max_peaks", "genome_size"]),
     script:
         "../../scripts/denoise_clean.py"
 
@@ -57,8 +67,8 @@ rule denoise_pair:
         mem_mb=4000,
         runtime=30,
     params:
-        denoise=config["denoise"],
-        peaks=config["peaks"],
+        flank=config["denoise"]["flank"],
+        peaks=section_params("peaks", ["pvalue", "max_peaks", "genome_size"]),
     script:
         "../../scripts/denoise_pair.py"
 
@@ -79,7 +89,7 @@ rule denoise_series:
         mem_mb=4000,
         runtime=30,
     params:
-        peaks=config["peaks"],
+        peaks=section_params("peaks", ["pvalue", "max_peaks", "genome_size"]),
         seed=lambda wc: config["seed"] + 100,
     script:
         "../../scripts/denoise_series.py"
@@ -108,7 +118,7 @@ rule denoise_train:
         gpu=1,
     params:
         device=config.get("device"),
-        denoise=config["denoise"],
+        denoise=section_params("denoise", drop=DENOISE_STAGE_KEYS),
         valid_chroms=config["splits"]["valid_chroms"],
         test_chroms=config["splits"]["test_chroms"],
         seed=config["seed"],
@@ -138,7 +148,7 @@ rule denoise_apply:
         gpu=1,
     params:
         device=config.get("device"),
-        denoise=config["denoise"],
+        denoise=section_params("denoise", ["threshold", "min_peak_length"]),
     script:
         "../../scripts/denoise_apply.py"
 

@@ -34,7 +34,7 @@ rule evaluate:
         gpu=1,
     params:
         device=config.get("device"),
-        evaluate=config["evaluate"],
+        evaluate=section_params("evaluate", drop=["submission_round"]),
     script:
         "../../scripts/evaluate.py"
 
@@ -64,7 +64,7 @@ rule baselines:
         mem_mb=mem_mb(3000, 0.2),
         runtime=runtime(60, 0, per_genome_gb=20),
     params:
-        baselines=config["baselines"],
+        baselines=section_params("baselines"),
         fdrs=config["evaluate"]["fdrs"],
         seed=config["seed"],
         names=BASELINES,

@@ -63,8 +63,8 @@ rule interpret:
         gpu=1,
     params:
         device=config.get("device"),
-        interpret=config["interpret"],
-        motifs=config.get("simulation", {}).get("motifs", []),
+        interpret=section_params("interpret", drop=["splits"]),
+        motifs=canonical(config.get("simulation", {}).get("motifs", [])),
         seed=config["seed"],
     script:
         "../../scripts/interpret.py"

@@ -3,11 +3,11 @@ rule labels:
         bound=expand(
             "results/peaks/{group}.{peak_set}.narrowPeak",
             group=GROUPS,
-            peak_set=config.get("labels", {}).get("peak_set", "optimal"),
+            peak_set=config["labels"]["peak_set"],
         ),
         relaxed=expand("results/peaks/{group}.relaxed.narrowPeak", group=GROUPS),
         codes=GENOME_CODES,
-        blacklist=config.get("genome", {}).get("blacklist") or [],
+        blacklist=config["genome"]["blacklist"] or [],
     output:
         labels="results/labels/labels.npz",
         dream="results/labels/labels.tsv.gz",
@@ -28,7 +28,7 @@ rule labels:
         runtime=runtime(15, 0, per_genome_gb=10),
     params:
         tasks=GROUPS,
-        labels={k: v for k, v in config.get("labels", {}).items() if k != "peak_set"},
+        labels=section_params("labels", drop=["peak_set"]),
         chroms=config["genome"]["chroms"],
         exclude_chroms=config["genome"]["exclude_chroms"],
     script:

@@ -55,7 +55,7 @@ rule motifs:
         mem_mb=mem_mb(8000),
         runtime=runtime(240),
     params:
-        motifs=config["motifs"],
+        motifs=section_params("motifs", drop=["enabled", "method"]),
         seed=config["seed"],
     script:
         "../../scripts/motifs.py"

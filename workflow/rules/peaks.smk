@@ -21,7 +21,9 @@ rule call_peaks:
         runtime=runtime(20, 60),
     params:
         assay=lambda wc: group_assay(wc.group),
-        peaks=config.get("peaks", {}),
+        peaks=section_params(
+            "peaks", ["pvalue", "max_peaks", "call_summits", "genome_size"]
+        ),
     script:
         "../../scripts/call_peaks.py"
 
@@ -30,8 +32,8 @@ rule reproducible_peaks:
     input:
         unpack(peak_calls),
         sizes="results/genome/chrom.sizes",
-        reference=config.get("peaks", {}).get("reference") or [],
-        blacklist=config.get("genome", {}).get("blacklist") or [],
+        reference=config["peaks"]["reference"] or [],
+        blacklist=config["genome"]["blacklist"] or [],
     output:
         conservative="results/peaks/{group}.conservative.narrowPeak",
         optimal="results/peaks/{group}.optimal.narrowPeak",
@@ -53,8 +55,11 @@ rule reproducible_peaks:
         mem_mb=mem_mb(2000),
         runtime=runtime(30),
     params:
-        peaks=config.get("peaks", {}),
-        genome=config.get("genome", {}),
+        peaks=section_params(
+            "peaks",
+            ["reproducibility", "idr_threshold", "idr_rank", "relaxed", "max_peaks"],
+        ),
+        genome=section_params("genome", ["chroms", "exclude_chroms"]),
         calls=lambda wc: list(peak_calls(wc)),
         n_replicates=lambda wc: len(group_replicates(wc.group)),
         seed=config["seed"],

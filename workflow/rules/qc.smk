@@ -12,7 +12,7 @@ rule qc:
         optimal=expand("results/peaks/{group}.optimal.narrowPeak", group=GROUPS),
         relaxed=expand("results/peaks/{group}.relaxed.narrowPeak", group=GROUPS),
         idr=expand("results/peaks/{group}.idr", group=GROUPS),
-        tss=config.get("qc", {}).get("tss") or [],
+        tss=config["qc"]["tss"] or [],
     output:
         table=report(
             "results/qc/qc.tsv",
@@ -72,11 +72,9 @@ rule qc:
         samples=lambda wc: SAMPLES[["sample", "group", "assay"]].to_dict("records"),
         groups=GROUPS,
         peak_sets=QC_PEAK_SETS,
-        qc=config.get("qc", {}),
+        qc=section_params("qc", ["tss_standard"]),
         multiqc_report=(
-            "results/qc/multiqc_report.html"
-            if config.get("qc", {}).get("multiqc", True)
-            else None
+            "results/qc/multiqc_report.html" if config["qc"]["multiqc"] else None
         ),
     script:
         "../../scripts/qc.py"

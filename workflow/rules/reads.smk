@@ -87,7 +87,7 @@ rule filter_reads:
     params:
         fmt=lambda wc: sample_row(wc.sample).get("format"),
         assay=lambda wc: sample_row(wc.sample)["assay"],
-        reads=config.get("reads", {}),
+        reads=section_params("reads", drop=["signal_bin_size"]),
     script:
         "../../scripts/filter_reads.py"
 
@@ -114,7 +114,7 @@ rule filter_control:
     params:
         fmt=None,
         assay="chip",
-        reads=config.get("reads", {}),
+        reads=section_params("reads", drop=["signal_bin_size"]),
     script:
         "../../scripts/filter_reads.py"
 
@@ -222,6 +222,6 @@ rule signal_bigwig:
         mem_mb=mem_mb(1000, 0, per_genome_gb=500),
         runtime=runtime(10, 20),
     params:
-        bin_size=config.get("reads", {}).get("signal_bin_size", 10),
+        bin_size=config["reads"]["signal_bin_size"],
     script:
         "../../scripts/signal_bigwig.py"

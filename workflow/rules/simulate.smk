@@ -17,7 +17,7 @@ rule simulate:
         mem_mb=mem_mb(2000),
         runtime=runtime(30),
     params:
-        simulation=config["simulation"],
+        simulation=section_params("simulation"),
         seed=config["seed"],
     script:
         "../../scripts/simulate.py"

@@ -19,7 +19,7 @@ rule datasets:
         mem_mb=mem_mb(2000, 0.3),
         runtime=runtime(20, 0, per_genome_gb=10),
     params:
-        splits=config.get("splits", {}),
+        splits=section_params("splits"),
         signal_bigwigs=SIGNAL_BIGWIGS,
         seed=config["seed"],
     script:

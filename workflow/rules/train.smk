@@ -23,8 +23,8 @@ rule train:
         gpu=1,
     params:
         device=config.get("device"),
-        model=config["model"],
-        train=config["train"],
+        model=section_params("model"),
+        train=section_params("train"),
         seed=config["seed"],
         # resumed after a kill, so not an output (Snakemake would remove it before the rerun)
         checkpoint="results/train/checkpoint.pt",
