@@ -9,12 +9,13 @@ ATAC reads are shifted as ENCODE does (Tn5): +4 on the + strand, -5 on the - str
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import numpy as np
 import pysam
@@ -23,6 +24,7 @@ from cisflow.bam import fragment_records, write_bam_records
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import check_same_chroms
 from cisflow.io import atomic_path, open_text
+from cisflow.params import StageParams, log_params
 from cisflow.qc.collect import ReadQC
 
 log = logging.getLogger(__name__)
@@ -495,6 +497,18 @@ def _open_out(tmp: Path, final: str | Path) -> IO[str]:
     return open(tmp, "w", encoding="utf-8")
 
 
+@dataclasses.dataclass(frozen=True)
+class ReadsParams(StageParams):
+    """The config's ``reads`` section: filters of :func:`filter_reads`, bin of :func:`signal_bigwig` (bp)."""
+
+    SECTION: ClassVar[str] = "reads"
+    min_mapq: int = 30
+    dedup: str = "position"
+    drop_chroms: tuple[str, ...] = ("chrM",)
+    tn5_shift: bool = True
+    signal_bin_size: int = 10
+
+
 def filter_reads(
     reads_path: str | Path,
     genome_sizes: Mapping[str, int] | str | Path,
@@ -555,6 +569,8 @@ def filter_reads(
     """
     path = require_file(reads_path, "reads file")
     fmt = fmt or infer_format(path)
+    log_params("filter_reads", {"min_mapq": min_mapq, "dedup": dedup, "drop_chroms": list(drop_chroms),
+                                "tn5_shift": tn5_shift, "assay": assay, "fmt": fmt})  # fmt: skip
     _check_options(fmt, assay, dedup, path)
     src = str(genome_sizes) if not isinstance(genome_sizes, Mapping) else "<genome sizes>"
     sizes = load_genome_sizes(genome_sizes)

@@ -112,7 +112,8 @@ def data(tmp_path_factory) -> dict[str, Path]:
         codes[labels[:, 0] == 1, 20:30] = 2  # positives hold a run of G: learnable, so training succeeds
         write_dataset(d / f"{split}.npz", codes, labels, ["T"], [f"s{i}" for i in range(n)])
     model = {"name": "sequence_dnn", "params": {"num_filters": [4], "conv_width": [5], "pool_width": 5}}
-    train = {"epochs": 3, "batch_size": 8, "learning_rate": 0.01}
+    # one strand's G runs: no reverse-complement augmentation (the schema's default), which would hide them
+    train = {"epochs": 3, "batch_size": 8, "learning_rate": 0.01, "reverse_complement": False}
     (d / "train.yaml").write_text(yaml.safe_dump({"seed": 1, "model": model, "train": train}))
     return {
         "dir": d,

@@ -7,10 +7,11 @@ beside a trained model's and compare line by line (:func:`cisflow.evaluate.compa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from cisflow.data import dataset_codes
 from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import evaluate_predictions, evaluation_outputs
 from cisflow.io import write_tsv
+from cisflow.params import StageParams, log_params
 
 log = logging.getLogger(__name__)
 
@@ -172,20 +174,37 @@ def _check_tasks(datasets: Mapping[str, dict], paths: Mapping[str, Any]) -> list
     return tasks
 
 
+def _gkm_defaults() -> dict[str, Any]:
+    return {"enabled": False, "l": 8, "k": 5, "window": 200, "max_train": 4000, "C": [0.1, 1.0]}
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselinesParams(StageParams):
+    """The config's ``baselines`` section (:func:`run_baselines`): PWM motifs, k-mer and gapped k-mer models."""
+
+    SECTION: ClassVar[str] = "baselines"
+    motifs: tuple[str, ...] = ()
+    kmer: bool = True
+    k: int = 6
+    max_train: int | None = 50_000
+    C: tuple[float, ...] = (0.1, 1.0)
+    gkm: dict[str, Any] = dataclasses.field(default_factory=_gkm_defaults)
+
+
 def run_baselines(
     train_npz: str | Path,
     valid_npz: str | Path,
     test_npz: str | Path,
     outputs: Mapping[str, Any],
     motif_specs: str | Mapping[str | int, str] | Sequence[str] | None = None,
-    k: int = 6,
+    k: int = BaselinesParams.k,
     C: float | Sequence[float] = 1.0,
     seed: int = 0,
     fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
-    kmer: bool = True,
+    kmer: bool = BaselinesParams.kmer,
     gkm: Mapping[str, Any] | None = None,
     genome: str | Path | None = None,
-    max_train: int | None = 50_000,
+    max_train: int | None = BaselinesParams.max_train,
     chunk: int = 20_000,
 ) -> pd.DataFrame:
     """Fit and evaluate the baselines on dataset npz files and write their outputs.
@@ -224,6 +243,8 @@ def run_baselines(
     pandas.DataFrame
         The rows of ``baselines.tsv``.
     """
+    log_params("baselines", {"motifs": motif_specs, "k": k, "C": C, "seed": seed, "fdrs": list(fdrs), "kmer": kmer,
+                             "gkm": gkm, "max_train": max_train})  # fmt: skip
     paths = {"train": train_npz, "valid": valid_npz, "test": test_npz}
     data = {split: read_dataset(path, f"{split} dataset") for split, path in paths.items()}
     tasks = _check_tasks(data, paths)

@@ -53,25 +53,24 @@ def _register_baselines(subparsers: argparse._SubParsersAction) -> None:
         help="motif for the PWM baseline, e.g. jaspar:MA0363.2 (every task) or REB1=jaspar:MA0363.2; "
         "repeat for several tasks (default: no PWM baseline)",
     )
-    parser.add_argument("--k", type=int, default=6, help="k-mer length (default: 6)")
+    parser.add_argument("--config", metavar="YAML", help="workflow config whose 'baselines' section sets the defaults")
+    parser.add_argument("--k", type=int, help="k-mer length (default: 6)")
     parser.add_argument(
         "--C",
         type=float,
         action="append",
         metavar="C",
-        help="inverse L2 strength; repeat to choose on valid (default: 1)",
+        help="inverse L2 strength; repeat to choose on valid (default: 0.1 and 1)",
     )
-    parser.add_argument("--no-kmer", action="store_true", help="skip the k-mer baseline")
+    parser.add_argument("--kmer", action=argparse.BooleanOptionalAction, help="the k-mer baseline (default: yes)")
     parser.add_argument(
         "--gkm", action="store_true", help="also fit a gapped k-mer SVM (l=8, k=5, central 200 bp; OUT_DIR/gkm/)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="solver seed (default: 0)")
+    parser.add_argument("--seed", type=int, help="solver seed (default: the config's seed, else 0)")
     parser.add_argument(
         "--genome", metavar="CODES", help="genome code cache (or FASTA) coordinate datasets' windows are made from"
     )
-    parser.add_argument(
-        "--max-train", type=int, default=50_000, help="train on at most this many rows (stratified; default 50000)"
-    )
+    parser.add_argument("--max-train", type=int, help="train on at most this many rows (stratified; default 50000)")
     parser.add_argument(
         "--fdr",
         type=float,
@@ -133,22 +132,28 @@ def run_dream_predict(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.baselines.run_baselines` with the parsed arguments."""
-    from cisflow.baselines.pipeline import baseline_outputs, run_baselines
+    from cisflow.baselines.pipeline import BaselinesParams, baseline_outputs, run_baselines
+    from cisflow.evaluate.pipeline import EvaluateParams
+    from cisflow.params import load_yaml_config
 
+    config, source = load_yaml_config(args.config), args.config or "command line"
+    flags = {"motifs": args.motif, "k": args.k, "C": args.C, "kmer": args.kmer, "max_train": args.max_train}
+    opts = BaselinesParams.resolve(config, flags, source)
+    fdrs = EvaluateParams.resolve(config, {"fdrs": args.fdr}, source).fdrs
     run_baselines(
         args.train,
         args.valid,
         args.test,
         baseline_outputs(args.out_dir),
-        motif_specs=args.motif,
-        k=args.k,
-        C=args.C or 1.0,
-        seed=args.seed,
-        fdrs=tuple(args.fdr) if args.fdr else DEFAULT_FDRS,
-        kmer=not args.no_kmer,
-        gkm={"enabled": True} if args.gkm else None,
+        motif_specs=list(opts.motifs) or None,
+        k=opts.k,
+        C=list(opts.C),
+        seed=config.get("seed", 0) if args.seed is None else args.seed,
+        fdrs=fdrs,
+        kmer=opts.kmer,
+        gkm=opts.gkm | {"enabled": True} if args.gkm else opts.gkm,
         genome=args.genome,
-        max_train=args.max_train,
+        max_train=opts.max_train,
     )
 
 

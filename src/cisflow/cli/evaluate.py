@@ -25,9 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="F",
         help=f"FDR for a recall-at-FDR metric; repeat for several (default: {' '.join(map(str, DEFAULT_FDRS))})",
     )
-    parser.add_argument("--batch-size", type=int, default=256, help="prediction batch size (default: 256)")
+    parser.add_argument("--config", metavar="YAML", help="workflow config whose 'evaluate' section sets the defaults")
+    parser.add_argument("--batch-size", type=int, help="prediction batch size (default: 256)")
     parser.add_argument(
-        "--rc-average", action="store_true", help="score each window as the mean of its two strands' probabilities"
+        "--rc-average",
+        action=argparse.BooleanOptionalAction,
+        help="score each window as the mean of its two strands' probabilities (default: yes)",
     )
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
     parser.add_argument(
@@ -39,16 +42,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.evaluate.evaluate_model` with the parsed arguments."""
-    from cisflow.evaluate.pipeline import evaluate_model, evaluation_outputs
+    from cisflow.evaluate.pipeline import EvaluateParams, evaluate_model, evaluation_outputs
+    from cisflow.params import load_yaml_config
 
+    flags = {"fdrs": args.fdr, "batch_size": args.batch_size, "reverse_complement_average": args.rc_average}
+    opts = EvaluateParams.resolve(load_yaml_config(args.config), flags, args.config or "command line")
     evaluate_model(
         args.model,
         args.test,
         evaluation_outputs(args.out_dir),
-        fdrs=tuple(args.fdr) if args.fdr else DEFAULT_FDRS,
-        batch_size=args.batch_size,
+        fdrs=opts.fdrs,
+        batch_size=opts.batch_size,
         device=args.device,
-        reverse_complement_average=args.rc_average,
+        reverse_complement_average=opts.reverse_complement_average,
         genome=args.genome,
         signal_bigwigs=args.signal_bigwig,
     )

@@ -24,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--method",
         action="append",
         choices=METHOD_CHOICES,
-        help="method; repeat for several (default: all of " + ", ".join(METHOD_CHOICES) + ")",
+        help="method; repeat for several (default: ism and grad_x_input)",
     )
-    parser.add_argument("--task", default="0", help="task index or name (default: 0)")
-    parser.add_argument("--max-sequences", type=int, default=200, help="sequences scored at most (default: 200)")
+    parser.add_argument("--config", metavar="YAML", help="workflow config whose 'interpret' section sets the defaults")
+    parser.add_argument("--task", help="task index or name (default: 0)")
+    parser.add_argument("--max-sequences", type=int, help="sequences scored at most (default: 200)")
     parser.add_argument(
         "--all-sequences", action="store_true", help="score negatives too (default: positives of the task only)"
     )
@@ -35,14 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--motif", action="append", metavar="SPEC", help="known motif, e.g. TAL1_known4 or jaspar:MA0363.2; repeatable"
     )
-    parser.add_argument("--n-references", type=int, default=20, help="DeepSHAP shuffled references (default: 20)")
+    parser.add_argument("--n-references", type=int, help="DeepSHAP shuffled references (default: 20)")
     parser.add_argument(
         "--precision",
         choices=("float32", "float64"),
-        default="float32",
         help="DeepSHAP arithmetic (default: float32; float64 is ~4x slower on CPUs)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for sequence choice and shuffles (default: 0)")
+    parser.add_argument(
+        "--seed", type=int, help="seed for sequence choice and shuffles (default: the config's seed, else 0)"
+    )
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
     parser.add_argument(
         "--genome", metavar="CODES", help="genome code cache (or FASTA) coordinate datasets' windows are made from"
@@ -54,22 +56,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.interpret.interpret_model` with the parsed arguments."""
     from cisflow.interpret import interpret_model, interpret_outputs
+    from cisflow.interpret.pipeline import InterpretParams
+    from cisflow.params import load_yaml_config
 
-    methods = tuple(args.method) if args.method else METHOD_CHOICES
+    config = load_yaml_config(args.config)
+    task = int(args.task) if args.task is not None and args.task.isdigit() else args.task
+    flags = {"methods": args.method, "task": task, "max_sequences": args.max_sequences,
+             "deepshap_references": args.n_references, "deepshap_precision": args.precision}  # fmt: skip
+    opts = InterpretParams.resolve(config, flags, args.config or "command line")
+    motifs = args.motif or list(config.get("simulation", {}).get("motifs", [])) or None
     interpret_model(
         args.model,
         args.data,
-        interpret_outputs(args.out_dir, methods, positional_prc=bool(args.embeddings), filters=bool(args.motif)),
-        methods=methods,
-        task=args.task,
-        max_sequences=args.max_sequences,
+        interpret_outputs(args.out_dir, opts.methods, positional_prc=bool(args.embeddings), filters=bool(motifs)),
+        methods=list(opts.methods),
+        task=opts.task,
+        max_sequences=opts.max_sequences,
         positives_only=not args.all_sequences,
         embeddings_tsv=args.embeddings,
-        motifs=args.motif,
-        seed=args.seed,
-        n_references=args.n_references,
+        motifs=motifs,
+        seed=config.get("seed", 0) if args.seed is None else args.seed,
+        n_references=opts.deepshap_references,
         device=args.device,
-        precision=args.precision,
+        precision=opts.deepshap_precision,
         genome=args.genome,
         signal_bigwigs=args.signal_bigwig,
     )

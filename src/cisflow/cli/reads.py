@@ -6,6 +6,9 @@ import argparse
 import logging
 
 from cisflow import reads
+from cisflow.params import load_yaml_config
+
+READS = reads.ReadsParams()
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +42,30 @@ def _add_filter(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output tagAlign (.gz to compress)")
     p.add_argument("--assay", required=True, choices=["chip", "atac"])
     p.add_argument("--format", choices=list(reads.FORMATS), help="input format (default: from the file name)")
-    p.add_argument("--min-mapq", type=int, default=30, help="minimum MAPQ (default 30)")
-    p.add_argument("--dedup", choices=list(reads.DEDUP_MODES), default="flag", help="duplicate removal (default flag)")
-    p.add_argument("--drop-chroms", nargs="*", default=["chrM"], help="chromosomes to drop (default chrM)")
-    p.add_argument("--no-tn5-shift", action="store_true", help="do not shift ATAC reads (+4/-5)")
+    p.add_argument("--config", metavar="YAML", help="workflow config whose 'reads' section sets the filters")
+    p.add_argument("--min-mapq", type=int, help=f"minimum MAPQ (default {READS.min_mapq})")
+    p.add_argument("--dedup", choices=list(reads.DEDUP_MODES), help=f"duplicate removal (default {READS.dedup})")
+    p.add_argument("--drop-chroms", nargs="*", help=f"chromosomes to drop (default {' '.join(READS.drop_chroms)})")
+    p.add_argument(
+        "--tn5-shift", action=argparse.BooleanOptionalAction, help="shift ATAC reads (+4/-5; default: shift)"
+    )
     p.add_argument("--fragments", help="also write fragments BED (paired-end input)")
     p.add_argument("--stats", help="write the filter statistics as JSON")
     p.add_argument("--reference", metavar="FASTA", help="the FASTA a CRAM was made against (CRAM input)")
     p.set_defaults(func=_run_filter)
 
 
+def _reads_params(args: argparse.Namespace, flags: dict) -> reads.ReadsParams:
+    """The ``reads`` parameters: defaults, then the --config YAML's section, then the ``flags`` given."""
+    return reads.ReadsParams.resolve(load_yaml_config(args.config), flags, args.config or "command line")
+
+
 def _run_filter(args: argparse.Namespace) -> None:
+    flags = {"min_mapq": args.min_mapq, "dedup": args.dedup, "drop_chroms": args.drop_chroms}
+    opts = _reads_params(args, flags | {"tn5_shift": args.tn5_shift})
     reads.filter_reads(
-        args.reads, args.genome_sizes, args.out, fmt=args.format, assay=args.assay, min_mapq=args.min_mapq,
-        dedup=args.dedup, drop_chroms=tuple(args.drop_chroms), tn5_shift=not args.no_tn5_shift,
+        args.reads, args.genome_sizes, args.out, fmt=args.format, assay=args.assay, min_mapq=opts.min_mapq,
+        dedup=opts.dedup, drop_chroms=opts.drop_chroms, tn5_shift=opts.tn5_shift,
         out_fragments=args.fragments, out_stats=args.stats, reference=args.reference,
     )  # fmt: skip
 
@@ -86,9 +99,15 @@ def _add_bigwig(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="tagAlign or fragments BED")
     p.add_argument("--genome-sizes", required=True, help="chrom.sizes, .fai or FASTA of the genome")
     p.add_argument("--out", required=True, help="output bigWig")
-    p.add_argument("--bin-size", type=int, default=10, help="bin size in bp (default 10)")
+    p.add_argument("--config", metavar="YAML", help="workflow config whose reads.signal_bin_size sets the bin")
+    p.add_argument("--bin-size", type=int, help=f"bin size in bp (default {READS.signal_bin_size})")
     p.add_argument("--normalize", choices=["cpm", "none"], default="cpm", help="scaling (default cpm)")
-    p.set_defaults(func=lambda a: reads.signal_bigwig(a.input, a.genome_sizes, a.out, a.bin_size, a.normalize))
+    p.set_defaults(func=_run_bigwig)
+
+
+def _run_bigwig(args: argparse.Namespace) -> None:
+    bin_size = _reads_params(args, {"signal_bin_size": args.bin_size}).signal_bin_size
+    reads.signal_bigwig(args.input, args.genome_sizes, args.out, bin_size, args.normalize)
 
 
 def _add_bedpe_to_bam(sub: argparse._SubParsersAction) -> None:

@@ -8,11 +8,12 @@ array-level ``evaluate_predictions`` serves baselines too.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from cisflow.artifacts import check_signal_names, read_dataset, write_prediction
 from cisflow.errors import CisflowError
 from cisflow.evaluate.plots import plot_curves
 from cisflow.io import atomic_open, format_cell, write_json
+from cisflow.params import StageParams, log_params
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +119,23 @@ def _check_outputs(outputs: Mapping[str, str | Path]) -> dict[str, Path]:
     return {k: Path(outputs[k]) for k in EVALUATION_FILES}
 
 
+@dataclasses.dataclass(frozen=True)
+class EvaluateParams(StageParams):
+    """The config's ``evaluate`` section: :func:`evaluate_model`'s settings and the submissions' round letter."""
+
+    SECTION: ClassVar[str] = "evaluate"
+    fdrs: tuple[float, ...] = metrics.DEFAULT_FDRS
+    batch_size: int = 256
+    submission_round: str = "F"
+    reverse_complement_average: bool = True
+
+
 def evaluate_model(
     model_path: str | Path,
     test_npz: str | Path,
     outputs: Mapping[str, str | Path],
-    fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
-    batch_size: int = 256,
+    fdrs: Sequence[float] = EvaluateParams.fdrs,
+    batch_size: int = EvaluateParams.batch_size,
     device: str | None = None,
     reverse_complement_average: bool = False,
     genome: str | Path | None = None,
@@ -156,6 +169,8 @@ def evaluate_model(
     """
     import tempfile
 
+    log_params("evaluate", {"fdrs": list(fdrs), "batch_size": batch_size,
+                            "reverse_complement_average": reverse_complement_average})  # fmt: skip
     outputs = _check_outputs(outputs)
     data = read_dataset(test_npz, "test dataset")
     check_both_classes(data, test_npz)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from cisflow.interpret.scoring import (
 )
 from cisflow.interpret.tracks import contribution_bigwig
 from cisflow.io import atomic_open
+from cisflow.params import StageParams, log_params
 
 log = logging.getLogger(__name__)
 
@@ -180,21 +182,34 @@ def _check_outputs(outputs: Mapping[str, Any], methods: Sequence[str], wanted: M
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class InterpretParams(StageParams):
+    """The config's ``interpret`` section: :func:`interpret_model`'s settings and the splits scored."""
+
+    SECTION: ClassVar[str] = "interpret"
+    methods: tuple[str, ...] = ("ism", "grad_x_input")
+    splits: tuple[str, ...] = ("test",)
+    max_sequences: int = 200
+    task: int = 0
+    deepshap_references: int = 20
+    deepshap_precision: str = "float32"
+
+
 def interpret_model(
     model_path: str | Path,
     dataset_npz: str | Path | Sequence[str | Path],
     outputs: Mapping[str, Any],
     methods: Sequence[str] = METHODS,
-    task: int | str = 0,
-    max_sequences: int = 200,
+    task: int | str = InterpretParams.task,
+    max_sequences: int = InterpretParams.max_sequences,
     positives_only: bool = True,
     embeddings_tsv: str | Path | None = None,
     motifs: Sequence[str] | Mapping[str, np.ndarray] | None = None,
     seed: int = 0,
-    n_references: int = 20,
+    n_references: int = InterpretParams.deepshap_references,
     device: str | None = None,
     chrom_sizes: Mapping[str, int] | None = None,
-    precision: str = "float32",
+    precision: str = InterpretParams.deepshap_precision,
     genome: str | Path | None = None,
     signal_bigwigs: Sequence[str | Path] = (),
     peaks: Mapping[str, str | Path] | None = None,
@@ -215,6 +230,9 @@ def interpret_model(
     (:func:`cisflow.interpret.windows.summit_windows`), instead of the datasets' bound bins; their ``ids``
     name the peaks. Returns the paths written.
     """
+    log_params("interpret", {"methods": list(methods), "task": task, "max_sequences": max_sequences,
+                             "positives_only": positives_only, "motifs": motifs, "seed": seed,
+                             "n_references": n_references, "precision": precision})  # fmt: skip
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise CisflowError(f"unknown interpretation method(s) {unknown}; choose from {', '.join(METHODS)}")

@@ -15,7 +15,7 @@ _OR_AUTO = {k: " or 'auto'" for k in ("epochs", "patience", "positive_repeats")}
 #: marked in :data:`cisflow.autosize.AUTO_TRAIN_KEYS` also take ``auto``: chosen from the number of training
 #: positives (:mod:`cisflow.autosize`).
 TRAIN_DEFAULTS: dict[str, Any] = {
-    "epochs": 100,
+    "epochs": 30,
     "min_epochs": 1,
     "batch_size": 128,
     "learning_rate": 1e-3,
@@ -23,7 +23,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "patience": 5,
     "monitor": "auprc",
     "class_weights": None,
-    "reverse_complement": False,
+    "reverse_complement": True,
     "jitter": 0,  # bp; used by the streaming genome loader (cisflow.loader), not by npz datasets
     "precise_bn_batches": 50,  # models with BatchNorm: re-estimate its statistics on this many batches per epoch
     "positive_repeats": 1,  # draws of each positive per epoch (each with its own jitter and strand)

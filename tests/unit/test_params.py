@@ -1,0 +1,64 @@
+"""Stage parameters defined once: the dataclasses agree with the config schema, and resolve in one order."""
+
+import logging
+
+import pytest
+
+from cisflow.baselines.pipeline import BaselinesParams
+from cisflow.config import _fill_defaults, load_schema
+from cisflow.errors import CisflowError
+from cisflow.evaluate.pipeline import EvaluateParams
+from cisflow.interpret.pipeline import InterpretParams
+from cisflow.params import defaults, log_params, logged_params
+from cisflow.reads import ReadsParams
+from cisflow.train import TRAIN_DEFAULTS
+
+CLASSES = [ReadsParams, EvaluateParams, BaselinesParams, InterpretParams]
+
+
+def _schema_defaults(section: str) -> dict:
+    """What Snakemake's config holds for a section the YAML leaves empty (the schema's defaults, filled)."""
+    filled = {}
+    _fill_defaults(filled, load_schema("config")["properties"][section])
+    return filled
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.SECTION)
+def test_each_field_and_default_equals_the_schema(cls):
+    schema = _schema_defaults(cls.SECTION)
+    assert set(defaults(cls)) == set(load_schema("config")["properties"][cls.SECTION]["properties"])
+    assert defaults(cls) == schema
+
+
+def test_train_defaults_equal_the_schema():
+    # the six defaults the CLI and Snakemake used to disagree on, among them train.epochs and reverse_complement
+    assert TRAIN_DEFAULTS == _schema_defaults("train")
+    assert TRAIN_DEFAULTS["epochs"] == 30 and TRAIN_DEFAULTS["reverse_complement"] is True
+    assert ReadsParams().dedup == "position" and EvaluateParams().reverse_complement_average is True
+    assert BaselinesParams().C == (0.1, 1.0) and InterpretParams().methods == ("ism", "grad_x_input")
+
+
+def test_resolve_order_defaults_then_config_then_flags():
+    config = {"reads": {"min_mapq": 10, "drop_chroms": ["chrM", "chrY"]}}
+    opts = ReadsParams.resolve(config, {"min_mapq": 20, "dedup": None})
+    assert opts.min_mapq == 20  # a flag given wins over the config
+    assert opts.dedup == "position"  # a flag not given (None) leaves the default
+    assert opts.drop_chroms == ("chrM", "chrY")  # the config's list, frozen
+    assert opts.as_dict()["drop_chroms"] == ["chrM", "chrY"]
+    assert ReadsParams.resolve(None) == ReadsParams()
+
+
+@pytest.mark.parametrize("where", ["config", "flags"])
+def test_resolve_refuses_an_unknown_key(where):
+    config, flags = ({"evaluate": {"batchsize": 3}}, None) if where == "config" else (None, {"batchsize": 3})
+    with pytest.raises(CisflowError, match=r"run\.yaml: unknown key 'batchsize' in evaluate \(known: fdrs, "):
+        EvaluateParams.resolve(config, flags, "run.yaml")
+
+
+def test_logged_parameters_read_back(caplog):
+    with caplog.at_level(logging.INFO, logger="cisflow.params"):
+        log_params("evaluate", {"fdrs": (0.1, 0.5), "batch_size": 8})
+        log_params("baselines", {"C": [1.0], "motifs": None})
+        log_params("evaluate", {"fdrs": [0.2], "batch_size": 4})
+    records = logged_params(caplog.text)
+    assert records == {"evaluate": {"batch_size": 4, "fdrs": [0.2]}, "baselines": {"C": [1.0], "motifs": None}}

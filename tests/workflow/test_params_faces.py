@@ -1,0 +1,116 @@
+"""One YAML, one set of parameters: a stage run through Snakemake and through the CLI (``--config``) on the
+same YAML hands the library the same values.
+
+Each stage function logs what it received (``parameters of STAGE {json}``, :func:`cisflow.params.log_params`)
+and training records its resolved ``train`` settings in model.json; the CLI is run in-process on the
+Snakemake run's own inputs and the records are compared. The YAML leaves out the keys on which the two
+faces used to disagree (train.epochs and reverse_complement, reads.dedup, evaluate.reverse_complement_average,
+baselines.C, interpret.methods), so each face's defaults are what is compared.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cisflow.cli import main
+from cisflow.params import logged_params
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+pytestmark = pytest.mark.workflow
+
+
+def _snakemake(work: Path, configfile: Path, *targets: str) -> None:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", MPLBACKEND="Agg")
+    cmd = [*SNAKEMAKE, "--directory", str(work), "--configfile", str(configfile), "--cores", "2", *targets]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    if proc.returncode != 0:
+        pytest.fail(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+
+
+def _cli(argv: list, caplog) -> dict:
+    """Run ``cisflow -v ARGV`` in-process; the parameter records the library logged."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="cisflow.params"):
+        assert main(["-v", *map(str, argv)]) == 0
+    return logged_params(caplog.text)
+
+
+def _recorded(work: Path, log: str, stage: str) -> dict:
+    return logged_params((work / "logs" / log).read_text())[stage]
+
+
+def test_simulation_stages_get_the_same_parameters_from_both_faces(tmp_path, caplog, one_torch_thread):
+    config = yaml.safe_load((REPO / "tests/workflow/simulation_tiny.yaml").read_text())
+    config["train"] = {"epochs": 3, "batch_size": 32, "patience": 3, "monitor": "auroc", "learning_rate": 0.01}
+    config["evaluate"] = {"fdrs": [0.1, 0.5]}
+    config["baselines"] = {"k": 3}
+    config["interpret"] = {"max_sequences": 4, "task": 0}
+    config["motifs"] = {"enabled": False}
+    path = tmp_path / "sim.yaml"
+    path.write_text(yaml.safe_dump(config))
+    work, cfg = tmp_path / "run", ["--config", path]
+    targets = ["results/train/model.json", "results/evaluate/metrics.json", "results/baselines/baselines.tsv",
+               "results/interpret/summary.tsv"]  # fmt: skip
+    _snakemake(work, path, *targets)
+    data, out = work / "results/data", tmp_path / "cli"
+
+    _cli(["train", "--train", data / "train.npz", "--valid", data / "valid.npz", "--out-dir", out / "train", *cfg],
+         caplog)  # fmt: skip
+    snake, cli = (json.loads((d / "model.json").read_text()) for d in (work / "results/train", out / "train"))
+    assert cli["train_config"] == snake["train_config"]
+    assert snake["train_config"]["reverse_complement"] is True and snake["train_config"]["epochs"] == 3
+
+    model = work / "results/train"
+    got = _cli(["evaluate", "--model", model, "--test", data / "test.npz", "--out-dir", out / "eval", *cfg], caplog)
+    assert got["evaluate"] == _recorded(work, "evaluate/evaluate.log", "evaluate")
+    assert got["evaluate"] == {"fdrs": [0.1, 0.5], "batch_size": 256, "reverse_complement_average": True}
+
+    argv = ["baselines", "--train", data / "train.npz", "--valid", data / "valid.npz", "--test", data / "test.npz"]
+    got = _cli([*argv, "--out-dir", out / "baselines", *cfg], caplog)
+    assert got["baselines"] == _recorded(work, "baselines/baselines.log", "baselines")
+    assert got["baselines"]["C"] == [0.1, 1.0] and got["baselines"]["k"] == 3 and got["baselines"]["seed"] == 7
+
+    argv = ["interpret", "--model", model, "--data", data / "test.npz", "--out-dir", out / "interpret"]
+    got = _cli([*argv, "--embeddings", work / "results/simulate/embeddings.tsv", *cfg], caplog)
+    assert got["interpret"] == _recorded(work, "interpret/interpret.log", "interpret")
+    assert got["interpret"]["methods"] == ["ism", "grad_x_input"] and got["interpret"]["motifs"] == ["TAL1_known4"]
+
+
+def test_read_filtering_gets_the_same_parameters_from_both_faces(tmp_path, caplog):
+    from cisflow._testing import make_test_project
+
+    project = make_test_project(tmp_path / "data", seed=0, absolute_paths=True)
+    config = {
+        "track": "genome",
+        "seed": 3,
+        "samples": project["samples"],
+        "genome": {"fasta": project["genome"]},
+        "reads": {"min_mapq": 20, "drop_chroms": ["chrM", "chrY"]},  # dedup and tn5_shift: the defaults
+        "peaks": {"reference": None},
+        "labels": {},
+        "splits": {"valid_chroms": ["chr2"], "test_chroms": ["chr3"]},
+        "model": {"name": "sequence_dnn", "params": {}},
+        "train": {},
+        "evaluate": {},
+        "interpret": {},
+        "motifs": {"enabled": False},
+    }
+    path = tmp_path / "genome.yaml"
+    path.write_text(yaml.safe_dump(config))
+    work = tmp_path / "run"
+    _snakemake(work, path, "results/reads/TF.synth.rep1.tagAlign.gz")
+    bam = next(Path(project["samples"]).parent.rglob("tf_rep1.bam"))  # the sheet's TF.synth rep1
+    argv = ["reads", "filter", bam, "--genome-sizes", work / "results/genome/chrom.sizes", "--assay", "chip"]
+    got = _cli([*argv, "--out", tmp_path / "cli.tagAlign.gz", "--config", path], caplog)
+    expected = _recorded(work, "filter_reads/TF.synth.rep1.log", "filter_reads")
+    assert got["filter_reads"] == expected
+    assert expected["dedup"] == "position" and expected["min_mapq"] == 20 and expected["tn5_shift"] is True
