@@ -19,7 +19,7 @@ wildcard_constraints:
 
 SPLITS = ["train", "valid", "test"]
 # FactorNet-style extra input channels (bigWigs), after A C G T
-SIGNAL_BIGWIGS = config.get("inputs", {}).get("signal_bigwigs", [])
+SIGNAL_BIGWIGS = config["inputs"]["signal_bigwigs"]
 BASELINES = (
     (["pwm"] if config["baselines"]["motifs"] else [])
     + (["kmer"] if config["baselines"]["kmer"] else [])
@@ -107,7 +107,7 @@ def runtime(base, per_input_gb=0.0, per_genome_gb=0.0):
 
 def torch_env():
     """Conda env of the GPU jobs: a pinned CUDA PyTorch with device: cuda, else the CPU-or-CUDA one."""
-    if config.get("device") == "cuda":
+    if config["device"] == "cuda":
         return "../../envs/torch-cuda.yaml"
     return "../../envs/torch.yaml"
 
@@ -205,7 +205,7 @@ def train_inputs(wildcards):
 
 def denoise_samples():
     """ATAC samples to denoise (denoise.samples, else every ATAC sample); none unless denoise.enabled."""
-    opts = config.get("denoise", {})
+    opts = config["denoise"]
     if config["track"] != "genome" or not opts.get("enabled"):
         return []
     atac = SAMPLES[SAMPLES["assay"] == "atac"]["sample"].tolist()

@@ -117,7 +117,7 @@ rule denoise_train:
         runtime=runtime(120),
         gpu=1,
     params:
-        device=config.get("device"),
+        device=config["device"],
         denoise=section_params("denoise", drop=DENOISE_STAGE_KEYS),
         valid_chroms=config["splits"]["valid_chroms"],
         test_chroms=config["splits"]["test_chroms"],
@@ -147,7 +147,7 @@ rule denoise_apply:
         runtime=runtime(60),
         gpu=1,
     params:
-        device=config.get("device"),
+        device=config["device"],
         denoise=section_params("denoise", ["threshold", "min_peak_length"]),
     script:
         "../../scripts/denoise_apply.py"

@@ -33,7 +33,7 @@ rule evaluate:
         runtime=runtime(60, 0, per_genome_gb=20),
         gpu=1,
     params:
-        device=config.get("device"),
+        device=config["device"],
         evaluate=section_params("evaluate", drop=["submission_round"]),
     script:
         "../../scripts/evaluate.py"

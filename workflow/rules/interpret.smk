@@ -62,7 +62,7 @@ rule interpret:
         runtime=runtime(120),
         gpu=1,
     params:
-        device=config.get("device"),
+        device=config["device"],
         interpret=section_params("interpret", drop=["splits"]),
         motifs=canonical(config.get("simulation", {}).get("motifs", [])),
         seed=config["seed"],

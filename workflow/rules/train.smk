@@ -22,7 +22,7 @@ rule train:
         runtime=runtime(240),
         gpu=1,
     params:
-        device=config.get("device"),
+        device=config["device"],
         model=section_params("model"),
         train=section_params("train"),
         seed=config["seed"],
