@@ -21,6 +21,7 @@ from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, check_same_chroms
 from cisflow.io import atomic_path, open_text
 from cisflow.narrowpeak import cap_peaks, read_narrowpeak, sizes_of, write_narrowpeak
+from cisflow.params import log_params
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,8 @@ def call_peaks(
     name = _peak_name(out)
     work = Path(work_dir) if work_dir is not None else out.parent / f"{name}_macs3"
     size = genome_size(genome) if gsize is None else gsize
+    log_params("call_peaks", {"fmt": fmt, "assay": assay, "gsize": size, "pvalue": pvalue, "shift": shift,
+                              "extsize": extsize, "max_peaks": max_peaks, "call_summits": call_summits})  # fmt: skip
     args = macs3_callpeak_args(
         treatment, control, name, work, fmt=fmt, assay=assay, gsize=size, pvalue=pvalue,
         shift=shift, extsize=extsize, call_summits=call_summits, bedgraph=True,

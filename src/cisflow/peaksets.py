@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ import pandas as pd
 from cisflow.errors import CisflowError
 from cisflow.idr import idr_peaks
 from cisflow.narrowpeak import PeaksLike, as_peaks, cap_peaks, overlap_pairs, sort_peaks
+from cisflow.params import StageParams
 from cisflow.peaks import naive_overlap
 from cisflow.qc.reproducibility import reproducibility_qc
 
@@ -194,6 +195,23 @@ def on_genome(regions: pd.DataFrame, genome_sizes: Mapping[str, int]) -> np.ndar
     """Bool ``(n,)``: regions on a chromosome of the genome and ending at or before its end."""
     size = regions["chrom"].map(dict(genome_sizes))
     return (size.notna() & (regions["end"] <= size.fillna(0))).to_numpy()
+
+
+@dataclass(frozen=True)
+class PeaksParams(StageParams):
+    """The config's ``peaks`` section: MACS3 calls (:func:`cisflow.macs3.call_peaks`: ``pvalue``, ``max_peaks``,
+    ``call_summits``, ``genome_size``) and the reproducible sets made of them (:func:`write_peak_sets`)."""
+
+    SECTION: ClassVar[str] = "peaks"
+    pvalue: float = 0.01
+    max_peaks: int = 300_000
+    reproducibility: str = "idr"
+    idr_threshold: float = 0.05
+    idr_rank: str = "pvalue"
+    relaxed: str = "dream"
+    call_summits: bool = False
+    reference: str | None = None
+    genome_size: int | str | None = None
 
 
 def write_peak_sets(

@@ -10,10 +10,11 @@ from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import EvaluateParams
 from cisflow.interpret.pipeline import InterpretParams
 from cisflow.params import defaults, log_params, logged_params
+from cisflow.peaksets import PeaksParams
 from cisflow.reads import ReadsParams
 from cisflow.train import TRAIN_DEFAULTS
 
-CLASSES = [ReadsParams, EvaluateParams, BaselinesParams, InterpretParams]
+CLASSES = [ReadsParams, PeaksParams, EvaluateParams, BaselinesParams, InterpretParams]
 
 
 def _schema_defaults(section: str) -> dict:

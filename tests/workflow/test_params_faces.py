@@ -85,7 +85,7 @@ def test_simulation_stages_get_the_same_parameters_from_both_faces(tmp_path, cap
     assert got["interpret"]["methods"] == ["ism", "grad_x_input"] and got["interpret"]["motifs"] == ["TAL1_known4"]
 
 
-def test_read_filtering_gets_the_same_parameters_from_both_faces(tmp_path, caplog):
+def test_read_filtering_and_peak_calling_get_the_same_parameters_from_both_faces(tmp_path, caplog):
     from cisflow._testing import make_test_project
 
     project = make_test_project(tmp_path / "data", seed=0, absolute_paths=True)
@@ -95,7 +95,7 @@ def test_read_filtering_gets_the_same_parameters_from_both_faces(tmp_path, caplo
         "samples": project["samples"],
         "genome": {"fasta": project["genome"]},
         "reads": {"min_mapq": 20, "drop_chroms": ["chrM", "chrY"]},  # dedup and tn5_shift: the defaults
-        "peaks": {"reference": None},
+        "peaks": {"reference": None, "pvalue": 0.02},  # max_peaks, call_summits, genome_size: the defaults
         "labels": {},
         "splits": {"valid_chroms": ["chr2"], "test_chroms": ["chr3"]},
         "model": {"name": "sequence_dnn", "params": {}},
@@ -107,10 +107,17 @@ def test_read_filtering_gets_the_same_parameters_from_both_faces(tmp_path, caplo
     path = tmp_path / "genome.yaml"
     path.write_text(yaml.safe_dump(config))
     work = tmp_path / "run"
-    _snakemake(work, path, "results/reads/TF.synth.rep1.tagAlign.gz")
+    _snakemake(work, path, "results/reads/TF.synth.rep1.tagAlign.gz", "results/peaks/macs3/TF.synth.rep1.narrowPeak")
     bam = next(Path(project["samples"]).parent.rglob("tf_rep1.bam"))  # the sheet's TF.synth rep1
     argv = ["reads", "filter", bam, "--genome-sizes", work / "results/genome/chrom.sizes", "--assay", "chip"]
     got = _cli([*argv, "--out", tmp_path / "cli.tagAlign.gz", "--config", path], caplog)
     expected = _recorded(work, "filter_reads/TF.synth.rep1.log", "filter_reads")
     assert got["filter_reads"] == expected
     assert expected["dedup"] == "position" and expected["min_mapq"] == 20 and expected["tn5_shift"] is True
+
+    reads, control = (work / "results/reads" / name for name in ("TF.synth.rep1.tagAlign.gz", "controls"))
+    argv = ["peaks", "call", "-t", reads, "-c", next(control.glob("*.tagAlign.gz")), "--assay", "chip"]
+    got = _cli([*argv, "--genome", project["genome"], "--out", tmp_path / "p.narrowPeak", "--config", path], caplog)
+    expected = _recorded(work, "call_peaks/TF.synth.rep1.log", "call_peaks")
+    assert got["call_peaks"] == expected
+    assert expected["pvalue"] == 0.02 and expected["max_peaks"] == 300_000 and expected["call_summits"] is False

@@ -35,12 +35,13 @@ def _register_call(actions: argparse._SubParsersAction) -> None:
     where.add_argument("--chrom-sizes", help="two-column chromosome sizes file")
     p.add_argument("--format", "-f", default="BED", help="MACS3 format: BED, BEDPE, BAM, BAMPE (default BED)")
     p.add_argument("--assay", choices=["atac", "chip"], default="atac", help="assay (default atac)")
+    p.add_argument("--config", metavar="YAML", help="workflow config whose 'peaks' section sets the defaults")
     p.add_argument("--gsize", help="MACS3 -g (default: from the genome)")
-    p.add_argument("--pvalue", type=float, default=0.01, help="MACS3 -p threshold (default 0.01)")
+    p.add_argument("--pvalue", type=float, help="MACS3 -p threshold (default 0.01)")
     p.add_argument("--shift", type=int, help="MACS3 --shift (ATAC default -extsize/2)")
     p.add_argument("--extsize", type=int, help="MACS3 --extsize (ATAC default 150; ChIP fallback 200)")
-    p.add_argument("--max-peaks", type=int, default=300_000, help="keep the top N peaks by p-value (default 300000)")
-    p.add_argument("--call-summits", action="store_true", help="MACS3 --call-summits")
+    p.add_argument("--max-peaks", type=int, help="keep the top N peaks by p-value (default 300000)")
+    p.add_argument("--call-summits", action=argparse.BooleanOptionalAction, help="MACS3 --call-summits (default no)")
     p.add_argument("--work-dir", help="MACS3 output folder (default <out dir>/<name>_macs3)")
     p.add_argument("--fe-bigwig", help="also write the fold-enrichment bigWig here")
     p.set_defaults(func=_run_call)
@@ -49,13 +50,18 @@ def _register_call(actions: argparse._SubParsersAction) -> None:
 def _run_call(args: argparse.Namespace) -> None:
     from cisflow.genome import Genome, read_chrom_sizes
     from cisflow.macs3 import call_peaks
+    from cisflow.params import load_yaml_config
+    from cisflow.peaksets import PeaksParams
 
     genome = Genome.from_fasta(args.genome) if args.genome else read_chrom_sizes(args.chrom_sizes)
     gsize = None if args.gsize is None else (int(args.gsize) if args.gsize.isdigit() else args.gsize)
+    flags = {"pvalue": args.pvalue, "max_peaks": args.max_peaks, "call_summits": args.call_summits,
+             "genome_size": gsize}  # fmt: skip
+    opts = PeaksParams.resolve(load_yaml_config(args.config), flags, args.config or "command line")
     call_peaks(
-        args.treatment, args.out, genome, control=args.control, fmt=args.format, assay=args.assay, gsize=gsize,
-        pvalue=args.pvalue, shift=args.shift, extsize=args.extsize, max_peaks=args.max_peaks,
-        call_summits=args.call_summits, work_dir=args.work_dir, fe_bigwig=args.fe_bigwig,
+        args.treatment, args.out, genome, control=args.control, fmt=args.format, assay=args.assay,
+        gsize=opts.genome_size, pvalue=opts.pvalue, shift=args.shift, extsize=args.extsize, max_peaks=opts.max_peaks,
+        call_summits=opts.call_summits, work_dir=args.work_dir, fe_bigwig=args.fe_bigwig,
     )  # fmt: skip
 
 
