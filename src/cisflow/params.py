@@ -98,12 +98,3 @@ def logged_params(text: str) -> dict[str, dict[str, Any]]:
             stage, _, payload = tail.partition(" ")
             records[stage] = json.loads(payload)
     return records
-
-
-def load_yaml_config(path: str | Path | None) -> dict[str, Any]:
-    """A workflow YAML checked against the config schema with its defaults filled; ``{}`` for None."""
-    if path is None:
-        return {}
-    from cisflow.config import load_config
-
-    return load_config(path)

@@ -6,15 +6,17 @@ import pytest
 
 from cisflow.baselines.pipeline import BaselinesParams
 from cisflow.config import _fill_defaults, load_schema
+from cisflow.data.pipeline import SplitsParams
 from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import EvaluateParams
 from cisflow.interpret.pipeline import InterpretParams
+from cisflow.labels.pipeline import LabelsParams
 from cisflow.params import defaults, log_params, logged_params
 from cisflow.peaksets import PeaksParams
 from cisflow.reads import ReadsParams
 from cisflow.train import TRAIN_DEFAULTS
 
-CLASSES = [ReadsParams, PeaksParams, EvaluateParams, BaselinesParams, InterpretParams]
+CLASSES = [ReadsParams, PeaksParams, LabelsParams, SplitsParams, EvaluateParams, BaselinesParams, InterpretParams]
 
 
 def _schema_defaults(section: str) -> dict:

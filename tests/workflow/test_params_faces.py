@@ -85,7 +85,7 @@ def test_simulation_stages_get_the_same_parameters_from_both_faces(tmp_path, cap
     assert got["interpret"]["methods"] == ["ism", "grad_x_input"] and got["interpret"]["motifs"] == ["TAL1_known4"]
 
 
-def test_read_filtering_and_peak_calling_get_the_same_parameters_from_both_faces(tmp_path, caplog):
+def test_genome_stages_get_the_same_parameters_from_both_faces(tmp_path, caplog):
     from cisflow._testing import make_test_project
 
     project = make_test_project(tmp_path / "data", seed=0, absolute_paths=True)
@@ -96,8 +96,8 @@ def test_read_filtering_and_peak_calling_get_the_same_parameters_from_both_faces
         "genome": {"fasta": project["genome"]},
         "reads": {"min_mapq": 20, "drop_chroms": ["chrM", "chrY"]},  # dedup and tn5_shift: the defaults
         "peaks": {"reference": None, "pvalue": 0.02},  # max_peaks, call_summits, genome_size: the defaults
-        "labels": {},
-        "splits": {"valid_chroms": ["chr2"], "test_chroms": ["chr3"]},
+        "labels": {"stride": 100},
+        "splits": {"valid_chroms": ["chr2"], "test_chroms": ["chr3"], "input_length": 400, "eval_negative_ratio": 3},
         "model": {"name": "sequence_dnn", "params": {}},
         "train": {},
         "evaluate": {},
@@ -107,7 +107,7 @@ def test_read_filtering_and_peak_calling_get_the_same_parameters_from_both_faces
     path = tmp_path / "genome.yaml"
     path.write_text(yaml.safe_dump(config))
     work = tmp_path / "run"
-    _snakemake(work, path, "results/reads/TF.synth.rep1.tagAlign.gz", "results/peaks/macs3/TF.synth.rep1.narrowPeak")
+    _snakemake(work, path, "results/data/splits.json")
     bam = next(Path(project["samples"]).parent.rglob("tf_rep1.bam"))  # the sheet's TF.synth rep1
     argv = ["reads", "filter", bam, "--genome-sizes", work / "results/genome/chrom.sizes", "--assay", "chip"]
     got = _cli([*argv, "--out", tmp_path / "cli.tagAlign.gz", "--config", path], caplog)
@@ -121,3 +121,16 @@ def test_read_filtering_and_peak_calling_get_the_same_parameters_from_both_faces
     expected = _recorded(work, "call_peaks/TF.synth.rep1.log", "call_peaks")
     assert got["call_peaks"] == expected
     assert expected["pvalue"] == 0.02 and expected["max_peaks"] == 300_000 and expected["call_summits"] is False
+
+    res, groups = work / "results", ("ATAC.synth", "TF.synth")
+    peaks = [arg for g in groups for arg in ("--conservative", f"{g}={res}/peaks/{g}.optimal.narrowPeak",
+                                             "--relaxed", f"{g}={res}/peaks/{g}.relaxed.narrowPeak")]  # fmt: skip
+    codes = res / "genome/codes.npy"
+    got = _cli(["labels", *peaks, "--genome", codes, "--out", tmp_path / "labels.npz", "--config", path], caplog)
+    expected = _recorded(work, "labels/labels.log", "labels")
+    assert got["labels"] == expected and expected["stride"] == 100 and expected["mode"] == "dream"
+
+    argv = ["splits", "--labels", res / "labels/labels.npz", "--genome", codes, "--coordinates"]
+    _cli([*argv, "--out-dir", tmp_path / "data", "--config", path], caplog)
+    snake, cli = (json.loads((d / "splits.json").read_text()) for d in (res / "data", tmp_path / "data"))
+    assert cli == snake and snake["input_length"] == 400 and snake["negative_ratio"] == 1.0 and snake["seed"] == 3

@@ -133,8 +133,8 @@ def run_dream_predict(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.baselines.run_baselines` with the parsed arguments."""
     from cisflow.baselines.pipeline import BaselinesParams, baseline_outputs, run_baselines
+    from cisflow.cli._config import load_yaml_config
     from cisflow.evaluate.pipeline import EvaluateParams
-    from cisflow.params import load_yaml_config
 
     config, source = load_yaml_config(args.config), args.config or "command line"
     flags = {"motifs": args.motif, "k": args.k, "C": args.C, "kmer": args.kmer, "max_train": args.max_train}

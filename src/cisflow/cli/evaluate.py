@@ -42,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.evaluate.evaluate_model` with the parsed arguments."""
+    from cisflow.cli._config import load_yaml_config
     from cisflow.evaluate.pipeline import EvaluateParams, evaluate_model, evaluation_outputs
-    from cisflow.params import load_yaml_config
 
     flags = {"fdrs": args.fdr, "batch_size": args.batch_size, "reverse_complement_average": args.rc_average}
     opts = EvaluateParams.resolve(load_yaml_config(args.config), flags, args.config or "command line")

@@ -55,9 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.interpret.interpret_model` with the parsed arguments."""
+    from cisflow.cli._config import load_yaml_config
     from cisflow.interpret import interpret_model, interpret_outputs
     from cisflow.interpret.pipeline import InterpretParams
-    from cisflow.params import load_yaml_config
 
     config = load_yaml_config(args.config)
     task = int(args.task) if args.task is not None and args.task.isdigit() else args.task

@@ -63,15 +63,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="REGEX",
         help="chromosomes to label (regex matched whole); default: drop alt/random/Un/decoy/fix/HLA contigs, EBV, chrM",
     )
-    parser.add_argument("--exclude-chrom", action="append", default=[], metavar="CHROM", help="leave out a chromosome")
-    parser.add_argument("--bin-size", type=int, default=200, help="bin width in bp (default: 200)")
-    parser.add_argument("--stride", type=int, default=50, help="bin step in bp (default: 50)")
-    parser.add_argument("--mode", choices=["dream", "summit", "fraction"], default="dream", help="overlap rule")
-    parser.add_argument("--min-fraction", type=float, default=0.5, help="fraction mode: covered bin fraction")
-    parser.add_argument("--summit-flank", type=int, default=0, help="summit mode: summit ± flank inside the bin")
+    parser.add_argument("--exclude-chrom", action="append", metavar="CHROM", help="leave out a chromosome")
     parser.add_argument(
-        "--max-n-fraction", type=float, default=0.0, help="with --genome: exclude bins with more N (default: 0)"
+        "--config", metavar="YAML", help="workflow config whose 'labels' and genome.chroms/exclude_chroms set defaults"
     )
+    parser.add_argument("--bin-size", type=int, help="bin width in bp (default: 200)")
+    parser.add_argument("--stride", type=int, help="bin step in bp (default: 50)")
+    parser.add_argument("--mode", choices=["dream", "summit", "fraction"], help="overlap rule (default: dream)")
+    parser.add_argument("--min-fraction", type=float, help="fraction mode: covered bin fraction (default: 0.5)")
+    parser.add_argument("--summit-flank", type=int, help="summit mode: summit ± flank inside the bin (default: 0)")
+    parser.add_argument("--max-n-fraction", type=float, help="with --genome: exclude bins with more N (default: 0)")
     parser.add_argument("--out", required=True, metavar="NPZ", help="output labels npz")
     parser.add_argument("--dream-tsv", metavar="TSV.GZ", help="also write the DREAM label TSV (kept bins)")
     parser.add_argument("--summary", metavar="TSV", help="also write per-task B/A/U counts")
@@ -80,13 +81,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Call :func:`cisflow.labels.labels_from_files` (or the DREAM-TSV reader) with the parsed arguments."""
+    from cisflow.cli._config import load_yaml_config
     from cisflow.labels import labels_from_files
+    from cisflow.labels.pipeline import LabelsParams
 
     if bool(args.dream_labels) == bool(args.conservative):
         raise CisflowError("give either --conservative peak files or --dream-labels (a challenge label TSV)")
     if args.dream_labels:
         _run_dream(args)
         return
+    config = load_yaml_config(args.config)
+    flags = {"bin_size": args.bin_size, "stride": args.stride, "mode": args.mode, "min_fraction": args.min_fraction,
+             "summit_flank": args.summit_flank, "max_n_fraction": args.max_n_fraction}  # fmt: skip
+    opts = LabelsParams.resolve(config, flags, args.config or "command line").as_dict()
+    opts.pop("peak_set")  # which peak files are bound: the caller's --conservative
+    genome = config.get("genome", {})
     labels_from_files(
         _as_dict(args.conservative, "--conservative"),
         _as_dict(args.relaxed, "--relaxed"),
@@ -96,14 +105,9 @@ def run(args: argparse.Namespace) -> None:
         blacklist=args.blacklist,
         dream_tsv=args.dream_tsv,
         summary=args.summary,
-        chroms=args.chroms,
-        exclude_chroms=args.exclude_chrom,
-        bin_size=args.bin_size,
-        stride=args.stride,
-        mode=args.mode,
-        min_fraction=args.min_fraction,
-        summit_flank=args.summit_flank,
-        max_n_fraction=args.max_n_fraction,
+        chroms=args.chroms if args.chroms is not None else genome.get("chroms"),
+        exclude_chroms=args.exclude_chrom if args.exclude_chrom is not None else genome.get("exclude_chroms", []),
+        **opts,
     )
 
 

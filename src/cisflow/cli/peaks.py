@@ -48,9 +48,9 @@ def _register_call(actions: argparse._SubParsersAction) -> None:
 
 
 def _run_call(args: argparse.Namespace) -> None:
+    from cisflow.cli._config import load_yaml_config
     from cisflow.genome import Genome, read_chrom_sizes
     from cisflow.macs3 import call_peaks
-    from cisflow.params import load_yaml_config
     from cisflow.peaksets import PeaksParams
 
     genome = Genome.from_fasta(args.genome) if args.genome else read_chrom_sizes(args.chrom_sizes)

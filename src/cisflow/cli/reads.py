@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from cisflow import reads
-from cisflow.params import load_yaml_config
+from cisflow.cli._config import load_yaml_config
 
 READS = reads.ReadsParams()
 

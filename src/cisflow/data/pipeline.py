@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -16,7 +18,27 @@ from cisflow.errors import CisflowError
 from cisflow.genome import Genome
 from cisflow.io import write_json
 from cisflow.labels import load_labels
+from cisflow.params import StageParams
 from cisflow.splits import make_splits
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitsParams(StageParams):
+    """The config's ``splits`` section: held-out chromosomes, regions and cell types, and the datasets'
+    windows (``input_length`` bp) and negatives per positive (:func:`datasets_from_files`)."""
+
+    SECTION: ClassVar[str] = "splits"
+    preset: str | None = None
+    valid_chroms: tuple[str, ...] = ()
+    test_chroms: tuple[str, ...] = ()
+    valid_regions: tuple[str, ...] = ()
+    test_regions: tuple[str, ...] = ()
+    heldout_cell_types: tuple[str, ...] = ()
+    input_length: int = 1000
+    negative_ratio: float = 1.0
+    eval_negative_ratio: float | None = None
+    valid_negative_ratio: float | None = None
+    gc_match: bool = False
 
 
 def datasets_from_files(

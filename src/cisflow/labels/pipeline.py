@@ -4,9 +4,11 @@ DREAM label TSV and a per-task summary out (:func:`labels_from_files`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,7 @@ from cisflow.io import atomic_open
 from cisflow.labels.bins import Labels
 from cisflow.labels.io import export_dream_tsv, read_bed3, save_labels
 from cisflow.labels.rules import label_summary, make_labels
+from cisflow.params import StageParams, log_params
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,21 @@ def _drop_chroms(df: pd.DataFrame, drop: set[str], what: str | Path) -> pd.DataF
     if on.any():
         log.info("%s: left out %d regions on dropped chromosomes", what, int(on.sum()))
     return df[~on]
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelsParams(StageParams):
+    """The config's ``labels`` section: the bins and overlap rule of :func:`labels_from_files` (bp), and the
+    peak set (``conservative`` / ``optimal``) whose peaks are bound."""
+
+    SECTION: ClassVar[str] = "labels"
+    peak_set: str = "optimal"
+    bin_size: int = 200
+    stride: int = 50
+    mode: str = "dream"
+    min_fraction: float = 0.5
+    summit_flank: int = 0
+    max_n_fraction: float = 0.0
 
 
 def labels_from_files(
@@ -81,6 +99,7 @@ def labels_from_files(
     """
     from cisflow.narrowpeak import read_narrowpeak
 
+    log_params("labels", {"chroms": chroms, "exclude_chroms": list(exclude_chroms), **params})
     sizes, g, drop = _parse_sizes(genome, chrom_sizes, chroms, exclude_chroms)
 
     def read(paths: Mapping[str, str | Path] | None) -> dict[str, pd.DataFrame]:
