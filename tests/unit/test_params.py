@@ -15,8 +15,10 @@ from cisflow.params import defaults, log_params, logged_params
 from cisflow.peaksets import PeaksParams
 from cisflow.reads import ReadsParams
 from cisflow.train import TRAIN_DEFAULTS
+from cisflow.train.settings import TrainParams
 
-CLASSES = [ReadsParams, PeaksParams, LabelsParams, SplitsParams, EvaluateParams, BaselinesParams, InterpretParams]
+CLASSES = [ReadsParams, PeaksParams, LabelsParams, SplitsParams, TrainParams, EvaluateParams, BaselinesParams,
+           InterpretParams]  # fmt: skip
 
 
 def _schema_defaults(section: str) -> dict:

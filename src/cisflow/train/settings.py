@@ -1,34 +1,44 @@
-"""The ``train`` config: its keys' defaults (:data:`TRAIN_DEFAULTS`) and their checks (:func:`check_train_config`)."""
+"""The ``train`` config: its keys' defaults (:class:`TrainParams`) and their checks (:func:`check_train_config`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from cisflow.autosize import is_auto
 from cisflow.errors import CisflowError
+from cisflow.params import StageParams, defaults
 
 _OR_AUTO = {k: " or 'auto'" for k in ("epochs", "patience", "positive_repeats")}
 
 
-#: Defaults of every ``train`` config key (DragoNN's where it has one: Adam 1e-3, batch 128, patience 5). Keys
-#: marked in :data:`cisflow.autosize.AUTO_TRAIN_KEYS` also take ``auto``: chosen from the number of training
-#: positives (:mod:`cisflow.autosize`).
-TRAIN_DEFAULTS: dict[str, Any] = {
-    "epochs": 30,
-    "min_epochs": 1,
-    "batch_size": 128,
-    "learning_rate": 1e-3,
-    "weight_decay": 0.0,
-    "patience": 5,
-    "monitor": "auprc",
-    "class_weights": None,
-    "reverse_complement": True,
-    "jitter": 0,  # bp; used by the streaming genome loader (cisflow.loader), not by npz datasets
-    "precise_bn_batches": 50,  # models with BatchNorm: re-estimate its statistics on this many batches per epoch
-    "positive_repeats": 1,  # draws of each positive per epoch (each with its own jitter and strand)
-    "chance_auroc": 0.55,  # patience counts once the best validation auROC exceeds this (null: from epoch 1)
-}
+@dataclasses.dataclass(frozen=True)
+class TrainParams(StageParams):
+    """The config's ``train`` section (DragoNN's defaults where it has one: Adam 1e-3, batch 128, patience 5).
+
+    Keys marked in :data:`cisflow.autosize.AUTO_TRAIN_KEYS` also take ``auto``: chosen from the number of
+    training positives (:mod:`cisflow.autosize`).
+    """
+
+    SECTION: ClassVar[str] = "train"
+    epochs: int | str = 30
+    min_epochs: int = 1
+    batch_size: int = 128
+    learning_rate: float | str = 1e-3
+    weight_decay: float | str = 0.0
+    patience: int | str = 5
+    monitor: str = "auprc"
+    class_weights: Any = None
+    reverse_complement: bool | str = True
+    jitter: int | str = 0  # bp; used by the streaming genome loader (cisflow.loader), not by npz datasets
+    precise_bn_batches: int = 50  # BatchNorm models: its statistics re-estimated on this many batches per epoch
+    positive_repeats: int | str = 1  # draws of each positive per epoch (each with its own jitter and strand)
+    chance_auroc: float | None = 0.55  # patience counts once the best validation auROC exceeds this (null: at once)
+
+
+#: Defaults of every ``train`` config key, as a mapping (:class:`TrainParams`).
+TRAIN_DEFAULTS: dict[str, Any] = defaults(TrainParams)
 
 
 MONITORS = ("auroc", "auprc", "loss")
