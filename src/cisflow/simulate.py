@@ -41,7 +41,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,7 @@ from cisflow.artifacts import write_datasets
 from cisflow.errors import CisflowError
 from cisflow.genome import decode, iter_fasta, reverse_complement_codes, write_fasta
 from cisflow.io import atomic_open, write_json
+from cisflow.params import StageParams
 from cisflow.pwm import load_motif, sample_from_pwm
 from cisflow.splits import SPLITS
 
@@ -716,12 +717,35 @@ def split_simulation(
     }
 
 
+@dataclass(frozen=True)
+class SimulationParams(StageParams):
+    """The config's ``simulation`` section (:func:`run_simulation`). ``kind`` and ``motifs`` have no default;
+    the kind-specific keys (None here) take the kind's defaults (:func:`kind_params`)."""
+
+    SECTION: ClassVar[str] = "simulation"
+    kind: str | None = None
+    motifs: tuple[str, ...] = ()
+    length: int = 1000
+    num_pos: int = 3000
+    num_neg: int = 3000
+    gc_fraction: float = 0.4
+    background: str = "zero_order"
+    center: int | None = None
+    min_motifs: int | None = None
+    max_motifs: int | None = None
+    spacing: tuple[int, int] | None = None
+    pos_counts: tuple[int, int] | None = None
+    neg_counts: tuple[int, int] | None = None
+    valid_fraction: float = 0.15
+    test_fraction: float = 0.15
+
+
 def run_simulation(
     outputs: Mapping[str, str | Path],
     kind: str,
     motifs: Sequence[str],
-    valid_fraction: float = 0.1,
-    test_fraction: float = 0.2,
+    valid_fraction: float = SimulationParams.valid_fraction,
+    test_fraction: float = SimulationParams.test_fraction,
     background_fasta: str | Path | None = None,
     **simulate_args: Any,
 ) -> Simulation:

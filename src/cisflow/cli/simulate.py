@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cisflow.simulate import BACKGROUNDS, KINDS, run_simulation
+from cisflow.cli._config import load_yaml_config
+from cisflow.errors import CisflowError
+from cisflow.simulate import BACKGROUNDS, KINDS, SimulationParams, run_simulation
 from cisflow.splits import SPLITS
 
 _EPILOG = """\
@@ -27,6 +29,7 @@ example:
 
 # kind-specific options, passed to simulate() only when given (so a wrong one is reported)
 _KIND_OPTIONS = ("center", "min_motifs", "max_motifs", "spacing", "pos_counts", "neg_counts")
+_GENERIC_OPTIONS = ("length", "num_pos", "num_neg", "background", "valid_fraction", "test_fraction")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,25 +41,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--kind", required=True, choices=list(KINDS), metavar="KIND", help="simulation kind (see below)")
-    p.add_argument("--motif", dest="motifs", action="append", required=True, help="motif spec (repeat for several)")
-    p.add_argument("--length", type=int, default=1000, help="sequence length in bp (default 1000)")
-    p.add_argument("--num-pos", type=int, default=3000, help="positive sequences (default 3000)")
-    p.add_argument("--num-neg", type=int, default=3000, help="negative sequences (default 3000)")
-    p.add_argument("--gc", type=float, default=0.4, help="background GC fraction (default 0.4)")
-    p.add_argument("--background", choices=BACKGROUNDS, default="zero_order", help="background model")
+    p.add_argument("--config", metavar="YAML", help="workflow config whose 'simulation' section and seed set defaults")
+    p.add_argument("--kind", choices=list(KINDS), metavar="KIND", help="simulation kind (see below; or the config's)")
+    p.add_argument("--motif", dest="motifs", action="append", help="motif spec (repeat for several; or the config's)")
+    p.add_argument("--length", type=int, help="sequence length in bp (default 1000)")
+    p.add_argument("--num-pos", type=int, help="positive sequences (default 3000)")
+    p.add_argument("--num-neg", type=int, help="negative sequences (default 3000)")
+    p.add_argument("--gc", type=float, help="background GC fraction (default 0.4)")
+    p.add_argument("--background", choices=BACKGROUNDS, help="background model (default zero_order)")
     p.add_argument(
         "--background-fasta", type=Path, metavar="FASTA", help="dinucleotide frequencies for --background dinucleotide"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=int, help="random seed (default: the config's seed, else 0)")
     p.add_argument("--center", type=int, help="central window width in bp (density_localization)")
     p.add_argument("--min-motifs", type=int, help="fewest motif instances / motifs per positive")
     p.add_argument("--max-motifs", type=int, help="most motif instances / motifs per positive")
     p.add_argument("--spacing", type=int, nargs=2, metavar=("MIN", "MAX"), help="gap range in bp (heterodimer)")
     p.add_argument("--pos-counts", type=int, nargs=2, metavar=("MIN", "MAX"), help="instances in positives (counting)")
     p.add_argument("--neg-counts", type=int, nargs=2, metavar=("MIN", "MAX"), help="instances in negatives (counting)")
-    p.add_argument("--valid-fraction", type=float, default=0.1, help="validation fraction (default 0.1)")
-    p.add_argument("--test-fraction", type=float, default=0.2, help="test fraction (default 0.2)")
+    p.add_argument("--valid-fraction", type=float, help="validation fraction (default 0.15)")
+    p.add_argument("--test-fraction", type=float, help="test fraction (default 0.15)")
     p.add_argument("--out-dir", type=Path, required=True, help="output directory")
     p.set_defaults(func=run)
 
@@ -66,19 +70,18 @@ def run(args: argparse.Namespace) -> None:
     out = args.out_dir
     outputs = {"fasta": out / "sequences.fa.gz", "labels": out / "labels.tsv", "embeddings": out / "embeddings.tsv"}
     outputs |= {s: out / f"{s}.npz" for s in SPLITS} | {"params": out / "params.json"}
-    params = {opt: getattr(args, opt) for opt in _KIND_OPTIONS if getattr(args, opt) is not None}
+    config = load_yaml_config(args.config)
+    flags = {opt: getattr(args, opt) for opt in ("kind", "motifs", *_KIND_OPTIONS, *_GENERIC_OPTIONS)}
+    opts = SimulationParams.resolve(config, flags | {"gc_fraction": args.gc}, args.config or "command line")
+    if opts.kind is None or not opts.motifs:
+        raise CisflowError("give --kind and --motif (or a --config with simulation.kind and simulation.motifs)")
+    kind_args = {opt: getattr(opts, opt) for opt in _KIND_OPTIONS if getattr(opts, opt) is not None}
     run_simulation(
         outputs,
-        args.kind,
-        args.motifs,
-        valid_fraction=args.valid_fraction,
-        test_fraction=args.test_fraction,
-        length=args.length,
-        num_pos=args.num_pos,
-        num_neg=args.num_neg,
-        gc_fraction=args.gc,
-        background=args.background,
-        seed=args.seed,
+        opts.kind,
+        list(opts.motifs),
+        seed=config.get("seed", 0) if args.seed is None else args.seed,
         background_fasta=args.background_fasta,
-        **params,
+        **{opt: getattr(opts, opt) for opt in ("gc_fraction", *_GENERIC_OPTIONS)},
+        **kind_args,
     )
