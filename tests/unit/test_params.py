@@ -11,6 +11,7 @@ from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import EvaluateParams
 from cisflow.interpret.pipeline import InterpretParams
 from cisflow.labels.pipeline import LabelsParams
+from cisflow.motifs.pipeline import MotifsParams
 from cisflow.params import defaults, log_params, logged_params
 from cisflow.peaksets import PeaksParams
 from cisflow.reads import ReadsParams
@@ -19,7 +20,7 @@ from cisflow.train import TRAIN_DEFAULTS
 from cisflow.train.settings import TrainParams
 
 CLASSES = [ReadsParams, PeaksParams, LabelsParams, SplitsParams, TrainParams, EvaluateParams, BaselinesParams,
-           InterpretParams, SimulationParams]  # fmt: skip
+           InterpretParams, SimulationParams, MotifsParams]  # fmt: skip
 
 
 def _schema_defaults(section: str) -> dict:

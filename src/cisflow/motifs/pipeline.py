@@ -3,9 +3,11 @@ PWM-scan comparison, tables, plots and an HTML fragment."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -13,11 +15,12 @@ import pandas as pd
 from cisflow.artifacts import SCORES, read
 from cisflow.errors import CisflowError
 from cisflow.motifs.hits import central_window, read_summits
-from cisflow.motifs.hitstage import MATCH_Q, hit_options, known_targets, run_hit_stage, write_tsv
+from cisflow.motifs.hitstage import HIT_DEFAULTS, MATCH_Q, hit_options, known_targets, run_hit_stage, write_tsv
 from cisflow.motifs.html import write_html
 from cisflow.motifs.matching import MATCH_COLUMNS, match_jaspar, match_motifs
 from cisflow.motifs.modisco import run_modisco
 from cisflow.motifs.summary import pattern_summary
+from cisflow.params import StageParams, log_params
 from cisflow.pwm import DEFAULT_JASPAR_RELEASE, load_motif
 from cisflow.simulate import read_embeddings
 from cisflow.verdict import warn_motifs
@@ -69,6 +72,32 @@ def _write_summary(patterns, jaspar: pd.DataFrame, data: Mapping, path: Path) ->
         same = f", same motif as {r.same_motif_as}" if r.same_motif_as != r.pattern else ""
         log.info("%s: %d seqlets at %d loci, top match %s%s", r.pattern, r.n_seqlets, r.n_loci, r.match or "-", same)
     return table
+
+
+def _hit_defaults() -> dict[str, Any]:
+    """The ``motifs.hits`` keys of the config (:data:`HIT_DEFAULTS` but the device, which is not one)."""
+    return {key: value for key, value in HIT_DEFAULTS.items() if key != "device"}
+
+
+@dataclasses.dataclass(frozen=True)
+class MotifsParams(StageParams):
+    """The config's ``motifs`` section: whether and on which scores motifs are found, and the settings of
+    :func:`discover_motifs` (TF-MoDISco, JASPAR matches, ``hits``: :func:`cisflow.motifs.hitstage.hit_options`)."""
+
+    SECTION: ClassVar[str] = "motifs"
+    enabled: bool = True
+    method: str = "deepshap"
+    release: str = DEFAULT_JASPAR_RELEASE
+    taxon: str | None = None
+    truth: tuple[str, ...] = ()
+    max_seqlets: int = 2000
+    window: int | None = None
+    n_leiden_runs: int = 50
+    min_metacluster_size: int = 100
+    final_min_cluster_size: int = 20
+    target_seqlet_fdr: float = 0.2
+    top: int = 5
+    hits: dict[str, Any] = dataclasses.field(default_factory=_hit_defaults)
 
 
 def discover_motifs(
@@ -124,6 +153,20 @@ def discover_motifs(
     if missing:
         raise CisflowError(f"motif outputs lack {', '.join(missing)}")
     paths = {k: Path(outputs[k]) for k in OUTPUTS}
+    log_params(
+        "motifs",
+        {
+            "release": release,
+            "taxon": taxon,
+            "max_seqlets": max_seqlets,
+            "window": window,
+            "truth_motifs": truth_motifs,
+            "top": top,
+            "hits": hits,
+            "seed": seed,
+            **modisco_kwargs,
+        },
+    )
     opts = hit_options(hits, window)
     truth = _truth_pwms(truth_motifs)
     embeddings = read_embeddings(embeddings_tsv) if embeddings_tsv is not None else None
