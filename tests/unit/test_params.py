@@ -71,3 +71,10 @@ def test_logged_parameters_read_back(caplog):
         log_params("evaluate", {"fdrs": [0.2], "batch_size": 4})
     records = logged_params(caplog.text)
     assert records == {"evaluate": {"batch_size": 4, "fdrs": [0.2]}, "baselines": {"C": [1.0], "motifs": None}}
+
+
+def test_denoise_training_defaults_equal_the_schema():
+    from cisflow.denoise.train import TRAIN_DEFAULTS as DENOISE_TRAIN
+
+    schema = _schema_defaults("denoise")
+    assert {key: schema[key] for key in DENOISE_TRAIN} == DENOISE_TRAIN
