@@ -5,7 +5,7 @@ Each stage function logs what it received (``parameters of STAGE {json}``, :func
 and training records its resolved ``train`` settings in model.json; the CLI is run in-process on the
 Snakemake run's own inputs and the records are compared. The YAML leaves out the keys on which the two
 faces used to disagree (train.epochs and reverse_complement, reads.dedup, evaluate.reverse_complement_average,
-baselines.C, interpret.methods), so each face's defaults are what is compared.
+baselines.C, interpret.methods, simulation.valid_fraction), so each face's defaults are what is compared.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -62,6 +63,11 @@ def test_simulation_stages_get_the_same_parameters_from_both_faces(tmp_path, cap
                "results/interpret/summary.tsv"]  # fmt: skip
     _snakemake(work, path, *targets)
     data, out = work / "results/data", tmp_path / "cli"
+
+    _cli(["simulate", "--out-dir", out / "sim", *cfg], caplog)  # same sequences, labels and split as the rule's
+    for split in ("train", "valid", "test"):
+        with np.load(data / f"{split}.npz") as snake, np.load(out / "sim" / f"{split}.npz") as cli:
+            assert cli["ids"].tolist() == snake["ids"].tolist() and (cli["codes"] == snake["codes"]).all()
 
     _cli(["train", "--train", data / "train.npz", "--valid", data / "valid.npz", "--out-dir", out / "train", *cfg],
          caplog)  # fmt: skip
