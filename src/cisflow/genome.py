@@ -25,6 +25,7 @@ import functools
 import gzip
 import json
 import logging
+import mmap
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -54,6 +55,7 @@ _CHUNK = 1 << 24  # bytes read / encoded at a time
 _BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark some editors put at the start of a text file
 _IUPAC = b"RYSWKMBDHVryswkmbdhv"  # ambiguity codes (read as N)
 CACHE_FORMAT = "cisflow-genome-codes-1"
+_GATHER_BLOCK = 4096  # windows gathered from a code cache between releases of its pages
 
 # Contigs dropped by default (names compared whole, case-insensitive): UCSC / GENCODE / Ensembl alt,
 # random, unplaced, decoy, fix/novel patch and HLA contigs, EBV, and the mitochondrion.
@@ -338,7 +340,9 @@ class _MappedCodes(Mapping):
 
     With ``path`` (a cache file), each ``[name]`` maps that sequence alone, so a job scanning chromosomes
     one at a time holds at most one chromosome's pages (they leave its resident set when the view is
-    dropped); :attr:`flat`, for random access over the whole genome, maps the file once.
+    dropped); :attr:`flat`, for random access over the whole genome, maps the file once, and
+    :meth:`windows` drops the pages it touched from the resident set every few thousand windows, so
+    windows drawn from all over the genome do not make a job's memory grow with the genome.
     """
 
     def __init__(
@@ -373,10 +377,34 @@ class _MappedCodes(Mapping):
         return self._codes
 
     def gather(self, names: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-        """Codes ``(n, length)`` of windows (one gather for those inside); off-chromosome positions are N."""
+        """Codes ``(n, length)`` of windows on the sequences ``names``; off-sequence positions are N."""
         uniq, inv = np.unique(np.asarray(names, dtype=str), return_inverse=True)
         offs, sizes = self.locate(uniq)
-        return gather_windows(self._codes, offs[inv], sizes[inv], np.asarray(starts, dtype=np.int64), length)
+        return self.windows(offs[inv], sizes[inv], np.asarray(starts, dtype=np.int64), length)
+
+    def windows(self, offsets: np.ndarray, sizes: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+        """:func:`gather_windows` over :attr:`flat` ``(n, length)``; from a cache file, :data:`_GATHER_BLOCK`
+        windows at a time with the touched pages released after each block (:func:`release_pages`)."""
+        if self._path is None:
+            return gather_windows(self._codes, offsets, sizes, starts, length)
+        out = np.empty((len(starts), length), dtype=np.uint8)
+        for lo in range(0, len(starts), _GATHER_BLOCK):
+            block = slice(lo, lo + _GATHER_BLOCK)
+            out[block] = gather_windows(self._codes, offsets[block], sizes[block], starts[block], length)
+            release_pages(self._codes)
+        return out
+
+
+def release_pages(codes: np.ndarray) -> None:
+    """Drop the pages of a read-only memory-mapped array from this process's resident set.
+
+    The page cache keeps them (the next read faults them back in without I/O), so the resident set of a
+    job reading windows from all over a code cache stays the size of what it reads at once. A no-op for
+    an array in memory or where the system has no ``madvise``.
+    """
+    mapped = getattr(codes, "_mmap", None)
+    if isinstance(mapped, mmap.mmap) and hasattr(mapped, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mapped.madvise(mmap.MADV_DONTNEED)
 
 
 def gather_windows(

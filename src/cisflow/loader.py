@@ -35,7 +35,7 @@ import torch
 from cisflow.artifacts import DATASET, read
 from cisflow.bigwig import read_bigwig_tracks, signal_track_names
 from cisflow.errors import CisflowError, require_file
-from cisflow.genome import Genome, gather_windows, reverse_complement_codes
+from cisflow.genome import Genome, reverse_complement_codes
 from cisflow.labels import Labels, check_input_length
 
 log = logging.getLogger(__name__)
@@ -169,8 +169,7 @@ class BinWindows:
     def codes(self, lo: int, hi: int) -> np.ndarray:
         """Codes ``(hi - lo, L)`` uint8 of windows ``lo .. hi - 1``."""
         ci = self._chrom_idx[lo:hi]
-        flat = self._genome.chroms.flat
-        return gather_windows(flat, self._off[ci], self._size[ci], self._starts[lo:hi], self.input_length)
+        return self._genome.chroms.windows(self._off[ci], self._size[ci], self._starts[lo:hi], self.input_length)
 
     def batch(self, lo: int, hi: int) -> torch.Tensor:
         """``x`` float32 ``(hi - lo, 4 + S, L)`` of windows ``lo .. hi - 1``."""
@@ -283,8 +282,7 @@ class GenomeBatches:
     def _codes(self, rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Codes ``(B, L)`` of the windows at ``starts`` on the candidates' chromosomes (N off the ends)."""
         ci = self._cand.chrom_idx[rows]
-        flat = self._genome.chroms.flat
-        return gather_windows(flat, self._chrom_off[ci], self._chrom_size[ci], starts, self.input_length)
+        return self._genome.chroms.windows(self._chrom_off[ci], self._chrom_size[ci], starts, self.input_length)
 
     @property
     def genome(self) -> Genome:

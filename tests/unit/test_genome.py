@@ -297,3 +297,34 @@ def test_flat_genome_gathers_windows_like_fetch():
     names, starts = rng.choice(list(truth), 200), rng.integers(-20, 110, 200)
     want = np.stack([memory.fetch(str(c), int(s), int(s) + 15) for c, s in zip(names, starts, strict=True)])
     np.testing.assert_array_equal(flat.fetch_many(names, starts, 15), want)
+
+
+def _resident_file_kb() -> int:
+    """This process's file-backed resident set (kB), from /proc/self/status."""
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("RssFile:"))
+
+
+@pytest.mark.skipif(not genome_mod.Path("/proc/self/status").is_file(), reason="needs Linux /proc")
+def test_windows_from_a_code_cache_leave_no_pages_resident(tmp_path, monkeypatch):
+    """Windows drawn from all over a 24 Mb cache: the same codes as in memory, and its pages released after
+    every block, so the resident set does not grow with the genome read (it does when nothing is released)."""
+    rng = np.random.default_rng(1)
+    truth = {"chrA": rng.integers(0, 5, 16_000_000).astype(np.uint8), "chrB": rng.integers(0, 4, 8_000_000).astype(np.uint8)}
+    write_fasta(tmp_path / "genome.fa", [(n, decode(c)) for n, c in truth.items()])
+    prepare_fasta(tmp_path / "genome.fa", tmp_path / "indexed" / "genome.fa")
+    write_code_cache(tmp_path / "indexed" / "genome.fa", tmp_path / "codes.npy")
+    monkeypatch.setattr(genome_mod, "_GATHER_BLOCK", 500)
+    genome = open_code_cache(tmp_path / "codes.npy")
+    names = np.array(["chrA"] * 2000 + ["chrB"] * 1000)
+    starts = np.concatenate([np.arange(2000) * 8000 - 50, np.arange(1000) * 8000 + 30])  # one per 8 kb, ends too
+    before = _resident_file_kb()
+    got = genome.fetch_many(names, starts, 300)
+    grown = _resident_file_kb() - before
+    np.testing.assert_array_equal(got, Genome(truth).fetch_many(names, starts, 300))
+    assert grown < 4_000, f"{grown} kB of the cache left resident"
+    monkeypatch.setattr(genome_mod, "release_pages", lambda codes: None)
+    before = _resident_file_kb()
+    genome.fetch_many(names, starts, 300)
+    assert _resident_file_kb() - before > 3000 * 4  # a page per window stays without the release
+    genome_mod.release_pages(np.zeros(3, np.uint8))  # an array in memory: nothing to release
