@@ -310,7 +310,8 @@ def test_windows_from_a_code_cache_leave_no_pages_resident(tmp_path, monkeypatch
     """Windows drawn from all over a 24 Mb cache: the same codes as in memory, and its pages released after
     every block, so the resident set does not grow with the genome read (it does when nothing is released)."""
     rng = np.random.default_rng(1)
-    truth = {"chrA": rng.integers(0, 5, 16_000_000).astype(np.uint8), "chrB": rng.integers(0, 4, 8_000_000).astype(np.uint8)}
+    truth = {"chrA": rng.integers(0, 5, 16_000_000), "chrB": rng.integers(0, 4, 8_000_000)}
+    truth = {name: codes.astype(np.uint8) for name, codes in truth.items()}
     write_fasta(tmp_path / "genome.fa", [(n, decode(c)) for n, c in truth.items()])
     prepare_fasta(tmp_path / "genome.fa", tmp_path / "indexed" / "genome.fa")
     write_code_cache(tmp_path / "indexed" / "genome.fa", tmp_path / "codes.npy")
