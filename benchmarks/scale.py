@@ -41,6 +41,7 @@ EXTRA_CONTIGS = {"chr1_KI270706v1_random": 175_055, "chr6_GL000250v2_alt": 4_672
 MOTIF = "TTGACTCATGCG"  # an AP-1-like site planted at every TF site
 READ_LENGTH = 50
 SITES_PER_MB = 5
+SITE_STRENGTH_SD = 1.0  # log-normal spread of the sites' occupancy (reads drawn per site)
 _LETTERS = np.frombuffer(b"ACGTNacgtn", dtype=np.uint8)
 
 
@@ -140,12 +141,23 @@ class _Genome:
         return self.tid[k], self.lo[k] + np.clip(within, margin, length - margin)
 
 
+def site_strengths(n_sites: int, rng: np.random.Generator) -> np.ndarray:
+    """Relative strengths ``(n_sites,)`` of the sites, summing to 1: log-normal (sd ``SITE_STRENGTH_SD``).
+
+    Binding sites differ in occupancy by orders of magnitude, so a strong site is strong in every
+    replicate; with equal strengths the replicates' peak ranks would be counting noise alone, which
+    IDR (rightly) calls irreproducible.
+    """
+    strength = rng.lognormal(0.0, SITE_STRENGTH_SD, n_sites)
+    return strength / strength.sum()
+
+
 def _at_sites(sites: Mapping[str, np.ndarray], names: list[str], n: int, sd: float, rng) -> tuple:
-    """``n`` (tid, centre) pairs drawn around the sites (uniform over sites, normal offsets)."""
+    """``n`` (tid, centre) pairs drawn around the sites (each site by its :func:`site_strengths`, normal offsets)."""
     chroms = [c for c in sites if len(sites[c])]
     tid = np.concatenate([np.full(len(sites[c]), names.index(c), np.int32) for c in chroms])
     pos = np.concatenate([sites[c] for c in chroms]).astype(np.int64)
-    pick = rng.integers(0, pos.size, n)
+    pick = rng.choice(pos.size, n, p=site_strengths(pos.size, rng))
     return tid[pick], pos[pick] + np.round(rng.normal(0, sd, n)).astype(np.int64)
 
 
@@ -329,7 +341,8 @@ def one_chromosome_sizes(fraction: float) -> dict[str, int]:
 
 
 def _input_key(args: argparse.Namespace) -> dict:
-    return {"fraction": args.fraction, "fragments": args.fragments, "seed": args.seed, "one": args.one_chromosome}
+    return {"fraction": args.fraction, "fragments": args.fragments, "seed": args.seed, "one": args.one_chromosome,
+            "site_strength_sd": SITE_STRENGTH_SD}  # fmt: skip
 
 
 def workflow_config(inputs: Mapping[str, Path], args: argparse.Namespace) -> dict:
