@@ -437,8 +437,8 @@ def main(argv: list[str] | None = None) -> None:
         "--reproducibility",
         choices=["idr", "overlap"],
         default="overlap",
-        help="peaks.reproducibility (default overlap: at a few M reads the simulated TF's "
-        "pseudo-replicates leave IDR a handful of peaks, too few to hold out)",
+        help="peaks.reproducibility (default overlap, as docs/scale.md's tables were measured; with sites of "
+        "log-normal strength IDR keeps most TF peaks: 1,334 of 1,451 matched at F=0.1, 2 M reads)",
     )
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
