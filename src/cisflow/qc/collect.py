@@ -81,6 +81,8 @@ class ReadQC:
             self._flush_xcor()
             self._xcor_chrom = chrom
         self._xcor_reads.append((end - 1 if minus else start, minus, end - start))
+        if len(self._xcor_reads) >= _FLUSH:  # handed on in blocks: memory does not grow with a chromosome's reads
+            self._flush_xcor()
 
     def kept_fragment(self, start: int, end: int, len1: int, len2: int) -> None:
         """A kept paired-end fragment ``[start, end)`` before any Tn5 shift, with its reads' lengths."""
