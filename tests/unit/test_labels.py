@@ -193,7 +193,9 @@ def _tiny_labels() -> Labels:
     return make_labels({"T1": cons, "T2": cons2}, {"T1": relx}, {"c": 300, "d": 200}, blacklist=bl)
 
 
-def test_dream_tsv_exact(tmp_path):
+@pytest.mark.parametrize("block", [1 << 20, 2, 1])
+def test_dream_tsv_exact(tmp_path, monkeypatch, block):
+    monkeypatch.setattr("cisflow.labels.io._TSV_BLOCK", block)  # written a block of bins at a time: same text
     labels = _tiny_labels()
     export_dream_tsv(labels, tmp_path / "l.tsv.gz")
     text = gzip.open(tmp_path / "l.tsv.gz", "rt").read()

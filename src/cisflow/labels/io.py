@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 LETTERS = np.array(["A", "U", "B"])  # indexed by label + 1
+_TSV_BLOCK = 1 << 20  # bins written to the DREAM TSV at a time
 
 
 def save_labels(labels: Labels, path: str | Path) -> None:
@@ -75,15 +76,15 @@ def export_dream_tsv(labels: Labels, path: str | Path) -> None:
     with atomic_open(path) as handle:
         handle.write("\t".join(["chr", "start", "stop", *labels.tasks]) + "\n")
         for chrom in labels.chroms:
-            keep = labels.keep[chrom]
-            starts = labels.bin_starts(chrom)[keep]
-            if starts.size == 0:
-                continue
-            frame = pd.DataFrame({"chr": chrom, "start": starts, "stop": starts + labels.bin_size})
-            letters = LETTERS[labels.labels[chrom][keep].astype(np.int64) + 1]
-            for j, task in enumerate(labels.tasks):
-                frame[task] = letters[:, j]
-            frame.to_csv(handle, sep="\t", header=False, index=False)
+            rows = np.flatnonzero(labels.keep[chrom])
+            for lo in range(0, rows.size, _TSV_BLOCK):  # a block of bins at a time: bounded on any chromosome
+                block = rows[lo : lo + _TSV_BLOCK]
+                starts = block.astype(np.int64) * labels.stride
+                frame = pd.DataFrame({"chr": chrom, "start": starts, "stop": starts + labels.bin_size})
+                letters = LETTERS[labels.labels[chrom][block].astype(np.int64) + 1]
+                for j, task in enumerate(labels.tasks):
+                    frame[task] = letters[:, j]
+                frame.to_csv(handle, sep="\t", header=False, index=False)
     log.info("wrote DREAM label TSV %s", path)
 
 
