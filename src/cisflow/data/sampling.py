@@ -226,6 +226,41 @@ def build_datasets(
     dict
         ``{split: dataset}`` with the arrays described in the module docstring.
     """
+    valid_ratio = eval_negative_ratio if valid_negative_ratio is None else valid_negative_ratio
+    ratios = {"train": negative_ratio, "valid": valid_ratio, "test": eval_negative_ratio}
+    _check_build_args(labels, genome, splits, input_length, negative_ratio, eval_negative_ratio, valid_negative_ratio)
+    cols = split_tasks(labels.tasks, heldout_cell_types)
+    rng = np.random.default_rng(seed)
+    out = {}
+    codes = bin_splits(labels.chrom_sizes, labels.bin_size, labels.stride, splits, valid_regions, test_regions,
+                       flank=input_length)  # fmt: skip
+    for split in SPLITS:
+        mask = {c: codes[c] == SPLIT_CODES[split] for c in labels.chroms}
+        chroms = [c for c in labels.chroms if mask[c].any()]
+        bins = _Bins(labels, chroms, cols[split], mask)
+        rows = _split_rows(genome, labels, bins, ratios[split], gc_match, rng, input_length)
+        out[split] = _assemble(genome, labels, bins, rows, cols[split], input_length, seed, with_codes)
+        if signal_bigwigs and with_codes:
+            out[split] = add_signal(out[split], genome, signal_bigwigs)
+        elif signal_bigwigs:
+            out[split]["signal_names"] = np.asarray(signal_track_names(signal_bigwigs), dtype=str)
+        n_pos = int((out[split]["labels"] == 1).any(axis=1).sum())
+        log.info("%s: %d windows (%d positive) on %d chromosomes", split, rows.size, n_pos, len(chroms))
+        _check_bound(out[split], split, chroms, labels)
+    return out
+
+
+def _check_build_args(
+    labels: Labels,
+    genome: Genome,
+    splits: Mapping[str, str],
+    input_length: int,
+    negative_ratio: float,
+    eval_negative_ratio: float | None,
+    valid_negative_ratio: float | None,
+) -> None:
+    """CisflowError for a window shorter than a bin, a negative ratio, labels of another genome or an unknown
+    split name."""
     if input_length < 1:
         raise CisflowError(f"input_length must be positive, got {input_length}")
     check_input_length(input_length, labels.bin_size)
@@ -237,34 +272,26 @@ def build_datasets(
     bad = sorted({v for v in splits.values() if v not in SPLITS})
     if bad:
         raise CisflowError(f"unknown split names {', '.join(bad)}; expected {', '.join(SPLITS)}")
-    cols = split_tasks(labels.tasks, heldout_cell_types)
-    rng = np.random.default_rng(seed)
-    out = {}
-    codes = bin_splits(labels.chrom_sizes, labels.bin_size, labels.stride, splits, valid_regions, test_regions,
-                       flank=input_length)  # fmt: skip
-    for split in SPLITS:
-        mask = {c: codes[c] == SPLIT_CODES[split] for c in labels.chroms}
-        chroms = [c for c in labels.chroms if mask[c].any()]
-        bins = _Bins(labels, chroms, cols[split], mask)
-        ratio = {"train": negative_ratio, "valid": valid_negative_ratio}.get(split)
-        ratio = eval_negative_ratio if split != "train" and ratio is None else ratio
-        if ratio is None:
-            rows = np.flatnonzero(np.ones(bins.bin_idx.size, bool))
-        else:
-            pos_rows = np.flatnonzero(bins.pos)
-            pos_gc = _window_gc(genome, labels, bins, pos_rows, input_length) if gc_match else None
-            n_neg = round(ratio * pos_rows.size)
-            neg_rows = _sample_negatives(genome, labels, bins, n_neg, pos_gc, rng, input_length)
-            rows = np.concatenate([pos_rows, neg_rows])
-        out[split] = _assemble(genome, labels, bins, rows, cols[split], input_length, seed, with_codes)
-        if signal_bigwigs and with_codes:
-            out[split] = add_signal(out[split], genome, signal_bigwigs)
-        elif signal_bigwigs:
-            out[split]["signal_names"] = np.asarray(signal_track_names(signal_bigwigs), dtype=str)
-        n_pos = int((out[split]["labels"] == 1).any(axis=1).sum())
-        log.info("%s: %d windows (%d positive) on %d chromosomes", split, rows.size, n_pos, len(chroms))
-        _check_bound(out[split], split, chroms, labels)
-    return out
+
+
+def _split_rows(
+    genome: Genome,
+    labels: Labels,
+    bins: _Bins,
+    ratio: float | None,
+    gc_match: bool,
+    rng: np.random.Generator,
+    input_length: int,
+) -> np.ndarray:
+    """Rows of ``bins`` in a split: every one (``ratio`` None), or every positive and ``ratio`` × as many
+    negatives drawn with ``rng`` (GC-matched to the positives' windows when ``gc_match``)."""
+    if ratio is None:
+        return np.flatnonzero(np.ones(bins.bin_idx.size, bool))
+    pos_rows = np.flatnonzero(bins.pos)
+    pos_gc = _window_gc(genome, labels, bins, pos_rows, input_length) if gc_match else None
+    n_neg = round(ratio * pos_rows.size)
+    neg_rows = _sample_negatives(genome, labels, bins, n_neg, pos_gc, rng, input_length)
+    return np.concatenate([pos_rows, neg_rows])
 
 
 def _check_bound(dataset: Mapping[str, np.ndarray], split: str, chroms: Sequence[str], labels: Labels) -> None:

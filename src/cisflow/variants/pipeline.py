@@ -479,6 +479,15 @@ def _stream(run: _Run, reader, paths: Mapping[str, Path], stack: contextlib.Exit
         top.add(table, run.scorer.primary, len(run.scorer.tasks))
 
 
+def _check_options(limits: Mapping[str, tuple[int, int]], null: str | None) -> None:
+    """CisflowError for an option below its lower bound (``{name: (value, lowest)}``) or an unknown null."""
+    for name, (value, low) in limits.items():
+        if int(value) < low:
+            raise CisflowError(f"variants: {name} must be at least {low}, got {value}")
+    if null is not None and null not in NULLS:
+        raise CisflowError(f"variants: unknown null {null!r}; valid nulls: {', '.join(NULLS)}")
+
+
 def score_variants(
     model: str | Path,
     genome: str | Path,
@@ -547,11 +556,7 @@ def score_variants(
     paths = _check_outputs(outputs)
     limits = {"max_indel_length": (max_indel_length, 0), "null_size": (null_size, 1), "top": (top, 0)}
     limits |= {"flank": (flank, 1), "max_peaks": (max_peaks, 1), "deepshap_references": (deepshap_references, 1)}
-    for name, (value, low) in limits.items():
-        if int(value) < low:
-            raise CisflowError(f"variants: {name} must be at least {low}, got {value}")
-    if null is not None and null not in NULLS:
-        raise CisflowError(f"variants: unknown null {null!r}; valid nulls: {', '.join(NULLS)}")
+    _check_options(limits, null)
     scorer = load_scorer(model, device, batch_size=batch_size, reverse_complement=reverse_complement, head=head)
     run = _Run(scorer, Genome.open(genome), Path(variants), int(max_indel_length), MotifHits(hits) if hits else None)
     flank = min(int(flank), scorer.input_length // 2)
