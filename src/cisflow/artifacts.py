@@ -456,13 +456,18 @@ def check_signal_names(data: Mapping[str, np.ndarray], wanted: Sequence[str], pa
 _PER_FILE = ("tasks", "seed", "signal_names", *GEOMETRY)
 
 
-def read_datasets(paths: Sequence[str | Path], what: str = "dataset") -> dict[str, np.ndarray]:
+def read_datasets(
+    paths: Sequence[str | Path], what: str = "dataset", tasks: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
     """Read several dataset npz files with the same tasks, geometry and signal channels as one (rows concatenated).
 
     Row arrays present in every file are kept; ``ids`` are made unique by prefixing the file's stem
-    when they collide.
+    when they collide. ``tasks``: keep only these label columns of each file, in this order (a test split's
+    held-out cell types' columns dropped to match train and valid); a file lacking one is an error.
     """
     parts = [read_dataset(p, what) for p in paths]
+    if tasks is not None:
+        parts = [_task_columns(part, tasks, path) for part, path in zip(parts, paths, strict=True)]
     if not parts:
         raise CisflowError(f"no {what} files given")
     first = parts[0]
@@ -477,6 +482,16 @@ def read_datasets(paths: Sequence[str | Path], what: str = "dataset") -> dict[st
             [np.char.add(f"{Path(p).stem}:", d["ids"]) for p, d in zip(paths, parts, strict=True)]
         )
     return merged | {k: first[k] for k in _PER_FILE if k in first and k != "seed"}
+
+
+def _task_columns(data: dict[str, np.ndarray], tasks: Sequence[str], path: str | Path) -> dict[str, np.ndarray]:
+    """``data`` with only the label columns of ``tasks``; CisflowError naming ``path`` for a task it lacks."""
+    have = [str(t) for t in data["tasks"]]
+    missing = [str(t) for t in tasks if str(t) not in have]
+    if missing:
+        raise CisflowError(f"no task {missing[0]} in the dataset (tasks: {', '.join(have)})", path)
+    cols = [have.index(str(t)) for t in tasks]
+    return {**data, "labels": data["labels"][:, cols], "tasks": np.asarray(data["tasks"])[cols]}
 
 
 def write_datasets(datasets: Mapping[str, Mapping[str, np.ndarray]], paths: Mapping[str, str | Path]) -> None:

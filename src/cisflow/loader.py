@@ -486,7 +486,9 @@ def train_from_genome(
     window by up to ± that many bp. ``signal_bigwigs`` become extra input channels (the validation
     set must carry the same ones, see :func:`cisflow.data.build_datasets`). ``init``: initialisation and
     fine-tuning (:class:`cisflow.transfer.InitParams`). ``tasks``: train on these tasks only (default
-    all). ``outputs`` and resuming as for :func:`cisflow.train.train_model`.
+    all but those of the ``heldout_cell_types`` that ``splits_json`` records: their labels are never
+    read here, only scored in the test split). ``outputs`` and resuming as for
+    :func:`cisflow.train.train_model`.
     """
     from cisflow.autosize import resolve_auto
     from cisflow.labels import load_labels
@@ -499,7 +501,7 @@ def train_from_genome(
     labels, genome = load_labels(labels_npz), Genome.open(fasta)
     mask = _train_bins(labels, info, input_length)
     chroms = [c for c in labels.chroms if mask[c].any()]
-    columns = _task_columns(labels, tasks, labels_npz)
+    columns = _task_columns(labels, tasks, labels_npz, info.get("heldout_cell_types", ()))
     n_positives = int(_Candidates(labels, chroms, columns, mask).pos.size)
     cfg = check_train_config(resolve_auto(model_cfg, check_train_config(train_cfg), n_positives, labels.bin_size)[1])
     batches = GenomeBatches(
@@ -522,16 +524,26 @@ def train_from_genome(
                        data_files=[labels_npz, fasta, splits_json, *signal_bigwigs])  # fmt: skip
 
 
-def _task_columns(labels: Labels, tasks: Sequence[str] | None, path: str | Path) -> list[int]:
-    """Label columns of ``tasks`` (all when None); CisflowError naming ``path`` for an unknown task."""
+def _task_columns(
+    labels: Labels, tasks: Sequence[str] | None, path: str | Path, heldout_cell_types: Sequence[str] = ()
+) -> list[int]:
+    """Label columns of ``tasks`` (when None: every task not of a held-out cell type); CisflowError naming
+    ``path`` for an unknown task or one of a held-out cell type (:func:`cisflow.splits.split_tasks`)."""
+    from cisflow.splits import split_tasks
+
+    train = split_tasks(labels.tasks, heldout_cell_types)["train"]
     if tasks is None:
-        return list(range(len(labels.tasks)))
+        return train
     missing = [t for t in tasks if t not in labels.tasks]
     if missing or not tasks:
         raise CisflowError(
             f"no task {missing[0] if missing else '(none given)'!r} in the labels; tasks are {', '.join(labels.tasks)}",
             path,
         )
+    held = [t for t in tasks if labels.tasks.index(t) not in train]
+    if held:
+        raise CisflowError(f"task {held[0]} is of a held-out cell type ({', '.join(heldout_cell_types)}): its labels "
+                           "are for scoring only", path)  # fmt: skip
     return [labels.tasks.index(t) for t in tasks]
 
 

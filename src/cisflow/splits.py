@@ -11,8 +11,12 @@ the region's split; bins crossing a region boundary, and every bin within ``flan
 window) of a boundary on either side, are dropped from all splits, so no kept window shares sequence
 across a boundary (:func:`bin_splits`).
 
-Tasks named ``TASK.CELLTYPE`` can also hold out cell types: a held-out cell type's columns are
-dropped from train and valid and kept in test only.
+Tasks named ``TASK.CELLTYPE`` can also hold out cell types (the ENCODE-DREAM "new cell type, new
+chromosome" setting): a held-out cell type's columns are dropped from train and valid and kept in test
+only, so its labels are used for scoring alone. A model never trained on a held-out task predicts it
+with the output of the same factor in the training cell type(s) (:func:`task_sources`): ``CTCF.HepG2``
+held out is predicted by the ``CTCF.K562`` output (by the mean of ``CTCF.K562`` and ``CTCF.GM12878``
+when both were trained), on the test chromosomes' sequence.
 """
 
 from __future__ import annotations
@@ -236,6 +240,55 @@ def cell_type_of(task: str) -> str | None:
     return task.rsplit(".", 1)[1] if "." in task else None
 
 
+def factor_of(task: str) -> str:
+    """The factor (or assay) of a task named ``TASK.CELLTYPE`` (text before the last dot; else the whole name)."""
+    return task.rsplit(".", 1)[0]
+
+
+def task_sources(tasks: Sequence[str], model_tasks: Sequence[str]) -> list[list[int]]:
+    """The model outputs that predict each task: its own output, else its factor's in the trained cell types.
+
+    Parameters
+    ----------
+    tasks
+        Task names ``(T,)`` to predict (e.g. a test set's, held-out cell types included).
+    model_tasks
+        The model's output tasks ``(M,)`` (its training tasks).
+
+    Returns
+    -------
+    list of list of int
+        For each task, the model output columns whose mean is its prediction: ``[m]`` for a task the model
+        was trained on, else the columns of every model task of the same factor (``CTCF.HepG2`` held out:
+        ``CTCF.K562``'s, and ``CTCF.GM12878``'s when trained too).
+
+    Raises
+    ------
+    CisflowError
+        A task the model neither has nor can stand in for (no trained task of its factor).
+    """
+    model_tasks = [str(t) for t in model_tasks]
+    out = []
+    for task in map(str, tasks):
+        if task in model_tasks:
+            out.append([model_tasks.index(task)])
+            continue
+        same = [m for m, t in enumerate(model_tasks) if "." in task and "." in t and factor_of(t) == factor_of(task)]
+        if not same:
+            raise CisflowError(f"task {task} is neither a model task nor of a factor the model was trained on "
+                               f"(model tasks: {_show(model_tasks)})")  # fmt: skip
+        out.append(same)
+    return out
+
+
+def map_outputs(probs: np.ndarray, sources: Sequence[Sequence[int]]) -> np.ndarray:
+    """Predictions ``(N, T)`` float32 of the tasks of ``sources`` (:func:`task_sources`) from outputs ``(N, M)``."""
+    probs = np.asarray(probs)
+    if all(len(cols) == 1 for cols in sources) and [c[0] for c in sources] == list(range(probs.shape[1])):
+        return probs.astype(np.float32, copy=False)
+    return np.stack([probs[:, list(cols)].mean(axis=1) for cols in sources], axis=1).astype(np.float32)
+
+
 def split_tasks(tasks: Sequence[str], heldout_cell_types: Sequence[str] = ()) -> dict[str, list[int]]:
     """Task column indices used in each split when cell types are held out.
 
@@ -250,6 +303,12 @@ def split_tasks(tasks: Sequence[str], heldout_cell_types: Sequence[str] = ()) ->
     -------
     dict
         ``{split: [column indices]}``; train and valid lack the held-out columns, test has all.
+
+    Raises
+    ------
+    CisflowError
+        An unknown held-out cell type, every cell type held out, or a held-out task whose factor no
+        training cell type has (nothing could predict it, :func:`task_sources`).
     """
     held = set(heldout_cell_types)
     present = {cell_type_of(t) for t in tasks}
@@ -260,4 +319,9 @@ def split_tasks(tasks: Sequence[str], heldout_cell_types: Sequence[str] = ()) ->
     kept = [j for j, t in enumerate(tasks) if cell_type_of(t) not in held]
     if not kept:
         raise CisflowError("every task's cell type is held out: no task left for training")
+    trained = {factor_of(tasks[j]) for j in kept}
+    orphans = [t for t in tasks if cell_type_of(t) in held and factor_of(t) not in trained]
+    if orphans:
+        raise CisflowError(f"held-out tasks {_show(orphans)} have no task of their factor in a training cell type, "
+                           "so nothing could predict them")  # fmt: skip
     return {"train": kept, "valid": kept, "test": list(range(len(tasks)))}

@@ -26,7 +26,7 @@ def _seq(rng, n, gc):
 
 @pytest.fixture(scope="module")
 def world():
-    """AT-rich genome with GC-rich islands; peaks on half the islands (+ one at a chromosome start)."""
+    """AT-rich genome with GC-rich islands; T1 peaks (K562 or HepG2) on half the islands, one at a chromosome start."""
     rng = np.random.default_rng(3)
     chroms, rows = {}, []
     for k in range(4):
@@ -35,13 +35,13 @@ def world():
         for j, start in enumerate(range(500, SIZE - 600, 700)):
             codes[start : start + 400] = _seq(rng, 400, 0.75)
             if j % 2 == 0:
-                rows.append((name, start + 100, start + 300, "T1.K562" if j % 4 == 0 else "T2.HepG2"))
+                rows.append((name, start + 100, start + 300, "T1.K562" if j % 4 == 0 else "T1.HepG2"))
         chroms[name] = codes
     rows.append(("c1", 0, 200, "T1.K562"))
     chroms["c2"][6000:6100] = N_CODE
     genome = Genome(chroms)
     peaks = pd.DataFrame(rows, columns=["chrom", "start", "end", "task"]).assign(summit=-1)
-    cons = {t: peaks[peaks.task == t] for t in ("T1.K562", "T2.HepG2")}
+    cons = {t: peaks[peaks.task == t] for t in ("T1.K562", "T1.HepG2")}
     labels = make_labels(cons, None, genome.sizes, genome=genome, max_n_fraction=0.0)
     splits = {"c1": "train", "c2": "train", "c3": "valid", "c4": "test"}
     return genome, labels, splits
@@ -124,7 +124,7 @@ def test_heldout_cell_type_columns(world):
     genome, labels, splits = world
     out = build_datasets(labels, genome, splits, input_length=200, heldout_cell_types=["HepG2"], seed=0)
     assert list(out["train"]["tasks"]) == ["T1.K562"] and list(out["valid"]["tasks"]) == ["T1.K562"]
-    assert list(out["test"]["tasks"]) == ["T1.K562", "T2.HepG2"]
+    assert list(out["test"]["tasks"]) == ["T1.K562", "T1.HepG2"]
     n_t1 = sum(int(((labels.labels[c][:, 0] == 1) & labels.keep[c]).sum()) for c in ("c1", "c2"))
     assert out["train"]["labels"].shape[1] == 1 and int((out["train"]["labels"][:, 0] == 1).sum()) == n_t1
 

@@ -190,3 +190,32 @@ def test_compare_models_table_and_overlaid_curves(tmp_path, capsys):
         )
     assert main(["compare-models", "--model", "cnn", "--table", str(table)]) != 0
     assert "NAME=DIR" in capsys.readouterr().err
+
+
+def test_evaluate_held_out_cell_type_on_its_own_labels(tmp_path, fake_model):
+    """A model trained on TF.A scores TF.B (held-out cell type) with its TF.A output, against TF.B's labels."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 4, size=(80, L), dtype=np.uint8)
+    gc = np.isin(codes, (1, 2)).mean(axis=1)
+    labels = np.stack([gc > 0.5, (gc > 0.5) & (np.arange(80) % 2 == 0)], axis=1).astype(np.int8)
+    labels[::9, 1] = -1
+    test_npz = write_dataset(tmp_path / "test.npz", codes, labels, ["TF.A", "TF.B"], [f"s{i}" for i in range(80)])
+    fake_model["tasks"] = ["TF.A"]
+    out = tmp_path / "eval"
+    rows = evaluate.evaluate_model("m", test_npz, evaluation_outputs(out))
+    with np.load(out / "predictions.npz") as pred:
+        assert list(pred["tasks"]) == ["TF.A", "TF.B"]
+        np.testing.assert_array_equal(pred["probs"][:, 1], pred["probs"][:, 0])  # the trained output stands in
+        np.testing.assert_array_equal(pred["labels"][:, 1], labels[:, 1])  # B's own labels, not A's
+    keep = labels[:, 1] >= 0
+    assert rows[1]["task"] == "TF.B" and rows[1]["num_positives"] == int((labels[:, 1] == 1).sum())
+    assert rows[1]["auroc"] == pytest.approx(roc_auc_score(labels[keep, 1], gc[keep]))
+    assert rows[1]["auroc"] < rows[0]["auroc"] == pytest.approx(1.0)  # B binds half of A's sites
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["cell_types"] == {"TF.A": "A", "TF.B": "B"} and summary["heldout_tasks"] == ["TF.B"]
+    assert summary["predicted_from"] == {"TF.A": ["TF.A"], "TF.B": ["TF.A"]}
+    fake_model["tasks"] = ["OTHER.A"]
+    with pytest.raises(CisflowError, match=r"test.npz: dataset tasks .* TF.A is neither a model task"):
+        evaluate.evaluate_model("m", test_npz, evaluation_outputs(tmp_path / "eval2"))

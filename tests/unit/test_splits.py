@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cisflow.errors import CisflowError
-from cisflow.splits import PRESETS, cell_type_of, make_splits, split_tasks
+from cisflow.splits import PRESETS, cell_type_of, factor_of, make_splits, map_outputs, split_tasks, task_sources
 
 CHROMS = [f"chr{i}" for i in range(1, 23)] + ["chrX"]
 
@@ -52,6 +52,32 @@ def test_heldout_cell_types():
         split_tasks(tasks, ["GM12878"])
     with pytest.raises(CisflowError, match="no task left"):
         split_tasks(tasks, ["HepG2", "K562"])
+    with pytest.raises(CisflowError, match=r"held-out tasks MAX.K562 have no task of their factor in a training cell"):
+        split_tasks(tasks, ["K562"])  # MAX is bound in K562 alone: nothing trained could stand in for it
+
+
+def test_task_sources_map_held_out_cell_types_to_their_factor():
+    tasks = ["CTCF.K562", "CTCF.HepG2", "MAX.K562", "CTCF.GM12878", "MAX.HepG2"]
+    assert factor_of("CTCF.HepG2") == "CTCF" and factor_of("ATAC") == "ATAC"
+    cols = split_tasks(tasks, ["HepG2"])
+    model = [tasks[j] for j in cols["train"]]
+    assert model == ["CTCF.K562", "MAX.K562", "CTCF.GM12878"]
+    # a trained task keeps its own output; a held-out one takes its factor's outputs in every training cell type
+    assert task_sources(tasks, model) == [[0], [0, 2], [1], [2], [1]]
+    assert task_sources(model, model) == [[0], [1], [2]]
+    with pytest.raises(CisflowError, match=r"task REST.HepG2 is neither a model task nor of a factor"):
+        task_sources(["REST.HepG2"], model)
+    with pytest.raises(CisflowError, match="task CTCF is neither"):  # no cell type: only an exact match
+        task_sources(["CTCF"], model)
+
+
+def test_map_outputs_known_answer():
+    probs = np.array([[0.1, 0.5, 0.9], [0.3, 0.2, 0.7]], np.float32)
+    out = map_outputs(probs, [[0], [0, 2], [1], [2], [1]])
+    expected = [[0.1, 0.5, 0.5, 0.9, 0.5], [0.3, 0.5, 0.2, 0.7, 0.2]]
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    assert out.dtype == np.float32
+    assert map_outputs(probs, [[0], [1], [2]]) is probs  # the identity map copies nothing
 
 
 # ---------------------------------------------------------------------------------------------- regions

@@ -26,6 +26,7 @@ from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import evaluate_predictions, evaluation_outputs
 from cisflow.io import write_tsv
 from cisflow.params import StageParams, log_params
+from cisflow.splits import map_outputs, task_sources
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +123,14 @@ def _run_pwm(test, genome, tasks, motifs: dict[str, str], outputs: Mapping, fdrs
 
 
 def _run_kmer(train, valid, test, genome, tasks, opts: Mapping[str, Any], outputs: Mapping, fdrs) -> pd.DataFrame:
-    """Fit one k-mer model per task on train (C chosen on valid) and evaluate on test, scored in chunks."""
-    k, seed = opts["k"], opts["seed"]
+    """Fit one k-mer model per task on train (C chosen on valid) and evaluate on test, scored in chunks (a
+    held-out cell type's test task by its factor's trained models, ``opts["sources"]``)."""
+    k, seed, sources = opts["k"], opts["seed"], opts["sources"]
     models, cs_chosen = fit_kmer_models(train, valid, k, opts["cs"], seed)
     probs = _score_in_chunks(
-        test, genome, lambda codes: predict_kmer_models(models, codes, k), len(tasks), opts["chunk"]
-    )
+        test, genome, lambda codes: map_outputs(predict_kmer_models(models, codes, k), sources), len(sources),
+        opts["chunk"],
+    )  # fmt: skip
     chosen = dict(zip(tasks, cs_chosen, strict=True))
     for task, c in chosen.items():
         log.info("k-mer baseline %s: k=%d C=%g", task, k, c)
@@ -139,10 +142,12 @@ def _run_kmer(train, valid, test, genome, tasks, opts: Mapping[str, Any], output
         "seed": seed,
         "trained_on": len(train["labels"]),
     }
+    test_tasks = [str(t) for t in test["tasks"]]
     rows = evaluate_predictions(
-        test["labels"], probs, tasks, test["ids"], outputs, fdrs, info, geometry=artifacts.geometry(test)
+        test["labels"], probs, test_tasks, test["ids"], outputs, fdrs, info, geometry=artifacts.geometry(test)
     )
-    return pd.DataFrame([{"baseline": "kmer", "params": f"k={k} C={chosen[r['task']]:g}", **r} for r in rows])
+    c_of = {t: "/".join(f"{cs_chosen[m]:g}" for m in cols) for t, cols in zip(test_tasks, sources, strict=True)}
+    return pd.DataFrame([{"baseline": "kmer", "params": f"k={k} C={c_of[r['task']]}", **r} for r in rows])
 
 
 def _run_gkm(train, valid, test, genome, tasks, params: Mapping[str, Any], opts, outputs: Mapping, fdrs):
@@ -150,7 +155,7 @@ def _run_gkm(train, valid, test, genome, tasks, params: Mapping[str, Any], opts,
     gkm = {"l": 8, "k": 5, "window": 200} | {k: v for k, v in params.items() if k not in ("enabled", "C")}
     shape = {k: gkm[k] for k in ("l", "k", "window")}
     cs, seed = params.get("C", (0.1, 1.0)), opts["seed"]
-    scores = np.zeros(test["labels"].shape, dtype=np.float32)
+    scores = np.zeros((len(test["labels"]), len(tasks)), dtype=np.float32)
     chosen = {}
     for i, task in enumerate(tasks):
         pair = (train["codes"], train["labels"][:, i]), (valid["codes"], valid["labels"][:, i])
@@ -158,20 +163,26 @@ def _run_gkm(train, valid, test, genome, tasks, params: Mapping[str, Any], opts,
         score = lambda codes, m=model: decision_values(m, codes, **shape)  # noqa: E731 - bound per task
         scores[:, i] = _score_in_chunks(test, genome, score, 1, opts["chunk"])[:, 0]
     info = {"baseline": "gkm", **gkm, "C": chosen, "seed": seed}
-    rows = evaluate_predictions(
-        test["labels"], scores, tasks, test["ids"], outputs, fdrs, info, geometry=artifacts.geometry(test)
-    )
+    test_tasks, sources = [str(t) for t in test["tasks"]], opts["sources"]
+    rows = evaluate_predictions(test["labels"], map_outputs(scores, sources), test_tasks, test["ids"], outputs, fdrs,
+                                info, geometry=artifacts.geometry(test))  # fmt: skip
     desc = " ".join(f"{k}={v}" for k, v in gkm.items())
-    return pd.DataFrame([{"baseline": "gkm", "params": f"{desc} C={chosen[r['task']]:g}", **r} for r in rows])
+    c_of = {t: "/".join(f"{chosen[tasks[m]]:g}" for m in cols) for t, cols in zip(test_tasks, sources, strict=True)}
+    return pd.DataFrame([{"baseline": "gkm", "params": f"{desc} C={c_of[r['task']]}", **r} for r in rows])
 
 
-def _check_tasks(datasets: Mapping[str, dict], paths: Mapping[str, Any]) -> list[str]:
-    """The tasks shared by all splits; CisflowError naming the file that differs."""
+def _check_tasks(datasets: Mapping[str, dict], paths: Mapping[str, Any]) -> tuple[list[str], list[list[int]]]:
+    """The training tasks (valid's too) and the training tasks predicting each test task (a held-out cell type's
+    by its factor's, :func:`cisflow.splits.task_sources`); CisflowError naming the file that differs."""
     tasks = [str(t) for t in datasets["train"]["tasks"]]
-    for split, data in datasets.items():
-        if [str(t) for t in data["tasks"]] != tasks:
-            raise CisflowError(f"tasks {list(map(str, data['tasks']))} differ from the training tasks", paths[split])
-    return tasks
+    if [str(t) for t in datasets["valid"]["tasks"]] != tasks:
+        raise CisflowError(f"tasks {list(map(str, datasets['valid']['tasks']))} differ from the training tasks",
+                           paths["valid"])  # fmt: skip
+    test_tasks = [str(t) for t in datasets["test"]["tasks"]]
+    try:
+        return tasks, task_sources(test_tasks, tasks)
+    except CisflowError as exc:
+        raise CisflowError(f"tasks {test_tasks} differ from the training tasks: {exc}", paths["test"]) from exc
 
 
 def _gkm_defaults() -> dict[str, Any]:
@@ -212,8 +223,10 @@ def run_baselines(
     Parameters
     ----------
     train_npz, valid_npz, test_npz
-        Dataset npz files with the same tasks (:func:`cisflow.artifacts.read_dataset`); coordinate
-        datasets (no codes) have their windows made from ``genome``.
+        Dataset npz files with the same tasks (:func:`cisflow.artifacts.read_dataset`), except that test
+        may add held-out cell types' tasks, predicted by their factor's trained models
+        (:func:`cisflow.splits.task_sources`); coordinate datasets (no codes) have their windows made from
+        ``genome``.
     outputs
         ``table``: the TSV with one row per baseline × task (``baseline params task`` then metrics); ``pwm``,
         ``kmer`` and ``gkm``: each baseline's evaluation paths (:func:`cisflow.evaluate.evaluate_predictions`),
@@ -247,7 +260,7 @@ def run_baselines(
                              "gkm": gkm, "max_train": max_train})  # fmt: skip
     paths = {"train": train_npz, "valid": valid_npz, "test": test_npz}
     data = {split: read_dataset(path, f"{split} dataset") for split, path in paths.items()}
-    tasks = _check_tasks(data, paths)
+    tasks, sources = _check_tasks(data, paths)
     motifs = _motifs_by_task(motif_specs, tasks)
     cs = [float(C)] if np.isscalar(C) else [float(c) for c in C]
     run_gkm = bool(gkm) and bool(gkm.get("enabled", True))
@@ -262,10 +275,12 @@ def run_baselines(
     ref = Genome.open(genome) if genome is not None else None
     test, frames = data["test"], []
     if motifs:
-        frames.append(_run_pwm(test, ref, tasks, motifs, outputs["pwm"], fdrs, chunk))
+        test_tasks = [str(t) for t in test["tasks"]]
+        by_test = {t: motifs[tasks[c[0]]] for t, c in zip(test_tasks, sources, strict=True) if tasks[c[0]] in motifs}
+        frames.append(_run_pwm(test, ref, test_tasks, by_test, outputs["pwm"], fdrs, chunk))
     if kmer or run_gkm:
         train, valid = (_training_split(data[s], ref, max_train, seed + i) for i, s in enumerate(("train", "valid")))
-        opts = {"k": k, "cs": cs, "seed": seed, "chunk": chunk}
+        opts = {"k": k, "cs": cs, "seed": seed, "chunk": chunk, "sources": sources}
         if kmer:
             frames.append(_run_kmer(train, valid, test, ref, tasks, opts, outputs["kmer"], fdrs))
         if run_gkm:

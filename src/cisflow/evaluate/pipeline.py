@@ -23,6 +23,7 @@ from cisflow.errors import CisflowError
 from cisflow.evaluate.plots import plot_curves
 from cisflow.io import atomic_open, format_cell, write_json
 from cisflow.params import StageParams, log_params
+from cisflow.splits import cell_type_of, map_outputs, task_sources
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,9 @@ def _predict(
 def _predict_windows(
     model: Any, data: dict[str, np.ndarray], genome: str | Path, opts: Mapping[str, Any], probs_path: Path
 ) -> np.ndarray:
-    """Probabilities ``(N, T)`` of a coordinate dataset, its windows made batch by batch from ``genome`` and the
-    probabilities written to a memory-mapped ``probs_path`` as they come (nothing genome-wide held in memory)."""
+    """Probabilities ``(N, T)`` of a coordinate dataset's tasks, its windows made batch by batch from ``genome``,
+    each batch's model outputs mapped to the tasks (``opts["sources"]``, :func:`cisflow.splits.task_sources`) and
+    written to a memory-mapped ``probs_path`` as they come (nothing genome-wide held in memory)."""
     from cisflow.genome import Genome
     from cisflow.loader import dataset_windows
     from cisflow.predict import predict_batches
@@ -64,21 +66,27 @@ def _predict_windows(
     probs = np.lib.format.open_memmap(probs_path, mode="w+", dtype=np.float32, shape=data["labels"].shape)
     at = 0
     for part in predict_batches(model, windows, opts["device"], opts["reverse_complement_average"]):
-        probs[at : at + len(part)] = part
+        probs[at : at + len(part)] = map_outputs(part, opts["sources"])
         at += len(part)
     log.info("scored %d windows made from %s", at, genome)
     return probs
 
 
-def _check_model_matches(meta: dict, data: dict[str, np.ndarray], test_npz: str | Path) -> None:
-    """CisflowError if the model's tasks or input length differ from the dataset's."""
+def _check_model_matches(meta: dict, data: dict[str, np.ndarray], test_npz: str | Path) -> list[list[int]]:
+    """The model outputs predicting each dataset task (:func:`cisflow.splits.task_sources`: a held-out cell type's
+    task by its factor's trained outputs); CisflowError if a task has none or the input length or signal differ."""
     tasks = [str(t) for t in data["tasks"]]
-    if meta.get("tasks") is not None and list(meta["tasks"]) != tasks:
-        raise CisflowError(f"dataset tasks {tasks} differ from the model's tasks {list(meta['tasks'])}", test_npz)
+    model_tasks = tasks if meta.get("tasks") is None else [str(t) for t in meta["tasks"]]
+    try:
+        sources = task_sources(tasks, model_tasks)
+    except CisflowError as exc:
+        message = f"dataset tasks {tasks} differ from the model's tasks {model_tasks}: {exc}"
+        raise CisflowError(message, test_npz) from exc
     length, have = meta.get("input_length"), int(data["input_length"])
     if length is not None and int(length) != have:
         raise CisflowError(f"sequences are {have} bp but the model expects {length} bp", test_npz)
     check_signal_names(data, meta.get("signal_names", []), test_npz, "model")
+    return sources
 
 
 #: The files of one evaluation (``outputs`` keys) and their names in an output folder (:func:`evaluation_outputs`).
@@ -143,6 +151,10 @@ def evaluate_model(
 ) -> list[dict[str, Any]]:
     """Predict a test set with a saved model and write its evaluation.
 
+    A test task the model was not trained on (a held-out cell type's, :func:`cisflow.splits.split_tasks`) is
+    predicted by the model's output(s) of the same factor (:func:`cisflow.splits.task_sources`) and scored on
+    its own labels; ``metrics.json`` names each task's cell type and the outputs that predicted it.
+
     Parameters
     ----------
     model_path
@@ -175,13 +187,13 @@ def evaluate_model(
     data = read_dataset(test_npz, "test dataset")
     check_both_classes(data, test_npz)
     model, meta = _load_model(model_path)
-    _check_model_matches(meta, data, test_npz)
+    sources = _check_model_matches(meta, data, test_npz)
     info = {
         "model_path": str(model_path),
         "test": str(test_npz),
         "model": meta,
         "reverse_complement_average": bool(reverse_complement_average),
-    }
+    } | _cell_type_info(data["tasks"], meta.get("tasks") or data["tasks"], sources)
 
     def finish(probs: np.ndarray) -> list[dict[str, Any]]:
         geometry = artifacts.geometry(data)
@@ -190,14 +202,25 @@ def evaluate_model(
         )
 
     if "codes" in data:
-        return finish(_predict(model, data, batch_size, device, reverse_complement_average))
+        return finish(map_outputs(_predict(model, data, batch_size, device, reverse_complement_average), sources))
     if genome is None:
         raise CisflowError("the test set holds coordinates only: give the genome to make its windows", test_npz)
     opts = {"batch_size": batch_size, "device": device, "reverse_complement_average": reverse_complement_average,
-            "signal_bigwigs": signal_bigwigs}  # fmt: skip
+            "signal_bigwigs": signal_bigwigs, "sources": sources}  # fmt: skip
     Path(outputs["predictions"]).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=Path(outputs["predictions"]).parent, prefix=".probs.") as tmp:
         return finish(_predict_windows(model, data, genome, opts, Path(tmp) / "probs.npy"))
+
+
+def _cell_type_info(tasks: Sequence[str], model_tasks: Sequence[str], sources: Sequence[Sequence[int]]) -> dict:
+    """What ``metrics.json`` records of cell types: each task's ``cell_types`` (``TASK.CELLTYPE``), the
+    ``heldout_tasks`` the model was not trained on and ``predicted_from``, the model tasks predicting each."""
+    tasks, model_tasks = [str(t) for t in tasks], [str(t) for t in model_tasks]
+    return {
+        "cell_types": {t: cell_type_of(t) for t in tasks},
+        "heldout_tasks": [t for t in tasks if t not in model_tasks],
+        "predicted_from": {t: [model_tasks[m] for m in cols] for t, cols in zip(tasks, sources, strict=True)},
+    }
 
 
 def evaluate_predictions(

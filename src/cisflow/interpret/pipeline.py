@@ -247,7 +247,7 @@ def interpret_model(
     device = resolve_device(device)
     model, meta = load_model(model_path, device=device)
     paths = [dataset_npz] if isinstance(dataset_npz, str | Path) else list(dataset_npz)
-    data = read_datasets(paths)
+    data = read_datasets(paths, tasks=meta.get("tasks"))  # a test split's held-out cell types are not the model's
     t = _task_index(task, data["tasks"], paths[0])
     check_signal_names(data, meta.get("signal_names", []), paths[0], "model")
     if peaks:
