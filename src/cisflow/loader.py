@@ -502,6 +502,10 @@ def train_from_genome(
     mask = _train_bins(labels, info, input_length)
     chroms = [c for c in labels.chroms if mask[c].any()]
     columns = _task_columns(labels, tasks, labels_npz, info.get("heldout_cell_types", ()))
+    if info.get("heldout_cell_types") and signal_bigwigs:
+        log.warning("held-out cell types %s are predicted with the same signal channels as the training cell "
+                    "types (%s): signal is not read per cell type", ", ".join(info["heldout_cell_types"]),
+                    ", ".join(signal_track_names(signal_bigwigs)))  # fmt: skip
     n_positives = int(_Candidates(labels, chroms, columns, mask).pos.size)
     cfg = check_train_config(resolve_auto(model_cfg, check_train_config(train_cfg), n_positives, labels.bin_size)[1])
     batches = GenomeBatches(

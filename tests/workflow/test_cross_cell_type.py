@@ -26,7 +26,7 @@ def _config(project: dict) -> dict:
         "splits": {"valid_chroms": ["chr2"], "test_chroms": ["chr3"], "heldout_cell_types": [HELD],
                    "input_length": 400, "eval_negative_ratio": 3},
         "model": {"name": "sequence_dnn", "params": {"num_filters": [8], "conv_width": [10], "pool_width": 20}},
-        "train": {"epochs": 8, "batch_size": 32, "learning_rate": 0.01},
+        "train": {"epochs": 8, "batch_size": 32, "learning_rate": 0.01, "positive_repeats": 4, "jitter": 20},
         "evaluate": {},
         "interpret": {"methods": ["grad_x_input"], "max_sequences": 12},
         "motifs": {"enabled": False},

@@ -33,7 +33,7 @@ KINDS = ("shared", "first", "second")
 
 
 def make_cell_type_project(
-    out_dir: str | Path, cell_types: Sequence[str] = ("HepG2", "K562"), seed: int = 0, n_sites: int = 36
+    out_dir: str | Path, cell_types: Sequence[str] = ("HepG2", "K562"), seed: int = 0, n_sites: int = 90
 ) -> dict[str, Any]:
     """Write a genome, ChIP-seq reads of task ``TF`` in two cell types and a sample sheet (absolute paths).
 
