@@ -115,6 +115,13 @@ def test_read_datasets_concatenates_and_checks(tmp_path):
         artifacts.read_datasets([ds("x.npz", 2), ds("z.npz", 2, tasks=("b",))])
     with pytest.raises(CisflowError, match=r"w\.npz: tasks or input length differ"):
         artifacts.read_datasets([ds("x.npz", 2), ds("w.npz", 2, bin_size=200)])
+    # a test split with a held-out cell type's extra column, read as the model's tasks
+    test = ds("t.npz", 4, tasks=("TF.B", "TF.A"))
+    merged = artifacts.read_datasets([ds("tr.npz", 2, tasks=("TF.A",)), test], tasks=["TF.A"])
+    assert merged["tasks"].tolist() == ["TF.A"] and merged["labels"].shape == (6, 1)
+    np.testing.assert_array_equal(merged["labels"][2:, 0], artifacts.read_dataset(test)["labels"][:, 1])
+    with pytest.raises(CisflowError, match=r"tr\.npz: no task TF.B in the dataset \(tasks: TF.A\)"):
+        artifacts.read_datasets([tmp_path / "tr.npz", test], tasks=["TF.B"])
 
 
 def test_predictions_align_by_id_and_check_geometry(tmp_path):
