@@ -3,12 +3,15 @@
 The ENCODE-DREAM region lists (``ladder_regions.blacklistfiltered.bed.gz``,
 ``test_regions.blacklistfiltered.bed.gz``) give the 200 bp bins a submission must score, in order.
 Each region is scored on the ``input_length`` window centred on it (as the training windows were),
-in chunks, and one ``<round>.<TF>.<CELL>.tab.gz`` per task is written in the region list's order.
+in chunks, and one ``<round>.<TF>.<CELL>.tab.gz`` per task is written in the region list's order. A
+held-out cell type's task (``CTCF.liver`` from a model trained on ``CTCF.K562``) is written from the
+TF's trained output(s) (:func:`cisflow.splits.task_sources`), as the challenge's "new cell type" round asks.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ import numpy as np
 from cisflow.dream import write_submission
 from cisflow.dream_files import read_regions, submission_name
 from cisflow.errors import CisflowError
+from cisflow.splits import map_outputs, task_sources
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ def predict_regions(
     chunk: int = 100_000,
     reverse_complement_average: bool = True,
     device: str | None = None,
+    tasks: Sequence[str] | None = None,
 ) -> dict[str, Path]:
     """Score every region of a challenge region list and write one submission per task.
 
@@ -46,6 +51,9 @@ def predict_regions(
         Output folder; files ``<round>.<TF>.<CELL>.tab.gz``.
     round, batch_size, chunk, reverse_complement_average, device
         Challenge round letter; prediction batch; regions per chunk; mean of both strands; device.
+    tasks
+        ``<TF>.<CELL>`` tasks to write (default: the model's); one the model was not trained on is
+        predicted by the same TF's output(s) in its training cell types.
 
     Returns
     -------
@@ -59,8 +67,13 @@ def predict_regions(
     model, meta = load_model(model_path)
     if meta.get("in_channels", 4) != 4:
         raise CisflowError("region-list prediction needs a DNA-only model (this one takes signal channels)", model_path)
-    tasks = [str(t) for t in meta.get("tasks") or [f"task{i}" for i in range(meta["n_tasks"])]]
+    model_tasks = [str(t) for t in meta.get("tasks") or [f"task{i}" for i in range(meta["n_tasks"])]]
+    tasks = model_tasks if tasks is None else [str(t) for t in tasks]
     names = {t: submission_name(*_tf_cell(t), round) for t in tasks}
+    try:
+        sources = task_sources(tasks, model_tasks)
+    except CisflowError as exc:
+        raise CisflowError(str(exc), model_path) from exc
     regions = read_regions(regions_path)
     genome = Genome.from_fasta(fasta)
     unknown = sorted(set(regions["chr"]) - set(genome.chroms))
@@ -72,8 +85,9 @@ def predict_regions(
     for lo in range(0, len(regions), chunk):
         hi = min(lo + chunk, len(regions))
         codes = genome.fetch_many(regions["chr"].to_numpy()[lo:hi], centre[lo:hi] - length // 2, length)
-        probs[lo:hi] = predict(model, codes, batch_size=batch_size, device=device,
-                               reverse_complement_average=reverse_complement_average)  # fmt: skip
+        outputs = predict(model, codes, batch_size=batch_size, device=device,
+                          reverse_complement_average=reverse_complement_average)  # fmt: skip
+        probs[lo:hi] = map_outputs(outputs, sources)
         log.info("scored %d of %d regions", hi, len(regions))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

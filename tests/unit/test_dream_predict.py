@@ -46,6 +46,24 @@ def test_region_list_scored_in_order_under_challenge_names(setup):
         np.testing.assert_allclose(probs, expected[:, j], rtol=1e-5, atol=1e-6)
 
 
+def test_held_out_cell_type_written_from_its_tf_outputs(setup, capsys):
+    from cisflow.cli import main
+
+    tmp_path, _, _ = setup
+    args = ["dream-predict", "--model", str(tmp_path / "model"), "--fasta", str(tmp_path / "g.fa"), "--regions",
+            str(tmp_path / "test_regions.bed.gz"), "--device", "cpu"]  # fmt: skip
+    assert main([*args, "--out-dir", str(tmp_path / "all")]) == 0
+    assert main([*args, "--out-dir", str(tmp_path / "held"), "--task", "CTCF.HepG2", "--task", "CTCF.K562"]) == 0
+    assert sorted(p.name for p in (tmp_path / "held").iterdir()) == ["F.CTCF.HepG2.tab.gz", "F.CTCF.K562.tab.gz"]
+    k562, liver = (read_submission(tmp_path / "all" / f"F.CTCF.{c}.tab.gz")[1] for c in ("K562", "liver"))
+    held = read_submission(tmp_path / "held/F.CTCF.HepG2.tab.gz")[1]
+    np.testing.assert_allclose(held, (k562 + liver) / 2, rtol=1e-5, atol=1e-6)  # both trained cell types' mean
+    np.testing.assert_allclose(read_submission(tmp_path / "held/F.CTCF.K562.tab.gz")[1], k562, rtol=1e-6)
+    capsys.readouterr()
+    assert main([*args, "--out-dir", str(tmp_path / "x"), "--task", "REST.HepG2"]) == 2
+    assert "model: task REST.HepG2 is neither a model task nor of a factor" in capsys.readouterr().err
+
+
 def test_region_list_errors(setup):
     tmp_path, _, _ = setup
     (tmp_path / "bad.bed").write_text("chr5\t0\t200\n")

@@ -118,6 +118,9 @@ def _register_dream_predict(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--round", choices=["F", "L", "B"], default="F", help="challenge round letter (default: F)")
     parser.add_argument("--batch-size", type=int, default=256, help="prediction batch (default: 256)")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: GPU if present)")
+    parser.add_argument("--task", action="append", metavar="TF.CELL",
+                        help="task to write; repeat (default: the model's tasks); a cell type the model was not "
+                        "trained on is predicted by the TF's trained output(s)")  # fmt: skip
     parser.set_defaults(func=run_dream_predict)
 
 
@@ -126,7 +129,7 @@ def run_dream_predict(args: argparse.Namespace) -> None:
     from cisflow.dream_predict import predict_regions
 
     paths = predict_regions(args.model, args.fasta, args.regions, args.out_dir, round=args.round,
-                            batch_size=args.batch_size, device=args.device)  # fmt: skip
+                            batch_size=args.batch_size, device=args.device, tasks=args.task)  # fmt: skip
     print("\n".join(str(p) for p in paths.values()))
 
 
