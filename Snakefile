@@ -50,6 +50,7 @@ else:
     include: "workflow/rules/dream.smk"
     include: "workflow/rules/denoise.smk"
     include: "workflow/rules/qc.smk"
+    include: "workflow/rules/profile.smk"
 
 
 include: "workflow/rules/train.smk"

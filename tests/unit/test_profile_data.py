@@ -68,6 +68,24 @@ def test_make_regions_and_splits() -> None:
     pd.testing.assert_frame_equal(regions, again)
 
 
+def test_splits_by_held_out_regions() -> None:
+    regions = pd.DataFrame({"chrom": ["c1"] * 5 + ["c2"], "center": [100, 500, 940, 1500, 2600, 500],
+                            "is_peak": [True] * 6})  # fmt: skip
+    split = assign_splits(regions, [], ["c2"], valid_regions=["c1:2000-3000"], test_regions=["c1:400-1_000"],
+                          window=120)  # fmt: skip
+    # 500 lies inside the test region with its whole window; 940's window [880, 1000) too; 2600 valid;
+    # none crosses an edge here, so nothing is dropped
+    assert split["split"].tolist() == ["train", "test", "test", "train", "valid", "test"]
+    crossing = assign_splits(regions, [], [], test_regions=["c1:450-1000"], window=120)
+    # 500's window [440, 560) crosses 450: dropped, so no training input holds held-out bases
+    assert crossing["center"].tolist() == [100, 940, 1500, 2600, 500]
+    assert crossing["split"].tolist() == ["train", "test", "train", "train", "train"]
+    with pytest.raises(CisflowError, match="overlap"):
+        assign_splits(regions, [], [], valid_regions=["c1:0-600"], test_regions=["c1:500-900"])
+    with pytest.raises(CisflowError, match="not chrom:start-end"):
+        assign_splits(regions, [], [], test_regions=["c1-500"])
+
+
 def test_crop_and_centre() -> None:
     data = _dataset()
     out = crop(data, np.array([1, 2]), np.array([0, 4]))

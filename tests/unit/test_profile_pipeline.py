@@ -142,11 +142,16 @@ def test_chrombpnet_with_a_frozen_bias_model(project, tmp_path) -> None:
         npz["train"], npz["valid"], _train(tmp_path / "bias"), TINY, {"epochs": 1, "batch_size": 8}, seed=0
     )
     assert bias["counts_ceiling"] > 0 and bias["regions"]["train"] > 0
-    cfg = {"name": "chrombpnet", "params": {**TINY, "bias_filters": 4, "bias_layers": 2}}
+    # the bias model's width, depth and kernels come from the bias model itself
+    cfg = {"name": "chrombpnet", "params": {"filters": 4, "n_layers": 2}}
     train_profile(
         npz["train"], npz["valid"], _train(tmp_path / "cbp"), cfg, TRAIN, seed=0, bias_model=tmp_path / "bias"
     )
-    model, _ = load_model(tmp_path / "cbp")
+    model, meta = load_model(tmp_path / "cbp")
+    assert meta["params"] | TINY == meta["params"] and meta["params"]["bias_layers"] == 2
+    with pytest.raises(CisflowError, match=r"do not fit its bias model: bias_layers 3 \(bias model: 2\)"):
+        clash = {"name": "chrombpnet", "params": {"bias_layers": 3}}
+        train_profile(npz["train"], npz["valid"], _train(tmp_path / "y"), clash, TRAIN, 0, bias_model=tmp_path / "bias")
     frozen = load_model(tmp_path / "bias")[0].state_dict()
     assert all(torch.equal(model.bias.state_dict()[k], v) for k, v in frozen.items())  # the bias never moved
     metrics = evaluate_profile(tmp_path / "cbp", npz["test"], _eval(tmp_path / "eval"), n_plots=1)
@@ -159,6 +164,7 @@ def test_chrombpnet_with_a_frozen_bias_model(project, tmp_path) -> None:
     )
     assert (summary["section"] == "ChromBPNet checks").sum() == 3
     assert set(summary.loc[summary["measure"] == "counts_pearson", "section"]) >= {"bias model, ATAC, peaks"}
+    cfg = {"name": "chrombpnet", "params": {**TINY, "bias_filters": 4, "bias_layers": 2}}
     with pytest.raises(CisflowError, match="needs a trained bias model"):
         train_profile(npz["train"], npz["valid"], _train(tmp_path / "x"), cfg, TRAIN, seed=0)
     with pytest.raises(CisflowError, match="beside the model"):

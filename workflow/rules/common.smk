@@ -261,4 +261,88 @@ def all_outputs():
         targets += ["results/evaluate/dream_scores.tsv", "results/qc/qc.tsv"]
         targets += submission_files()
         targets += denoise_outputs()
+        targets += profile_outputs()
     return targets
+
+
+def profile_groups():
+    """Groups with profile models (profile.groups, else every group); none unless profile.enabled."""
+    opts = config["profile"]
+    unknown = [g for g in opts["groups"] if g not in GROUPS]
+    if unknown:
+        raise WorkflowError(
+            f"profile.groups: {unknown[0]!r} is not a group of {config['samples']} "
+            f"(groups: {', '.join(GROUPS)})"
+        )
+    return list(opts["groups"]) or GROUPS
+
+
+def profile_bias_corrected(group):
+    """True for a ChromBPNet group (ATAC: a bias model, then the TF model on it), False for a BPNet (ChIP)."""
+    return group_assay(group) == "atac"
+
+
+def profile_model_name(group):
+    return "chrombpnet" if profile_bias_corrected(group) else "bpnet"
+
+
+def profile_heads(group):
+    """The models explained: a ChromBPNet's bias-corrected and bias models, a BPNet as it is."""
+    return ["corrected", "bias"] if profile_bias_corrected(group) else ["full"]
+
+
+def profile_strands(group):
+    """Strand names of a group's tracks: ATAC cut sites in one track, ChIP 5' ends per strand."""
+    return ["."] if profile_bias_corrected(group) else ["+", "-"]
+
+
+def profile_tracks(group, reads):
+    """The count bigWigs of one group's reads (pooled, pr1, pr2 or control)."""
+    if profile_bias_corrected(group):
+        return [f"results/profile/tracks/{group}.{reads}.bw"]
+    return [f"results/profile/tracks/{group}.{reads}.{s}.bw" for s in ("plus", "minus")]
+
+
+def profile_control_tracks(group):
+    """A ChIP group's control tracks (the BPNet's bias input); none without a control, none for ATAC."""
+    if profile_bias_corrected(group) or not group_control_ids(group):
+        return []
+    return profile_tracks(group, "control")
+
+
+def profile_reads(wildcards):
+    """The filtered reads a track is made from: the group's pooled reads, its pseudo-replicates or control."""
+    if wildcards.reads == "control":
+        return group_control(wildcards.group)[0]
+    return f"results/reads/{wildcards.group}.{wildcards.reads}.tagAlign.gz"
+
+
+def profile_matches(group):
+    """``{head.target: motif folder}`` of a group's explained models (none when profile.motifs is off)."""
+    if not config["profile"]["motifs"]:
+        return {}
+    return {
+        f"{h}.{t}": f"results/profile/{group}/motifs/{h}.{t}"
+        for h in profile_heads(group)
+        for t in config["profile"]["interpret"]["targets"]
+    }
+
+
+def profile_bias_matches(group):
+    """The bias model's motif folder (its first explained target), for chrombpnet's no-TF-motif check."""
+    target = config["profile"]["interpret"]["targets"][0]
+    return [m for k, m in profile_matches(group).items() if k == f"bias.{target}"]
+
+
+def profile_outputs():
+    """Per profile group: the summary table (metrics, checks, motifs) and the contribution scores."""
+    if config["track"] != "genome" or not config["profile"]["enabled"]:
+        return []
+    out = []
+    for group in profile_groups():
+        out.append(f"results/profile/{group}/summary.tsv")
+        out += [
+            f"results/profile/{group}/interpret/{h}/summary.tsv"
+            for h in profile_heads(group)
+        ]
+    return out

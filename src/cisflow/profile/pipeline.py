@@ -189,6 +189,8 @@ def make_datasets(
     background_ratio: float = 1.0,
     valid_chroms: Sequence[str] = (),
     test_chroms: Sequence[str] = (),
+    valid_regions: Sequence[str] = (),
+    test_regions: Sequence[str] = (),
     regions_bed: str | Path | None = None,
     seed: int = 0,
 ) -> dict[str, int]:
@@ -217,6 +219,8 @@ def make_datasets(
         GC-matched background regions per peak.
     valid_chroms, test_chroms
         Held-out chromosomes.
+    valid_regions, test_regions
+        Held-out ``chrom:start-end`` regions (:func:`cisflow.profile.regions.assign_splits`).
     regions_bed
         Optional BED of every region (name ``peak|background:split``).
     seed
@@ -231,7 +235,8 @@ def make_datasets(
     paths = [peaks] if isinstance(peaks, str | Path) else list(peaks)
     peak_table = pd.concat([read_narrowpeak(p, genome.sizes) for p in paths], ignore_index=True)
     regions = make_regions(genome, peak_table, input_length, output_length, jitter, background_ratio, seed)
-    regions = assign_splits(regions, valid_chroms, test_chroms)
+    window = input_length + 2 * jitter
+    regions = assign_splits(regions, valid_chroms, test_chroms, valid_regions, test_regions, window)
     if regions_bed is not None:
         write_regions_bed(regions_bed, regions, output_length)
     sizes = {}
@@ -289,6 +294,25 @@ def _model_folder(outputs: Mapping[str, str | Path]) -> tuple[Path, dict[str, Pa
 # ---------------------------------------------------------------------------------------------- training
 
 
+def chrombpnet_config(model_cfg: Mapping[str, Any], bias_model: str | Path) -> dict[str, Any]:
+    """A ChromBPNet's model config with its trained bias model's width, depth and kernels filled in.
+
+    The TF model shares the kernels with the bias model (:class:`cisflow.models.bpnet.ChromBPNet`), so a
+    kernel given in ``model_cfg`` that differs from the bias model's, or a different ``bias_filters`` /
+    ``bias_layers``, is a CisflowError naming both values.
+    """
+    bias, _ = load_model(bias_model)
+    geometry = {"bias_filters": bias.conv1.out_channels, "bias_layers": len(bias.convs),
+                "conv1_kernel": bias.conv1.kernel_size[0], "profile_kernel": bias.profile.kernel_size[0]}  # fmt: skip
+    if len(bias.convs):
+        geometry["kernel_size"] = bias.convs[0].kernel_size[0]
+    params = dict(model_cfg.get("params") or {})
+    clash = [f"{k} {params[k]} (bias model: {v})" for k, v in geometry.items() if k in params and params[k] != v]
+    if clash:
+        raise CisflowError(f"the chrombpnet's params do not fit its bias model: {', '.join(clash)}", bias_model)
+    return {**model_cfg, "params": params | geometry}
+
+
 def train_profile(
     train_npz: str | Path,
     valid_npz: str | Path,
@@ -311,6 +335,8 @@ def train_profile(
     """
     folder, outputs = _model_folder(outputs)
     data = {"train": load_dataset(train_npz), "valid": load_dataset(valid_npz)}
+    if bias_model is not None and model_cfg.get("name") == "chrombpnet":
+        model_cfg = chrombpnet_config(model_cfg, bias_model)
     summary = train_profile_model(data, folder, model_cfg, train_cfg, seed, device, bias_model=bias_model,
                                   threads=threads, stop_after_epoch=stop_after_epoch)  # fmt: skip
     if summary["completed"]:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from cisflow.errors import CisflowError
 from cisflow.genome import N_CODE
+from cisflow.splits import parse_regions
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +139,37 @@ def gc_matched(candidates: pd.DataFrame, target_gc: np.ndarray, n: int, seed: in
     return candidates.iloc[np.sort(chosen)].reset_index(drop=True)
 
 
-def assign_splits(regions: pd.DataFrame, valid_chroms: Sequence[str], test_chroms: Sequence[str]) -> pd.DataFrame:
-    """Add ``split``: ``valid`` / ``test`` on those chromosomes, ``train`` elsewhere."""
+def assign_splits(
+    regions: pd.DataFrame,
+    valid_chroms: Sequence[str],
+    test_chroms: Sequence[str],
+    valid_regions: Sequence[str] = (),
+    test_regions: Sequence[str] = (),
+    window: int = 0,
+) -> pd.DataFrame:
+    """Add ``split``: ``valid`` / ``test`` on those chromosomes or inside those regions, ``train`` elsewhere.
+
+    ``valid_regions`` / ``test_regions`` are ``chrom:start-end`` (0-based half-open, as the splits stage
+    reads them): a region whose ``window`` bp around its centre lie inside one takes its split, and one whose
+    window crosses a held-out region's edge is dropped, so no training input overlaps held-out sequence.
+    """
     both = set(valid_chroms) & set(test_chroms)
     if both:
         raise CisflowError(f"chromosomes in both the valid and the test split: {', '.join(sorted(both))}")
     split = np.where(regions["chrom"].isin(list(test_chroms)), "test", "train")
-    split = np.where(regions["chrom"].isin(list(valid_chroms)), "valid", split)
-    return regions.assign(split=split)
+    split = np.where(regions["chrom"].isin(list(valid_chroms)), "valid", split).astype(object)
+    dropped = ""
+    lo = regions["center"].to_numpy() - window // 2
+    hi = lo + window
+    for region, name in parse_regions(valid_regions, test_regions):
+        on = regions["chrom"].to_numpy() == region.chrom
+        inside = on & (lo >= region.start) & (hi <= region.end)
+        crossing = on & ~inside & (lo < region.end) & (hi > region.start)
+        split[inside], split[crossing] = name, dropped
+    kept = split != dropped
+    if (~kept).any():
+        log.info("%d regions dropped: their windows cross a held-out region's edge", int((~kept).sum()))
+    return regions.assign(split=split)[kept].reset_index(drop=True)
 
 
 def make_regions(
