@@ -21,11 +21,26 @@ from cisflow.train import (
     TRAIN_DEFAULTS,
     check_train_config,
     class_pos_weight,
+    cpu_state_dict,
     format_metrics_line,
+    is_improvement,
     masked_bce_loss,
     train_model,
     train_outputs,
 )
+
+
+def test_is_improvement_and_cpu_state_dict() -> None:
+    assert is_improvement("loss", 5.0, None) and is_improvement("auprc", math.nan, None)  # the first epoch
+    assert is_improvement("loss", 0.4, 0.5) and not is_improvement("loss", 0.5, 0.5)
+    assert is_improvement("auroc", 0.6, 0.5) and not is_improvement("auprc", 0.4, 0.5)
+    assert not is_improvement("loss", math.nan, 0.5) and is_improvement("loss", 0.9, math.nan)
+    model = torch.nn.Linear(3, 2)
+    state = cpu_state_dict(model)
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    assert not torch.equal(state["weight"], model.weight)  # a copy, not a view of the live weights
+    assert set(state) == {"weight", "bias"} and state["weight"].device.type == "cpu"
 
 
 def _train(train, valid, out_dir, *args, **kwargs):

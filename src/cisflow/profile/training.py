@@ -32,7 +32,7 @@ from cisflow.profile.losses import counts_loss_weight, profile_loss
 from cisflow.profile.metrics import counts_metrics, log_totals, median_or_nan, profile_jsd
 from cisflow.profile.predict import predict_profile
 from cisflow.train.checkpoint import read_checkpoint
-from cisflow.train.loop import _cpu_state, _improved, deterministic, training_finished
+from cisflow.train.loop import cpu_state_dict, deterministic, is_improvement, training_finished
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def _attach_bias(model: nn.Module, bias_dir: str | Path | None, device: torch.de
 def _save_checkpoint(path: Path, model: nn.Module, optimizer, st: Mapping[str, Any]) -> None:
     """Atomically write the loop state (loadable with ``weights_only=True``)."""
     keep = ("config", "epoch", "history", "best_state", "best_epoch", "best_value", "wait", "weight")
-    ckpt = {k: st[k] for k in keep} | {"model": _cpu_state(model), "optimizer": optimizer.state_dict()}
+    ckpt = {k: st[k] for k in keep} | {"model": cpu_state_dict(model), "optimizer": optimizer.state_dict()}
     with atomic_path(path) as tmp:
         torch.save(ckpt, tmp)
 
@@ -192,7 +192,7 @@ def _run_epoch(model: nn.Module, optimizer, data: Mapping, batches: ProfileBatch
     train = _train_epoch(model, optimizer, batches, st["weight"], st)
     valid = evaluate_profile(model, data["valid"], st["weight"], st["device"])
     st["epoch"] += 1
-    improved = _improved("loss", valid["loss"], st["best_value"])
+    improved = is_improvement("loss", valid["loss"], st["best_value"])
     seconds = time.perf_counter() - start
     log.info(
         "epoch %d: train loss %.4f (NLL %.2f, counts MSE %.3f) | valid loss %.4f, counts Pearson %.3f, "
@@ -203,7 +203,7 @@ def _run_epoch(model: nn.Module, optimizer, data: Mapping, batches: ProfileBatch
     st["history"].append({"epoch": st["epoch"], "split": "train", **train, "seconds": seconds})
     st["history"].append({"epoch": st["epoch"], "split": "valid", **valid, "seconds": seconds})
     if improved:
-        st.update(best_state=_cpu_state(model), best_epoch=st["epoch"], best_value=valid["loss"], wait=0)
+        st.update(best_state=cpu_state_dict(model), best_epoch=st["epoch"], best_value=valid["loss"], wait=0)
     else:
         st["wait"] += 1
 

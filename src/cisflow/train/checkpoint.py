@@ -15,7 +15,7 @@ from torch import nn
 
 from cisflow.errors import CisflowError
 from cisflow.io import array_digest, atomic_path, file_digest
-from cisflow.train.loop import _cpu_state, training_finished
+from cisflow.train.loop import cpu_state_dict, training_finished
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
         ``best_value``, ``wait``; other plain entries are saved as they are.
     """
     ckpt = {k: v for k, v in st.items() if k != "rng"}
-    ckpt.update(model=_cpu_state(model), optimizer=optimizer.state_dict(), rng=_rng_states(st["rng"]))
+    ckpt.update(model=cpu_state_dict(model), optimizer=optimizer.state_dict(), rng=_rng_states(st["rng"]))
     with atomic_path(path) as tmp:
         torch.save(ckpt, tmp)
 

@@ -245,7 +245,7 @@ def format_metrics_line(epoch: int, split: str, m: Mapping[str, float]) -> str:
     )
 
 
-def _improved(monitor: str, value: float, best: float | None) -> bool:
+def is_improvement(monitor: str, value: float, best: float | None) -> bool:
     """Whether ``value`` beats ``best`` (lower loss, higher auROC/auPRC); NaN never improves on a number."""
     if best is None:
         return True
@@ -256,7 +256,7 @@ def _improved(monitor: str, value: float, best: float | None) -> bool:
     return value < best if monitor == "loss" else value > best
 
 
-def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached CPU copy of the model's state_dict."""
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
@@ -287,14 +287,14 @@ def _run_epoch(
     seconds = time.perf_counter() - start
     _check_finite(epoch, objective, scores, cfg)
     value = scores["valid"][cfg["monitor"]]
-    improved = _improved(cfg["monitor"], value, st["best_value"])
+    improved = is_improvement(cfg["monitor"], value, st["best_value"])
     log.debug("epoch %d: training objective %.4f", epoch, objective)
     log.info(format_metrics_line(epoch, "Train", scores["train"]))
     log.info(format_metrics_line(epoch, "Valid", scores["valid"]) + (" *" if improved else ""))
     for split, m in scores.items():
         st["history"].append({"epoch": epoch, "split": split, **m, "seconds": seconds})
     if improved:
-        st.update(best_state=_cpu_state(model), best_epoch=epoch, best_value=float(value), wait=0)
+        st.update(best_state=cpu_state_dict(model), best_epoch=epoch, best_value=float(value), wait=0)
     elif _still_at_chance(st["history"], cfg["chance_auroc"]):
         log.info("epoch %d: validation auROC still at chance (<= %g); patience not counted", epoch, cfg["chance_auroc"])
     else:
