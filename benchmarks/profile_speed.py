@@ -5,13 +5,16 @@ tracks. They see the same batches (random one-hot sequence, control and counts, 
 same device and torch threads, and train with the same loss (multinomial NLL + λ · log-counts MSE,
 :func:`cisflow.profile.losses.profile_loss`) and Adam, so the table compares the models' forward and
 backward passes. bpnet-lite is in the pinned ``bench`` extra (``pip install bpnet-lite==1.1.0 --no-deps``).
+Each rate is the median of ``--repeats`` rounds that alternate the models (cisflow, bpnet-lite, cisflow, ...),
+so a load change on a shared machine does not fall on one model only.
 
-    python benchmarks/profile_speed.py [--threads 2] [--batch-size 64] [--steps 6] [--device cpu]
+    python benchmarks/profile_speed.py [--threads 2] [--batch-size 64] [--steps 6] [--repeats 3] [--device cpu]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -99,6 +102,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--steps", type=int, default=6, help="batches per measurement (the first is warm-up)")
+    ap.add_argument("--repeats", type=int, default=3, help="alternating rounds; each rate is their median")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -113,17 +117,25 @@ def main() -> None:
         models["bpnet-lite 1.1.0 BPNet"] = lite
     train_batches = _batches(args.steps, args.batch_size, device)
     predict_batches = _batches(args.steps, 4 * args.batch_size, device, seed=1)
-    rows = []
-    for name, model in models.items():
+    for model in models.values():
         model.to(device)
-        rows.append({"model": name, "parameters": sum(p.numel() for p in model.parameters()),
-                     "train seq/s": _train_rate(model, train_batches, device),
-                     "predict seq/s": _predict_rate(model, predict_batches, device)})  # fmt: skip
+    rates = {name: {"train": [], "predict": []} for name in models}
+    for _ in range(args.repeats):
+        for name, model in models.items():
+            rates[name]["train"].append(_train_rate(model, train_batches, device))
+            rates[name]["predict"].append(_predict_rate(model, predict_batches, device))
+    rows = [{"model": name, "parameters": sum(p.numel() for p in model.parameters()),
+             "train seq/s": statistics.median(rates[name]["train"]),
+             "predict seq/s": statistics.median(rates[name]["predict"]),
+             "predict seq/s per round": " ".join(f"{v:.3g}" for v in rates[name]["predict"])}
+            for name, model in models.items()]  # fmt: skip
     table = pd.DataFrame(rows)
     for col in ("train seq/s", "predict seq/s"):
         table[f"{col} vs first"] = table[col] / table[col].iloc[0]
-    print(f"device {device}, {args.threads} torch threads, batch {args.batch_size} (predict {4 * args.batch_size}), "
-          f"{args.steps - 1} timed batches, {INPUT} -> {OUTPUT} bp")  # fmt: skip
+    print(
+        f"device {device}, {args.threads} torch threads, batch {args.batch_size} (predict {4 * args.batch_size}), "
+        f"{args.steps - 1} timed batches, median of {args.repeats} alternating rounds, {INPUT} -> {OUTPUT} bp"
+    )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
