@@ -5,10 +5,12 @@ tracks. They see the same batches (random one-hot sequence, control and counts, 
 same device and torch threads, and train with the same loss (multinomial NLL + λ · log-counts MSE,
 :func:`cisflow.profile.losses.profile_loss`) and Adam, so the table compares the models' forward and
 backward passes. bpnet-lite is in the pinned ``bench`` extra (``pip install bpnet-lite==1.1.0 --no-deps``).
-Each rate is the median of ``--repeats`` rounds that alternate the models (cisflow, bpnet-lite, cisflow, ...),
-so a load change on a shared machine does not fall on one model only.
+With ``--repeats`` above 1 each rate is the median of rounds that alternate the models (cisflow, bpnet-lite,
+cisflow, ...), so a load change on a shared machine does not fall on one model only; ``--measure`` times
+training or prediction alone.
 
-    python benchmarks/profile_speed.py [--threads 2] [--batch-size 64] [--steps 6] [--repeats 3] [--device cpu]
+    python benchmarks/profile_speed.py [--threads 2] [--batch-size 64] [--steps 6] [--repeats 1]
+        [--measure both|train|predict] [--device cpu]
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--steps", type=int, default=6, help="batches per measurement (the first is warm-up)")
-    ap.add_argument("--repeats", type=int, default=3, help="alternating rounds; each rate is their median")
+    ap.add_argument("--repeats", type=int, default=1, help="alternating rounds; each rate is their median")
+    ap.add_argument("--measure", choices=("both", "train", "predict"), default="both")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -122,11 +125,13 @@ def main() -> None:
     rates = {name: {"train": [], "predict": []} for name in models}
     for _ in range(args.repeats):
         for name, model in models.items():
-            rates[name]["train"].append(_train_rate(model, train_batches, device))
-            rates[name]["predict"].append(_predict_rate(model, predict_batches, device))
+            if args.measure != "predict":
+                rates[name]["train"].append(_train_rate(model, train_batches, device))
+            if args.measure != "train":
+                rates[name]["predict"].append(_predict_rate(model, predict_batches, device))
     rows = [{"model": name, "parameters": sum(p.numel() for p in model.parameters()),
-             "train seq/s": statistics.median(rates[name]["train"]),
-             "predict seq/s": statistics.median(rates[name]["predict"]),
+             "train seq/s": statistics.median(rates[name]["train"] or [float("nan")]),
+             "predict seq/s": statistics.median(rates[name]["predict"] or [float("nan")]),
              "predict seq/s per round": " ".join(f"{v:.3g}" for v in rates[name]["predict"])}
             for name, model in models.items()]  # fmt: skip
     table = pd.DataFrame(rows)
