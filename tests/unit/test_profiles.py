@@ -53,7 +53,7 @@ def test_device_setting_reaches_the_gpu_jobs_and_fails_loudly_without_a_gpu():
     for rule in ("train", "evaluate", "interpret"):
         smk = next(p for p in (REPO / "workflow" / "rules").glob("*.smk") if f"rule {rule}:" in p.read_text())
         block = smk.read_text().split(f"rule {rule}:")[1].split("\nrule ")[0]
-        assert 'device=config.get("device")' in block and "torch_env()" in block and "gpu=1" in block, rule
+        assert 'device=config["device"]' in block and "torch_env()" in block and "gpu=1" in block, rule
         assert "device=snakemake.params.device" in (REPO / "scripts" / f"{rule}.py").read_text(), rule
     if not torch.cuda.is_available():
         with pytest.raises(CisflowError, match="device 'cuda' requested but this machine has 0 CUDA device"):

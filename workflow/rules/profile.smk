@@ -32,7 +32,7 @@ rule profile_tracks_cuts:
     benchmark:
         "results/benchmarks/profile_tracks/{group}.{reads}.tsv"
     conda:
-        "../../envs/reads.yaml"
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(2000, 20),
@@ -60,7 +60,7 @@ rule profile_tracks_stranded:
     benchmark:
         "results/benchmarks/profile_tracks/{group}.{reads}.stranded.tsv"
     conda:
-        "../../envs/reads.yaml"
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(2000, 20),
