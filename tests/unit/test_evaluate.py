@@ -124,7 +124,11 @@ def test_evaluate_real_model_end_to_end(tmp_path):
     model = models.build_model("sequence_dnn", 2, L, **params)
     models.save_model(tmp_path / "model", model, {"tasks": ["gc", "flat"], "seed": 0})
     rows = evaluate.evaluate_model(
-        tmp_path / "model" / "model.json", test_npz, evaluation_outputs(tmp_path / "eval"), batch_size=16
+        tmp_path / "model" / "model.json",
+        test_npz,
+        evaluation_outputs(tmp_path / "eval"),
+        batch_size=16,
+        reverse_complement_average=False,
     )
     probs = predict_mod.predict(model.eval(), codes, batch_size=7, device="cpu")
     expected = metrics.multitask_metrics(labels, probs, ["gc", "flat"])

@@ -10,7 +10,7 @@ import torch
 from cisflow._testing.artifacts import write_dataset
 from cisflow.cli import main
 from cisflow.errors import CisflowError
-from cisflow.interpret import interpret_model, interpret_outputs
+from cisflow.interpret import METHODS, interpret_model, interpret_outputs
 from cisflow.models import build_model, save_model
 
 torch.set_num_threads(1)
@@ -40,7 +40,7 @@ def test_interpret_model_writes_all_outputs(case):
     out = case / "out"
     outputs = interpret_outputs(out, positional_prc=True, filters=True, summary=True)
     written = interpret_model(
-        case / "model", case / "test.npz", outputs, task="b", max_sequences=4, embeddings_tsv=case / "emb.tsv",
+        case / "model", case / "test.npz", outputs, METHODS, task="b", max_sequences=4, embeddings_tsv=case / "emb.tsv",
         motifs=motifs, n_references=3, device="cpu",
     )  # fmt: skip
     assert set(written) == {"ism", "grad_x_input", "deepshap", "positional_prc", "filters", "filter_logos", "summary"}

@@ -1,21 +1,22 @@
 """Stage parameters defined once: the dataclasses agree with the config schema, and resolve in one order."""
 
+import inspect
 import logging
 
 import pytest
 
-from cisflow.baselines.pipeline import BaselinesParams
+from cisflow.baselines.pipeline import BaselinesParams, run_baselines
 from cisflow.config import _fill_defaults, load_schema
 from cisflow.data.pipeline import SplitsParams
 from cisflow.errors import CisflowError
-from cisflow.evaluate.pipeline import EvaluateParams
-from cisflow.interpret.pipeline import InterpretParams
+from cisflow.evaluate.pipeline import EvaluateParams, evaluate_model
+from cisflow.interpret.pipeline import InterpretParams, interpret_model
 from cisflow.labels.pipeline import LabelsParams
 from cisflow.motifs.pipeline import MotifsParams
-from cisflow.params import defaults, log_params, logged_params
+from cisflow.params import _plain, defaults, log_params, logged_params
 from cisflow.peaksets import PeaksParams
 from cisflow.reads import ReadsParams
-from cisflow.simulate import SimulationParams
+from cisflow.simulate import SimulationParams, run_simulation
 from cisflow.train import TRAIN_DEFAULTS
 from cisflow.train.settings import TrainParams
 
@@ -45,6 +46,35 @@ def test_train_defaults_equal_the_schema():
     assert TRAIN_DEFAULTS["epochs"] == 30 and TRAIN_DEFAULTS["reverse_complement"] is True
     assert ReadsParams().dedup == "position" and EvaluateParams().reverse_complement_average is True
     assert BaselinesParams().C == (0.1, 1.0) and InterpretParams().methods == ("ism", "grad_x_input")
+
+
+# stage function → its parameter class, and the arguments whose field has another name (None: not compared;
+# run_baselines' gkm=None runs no gkm-SVM, as the schema's {"enabled": false, ...} does)
+SIGNATURES = [
+    (evaluate_model, EvaluateParams, {}),
+    (run_baselines, BaselinesParams, {"gkm": None}),
+    (interpret_model, InterpretParams, {"n_references": "deepshap_references", "precision": "deepshap_precision"}),
+    (run_simulation, SimulationParams, {}),
+]
+
+
+@pytest.mark.parametrize("func, cls, renamed", SIGNATURES, ids=lambda x: getattr(x, "__name__", ""))
+def test_stage_function_defaults_are_the_dataclass_defaults(func, cls, renamed):
+    """A library call that leaves an argument out gets what Snakemake and the CLI get (one source)."""
+    fields = defaults(cls)
+    checked = {}
+    for name, arg in inspect.signature(func).parameters.items():
+        field = renamed.get(name, name)
+        if field is None:
+            continue
+        if field in fields and arg.default is not inspect.Parameter.empty:
+            checked[name] = _plain(arg.default)
+            assert checked[name] == fields[field], f"{func.__name__}({name}=...) differs from {cls.__name__}"
+    assert checked  # the mapping names real arguments
+    # the three that used to differ: both strands, C chosen among 0.1 and 1, ISM and grad × input
+    assert inspect.signature(evaluate_model).parameters["reverse_complement_average"].default is True
+    assert inspect.signature(run_baselines).parameters["C"].default == (0.1, 1.0)
+    assert inspect.signature(interpret_model).parameters["methods"].default == ("ism", "grad_x_input")
 
 
 def test_resolve_order_defaults_then_config_then_flags():

@@ -465,7 +465,9 @@ def test_signal_channels_train_predict_and_evaluate(tmp_path) -> None:
         assert summary["valid"]["auroc"] > 0.95
         model, meta = load_model(out)
         assert meta["in_channels"] == 5 and meta["signal_names"] == ["coverage.bw"]
-        rows = evaluate_model(out, tmp_path / "test.npz", evaluation_outputs(out / "eval"))
+        rows = evaluate_model(
+            out, tmp_path / "test.npz", evaluation_outputs(out / "eval"), reverse_complement_average=False
+        )
         assert rows[0]["auroc"] > 0.95
     # the same model without its signal channel is an error, not a silent 4-channel run
     with pytest.raises(CisflowError, match="5 input channels"):

@@ -209,7 +209,7 @@ def run_baselines(
     outputs: Mapping[str, Any],
     motif_specs: str | Mapping[str | int, str] | Sequence[str] | None = None,
     k: int = BaselinesParams.k,
-    C: float | Sequence[float] = 1.0,
+    C: float | Sequence[float] = BaselinesParams.C,
     seed: int = 0,
     fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
     kmer: bool = BaselinesParams.kmer,
@@ -235,7 +235,8 @@ def run_baselines(
         PWM motifs: one spec for every task, ``{task name or index: spec}``, or ``"TASK=SPEC"``
         strings. Tasks without a motif get no PWM row. None: no PWM baseline.
     k, C, seed
-        k-mer length, inverse regularisation (several: chosen per task on validation auPRC), solver seed.
+        k-mer length, inverse regularisation (several: chosen per task on validation auPRC; default 0.1 and 1,
+        :class:`BaselinesParams`), solver seed.
     fdrs
         FDRs for the recall-at-FDR metrics.
     kmer

@@ -145,7 +145,7 @@ def evaluate_model(
     fdrs: Sequence[float] = EvaluateParams.fdrs,
     batch_size: int = EvaluateParams.batch_size,
     device: str | None = None,
-    reverse_complement_average: bool = False,
+    reverse_complement_average: bool = EvaluateParams.reverse_complement_average,
     genome: str | Path | None = None,
     signal_bigwigs: Sequence[str | Path] = (),
 ) -> list[dict[str, Any]]:
@@ -169,7 +169,8 @@ def evaluate_model(
     batch_size, device
         Passed to ``cisflow.predict.predict``; ``device=None`` picks CUDA if present.
     reverse_complement_average
-        Score each window as the mean probability of its two strands (signal reversed with it).
+        Score each window as the mean probability of its two strands (signal reversed with it); on by
+        default, as in the config's ``evaluate`` section (:class:`EvaluateParams`).
     genome, signal_bigwigs
         For a coordinate dataset (no ``codes``): the genome (code cache or FASTA) its windows are made
         from, a batch at a time, and the bigWigs of its signal channels.

@@ -199,7 +199,7 @@ def interpret_model(
     model_path: str | Path,
     dataset_npz: str | Path | Sequence[str | Path],
     outputs: Mapping[str, Any],
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] = InterpretParams.methods,
     task: int | str = InterpretParams.task,
     max_sequences: int = InterpretParams.max_sequences,
     positives_only: bool = True,
@@ -228,7 +228,8 @@ def interpret_model(
     from ``genome`` (and ``signal_bigwigs``, their signal channels). With ``peaks`` (``{task: narrowPeak}``)
     the windows are one per peak of the task's file on the datasets' chromosomes, centred on its summit
     (:func:`cisflow.interpret.windows.summit_windows`), instead of the datasets' bound bins; their ``ids``
-    name the peaks. Returns the paths written.
+    name the peaks. ``methods`` defaults to the config's (:class:`InterpretParams`: ISM and gradient × input;
+    DeepSHAP when asked). Returns the paths written.
     """
     log_params("interpret", {"methods": list(methods), "task": task, "max_sequences": max_sequences,
                              "positives_only": positives_only, "motifs": motifs, "seed": seed,
