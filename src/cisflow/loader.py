@@ -34,8 +34,9 @@ import torch
 
 from cisflow.artifacts import DATASET, read
 from cisflow.bigwig import read_bigwig_tracks, signal_track_names
+from cisflow.data.sampling import gc_matched_sample
 from cisflow.errors import CisflowError, require_file
-from cisflow.genome import Genome, reverse_complement_codes
+from cisflow.genome import Genome, gc_fraction, reverse_complement_codes
 from cisflow.labels import Labels, check_input_length
 
 log = logging.getLogger(__name__)
@@ -217,6 +218,10 @@ class GenomeBatches:
     positive_repeats
         Each positive is drawn this many times per epoch (each with its own jitter and strand; small
         datasets), and ``negative_ratio`` × as many negatives.
+    gc_match
+        Draw each epoch's negatives GC-matched to the positives (:func:`cisflow.data.gc_matched_sample` on
+        the GC fraction of the unjittered windows) from a pool fixed by ``seed``: 10 × the negatives per
+        epoch, at least 10,000 (all negatives when fewer). Without it, negatives are drawn uniformly.
     """
 
     def __init__(
@@ -235,6 +240,7 @@ class GenomeBatches:
         prefetch: int = 0,
         bin_mask: Mapping[str, np.ndarray] | None = None,
         positive_repeats: int = 1,
+        gc_match: bool = False,
     ) -> None:
         _check_params(labels, chroms, input_length, batch_size, negative_ratio, jitter, tasks_idx)
         if isinstance(positive_repeats, bool) or not isinstance(positive_repeats, int) or positive_repeats < 1:
@@ -260,12 +266,14 @@ class GenomeBatches:
         for path in self.signal_bigwigs:
             windows, self._signal_off = self._load_signal(path, genome)
             self._signals.append(windows)
+        self._gc = self._gc_pool() if gc_match else None
         log.info(
-            "genome loader: %d positives, %d negatives on %d chromosomes; %d per epoch",
+            "genome loader: %d positives, %d negatives on %d chromosomes; %d per epoch%s",
             self.n_positives,
             self._cand.neg.size,
             len(self.chroms),
             self.n_samples,
+            " (negatives GC-matched)" if gc_match else "",
         )
 
     def _load_signal(self, path: str, genome: Genome) -> tuple[np.ndarray, np.ndarray]:
@@ -283,6 +291,28 @@ class GenomeBatches:
         """Codes ``(B, L)`` of the windows at ``starts`` on the candidates' chromosomes (N off the ends)."""
         ci = self._cand.chrom_idx[rows]
         return self._genome.chroms.windows(self._chrom_off[ci], self._chrom_size[ci], starts, self.input_length)
+
+    def _window_gc(self, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
+        """GC fraction ``(n,)`` of the unjittered windows of candidate ``rows`` (NaN where all N)."""
+        out = np.empty(rows.size, np.float64)
+        for lo in range(0, rows.size, chunk):
+            r = rows[lo : lo + chunk]
+            out[lo : lo + r.size] = gc_fraction(self._codes(r, self._starts(r)))
+        return out
+
+    def _gc_pool(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The positives' window GC ``(P,)``, a pool of negative rows fixed by the seed ``(M,)`` and their GC."""
+        neg = self._cand.neg
+        size = min(neg.size, max(10 * self.n_negatives, 10_000))
+        pool = np.sort(np.random.default_rng([self.seed, 0, 2]).choice(neg, size=size, replace=False))
+        return self._window_gc(self._cand.pos), pool, self._window_gc(pool)
+
+    def _negatives(self, rng: np.random.Generator) -> np.ndarray:
+        """This epoch's negative rows ``(n_negatives,)``: uniform, or GC-matched from the pool (``gc_match``)."""
+        if self._gc is None:
+            return rng.choice(self._cand.neg, size=self.n_negatives, replace=False)
+        pos_gc, pool, pool_gc = self._gc
+        return pool[gc_matched_sample(pool_gc, pos_gc, self.n_negatives, rng)]
 
     @property
     def genome(self) -> Genome:
@@ -325,19 +355,23 @@ class GenomeBatches:
 
     def describe(self) -> dict:
         """JSON-able description of the loader (for checkpoints and logs)."""
-        return {
-            "chroms": self.chroms,
-            "input_length": self.input_length,
-            "batch_size": self.batch_size,
-            "negative_ratio": self.negative_ratio,
-            "jitter": self.jitter,
-            "reverse_complement": self.reverse_complement,
-            "seed": self.seed,
-            "tasks": self.tasks,
-            "signal_bigwigs": self.signal_bigwigs,
-            "n_positives": self.n_positives,
-            "n_negatives": self.n_negatives,
-        } | ({"positive_repeats": self.positive_repeats} if self.positive_repeats > 1 else {})
+        return (
+            {
+                "chroms": self.chroms,
+                "input_length": self.input_length,
+                "batch_size": self.batch_size,
+                "negative_ratio": self.negative_ratio,
+                "jitter": self.jitter,
+                "reverse_complement": self.reverse_complement,
+                "seed": self.seed,
+                "tasks": self.tasks,
+                "signal_bigwigs": self.signal_bigwigs,
+                "n_positives": self.n_positives,
+                "n_negatives": self.n_negatives,
+            }
+            | ({"positive_repeats": self.positive_repeats} if self.positive_repeats > 1 else {})
+            | ({"gc_match": True} if self._gc is not None else {})
+        )
 
     # ------------------------------------------------------------------ sampling
     def epoch_plan(self, epoch: int | None = None) -> dict[str, np.ndarray]:
@@ -351,7 +385,7 @@ class GenomeBatches:
             ``bin_start`` ``(n,)`` int64 and ``start`` ``(n,)`` int64 (window start after the shift).
         """
         rng = np.random.default_rng([self.seed, self.epoch if epoch is None else int(epoch)])
-        neg = rng.choice(self._cand.neg, size=self.n_negatives, replace=False)
+        neg = self._negatives(rng)
         rows = rng.permutation(np.concatenate([np.tile(self._cand.pos, self.positive_repeats), neg]))
         shift = rng.integers(-self.jitter, self.jitter + 1, rows.size) if self.jitter else np.zeros(rows.size, np.int64)
         flip = rng.random(rows.size) < 0.5 if self.reverse_complement else np.zeros(rows.size, bool)
@@ -522,6 +556,7 @@ def train_from_genome(
         bin_mask=mask,
         positive_repeats=cfg["positive_repeats"],
         tasks_idx=columns,
+        gc_match=bool(info.get("gc_match", False)),
     )
     return train_model(None, valid_npz, outputs, model_cfg, train_cfg, seed, device, train_batches=batches,
                        threads=threads, init=init, tasks=tasks,

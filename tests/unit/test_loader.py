@@ -275,3 +275,33 @@ def test_predictions_on_bin_windows_equal_predictions_on_codes(gl, tmp_path, rc)
     windows = BinWindows(genome, test["chrom"], test["bin_start"], L, BIN, batch_size=16, signal_bigwigs=[path])
     got = np.concatenate(list(predict_batches(model, windows, device="cpu", reverse_complement_average=rc)))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_gc_matched_negatives_follow_the_positives_gc() -> None:
+    """GC-rich positives: GC-matched negatives come from the GC-rich half, uniform ones from both halves."""
+    rng = np.random.default_rng(4)
+    codes = np.concatenate([rng.choice([1, 2], 2000), rng.choice([0, 3], 2000)]).astype(np.uint8)
+    codes[:2000:9] = 0  # GC ~0.89 in the first half, 0 in the second
+    nb = (codes.size - BIN) // STRIDE + 1
+    mat = np.zeros((nb, 1), np.int8)
+    mat[10:170:5] = 1  # 32 positives, all in the GC-rich half
+    labels = Labels(["t"], BIN, STRIDE, {"chrA": codes.size}, {"chrA": mat}, {"chrA": np.ones(nb, bool)})
+    genome = Genome({"chrA": codes})
+
+    def negative_gc(loader: GenomeBatches, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        plan = loader.epoch_plan(epoch)
+        neg = plan["rows"][loader._cand.labels[plan["rows"], 0] == 0]
+        return neg, loader._window_gc(neg)
+
+    matched = GenomeBatches(genome, labels, ["chrA"], L, seed=2, gc_match=True)
+    uniform = GenomeBatches(genome, labels, ["chrA"], L, seed=2)
+    pos_gc = matched._window_gc(matched._cand.pos)
+    neg0, gc0 = negative_gc(matched, 0)
+    neg1, gc1 = negative_gc(matched, 1)
+    assert neg0.size == neg1.size == matched.n_positives == 32
+    assert abs(gc0.mean() - pos_gc.mean()) < 0.03 and gc0.min() > 0.75 and gc1.min() > 0.75
+    assert set(neg0.tolist()) != set(neg1.tolist())  # fresh each epoch
+    again = GenomeBatches(genome, labels, ["chrA"], L, seed=2, gc_match=True)
+    assert np.array_equal(again.epoch_plan(1)["rows"], matched.epoch_plan(1)["rows"])  # reproducible
+    assert np.mean([negative_gc(uniform, e)[1].mean() for e in range(4)]) < 0.6
+    assert matched.describe()["gc_match"] is True and "gc_match" not in uniform.describe()

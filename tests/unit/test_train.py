@@ -379,7 +379,8 @@ def test_train_on_genome_loader_learns_and_resumes_exactly(tmp_path) -> None:
 
 
 def test_train_from_genome_uses_the_recorded_negative_ratio(tmp_path, monkeypatch) -> None:
-    """The genome track takes the negative ratio splits.json records and the validation set's input length."""
+    """The genome track takes the negative ratio and GC matching splits.json records and the validation set's
+    input length."""
     import json
 
     from cisflow import train
@@ -404,7 +405,10 @@ def test_train_from_genome_uses_the_recorded_negative_ratio(tmp_path, monkeypatc
     train_from_genome(*inputs, MODEL, TRAIN, 1)
     train_from_genome(*inputs, MODEL, TRAIN, 1, negative_ratio=2.0)  # an explicit value wins (benchmarks)
     assert [b.negative_ratio for b in seen] == [0.5, 2.0] and seen[0].input_length == 50
-    assert seen[0].chroms == ["chrT"]
+    assert seen[0].chroms == ["chrT"] and "gc_match" not in seen[0].describe()
+    (tmp_path / "splits.json").write_text(json.dumps(splits | {"gc_match": True}))
+    train_from_genome(*inputs, MODEL, TRAIN, 1)  # splits.gc_match: each epoch's negatives GC-matched too
+    assert seen[2].describe()["gc_match"] is True
     (tmp_path / "splits.json").write_text(json.dumps({"splits": splits["splits"]}))
     with pytest.raises(CisflowError, match=r"splits\.json: no negative_ratio recorded .*rerun the splits stage"):
         train_from_genome(*inputs, MODEL, TRAIN, 1)
