@@ -396,19 +396,10 @@ def run_workflow(out: Path, config: dict, args: argparse.Namespace) -> None:
 
 def rule_table(run: Path) -> list[tuple[str, float, float, int]]:
     """``(rule, wall_s summed over its jobs, max_rss_mb of its largest job, jobs)`` from the benchmark files."""
-    import pandas as pd
+    from rule_times import rule_times
 
-    rows: dict[str, list] = {}
-    for tsv in sorted((run / "results" / "benchmarks").rglob("*.tsv")):
-        rule = tsv.relative_to(run / "results" / "benchmarks").parts[0]
-        bench = pd.read_csv(tsv, sep="\t")
-        wall, rss = (
-            float(bench["s"].iloc[-1]),
-            float(pd.to_numeric(bench["max_rss"], errors="coerce").fillna(0).iloc[-1]),
-        )
-        have = rows.setdefault(rule, [0.0, 0.0, 0])
-        have[0], have[1], have[2] = have[0] + wall, max(have[1], rss), have[2] + 1
-    return [(rule, w, m, n) for rule, (w, m, n) in rows.items()]
+    table = rule_times(run)
+    return [(r.rule, r.wall_s, r.max_rss_mb, int(r.jobs)) for r in table.itertuples()]
 
 
 def throughput_lines(run: Path) -> list[str]:
