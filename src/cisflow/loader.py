@@ -43,24 +43,44 @@ log = logging.getLogger(__name__)
 
 
 class _Candidates:
-    """Positive and negative bins of the loader's chromosomes: chromosome index, bin index, labels."""
+    """Training candidates of the loader's chromosomes in genome order: bin index and labels per row.
+
+    Rows are grouped by chromosome (rows ``bounds[k] .. bounds[k + 1] - 1`` are chromosome ``k``'s).
+    ``pos`` ``(P,)`` int64 lists the positive rows (bound in a task); every other row is a negative
+    (unbound in every task) and is found by :meth:`negatives` without an index of them, so a row costs
+    4 bytes (int32 bin) plus one int8 label per task.
+    """
 
     def __init__(
         self, labels: Labels, chroms: Sequence[str], cols: Sequence[int], mask: Mapping[str, np.ndarray] | None = None
     ) -> None:
-        ci, bi, lab = [], [], []
-        for k, chrom in enumerate(chroms):
+        bi, lab, counts = [], [], [0]
+        for chrom in chroms:
             idx = np.flatnonzero(labels.keep[chrom] if mask is None else labels.keep[chrom] & mask[chrom])
             mat = labels.labels[chrom][idx][:, cols]
             use = (mat == 1).any(axis=1) | (mat == 0).all(axis=1)
-            ci.append(np.full(int(use.sum()), k, np.int32))
             bi.append(idx[use].astype(np.int32))
             lab.append(mat[use])
-        self.chrom_idx = np.concatenate(ci) if ci else np.zeros(0, np.int32)
+            counts.append(bi[-1].size)
+        self.bounds = np.cumsum(counts, dtype=np.int64)
         self.bin_idx = np.concatenate(bi) if bi else np.zeros(0, np.int32)
         self.labels = np.concatenate(lab) if lab else np.zeros((0, len(cols)), np.int8)
         self.pos = np.flatnonzero((self.labels == 1).any(axis=1))
-        self.neg = np.flatnonzero((self.labels == 0).all(axis=1))
+        self.n_neg = self.labels.shape[0] - self.pos.size
+        self._neg_before = self.pos - np.arange(self.pos.size)  # negatives before each positive
+
+    def chrom_idx(self, rows: np.ndarray) -> np.ndarray:
+        """Chromosome index ``(n,)`` int64 (into the loader's chromosomes) of candidate ``rows`` ``(n,)``."""
+        return np.searchsorted(self.bounds, rows, side="right") - 1
+
+    def negatives(self, k: np.ndarray) -> np.ndarray:
+        """Rows ``(n,)`` int64 of the ``k``-th negatives ``(n,)`` (0-based, in row order).
+
+        The ``k``-th negative follows ``k`` negatives and every positive with at most ``k`` negatives
+        before it.
+        """
+        k = np.asarray(k, dtype=np.int64)
+        return k + np.searchsorted(self._neg_before, k, side="right")
 
 
 def _padded_concat(arrays: Sequence[np.ndarray], pad: int, fill) -> tuple[np.ndarray, np.ndarray]:
@@ -270,7 +290,7 @@ class GenomeBatches:
         log.info(
             "genome loader: %d positives, %d negatives on %d chromosomes; %d per epoch%s",
             self.n_positives,
-            self._cand.neg.size,
+            self._cand.n_neg,
             len(self.chroms),
             self.n_samples,
             " (negatives GC-matched)" if gc_match else "",
@@ -289,7 +309,7 @@ class GenomeBatches:
 
     def _codes(self, rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Codes ``(B, L)`` of the windows at ``starts`` on the candidates' chromosomes (N off the ends)."""
-        ci = self._cand.chrom_idx[rows]
+        ci = self._cand.chrom_idx(rows)
         return self._genome.chroms.windows(self._chrom_off[ci], self._chrom_size[ci], starts, self.input_length)
 
     def _window_gc(self, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -302,15 +322,15 @@ class GenomeBatches:
 
     def _gc_pool(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The positives' window GC ``(P,)``, a pool of negative rows fixed by the seed ``(M,)`` and their GC."""
-        neg = self._cand.neg
-        size = min(neg.size, max(10 * self.n_negatives, 10_000))
-        pool = np.sort(np.random.default_rng([self.seed, 0, 2]).choice(neg, size=size, replace=False))
+        size = min(self._cand.n_neg, max(10 * self.n_negatives, 10_000))
+        drawn = np.random.default_rng([self.seed, 0, 2]).choice(self._cand.n_neg, size=size, replace=False)
+        pool = np.sort(self._cand.negatives(drawn))
         return self._window_gc(self._cand.pos), pool, self._window_gc(pool)
 
     def _negatives(self, rng: np.random.Generator) -> np.ndarray:
         """This epoch's negative rows ``(n_negatives,)``: uniform, or GC-matched from the pool (``gc_match``)."""
         if self._gc is None:
-            return rng.choice(self._cand.neg, size=self.n_negatives, replace=False)
+            return self._cand.negatives(rng.choice(self._cand.n_neg, size=self.n_negatives, replace=False))
         pos_gc, pool, pool_gc = self._gc
         return pool[gc_matched_sample(pool_gc, pos_gc, self.n_negatives, rng)]
 
@@ -338,7 +358,7 @@ class GenomeBatches:
     @property
     def n_negatives(self) -> int:
         """Negatives drawn per epoch."""
-        return min(round(self.negative_ratio * self.n_positives * self.positive_repeats), int(self._cand.neg.size))
+        return min(round(self.negative_ratio * self.n_positives * self.positive_repeats), self._cand.n_neg)
 
     @property
     def n_samples(self) -> int:
@@ -390,7 +410,7 @@ class GenomeBatches:
         shift = rng.integers(-self.jitter, self.jitter + 1, rows.size) if self.jitter else np.zeros(rows.size, np.int64)
         flip = rng.random(rows.size) < 0.5 if self.reverse_complement else np.zeros(rows.size, bool)
         bin_start = self._cand.bin_idx[rows].astype(np.int64) * self.stride
-        chrom = np.asarray(self.chroms, dtype=str)[self._cand.chrom_idx[rows]] if rows.size else np.zeros(0, str)
+        chrom = np.asarray(self.chroms, dtype=str)[self._cand.chrom_idx(rows)] if rows.size else np.zeros(0, str)
         start = bin_start + self.bin_size // 2 - self.input_length // 2 + shift
         return {"rows": rows, "shift": shift, "flip": flip, "chrom": chrom, "bin_start": bin_start, "start": start}
 
@@ -406,7 +426,7 @@ class GenomeBatches:
         codes = self._codes(rows, starts)
         if flip.any():
             codes[flip] = reverse_complement_codes(codes[flip])
-        at = self._signal_off[self._cand.chrom_idx[rows]] + starts
+        at = self._signal_off[self._cand.chrom_idx(rows)] + starts
         signals = [windows[at] for windows in self._signals]
         for vals in signals:
             vals[flip] = vals[flip, ::-1]
@@ -451,7 +471,7 @@ class GenomeBatches:
             "tasks": np.array(self.tasks),
         }
         if self._signals:
-            at = self._signal_off[self._cand.chrom_idx[rows]] + starts
+            at = self._signal_off[self._cand.chrom_idx(rows)] + starts
             sample["signal"] = np.stack([w[at] for w in self._signals], axis=1)
             sample["signal_names"] = np.array(self.signal_names)
         return sample

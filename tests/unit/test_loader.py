@@ -305,3 +305,51 @@ def test_gc_matched_negatives_follow_the_positives_gc() -> None:
     assert np.array_equal(again.epoch_plan(1)["rows"], matched.epoch_plan(1)["rows"])  # reproducible
     assert np.mean([negative_gc(uniform, e)[1].mean() for e in range(4)]) < 0.6
     assert matched.describe()["gc_match"] is True and "gc_match" not in uniform.describe()
+
+
+def _previous_plan(labels: Labels, chroms: list[str], mask: dict, ratio: float, repeats: int, seed: int, epoch: int):
+    """Rows and chromosome of an epoch as drawn from an explicit int64 index of the negatives (the loader
+    kept one before its candidates became bin + labels only): the draws must not have changed."""
+    ci, bi, lab = [], [], []
+    for k, c in enumerate(chroms):
+        idx = np.flatnonzero(labels.keep[c] & mask[c])
+        mat = labels.labels[c][idx]
+        use = (mat == 1).any(axis=1) | (mat == 0).all(axis=1)
+        ci.append(np.full(int(use.sum()), k)), bi.append(idx[use]), lab.append(mat[use])
+    ci, bi, lab = np.concatenate(ci), np.concatenate(bi), np.concatenate(lab)
+    pos, neg = np.flatnonzero((lab == 1).any(axis=1)), np.flatnonzero((lab == 0).all(axis=1))
+    rng = np.random.default_rng([seed, epoch])
+    drawn = rng.choice(neg, size=min(round(ratio * pos.size * repeats), neg.size), replace=False)
+    rows = rng.permutation(np.concatenate([np.tile(pos, repeats), drawn]))
+    return rows, np.asarray(chroms)[ci[rows]], bi[rows] * STRIDE, lab[rows]
+
+
+@pytest.mark.parametrize(("ratio", "repeats", "seed"), [(1.0, 1, 0), (3.0, 2, 7), (100.0, 1, 11), (0.3, 1, 2)])
+def test_draws_equal_an_explicit_negative_index(ratio, repeats, seed):
+    """Candidates without a negative index draw the same rows, bins and labels as with one, per seed and
+    epoch, across a chromosome left empty by the mask and chromosomes given out of genome order."""
+    genome, labels = _genome_labels(4)
+    mask = {
+        "chrA": np.ones(labels.labels["chrA"].shape[0], bool),
+        "chrB": np.zeros(labels.labels["chrB"].shape[0], bool),
+    }
+    mask["chrA"][::3] = False
+    for chroms, m in ((["chrB", "chrA"], mask), (["chrA", "chrB"], {c: np.ones_like(v) for c, v in mask.items()})):
+        loader = GenomeBatches(genome, labels, chroms, L, negative_ratio=ratio, positive_repeats=repeats, seed=seed,
+                               bin_mask=m, jitter=3)  # fmt: skip
+        for epoch in (0, 1, 5):
+            rows, chrom, bin_start, lab = _previous_plan(labels, chroms, m, ratio, repeats, seed, epoch)
+            plan = loader.epoch_plan(epoch)
+            np.testing.assert_array_equal(plan["rows"], rows)
+            np.testing.assert_array_equal(plan["chrom"], chrom)
+            np.testing.assert_array_equal(plan["bin_start"], bin_start)
+            loader.set_epoch(epoch)
+            np.testing.assert_array_equal(np.concatenate([y.numpy() for _, y in loader]), lab)
+
+
+def test_first_draws_of_a_seed_are_pinned(gl):
+    """The first windows of seed 3, epoch 2 (as drawn since the loader's sampling was written)."""
+    genome, labels = gl
+    plan = GenomeBatches(genome, labels, ["chrA", "chrB"], L, batch_size=16, jitter=7, seed=3).epoch_plan(2)
+    assert plan["chrom"][:8].tolist() == ["chrB", "chrA", "chrB", "chrA", "chrA", "chrB", "chrB", "chrB"]
+    assert plan["start"][:8].tolist() == [417, 154, 16, 486, 943, 475, 69, 86]
