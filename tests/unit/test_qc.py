@@ -21,7 +21,7 @@ from cisflow.qc.enrichment import FRiP, TSSProfile, merge_intervals, normalized_
 from cisflow.qc.fragments import FragmentLengths
 from cisflow.qc.reproducibility import reproducibility_flag, reproducibility_qc
 from cisflow.qc.standards import Standard, flag_metrics, standards
-from cisflow.qc.xcor import StrandCrossCorrelation, chromosome_correlation, lagged_products
+from cisflow.qc.xcor import StrandCrossCorrelation, chromosome_correlation, lagged_products, median_of_counts
 
 SIZES = {"chr1": 60_000, "chr2": 40_000}
 
@@ -192,6 +192,40 @@ def test_cross_correlation_recovers_the_fragment_length(tmp_path):
     assert m["read_length"] == 36 and m["nsc"] > 1.05 and m["rsc"] > 1.0
     cc = xc.profile()
     assert m["nsc"] == pytest.approx(m["cc_fragment"] / cc.min()) and cc.max() == pytest.approx(m["cc_fragment"])
+
+
+def test_median_of_counts_equals_numpy_median():
+    rng = np.random.default_rng(2)
+    for n in (1, 2, 3, 10, 101, 1000):
+        values = rng.integers(0, 60, n) * rng.integers(0, 2)  # some all-zero cases
+        assert median_of_counts(np.bincount(values)) == np.median(values)
+    assert median_of_counts(np.array([0, 2, 0, 2])) == 2.0 and math.isnan(median_of_counts(np.zeros(5, np.int64)))
+
+
+def test_cross_correlation_memory_does_not_grow_with_the_reads():
+    """Many blocks of reads on chromosome after chromosome: nothing per block is kept once a chromosome is
+    done (a deep sample costs what a shallow one does), and the read length is the median of the first
+    1,000 lengths of each block."""
+    import tracemalloc
+
+    sizes, n = {f"chr{i}": 2_000_000 for i in range(1, 9)}, 5000
+
+    def block(i: int) -> tuple:  # the i-th block of reads, made afresh (the test keeps none of them)
+        rng = np.random.default_rng([9, i])
+        return f"chr{i // 6 + 1}", np.sort(rng.integers(0, 1_900_000, n)), rng.random(n) < 0.5, rng.integers(30, 60, n)
+
+    xc, held = StrandCrossCorrelation(sizes), []
+    tracemalloc.start()
+    try:
+        for i in range(6 * len(sizes)):
+            xc.add(*block(i))
+            if i % 6 == 5:
+                held.append(tracemalloc.get_traced_memory()[0])
+        m = xc.metrics()
+    finally:
+        tracemalloc.stop()
+    assert held[-1] - held[1] < 100_000  # 36 blocks of 5,000 reads later: < 100 kB more (was 8 B per read)
+    assert m["read_length"] == np.median(np.concatenate([block(i)[3][:1000] for i in range(6 * len(sizes))]))
 
 
 # ------------------------------------------------------------------------------------ FRiP and TSS

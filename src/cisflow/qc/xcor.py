@@ -49,8 +49,13 @@ def lagged_products(plus: np.ndarray, minus: np.ndarray, n_bins: int, max_lag: i
     max_lag
         Largest shift in bins.
     """
-    pb, pc = np.unique(np.asarray(plus, dtype=np.int64), return_counts=True)
-    mb, mc = np.unique(np.asarray(minus, dtype=np.int64), return_counts=True)
+    return _lagged_counts(*np.unique(plus, return_counts=True), *np.unique(minus, return_counts=True), n_bins, max_lag)
+
+
+def _lagged_counts(
+    pb: np.ndarray, pc: np.ndarray, mb: np.ndarray, mc: np.ndarray, n_bins: int, max_lag: int
+) -> np.ndarray:
+    """:func:`lagged_products` of occupied bins ``pb``/``mb`` (sorted, distinct) holding ``pc``/``mc`` reads."""
     out = np.zeros(max_lag + 1)
     if not pb.size or not mb.size:
         return out
@@ -82,7 +87,7 @@ class StrandCrossCorrelation:
         self.sizes, self.bin_size, self.max_lag = dict(chrom_sizes), int(bin_size), int(max_shift) // int(bin_size)
         self.weighted = np.zeros(self.max_lag + 1)
         self.weight = 0.0
-        self.read_lengths: list[np.ndarray] = []
+        self.length_counts = np.zeros(0, np.int64)  # reads of each aligned length (first 1,000 of each add)
         self._chrom: str | None = None
         self._plus: list[np.ndarray] = []
         self._minus: list[np.ndarray] = []
@@ -99,21 +104,32 @@ class StrandCrossCorrelation:
         if chrom != self._chrom:
             self._close_chrom()
             self._chrom = chrom
-        five_prime, minus = np.asarray(five_prime, dtype=np.int64), np.asarray(minus, dtype=bool)
-        self._plus.append(five_prime[~minus] // self.bin_size)
-        self._minus.append(five_prime[minus] // self.bin_size)
-        self.read_lengths.append(np.asarray(read_length, dtype=np.int64)[:1000])
+        bins = (np.asarray(five_prime, dtype=np.int64) // self.bin_size).astype(self._bin_dtype(chrom))
+        minus = np.asarray(minus, dtype=bool)
+        self._plus.append(bins[~minus])
+        self._minus.append(bins[minus])
+        counts = np.bincount(np.asarray(read_length, dtype=np.int64)[:1000])
+        if counts.size > self.length_counts.size:
+            self.length_counts = np.pad(self.length_counts, (0, counts.size - self.length_counts.size))
+        self.length_counts[: counts.size] += counts
+
+    def _bin_dtype(self, chrom: str) -> type:
+        """int32 bins where the chromosome's bins fit (4 bytes a read held until the chromosome closes)."""
+        return np.int32 if self.sizes[chrom] // self.bin_size < 2**31 - 1 else np.int64
 
     def _close_chrom(self) -> None:
         if self._chrom is None:
             return
-        plus = np.concatenate([np.zeros(0, np.int64), *self._plus])
-        minus = np.concatenate([np.zeros(0, np.int64), *self._minus])
-        self._plus, self._minus = [], []
+        dtype = self._bin_dtype(self._chrom)
+        plus = np.concatenate([np.zeros(0, dtype), *self._plus])
+        self._plus = []
+        minus = np.concatenate([np.zeros(0, dtype), *self._minus])
+        self._minus = []
+        n_reads = plus.size + minus.size
         r = chromosome_correlation(plus, minus, self.max_lag)
         if r is not None:
-            self.weighted += r * (plus.size + minus.size)
-            self.weight += plus.size + minus.size
+            self.weighted += r * n_reads
+            self.weight += n_reads
 
     def profile(self) -> np.ndarray:
         """Read-weighted mean correlation ``(K,)`` over the chromosomes seen (NaN if none had both strands)."""
@@ -123,10 +139,17 @@ class StrandCrossCorrelation:
 
     def metrics(self) -> dict[str, float]:
         """``fragment_length nsc rsc read_length cc_fragment cc_read_length cc_min`` (NaN without data)."""
-        cc = self.profile()
-        lengths = np.concatenate(self.read_lengths) if self.read_lengths else np.zeros(0)
-        read_length = float(np.median(lengths)) if lengths.size else math.nan
-        return summarize_profile(self.shifts, cc, read_length)
+        return summarize_profile(self.shifts, self.profile(), median_of_counts(self.length_counts))
+
+
+def median_of_counts(counts: np.ndarray) -> float:
+    """The median (``np.median``'s) of values ``0 … V - 1`` held ``counts`` ``(V,)`` times; NaN if none."""
+    total = int(counts.sum())
+    if not total:
+        return math.nan
+    cum = np.cumsum(counts)
+    lo, hi = np.searchsorted(cum, [(total - 1) // 2 + 1, total // 2 + 1])
+    return (float(lo) + float(hi)) / 2
 
 
 def chromosome_correlation(plus: np.ndarray, minus: np.ndarray, max_lag: int, outlier: float = 10.0):
@@ -138,8 +161,8 @@ def chromosome_correlation(plus: np.ndarray, minus: np.ndarray, max_lag: int, ou
     ``r(k) = (S(k) − P M / n) / sqrt((Σ p² − P² / n)(Σ m² − M² / n))``. This is SPP's correlation
     up to its boundary terms (of order k / n). None without both strands.
     """
-    pb, pc = np.unique(np.asarray(plus, dtype=np.int64), return_counts=True)
-    mb, mc = np.unique(np.asarray(minus, dtype=np.int64), return_counts=True)
+    pb, pc = np.unique(plus, return_counts=True)
+    mb, mc = np.unique(minus, return_counts=True)
     if not pb.size or not mb.size:
         return None
     limit = outlier * (pc.sum() + mc.sum()) / (pb.size + mb.size)
@@ -151,7 +174,7 @@ def chromosome_correlation(plus: np.ndarray, minus: np.ndarray, max_lag: int, ou
     var = (float((pc.astype(float) ** 2).sum()) - n_p**2 / n) * (float((mc.astype(float) ** 2).sum()) - n_m**2 / n)
     if var <= 0:
         return None
-    products = lagged_products(np.repeat(pb - lo, pc), np.repeat(mb - lo, mc), n, max_lag)
+    products = _lagged_counts(pb.astype(np.int64) - lo, pc, mb.astype(np.int64) - lo, mc, n, max_lag)
     return (products - n_p * n_m / n) / math.sqrt(var)
 
 
