@@ -7,9 +7,11 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from cisflow import baselines, cli, metrics
 from cisflow._testing.artifacts import write_dataset
+from cisflow.baselines import kmer
 from cisflow.errors import CisflowError
 from cisflow.evaluate import compare
 from cisflow.genome import decode, encode, reverse_complement_codes
@@ -130,6 +132,42 @@ def test_fit_kmer_baseline_needs_both_classes():
         baselines.fit_kmer_baseline(codes, np.array([0, 0, 0, -1, 0, 0]), k=2)
     with pytest.raises(CisflowError, match="labels"):
         baselines.fit_kmer_baseline(codes, np.array([0, 1]), k=2)
+
+
+def _fit_on_whole_split_features(train, valid, k, cs, seed):
+    """Reference: features of every row of each split built once, each task fitted on its labelled rows
+    of them, C chosen on the whole validation features (as the k-mer models were fitted before)."""
+    x, xv = (kmer._features(kmer.kmer_counts(d["codes"], k)) for d in (train, valid))
+    out = []
+    for i in range(train["labels"].shape[1]):
+        keep = train["labels"][:, i] != -1
+        fits = [LogisticRegression(C=c, solver="liblinear", max_iter=1000, random_state=seed).fit(
+            x[keep], train["labels"][keep, i] == 1) for c in cs]  # fmt: skip
+        scores = [metrics.auprc(valid["labels"][:, i], m.predict_proba(xv)[:, 1].astype(np.float32)) for m in fits]
+        out.append((fits[int(np.argmax(scores))], cs[int(np.argmax(scores))]))
+    return out
+
+
+def test_kmer_models_fitted_task_by_task_equal_whole_split_features(monkeypatch):
+    """Per-task features and validation scored in chunks give the very models of whole-split features."""
+    codes, reb = _planted(300, 80, seed=3)
+    other = (np.random.default_rng(4).random(300) < 0.3).astype(np.int8)
+    labels = np.stack([reb, other], axis=1)
+    labels[::7, 0], labels[::5, 1] = -1, -1
+    train, valid = {"codes": codes[:200], "labels": labels[:200]}, {"codes": codes[200:], "labels": labels[200:]}
+    monkeypatch.setattr(kmer, "_PREDICT_ROWS", 30)
+    cs = [0.01, 0.1, 1.0]
+    models, chosen = kmer.fit_kmer_models(train, valid, k=4, cs=cs, seed=0)
+    want = _fit_on_whole_split_features(train, valid, 4, cs, 0)
+    assert chosen == [c for _, c in want] and chosen[0] != chosen[1]
+    for model, (ref, _) in zip(models, want, strict=True):
+        np.testing.assert_array_equal(model.coef_, ref.coef_)
+        np.testing.assert_array_equal(model.intercept_, ref.intercept_)
+    probs = kmer.predict_kmer_models(models, valid["codes"], k=4)
+    xv = kmer._features(kmer.kmer_counts(valid["codes"], 4))
+    np.testing.assert_array_equal(probs[:, 1], want[1][0].predict_proba(xv)[:, 1].astype(np.float32))
+    with pytest.raises(CisflowError, match="one entry per sequence"):
+        kmer.fit_kmer_models({"codes": codes[:10], "labels": labels[:9]}, valid, k=4)
 
 
 def _write_split(path, seed: int, n: int = 160) -> None:

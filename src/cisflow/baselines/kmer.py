@@ -23,6 +23,7 @@ from cisflow.errors import CisflowError
 from cisflow.genome import N_CODE
 
 _CHUNK_CELLS = 1 << 22  # sequence positions counted at once (bounds the int64 window-index block)
+_PREDICT_ROWS = 8192  # windows whose features are built at once for prediction
 
 
 # --------------------------------------------------------------------------- k-mer features
@@ -135,7 +136,7 @@ def _fit_features(x: sp.csr_matrix, labels: np.ndarray, C: float, seed: int) -> 
     if C <= 0:
         raise CisflowError(f"C must be positive, got {C}")
     model = LogisticRegression(C=float(C), solver="liblinear", max_iter=1000, random_state=seed)
-    model.fit(x[keep], y)
+    model.fit(x if keep.all() else x[keep], y)
     return model
 
 
@@ -181,19 +182,23 @@ def predict_kmer_baseline(
     return _predict_features(model, _features(kmer_counts(codes, k, canonical)))
 
 
-def _fit_best_c(
-    x_train: sp.csr_matrix, y_train: np.ndarray, x_valid: sp.csr_matrix, y_valid: np.ndarray, cs: Sequence[float], seed
-) -> tuple[LogisticRegression, float]:
-    """Fit one model per C; keep the best validation auPRC (the first C on ties or one-class validation)."""
-    best: tuple[float, LogisticRegression, float] | None = None
-    for c in cs:
-        model = _fit_features(x_train, y_train, c, seed)
-        score = metrics.auprc(y_valid, _predict_features(model, x_valid)) if len(cs) > 1 else 0.0
-        score = -math.inf if math.isnan(score) else score
-        if best is None or score > best[0]:
-            best = (score, model, float(c))
-    assert best is not None
-    return best[1], best[2]
+def _fit_task(codes: np.ndarray, labels: np.ndarray, k: int, cs: Sequence[float], seed) -> list[LogisticRegression]:
+    """One model per C on the labelled rows of one task (features built for those rows only)."""
+    if len(labels) != len(codes):
+        raise CisflowError(f"labels ({len(labels)},) must have one entry per sequence ({len(codes)})")
+    keep = np.asarray(labels) != -1
+    x = _features(kmer_counts(codes[keep], k))
+    return [_fit_features(x, labels[keep], c, seed) for c in cs]
+
+
+def _best_c(y_valid: np.ndarray, probs: np.ndarray, cs: Sequence[float]) -> int:
+    """Index of the C with the best validation auPRC (the first on ties or one-class validation)."""
+    best, score = 0, -math.inf
+    for j in range(len(cs)) if len(cs) > 1 else ():
+        s = metrics.auprc(y_valid, probs[:, j])
+        if not math.isnan(s) and s > score:
+            best, score = j, s
+    return best
 
 
 def fit_kmer_models(
@@ -206,21 +211,28 @@ def fit_kmer_models(
     """One k-mer model per task fitted on ``train`` (``C`` chosen on ``valid``): the models and the chosen ``C``.
 
     ``train`` and ``valid`` hold ``codes`` uint8 ``(N, L)`` and ``labels`` int8 ``(N, T)`` (-1 dropped).
+    Features are built a task at a time for its labelled training rows only, and the validation windows
+    are scored :data:`_PREDICT_ROWS` at a time, so at most one split's features are held (beside the
+    solver's own copy of them).
     """
-    x_train, x_valid = (_features(kmer_counts(c, k)) for c in (train["codes"], valid["codes"]))
-    fitted = [
-        _fit_best_c(x_train, train["labels"][:, i], x_valid, valid["labels"][:, i], cs, seed)
-        for i in range(train["labels"].shape[1])
+    n_tasks, cs = train["labels"].shape[1], list(cs)
+    fits = [_fit_task(train["codes"], train["labels"][:, i], k, cs, seed) for i in range(n_tasks)]
+    probs = predict_kmer_models([m for task in fits for m in task], valid["codes"], k) if len(cs) > 1 else None
+    chosen = [
+        _best_c(valid["labels"][:, i], probs[:, i * len(cs) : (i + 1) * len(cs)], cs) if probs is not None else 0
+        for i in range(n_tasks)
     ]
-    return [m for m, _ in fitted], [c for _, c in fitted]
+    return [fits[i][j] for i, j in enumerate(chosen)], [float(cs[j]) for j in chosen]
 
 
 def predict_kmer_models(models: Sequence[LogisticRegression], codes: np.ndarray, k: int = 6) -> np.ndarray:
-    """float32 ``(M, T)`` probabilities of the bound class of each task's model (:func:`fit_kmer_models`)."""
-    x = _features(kmer_counts(codes, k))
-    probs = np.zeros((x.shape[0], len(models)), dtype=np.float32)
-    for i, model in enumerate(models):
-        probs[:, i] = _predict_features(model, x)
+    """float32 ``(M, T)`` probabilities of the bound class of each task's model (:func:`fit_kmer_models`),
+    computed :data:`_PREDICT_ROWS` windows at a time."""
+    probs = np.zeros((len(codes), len(models)), dtype=np.float32)
+    for lo in range(0, len(codes), _PREDICT_ROWS):
+        x = _features(kmer_counts(codes[lo : lo + _PREDICT_ROWS], k))
+        for i, model in enumerate(models):
+            probs[lo : lo + x.shape[0], i] = _predict_features(model, x)
     return probs
 
 
