@@ -22,12 +22,16 @@ Variants per case:
     The model and training of the demo before data-size defaults: its Basset, 15 epochs, patience 3 from
     epoch 1, every positive once per epoch.
 ``new_default``
-    ``model: auto`` and every ``train`` key that takes it at ``auto`` (the compact model, positive repeats,
-    jitter; :mod:`cisflow.autosize`), patience counted once validation leaves chance.
-``motif_seeded``
-    ``new_default`` with the first-layer filters seeded from the case's known motif(s) (:mod:`cisflow.seeding`).
+    What a run gets with ``model: auto`` and every ``train`` key that takes it at ``auto`` (the compact
+    model, positive repeats, jitter; :mod:`cisflow.autosize`), patience counted once validation leaves
+    chance, and ``motif_filters: auto``: the compact model's first-layer filters seeded from the run's
+    known motifs (``baselines.motifs``: the case's PWM-baseline motif(s); :mod:`cisflow.seeding`). This
+    is the motif-seeded model.
+``auto_unseeded``
+    ``new_default`` with ``motif_filters: []`` (the data-size defaults alone, every filter random).
 ``pretrained``
-    ``new_default`` trained on the pretraining data (full yeast data; the chip case's other tasks).
+    The compact model trained for a few epochs on the pretraining data (full yeast data; the chip case's
+    other tasks), cheap enough for a 2-core machine.
 ``finetuned``
     ``init_from`` the pretrained model, the whole network fine-tuned (trunk at 0.1 × the learning rate).
 ``finetuned_head``
@@ -36,7 +40,8 @@ Variants per case:
 Baselines (trained on the small case's own training data): the PWM scan of the case's motif, the k-mer
 logistic regression and the gapped k-mer SVM. The table gives each model's held-out auROC / auPRC, its
 validation auPRC (what early stopping saw) and training seconds; then whether the new default's auPRC is
-at least the best baseline's and whether fine-tuning beats training from scratch.
+at least the best baseline's and whether fine-tuning beats training from scratch (the previous default and
+``auto_unseeded``: random filters).
 
 Usage::
 
@@ -84,7 +89,11 @@ CASES = {
 AUTO_TRAIN = dict.fromkeys(
     ("learning_rate", "weight_decay", "epochs", "patience", "positive_repeats", "jitter", "reverse_complement"), "auto"
 )
-VARIANTS = ("prev_default", "new_default", "motif_seeded", "pretrained", "finetuned", "finetuned_head")
+VARIANTS = ("prev_default", "new_default", "auto_unseeded", "pretrained", "finetuned", "finetuned_head")
+#: The pretrained model: the compact tier's architecture, a few epochs on the bigger data.
+PRETRAIN_MODEL = {"name": "deepbind", "params": {"num_filters": 64, "conv_width": 19, "hidden": 32, "dropout": 0.5,
+                                                 "pooling": "max_avg"}}  # fmt: skip
+PRETRAIN_TRAIN = {**AUTO_TRAIN, "weight_decay": 0.0001, "epochs": 6, "patience": 2}
 VALID_NEGATIVE_RATIO = 4.0  # a sampled validation set (every positive, 4 negatives each) keeps epochs short
 
 
@@ -262,13 +271,13 @@ def prepare(name: str, out: Path, threads: int, seed: int) -> dict:
 
 def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, dict | None]:
     """(data key, model config, train config, init) of a variant."""
-    motifs = {"motif_filters": ctx["case"]["motifs"]}
+    known = {"motif_filters": "auto", "known_motifs": ctx["case"]["motifs"]}
     source = {"init_from": str(out / "pretrained")}
     return {
         "prev_default": ("small", DEMO_MODEL, DEMO_TRAIN, None),
-        "new_default": ("small", None, AUTO_TRAIN, None),
-        "motif_seeded": ("small", None, AUTO_TRAIN, motifs),
-        "pretrained": ("pretrain", None, AUTO_TRAIN, None),
+        "new_default": ("small", None, AUTO_TRAIN, known),
+        "auto_unseeded": ("small", None, AUTO_TRAIN, {"motif_filters": []}),
+        "pretrained": ("pretrain", PRETRAIN_MODEL, PRETRAIN_TRAIN, None),
         "finetuned": ("small", None, AUTO_TRAIN, source),
         "finetuned_head": ("small", None, AUTO_TRAIN, {**source, "finetune": "head", "unfreeze_epoch": 4}),
     }[name]
@@ -347,7 +356,7 @@ def _print_case(name: str, rows: list[dict]) -> None:
         verdict = ">=" if by["new_default"] >= base["test_auprc"] else "<"
         print(f"new default auPRC {by['new_default']:.3f} {verdict} best baseline ({base['variant']}) "
               f"{base['test_auprc']:.3f}")  # fmt: skip
-    scratch = max((by[k] for k in ("prev_default", "new_default") if k in by), default=None)
+    scratch = max((by[k] for k in ("prev_default", "auto_unseeded") if k in by), default=None)
     for tuned in ("finetuned", "finetuned_head"):
         if tuned in by and scratch is not None:
             print(f"{tuned} auPRC {by[tuned]:.3f} {'>' if by[tuned] > scratch else '<='} best from scratch "

@@ -19,6 +19,10 @@ of a training npz):
     genome track: half the bin width; 0 for an npz training set.
 ``reverse_complement``
     true (each draw on a random strand).
+``model.motif_filters``
+    with the compact model: the run's known motifs (the workflow's ``baselines.motifs``) seed the first
+    layer (:func:`auto_motif_filters`); a few hundred positives rarely teach a filter what a known motif
+    already says. None with the Basset, an explicit model or ``init_from``.
 
 ``learning_rate`` and ``weight_decay`` follow the model: with an explicit model (not ``auto``) they
 resolve to Adam's usual 1e-3 and no weight decay. A key the user sets is never changed. The choice
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -168,3 +172,31 @@ def _text(value: Any) -> str:
     if isinstance(value, Mapping) and "name" in value:
         return f"{value['name']} {value.get('params') or {}}"
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def auto_motif_filters(known: Sequence[str], tasks: Sequence[str], record: Mapping[str, Any] | None) -> list[str]:
+    """The motifs ``model.motif_filters: auto`` seeds the first layer with.
+
+    Parameters
+    ----------
+    known
+        The run's known motifs (``baselines.motifs``): ``SPEC`` (every task) or ``TASK=SPEC`` strings.
+    tasks
+        The tasks being trained (a ``TASK=SPEC`` of another task is left out).
+    record
+        :func:`resolve_auto`'s record (None: nothing was ``auto``).
+
+    Returns
+    -------
+    list of str
+        The distinct specs in order when the data-size default chose the compact model (``model: auto``
+        and fewer than :data:`COMPACT_BELOW` positives); otherwise empty.
+    """
+    if not record or "model" not in record.get("resolved", {}) or record.get("tier") != "compact":
+        return []
+    specs: list[str] = []
+    for item in [known] if isinstance(known, str) else known:
+        task, sep, spec = str(item).rpartition("=")
+        if (not sep or task in tasks) and spec not in specs:
+            specs.append(spec)
+    return specs

@@ -24,7 +24,9 @@ written from another source model is not resumed.
 
 Motif-seeded filters (:mod:`cisflow.seeding`): ``motif_filters`` lists known motifs whose two strands
 become the first filters of the first convolution; they cannot be combined with ``init_from`` (a
-transferred first layer is already trained).
+transferred first layer is already trained). ``motif_filters: auto`` seeds with ``known_motifs`` (the
+workflow's ``baselines.motifs``) when the data-size default chose the compact model
+(:func:`resolve_motif_filters`, :func:`cisflow.autosize.auto_motif_filters`), otherwise with none.
 """
 
 from __future__ import annotations
@@ -63,14 +65,19 @@ class InitParams:
     unfreeze_epoch
         With ``finetune: head``: the first epoch in which the trunk trains too (None: never).
     motif_filters
-        Known motifs (JASPAR ids ``jaspar:MA0363.2`` or ENCODE names) seeding the first layer, both strands.
+        Known motifs (JASPAR ids ``jaspar:MA0363.2`` or ENCODE names) seeding the first layer, both strands;
+        or ``auto``: ``known_motifs`` when the data-size default chose the compact model, else none
+        (:func:`resolve_motif_filters`).
+    known_motifs
+        The run's known motifs for ``motif_filters: auto`` (``SPEC`` or ``TASK=SPEC``, as ``baselines.motifs``).
     """
 
     init_from: str | None = None
     finetune: Literal["all", "head"] = "all"
     trunk_lr_scale: float = 0.1
     unfreeze_epoch: int | None = None
-    motif_filters: tuple[str, ...] = ()
+    motif_filters: tuple[str, ...] | Literal["auto"] = ()
+    known_motifs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.finetune not in ("all", "head"):
@@ -85,12 +92,13 @@ class InitParams:
             raise CisflowError("model.unfreeze_epoch needs model.finetune: head (the trunk is never frozen otherwise)")
         if self.init_from is not None and not isinstance(self.init_from, str | Path):
             raise CisflowError(f"model.init_from must be a model directory; got {self.init_from!r}")
-        motifs = (self.motif_filters,) if isinstance(self.motif_filters, str) else tuple(self.motif_filters or ())
-        object.__setattr__(self, "motif_filters", tuple(str(m) for m in motifs))
+        if self.motif_filters != AUTO:
+            object.__setattr__(self, "motif_filters", _strings(self.motif_filters))
+        object.__setattr__(self, "known_motifs", _strings(self.known_motifs))
         object.__setattr__(self, "trunk_lr_scale", float(scale))
         if self.init_from is not None:
             object.__setattr__(self, "init_from", str(self.init_from))
-            if self.motif_filters:
+            if self.motif_filters and self.motif_filters != AUTO:
                 raise CisflowError("model.motif_filters cannot be combined with model.init_from (its first layer is "
                                    "already trained)")  # fmt: skip
         elif self.finetune != "all":
@@ -111,11 +119,43 @@ class InitParams:
     @property
     def active(self) -> bool:
         """Whether anything differs from a random initialisation."""
-        return self.init_from is not None or bool(self.motif_filters)
+        return self.init_from is not None or bool(self.seed_motifs)
+
+    @property
+    def seed_motifs(self) -> tuple[str, ...]:
+        """The motifs seeding the first layer (none while ``motif_filters`` is an unresolved ``auto``)."""
+        return () if self.motif_filters == AUTO else self.motif_filters  # type: ignore[return-value]
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A tuple of strings from one string, a sequence of them or None."""
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value or ())
 
 
 #: ``model`` config keys of the initialisation (:class:`InitParams`); ``name`` and ``params`` are the architecture.
 INIT_KEYS = tuple(f.name for f in dataclasses.fields(InitParams))
+
+
+def resolve_motif_filters(
+    init: InitParams, tasks: Sequence[str], record: Mapping[str, Any] | None
+) -> tuple[InitParams, dict[str, Any] | None]:
+    """``init`` with ``motif_filters: auto`` made concrete, and the data-size record with the choice.
+
+    ``auto`` becomes :func:`cisflow.autosize.auto_motif_filters` of ``init.known_motifs`` for ``tasks``
+    (``record``: :func:`cisflow.autosize.resolve_auto`'s), or none after ``init_from``. A seeding choice is
+    logged in one line and added to the record's ``resolved`` (``motif_filters``).
+    """
+    from cisflow.autosize import auto_motif_filters
+
+    record = dict(record) if record else None
+    if init.motif_filters != AUTO:
+        return init, record
+    picks = [] if init.init_from is not None else auto_motif_filters(init.known_motifs, tasks, record)
+    if picks and record is not None:
+        log.info("data-size defaults: the compact model's first-layer filters seeded with the known motifs %s "
+                 "(model.motif_filters: auto; [] turns this off)", ", ".join(picks))  # fmt: skip
+        record["resolved"] = {**record["resolved"], "motif_filters": picks}
+    return dataclasses.replace(init, motif_filters=tuple(picks)), record
 
 
 def split_model_config(
@@ -315,10 +355,10 @@ def initialise(
             f", {report['dropped']} dropped" if report["dropped"] else "", _finetune_text(init),
         )  # fmt: skip
         return init_record(init, digest, meta, report)
-    if init.motif_filters:
+    if init.seed_motifs:
         from cisflow.seeding import load_seed_motifs, seed_filters
 
-        return init_record(init, seeded=seed_filters(model, load_seed_motifs(init.motif_filters)))
+        return init_record(init, seeded=seed_filters(model, load_seed_motifs(init.seed_motifs)))
     return init_record(init)
 
 
@@ -348,7 +388,7 @@ def init_record(
         "finetune": init.finetune,
         "trunk_lr_scale": init.trunk_lr_scale,
         "unfreeze_epoch": init.unfreeze_epoch,
-        "motif_filters": list(init.motif_filters),
+        "motif_filters": list(init.seed_motifs),
     }
     if digest is not None and meta is not None:
         record["source"] = {"sha256": digest, "name": meta.get("name"), "params": meta.get("params"),

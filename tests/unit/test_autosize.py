@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cisflow._testing.artifacts import write_dataset
-from cisflow.autosize import choose, count_positives, positive_repeats, resolve_auto
+from cisflow.autosize import auto_motif_filters, choose, count_positives, positive_repeats, resolve_auto
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome
 from cisflow.labels import Labels
@@ -113,3 +113,17 @@ def test_train_model_auto_records_its_choice(tmp_path, one_torch_thread) -> None
         "weight_decay",
     }
     assert meta["train_config"]["weight_decay"] == 0.0001 and meta["train_config"]["positive_repeats"] == 1
+
+
+def test_auto_motif_filters_known_answers() -> None:
+    known = ["CEBPB_known1", "TF2=NRF1_known1", "TF=CEBPB_known1", "TF=jaspar:MA0102.4"]
+    compact = resolve_auto(None, {}, 529, 200)[2]
+    assert auto_motif_filters(known, ["TF"], compact) == ["CEBPB_known1", "jaspar:MA0102.4"]
+    assert auto_motif_filters(known, ["TF", "TF2"], compact) == ["CEBPB_known1", "NRF1_known1", "jaspar:MA0102.4"]
+    assert auto_motif_filters("CEBPB_known1", ["TF"], compact) == ["CEBPB_known1"]
+    assert auto_motif_filters([], ["TF"], compact) == []
+    # the Basset tier, an explicit model (only train keys auto) and no auto at all: never seeded
+    assert auto_motif_filters(known, ["TF"], resolve_auto(None, {}, 5000, 200)[2]) == []
+    explicit = resolve_auto({"name": "deepbind", "params": {}}, {}, 529, 200)[2]
+    assert explicit is not None and auto_motif_filters(known, ["TF"], explicit) == []
+    assert auto_motif_filters(known, ["TF"], None) == []

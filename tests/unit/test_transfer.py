@@ -21,6 +21,7 @@ from cisflow.transfer import (
     head_layer,
     make_optimizer,
     read_source,
+    resolve_motif_filters,
     set_trainable,
     source_model_config,
     split_model_config,
@@ -105,6 +106,8 @@ def test_init_params_defaults_and_errors() -> None:
     init = InitParams.coerce(None)
     assert init == InitParams() and not init.active
     assert InitParams.coerce({"motif_filters": "REB1_known1"}).motif_filters == ("REB1_known1",)
+    auto = InitParams.coerce({"motif_filters": "auto", "known_motifs": "REB1_known1"})
+    assert auto.motif_filters == "auto" and auto.known_motifs == ("REB1_known1",) and not auto.active
     assert InitParams.coerce({"init_from": "m", "finetune": "head", "unfreeze_epoch": 3}).active
     bad = [
         ({"finetune": "trunk", "init_from": "m"}, "finetune must be"),
@@ -330,6 +333,32 @@ def test_motif_seeded_initialisation_and_training(tmp_path, data) -> None:
     _fit(data, "gata", out, DEEPBIND, {**TRAIN, "epochs": 1}, 0, init)
     meta = json.loads((out / "model.json").read_text())
     assert meta["init"]["seeded_filters"] == record["seeded_filters"] and "source" not in meta["init"]
+
+
+def test_auto_motif_filters_seed_only_the_compact_model(tmp_path, data, caplog) -> None:
+    # the 'ebox' motif is of a task not trained here: left out (it would not even load)
+    init = {"motif_filters": "auto", "known_motifs": ["ebox=NO_SUCH_MOTIF", "gata=GATA_known1", "GATA_known1"]}
+    train = {**TRAIN, "epochs": 1}
+    with caplog.at_level(logging.INFO, logger="cisflow.transfer"):
+        _fit(data, "gata", tmp_path / "auto", None, train, 0, init)
+    meta = json.loads((tmp_path / "auto" / "model.json").read_text())
+    assert meta["name"] == "deepbind" and meta["auto"]["resolved"]["motif_filters"] == ["GATA_known1"]
+    assert [(f["filter"], f["motif"], f["strand"]) for f in meta["init"]["seeded_filters"]] == [
+        (0, "GATA_known1", "+"),
+        (1, "GATA_known1", "-"),
+    ]
+    assert meta["init"]["motif_filters"] == ["GATA_known1"]
+    assert "seeded with the known motifs GATA_known1 (model.motif_filters: auto" in caplog.text
+    # an explicit model, motif_filters [] and init_from are never seeded by 'auto'
+    _fit(data, "gata", tmp_path / "explicit", DEEPBIND, train, 0, init)
+    _fit(data, "gata", tmp_path / "off", None, train, 0, {**init, "motif_filters": []})
+    for name in ("explicit", "off"):
+        meta = json.loads((tmp_path / name / "model.json").read_text())
+        assert "init" not in meta and "motif_filters" not in (meta.get("auto") or {}).get("resolved", {})
+    source = InitParams(init_from="m", motif_filters="auto", known_motifs=("GATA_known1",))
+    record = {"n_positives": 10, "tier": "compact", "resolved": {"model": {}}}
+    resolved, same = resolve_motif_filters(source, ["gata"], record)
+    assert resolved.motif_filters == () and resolved.init_from == "m" and same == record
 
 
 def test_split_model_config() -> None:

@@ -203,6 +203,16 @@ def train_inputs(wildcards):
     }
 
 
+def train_model_params():
+    """The train rule's model section; with name and motif_filters auto, also the run's known motifs
+    (baselines.motifs) that seed the compact model's first layer when positives are few (cisflow.autosize).
+    """
+    model = section_params("model")
+    if model.get("name") == "auto" and model.get("motif_filters") == "auto":
+        model["known_motifs"] = canonical(config["baselines"]["motifs"])
+    return model
+
+
 def denoise_samples():
     """ATAC samples to denoise (denoise.samples, else every ATAC sample); none unless denoise.enabled."""
     opts = config["denoise"]

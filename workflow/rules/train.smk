@@ -23,7 +23,7 @@ rule train:
         gpu=1,
     params:
         device=config["device"],
-        model=section_params("model"),
+        model=train_model_params(),
         train=section_params("train"),
         seed=config["seed"],
         # resumed after a kill, so not an output (Snakemake would remove it before the rerun)

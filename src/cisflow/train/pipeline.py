@@ -39,6 +39,7 @@ from cisflow.transfer import (
     initialise,
     make_optimizer,
     read_source,
+    resolve_motif_filters,
     source_model_config,
     split_model_config,
 )
@@ -225,6 +226,7 @@ def train_model(
     device, outputs = resolve_device(device), _check_outputs(outputs)
     config = _run_identity(model_cfg, cfg, seed, data, data_files, train_batches)
     tasks, length, signals = config["tasks"], config["input_length"], config["signal_names"]
+    init, auto = resolve_motif_filters(init, tasks, auto)
     with deterministic(device, threads):
         torch.manual_seed(seed)
         model = build_model(model_cfg["name"], len(tasks), length, 4 + len(signals), **model_cfg["params"]).to(device)
