@@ -81,9 +81,8 @@ DEMO_TRAIN = {"epochs": 15, "min_epochs": 3, "batch_size": 128, "learning_rate":
               "patience": 3, "monitor": "auprc", "reverse_complement": True, "jitter": 100,
               "precise_bn_batches": 50, "positive_repeats": 1, "chance_auroc": None}  # fmt: skip
 CASES = {
-    "yeast": {"motifs": ["jaspar:MA0363.2", "jaspar:MA0265.1"], "pwm": "jaspar:MA0363.2",
-              "small_chroms": ["chrI", "chrIII"], "valid": ["chrXV"], "test": ["chrIV"]},
-    "chip": {"motifs": ["CEBPB_known1"], "pwm": "CEBPB_known1", "valid": ["chr5"], "test": ["chr6"]},
+    "yeast": {"pwm": "jaspar:MA0363.2", "small_chroms": ["chrI", "chrIII"], "valid": ["chrXV"], "test": ["chrIV"]},
+    "chip": {"pwm": "CEBPB_known1", "valid": ["chr5"], "test": ["chr6"]},
 }  # fmt: skip
 #: ``auto`` for every ``train`` key that takes it (the data-size defaults, :mod:`cisflow.autosize`).
 AUTO_TRAIN = dict.fromkeys(
@@ -93,7 +92,7 @@ VARIANTS = ("prev_default", "new_default", "auto_unseeded", "pretrained", "finet
 #: The pretrained model: the compact tier's architecture, a few epochs on the bigger data.
 PRETRAIN_MODEL = {"name": "deepbind", "params": {"num_filters": 64, "conv_width": 19, "hidden": 32, "dropout": 0.5,
                                                  "pooling": "max_avg"}}  # fmt: skip
-PRETRAIN_TRAIN = {**AUTO_TRAIN, "weight_decay": 0.0001, "epochs": 6, "patience": 2}
+PRETRAIN_TRAIN = {**AUTO_TRAIN, "weight_decay": 0.0001, "epochs": 4, "patience": 2}
 VALID_NEGATIVE_RATIO = 4.0  # a sampled validation set (every positive, 4 negatives each) keeps epochs short
 
 
@@ -271,7 +270,7 @@ def prepare(name: str, out: Path, threads: int, seed: int) -> dict:
 
 def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, dict | None]:
     """(data key, model config, train config, init) of a variant."""
-    known = {"motif_filters": "auto", "known_motifs": ctx["case"]["motifs"]}
+    known = {"motif_filters": "auto", "known_motifs": [ctx["case"]["pwm"]]}  # the run's baselines.motifs
     source = {"init_from": str(out / "pretrained")}
     return {
         "prev_default": ("small", DEMO_MODEL, DEMO_TRAIN, None),
