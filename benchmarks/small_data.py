@@ -92,7 +92,7 @@ VARIANTS = ("prev_default", "new_default", "auto_unseeded", "pretrained", "finet
 #: The pretrained model: the compact tier's architecture, a few epochs on the bigger data.
 PRETRAIN_MODEL = {"name": "deepbind", "params": {"num_filters": 64, "conv_width": 19, "hidden": 32, "dropout": 0.5,
                                                  "pooling": "max_avg"}}  # fmt: skip
-PRETRAIN_TRAIN = {**AUTO_TRAIN, "weight_decay": 0.0001, "epochs": 4, "patience": 2}
+PRETRAIN_TRAIN = {**AUTO_TRAIN, "weight_decay": 0.0001, "epochs": 12, "patience": 2}
 VALID_NEGATIVE_RATIO = 4.0  # a sampled validation set (every positive, 4 negatives each) keeps epochs short
 
 
