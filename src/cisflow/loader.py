@@ -15,8 +15,10 @@ positions off a chromosome end read as N, with no per-sequence loop.
 
 Optional signal channels (FactorNet style): per-base values of each bigWig, ``log1p``-transformed, are
 appended after the four DNA channels, ``x`` ``(B, 4 + S, L)``; a model then needs ``in_channels = 4 + S``.
-The tracks are read once into memory (float16, 2 bytes per bp per track; missing values are 0), the
-same values :mod:`cisflow.data` stores in the validation and test datasets.
+Each track is read once into a memory-mapped temporary file (float16, 2 bytes per bp per track on disk;
+missing values are 0; :class:`cisflow.bigwig.SignalWindows`) whose pages are released as windows are
+read, so the resident memory does not grow with the genome; the values are those :mod:`cisflow.data`
+stores in the validation and test datasets.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 import torch
 
 from cisflow.artifacts import DATASET, read
-from cisflow.bigwig import read_bigwig_tracks, signal_track_names
+from cisflow.bigwig import SignalWindows, signal_track_names
 from cisflow.data.sampling import gc_matched_sample
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, gc_fraction, reverse_complement_codes
@@ -81,19 +83,6 @@ class _Candidates:
         """
         k = np.asarray(k, dtype=np.int64)
         return k + np.searchsorted(self._neg_before, k, side="right")
-
-
-def _padded_concat(arrays: Sequence[np.ndarray], pad: int, fill) -> tuple[np.ndarray, np.ndarray]:
-    """One array ``[pad fill | a0 | pad fill | pad fill | a1 | pad fill ...]`` and each ``a_k``'s offset ``(C,)``."""
-    total = sum(a.shape[0] + 2 * pad for a in arrays)
-    out = np.full(total, fill, dtype=arrays[0].dtype if arrays else np.uint8)
-    offsets = np.zeros(len(arrays), np.int64)
-    pos = 0
-    for k, a in enumerate(arrays):
-        offsets[k] = pos + pad
-        out[pos + pad : pos + pad + a.shape[0]] = a
-        pos += a.shape[0] + 2 * pad
-    return out, offsets
 
 
 def prefetched(make: Callable[..., Any], args: Sequence[tuple], prefetch: int) -> Iterator[Any]:
@@ -148,7 +137,7 @@ class BinWindows:
     batch_size
         Windows per batch.
     signal_bigwigs
-        bigWigs whose ``log1p`` values follow the DNA channels (whole chromosomes read once, float16).
+        bigWigs whose ``log1p`` values follow the DNA channels (read once into a memory-mapped temporary file).
     prefetch
         Batches built ahead in a background thread (0: none).
     """
@@ -172,11 +161,8 @@ class BinWindows:
         self._starts = np.asarray(bin_start, dtype=np.int64) + bin_size // 2 - self.input_length // 2
         self._off, self._size = self._genome.chroms.locate(self.chroms)
         self.prefetch = max(int(prefetch), 0)
-        self._signals, self._signal_off, pad = [], np.zeros(len(self.chroms), np.int64), self.input_length
-        for path in signal_bigwigs:
-            tracks = read_bigwig_tracks(path, list(self.chroms), [genome.sizes[c] for c in self.chroms])
-            padded, self._signal_off = _padded_concat(tracks, pad, 0.0)
-            self._signals.append(np.lib.stride_tricks.sliding_window_view(padded, self.input_length))
+        sizes, length = [genome.sizes[c] for c in self.chroms], self.input_length
+        self._signals = [SignalWindows(path, list(self.chroms), sizes, length, length) for path in signal_bigwigs]
 
     def __len__(self) -> int:
         """Batches."""
@@ -194,8 +180,8 @@ class BinWindows:
 
     def batch(self, lo: int, hi: int) -> torch.Tensor:
         """``x`` float32 ``(hi - lo, 4 + S, L)`` of windows ``lo .. hi - 1``."""
-        at = self._signal_off[self._chrom_idx[lo:hi]] + self._starts[lo:hi]
-        return torch.from_numpy(one_hot_batch(self.codes(lo, hi), [w[at] for w in self._signals]))
+        signals = [w.gather(self._chrom_idx[lo:hi], self._starts[lo:hi]) for w in self._signals]
+        return torch.from_numpy(one_hot_batch(self.codes(lo, hi), signals))
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         """Yield ``x`` batches in window order."""
@@ -282,10 +268,8 @@ class GenomeBatches:
         self._cand = _Candidates(labels, self.chroms, self.tasks_idx, bin_mask)
         self._genome = genome.flat()  # a code cache stays memory-mapped; an in-memory genome is copied once
         self._chrom_off, self._chrom_size = self._genome.chroms.locate(self.chroms)
-        self._signals, self._signal_off = [], np.zeros(len(self.chroms), np.int64)
-        for path in self.signal_bigwigs:
-            windows, self._signal_off = self._load_signal(path, genome)
-            self._signals.append(windows)
+        sizes = [genome.sizes[c] for c in self.chroms]
+        self._signals = [SignalWindows(p, self.chroms, sizes, self.input_length, self.pad) for p in self.signal_bigwigs]
         self._gc = self._gc_pool() if gc_match else None
         log.info(
             "genome loader: %d positives, %d negatives on %d chromosomes; %d per epoch%s",
@@ -295,12 +279,6 @@ class GenomeBatches:
             self.n_samples,
             " (negatives GC-matched)" if gc_match else "",
         )
-
-    def _load_signal(self, path: str, genome: Genome) -> tuple[np.ndarray, np.ndarray]:
-        """Windows over the padded ``log1p`` signal of one bigWig, and each chromosome's offset in it."""
-        tracks = read_bigwig_tracks(path, self.chroms, [genome.sizes[c] for c in self.chroms])
-        padded, offsets = _padded_concat(tracks, self.pad, 0.0)
-        return np.lib.stride_tricks.sliding_window_view(padded, self.input_length), offsets
 
     def _starts(self, rows: np.ndarray, shift: np.ndarray | int = 0) -> np.ndarray:
         """Window starts ``(B,)`` int64 of candidate ``rows`` (bin centre - L/2, plus the jitter ``shift``)."""
@@ -426,8 +404,8 @@ class GenomeBatches:
         codes = self._codes(rows, starts)
         if flip.any():
             codes[flip] = reverse_complement_codes(codes[flip])
-        at = self._signal_off[self._cand.chrom_idx(rows)] + starts
-        signals = [windows[at] for windows in self._signals]
+        ci = self._cand.chrom_idx(rows)
+        signals = [windows.gather(ci, starts) for windows in self._signals]
         for vals in signals:
             vals[flip] = vals[flip, ::-1]
         return torch.from_numpy(one_hot_batch(codes, signals)), torch.from_numpy(self._cand.labels[rows])
@@ -471,8 +449,8 @@ class GenomeBatches:
             "tasks": np.array(self.tasks),
         }
         if self._signals:
-            at = self._signal_off[self._cand.chrom_idx(rows)] + starts
-            sample["signal"] = np.stack([w[at] for w in self._signals], axis=1)
+            ci = self._cand.chrom_idx(rows)
+            sample["signal"] = np.stack([w.gather(ci, starts) for w in self._signals], axis=1)
             sample["signal_names"] = np.array(self.signal_names)
         return sample
 

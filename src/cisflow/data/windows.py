@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cisflow.bigwig import read_bigwig_tracks, signal_track_names
+from cisflow.bigwig import SignalWindows, signal_track_names
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome
 from cisflow.labels import Labels
@@ -31,13 +31,17 @@ def _fetch(genome: Genome, chroms: Sequence[str], chrom_idx: np.ndarray, starts:
 def _signal_windows(
     path: str | Path, genome: Genome, chroms: Sequence[str], chrom_idx: np.ndarray, starts: np.ndarray, length: int
 ) -> np.ndarray:
-    """float16 ``(n, length)`` ``log1p`` signal of one bigWig under the windows, one chromosome at a time."""
+    """float16 ``(n, length)`` ``log1p`` signal of one bigWig under the windows (0 off a chromosome's ends),
+    gathered :data:`_FETCH_CHUNK` windows at a time from a memory-mapped copy (:class:`SignalWindows`)."""
+    used = [chroms[k] for k in np.unique(chrom_idx)]
+    index = np.full(len(chroms), -1, np.int64)
+    index[np.unique(chrom_idx)] = np.arange(len(used))
+    windows = SignalWindows(path, used, [genome.sizes[c] for c in used], length, length)
     out = np.zeros((starts.size, length), np.float16)
-    for k in np.unique(chrom_idx):
-        sel = np.flatnonzero(chrom_idx == k)
-        (track,) = read_bigwig_tracks(path, [chroms[k]], [genome.sizes[chroms[k]]])
-        padded = np.concatenate([np.zeros(length, np.float16), track, np.zeros(length, np.float16)])
-        out[sel] = np.lib.stride_tricks.sliding_window_view(padded, length)[starts[sel] + length]
+    for lo in range(0, starts.size, _FETCH_CHUNK):
+        out[lo : lo + _FETCH_CHUNK] = windows.gather(
+            index[chrom_idx[lo : lo + _FETCH_CHUNK]], starts[lo : lo + _FETCH_CHUNK]
+        )
     return out
 
 
