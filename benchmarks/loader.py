@@ -8,9 +8,12 @@
     loader's cost is ``1 - loader / in-memory`` (target < 10 %).
 (c) With ``--candidates-bins N`` instead: the memory the loader's training candidates hold per bin
     (``tracemalloc``), on made-up labels of N bins (4 chromosomes, 2 tasks, 2 % bound, 90 % kept).
+(d) With ``--signal-bases N`` instead: the resident memory of a loader with one signal bigWig on a random
+    chromosome of N bases (1 % of bins bound), after building it and after 22 batches of 256, and its peak
+    (``/proc/self/status`` sampled every 5 ms).
 
 Usage: ``python benchmarks/loader.py [--device cpu|cuda] [--batches 200] [--train-batches 30] [--prefetch 2]``
-or ``python benchmarks/loader.py --candidates-bins 20000000``
+or ``python benchmarks/loader.py --candidates-bins 20000000`` or ``--signal-bases 100000000``
 """
 
 from __future__ import annotations
@@ -73,6 +76,52 @@ def bench_candidates(n_bins: int) -> None:
     rows = cand.labels.shape[0]
     print(f"(c) {4 * per:,} bins, {rows:,} training candidates: held {held / 2**20:,.0f} MB "
           f"({held / rows:.2f} B per candidate), peak while building {peak / 2**20:,.0f} MB")  # fmt: skip
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:")) / 1024
+
+
+def bench_signal(n_bases: int, directory: Path) -> None:
+    """Print (d): resident memory of GenomeBatches with one signal bigWig on a chromosome of ``n_bases``."""
+    import tempfile
+    import threading
+
+    import numpy as np
+    import pyBigWig
+
+    from cisflow.genome import Genome
+    from cisflow.labels import Labels
+    from cisflow.loader import GenomeBatches
+
+    rng, step = np.random.default_rng(0), 50
+    path = Path(tempfile.mkdtemp(dir=directory)) / "signal.bw"
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([("chr1", n_bases)])
+    bw.addEntries("chr1", 0, values=(rng.random(n_bases // step) * 20).tolist(), span=step, step=step)
+    bw.close()
+    genome = Genome({"chr1": rng.integers(0, 4, n_bases).astype(np.uint8)})
+    nb = (n_bases - 200) // 50 + 1
+    bound = {"chr1": (rng.random((nb, 1)) < 0.01).astype(np.int8)}
+    labels = Labels(["t"], 200, 50, {"chr1": n_bases}, bound, {"chr1": np.ones(nb, bool)})
+    peak, base = [0.0], _rss_mb()
+
+    def sample() -> None:
+        while True:
+            peak[0] = max(peak[0], _rss_mb())
+            time.sleep(0.005)
+
+    threading.Thread(target=sample, daemon=True).start()
+    loader = GenomeBatches(genome, labels, ["chr1"], 1000, 256, seed=0, signal_bigwigs=[path])
+    built = _rss_mb() - base
+    for _, _batch in zip(range(22), loader, strict=False):
+        pass
+    after, top = _rss_mb() - base, peak[0] - base
+    print(f"(d) {n_bases:,} bp, one signal track: loader built +{built:,.0f} MB, after 22 batches of 256 "
+          f"+{after:,.0f} MB, peak +{top:,.0f} MB (its genome codes: {n_bases / 2**20:,.0f} MB)")  # fmt: skip
+    path.unlink()
+    path.parent.rmdir()
 
 
 def _model(device):
@@ -144,10 +193,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = the one-core figure)")
     parser.add_argument("--prefetch", type=int, default=0, help="batches built ahead in a thread in (b)")
     parser.add_argument("--candidates-bins", type=int, default=0, help="run (c) only, on this many bins")
+    parser.add_argument("--signal-bases", type=int, default=0, help="run (d) only, on a chromosome this long")
+    parser.add_argument("--tmp", type=Path, default=None, help="directory for (d)'s bigWig (default: system temp)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
     if args.candidates_bins:
         return bench_candidates(args.candidates_bins)
+    if args.signal_bases:
+        return bench_signal(args.signal_bases, args.tmp)
     import torch
 
     from cisflow.genome import Genome
