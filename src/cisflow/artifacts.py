@@ -364,7 +364,7 @@ def read(
             raise
         raise CisflowError(f"cannot read {what} ({exc.__class__.__name__}: {exc})", path) from exc
     _check_arrays(fmt, data, path, what)
-    data = {k: v.astype(str) if fmt.arrays[k].dtype == "str" else v for k, v in data.items()}
+    data = {k: v.astype(str, copy=False) if fmt.arrays[k].dtype == "str" else v for k, v in data.items()}
     if fmt.check is not None:
         fmt.check(data, path)
     return data

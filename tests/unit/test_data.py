@@ -194,3 +194,14 @@ def test_valid_negative_ratio_samples_valid_only(world):
     assert len(sets["test"]["ids"]) == int(labels.keep["c4"].sum())  # test: every kept bin
     with pytest.raises(CisflowError, match="valid_negative_ratio must be >= 0"):
         build_datasets(labels, genome, splits, valid_negative_ratio=-1)
+
+
+def test_bin_ids_equal_formatted_strings_across_chunks():
+    from cisflow.data.sampling import bin_ids
+
+    chrom = np.array(["chr1", "chr1", "chr21", "chrUn_KI270302v1", "chr8", "chr8", "chr21"])
+    start = np.array([0, 50, 46_699_800, 150, 9_950, 10_000, 5])
+    want = [f"{c}:{s}-{s + 200}" for c, s in zip(chrom.tolist(), start.tolist(), strict=True)]
+    for chunk in (1, 3, 1 << 16):
+        assert bin_ids(chrom, start, 200, chunk).tolist() == want
+    assert bin_ids(np.zeros(0, str), np.zeros(0, np.int64), 200).shape == (0,)
