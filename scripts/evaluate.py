@@ -14,5 +14,5 @@ evaluate_model(
     reverse_complement_average=snakemake.params.evaluate["reverse_complement_average"],
     device=snakemake.params.device,
     genome=snakemake.input.get("genome"),
-    signal_bigwigs=list(snakemake.input.get("signal", [])),
+    signal_bigwigs=snakemake.params.signal_bigwigs,
 )

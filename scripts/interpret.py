@@ -33,7 +33,7 @@ interpret_model(
     chrom_sizes=read_chrom_sizes(snakemake.input.sizes) if snakemake.input.sizes else None,
     device=snakemake.params.device,
     genome=snakemake.input.get("genome"),
-    signal_bigwigs=list(snakemake.input.get("signal", [])),
+    signal_bigwigs=snakemake.params.signal_bigwigs,
     # results/peaks/{group}.{peak_set}.narrowPeak: one summit-centred window per peak of the task's group
     peaks={Path(p).name.rsplit(".", 2)[0]: p for p in snakemake.input.peaks} or None,
 )

@@ -26,7 +26,7 @@ if "labels" in snakemake.input.keys():
         snakemake.input.genome,
         snakemake.input.splits,
         snakemake.input.valid,
-        signal_bigwigs=snakemake.input.signal,
+        signal_bigwigs=snakemake.params.signal_bigwigs,
         **common,
     )
 else:

@@ -106,13 +106,7 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
                 paths.append((f"genome.{key}", config["genome"][key]))
         if config["peaks"].get("reference"):
             paths.append(("peaks.reference", config["peaks"]["reference"]))
-    signals = config.get("inputs", {}).get("signal_bigwigs", [])
-    if signals and config["track"] != "genome":
-        raise CisflowError("inputs.signal_bigwigs needs track: genome (signal is read under genome windows)", source)
-    # bigWigs the workflow makes itself (results/signal/...) need not exist yet
-    paths += [("inputs.signal_bigwigs", p) for p in signals if not Path(p).as_posix().startswith("results/")]
-    if len({Path(p).name for p in signals}) < len(signals):
-        raise CisflowError("inputs.signal_bigwigs: bigWigs need distinct file names (they name the channels)", source)
+    paths += _signal_paths(config, source)
     motifs = config.get("motifs", {})
     if motifs.get("enabled") and motifs.get("method") not in config["interpret"]["methods"]:
         raise CisflowError(
@@ -138,6 +132,24 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
     _check_init_from(init.init_from, source, base)
     _check_model_fits(config, source)
     _check_motif_windows(config, source)
+
+
+def _signal_paths(config: dict, source: str | Path) -> list[tuple[str, str]]:
+    """``(key, path)`` of the ``inputs.signal_bigwigs`` to find on disk (not those the workflow makes, under
+    ``results/``); CisflowError off the genome track, for one list's repeated file names (they name the channels)
+    or cell types with unequal numbers of tracks (:func:`cisflow.cellsignal.check_signal`)."""
+    from cisflow.cellsignal import check_signal, per_cell_type
+
+    signal = config.get("inputs", {}).get("signal_bigwigs", [])
+    if signal and config["track"] != "genome":
+        raise CisflowError("inputs.signal_bigwigs needs track: genome (signal is read under genome windows)", source)
+    try:
+        check_signal(signal)
+    except CisflowError as exc:
+        raise CisflowError(f"inputs.signal_bigwigs: {exc}", source) from exc
+    listed = signal.items() if per_cell_type(signal) else [(None, signal)]
+    return [(f"inputs.signal_bigwigs.{cell}" if cell else "inputs.signal_bigwigs", str(p))
+            for cell, tracks in listed for p in tracks if not Path(p).as_posix().startswith("results/")]  # fmt: skip
 
 
 def _check_denoise(config: dict, source: str | Path) -> None:
@@ -359,7 +371,8 @@ def check_samples_config(config: dict, samples: Any, source: str | Path = "confi
     ------
     CisflowError
         A held-out cell type not in the sheet, every cell type held out, ``interpret.task`` not a task of the
-        model (its tasks: the sheet's groups whose cell type is not held out, sorted).
+        model (its tasks: the sheet's groups whose cell type is not held out, sorted), per-cell-type
+        ``inputs.signal_bigwigs`` without a cell type's tracks or with training cell types of different tracks.
     """
     cell_types = sorted(set(samples["cell_type"]))
     held = config["splits"]["heldout_cell_types"]
@@ -375,6 +388,21 @@ def check_samples_config(config: dict, samples: Any, source: str | Path = "confi
         raise CisflowError("splits.heldout_cell_types: every cell type is held out, no task is left to train", source)
     _check_task_index(config["interpret"]["task"], tasks, source)
     _check_baseline_motifs(config["baselines"]["motifs"], sorted(set(samples["group"])), source)
+    _check_cell_signal(config.get("inputs", {}).get("signal_bigwigs", []), tasks, sorted(set(samples["group"])), source)
+
+
+def _check_cell_signal(signal: Any, train_tasks: list[str], tasks: list[str], source: str | Path) -> None:
+    """``inputs.signal_bigwigs`` per cell type: tracks for every cell type of the ``tasks`` (training and held-out,
+    ``TASK.CELLTYPE``), the training tasks' cell types with one set (:func:`cisflow.cellsignal.training_tracks`)."""
+    from cisflow.cellsignal import cell_type_passes, per_cell_type, training_tracks
+
+    if not per_cell_type(signal):
+        return
+    try:
+        cell_type_passes(tasks, signal)
+        training_tracks(train_tasks, signal)
+    except CisflowError as exc:
+        raise CisflowError(f"inputs.signal_bigwigs: {exc}", source) from exc
 
 
 def _check_task_index(task: int, tasks: list[str], source: str | Path) -> None:

@@ -36,6 +36,7 @@ import torch
 
 from cisflow.artifacts import DATASET, read
 from cisflow.bigwig import SignalWindows, signal_track_names
+from cisflow.cellsignal import SignalSpec, channel_names, per_cell_type, training_tracks
 from cisflow.data.sampling import gc_matched_sample
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, gc_fraction, reverse_complement_codes
@@ -216,6 +217,9 @@ class GenomeBatches:
         Label columns to use (default: all).
     signal_bigwigs
         bigWig paths whose ``log1p`` values become extra channels ``4 .. 4 + S - 1``.
+    signal_names
+        The channels' names (default: the bigWig file names; per-cell-type tracks are named by their role,
+        :func:`cisflow.cellsignal.channel_names`).
     prefetch
         Batches built ahead in a background thread while the caller trains (0: none).
     bin_mask
@@ -247,6 +251,7 @@ class GenomeBatches:
         bin_mask: Mapping[str, np.ndarray] | None = None,
         positive_repeats: int = 1,
         gc_match: bool = False,
+        signal_names: Sequence[str] | None = None,
     ) -> None:
         _check_params(labels, chroms, input_length, batch_size, negative_ratio, jitter, tasks_idx)
         if isinstance(positive_repeats, bool) or not isinstance(positive_repeats, int) or positive_repeats < 1:
@@ -263,6 +268,9 @@ class GenomeBatches:
         self.tasks_idx = list(range(len(labels.tasks))) if tasks_idx is None else [int(j) for j in tasks_idx]
         self.tasks = [labels.tasks[j] for j in self.tasks_idx]
         self.signal_bigwigs = [str(p) for p in signal_bigwigs]
+        self._signal_names = None if signal_names is None else list(signal_names)
+        if self._signal_names is not None and len(self._signal_names) != len(self.signal_bigwigs):
+            raise CisflowError(f"{len(self._signal_names)} signal names for {len(self.signal_bigwigs)} bigWigs")
         self.prefetch = max(int(prefetch), 0)
         self.pad = (self.input_length + 1) // 2 + self.jitter
         self._cand = _Candidates(labels, self.chroms, self.tasks_idx, bin_mask)
@@ -320,8 +328,8 @@ class GenomeBatches:
     # ------------------------------------------------------------------ sizes
     @property
     def signal_names(self) -> list[str]:
-        """Names of the signal channels (the bigWig file names), in channel order."""
-        return signal_track_names(self.signal_bigwigs)
+        """Names of the signal channels (the bigWig file names, or the given names), in channel order."""
+        return signal_track_names(self.signal_bigwigs) if self._signal_names is None else self._signal_names
 
     @property
     def in_channels(self) -> int:
@@ -502,7 +510,7 @@ def train_from_genome(
     seed: int,
     *,
     negative_ratio: float | None = None,
-    signal_bigwigs: Sequence[str | Path] = (),
+    signal_bigwigs: SignalSpec = (),
     device: str | None = None,
     threads: int | None = None,
     init: Mapping[str, Any] | None = None,
@@ -516,10 +524,11 @@ def train_from_genome(
     stream from the genome (:class:`GenomeBatches`); validation stays the ``valid_npz`` dataset, so
     early stopping sees the same bins every epoch. ``train_cfg["jitter"]`` shifts each
     window by up to ± that many bp. ``signal_bigwigs`` become extra input channels (the validation
-    set must carry the same ones, see :func:`cisflow.data.build_datasets`). ``init``: initialisation and
-    fine-tuning (:class:`cisflow.transfer.InitParams`). ``tasks``: train on these tasks only (default
-    all but those of the ``heldout_cell_types`` that ``splits_json`` records: their labels are never
-    read here, only scored in the test split). ``outputs`` and resuming as for
+    set must carry the same ones, see :func:`cisflow.data.build_datasets`); given per cell type
+    (:mod:`cisflow.cellsignal`), the training tasks' cell type's tracks are read, never a held-out one's.
+    ``init``: initialisation and fine-tuning (:class:`cisflow.transfer.InitParams`). ``tasks``: train on
+    these tasks only (default all but those of the ``heldout_cell_types`` that ``splits_json`` records:
+    their labels are never read here, only scored in the test split). ``outputs`` and resuming as for
     :func:`cisflow.train.train_model`.
     """
     from cisflow.autosize import resolve_auto
@@ -534,10 +543,7 @@ def train_from_genome(
     mask = _train_bins(labels, info, input_length)
     chroms = [c for c in labels.chroms if mask[c].any()]
     columns = _task_columns(labels, tasks, labels_npz, info.get("heldout_cell_types", ()))
-    if info.get("heldout_cell_types") and signal_bigwigs:
-        log.warning("held-out cell types %s are predicted with the same signal channels as the training cell "
-                    "types (%s): signal is not read per cell type", ", ".join(info["heldout_cell_types"]),
-                    ", ".join(signal_track_names(signal_bigwigs)))  # fmt: skip
+    tracks = _training_tracks(labels, columns, signal_bigwigs, info, splits_json)
     n_positives = int(_Candidates(labels, chroms, columns, mask).pos.size)
     cfg = check_train_config(resolve_auto(model_cfg, check_train_config(train_cfg), n_positives, labels.bin_size)[1])
     batches = GenomeBatches(
@@ -550,15 +556,35 @@ def train_from_genome(
         jitter=cfg["jitter"],
         reverse_complement=cfg["reverse_complement"],
         seed=seed,
-        signal_bigwigs=signal_bigwigs,
+        signal_bigwigs=tracks,
         bin_mask=mask,
         positive_repeats=cfg["positive_repeats"],
         tasks_idx=columns,
         gc_match=bool(info.get("gc_match", False)),
+        signal_names=channel_names(signal_bigwigs),
     )
     return train_model(None, valid_npz, outputs, model_cfg, train_cfg, seed, device, train_batches=batches,
                        threads=threads, init=init, tasks=tasks,
-                       data_files=[labels_npz, fasta, splits_json, *signal_bigwigs])  # fmt: skip
+                       data_files=[labels_npz, fasta, splits_json, *tracks])  # fmt: skip
+
+
+def _training_tracks(
+    labels: Labels, columns: Sequence[int], signal: SignalSpec, info: Mapping[str, Any], splits_json: str | Path
+) -> list[str]:
+    """The bigWigs of the training columns' cell type (:func:`cisflow.cellsignal.training_tracks`); CisflowError
+    naming ``splits_json`` when those cell types have different tracks. One list for every cell type with
+    held-out cell types is logged: they are predicted with the training cell types' tracks."""
+    try:
+        tracks = training_tracks([labels.tasks[j] for j in columns], signal)
+    except CisflowError as exc:
+        raise CisflowError(str(exc), splits_json) from exc
+    if info.get("heldout_cell_types") and tracks and not per_cell_type(signal):
+        log.warning("held-out cell types %s are predicted with the same signal channels as the training cell "
+                    "types (%s): give inputs.signal_bigwigs per cell type to read each cell type's own",
+                    ", ".join(info["heldout_cell_types"]), ", ".join(channel_names(signal)))  # fmt: skip
+    if tracks:
+        log.info("signal channels %s read from %s", ", ".join(channel_names(signal)), ", ".join(tracks))
+    return tracks
 
 
 def _task_columns(

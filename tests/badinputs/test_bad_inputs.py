@@ -595,6 +595,37 @@ def test_config_signal_bigwigs(tmp_path):
     _raises(check_inputs, "my.yaml", "distinct file names", config=config, source="my.yaml", base_dir=tmp_path)
 
 
+def test_config_signal_bigwigs_per_cell_type(tmp_path):
+    import pandas as pd
+
+    from cisflow.config import check_inputs, check_samples_config, validate_config
+
+    (tmp_path / "samples.tsv").write_text("task\tcell_type\tassay\treplicate\treads\n")
+    write_fasta(tmp_path / "g.fa", [("chr1", "ACGT" * 50)])
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config.update(samples="samples.tsv", inputs={"signal_bigwigs": {"K562": ["results/signal/K.bw"], "HepG2": []}})
+    config["genome"].update(fasta="g.fa")
+    config["peaks"].update(reference=None)
+    _raises(validate_config, "my.yaml", "inputs.signal_bigwigs", config=config, source="my.yaml")
+    config["inputs"]["signal_bigwigs"]["HepG2"] = ["dnase/HepG2.bw"]
+    config = validate_config(config, "my.yaml")
+    _raises(check_inputs, "my.yaml", "inputs.signal_bigwigs.HepG2: file dnase/HepG2.bw does not exist", config=config,
+            source="my.yaml", base_dir=tmp_path)  # fmt: skip
+    config["inputs"]["signal_bigwigs"]["HepG2"] = ["results/signal/H.bw", "results/signal/H2.bw"]
+    _raises(check_inputs, "my.yaml", "inputs.signal_bigwigs: ", "same number", "got K562: 1, HepG2: 2", config=config,
+            source="my.yaml", base_dir=tmp_path)  # fmt: skip
+    config["inputs"]["signal_bigwigs"] = {"K562": ["results/signal/K.bw"]}
+    sheet = pd.DataFrame({"group": ["TF.K562", "TF.HepG2"], "cell_type": ["K562", "HepG2"]})
+    config["splits"]["heldout_cell_types"] = ["HepG2"]
+    _raises(check_samples_config, "my.yaml", "inputs.signal_bigwigs: task TF.HepG2: no signal bigWigs for cell type "
+            "'HepG2'", config=config, samples=sheet, source="my.yaml")  # fmt: skip
+    config["inputs"]["signal_bigwigs"]["HepG2"] = ["results/signal/H.bw"]
+    check_samples_config(config, sheet, "my.yaml")
+    config["splits"]["heldout_cell_types"] = []
+    _raises(check_samples_config, "my.yaml", "inputs.signal_bigwigs: ", "cell types HepG2, K562 with different "
+            "tracks", config=config, samples=sheet, source="my.yaml")  # fmt: skip
+
+
 def test_splits_labels_not_an_npz(tmp_path, capsys, data):
     bad = tmp_path / "labels.npz"
     save_npz(bad, codes=np.zeros((2, 3), np.uint8))

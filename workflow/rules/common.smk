@@ -2,6 +2,7 @@
 
 from snakemake.utils import validate
 
+from cisflow.cellsignal import signal_files
 from cisflow.config import check_samples_config, schema_path
 from cisflow.genome import fasta_sizes, indexed_fasta_name
 from cisflow.samples import read_sample_sheet
@@ -18,8 +19,10 @@ wildcard_constraints:
 
 
 SPLITS = ["train", "valid", "test"]
-# FactorNet-style extra input channels (bigWigs), after A C G T
+# FactorNet-style extra input channels (bigWigs), after A C G T: one list for every cell type, or
+# {cell_type: [bigWig, ...]} (cisflow.cellsignal); SIGNAL_FILES: every one of those files
 SIGNAL_BIGWIGS = config["inputs"]["signal_bigwigs"]
+SIGNAL_FILES = signal_files(SIGNAL_BIGWIGS)
 BASELINES = (
     (["pwm"] if config["baselines"]["motifs"] else [])
     + (["kmer"] if config["baselines"]["kmer"] else [])
@@ -183,7 +186,7 @@ def genome_inputs(wildcards):
     """
     if config["track"] != "genome":
         return {}
-    return {"genome": GENOME_CODES, "signal": SIGNAL_BIGWIGS}
+    return {"genome": GENOME_CODES, "signal": SIGNAL_FILES}
 
 
 def train_inputs(wildcards):
@@ -199,7 +202,8 @@ def train_inputs(wildcards):
         "labels": "results/labels/labels.npz",
         "genome": GENOME_CODES,
         "splits": "results/data/splits.json",
-        "signal": SIGNAL_BIGWIGS,
+        # per-cell-type tracks: the training cell types' only (a held-out cell type's are never read)
+        "signal": signal_files(SIGNAL_BIGWIGS, config["splits"]["heldout_cell_types"]),
     }
 
 

@@ -35,6 +35,7 @@ rule evaluate:
     params:
         device=config["device"],
         evaluate=section_params("evaluate", drop=["submission_round"]),
+        signal_bigwigs=canonical(SIGNAL_BIGWIGS),
     script:
         "../../scripts/evaluate.py"
 

@@ -64,6 +64,7 @@ rule interpret:
     params:
         device=config["device"],
         interpret=section_params("interpret", drop=["splits"]),
+        signal_bigwigs=canonical(SIGNAL_BIGWIGS),
         motifs=canonical(config.get("simulation", {}).get("motifs", [])),
         seed=config["seed"],
     script:

@@ -2,7 +2,7 @@ rule datasets:
     input:
         labels="results/labels/labels.npz",
         codes=GENOME_CODES,
-        signal=SIGNAL_BIGWIGS,
+        signal=SIGNAL_FILES,
     output:
         train="results/data/train.npz",
         valid="results/data/valid.npz",
@@ -20,7 +20,7 @@ rule datasets:
         runtime=runtime(20, 0, per_genome_gb=10),
     params:
         splits=section_params("splits"),
-        signal_bigwigs=SIGNAL_BIGWIGS,
+        signal_bigwigs=canonical(SIGNAL_BIGWIGS),
         seed=config["seed"],
     script:
         "../../scripts/datasets.py"

@@ -23,6 +23,7 @@ rule train:
         gpu=1,
     params:
         device=config["device"],
+        signal_bigwigs=canonical(SIGNAL_BIGWIGS),
         model=train_model_params(),
         train=section_params("train"),
         seed=config["seed"],

@@ -52,7 +52,8 @@ def make_cell_type_project(
     Returns
     -------
     dict
-        ``genome``, ``samples``, ``sites`` ``{kind: [Site, ...]}`` and ``bound`` ``{cell type: [Site, ...]}``.
+        ``genome``, ``samples``, ``sites`` ``{kind: [Site, ...]}``, ``bound`` ``{cell type: [Site, ...]}`` and
+        ``sizes`` ``{chrom: bp}``.
     """
     out = Path(out_dir)
     (out / "reads").mkdir(parents=True, exist_ok=True)
@@ -79,7 +80,30 @@ def make_cell_type_project(
                               name_prefix=f"{cell}_rep{rep}")  # fmt: skip
             rows.append(("TF", cell, "chip", str(rep), str(bam.resolve()), str(control.resolve())))
     samples = _write_sheet(out / "samples.tsv", rows)
-    return {"genome": str(genome), "samples": str(samples), "sites": kinds, "bound": bound}
+    return {"genome": str(genome), "samples": str(samples), "sites": kinds, "bound": bound, "sizes": sizes}
+
+
+def write_cell_signal(out_dir: str | Path, project: dict[str, Any], value: float = 20.0, flank: int = 100) -> dict:
+    """One accessibility-like bigWig per cell type: ``value`` within ``flank`` bp of its bound sites, 0 elsewhere.
+
+    Returns ``{cell type: [bigWig path]}`` (absolute paths), the shape of ``inputs.signal_bigwigs`` per cell type.
+    """
+    import pyBigWig
+
+    out, tracks = Path(out_dir), {}
+    out.mkdir(parents=True, exist_ok=True)
+    for cell, sites in project["bound"].items():
+        path = out / f"{cell}.dnase.bw"
+        bw = pyBigWig.open(str(path), "w")
+        bw.addHeader(list(project["sizes"].items()))
+        for chrom, size in project["sizes"].items():
+            values = np.zeros(size)
+            for site in sites_on(sites, chrom):
+                values[max(site.center - flank, 0) : site.center + flank] = value
+            bw.addEntries(chrom, 0, values=values.tolist(), span=1, step=1)
+        bw.close()
+        tracks[cell] = [str(path.resolve())]
+    return tracks
 
 
 def _write_sheet(path: Path, rows: Sequence[tuple[str, ...]]) -> Path:

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from cisflow.bigwig import signal_track_names
+from cisflow.cellsignal import SignalSpec, channel_names, per_cell_type
 from cisflow.data.windows import _FETCH_CHUNK, _fetch, _window_starts, add_signal
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome, gc_fraction
@@ -196,7 +195,7 @@ def build_datasets(
     valid_negative_ratio: float | None = None,
     seed: int = 0,
     heldout_cell_types: Sequence[str] = (),
-    signal_bigwigs: Sequence[str | Path] = (),
+    signal_bigwigs: SignalSpec = (),
     valid_regions: Sequence[str] = (),
     test_regions: Sequence[str] = (),
     with_codes: bool = True,
@@ -227,7 +226,9 @@ def build_datasets(
     heldout_cell_types
         Cell types (tasks ``TASK.CELLTYPE``) whose columns appear only in test.
     signal_bigwigs
-        bigWigs whose ``log1p`` per-base values become ``signal`` channels (:func:`add_signal`).
+        bigWigs whose ``log1p`` per-base values become ``signal`` channels (:func:`add_signal`); or
+        ``{cell_type: [bigWig, ...]}`` (:mod:`cisflow.cellsignal`, coordinate datasets only: their
+        ``signal_names`` are the channels' roles and each task's windows get its cell type's tracks when used).
     valid_regions, test_regions
         ``chrom:start-end`` regions held out inside their chromosomes; bins within one input window
         of a region boundary are left out of every split (:func:`cisflow.splits.bin_splits`).
@@ -244,6 +245,9 @@ def build_datasets(
     valid_ratio = eval_negative_ratio if valid_negative_ratio is None else valid_negative_ratio
     ratios = {"train": negative_ratio, "valid": valid_ratio, "test": eval_negative_ratio}
     _check_build_args(labels, genome, splits, input_length, negative_ratio, eval_negative_ratio, valid_negative_ratio)
+    if per_cell_type(signal_bigwigs) and with_codes:
+        raise CisflowError("signal bigWigs per cell type need coordinate datasets (with_codes=False): a stored "
+                           "window holds one cell type's signal")  # fmt: skip
     cols = split_tasks(labels.tasks, heldout_cell_types)
     rng = np.random.default_rng(seed)
     out = {}
@@ -258,7 +262,7 @@ def build_datasets(
         if signal_bigwigs and with_codes:
             out[split] = add_signal(out[split], genome, signal_bigwigs)
         elif signal_bigwigs:
-            out[split]["signal_names"] = np.asarray(signal_track_names(signal_bigwigs), dtype=str)
+            out[split]["signal_names"] = np.asarray(channel_names(signal_bigwigs), dtype=str)
         n_pos = int((out[split]["labels"] == 1).any(axis=1).sum())
         log.info("%s: %d windows (%d positive) on %d chromosomes", split, rows.size, n_pos, len(chroms))
         _check_bound(out[split], split, chroms, labels)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from cisflow.bigwig import SignalWindows, signal_track_names
+from cisflow.cellsignal import role_names
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome
 from cisflow.labels import Labels
@@ -104,7 +105,10 @@ def dataset_codes(data: Mapping[str, np.ndarray], genome: Genome | None, rows: n
 
 
 def check_dataset_signal(data: Mapping[str, np.ndarray], signal_bigwigs: Sequence[str | Path]) -> None:
-    """CisflowError unless ``signal_bigwigs`` are the dataset's signal channels (by file name, in order)."""
+    """CisflowError unless ``signal_bigwigs`` are the dataset's signal channels: by file name, in order, or as many
+    as its per-cell-type roles (:func:`cisflow.cellsignal.role_names`: any cell type's tracks)."""
     names = [str(n) for n in data.get("signal_names", [])]
+    if names and names == role_names(len(signal_bigwigs)):
+        return
     if signal_track_names(signal_bigwigs) != names:
         raise CisflowError(f"signal bigWigs {signal_track_names(signal_bigwigs)} are not the dataset's {names}")

@@ -19,6 +19,7 @@ import numpy as np
 
 from cisflow import artifacts, metrics
 from cisflow.artifacts import check_signal_names, read_dataset, write_predictions
+from cisflow.cellsignal import SignalSpec, cell_type_passes, tracks_by_cell_type
 from cisflow.errors import CisflowError
 from cisflow.evaluate.plots import plot_curves
 from cisflow.io import atomic_open, format_cell, write_json
@@ -57,18 +58,22 @@ def _predict_windows(
 ) -> np.ndarray:
     """Probabilities ``(N, T)`` of a coordinate dataset's tasks, its windows made batch by batch from ``genome``,
     each batch's model outputs mapped to the tasks (``opts["sources"]``, :func:`cisflow.splits.task_sources`) and
-    written to a memory-mapped ``probs_path`` as they come (nothing genome-wide held in memory)."""
+    written to a memory-mapped ``probs_path`` as they come (nothing genome-wide held in memory). With signal
+    bigWigs per cell type, one pass per cell type: its tasks' columns from windows carrying its tracks
+    (:func:`cisflow.cellsignal.cell_type_passes`)."""
     from cisflow.genome import Genome
     from cisflow.loader import dataset_windows
     from cisflow.predict import predict_batches
 
-    windows = dataset_windows(data, Genome.open(genome), None, opts["batch_size"], opts["signal_bigwigs"])
+    genome_, tasks = Genome.open(genome), [str(t) for t in data["tasks"]]
     probs = np.lib.format.open_memmap(probs_path, mode="w+", dtype=np.float32, shape=data["labels"].shape)
-    at = 0
-    for part in predict_batches(model, windows, opts["device"], opts["reverse_complement_average"]):
-        probs[at : at + len(part)] = map_outputs(part, opts["sources"])
-        at += len(part)
-    log.info("scored %d windows made from %s", at, genome)
+    for tracks, cols in cell_type_passes(tasks, opts["signal_bigwigs"]):
+        windows = dataset_windows(data, genome_, None, opts["batch_size"], tracks)
+        sources, at = [opts["sources"][j] for j in cols], 0
+        for part in predict_batches(model, windows, opts["device"], opts["reverse_complement_average"]):
+            probs[at : at + len(part), cols] = map_outputs(part, sources)
+            at += len(part)
+        log.info("scored %d windows made from %s (tasks %s)", at, genome, ", ".join(tasks[j] for j in cols))
     return probs
 
 
@@ -147,7 +152,7 @@ def evaluate_model(
     device: str | None = None,
     reverse_complement_average: bool = EvaluateParams.reverse_complement_average,
     genome: str | Path | None = None,
-    signal_bigwigs: Sequence[str | Path] = (),
+    signal_bigwigs: SignalSpec = (),
 ) -> list[dict[str, Any]]:
     """Predict a test set with a saved model and write its evaluation.
 
@@ -173,7 +178,9 @@ def evaluate_model(
         default, as in the config's ``evaluate`` section (:class:`EvaluateParams`).
     genome, signal_bigwigs
         For a coordinate dataset (no ``codes``): the genome (code cache or FASTA) its windows are made
-        from, a batch at a time, and the bigWigs of its signal channels.
+        from, a batch at a time, and the bigWigs of its signal channels: one list, or ``{cell_type:
+        [bigWig, ...]}`` (each task predicted with its cell type's tracks, :mod:`cisflow.cellsignal`;
+        ``metrics.json`` records each cell type's tracks as ``signal_tracks``).
 
     Returns
     -------
@@ -195,6 +202,11 @@ def evaluate_model(
         "model": meta,
         "reverse_complement_average": bool(reverse_complement_average),
     } | _cell_type_info(data["tasks"], meta.get("tasks") or data["tasks"], sources)
+    if signal_bigwigs and "codes" not in data:
+        try:
+            info["signal_tracks"] = tracks_by_cell_type([str(t) for t in data["tasks"]], signal_bigwigs)
+        except CisflowError as exc:
+            raise CisflowError(str(exc), test_npz) from exc
 
     def finish(probs: np.ndarray) -> list[dict[str, Any]]:
         geometry = artifacts.geometry(data)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from cisflow.artifacts import SCORES, check_signal_names, geometry, read_datasets, write
+from cisflow.cellsignal import SignalSpec, tracks_for
 from cisflow.errors import CisflowError
 from cisflow.genome import one_hot
 from cisflow.interpret._common import center, resolve_device
@@ -31,6 +32,7 @@ from cisflow.interpret.scoring import (
 from cisflow.interpret.tracks import contribution_bigwig
 from cisflow.io import atomic_open
 from cisflow.params import StageParams, log_params
+from cisflow.splits import cell_type_of
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +213,7 @@ def interpret_model(
     chrom_sizes: Mapping[str, int] | None = None,
     precision: str = InterpretParams.deepshap_precision,
     genome: str | Path | None = None,
-    signal_bigwigs: Sequence[str | Path] = (),
+    signal_bigwigs: SignalSpec = (),
     peaks: Mapping[str, str | Path] | None = None,
 ) -> dict[str, Path]:
     """Contribution scores of a saved model on a dataset split, written per method.
@@ -225,7 +227,8 @@ def interpret_model(
     matched to ``motifs``; needed with ``motifs``) and ``summary`` (one row per method: sequences,
     seconds, positional auPRC, DeepSHAP's worst summation error). DeepSHAP runs in ``precision``
     (``float32`` or ``float64``). Coordinate datasets (no codes) have only the rows interpreted made
-    from ``genome`` (and ``signal_bigwigs``, their signal channels). With ``peaks`` (``{task: narrowPeak}``)
+    from ``genome`` (and ``signal_bigwigs``, their signal channels: one list, or ``{cell_type: [bigWig, ...]}`` of which
+    the interpreted task's cell type's are read, :mod:`cisflow.cellsignal`). With ``peaks`` (``{task: narrowPeak}``)
     the windows are one per peak of the task's file on the datasets' chromosomes, centred on its summit
     (:func:`cisflow.interpret.windows.summit_windows`), instead of the datasets' bound bins; their ``ids``
     name the peaks. ``methods`` defaults to the config's (:class:`InterpretParams`: ISM and gradient × input;
@@ -261,7 +264,7 @@ def interpret_model(
         rows = select_sequences(data["labels"], t, max_sequences, positives_only, seed)
     if not len(rows):
         raise CisflowError(f"no sequences to interpret for task {data['tasks'][t]!r}", ", ".join(map(str, paths)))
-    codes, signal = _rows_arrays(data, rows, genome, signal_bigwigs)
+    codes, signal = _rows_arrays(data, rows, genome, _task_tracks(signal_bigwigs, str(data["tasks"][t]), paths[0]))
     sample = {"x": one_hot(codes), "ids": data["ids"][rows].astype(str), "task": str(data["tasks"][t])}
     sample |= {k: data[k][rows] for k in ("chrom", "start") if k in data} | {"seed": seed} | geometry(data)
     if "tracks" in outputs and "chrom" not in sample:
@@ -293,6 +296,14 @@ def _peak_dataset(data, peaks, genome, max_sequences: int, seed: int, path) -> d
     replaced = ("codes", "signal", "labels", "ids", "chrom", "start", "bin_start")
     kept = {k: v for k, v in data.items() if k not in replaced}
     return kept | {"labels": labels, "ids": windows["ids"], "chrom": windows["chrom"], "start": windows["start"]}
+
+
+def _task_tracks(signal: SignalSpec, task: str, path) -> list[str]:
+    """The bigWigs of ``task``'s cell type (:func:`cisflow.cellsignal.tracks_for`); CisflowError naming ``path``."""
+    try:
+        return tracks_for(signal, cell_type_of(task))
+    except CisflowError as exc:
+        raise CisflowError(f"task {task}: {exc}", path) from exc
 
 
 def _rows_arrays(data, rows: np.ndarray, genome, signal_bigwigs) -> tuple[np.ndarray, np.ndarray | None]:
