@@ -137,7 +137,8 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
     seconds = time.perf_counter() - start
     evaluation = (out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}") / "evaluate"
     evaluate_model(out, results / "data/test.npz", evaluation_outputs(evaluation), reverse_complement_average=True,
-                   genome=results / "genome/codes.npy")  # fmt: skip
+                   genome=results / "genome/codes.npy",
+                   signal_bigwigs=config.get("inputs", {}).get("signal_bigwigs", []))  # fmt: skip
     meta = json.loads((out / "model.json").read_text())
     valid = meta["best_value"] if meta.get("monitor") == "auprc" else float("nan")
     return {**_metrics(evaluation / "metrics.json"), "seconds": seconds, "valid_auprc": valid}
