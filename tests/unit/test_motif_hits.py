@@ -24,6 +24,7 @@ from cisflow.motifs import (
     write_hits,
 )
 from cisflow.motifs.calibrate import seqlet_lambdas, shuffle_bases
+from cisflow.motifs.checks import distinct_seqlets
 from cisflow.motifs.hits import central_window, summit_offsets
 from cisflow.motifs.hitstage import known_targets
 from cisflow.motifs.plots import cooccurrence, plot_hit_summary
@@ -264,6 +265,24 @@ def test_call_hits_recovers_planted_instances_at_the_fdr(planted):
     assert set(map(tuple, strict.values)) <= set(map(tuple, hits.values))  # a stricter FDR keeps a subset
 
 
+def test_call_hits_patterns_compete_on_fit_not_on_their_lambda():
+    # B's exact instance: A's CWM matches it with cosine 0.8. With A's λ 0.3 as A's own L1 weight (B's 0.7),
+    # the cheaper A would take B's bases; one shared L1 weight gives them to B, whose CWM matches them exactly.
+    scores, x = _regions([[(B_SEQ, 20)], [(A_SEQ, 40)], [(B_SEQ, 10), (A_SEQ, 60)]], length=90, seed=7)
+    pats = [_pattern("A", A_SEQ), _pattern("B", B_SEQ)]
+    hits, info = call_hits(scores, x, pats, ["r0", "r1", "r2"], lambdas={"A": 0.3, "B": 0.7}, fdr=1.0, device="cpu")
+    found = set(zip(hits["region"], hits["pattern"], hits["start"], strict=True))
+    assert found == {("r0", "B", 20), ("r1", "A", 40), ("r2", "B", 10), ("r2", "A", 60)}
+    assert info["lambdas"] == {"A": 0.3, "B": 0.7}
+    # each pattern keeps only hits whose cosine reaches its own λ: B at 0.9 loses a 6-of-10 instance of B
+    half = B_SEQ[:8] + "GA"  # cosine 0.8 with B, 0.6 with A
+    scores, x = _regions([[(half, 30)]], length=80, seed=2, noise=0.0)
+    hits, _ = call_hits(scores, x, [_pattern("B", B_SEQ)], lambdas={"B": 0.9}, fdr=1.0, device="cpu")
+    assert hits.empty
+    hits, _ = call_hits(scores, x, [_pattern("B", B_SEQ)], lambdas={"B": 0.75}, fdr=1.0, device="cpu")
+    assert hits[["start", "strand"]].values.tolist() == [[30, "+"]]
+
+
 def test_call_hits_window_and_bad_inputs(planted):
     pats = [_pattern("A", A_SEQ)]
     hits, info = call_hits(planted["scores"][:6], planted["x"][:6], pats, planted["ids"][:6], window=50, device="cpu")
@@ -278,6 +297,26 @@ def test_call_hits_window_and_bad_inputs(planted):
 
 
 # ---------------------------------------------------------------- checks
+
+
+def test_distinct_seqlets_known_answer():
+    # r0: A's instance, r1: B's, r2: A's on the minus strand. Seqlets (untrimmed starts = core - 3):
+    # A at r0 and r2 (distinct), B at r0 (A's instance: A's CWM matches it best) and at r1 (distinct).
+    scores, x = _regions([[(A_SEQ, 20)], [(B_SEQ, 30)], [(_revcomp(A_SEQ), 40)]], length=80, seed=8)
+    a = {"example_idx": [0, 2], "start": [17, 37], "is_revcomp": [False, True]}
+    b = {"example_idx": [0, 1], "start": [17, 27], "is_revcomp": [False, False]}
+    pats = [_pattern("A", A_SEQ, seqlets=a), _pattern("B", B_SEQ, seqlets=b), _pattern("C", C_SEQ)]
+    flags = distinct_seqlets(scores, x, pats)
+    assert flags["A"].tolist() == [True, True] and flags["B"].tolist() == [False, True] and flags["C"].size == 0
+    hits = pd.DataFrame(
+        {"region": ["r0", "r2"], "pattern": ["A", "A"], "strand": ["+", "-"], "untrimmed_start": [17, 37]}
+    )
+    recall = seqlet_recall(hits, pats, ["r0", "r1", "r2"]).set_index("pattern")
+    only = seqlet_recall(hits, pats, ["r0", "r1", "r2"], only=flags).set_index("pattern")
+    assert recall.loc["B", "n_seqlets"] == 2 and only.loc["B", "n_seqlets"] == 1 and only.loc["B", "n_recalled"] == 0
+    assert only.loc["A", "recall"] == 1.0
+    with pytest.raises(CisflowError, match="seqlet region index 2 outside the 2 regions"):
+        distinct_seqlets(scores[:2], x[:2], pats)
 
 
 def test_seqlet_recall_known_answer():

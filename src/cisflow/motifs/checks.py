@@ -3,6 +3,14 @@
 *Seqlet recall* (Fi-NeMo's check): a seqlet of pattern ``p`` (its untrimmed window, strand and
 region, as modisco-lite reports it) is recalled when a hit of ``p`` on the same strand in the same
 region has its untrimmed start within ``tolerance`` bp of the seqlet's start (0: the same start).
+Fi-NeMo's report defines it the same way (the same untrimmed start, strand and pattern).
+
+*Distinct seqlets*: patterns compete for bases in the fit, so a seqlet whose scores another pattern's
+CWM matches better than its own pattern's is claimed by that pattern, not missed by the caller.
+:func:`distinct_seqlets` marks the seqlets whose own pattern's trimmed CWM is their best match (cosine,
+either strand, over windows that overlap the seqlet's trimmed core by at least half); the recall of
+the distinct seqlets is the check of the caller itself, the recall of all seqlets also measures how
+distinct the patterns are.
 
 *Planted instances* (simulations): a planted instance of motif ``m`` is recalled when a hit of a
 pattern matched to ``m`` overlaps it by at least ``min_overlap`` × the shorter of the two widths; a
@@ -15,8 +23,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 
 from cisflow.errors import CisflowError
+from cisflow.motifs.fit import motif_set
 from cisflow.motifs.modisco import Pattern
 
 SEQLET_COLUMNS = ["pattern", "n_seqlets", "n_recalled", "recall", "n_hits"]
@@ -35,8 +46,70 @@ def _seqlets(pattern: Pattern, ids: Sequence[str]) -> pd.DataFrame:
     )
 
 
+def _seqlet_cores(patterns: Sequence[Pattern], offsets: np.ndarray, widths: np.ndarray) -> pd.DataFrame:
+    """Every seqlet as ``pattern`` (index), ``n`` (region index), ``lo hi`` (its trimmed core in the region)."""
+    parts = []
+    for i, p in enumerate(patterns):
+        s = p.seqlets
+        k = 2 * i + np.asarray(s.get("is_revcomp", []), dtype=bool).astype(np.int64)
+        lo = np.asarray(s.get("start", []), dtype=np.int64) + offsets[k]
+        n = np.asarray(s.get("example_idx", []), dtype=np.int64)
+        parts.append(pd.DataFrame({"pattern": i, "n": n, "lo": lo, "hi": lo + widths[k]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def distinct_seqlets(scores: np.ndarray, x: np.ndarray, patterns: Sequence[Pattern]) -> dict[str, np.ndarray]:
+    """Which seqlets match their own pattern's CWM best among all patterns (see the module docstring).
+
+    Parameters
+    ----------
+    scores, x
+        Actual-base contributions and one-hot sequences ``(N, 4, L)`` of the regions modisco saw.
+    patterns
+        The patterns with their seqlets (``example_idx start is_revcomp``, untrimmed starts).
+
+    Returns
+    -------
+    dict
+        ``{pattern: bool (n_seqlets,)}`` in the order of the pattern's seqlets: True where no other
+        pattern's trimmed CWM (either strand) reaches a higher cosine with the scores in a window
+        overlapping the seqlet's trimmed core by at least half of the shorter of the two.
+    """
+    motifs = motif_set({p.name: p.cwm for p in patterns}, {p.name: p.trim for p in patterns})
+    cores = _seqlet_cores(patterns, motifs.offsets, motifs.widths)
+    if not len(cores):
+        return {p.name: np.zeros(0, dtype=bool) for p in patterns}
+    if cores["n"].min() < 0 or cores["n"].max() >= len(scores):
+        raise CisflowError(f"seqlet region index {cores['n'].max()} outside the {len(scores)} regions")
+    w, length = motifs.width, scores.shape[2]
+    span = int((cores["hi"] - cores["lo"]).max()) + 2 * w
+    track = np.pad(np.asarray(scores, dtype=np.float32) * np.asarray(x, dtype=np.float32), ((0, 0), (0, 0), (w, w)))
+    cols = np.clip(cores["lo"].to_numpy()[:, None] + np.arange(span), 0, track.shape[2] - 1)  # padded coords
+    windows = torch.as_tensor(track[cores["n"].to_numpy()[:, None], :, cols].transpose(0, 2, 1))  # (S, 4, span)
+    cwms, masks = torch.as_tensor(motifs.cwms), torch.as_tensor(motifs.masks)
+    dot = F.conv1d(windows, cwms)  # (S, K, span - w + 1); column j = region position lo - w + j
+    norm = F.conv1d(windows.square(), masks[:, None, :].expand(-1, 4, -1).contiguous()).sqrt()
+    cosine = (dot / norm.clamp(min=1e-12)).numpy()
+    start = cores["lo"].to_numpy()[:, None, None] - w + np.arange(dot.shape[2])[None, None, :]
+    lo, hi, wk = (
+        cores["lo"].to_numpy()[:, None, None],
+        cores["hi"].to_numpy()[:, None, None],
+        motifs.widths[None, :, None],
+    )
+    overlap = np.minimum(start + wk, hi) - np.maximum(start, lo)
+    ok = (overlap >= 0.5 * np.minimum(wk, hi - lo)) & (start >= 0) & (start + wk <= length) & (norm.numpy() > 0)
+    best = np.where(ok, cosine, -np.inf).max(axis=2).reshape(len(cores), -1, 2).max(axis=2)  # (S, P)
+    own = best[np.arange(len(cores)), cores["pattern"].to_numpy()]
+    flags = own >= best.max(axis=1) - 1e-6
+    return {p.name: flags[(cores["pattern"] == i).to_numpy()] for i, p in enumerate(patterns)}
+
+
 def seqlet_recall(
-    hits: pd.DataFrame, patterns: Sequence[Pattern], ids: Sequence[str], tolerance: int = 0
+    hits: pd.DataFrame,
+    patterns: Sequence[Pattern],
+    ids: Sequence[str],
+    tolerance: int = 0,
+    only: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Per pattern: how many of its modisco seqlets a hit of the pattern recalls (see the module docstring).
 
@@ -50,6 +123,8 @@ def seqlet_recall(
         Region names in the order modisco saw the regions.
     tolerance
         Largest distance in bp between a seqlet's start and the hit's untrimmed start.
+    only
+        ``{pattern: bool (n_seqlets,)}``: count only these seqlets (e.g. :func:`distinct_seqlets`).
 
     Returns
     -------
@@ -60,7 +135,8 @@ def seqlet_recall(
         raise CisflowError(f"seqlet recall tolerance must be ≥ 0 bp, got {tolerance}")
     rows = []
     for p in patterns:
-        seq = _seqlets(p, ids).drop_duplicates()
+        seq = _seqlets(p, ids)
+        seq = (seq[np.asarray(only[p.name], dtype=bool)] if only is not None else seq).drop_duplicates()
         mine = hits.loc[hits["pattern"] == p.name, ["region", "strand", "untrimmed_start"]]
         pairs = seq.reset_index().merge(mine, on=["region", "strand"])
         close = (pairs["untrimmed_start"] - pairs["start"]).abs() <= tolerance

@@ -1,8 +1,9 @@
 """Motif hits per region: the calibrated sparse CWM fit, its tables and its files.
 
 :func:`call_hits` fits every pattern's trimmed CWM, both strands, to each region's contribution
-scores at once (:func:`cisflow.motifs.fit.fit_hits`, Fi-NeMo's model, each pattern's λ from its own
-seqlets by default), does the same on base-shuffled regions (each keeps its profile of scores), and
+scores at once (:func:`cisflow.motifs.fit.fit_hits`, Fi-NeMo's model, with one L1 weight for all
+patterns), keeps each pattern's hits whose cosine reaches its own λ (from its own seqlets by default),
+does the same on base-shuffled regions (each keeps its profile of scores), and
 keeps the hits whose empirical q-value against that null is at most ``fdr``
 (:mod:`cisflow.motifs.calibrate`). A hit's ``score`` is the L2 norm of the fitted pattern
 instance in the units of the scores; ``similarity`` is the cosine between the window's scores and
@@ -69,6 +70,11 @@ def _hit_table(raw: Mapping[str, np.ndarray], motifs: MotifSet, ids: np.ndarray,
     )
 
 
+def _own_threshold(hits: pd.DataFrame, lam: Mapping[str, float]) -> pd.DataFrame:
+    """The hits whose window cosine with the CWM reaches their own pattern's λ."""
+    return hits[hits["similarity"].to_numpy() >= hits["pattern"].map(lam).to_numpy(dtype=np.float64)]
+
+
 def _qvalues(real: pd.DataFrame, null: pd.DataFrame, n_shuffles: int) -> np.ndarray:
     """Per-pattern empirical q-values of ``real`` hit scores against ``null`` hit scores."""
     q = np.ones(len(real))
@@ -120,8 +126,12 @@ def call_hits(
     ids
         Region names ``(N,)``; default ``"0"``, ``"1"``, ...
     lambdas
-        Fi-NeMo's L1 weight (least residual cosine of a hit): one for all patterns, ``{pattern: λ}`` (others
-        0.7), or ``"seqlets"``: each pattern's from its own seqlets (:func:`cisflow.motifs.calibrate.seqlet_lambdas`).
+        Each pattern's λ, the least cosine of its hits' windows with its CWM: one for all patterns,
+        ``{pattern: λ}`` (others 0.7), or ``"seqlets"``: each pattern's from its own seqlets
+        (:func:`cisflow.motifs.calibrate.seqlet_lambdas`). The fit's L1 weight (Fi-NeMo's λ) is the
+        smallest of them for every pattern, so that patterns compete for bases on how well their CWMs
+        explain them (a pattern with a smaller L1 weight would take windows that others match better);
+        each pattern's hits are then kept where their cosine reaches its own λ.
     fdr
         Largest empirical q-value of a kept hit.
     n_shuffles, seed
@@ -153,11 +163,12 @@ def call_hits(
     lam = _pattern_lambdas(lambdas, scores, x, patterns)
     offset, width = central_window(scores.shape[2], window)
     s, xw = scores[:, :, offset : offset + width], x[:, :, offset : offset + width]
-    raw, regions = fit_hits(s, xw, motifs, list(lam.values()), **fit_kwargs)
+    shared = [min(lam.values())] * len(lam)  # one L1 weight: patterns compete on fit, not on their penalty
+    raw, regions = fit_hits(s, xw, motifs, shared, **fit_kwargs)
     null_s, null_x = shuffle_bases(s, xw, seed, n_shuffles)
-    raw0, _ = fit_hits(null_s, null_x, motifs, list(lam.values()), **fit_kwargs)
-    real = _hit_table(raw, motifs, ids, offset)
-    null = _hit_table(raw0, motifs, np.tile(ids, n_shuffles), offset)
+    raw0, _ = fit_hits(null_s, null_x, motifs, shared, **fit_kwargs)
+    real = _own_threshold(_hit_table(raw, motifs, ids, offset), lam)
+    null = _own_threshold(_hit_table(raw0, motifs, np.tile(ids, n_shuffles), offset), lam)
     real["qvalue"] = _qvalues(real, null, n_shuffles)
     real = real[[*HIT_COLUMNS, "_n"]].sort_values(["_n", "start", "pattern", "strand"], kind="stable")
     real = real.reset_index(drop=True)

@@ -12,7 +12,13 @@ import pandas as pd
 
 from cisflow.errors import CisflowError
 from cisflow.io import atomic_open
-from cisflow.motifs.checks import PLANTED_COLUMNS, SEQLET_COLUMNS, planted_recall_precision, seqlet_recall
+from cisflow.motifs.checks import (
+    PLANTED_COLUMNS,
+    SEQLET_COLUMNS,
+    distinct_seqlets,
+    planted_recall_precision,
+    seqlet_recall,
+)
 from cisflow.motifs.hits import (
     HIT_COLUMNS,
     annotate_hits,
@@ -149,15 +155,20 @@ def group_recall(hits: pd.DataFrame, patterns: list[Pattern], ids, groups: Mappi
 def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: pd.DataFrame, embeddings,
             seqlet_tolerance: int, groups: Mapping[str, str] | None = None
             ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Seqlet recall per pattern (and per group of ``groups``, :func:`group_recall`), and planted-instance
-    recall / precision when ``embeddings`` are given.
+    """Seqlet recall per pattern, of its distinct seqlets (``distinct:<pattern>``,
+    :func:`cisflow.motifs.checks.distinct_seqlets`) and per group of ``groups`` (:func:`group_recall`), and
+    planted-instance recall / precision when ``embeddings`` are given.
 
     Planted instances are what makes a simulated sequence positive, so they are compared with the hits of
     the *positive* patterns (summed CWM > 0) whose rank-1 truth match has q ≤ :data:`MATCH_Q`.
     """
     recall = seqlet_recall(hits, patterns, data["ids"], seqlet_tolerance)
-    for row in recall.itertuples():
-        log.info("seqlet recall %s: %d / %d = %.3f", row.pattern, row.n_recalled, row.n_seqlets, row.recall)
+    distinct = seqlet_recall(hits, patterns, data["ids"], seqlet_tolerance,
+                             distinct_seqlets(data["scores"], data["x"], patterns))  # fmt: skip
+    for row, own in zip(recall.itertuples(), distinct.itertuples(), strict=True):
+        log.info("seqlet recall %s: %d / %d = %.3f (distinct seqlets %d / %d)", row.pattern, row.n_recalled,
+                 row.n_seqlets, row.recall, own.n_recalled, own.n_seqlets)  # fmt: skip
+    recall = pd.concat([recall, distinct.assign(pattern="distinct:" + distinct["pattern"])], ignore_index=True)
     if groups:
         recall = pd.concat(
             [recall, group_recall(hits, patterns, data["ids"], groups, seqlet_tolerance)], ignore_index=True
@@ -244,7 +255,7 @@ def run_hit_stage(
         tolerance, threshold = opts.pop("seqlet_tolerance"), opts.pop("pwm_threshold")
         hits, info = _call_and_annotate(data, patterns, _labels(jaspar, MATCH_Q), opts | {"summits": summits})
         recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance, groups)
-        recall["lambda"] = recall["pattern"].map(info["lambdas"])
+        recall["lambda"] = recall["pattern"].str.removeprefix("distinct:").map(info["lambdas"])
         scan, compare = _pwm_comparison(hits, info, data, targets, threshold)
         result = {"hits": hits, "recall": recall, "planted": planted, "compare": compare, "scan": scan}
         window = (info["offset"], info["null_x"].shape[2])
@@ -271,8 +282,10 @@ def _empty_result() -> dict:
 
 def _check_table(recall: pd.DataFrame, planted: pd.DataFrame) -> pd.DataFrame:
     """Both checks in one long table (:data:`CHECK_COLUMNS`; ``lambda``: the pattern's λ)."""
-    check = np.where(recall["pattern"].astype(str).str.startswith("group:"), "seqlet_recall_group", "seqlet_recall")
-    subject = recall["pattern"].astype(str).str.removeprefix("group:")
+    name = recall["pattern"].astype(str)
+    check = np.select([name.str.startswith("group:"), name.str.startswith("distinct:")],
+                      ["seqlet_recall_group", "seqlet_recall_distinct"], "seqlet_recall")  # fmt: skip
+    subject = name.str.removeprefix("group:").str.removeprefix("distinct:")
     seqlets = pd.DataFrame({"check": check, "subject": subject, "n": recall["n_seqlets"],
                             "n_found": recall["n_recalled"], "fraction": recall["recall"], "n_hits": recall["n_hits"],
                             "precision": np.nan, "lambda": recall.get("lambda", np.nan)})  # fmt: skip
