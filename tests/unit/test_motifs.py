@@ -259,6 +259,10 @@ def test_cli_motifs_end_to_end(data, tmp_path, monkeypatch, capsys, caplog):
     planted = checks[checks["check"] == "planted_instances"].iloc[0]
     assert planted["subject"] == "TAL1_known4" and planted["fraction"] >= 0.9 and planted["precision"] >= 0.9
     assert (checks.loc[checks["check"] == "seqlet_recall", "fraction"] >= 0.8).all()
+    distinct = checks[checks["check"] == "seqlet_recall_distinct"].set_index("subject")
+    every = checks[checks["check"] == "seqlet_recall"].set_index("subject")
+    assert list(distinct.index) == list(every.index) and (distinct["n"] <= every["n"]).all()
+    assert (distinct["fraction"] >= 0.8).all()
     compare = pd.read_csv(out / "pwm_comparison.tsv", sep="\t").iloc[0]
     assert compare["motif"] == "TAL1_known4" and compare["frac_hits"] == 0.5 and compare["frac_pwm"] >= 0.4
     assert len(pd.read_csv(out / "pwm_matches.tsv", sep="\t")) > 0
