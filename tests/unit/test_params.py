@@ -8,6 +8,7 @@ import pytest
 from cisflow.baselines.pipeline import BaselinesParams, run_baselines
 from cisflow.config import _fill_defaults, load_schema
 from cisflow.data.pipeline import SplitsParams
+from cisflow.denoise.settings import DenoiseParams
 from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import EvaluateParams, evaluate_model
 from cisflow.interpret.pipeline import InterpretParams, interpret_model
@@ -21,7 +22,7 @@ from cisflow.train import TRAIN_DEFAULTS
 from cisflow.train.settings import TrainParams
 
 CLASSES = [ReadsParams, PeaksParams, LabelsParams, SplitsParams, TrainParams, EvaluateParams, BaselinesParams,
-           InterpretParams, SimulationParams, MotifsParams]  # fmt: skip
+           InterpretParams, SimulationParams, MotifsParams, DenoiseParams]  # fmt: skip
 
 
 def _schema_defaults(section: str) -> dict:
@@ -108,3 +109,47 @@ def test_denoise_training_defaults_equal_the_schema():
 
     schema = _schema_defaults("denoise")
     assert {key: schema[key] for key in DENOISE_TRAIN} == DENOISE_TRAIN
+
+
+def _config_yaml(tmp_path, sections: str):
+    """A valid workflow config with the given sections (YAML text)."""
+    path = tmp_path / "run.yaml"
+    head = "track: simulation\nseed: 7\nmodel: {name: basset}\ntrain: {}\nevaluate: {}\ninterpret: {}\n"
+    path.write_text(f"{head}simulation: {{kind: single_motif_detection, motifs: [CTCF_known1]}}\n{sections}")
+    return path
+
+
+def test_denoise_cli_takes_the_config_section_then_the_flags(tmp_path, monkeypatch):
+    """``denoise train|apply|pair --config``: the section's values, a flag given wins, the rest the defaults."""
+    from cisflow.cli import main
+    from cisflow.denoise import pairs, pipeline, train
+    from cisflow.denoise.settings import TRAIN_DEFAULTS, DenoiseParams
+
+    calls = {}
+    monkeypatch.setattr(train, "train_denoiser", lambda *a, **kw: calls.setdefault("train", kw))
+    monkeypatch.setattr(pipeline, "denoise_sample", lambda *a, **kw: calls.setdefault("apply", kw))
+    monkeypatch.setattr(pairs, "make_training_pair", lambda *a, **kw: calls.setdefault("pair", kw))
+    (tmp_path / "sizes").write_text("chr1\t1000\n")
+    config = _config_yaml(tmp_path, "denoise: {epochs: 4, pad: 300, flank: 50, threshold: 0.7, "
+                                    "model: {name: denoising_resnet, params: {channels: 8}}}\n")  # fmt: skip
+    common = ["--genome", str(tmp_path / "sizes"), "--config", str(config), "--out-dir", str(tmp_path / "o")]
+    bws = ["--noisy", "n.bw", "--clean", "c.bw", "--peaks", "p.narrowPeak", "--valid", "chr1"]
+    assert main(["denoise", "train", *bws, *common, "--batch-size", "3"]) == 0
+    got = calls.pop("train")
+    assert got["train_cfg"] == TRAIN_DEFAULTS | {"epochs": 4, "pad": 300, "batch_size": 3}
+    assert got["model_cfg"] == {"name": "denoising_resnet", "params": {"channels": 8}}
+    assert got["flank"] == 50 and got["seed"] == 7
+    assert main(["denoise", "train", *bws, *common, "--pad", "null", "--seed", "1", "--model-params", "{}"]) == 0
+    got = calls.pop("train")
+    assert got["train_cfg"]["pad"] is None and got["seed"] == 1 and got["model_cfg"]["params"] == {}
+    assert main(["denoise", "apply", "--model", "m", "--noisy", "n.bw", *common, "--min-length", "20"]) == 0
+    got = calls.pop("apply")
+    assert got["threshold"] == 0.7 and got["min_length"] == 20
+    assert main(["denoise", "pair", "--reads", "r.tagAlign.gz", "--fraction", "0.1", *common]) == 0
+    assert calls["pair"]["flank"] == 50
+    # without --config: the dataclass defaults, which are the schema's
+    assert main(["denoise", "apply", "--model", "m", "--noisy", "n.bw", *common[:2], *common[4:]]) == 0
+    assert calls["apply"]["threshold"] == 0.5 and calls["apply"]["min_length"] == 50
+    assert main(["denoise", "train", *bws, *common[:2], *common[4:]]) == 0
+    assert calls["train"]["train_cfg"] == TRAIN_DEFAULTS and calls["train"]["flank"] == DenoiseParams.flank
+    assert calls["train"]["seed"] == 0

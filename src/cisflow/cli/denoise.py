@@ -8,6 +8,7 @@ and ``evaluate`` (metrics on held-out chromosomes beside MACS3, the equivalent d
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,20 @@ from typing import Any
 
 def _genome(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--genome", required=True, metavar="SIZES", help="chrom.sizes, .fai or FASTA of the genome")
+
+
+def _config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="YAML", help="workflow config whose 'denoise' section sets the defaults")
+
+
+def _params(args: argparse.Namespace, flags: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The ``denoise`` parameters (defaults, then the ``--config`` YAML's section, then the flags given) and
+    the config."""
+    from cisflow.cli._config import load_yaml_config
+    from cisflow.denoise.settings import DenoiseParams
+
+    config = load_yaml_config(args.config)
+    return DenoiseParams.resolve(config, flags, args.config or "command line"), config
 
 
 def _macs3(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +48,8 @@ def _add_pair(sub: argparse._SubParsersAction) -> None:
     _genome(p)
     p.add_argument("--fraction", type=float, required=True, help="fraction of the fragments kept, e.g. 0.1")
     p.add_argument("--seed", type=int, default=0, help="subsampling seed (default: 0)")
-    p.add_argument("--flank", type=int, default=100, help="cut sites count on ±FLANK bp (default: 100)")
+    p.add_argument("--flank", type=int, help="cut sites count on ±FLANK bp (default: 100)")
+    _config(p)
     p.add_argument("--clean", action="store_true", help="also write the full library's clean.bw, clean.narrowPeak")
     _macs3(p)
     p.add_argument("--out-dir", required=True, metavar="DIR")
@@ -50,8 +66,9 @@ def _run_pair(args: argparse.Namespace) -> None:
     if args.clean:
         files |= {"clean_bw": "clean.bw", "clean_peaks": "clean.narrowPeak"}
     outputs = {k: out / v for k, v in files.items()}
+    opts, _ = _params(args, {"flank": args.flank})
     make_training_pair(args.reads, load_genome_sizes(args.genome), outputs, fraction=args.fraction, seed=args.seed,
-                       flank=args.flank, macs3=_macs3_options(args))  # fmt: skip
+                       flank=opts.flank, macs3=_macs3_options(args))  # fmt: skip
 
 
 def _add_series(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +91,7 @@ def _run_series(args: argparse.Namespace) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from cisflow.denoise.train import TRAIN_DEFAULTS
+    from cisflow.denoise.settings import TRAIN_DEFAULTS
 
     p = sub.add_parser("train", help="train a denoising model on a noisy / clean pair (held-out chromosomes)")
     p.add_argument("--noisy", required=True, metavar="BW", help="noisy track (pair's noisy.bw)")
@@ -83,39 +100,51 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     _genome(p)
     p.add_argument("--valid", action="append", required=True, metavar="CHROM", help="validation chromosome")
     p.add_argument("--test", action="append", default=[], metavar="CHROM", help="test chromosome (never read)")
-    p.add_argument("--model-params", default="{}", metavar="JSON", help="denoising_resnet hyperparameters")
+    p.add_argument("--model-params", metavar="JSON", help="denoising_resnet hyperparameters (default: the config's)")
+    _config(p)
     for key, value in TRAIN_DEFAULTS.items():
-        kind = {bool: None, int: int, float: float}.get(type(value), None)
-        p.add_argument(f"--{key.replace('_', '-')}", type=kind or str, default=value, help=f"(default: {value})")
-    p.add_argument("--flank", type=int, default=100, help="the tracks' cut-site extension, recorded (default: 100)")
-    p.add_argument("--seed", type=int, default=0)
+        kind = {int: int, float: float}.get(type(value), str)
+        p.add_argument(f"--{key.replace('_', '-')}", type=kind, help=f"(default: {value})")
+    p.add_argument("--flank", type=int, help="the tracks' cut-site extension, recorded (default: 100)")
+    p.add_argument("--seed", type=int, help="(default: the config's seed, else 0)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: the GPU if any)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--out-dir", required=True, metavar="DIR")
     p.set_defaults(func=_run_train)
 
 
+def _pad(text: str | None) -> int | None:
+    """``--pad``: a number of bases, or null (the model's receptive field); None when not given."""
+    from cisflow.errors import CisflowError
+
+    if text is None or text in ("", "None", "null"):
+        return None
+    if not text.isdigit():
+        raise CisflowError(f"--pad takes a number of bases or null, got {text!r}")
+    return int(text)
+
+
 def _run_train(args: argparse.Namespace) -> None:
-    from cisflow.denoise.train import TRAIN_DEFAULTS, denoiser_outputs, train_denoiser
+    from cisflow.denoise.settings import TRAIN_KEYS
+    from cisflow.denoise.train import denoiser_outputs, train_denoiser
     from cisflow.errors import CisflowError
     from cisflow.reads import load_genome_sizes
 
-    try:
-        params = json.loads(args.model_params)
-    except json.JSONDecodeError as exc:
-        raise CisflowError(f"--model-params is not JSON ({exc})") from exc
-    settings = {k: getattr(args, k) for k in TRAIN_DEFAULTS}
-    if isinstance(settings["pad"], str) and settings["pad"] in ("", "None", "null"):
-        settings["pad"] = None
-    elif isinstance(settings["pad"], str):
-        if not settings["pad"].isdigit():
-            raise CisflowError(f"--pad takes a number of bases or null, got {settings['pad']!r}")
-        settings["pad"] = int(settings["pad"])
-    outputs = denoiser_outputs(args.out_dir)
-    train_denoiser(args.noisy, args.clean, args.peaks, load_genome_sizes(args.genome), outputs,
-                   valid_chroms=args.valid, test_chroms=args.test, train_cfg=settings, seed=args.seed,
-                   model_cfg={"name": "denoising_resnet", "params": params}, device=args.device,
-                   threads=args.threads, flank=args.flank)  # fmt: skip
+    flags = {key: getattr(args, key) for key in TRAIN_KEYS} | {"pad": _pad(args.pad), "flank": args.flank}
+    opts, config = _params(args, flags)
+    if args.pad in ("", "None", "null"):  # an explicit null overrides the config's pad
+        opts = dataclasses.replace(opts, pad=None)
+    model = dict(opts.model)
+    if args.model_params is not None:
+        try:
+            model["params"] = json.loads(args.model_params)
+        except json.JSONDecodeError as exc:
+            raise CisflowError(f"--model-params is not JSON ({exc})") from exc
+    settings = {key: getattr(opts, key) for key in TRAIN_KEYS}
+    train_denoiser(args.noisy, args.clean, args.peaks, load_genome_sizes(args.genome), denoiser_outputs(args.out_dir),
+                   valid_chroms=args.valid, test_chroms=args.test, train_cfg=settings,
+                   seed=config.get("seed", 0) if args.seed is None else args.seed, model_cfg=model, device=args.device,
+                   threads=args.threads, flank=opts.flank)  # fmt: skip
 
 
 def _add_apply(sub: argparse._SubParsersAction) -> None:
@@ -126,8 +155,9 @@ def _add_apply(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--noisy", metavar="BW", help="the sample's track, made like the training tracks")
     _genome(p)
     p.add_argument("--chrom", action="append", default=None, help="chromosome to denoise (default: all)")
-    p.add_argument("--threshold", type=float, default=0.5, help="peak probability cutoff (default: 0.5)")
-    p.add_argument("--min-length", type=int, default=50, help="shortest peak in bp (default: 50)")
+    p.add_argument("--threshold", type=float, help="peak probability cutoff (default: 0.5)")
+    p.add_argument("--min-length", type=int, help="shortest peak in bp (default: 50)")
+    _config(p)
     _macs3(p)
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None)
@@ -141,8 +171,9 @@ def _run_apply(args: argparse.Namespace) -> None:
 
     out, sizes = Path(args.out_dir), load_genome_sizes(args.genome)
     files = {"track": out / "denoised.bw", "prob": out / "peak_probability.bw", "peaks": out / "peaks.narrowPeak"}
-    opts = {"threshold": args.threshold, "min_length": args.min_length, "chroms": args.chrom, "device": args.device,
-            "threads": args.threads}  # fmt: skip
+    params, _ = _params(args, {"threshold": args.threshold, "min_peak_length": args.min_length})
+    opts = {"threshold": params.threshold, "min_length": params.min_peak_length, "chroms": args.chrom,
+            "device": args.device, "threads": args.threads}  # fmt: skip
     if args.noisy:
         denoise_sample(args.model, args.noisy, sizes, files, **opts)
         return

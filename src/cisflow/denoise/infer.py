@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from cisflow.denoise.coverage import runs_above, tile_starts
+from cisflow.denoise.settings import DenoiseParams
 from cisflow.errors import CisflowError
 from cisflow.narrowpeak import make_peaks
 
@@ -81,7 +82,11 @@ def predict_chromosome(
 
 
 def peaks_from_probability(
-    chrom: str, prob: np.ndarray, track: np.ndarray, threshold: float = 0.5, min_length: int = 50
+    chrom: str,
+    prob: np.ndarray,
+    track: np.ndarray,
+    threshold: float = DenoiseParams.threshold,
+    min_length: int = DenoiseParams.min_peak_length,
 ) -> pd.DataFrame:
     """Peaks as runs of bases with probability ≥ ``threshold`` at least ``min_length`` bp long.
 

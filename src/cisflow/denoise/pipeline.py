@@ -28,6 +28,7 @@ from cisflow.denoise.io import BigWigWriter, TrackReader, write_table
 from cisflow.denoise.metrics import equivalent_depth, peak_metrics, track_metrics
 from cisflow.denoise.pairs import coverage_bigwig, macs3_peaks
 from cisflow.denoise.plots import plot_denoising
+from cisflow.denoise.settings import DenoiseParams
 from cisflow.errors import CisflowError
 from cisflow.io import write_json
 from cisflow.models import load_model
@@ -43,8 +44,8 @@ def denoise_sample(
     sizes: Mapping[str, int],
     outputs: Mapping[str, str | Path],
     *,
-    threshold: float = 0.5,
-    min_length: int = 50,
+    threshold: float = DenoiseParams.threshold,
+    min_length: int = DenoiseParams.min_peak_length,
     chroms: Sequence[str] | None = None,
     device: str | torch.device | None = None,
     batch_size: int = 8,

@@ -27,6 +27,7 @@ from cisflow.denoise.coverage import DEFAULT_FLANK, interval_mask, tile_starts
 from cisflow.denoise.infer import default_pad, predict_chromosome
 from cisflow.denoise.io import TrackReader, write_table
 from cisflow.denoise.metrics import peak_metrics, pearson
+from cisflow.denoise.settings import TRAIN_DEFAULTS
 from cisflow.errors import CisflowError, require_file
 from cisflow.models import META_NAME, WEIGHTS_NAME, build_model, check_model_config, save_model_files
 from cisflow.narrowpeak import read_narrowpeak
@@ -39,22 +40,6 @@ CHECKPOINT_NAME = "checkpoint.pt"
 #: The files of a denoiser training run (``outputs`` keys) and their names in a folder (:func:`denoiser_outputs`).
 DENOISER_FILES = {"model": WEIGHTS_NAME, "meta": META_NAME, "history": "history.tsv", "checkpoint": CHECKPOINT_NAME}
 MONITORS = {"loss": min, "pearson": max, "auprc": max}
-#: Training settings: AtacWorks' learning rate and Pearson weight (2e-4, 1). Its MSE weight (5e-4) was set for
-#: raw counts; on tracks in fold over the mean (values near 1) 0.1 gives MSE a comparable share of the loss.
-TRAIN_DEFAULTS: dict[str, Any] = {
-    "epochs": 10,
-    "min_epochs": 1,
-    "batch_size": 8,
-    "learning_rate": 2e-4,
-    "interval": 50_000,
-    "pad": None,
-    "mse_weight": 0.1,
-    "pearson_weight": 1.0,
-    "bce_weight": 1.0,
-    "clip_grad": 1.0,
-    "monitor": "loss",
-    "patience": 3,
-}
 _RESUMABLE = ("epochs", "min_epochs", "patience")
 
 
