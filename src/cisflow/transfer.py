@@ -37,12 +37,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
 
 from cisflow.errors import CisflowError
+from cisflow.params import StageParams
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,16 @@ class InitParams:
 def _strings(value: Any) -> tuple[str, ...]:
     """A tuple of strings from one string, a sequence of them or None."""
     return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value or ())
+
+
+@dataclass(frozen=True)
+class ModelParams(InitParams, StageParams):
+    """The config's ``model`` section: the architecture (``name``, required, and its ``params``,
+    :func:`cisflow.models.build_model`) and its initialisation (:class:`InitParams`)."""
+
+    SECTION: ClassVar[str] = "model"
+    name: str | None = None
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 #: ``model`` config keys of the initialisation (:class:`InitParams`); ``name`` and ``params`` are the architecture.

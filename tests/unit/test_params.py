@@ -7,22 +7,27 @@ import pytest
 
 from cisflow.baselines.pipeline import BaselinesParams, run_baselines
 from cisflow.config import _fill_defaults, load_schema
-from cisflow.data.pipeline import SplitsParams
+from cisflow.data.pipeline import InputsParams, SplitsParams
+from cisflow.denoise.infer import peaks_from_probability
+from cisflow.denoise.pipeline import denoise_sample
 from cisflow.denoise.settings import DenoiseParams
 from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import EvaluateParams, evaluate_model
 from cisflow.interpret.pipeline import InterpretParams, interpret_model
-from cisflow.labels.pipeline import LabelsParams
+from cisflow.labels.pipeline import GenomeParams, LabelsParams, labels_from_files
 from cisflow.motifs.pipeline import MotifsParams
 from cisflow.params import _plain, defaults, log_params, logged_params
 from cisflow.peaksets import PeaksParams
+from cisflow.qc.pipeline import QcParams, run_qc
 from cisflow.reads import ReadsParams
 from cisflow.simulate import SimulationParams, run_simulation
 from cisflow.train import TRAIN_DEFAULTS
 from cisflow.train.settings import TrainParams
+from cisflow.transfer import ModelParams
 
 CLASSES = [ReadsParams, PeaksParams, LabelsParams, SplitsParams, TrainParams, EvaluateParams, BaselinesParams,
-           InterpretParams, SimulationParams, MotifsParams, DenoiseParams]  # fmt: skip
+           InterpretParams, SimulationParams, MotifsParams, DenoiseParams, ModelParams, GenomeParams, InputsParams,
+           QcParams]  # fmt: skip
 
 
 def _schema_defaults(section: str) -> dict:
@@ -56,6 +61,10 @@ SIGNATURES = [
     (run_baselines, BaselinesParams, {"gkm": None}),
     (interpret_model, InterpretParams, {"n_references": "deepshap_references", "precision": "deepshap_precision"}),
     (run_simulation, SimulationParams, {}),
+    (denoise_sample, DenoiseParams, {"min_length": "min_peak_length"}),
+    (peaks_from_probability, DenoiseParams, {"min_length": "min_peak_length"}),
+    (run_qc, QcParams, {}),
+    (labels_from_files, GenomeParams, {}),
 ]
 
 

@@ -8,7 +8,7 @@ import dataclasses
 import inspect
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -39,6 +39,15 @@ class SplitsParams(StageParams):
     eval_negative_ratio: float | None = None
     valid_negative_ratio: float | None = None
     gc_match: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class InputsParams(StageParams):
+    """The config's ``inputs`` section: bigWigs whose log1p per-base values become extra input channels of the
+    datasets (:func:`datasets_from_files` ``signal_bigwigs``) and the models."""
+
+    SECTION: ClassVar[str] = "inputs"
+    signal_bigwigs: Any = ()
 
 
 def datasets_from_files(

@@ -63,6 +63,18 @@ class LabelsParams(StageParams):
     max_n_fraction: float = 0.0
 
 
+@dataclasses.dataclass(frozen=True)
+class GenomeParams(StageParams):
+    """The config's ``genome`` section: the FASTA (required), a blacklist BED, and the chromosomes labelled
+    (``chroms``: a regular expression; None: every one) less ``exclude_chroms`` (:func:`labels_from_files`)."""
+
+    SECTION: ClassVar[str] = "genome"
+    fasta: str | None = None
+    blacklist: str | None = None
+    chroms: str | None = None
+    exclude_chroms: tuple[str, ...] = ()
+
+
 def labels_from_files(
     conservative: Mapping[str, str | Path],
     relaxed: Mapping[str, str | Path] | None,
@@ -73,8 +85,8 @@ def labels_from_files(
     blacklist: str | Path | None = None,
     dream_tsv: str | Path | None = None,
     summary: str | Path | None = None,
-    chroms: str | None = None,
-    exclude_chroms: Sequence[str] = (),
+    chroms: str | None = GenomeParams.chroms,
+    exclude_chroms: Sequence[str] = GenomeParams.exclude_chroms,
     **params,
 ) -> Labels:
     """Read narrowPeak files, make labels (:func:`make_labels` ``**params``) and write the outputs.

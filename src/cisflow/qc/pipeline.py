@@ -13,12 +13,13 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from cisflow.errors import CisflowError, require_file
+from cisflow.params import StageParams
 from cisflow.qc import io as qc_io
 from cisflow.qc import plots
 from cisflow.qc.enrichment import FRiP, TSSProfile, normalized_profile, tss_table
@@ -192,13 +193,24 @@ def _check_outputs(outputs: Mapping[str, str | Path], groups: Sequence[str]) -> 
     return {key: Path(outputs[key]) for key in need}
 
 
+@dataclass(frozen=True)
+class QcParams(StageParams):
+    """The config's ``qc`` section: the TSS annotation (BED6 with strand; None: no TSS enrichment), the ENCODE
+    standard whose thresholds flag it, and whether MultiQC runs (:func:`run_qc`)."""
+
+    SECTION: ClassVar[str] = "qc"
+    tss: str | None = None
+    tss_standard: str = "GRCh38"
+    multiqc: bool = True
+
+
 def run_qc(
     samples: Sequence[SampleInputs],
     groups: Mapping[str, GroupInputs],
     outputs: Mapping[str, str | Path],
     *,
     tss_bed: str | Path | None = None,
-    tss_standard: str = "GRCh38",
+    tss_standard: str = QcParams.tss_standard,
     idr_threshold: float = 0.05,
     multiqc_dir: str | Path | None = None,
     multiqc_report: str | Path | None = None,
