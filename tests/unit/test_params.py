@@ -18,6 +18,7 @@ from cisflow.labels.pipeline import GenomeParams, LabelsParams, labels_from_file
 from cisflow.motifs.pipeline import MotifsParams
 from cisflow.params import _plain, defaults, log_params, logged_params
 from cisflow.peaksets import PeaksParams
+from cisflow.profile.pipeline import ProfileParams, make_datasets
 from cisflow.qc.pipeline import QcParams, run_qc
 from cisflow.reads import ReadsParams
 from cisflow.simulate import SimulationParams, run_simulation
@@ -27,7 +28,7 @@ from cisflow.transfer import ModelParams
 
 CLASSES = [ReadsParams, PeaksParams, LabelsParams, SplitsParams, TrainParams, EvaluateParams, BaselinesParams,
            InterpretParams, SimulationParams, MotifsParams, DenoiseParams, ModelParams, GenomeParams, InputsParams,
-           QcParams]  # fmt: skip
+           QcParams, ProfileParams]  # fmt: skip
 
 
 def _schema_defaults(section: str) -> dict:
@@ -65,6 +66,7 @@ SIGNATURES = [
     (peaks_from_probability, DenoiseParams, {"min_length": "min_peak_length"}),
     (run_qc, QcParams, {}),
     (labels_from_files, GenomeParams, {}),
+    (make_datasets, ProfileParams, {}),
 ]
 
 
@@ -162,3 +164,47 @@ def test_denoise_cli_takes_the_config_section_then_the_flags(tmp_path, monkeypat
     assert main(["denoise", "train", *bws, *common[:2], *common[4:]]) == 0
     assert calls["train"]["train_cfg"] == TRAIN_DEFAULTS and calls["train"]["flank"] == DenoiseParams.flank
     assert calls["train"]["seed"] == 0
+
+
+def test_profile_cli_takes_the_config_section_then_the_flags(tmp_path, monkeypatch):
+    """``profile tracks|datasets|bias|train|interpret --config``: what Snakemake's rules pass from the same YAML."""
+    from cisflow.cli import main
+    from cisflow.profile import pipeline
+    from cisflow.profile.training import PROFILE_TRAIN_DEFAULTS
+
+    calls = {}
+    for name in ("make_tracks", "make_datasets", "train_bias", "train_profile", "interpret_profile"):
+        monkeypatch.setattr(pipeline, name, lambda *a, _name=name, **kw: calls.__setitem__(_name, (a, kw)))
+    config = _config_yaml(tmp_path, "splits: {valid_chroms: [chr2], test_chroms: [chr3]}\nprofile: {shift: [4, -5], "
+                          "input_length: 500, jitter: 10, bias: {epochs: 3}, train: {batch_size: 16}, "
+                          "model: {filters: 8}, interpret: {max_regions: 7, targets: [counts]}}\n")  # fmt: skip
+    cfg = ["--config", str(config)]
+    tracks = ["profile", "tracks", "--tagalign", "t.gz", "--sizes", "s", "--assay", "atac", "--out", "a.bw"]
+    assert main([*tracks, *cfg]) == 0
+    assert calls["make_tracks"][1]["shift"] == (4, -5) and calls["make_tracks"][1]["seed"] == 7
+    data = ["--genome", "g.fa", "--peaks", "p.narrowPeak", "--track", "T=a.bw", "--out-dir", "d"]
+    assert main(["profile", "datasets", *data, *cfg, "--jitter", "0", "--test-chrom", "chr4"]) == 0
+    got = calls["make_datasets"][1]
+    assert (got["input_length"], got["output_length"], got["jitter"], got["background_ratio"]) == (500, 1000, 0, 1.0)
+    assert got["valid_chroms"] == ("chr2",) and got["test_chroms"] == ("chr4",) and got["seed"] == 7
+    npz = ["--train", "t.npz", "--valid", "v.npz", "--out-dir", "m"]
+    assert main(["profile", "bias", *npz, *cfg]) == 0
+    args, kw = calls["train_bias"]
+    assert args[3] == {"filters": 128, "n_layers": 4} and kw["threshold_factor"] == 0.5
+    assert args[4] == PROFILE_TRAIN_DEFAULTS | {"batch_size": 16, "epochs": 3} and args[5] == 7
+    assert main(["profile", "train", *npz, *cfg, "--train-config", '{"epochs": 2}', "--seed", "1"]) == 0
+    args, _ = calls["train_profile"]
+    assert args[3] == {"name": "bpnet", "params": {"filters": 8}} and args[5] == 1
+    assert args[4] == PROFILE_TRAIN_DEFAULTS | {"batch_size": 16, "epochs": 2}
+    model = ["--model", "m", "--data", "d.npz", "--out-dir", "i"]
+    assert main(["profile", "interpret", *model, *cfg, "--n-references", "3"]) == 0
+    args, kw = calls["interpret_profile"]
+    assert set(args[2]) == {"counts", "summary"} and (kw["max_regions"], kw["n_references"]) == (7, 3)
+    # without --config: the schema's defaults (the bias model chrombpnet's 128 x 4, the profile head explained)
+    assert main(["profile", "bias", *npz]) == 0 and calls["train_bias"][0][3] == {"filters": 128, "n_layers": 4}
+    assert calls["train_bias"][0][4] == PROFILE_TRAIN_DEFAULTS and calls["train_bias"][0][5] == 0
+    assert main(["profile", "interpret", *model]) == 0
+    assert set(calls["interpret_profile"][0][2]) == {"profile", "summary"}
+    assert calls["interpret_profile"][1]["max_regions"] == 1000
+    monkeypatch.undo()
+    assert inspect.signature(pipeline.interpret_profile).parameters["n_references"].default == 20

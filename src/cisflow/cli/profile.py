@@ -3,7 +3,8 @@
 ``tracks`` (tagAlign → count bigWigs) → ``datasets`` (peaks + tracks → train / valid / test npz) →
 ``bias`` (ChromBPNet's bias model) → ``train`` → ``evaluate`` → ``interpret`` (DeepSHAP npz for
 ``cisflow motifs``) → ``insilico`` → ``checks`` (ChromBPNet) → ``summary``; ``simulate`` writes the
-known-answer ChIP simulation. Flags left out take the library's defaults (:mod:`cisflow.profile.pipeline`).
+known-answer ChIP simulation. Flags left out take the ``--config`` YAML's ``profile`` section (and ``seed``,
+``splits``), as Snakemake would, else its defaults (:class:`cisflow.profile.pipeline.ProfileParams`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,21 @@ from typing import Any
 def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
     """The named options the user gave (None ones are left to the library's defaults)."""
     return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+
+
+def _settings(args: argparse.Namespace, **flags: Any) -> tuple[Any, dict[str, Any]]:
+    """The ``profile`` parameters (defaults, then the ``--config`` YAML's section, then the flags given) and
+    the config (``{}`` without ``--config``)."""
+    from cisflow.cli._config import load_yaml_config
+    from cisflow.profile.pipeline import ProfileParams
+
+    config = load_yaml_config(args.config)
+    return ProfileParams.resolve(config, flags, args.config or "command line"), config
+
+
+def _seed(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    """``--seed``, else the config's seed, else 0."""
+    return config.get("seed", 0) if args.seed is None else args.seed
 
 
 def _json(text: str) -> Any:
@@ -35,32 +51,42 @@ def _tracks(args: argparse.Namespace) -> None:
     if len(args.out) != len(strands):
         raise CisflowError(f"{args.assay} tracks are {len(strands)} bigWig(s); give --out {len(strands)} time(s)")
     shift = args.shift if args.shift in (None, "auto", "none") else [int(v) for v in args.shift.split(",")]
-    kwargs = _given(args, "seed") | ({"shift": shift} if shift is not None else {})
+    opts, config = _settings(args, shift=shift)
     out = dict(zip(strands, args.out, strict=True))
-    make_tracks(args.tagalign, args.sizes, out, args.assay, genome=args.genome, report=args.report, **kwargs)
+    make_tracks(args.tagalign, args.sizes, out, args.assay, genome=args.genome, report=args.report, shift=opts.shift,
+                seed=_seed(args, config))  # fmt: skip
 
 
 def _datasets(args: argparse.Namespace) -> None:
+    from cisflow.data.pipeline import SplitsParams
     from cisflow.profile.pipeline import make_datasets
 
     tracks = {t: p.split(",") for t, p in (item.split("=", 1) for item in args.track)}
     out = {s: f"{args.out_dir}/{s}.npz" for s in ("train", "valid", "test")}
-    kwargs = _given(args, "input_length", "output_length", "jitter", "background_ratio", "seed")
+    opts, config = _settings(args, **_given(args, "input_length", "output_length", "jitter", "background_ratio"))
+    held = SplitsParams.resolve(config, {"valid_chroms": args.valid_chrom, "test_chroms": args.test_chrom})
     make_datasets(args.genome, args.peaks, tracks, out, control=args.control or (), strands=args.strands.split(","),
-                  valid_chroms=args.valid_chrom or (), test_chroms=args.test_chrom or (),
-                  regions_bed=f"{args.out_dir}/regions.bed", **kwargs)  # fmt: skip
+                  input_length=opts.input_length, output_length=opts.output_length, jitter=opts.jitter,
+                  background_ratio=opts.background_ratio, valid_chroms=held.valid_chroms, test_chroms=held.test_chroms,
+                  valid_regions=held.valid_regions, test_regions=held.test_regions,
+                  regions_bed=f"{args.out_dir}/regions.bed", seed=_seed(args, config))  # fmt: skip
 
 
 def _train(args: argparse.Namespace) -> None:
     from cisflow.profile.pipeline import TRAIN_FILES, outputs_in, train_bias, train_profile
 
     outputs = outputs_in(args.out_dir, TRAIN_FILES)
+    opts, config = _settings(args)
+    seed = _seed(args, config)
     if args.command_step == "bias":
-        train_bias(args.train, args.valid, outputs, args.params or {}, args.train_config, args.seed,
+        train_cfg = {**opts.train, "epochs": opts.bias["epochs"], **(args.train_config or {})}
+        params, factor = opts.bias["params"] if args.params is None else args.params, opts.bias["threshold_factor"]
+        train_bias(args.train, args.valid, outputs, params, train_cfg, seed, threshold_factor=factor,
                    device=args.device, threads=args.threads)  # fmt: skip
         return
-    model = {"name": args.model, "params": args.params or {}}
-    train_profile(args.train, args.valid, outputs, model, args.train_config, args.seed, bias_model=args.bias_model,
+    model = {"name": args.model, "params": dict(opts.model) if args.params is None else args.params}
+    train_cfg = {**opts.train, **(args.train_config or {})}
+    train_profile(args.train, args.valid, outputs, model, train_cfg, seed, bias_model=args.bias_model,
                   device=args.device, threads=args.threads)  # fmt: skip
 
 
@@ -76,11 +102,15 @@ def _interpret(args: argparse.Namespace) -> None:
     from cisflow.profile.pipeline import interpret_files, interpret_profile, outputs_in
     from cisflow.reads import load_genome_sizes
 
-    targets = args.target or ["counts", "profile"]
+    opts, config = _settings(args)
+    settings = opts.interpret | _given(args, "max_regions", "n_references")
+    targets = args.target or list(settings["targets"])
     outputs = outputs_in(args.out_dir, interpret_files(targets, bigwigs=args.sizes is not None))
     sizes = load_genome_sizes(args.sizes) if args.sizes else None
-    kwargs = _given(args, "head", "task", "max_regions", "n_references", "seed", "precision")
-    interpret_profile(args.model, args.data.split(","), outputs, device=args.device, chrom_sizes=sizes, **kwargs)
+    kwargs = _given(args, "head", "task", "precision")
+    interpret_profile(args.model, args.data.split(","), outputs, device=args.device, chrom_sizes=sizes,
+                      max_regions=settings["max_regions"], n_references=settings["n_references"],
+                      seed=_seed(args, config), **kwargs)  # fmt: skip
 
 
 def _insilico(args: argparse.Namespace) -> None:
@@ -116,9 +146,16 @@ def _simulate(args: argparse.Namespace) -> None:
     simulate_profile_chip(args.out_dir, **_given(args, "seed", "n_chroms", "chrom_length", "spacing", "synergy"))
 
 
+#: The steps whose settings the config's ``profile`` section holds (``--config``).
+_CONFIGURED = ("tracks", "datasets", "bias", "train", "interpret")
+
+
 def _add(sub: argparse._SubParsersAction, name: str, help_: str, func: Callable) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_, description=help_)
-    parser.set_defaults(func=func, command_step=name)
+    parser.set_defaults(func=func, command_step=name, config=None)
+    if name in _CONFIGURED:
+        parser.add_argument("--config", metavar="YAML", help="workflow config whose 'profile' section (and seed, "
+                            "splits) sets the defaults")  # fmt: skip
     return parser
 
 
@@ -163,7 +200,7 @@ def _register_models(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--out-dir", required=True)
         p.add_argument("--params", type=_json, help="model parameters as JSON, e.g. '{\"filters\": 32}'")
         p.add_argument("--train-config", type=_json, help="train keys as JSON, e.g. '{\"epochs\": 10}'")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, else 0)")
         p.add_argument("--device", default=None)
         p.add_argument("--threads", type=int, default=None)
         if name == "train":

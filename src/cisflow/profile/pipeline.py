@@ -6,11 +6,13 @@ Snakemake scripts and the ``cisflow profile`` commands call these and nothing el
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ from cisflow.interpret.tracks import contribution_bigwig
 from cisflow.io import save_npz, write_json
 from cisflow.models import META_NAME, WEIGHTS_NAME, load_model, save_model
 from cisflow.narrowpeak import read_narrowpeak
+from cisflow.params import StageParams
 from cisflow.predict import resolve_device
 from cisflow.profile.bias import THRESHOLD_FACTOR, bias_datasets, counts_offset, shift_counts_bias
 from cisflow.profile.data import centered, extract_dataset
@@ -66,7 +69,7 @@ from cisflow.profile.tracks import (
     track_positions,
     write_count_bigwig,
 )
-from cisflow.profile.training import train_profile_model
+from cisflow.profile.training import PROFILE_TRAIN_DEFAULTS, train_profile_model
 from cisflow.pwm import consensus_codes, load_motif, log_odds
 from cisflow.reads import filter_reads, load_genome_sizes
 from cisflow.splits import SPLITS
@@ -74,6 +77,35 @@ from cisflow.splits import SPLITS
 log = logging.getLogger(__name__)
 
 SHIFT_SAMPLE = 50_000
+#: Defaults of the profile ``bias`` keys: chrombpnet's bias model (a BPNet of 128 filters x 4 layers).
+BIAS_DEFAULTS: dict[str, Any] = {"params": {"filters": 128, "n_layers": 4}, "threshold_factor": THRESHOLD_FACTOR,
+                                 "epochs": 50}  # fmt: skip
+#: Defaults of the profile ``interpret`` keys: the regions of every split, the profile head, chrombpnet's 20
+#: shuffled references.
+INTERPRET_DEFAULTS: dict[str, Any] = {"splits": SPLITS, "targets": ("profile",), "max_regions": 1000,
+                                      "n_references": 20}  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileParams(StageParams):
+    """The config's ``profile`` section: the groups modelled, the tracks' enzyme ``shift``, the datasets'
+    geometry (bp; :func:`make_datasets`), the TF model's and the bias model's parameters, training
+    (:data:`cisflow.profile.training.PROFILE_TRAIN_DEFAULTS`) and interpretation (:func:`interpret_profile`)."""
+
+    SECTION: ClassVar[str] = "profile"
+    enabled: bool = False
+    groups: tuple[str, ...] = ()
+    peak_set: str = "optimal"
+    shift: Any = "auto"
+    input_length: int = 2114
+    output_length: int = 1000
+    jitter: int = 128
+    background_ratio: float = 1.0
+    model: dict[str, Any] = dataclasses.field(default_factory=dict)
+    bias: dict[str, Any] = dataclasses.field(default_factory=lambda: copy.deepcopy(BIAS_DEFAULTS))
+    train: dict[str, Any] = dataclasses.field(default_factory=lambda: dict(PROFILE_TRAIN_DEFAULTS))
+    interpret: dict[str, Any] = dataclasses.field(default_factory=lambda: dict(INTERPRET_DEFAULTS))
+    motifs: bool = True
 
 
 def _genome(genome: str | Path | Genome) -> Genome:
@@ -104,7 +136,7 @@ def make_tracks(
     out: Mapping[str, str | Path],
     assay: str,
     *,
-    shift: Any = "auto",
+    shift: Any = ProfileParams.shift,
     genome: str | Path | Genome | None = None,
     report: str | Path | None = None,
     seed: int = 0,
@@ -153,7 +185,7 @@ def bam_tracks(
     assay: str,
     *,
     dedup: str = "none",
-    shift: Any = "auto",
+    shift: Any = ProfileParams.shift,
     genome: str | Path | Genome | None = None,
 ) -> dict[str, list[str]]:
     """Count bigWigs straight from BAMs (filtered as the reads stage does; no duplicate removal by default).
@@ -183,10 +215,10 @@ def make_datasets(
     *,
     control: Sequence[str | Path] = (),
     strands: Sequence[str] = ("+", "-"),
-    input_length: int = 2114,
-    output_length: int = 1000,
-    jitter: int = 128,
-    background_ratio: float = 1.0,
+    input_length: int = ProfileParams.input_length,
+    output_length: int = ProfileParams.output_length,
+    jitter: int = ProfileParams.jitter,
+    background_ratio: float = ProfileParams.background_ratio,
     valid_chroms: Sequence[str] = (),
     test_chroms: Sequence[str] = (),
     valid_regions: Sequence[str] = (),
@@ -498,9 +530,9 @@ def interpret_profile(
     *,
     head: str = "full",
     task: int = 0,
-    max_regions: int = 1000,
+    max_regions: int = INTERPRET_DEFAULTS["max_regions"],
     peaks_only: bool = True,
-    n_references: int = 20,
+    n_references: int = INTERPRET_DEFAULTS["n_references"],
     seed: int = 0,
     device: str | None = None,
     chrom_sizes: Mapping[str, int] | None = None,
