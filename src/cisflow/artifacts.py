@@ -467,7 +467,7 @@ def read_datasets(
     """
     parts = [read_dataset(p, what) for p in paths]
     if tasks is not None:
-        parts = [_task_columns(part, tasks, path) for part, path in zip(parts, paths, strict=True)]
+        parts = [select_tasks(part, tasks, path) for part, path in zip(parts, paths, strict=True)]
     if not parts:
         raise CisflowError(f"no {what} files given")
     first = parts[0]
@@ -484,13 +484,32 @@ def read_datasets(
     return merged | {k: first[k] for k in _PER_FILE if k in first and k != "seed"}
 
 
-def _task_columns(data: dict[str, np.ndarray], tasks: Sequence[str], path: str | Path) -> dict[str, np.ndarray]:
-    """``data`` with only the label columns of ``tasks``; CisflowError naming ``path`` for a task it lacks."""
-    have = [str(t) for t in data["tasks"]]
+def task_columns(
+    have: Sequence[str], tasks: Sequence[str], path: str | Path | None = None, what: str = "the dataset"
+) -> list[int]:
+    """The columns of ``tasks`` among the task names ``have``, in the order of ``tasks``.
+
+    Raises
+    ------
+    CisflowError
+        A task not among ``have``, or no task given (naming ``path``).
+    """
+    have = [str(t) for t in have]
     missing = [str(t) for t in tasks if str(t) not in have]
-    if missing:
-        raise CisflowError(f"no task {missing[0]} in the dataset (tasks: {', '.join(have)})", path)
-    cols = [have.index(str(t)) for t in tasks]
+    if missing or not len(tasks):
+        name = repr(missing[0]) if missing else "(none given)"
+        raise CisflowError(f"no task {name} in {what} (tasks: {', '.join(have)})", path)
+    return [have.index(str(t)) for t in tasks]
+
+
+def select_tasks(
+    data: Mapping[str, np.ndarray], tasks: Sequence[str] | None, path: str | Path | None = None
+) -> dict[str, np.ndarray]:
+    """A dataset with only the label columns of ``tasks`` (in that order; None: all of them), the ``tasks`` array
+    to match; CisflowError naming ``path`` for a task it lacks (:func:`task_columns`)."""
+    if tasks is None:
+        return dict(data)
+    cols = task_columns(data["tasks"], tasks, path)
     return {**data, "labels": data["labels"][:, cols], "tasks": np.asarray(data["tasks"])[cols]}
 
 

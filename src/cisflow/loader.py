@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cisflow.artifacts import DATASET, read
+from cisflow.artifacts import DATASET, read, task_columns
 from cisflow.bigwig import SignalWindows, signal_track_names
 from cisflow.cellsignal import SignalSpec, channel_names, per_cell_type, training_tracks
 from cisflow.data.sampling import gc_matched_sample
@@ -597,17 +597,12 @@ def _task_columns(
     train = split_tasks(labels.tasks, heldout_cell_types)["train"]
     if tasks is None:
         return train
-    missing = [t for t in tasks if t not in labels.tasks]
-    if missing or not tasks:
-        raise CisflowError(
-            f"no task {missing[0] if missing else '(none given)'!r} in the labels; tasks are {', '.join(labels.tasks)}",
-            path,
-        )
-    held = [t for t in tasks if labels.tasks.index(t) not in train]
+    columns = task_columns(labels.tasks, tasks, path, "the labels")
+    held = [t for t, column in zip(tasks, columns, strict=True) if column not in train]
     if held:
         raise CisflowError(f"task {held[0]} is of a held-out cell type ({', '.join(heldout_cell_types)}): its labels "
                            "are for scoring only", path)  # fmt: skip
-    return [labels.tasks.index(t) for t in tasks]
+    return columns
 
 
 def dataset_windows(

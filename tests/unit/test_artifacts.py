@@ -120,8 +120,21 @@ def test_read_datasets_concatenates_and_checks(tmp_path):
     merged = artifacts.read_datasets([ds("tr.npz", 2, tasks=("TF.A",)), test], tasks=["TF.A"])
     assert merged["tasks"].tolist() == ["TF.A"] and merged["labels"].shape == (6, 1)
     np.testing.assert_array_equal(merged["labels"][2:, 0], artifacts.read_dataset(test)["labels"][:, 1])
-    with pytest.raises(CisflowError, match=r"tr\.npz: no task TF.B in the dataset \(tasks: TF.A\)"):
+    with pytest.raises(CisflowError, match=r"tr\.npz: no task 'TF.B' in the dataset \(tasks: TF.A\)"):
         artifacts.read_datasets([tmp_path / "tr.npz", test], tasks=["TF.B"])
+
+
+def test_select_tasks_keeps_the_named_columns_in_their_order():
+    data = {"labels": np.array([[1, 0, -1], [0, 1, 1]], dtype=np.int8), "tasks": np.array(["a", "b", "c"]),
+            "ids": np.array(["r0", "r1"])}  # fmt: skip
+    picked = artifacts.select_tasks(data, ["c", "a"], "d.npz")
+    assert picked["tasks"].tolist() == ["c", "a"] and picked["labels"].tolist() == [[-1, 1], [1, 0]]
+    assert picked["ids"] is data["ids"] and artifacts.select_tasks(data, None) == data
+    assert artifacts.task_columns(["a", "b", "c"], ["b"]) == [1]
+    with pytest.raises(CisflowError, match=r"d\.npz: no task 'x' in the dataset \(tasks: a, b, c\)"):
+        artifacts.select_tasks(data, ["a", "x"], "d.npz")
+    with pytest.raises(CisflowError, match=r"l\.npz: no task \(none given\) in the labels"):
+        artifacts.task_columns(["a"], [], "l.npz", "the labels")
 
 
 def test_predictions_align_by_id_and_check_geometry(tmp_path):

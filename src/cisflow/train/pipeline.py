@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cisflow.artifacts import check_signal_names, read_dataset, signal_names
+from cisflow.artifacts import check_signal_names, read_dataset, select_tasks, signal_names
 from cisflow.autosize import count_positives, model_is_auto, resolve_auto
 from cisflow.errors import CisflowError, require_file
 from cisflow.io import atomic_open
@@ -65,21 +65,6 @@ def write_history(path: str | Path, history: list[Mapping[str, Any]]) -> None:
         writer.writerow(columns)
         for row in history:
             writer.writerow([f"{row[c]:.6g}" if isinstance(row[c], float) else row[c] for c in columns])
-
-
-def select_tasks(data: dict[str, Any], tasks: Sequence[str] | None, path: str | Path | None = None) -> dict[str, Any]:
-    """A dataset with only the label columns of ``tasks`` (in that order; None: all).
-
-    A task the dataset lacks is a CisflowError naming ``path``.
-    """
-    if tasks is None:
-        return data
-    have = [str(t) for t in data["tasks"]]
-    missing = [t for t in tasks if t not in have]
-    if missing or not tasks:
-        raise CisflowError(f"no task {missing[0] if missing else '(none given)'!r}; tasks are {', '.join(have)}", path)
-    cols = [have.index(t) for t in tasks]
-    return {**data, "labels": data["labels"][:, cols], "tasks": np.asarray(data["tasks"])[cols]}
 
 
 def _load_data(
