@@ -5,9 +5,7 @@ from _bootstrap import setup
 from cisflow.motifs import discover_motifs, motif_outputs
 
 log = setup(snakemake)
-opts = dict(snakemake.params.motifs)
-for key in ("enabled", "method", "truth"):
-    opts.pop(key)
+opts = dict(snakemake.params.motifs)  # the section but enabled, method and truth (no planted truth here)
 discover_motifs(
     snakemake.input.scores,
     motif_outputs(snakemake.output.folder),

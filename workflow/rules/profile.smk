@@ -274,7 +274,7 @@ rule profile_motifs:
         mem_mb=mem_mb(8000),
         runtime=runtime(240),
     params:
-        motifs=config["motifs"],
+        motifs=section_params("motifs", drop=["enabled", "method", "truth"]),
         seed=config["seed"],
     script:
         "../../scripts/profile_motifs.py"
