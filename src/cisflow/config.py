@@ -8,6 +8,7 @@ with a message naming it and suggesting the closest key.
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ import yaml
 
 from cisflow.errors import CisflowError
 from cisflow.io import package_file
+
+log = logging.getLogger(__name__)
+#: Renamed config keys, ``{section: {old: new}}``: a config with the old name still runs, with a warning.
+RENAMED = {"simulation": {"length": "input_length"}}
 
 
 def schema_path(name: str = "config") -> Path:
@@ -68,6 +73,7 @@ def validate_config(config: dict, source: str | Path = "config") -> dict:
     CisflowError
         Naming ``source`` and the first offending key.
     """
+    _rename_deprecated(config, source)
     schema = load_schema("config")
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
@@ -75,6 +81,19 @@ def validate_config(config: dict, source: str | Path = "config") -> dict:
         raise CisflowError(_describe(errors[0], schema), source)
     _fill_defaults(config, schema)
     return config
+
+
+def _rename_deprecated(config: dict, source: str | Path) -> None:
+    """Move each old key of :data:`RENAMED` to its new name (in place), with a one-line warning; both → error."""
+    for section, names in RENAMED.items():
+        part = config.get(section) if isinstance(config, dict) else None
+        for old, new in names.items() if isinstance(part, dict) else ():
+            if old not in part:
+                continue
+            if new in part:
+                raise CisflowError(f"{section}.{old} is the old name of {section}.{new}: give only {new}", source)
+            log.warning("%s: %s.%s is deprecated, use %s.%s", source, section, old, section, new)
+            part[new] = part.pop(old)
 
 
 def load_config(path: str | Path) -> dict:
@@ -236,7 +255,8 @@ def _simulation_tasks(sim: Mapping[str, Any], source: str | Path) -> list[str]:
     accepted = kind_params(sim["kind"])
     extra = {k: tuple(v) if isinstance(v, list) else v for k, v in sim.items() if k in accepted and v is not None}
     try:
-        return list(simulate(sim["kind"], sim["motifs"], length=sim["length"], num_pos=1, num_neg=1, **extra).tasks)
+        sim_args = {"input_length": sim["input_length"], "num_pos": 1, "num_neg": 1, **extra}
+        return list(simulate(sim["kind"], sim["motifs"], **sim_args).tasks)
     except CisflowError as exc:
         raise CisflowError(f"simulation: {exc}", source) from exc
 
@@ -433,7 +453,7 @@ def _check_baseline_motifs(specs: list[str], tasks: list[str], source: str | Pat
 
 def _input_length(config: dict) -> int:
     """The model's input length (bp): the simulated sequences' or the genome windows'."""
-    return config["simulation"]["length"] if config["track"] == "simulation" else config["splits"]["input_length"]
+    return config["simulation"]["input_length"] if config["track"] == "simulation" else config["splits"]["input_length"]
 
 
 def _check_model_fits(config: dict, source: str | Path) -> None:

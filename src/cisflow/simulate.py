@@ -495,14 +495,37 @@ def _check_common(length: int, num_pos: int, num_neg: int, widths: Mapping[str, 
         raise CisflowError(f"motifs longer than the sequence length {length}: {', '.join(too_long)}")
 
 
+@dataclass(frozen=True)
+class SimulationParams(StageParams):
+    """The config's ``simulation`` section (:func:`run_simulation`). ``kind`` and ``motifs`` have no default;
+    the kind-specific keys (None here) take the kind's defaults (:func:`kind_params`)."""
+
+    SECTION: ClassVar[str] = "simulation"
+    kind: str | None = None
+    motifs: tuple[str, ...] = ()
+    input_length: int = 1000  # bp of each sequence: the model's input length
+    num_pos: int = 3000
+    num_neg: int = 3000
+    gc_fraction: float = 0.4
+    background: str = "zero_order"
+    center: int | None = None
+    min_motifs: int | None = None
+    max_motifs: int | None = None
+    spacing: tuple[int, int] | None = None
+    pos_counts: tuple[int, int] | None = None
+    neg_counts: tuple[int, int] | None = None
+    valid_fraction: float = 0.15
+    test_fraction: float = 0.15
+
+
 def simulate(
     kind: str,
     motifs: Sequence[str] | Mapping[str, np.ndarray],
-    length: int = 1000,
-    num_pos: int = 3000,
-    num_neg: int = 3000,
-    gc_fraction: float = 0.4,
-    background: str = "zero_order",
+    input_length: int = SimulationParams.input_length,
+    num_pos: int = SimulationParams.num_pos,
+    num_neg: int = SimulationParams.num_neg,
+    gc_fraction: float = SimulationParams.gc_fraction,
+    background: str = SimulationParams.background,
     seed: int = 0,
     dinucleotide_frequencies: np.ndarray | None = None,
     **params: Any,
@@ -515,8 +538,8 @@ def simulate(
         One of :data:`KINDS`.
     motifs
         Motif specs (``TAL1_known4``, ``jaspar:MA0363.2``) or ``{name: pwm (4, W)}``.
-    length, num_pos, num_neg
-        Sequence length (bp) and class sizes.
+    input_length, num_pos, num_neg
+        Sequence length (bp; the model's input length) and class sizes (defaults: :class:`SimulationParams`).
     gc_fraction, background
         Background model: ``zero_order`` (independent bases at ``gc_fraction``) or ``dinucleotide``
         (first-order Markov chain on ``dinucleotide_frequencies`` ``(4, 4)``, default from ``gc_fraction``).
@@ -530,13 +553,13 @@ def simulate(
     if unknown:
         raise CisflowError(f"{kind} does not take {', '.join(unknown)}; it takes {', '.join(accepted) or 'nothing'}")
     names, pwms = _resolve_motifs(motifs)
-    _check_common(length, num_pos, num_neg, {k: v.shape[1] for k, v in pwms.items()})
+    _check_common(input_length, num_pos, num_neg, {k: v.shape[1] for k, v in pwms.items()})
     rng = np.random.default_rng(seed)
     widths = {k: int(v.shape[1]) for k, v in pwms.items()}
-    plans, labels, tasks = KINDS[kind](names, widths, length, num_pos, num_neg, rng, **params)
-    codes = _background(background, num_pos + num_neg, length, gc_fraction, rng, dinucleotide_frequencies)
+    plans, labels, tasks = KINDS[kind](names, widths, input_length, num_pos, num_neg, rng, **params)
+    codes = _background(background, num_pos + num_neg, input_length, gc_fraction, rng, dinucleotide_frequencies)
     table = _embed(codes, plans, pwms, rng)
-    record = {"kind": kind, "motifs": names, "length": length, "num_pos": num_pos, "num_neg": num_neg}
+    record = {"kind": kind, "motifs": names, "input_length": input_length, "num_pos": num_pos, "num_neg": num_neg}
     record |= {"gc_fraction": gc_fraction, "background": background, "seed": seed, **accepted, **params}
     return _shuffled(codes, labels, tasks, table, rng, record)
 
@@ -564,18 +587,23 @@ def _shuffled(
 
 
 def single_motif_detection(
-    motifs: _Motifs, length: int = 1000, num_pos: int = 3000, num_neg: int = 3000, gc_fraction: float = 0.4, **kw: Any
+    motifs: _Motifs,
+    input_length: int = SimulationParams.input_length,
+    num_pos: int = SimulationParams.num_pos,
+    num_neg: int = SimulationParams.num_neg,
+    gc_fraction: float = SimulationParams.gc_fraction,
+    **kw: Any,
 ) -> Simulation:
     """One motif instance anywhere in positives, none in negatives (DragoNN's first tutorial task)."""
-    return simulate("single_motif_detection", motifs, length, num_pos, num_neg, gc_fraction, **kw)
+    return simulate("single_motif_detection", motifs, input_length, num_pos, num_neg, gc_fraction, **kw)
 
 
 def motif_density_localization(
     motifs: _Motifs,
-    length: int = 1000,
-    num_pos: int = 3000,
-    num_neg: int = 3000,
-    gc_fraction: float = 0.4,
+    input_length: int = SimulationParams.input_length,
+    num_pos: int = SimulationParams.num_pos,
+    num_neg: int = SimulationParams.num_neg,
+    gc_fraction: float = SimulationParams.gc_fraction,
     center: int = 150,
     min_motifs: int = 2,
     max_motifs: int = 4,
@@ -585,7 +613,7 @@ def motif_density_localization(
     return simulate(
         "density_localization",
         motifs,
-        length,
+        input_length,
         num_pos,
         num_neg,
         gc_fraction,
@@ -598,10 +626,10 @@ def motif_density_localization(
 
 def multi_motif_embedding(
     motifs: _Motifs,
-    length: int = 1000,
-    num_pos: int = 3000,
-    num_neg: int = 3000,
-    gc_fraction: float = 0.4,
+    input_length: int = SimulationParams.input_length,
+    num_pos: int = SimulationParams.num_pos,
+    num_neg: int = SimulationParams.num_neg,
+    gc_fraction: float = SimulationParams.gc_fraction,
     min_motifs: int = 1,
     max_motifs: int | None = None,
     **kw: Any,
@@ -610,7 +638,7 @@ def multi_motif_embedding(
     return simulate(
         "multi_motif_embedding",
         motifs,
-        length,
+        input_length,
         num_pos,
         num_neg,
         gc_fraction,
@@ -622,23 +650,23 @@ def multi_motif_embedding(
 
 def heterodimer_grammar(
     motifs: _Motifs,
-    length: int = 1000,
-    num_pos: int = 3000,
-    num_neg: int = 3000,
-    gc_fraction: float = 0.4,
+    input_length: int = SimulationParams.input_length,
+    num_pos: int = SimulationParams.num_pos,
+    num_neg: int = SimulationParams.num_neg,
+    gc_fraction: float = SimulationParams.gc_fraction,
     spacing: tuple[int, int] = (2, 10),
     **kw: Any,
 ) -> Simulation:
     """Two motifs at a spacing in ``spacing`` (positives) or at independent random places (negatives)."""
-    return simulate("heterodimer_grammar", motifs, length, num_pos, num_neg, gc_fraction, spacing=spacing, **kw)
+    return simulate("heterodimer_grammar", motifs, input_length, num_pos, num_neg, gc_fraction, spacing=spacing, **kw)
 
 
 def motif_counting(
     motifs: _Motifs,
-    length: int = 1000,
-    num_pos: int = 3000,
-    num_neg: int = 3000,
-    gc_fraction: float = 0.4,
+    input_length: int = SimulationParams.input_length,
+    num_pos: int = SimulationParams.num_pos,
+    num_neg: int = SimulationParams.num_neg,
+    gc_fraction: float = SimulationParams.gc_fraction,
     pos_counts: tuple[int, int] = (3, 5),
     neg_counts: tuple[int, int] = (0, 2),
     **kw: Any,
@@ -647,7 +675,7 @@ def motif_counting(
     return simulate(
         "motif_counting",
         motifs,
-        length,
+        input_length,
         num_pos,
         num_neg,
         gc_fraction,
@@ -717,29 +745,6 @@ def split_simulation(
     }
 
 
-@dataclass(frozen=True)
-class SimulationParams(StageParams):
-    """The config's ``simulation`` section (:func:`run_simulation`). ``kind`` and ``motifs`` have no default;
-    the kind-specific keys (None here) take the kind's defaults (:func:`kind_params`)."""
-
-    SECTION: ClassVar[str] = "simulation"
-    kind: str | None = None
-    motifs: tuple[str, ...] = ()
-    length: int = 1000
-    num_pos: int = 3000
-    num_neg: int = 3000
-    gc_fraction: float = 0.4
-    background: str = "zero_order"
-    center: int | None = None
-    min_motifs: int | None = None
-    max_motifs: int | None = None
-    spacing: tuple[int, int] | None = None
-    pos_counts: tuple[int, int] | None = None
-    neg_counts: tuple[int, int] | None = None
-    valid_fraction: float = 0.15
-    test_fraction: float = 0.15
-
-
 def run_simulation(
     outputs: Mapping[str, str | Path],
     kind: str,
@@ -772,7 +777,7 @@ def run_simulation(
     return sim
 
 
-_GENERIC_KEYS = ("length", "num_pos", "num_neg", "gc_fraction", "background")
+_GENERIC_KEYS = ("input_length", "num_pos", "num_neg", "gc_fraction", "background")
 
 
 def simulate_from_config(config: Mapping[str, Any], seed: int, outputs: Mapping[str, str | Path]) -> Simulation:

@@ -644,8 +644,8 @@ def test_splits_labels_not_an_npz(tmp_path, capsys, data):
 )
 def test_simulate_unknown_motif(tmp_path, capsys, motif, needle):
     out = tmp_path / "out"
-    argv = ["simulate", "--kind", "single_motif_detection", "--motif", motif, "--length", "100", "--num-pos", "10",
-            "--num-neg", "10", "--out-dir", out]  # fmt: skip
+    argv = ["simulate", "--kind", "single_motif_detection", "--motif", motif, "--input-length", "100",
+            "--num-pos", "10", "--num-neg", "10", "--out-dir", out]  # fmt: skip
     _fails(capsys, argv, needle, out=out)
 
 

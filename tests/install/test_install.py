@@ -73,7 +73,7 @@ def test_installed_package_comes_from_the_wheel(installed, tmp_path):
 def test_simulate_train_and_labels_outside_the_checkout(installed, tmp_path):
     bin_dir, env = installed
     cisflow = bin_dir / "cisflow"
-    sim = ["simulate", "--kind", "single_motif_detection", "--motif", "TAL1_known4", "--length", "100",
+    sim = ["simulate", "--kind", "single_motif_detection", "--motif", "TAL1_known4", "--input-length", "100",
            "--num-pos", "40", "--num-neg", "40", "--seed", "3", "--out-dir", "sim"]  # fmt: skip
     _run([cisflow, *sim], tmp_path, env)  # the ENCODE motif comes from the wheel's package data
     with np.load(tmp_path / "sim" / "train.npz") as train:

@@ -29,9 +29,21 @@ def test_misspelled_key_is_named_with_a_suggestion():
 
 def test_wrong_type_names_the_key():
     config = _simulation_config()
-    config["simulation"]["length"] = "long"
-    with pytest.raises(CisflowError, match=r"simulation.length: .long. is not of type .integer."):
+    config["simulation"]["input_length"] = "long"
+    with pytest.raises(CisflowError, match=r"simulation.input_length: .long. is not of type .integer."):
         validate_config(config)
+
+
+def test_old_simulation_length_still_reads_with_a_warning(caplog):
+    config = _simulation_config()
+    config["simulation"]["length"] = config["simulation"].pop("input_length") // 2
+    with caplog.at_level("WARNING", logger="cisflow.config"):
+        validated = validate_config(config, "old.yaml")
+    assert validated["simulation"]["input_length"] == 500 and "length" not in validated["simulation"]
+    assert caplog.messages == ["old.yaml: simulation.length is deprecated, use simulation.input_length"]
+    config["simulation"]["length"] = 300
+    with pytest.raises(CisflowError, match=r"old.yaml: simulation.length is the old name of simulation.input_length"):
+        validate_config(config, "old.yaml")
 
 
 def test_track_requires_its_sections():

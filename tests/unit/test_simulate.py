@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ def _counts(sim):
 
 
 def test_single_motif_instances_score_high_and_negatives_are_empty():
-    sim = single_motif_detection([TAL1], length=200, num_pos=40, num_neg=40, seed=3)
+    sim = single_motif_detection([TAL1], input_length=200, num_pos=40, num_neg=40, seed=3)
     pwm = load_encode_motif(TAL1)
     assert sim.codes.shape == (80, 200) and sim.codes.dtype == np.uint8
     assert sim.labels.shape == (80, 1) and sim.labels.dtype == np.int8 and sim.labels.sum() == 40
@@ -65,7 +66,7 @@ def test_single_motif_instances_score_high_and_negatives_are_empty():
 
 
 def test_density_positions_inside_window_and_counts_in_range():
-    sim = motif_density_localization([TAL1], length=400, num_pos=60, num_neg=60, center=100, seed=5)
+    sim = motif_density_localization([TAL1], input_length=400, num_pos=60, num_neg=60, center=100, seed=5)
     assert sim.tasks == [f"{TAL1}_localized"]
     counts = _counts(sim)
     assert counts.min() >= 2 and counts.max() <= 4 and set(counts) == {2, 3, 4}
@@ -80,7 +81,7 @@ def test_density_positions_inside_window_and_counts_in_range():
 def test_heterodimer_spacing_and_negatives_hold_both_motifs():
     m1, m2 = "SPI1_known4", "IRF_known20"
     pwms = {m: load_encode_motif(m) for m in (m1, m2)}
-    sim = heterodimer_grammar([m1, m2], length=300, num_pos=50, num_neg=50, spacing=(3, 6), seed=2)
+    sim = heterodimer_grammar([m1, m2], input_length=300, num_pos=50, num_neg=50, spacing=(3, 6), seed=2)
     assert sim.tasks == [f"{m1}_{m2}_grammar"]
     label = dict(zip(sim.ids, sim.labels[:, 0], strict=True))
     for seq_id, group in sim.embeddings.groupby("seq_id"):
@@ -96,7 +97,7 @@ def test_heterodimer_spacing_and_negatives_hold_both_motifs():
 
 def test_multi_motif_labels_match_embeddings():
     names = ["CTCF_known1", "SIX5_known1", TAL1]
-    sim = multi_motif_embedding(names, length=300, num_pos=60, num_neg=20, min_motifs=1, max_motifs=2, seed=4)
+    sim = multi_motif_embedding(names, input_length=300, num_pos=60, num_neg=20, min_motifs=1, max_motifs=2, seed=4)
     assert sim.tasks == names and sim.labels.shape == (80, 3)
     present = pd.crosstab(sim.embeddings["seq_id"], sim.embeddings["motif"]).reindex(sim.ids, fill_value=0)
     np.testing.assert_array_equal(present[names].to_numpy(), sim.labels)
@@ -105,23 +106,23 @@ def test_multi_motif_labels_match_embeddings():
 
 
 def test_motif_counting_ranges():
-    sim = motif_counting([TAL1], length=300, num_pos=30, num_neg=30, pos_counts=(3, 5), neg_counts=(0, 2), seed=1)
+    sim = motif_counting([TAL1], input_length=300, num_pos=30, num_neg=30, pos_counts=(3, 5), neg_counts=(0, 2), seed=1)
     counts = _counts(sim)
     assert set(counts[sim.labels[:, 0] == 1]) <= {3, 4, 5} and set(counts[sim.labels[:, 0] == 0]) <= {0, 1, 2}
     with pytest.raises(CisflowError, match="overlap"):
-        motif_counting([TAL1], length=300, num_pos=3, num_neg=3, pos_counts=(2, 5), neg_counts=(0, 2))
+        motif_counting([TAL1], input_length=300, num_pos=3, num_neg=3, pos_counts=(2, 5), neg_counts=(0, 2))
 
 
 def test_pwms_given_as_arrays():
     pwm = np.zeros((4, 4))
     pwm[[0, 1, 2, 3], [0, 1, 2, 3]] = 1  # ACGT, its own reverse complement
-    sim = simulate("single_motif_detection", {"acgt": pwm}, length=30, num_pos=5, num_neg=0, seed=0)
+    sim = simulate("single_motif_detection", {"acgt": pwm}, input_length=30, num_pos=5, num_neg=0, seed=0)
     for i, (start, end) in enumerate(zip(sim.embeddings["start"], sim.embeddings["end"], strict=True)):
         assert sim.codes[i, start:end].tolist() == [0, 1, 2, 3]
 
 
 def test_same_seed_same_output_other_seed_differs():
-    kw = {"length": 150, "num_pos": 10, "num_neg": 10, "center": 60}
+    kw = {"input_length": 150, "num_pos": 10, "num_neg": 10, "center": 60}
     a = motif_density_localization([TAL1], seed=7, **kw)
     b = motif_density_localization([TAL1], seed=7, **kw)
     c = motif_density_localization([TAL1], seed=8, **kw)
@@ -138,7 +139,7 @@ def test_zero_order_gc_within_tolerance():
     assert gc_fraction(codes.ravel()) == pytest.approx(0.4, abs=0.003)
     freqs = np.bincount(codes.ravel(), minlength=4) / codes.size
     np.testing.assert_allclose(freqs, [0.3, 0.2, 0.2, 0.3], atol=0.003)
-    sim = single_motif_detection([TAL1], length=500, num_pos=100, num_neg=100, gc_fraction=0.6, seed=0)
+    sim = single_motif_detection([TAL1], input_length=500, num_pos=100, num_neg=100, gc_fraction=0.6, seed=0)
     assert gc_fraction(sim.codes[sim.labels[:, 0] == 0].ravel()) == pytest.approx(0.6, abs=0.01)
 
 
@@ -222,7 +223,7 @@ def test_bad_kind_motif_and_params():
 
 
 def test_outputs_round_trip(tmp_path):
-    sim = motif_density_localization([TAL1], length=120, num_pos=15, num_neg=15, center=50, seed=1)
+    sim = motif_density_localization([TAL1], input_length=120, num_pos=15, num_neg=15, center=50, seed=1)
     write_simulation(sim, tmp_path / "s.fa.gz", tmp_path / "labels.tsv", tmp_path / "emb.tsv")
     seqs = read_fasta(tmp_path / "s.fa.gz")
     assert list(seqs) == sim.ids
@@ -246,14 +247,20 @@ def test_outputs_round_trip(tmp_path):
         write_datasets(splits, {"other": tmp_path / "o.npz"})
 
 
-def test_cli_simulate_writes_everything(tmp_path, capsys):
+def test_cli_simulate_writes_everything(tmp_path, capsys, caplog):
     out = tmp_path / "sim"
     argv = ["simulate", "--kind", "heterodimer_grammar", "--motif", "SPI1_known4", "--motif", "IRF_known20"]
-    argv += ["--length", "120", "--num-pos", "10", "--num-neg", "10", "--spacing", "2", "4", "--seed", "1"]
+    argv += ["--input-length", "120", "--num-pos", "10", "--num-neg", "10", "--spacing", "2", "4", "--seed", "1"]
     assert main([*argv, "--out-dir", str(out)]) == 0
     for name in ("sequences.fa.gz", "labels.tsv", "embeddings.tsv", "params.json", "train.npz", "valid.npz"):
         assert (out / name).is_file()
     assert '"spacing": [\n    2,\n    4\n  ]' in (out / "params.json").read_text()
+    assert json.loads((out / "params.json").read_text())["input_length"] == 120
+    # the old flag name still works, with a one-line warning
+    with caplog.at_level("WARNING", logger="cisflow.cli.simulate"):
+        assert main([*argv[:7], "--length", "90", *argv[9:], "--out-dir", str(tmp_path / "old")]) == 0
+    assert json.loads((tmp_path / "old" / "params.json").read_text())["input_length"] == 90
+    assert caplog.messages == ["cisflow simulate: --length is deprecated, use --input-length"]
 
 
 def test_cli_simulate_errors(tmp_path, capsys):

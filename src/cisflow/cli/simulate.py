@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from cisflow.cli._config import load_yaml_config
 from cisflow.errors import CisflowError
 from cisflow.simulate import BACKGROUNDS, KINDS, SimulationParams, run_simulation
 from cisflow.splits import SPLITS
+
+log = logging.getLogger(__name__)
 
 _EPILOG = """\
 kinds and the options they take:
@@ -23,13 +26,13 @@ motifs: ENCODE names (TAL1_known4) from the bundled ENCODE collection, or jaspar
 writes DIR/sequences.fa.gz, labels.tsv, embeddings.tsv, params.json, train.npz, valid.npz, test.npz
 
 example:
-  cisflow simulate --kind density_localization --motif TAL1_known4 --length 1000 \\
+  cisflow simulate --kind density_localization --motif TAL1_known4 --input-length 1000 \\
       --num-pos 3000 --num-neg 3000 --gc 0.4 --seed 1 --out-dir results/simulate/density
 """
 
 # kind-specific options, passed to simulate() only when given (so a wrong one is reported)
 _KIND_OPTIONS = ("center", "min_motifs", "max_motifs", "spacing", "pos_counts", "neg_counts")
-_GENERIC_OPTIONS = ("length", "num_pos", "num_neg", "background", "valid_fraction", "test_fraction")
+_GENERIC_OPTIONS = ("input_length", "num_pos", "num_neg", "background", "valid_fraction", "test_fraction")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="YAML", help="workflow config whose 'simulation' section and seed set defaults")
     p.add_argument("--kind", choices=list(KINDS), metavar="KIND", help="simulation kind (see below; or the config's)")
     p.add_argument("--motif", dest="motifs", action="append", help="motif spec (repeat for several; or the config's)")
-    p.add_argument("--length", type=int, help="sequence length in bp (default 1000)")
+    p.add_argument("--input-length", type=int, help="sequence length in bp, the model's input length (default 1000)")
+    p.add_argument("--length", type=int, dest="old_length", help=argparse.SUPPRESS)  # the old name, with a warning
     p.add_argument("--num-pos", type=int, help="positive sequences (default 3000)")
     p.add_argument("--num-neg", type=int, help="negative sequences (default 3000)")
     p.add_argument("--gc", type=float, help="background GC fraction (default 0.4)")
@@ -71,6 +75,9 @@ def run(args: argparse.Namespace) -> None:
     outputs = {"fasta": out / "sequences.fa.gz", "labels": out / "labels.tsv", "embeddings": out / "embeddings.tsv"}
     outputs |= {s: out / f"{s}.npz" for s in SPLITS} | {"params": out / "params.json"}
     config = load_yaml_config(args.config)
+    if args.old_length is not None:
+        log.warning("cisflow simulate: --length is deprecated, use --input-length")
+        args.input_length = args.old_length if args.input_length is None else args.input_length
     flags = {opt: getattr(args, opt) for opt in ("kind", "motifs", *_KIND_OPTIONS, *_GENERIC_OPTIONS)}
     opts = SimulationParams.resolve(config, flags | {"gc_fraction": args.gc}, args.config or "command line")
     if opts.kind is None or not opts.motifs:
