@@ -219,7 +219,7 @@ def _simulated(root, gc_fraction: float) -> dict:
     """The issue's case: a density-localization simulation whose background GC alone differs."""
     from cisflow.simulate import simulate, split_simulation
 
-    sim = simulate("single_motif_detection", ["TAL1_known4"], length=100, num_pos=150, num_neg=150,
+    sim = simulate("single_motif_detection", ["TAL1_known4"], input_length=100, num_pos=150, num_neg=150,
                    gc_fraction=gc_fraction, seed=5)  # fmt: skip
     paths = {}
     for split, arrays in split_simulation(sim, seed=5).items():

@@ -555,7 +555,7 @@ def test_trained_model_ranks_motif_breaking_variants_above_random_ones(tmp_path)
     out = {k: tmp_path / f"{k}.npz" for k in ("train", "valid", "test")}
     out |= {"fasta": tmp_path / "seq.fa", "labels": tmp_path / "labels.tsv", "embeddings": tmp_path / "emb.tsv"}
     run_simulation(out, "single_motif_detection", ["TAL1_known4"], valid_fraction=0.15, test_fraction=0.15,
-                   length=200, num_pos=1500, num_neg=1500, seed=3)  # fmt: skip
+                   input_length=200, num_pos=1500, num_neg=1500, seed=3)  # fmt: skip
     model_cfg = {"name": "sequence_dnn", "params": {"num_filters": [10], "conv_width": [10], "pool_width": 191}}
     train_cfg = {"epochs": 12, "batch_size": 64, "patience": 4, "monitor": "auroc", "learning_rate": 0.01}
     model = train_outputs(tmp_path / "model")
