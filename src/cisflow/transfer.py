@@ -134,13 +134,19 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class ModelParams(InitParams, StageParams):
+class ModelParams(StageParams):
     """The config's ``model`` section: the architecture (``name``, required, and its ``params``,
-    :func:`cisflow.models.build_model`) and its initialisation (:class:`InitParams`)."""
+    :func:`cisflow.models.build_model`) and the initialisation keys (:class:`InitParams`, whose defaults these
+    are; ``motif_filters`` is ``auto`` in a config, none for a library call that leaves it out)."""
 
     SECTION: ClassVar[str] = "model"
     name: str | None = None
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    init_from: str | None = InitParams.init_from
+    finetune: str = InitParams.finetune
+    trunk_lr_scale: float = InitParams.trunk_lr_scale
+    unfreeze_epoch: int | None = InitParams.unfreeze_epoch
+    motif_filters: Any = AUTO
 
 
 #: ``model`` config keys of the initialisation (:class:`InitParams`); ``name`` and ``params`` are the architecture.
