@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from cisflow.errors import CisflowError, require_file
 from cisflow.io import save_npz
@@ -70,13 +69,15 @@ class Array:
 @dataclass(frozen=True)
 class Format:
     """A declared npz artifact: ``name`` and ``version`` (stored in the file), its arrays, the stage that
-    writes it (named in errors), and an optional value check ``check(arrays, path)``."""
+    writes it (named in errors), an optional value check ``check(arrays, path)``, and the ``older`` versions
+    still read (their files are a subset of this version's: read as they are)."""
 
     name: str
     version: int
     stage: str
     arrays: Mapping[str, Array]
     check: Callable[[Mapping[str, np.ndarray], Path], None] | None = field(default=None, compare=False)
+    older: tuple[int, ...] = ()
 
     @property
     def required(self) -> list[str]:
@@ -138,7 +139,7 @@ LABELS = Format(
 
 DATASET = Format(
     "cisflow-dataset",
-    1,
+    2,
     "splits (or simulate)",
     {
         "codes": Array(
@@ -150,7 +151,13 @@ DATASET = Format(
         ),
         "labels": Array("int8", ("N", "T"), doc="1 bound, 0 unbound, -1 ambiguous"),
         "tasks": Array("str", ("T",)),
-        "ids": Array("str", ("N",), doc="chrom:start-end of the bin (or the sequence id)"),
+        "ids": Array(
+            "str",
+            ("N",),
+            required=False,
+            doc="the sequence id; absent from genome bins since version 2, whose ids "
+            "chrom:start-end derive from chrom and bin_start (row_ids)",
+        ),
         "chrom": Array("str", ("N",), required=False),
         "start": Array("int64", ("N",), required=False, doc="window start (may be < 0 near a chromosome start)"),
         "bin_start": Array("int64", ("N",), required=False),
@@ -160,20 +167,26 @@ DATASET = Format(
         **_geometry(*GEOMETRY),
     },
     _check_dataset,
+    older=(1,),
 )
 
 PREDICTIONS = Format(
     "cisflow-predictions",
-    1,
+    2,
     "evaluate (or baselines)",
     {
-        "ids": Array("str", ("N",)),
+        "ids": Array(
+            "str", ("N",), required=False, doc="the row's id, or (genome bins, since version 2) chrom + bin_start"
+        ),
+        "chrom": Array("str", ("N",), required=False),
+        "bin_start": Array("int64", ("N",), required=False),
         "labels": Array("int8", ("N", "T")),
         "probs": Array("float32", ("N", "T"), doc="probability (or score) per row and task"),
         "tasks": Array("str", ("T",)),
         **_geometry(*GEOMETRY),
     },
     _check_labels_values,
+    older=(1,),
 )
 
 SCORES = Format(
@@ -300,10 +313,11 @@ def _check_format(fmt: Format, found: str | None, version: int | None, path: Pat
         )
     if found != fmt.name:
         raise CisflowError(f"{what} is a {found} file, not {fmt.name}", path)
-    if version != fmt.version:
+    if version != fmt.version and version not in fmt.older:
+        readable = " and ".join(map(str, [*fmt.older, fmt.version]))
         raise CisflowError(
-            f"{what} is {fmt.name} version {version}; this cisflow reads version {fmt.version}: rerun the "
-            f"{fmt.stage} stage",
+            f"{what} is {fmt.name} version {version}; this cisflow reads version{'s' if fmt.older else ''} "
+            f"{readable}: rerun the {fmt.stage} stage",
             path,
         )
 
@@ -311,20 +325,26 @@ def _check_format(fmt: Format, found: str | None, version: int | None, path: Pat
 # --------------------------------------------------------------------------- reading and writing
 
 
-def _wanted(fmt: Format, files: set[str], keys: Sequence[str] | None) -> tuple[list[str], list[str]]:
+def _wanted(
+    fmt: Format, files: set[str], keys: Sequence[str] | None, optional: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
     """Arrays to load and arrays that must be in the file: every declared one present (all required), or
-    ``keys`` plus the geometry (all of them required)."""
+    ``keys`` plus the geometry (all of them required) and those of ``optional`` the file has."""
     if keys is None:
         return [k for k in fmt.arrays if k in files], fmt.required
-    unknown = [k for k in keys if k not in fmt.arrays]
+    unknown = [k for k in [*keys, *optional] if k not in fmt.arrays]
     if unknown:
         raise TypeError(f"{fmt.name} declares no array {', '.join(unknown)}")
-    wanted = list(dict.fromkeys([*keys, *(g for g in GEOMETRY if g in fmt.arrays)]))
-    return wanted, wanted
+    need = list(dict.fromkeys([*keys, *(g for g in GEOMETRY if g in fmt.arrays)]))
+    return need + [k for k in optional if k in files and k not in need], need
 
 
 def read(
-    path: str | Path, fmt: Format, keys: Sequence[str] | None = None, what: str | None = None
+    path: str | Path,
+    fmt: Format,
+    keys: Sequence[str] | None = None,
+    what: str | None = None,
+    optional: Sequence[str] = (),
 ) -> dict[str, np.ndarray]:
     """Read an artifact checked against its format.
 
@@ -339,6 +359,8 @@ def read(
         array the file has. A required key absent from the file is an error either way.
     what
         How errors name the file (default: the format's name).
+    optional
+        With ``keys``: arrays read too when the file has them (e.g. :data:`ROW_KEYS`).
 
     Returns
     -------
@@ -354,7 +376,7 @@ def read(
             found = str(npz[FORMAT_KEY]) if FORMAT_KEY in files else None
             version = int(npz[VERSION_KEY]) if VERSION_KEY in files else None
             _check_format(fmt, found, version, path, what)
-            wanted, need = _wanted(fmt, files, keys)
+            wanted, need = _wanted(fmt, files, keys, optional)
             missing = [k for k in need if k not in files]
             if missing:
                 raise CisflowError(f"{what} lacks {', '.join(missing)}", path)
@@ -436,9 +458,93 @@ def read_dataset(path: str | Path, what: str = "dataset") -> dict[str, np.ndarra
 
 
 def _check_windows(data: Mapping[str, np.ndarray], path: str | Path) -> None:
-    """A whole dataset has its windows' codes, or their coordinates (``chrom``, ``bin_start``) to make them."""
+    """A whole dataset has its windows' codes, or their coordinates (``chrom``, ``bin_start``) to make them,
+    and its rows' names (:func:`check_row_names`)."""
     if "codes" not in data and not {"chrom", "bin_start"} <= set(data):
         raise CisflowError("a dataset without codes needs chrom and bin_start (its windows' coordinates)", path)
+    check_row_names(data, path)
+
+
+# --------------------------------------------------------------------------- row names
+
+#: The arrays that name rows: ``ids``, or (genome bins) ``chrom`` and ``bin_start``, the id derived (:func:`row_ids`).
+ROW_KEYS = ("ids", "chrom", "bin_start")
+_BIN_BITS = 40  # a bin's integer key: chromosome number << 40 | bin_start (starts below 1.1e12 bp)
+
+
+def is_bin_keyed(data: Mapping[str, np.ndarray]) -> bool:
+    """Whether ``data``'s rows are named by genome-bin coordinates: no ``ids``; ``chrom``, ``bin_start`` and
+    ``bin_size`` > 0."""
+    return "ids" not in data and {"chrom", "bin_start"} <= set(data) and int(data.get("bin_size", 0)) > 0
+
+
+def check_row_names(data: Mapping[str, np.ndarray], path: str | Path | None = None) -> None:
+    """CisflowError naming ``path`` unless every row has a name: ``ids``, or genome bins' ``chrom`` and
+    ``bin_start`` with ``bin_size`` > 0."""
+    if "ids" not in data and not is_bin_keyed(data):
+        raise CisflowError("rows need ids, or chrom and bin_start of genome bins (bin_size > 0)", path)
+
+
+def bin_ids(chrom: np.ndarray, bin_start: np.ndarray, bin_size: int, chunk: int = 1 << 16) -> np.ndarray:
+    """``chrom:start-end`` of each bin ``(n,)`` str, written ``chunk`` bins at a time into the result; the width is
+    the longest name plus the longest start and end. Made on demand (:func:`row_ids`), never stored."""
+    chrom, bin_start = np.asarray(chrom, dtype=str), np.asarray(bin_start, dtype=np.int64)
+    if not chrom.size:
+        return np.zeros(0, dtype="<U1")
+    digits = len(str(int(bin_start.max()) + bin_size))
+    out = np.empty(chrom.size, dtype=f"<U{chrom.dtype.itemsize // 4 + 2 * digits + 2}")
+    for lo in range(0, chrom.size, chunk):
+        names, starts = chrom[lo : lo + chunk].tolist(), bin_start[lo : lo + chunk].tolist()
+        out[lo : lo + chunk] = [f"{c}:{s}-{s + bin_size}" for c, s in zip(names, starts, strict=True)]
+    return out
+
+
+def row_ids(data: Mapping[str, np.ndarray], rows: np.ndarray | slice | None = None) -> np.ndarray:
+    """Ids ``(n,)`` of ``rows`` (None: every row): the stored ``ids``, or for genome bins ``chrom:start-end`` made
+    from ``chrom``, ``bin_start`` and ``bin_size`` (:func:`bin_ids`; stored no more since format version 2)."""
+    sel = slice(None) if rows is None else rows
+    if "ids" in data:
+        return np.asarray(data["ids"])[sel]
+    check_row_names(data)
+    return bin_ids(np.asarray(data["chrom"])[sel], np.asarray(data["bin_start"])[sel], int(data["bin_size"]))
+
+
+def row_keys(data: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays naming ``data``'s rows as a predictions npz stores them: ``{"ids": …}``, or for genome bins
+    without ids ``{"chrom": …, "bin_start": …}`` (no copies)."""
+    check_row_names(data)
+    if "ids" in data:
+        return {"ids": data["ids"]}
+    return {"chrom": data["chrom"], "bin_start": data["bin_start"]}
+
+
+def _chrom_numbers(chrom: np.ndarray, numbers: dict[str, int]) -> np.ndarray:
+    """A number ``(n,)`` int64 per row's chromosome (new names added to ``numbers``), run by run: rows come
+    grouped by chromosome, so only the runs' names are looked up."""
+    chrom = np.asarray(chrom)
+    if not chrom.size:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, chrom[1:] != chrom[:-1]])
+    run = np.array([numbers.setdefault(c, len(numbers)) for c in chrom[starts].tolist()], dtype=np.int64)
+    return np.repeat(run, np.diff(np.r_[starts, chrom.size]))
+
+
+def _bin_keys(data: Mapping[str, np.ndarray], numbers: dict[str, int]) -> np.ndarray:
+    """One int64 key ``(n,)`` per genome bin: its chromosome's number (``numbers``) << 40 | ``bin_start``."""
+    return (_chrom_numbers(data["chrom"], numbers) << _BIN_BITS) | np.asarray(data["bin_start"], dtype=np.int64)
+
+
+def _row_match_keys(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Comparable keys of two row sets: int64 bin keys when both are genome bins without ids, else their ids."""
+    if is_bin_keyed(a) and is_bin_keyed(b):
+        numbers: dict[str, int] = {}
+        return _bin_keys(a, numbers), _bin_keys(b, numbers)
+    return row_ids(a), row_ids(b)
+
+
+def _has_duplicates(keys: np.ndarray) -> bool:
+    """Whether ``keys`` ``(n,)`` hold a value twice."""
+    return np.unique(keys).size < keys.size
 
 
 def signal_names(data: Mapping[str, np.ndarray]) -> list[str]:
@@ -461,9 +567,10 @@ def read_datasets(
 ) -> dict[str, np.ndarray]:
     """Read several dataset npz files with the same tasks, geometry and signal channels as one (rows concatenated).
 
-    Row arrays present in every file are kept; ``ids`` are made unique by prefixing the file's stem
-    when they collide. ``tasks``: keep only these label columns of each file, in this order (a test split's
-    held-out cell types' columns dropped to match train and valid); a file lacking one is an error.
+    Row arrays present in every file are kept; when the rows' names (:func:`row_ids`) collide, ``ids`` are
+    made (or remade) unique by prefixing the file's stem. ``tasks``: keep only these label columns of each
+    file, in this order (a test split's held-out cell types' columns dropped to match train and valid); a file
+    lacking one is an error.
     """
     parts = [read_dataset(p, what) for p in paths]
     if tasks is not None:
@@ -477,11 +584,13 @@ def read_datasets(
         check_signal_names(part, signal_names(first), path, str(paths[0]))
     keys = [k for k in first if all(k in p for p in parts) and k not in _PER_FILE]
     merged = {k: np.concatenate([p[k] for p in parts]) for k in keys}
-    if len(np.unique(merged["ids"])) < len(merged["ids"]):
+    merged |= {k: first[k] for k in _PER_FILE if k in first and k != "seed"}
+    keys = _bin_keys(merged, {}) if is_bin_keyed(merged) else merged.get("ids")
+    if keys is None or _has_duplicates(keys):
         merged["ids"] = np.concatenate(
-            [np.char.add(f"{Path(p).stem}:", d["ids"]) for p, d in zip(paths, parts, strict=True)]
+            [np.char.add(f"{Path(p).stem}:", row_ids(d)) for p, d in zip(paths, parts, strict=True)]
         )
-    return merged | {k: first[k] for k in _PER_FILE if k in first and k != "seed"}
+    return merged
 
 
 def task_columns(
@@ -521,7 +630,7 @@ def write_datasets(datasets: Mapping[str, Mapping[str, np.ndarray]], paths: Mapp
     for split, path in paths.items():
         _check_windows(datasets[split], path)
         write(path, DATASET, datasets[split])
-        log.info("wrote %s (%d windows) to %s", split, len(datasets[split]["ids"]), path)
+        log.info("wrote %s (%d windows) to %s", split, len(datasets[split]["labels"]), path)
 
 
 # --------------------------------------------------------------------------- predictions
@@ -529,44 +638,61 @@ def write_datasets(datasets: Mapping[str, Mapping[str, np.ndarray]], paths: Mapp
 
 def write_predictions(
     path: str | Path,
-    ids: np.ndarray,
+    ids: np.ndarray | Mapping[str, np.ndarray],
     labels: np.ndarray,
     probs: np.ndarray,
     tasks: Sequence[str],
     geometry: Mapping[str, int],
 ) -> None:
-    """Write a predictions npz (:data:`PREDICTIONS`): ``ids`` ``(N,)``, ``labels`` int8 and ``probs`` float32
-    ``(N, T)``, ``tasks`` ``(T,)``, and the ``geometry`` of the dataset predicted."""
+    """Write a predictions npz (:data:`PREDICTIONS`): the rows' names, ``labels`` int8 and ``probs`` float32
+    ``(N, T)``, ``tasks`` ``(T,)``, and the ``geometry`` of the dataset predicted.
+
+    ``ids`` is the rows' ids ``(N,)`` or, as :func:`row_keys` gives them, ``{"ids": …}`` or a genome bins'
+    ``{"chrom": …, "bin_start": …}`` (stored as such, the ids derived when needed, :func:`row_ids`).
+    """
+    rows = {k: ids[k] for k in ROW_KEYS if k in ids} if isinstance(ids, Mapping) else {"ids": ids}
+    check_row_names(rows | {g: geometry[g] for g in GEOMETRY}, path)
     write(
         path,
         PREDICTIONS,
-        {"ids": ids, "labels": labels, "probs": np.asarray(probs, np.float32), "tasks": tasks}
+        rows
+        | {"labels": labels, "probs": np.asarray(probs, np.float32), "tasks": tasks}
         | {g: geometry[g] for g in GEOMETRY},
     )
 
 
-def _match_rows(test_ids: np.ndarray, pred_ids: np.ndarray, pred_path: str | Path) -> np.ndarray:
-    """Index into the predictions of each test id ``(N,)``; every test id predicted once, nothing extra."""
-    pred_index = pd.Index(pred_ids)
-    if not pred_index.is_unique:
-        dup = pred_index[pred_index.duplicated()][0]
-        raise CisflowError(f"duplicate prediction id {dup!r}", pred_path)
-    idx = pred_index.get_indexer(test_ids)
-    if (idx < 0).any():
-        missing = test_ids[idx < 0]
-        raise CisflowError(f"{missing.size} test bins have no prediction (first: {missing[0]})", pred_path)
-    if pred_ids.size != test_ids.size:
-        raise CisflowError(f"{pred_ids.size - test_ids.size} predictions are for ids not in the test set", pred_path)
-    return idx
+def _match_rows(test: Mapping[str, np.ndarray], pred: Mapping[str, np.ndarray], pred_path: str | Path) -> np.ndarray:
+    """Index into the predictions of each test row ``(N,)``; every test row predicted once, nothing extra.
+
+    Genome bins on both sides are matched by integer keys of ``(chrom, bin_start)``; otherwise by ids (those
+    of genome bins without ids derived, :func:`row_ids`).
+    """
+    test_keys, pred_keys = _row_match_keys(test, pred)
+    order = np.argsort(pred_keys, kind="stable")
+    ranked = pred_keys[order]
+    dup = np.flatnonzero(ranked[1:] == ranked[:-1])
+    if dup.size:
+        raise CisflowError(f"duplicate prediction id {str(row_ids(pred, order[dup[:1] + 1])[0])!r}", pred_path)
+    pos = np.minimum(np.searchsorted(ranked, test_keys), max(ranked.size - 1, 0))
+    found = ranked[pos] == test_keys if ranked.size else np.zeros(test_keys.size, bool)
+    if not found.all():
+        missing = np.flatnonzero(~found)
+        first = str(row_ids(test, missing[:1])[0])
+        raise CisflowError(f"{missing.size} test bins have no prediction (first: {first})", pred_path)
+    if pred_keys.size != test_keys.size:
+        raise CisflowError(f"{pred_keys.size - test_keys.size} predictions are for ids not in the test set", pred_path)
+    return order[pos]
 
 
 def load_predictions(path: str | Path, test: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
-    """Probabilities ``(N, T_pred)`` float64 aligned to ``test``'s ``ids`` rows, and their task names.
+    """Probabilities ``(N, T_pred)`` float64 aligned to ``test``'s rows (named by :data:`ROW_KEYS`), and their
+    task names.
 
     When ``test`` carries geometry, the predictions must have been made with the same.
     """
-    pred = read(path, PREDICTIONS, ("ids", "probs", "tasks"), "predictions npz")
+    pred = read(path, PREDICTIONS, ("probs", "tasks"), "predictions npz", optional=ROW_KEYS)
+    check_row_names(pred, path)
     want = geometry(test)
     if want and geometry(pred) != want:
         raise CisflowError(f"predictions made with {geometry(pred)} but the test set has {want}", path)
-    return pred["probs"].astype(np.float64)[_match_rows(test["ids"], pred["ids"], path)], pred["tasks"].tolist()
+    return pred["probs"].astype(np.float64)[_match_rows(test, pred, path)], pred["tasks"].tolist()

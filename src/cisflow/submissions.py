@@ -1,9 +1,10 @@
 """Genome-wide prediction exports: one DREAM submission file per task.
 
-Inputs are the predictions npz of :mod:`cisflow.evaluate` (``ids labels probs tasks``) and the test
-dataset npz of :mod:`cisflow.data` (``ids chrom bin_start``, one row per held-out bin), both read
-through :mod:`cisflow.artifacts`. Rows are matched by ``ids``; every test bin must have exactly one
-prediction. The held-out comparison of several models is :func:`cisflow.evaluate.compare.compare_on_heldout`.
+Inputs are the predictions npz of :mod:`cisflow.evaluate` (``chrom bin_start`` or ``ids``, ``labels probs
+tasks``) and the test dataset npz of :mod:`cisflow.data` (``chrom bin_start``, one row per held-out bin), both
+read through :mod:`cisflow.artifacts`. Rows are matched by ``(chrom, bin_start)`` (or by ids,
+:func:`cisflow.artifacts.load_predictions`); every test bin must have exactly one prediction. The held-out
+comparison of several models is :func:`cisflow.evaluate.compare.compare_on_heldout`.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def export_submissions(
     predictions_npz
         :mod:`cisflow.evaluate` predictions (:data:`cisflow.artifacts.PREDICTIONS`).
     test_npz
-        The test dataset npz (``ids``, ``chrom``, ``bin_start`` for every row, and its ``bin_size``:
+        The test dataset npz (``chrom``, ``bin_start`` for every row, and its ``bin_size``:
         ``stop = bin_start + bin_size``).
     outputs
         ``{task: submission path}`` for exactly the predicted tasks (:func:`submission_paths` gives the
@@ -75,7 +76,7 @@ def export_submissions(
         ``{task: path}``. Rows are in genome order (chromosomes as they first appear in the test npz,
         then by start), written atomically through :func:`cisflow.dream.write_submission`.
     """
-    test = read(test_npz, DATASET, ("ids", "chrom", "bin_start"), "test dataset")
+    test = read(test_npz, DATASET, ("chrom", "bin_start"), "test dataset", optional=("ids",))
     bin_size = int(test["bin_size"])
     if bin_size < 1:
         raise CisflowError("the test set's rows are not genome bins (bin_size 0): no DREAM submission", test_npz)

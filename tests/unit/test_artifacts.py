@@ -55,7 +55,7 @@ def test_files_without_a_version_or_of_another_format(tmp_path):
         artifacts.read_dataset(tmp_path / "p.npz")
     future = dict(_dataset(), format=np.array("cisflow-dataset"), format_version=np.array(DATASET.version + 1))
     save_npz(tmp_path / "new.npz", **future)
-    with pytest.raises(CisflowError, match=r"version 2; this cisflow reads version 1: rerun the splits"):
+    with pytest.raises(CisflowError, match=r"version 3; this cisflow reads versions 1 and 2: rerun the splits"):
         artifacts.read_dataset(tmp_path / "new.npz")
     old_labels = {"format": np.array("cisflow-labels-1"), "tasks": np.array(["t"])}
     save_npz(tmp_path / "labels.npz", **old_labels)
@@ -90,7 +90,7 @@ def test_missing_unknown_and_unreadable(tmp_path):
     with pytest.raises(CisflowError, match="cisflow-dataset has no array extra"):
         write(tmp_path / "a.npz", DATASET, arrays | {"extra": np.zeros(4)})
     save_npz(tmp_path / "b.npz", format=np.array("cisflow-dataset"), format_version=np.array(1), codes=arrays["codes"])
-    with pytest.raises(CisflowError, match=r"b\.npz: train dataset lacks labels, tasks, ids, bin_size"):
+    with pytest.raises(CisflowError, match=r"b\.npz: train dataset lacks labels, tasks, bin_size"):
         artifacts.read_dataset(tmp_path / "b.npz", "train dataset")
     with pytest.raises(CisflowError, match=r"none\.npz: dataset does not exist"):
         artifacts.read_dataset(tmp_path / "none.npz")
@@ -150,6 +150,66 @@ def test_predictions_align_by_id_and_check_geometry(tmp_path):
         artifacts.load_predictions(tmp_path / "p.npz", test | {"bin_size": np.int64(100)})
     with pytest.raises(CisflowError, match="1 test bins have no prediction"):
         artifacts.load_predictions(tmp_path / "p.npz", test | {"ids": np.array(["a", "b", "c", "d"])})
+
+
+def _bins(chrom: list[str], bin_start: list[int]) -> dict:
+    """Rows of genome bins named by coordinates only (dataset and predictions format version 2)."""
+    return {"chrom": np.array(chrom), "bin_start": np.array(bin_start, np.int64)} | {
+        k: np.int64(v) for k, v in GEOMETRY.items()
+    }
+
+
+def test_bin_rows_are_named_by_coordinates_and_ids_made_on_demand(tmp_path):
+    rows = _bins(["chr2", "chr2", "chr10"], [0, 50, 100])
+    data = rows | {"codes": np.zeros((3, 6), np.uint8), "labels": np.zeros((3, 1), np.int8), "tasks": np.array(["t"])}
+    artifacts.write_datasets({"test": data}, {"test": tmp_path / "d.npz"})
+    back = artifacts.read_dataset(tmp_path / "d.npz")
+    assert "ids" not in back and artifacts.row_keys(back).keys() == {"chrom", "bin_start"}
+    assert artifacts.row_ids(back).tolist() == ["chr2:0-200", "chr2:50-250", "chr10:100-300"]
+    assert artifacts.row_ids(back, np.array([2])).tolist() == ["chr10:100-300"]
+    with pytest.raises(CisflowError, match=r"e\.npz: rows need ids, or chrom and bin_start of genome bins"):
+        artifacts.write_datasets({"test": data | {"bin_size": np.int64(0)}}, {"test": tmp_path / "e.npz"})
+    assert not (tmp_path / "e.npz").exists()
+    # a version 1 file (every bin's id stored) is read as it is
+    save_npz(tmp_path / "v1.npz", format=np.array("cisflow-dataset"), format_version=np.array(1),
+             **data | {"ids": artifacts.row_ids(back)})  # fmt: skip
+    assert artifacts.row_ids(artifacts.read_dataset(tmp_path / "v1.npz")).tolist() == artifacts.row_ids(back).tolist()
+
+
+def test_bin_predictions_align_by_chrom_and_start(tmp_path):
+    test = _bins(["chr2", "chr2", "chr10", "chr10"], [0, 50, 0, 50])
+    perm = np.array([3, 1, 0, 2])  # predictions in another row order, as a chunked writer may give them
+    probs = np.arange(8, dtype=np.float32).reshape(4, 2) / 10
+    pred = {k: test[k][perm] for k in ("chrom", "bin_start")}
+    artifacts.write_predictions(tmp_path / "p.npz", pred, np.ones((4, 2), np.int8), probs[perm], ["a", "b"], GEOMETRY)
+    raw = read(tmp_path / "p.npz", PREDICTIONS)
+    assert "ids" not in raw and raw["chrom"].tolist() == ["chr10", "chr2", "chr2", "chr10"]
+    aligned, _ = artifacts.load_predictions(tmp_path / "p.npz", test)
+    np.testing.assert_allclose(aligned, probs, rtol=1e-6)
+    # a test set that stores its ids (format version 1) matches the same predictions through the derived ids
+    aligned, _ = artifacts.load_predictions(tmp_path / "p.npz", test | {"ids": artifacts.row_ids(test)})
+    np.testing.assert_allclose(aligned, probs, rtol=1e-6)
+    more = _bins(["chr2", "chr2", "chr10", "chr10", "chr10"], [0, 50, 0, 50, 100])
+    with pytest.raises(CisflowError, match=r"p\.npz: 1 test bins have no prediction \(first: chr10:100-300\)"):
+        artifacts.load_predictions(tmp_path / "p.npz", more)
+    dup = {k: test[k][[0, 1, 2, 2]] for k in ("chrom", "bin_start")}
+    artifacts.write_predictions(tmp_path / "d.npz", dup, np.ones((4, 2), np.int8), probs, ["a", "b"], GEOMETRY)
+    with pytest.raises(CisflowError, match=r"d\.npz: duplicate prediction id 'chr10:0-200'"):
+        artifacts.load_predictions(tmp_path / "d.npz", test)
+    with pytest.raises(CisflowError, match=r"q\.npz: rows need ids, or chrom and bin_start"):
+        artifacts.write_predictions(tmp_path / "q.npz", pred, np.ones((4, 2), np.int8), probs, ["a", "b"],
+                                    GEOMETRY | {"bin_size": 0})  # fmt: skip
+
+
+def test_read_datasets_names_colliding_bins_by_file(tmp_path):
+    rows = _bins(["chr1", "chr1"], [0, 50])
+    data = rows | {"codes": np.zeros((2, 6), np.uint8), "labels": np.zeros((2, 1), np.int8), "tasks": np.array(["t"])}
+    other = data | {"bin_start": np.array([100, 150], np.int64)}
+    artifacts.write_datasets({"a": data, "b": data, "c": other}, {s: tmp_path / f"{s}.npz" for s in "abc"})
+    apart = artifacts.read_datasets([tmp_path / "a.npz", tmp_path / "c.npz"])
+    assert "ids" not in apart and artifacts.row_ids(apart)[-1] == "chr1:150-350"
+    same = artifacts.read_datasets([tmp_path / "a.npz", tmp_path / "b.npz"])
+    assert same["ids"].tolist() == ["a:chr1:0-200", "a:chr1:50-250", "b:chr1:0-200", "b:chr1:50-250"]
 
 
 def test_labels_file_consistency(tmp_path):

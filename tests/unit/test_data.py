@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cisflow import artifacts
-from cisflow.artifacts import read_dataset, write_datasets
+from cisflow.artifacts import read_dataset, row_ids, write_datasets
 from cisflow.cli import main
 from cisflow.data import build_datasets, gc_matched_sample
 from cisflow.errors import CisflowError
@@ -50,8 +50,8 @@ def world():
 def test_train_positives_and_unbound_negatives(world):
     genome, labels, splits = world
     ds = build_datasets(labels, genome, splits, input_length=600, negative_ratio=2.0, seed=1)["train"]
-    assert set(ds) >= {"codes", "labels", "tasks", "ids", "chrom", "start", "bin_start"}
-    assert ds["codes"].dtype == np.uint8 and ds["codes"].shape == (len(ds["ids"]), 600)
+    assert set(ds) >= {"codes", "labels", "tasks", "chrom", "start", "bin_start"} and "ids" not in ds
+    assert ds["codes"].dtype == np.uint8 and ds["codes"].shape == (len(ds["labels"]), 600)
     assert ds["labels"].dtype == np.int8 and ds["start"].dtype == np.int64
     assert set(ds["chrom"]) == {"c1", "c2"}
     pos = (ds["labels"] == 1).any(axis=1)
@@ -76,14 +76,14 @@ def test_windows_centred_and_padded(world):
     first = np.flatnonzero((ds["chrom"] == "c1") & (ds["bin_start"] == 0))
     assert first.size == 1 and ds["start"][first[0]] == 100 - 300
     assert (ds["codes"][first[0], :200] == N_CODE).all() and (ds["codes"][first[0], 200:] < N_CODE).all()
-    assert ds["ids"][first[0]] == "c1:0-200"
+    assert row_ids(ds, first).tolist() == ["c1:0-200"]  # made from chrom and bin_start, not stored
 
 
 def test_eval_splits_all_bins_or_sampled(world):
     genome, labels, splits = world
     out = build_datasets(labels, genome, splits, input_length=300, seed=0)
-    assert len(out["valid"]["ids"]) == int(labels.keep["c3"].sum())
-    assert len(out["test"]["ids"]) == int(labels.keep["c4"].sum())
+    assert len(out["valid"]["labels"]) == int(labels.keep["c3"].sum())
+    assert len(out["test"]["labels"]) == int(labels.keep["c4"].sum())
     assert (out["valid"]["labels"] == -1).any()  # ambiguous bins kept, labelled -1
     sampled = build_datasets(labels, genome, splits, input_length=300, eval_negative_ratio=1.0, seed=0)["test"]
     pos = (sampled["labels"] == 1).any(axis=1)
@@ -97,7 +97,7 @@ def test_determinism(world):
     c = build_datasets(labels, genome, splits, input_length=200, seed=6)["train"]
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
-    assert not np.array_equal(a["ids"], c["ids"])
+    assert not np.array_equal(a["bin_start"], c["bin_start"])
 
 
 def test_gc_matching_moves_negatives_towards_positives(world):
@@ -191,13 +191,13 @@ def test_valid_negative_ratio_samples_valid_only(world):
     sets = build_datasets(labels, genome, splits, input_length=200, valid_negative_ratio=1.0, seed=0)
     valid_pos = (sets["valid"]["labels"] == 1).any(axis=1)
     assert (~valid_pos).sum() == valid_pos.sum()  # one negative per positive
-    assert len(sets["test"]["ids"]) == int(labels.keep["c4"].sum())  # test: every kept bin
+    assert len(sets["test"]["labels"]) == int(labels.keep["c4"].sum())  # test: every kept bin
     with pytest.raises(CisflowError, match="valid_negative_ratio must be >= 0"):
         build_datasets(labels, genome, splits, valid_negative_ratio=-1)
 
 
 def test_bin_ids_equal_formatted_strings_across_chunks():
-    from cisflow.data.sampling import bin_ids
+    from cisflow.artifacts import bin_ids
 
     chrom = np.array(["chr1", "chr1", "chr21", "chrUn_KI270302v1", "chr8", "chr8", "chr21"])
     start = np.array([0, 50, 46_699_800, 150, 9_950, 10_000, 5])

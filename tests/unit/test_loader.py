@@ -247,7 +247,7 @@ def test_bin_windows_equal_the_dataset_windows(gl, tmp_path, prefetch):
     windows = BinWindows(genome, valid["chrom"], valid["bin_start"], L, BIN, batch_size=7, signal_bigwigs=[path],
                          prefetch=prefetch)  # fmt: skip
     x = np.concatenate([b.numpy() for b in windows])
-    assert len(windows) == -(-len(valid["ids"]) // 7) and x.shape == (len(valid["ids"]), 5, L)
+    assert len(windows) == -(-len(valid["labels"]) // 7) and x.shape == (len(valid["labels"]), 5, L)
     np.testing.assert_array_equal(x[:, :4], one_hot(valid["codes"]))
     np.testing.assert_array_equal(x[:, 4], valid["signal"][:, 0].astype(np.float32))
     np.testing.assert_array_equal(windows.codes(3, 9), valid["codes"][3:9])

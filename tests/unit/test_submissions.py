@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cisflow.artifacts import DATASET, write, write_predictions
+from cisflow.artifacts import DATASET, row_keys, write, write_predictions
 from cisflow.dream import read_submission
 from cisflow.errors import CisflowError
 from cisflow.evaluate.compare import compare_on_heldout
@@ -17,41 +17,44 @@ TASKS = ["CTCF.HeLa", "REST/x"]
 GEOMETRY = {"bin_size": BIN, "stride": 50, "input_length": 10}
 
 
-def _test_set(tmp_path, n: int = 120, seed: int = 0) -> tuple[dict, object]:
-    """A test npz on chr2 then chr10 (genome order, not sorted by name), 2 tasks, a few ambiguous labels."""
+def _test_set(tmp_path, n: int = 120, seed: int = 0, ids: bool = False) -> tuple[dict, object]:
+    """A test npz on chr2 then chr10 (genome order, not sorted by name), 2 tasks, a few ambiguous labels; its
+    rows named by ``chrom`` and ``bin_start`` (format version 2), or with ``ids`` stored too (as version 1 did)."""
     rng = np.random.default_rng(seed)
     chrom = np.array(["chr2"] * (n // 2) + ["chr10"] * (n - n // 2))
     bin_start = np.r_[np.arange(n // 2) * 50, np.arange(n - n // 2) * 50].astype(np.int64)
     labels = (rng.random((n, 2)) < 0.3).astype(np.int8)
     labels[rng.random((n, 2)) < 0.05] = -1
-    ids = np.array([f"{c}:{s}-{s + BIN}" for c, s in zip(chrom, bin_start, strict=True)])
     data = {
         "codes": np.zeros((n, 10), np.uint8),
         "labels": labels,
         "tasks": np.array(TASKS),
-        "ids": ids,
         "chrom": chrom,
         "start": bin_start - 400,
         "bin_start": bin_start,
         **GEOMETRY,
     }
+    if ids:
+        data["ids"] = np.array([f"{c}:{s}-{s + BIN}" for c, s in zip(chrom, bin_start, strict=True)])
     write(tmp_path / "test.npz", DATASET, data)
     return data, tmp_path / "test.npz"
 
 
 def _predictions(tmp_path, name: str, data: dict, probs: np.ndarray, perm=None, tasks=None):
-    perm = np.arange(len(data["ids"])) if perm is None else perm
+    perm = np.arange(len(data["labels"])) if perm is None else perm
     path = tmp_path / f"{name}.npz"
     tasks = tasks if tasks is not None else data["tasks"]
     labels = data["labels"][perm][:, : probs.shape[1]]
-    write_predictions(path, data["ids"][perm], labels, probs[perm], tasks, GEOMETRY)
+    rows = {k: v[perm] for k, v in row_keys(data).items()}
+    write_predictions(path, rows, labels, probs[perm], tasks, GEOMETRY)
     return path
 
 
-def test_export_round_trip_and_genome_order(tmp_path):
-    data, test = _test_set(tmp_path)
-    probs = np.random.default_rng(1).random((len(data["ids"]), 2))
-    perm = np.random.default_rng(2).permutation(len(data["ids"]))  # predictions in another row order
+@pytest.mark.parametrize("ids", [False, True], ids=["bins", "stored-ids"])
+def test_export_round_trip_and_genome_order(tmp_path, ids):
+    data, test = _test_set(tmp_path, ids=ids)
+    probs = np.random.default_rng(1).random((len(data["labels"]), 2))
+    perm = np.random.default_rng(2).permutation(len(data["labels"]))  # predictions in another row order
     pred = _predictions(tmp_path, "m", data, probs, perm)
     paths = export_submissions(pred, test, submission_paths(TASKS, tmp_path / "sub"))
     assert list(paths) == ["CTCF.HeLa", "REST/x"]
@@ -69,10 +72,10 @@ def test_export_round_trip_and_genome_order(tmp_path):
 
 def test_export_sorts_shuffled_test_rows(tmp_path):
     data, _ = _test_set(tmp_path)
-    perm = np.random.default_rng(3).permutation(len(data["ids"]))
+    perm = np.random.default_rng(3).permutation(len(data["labels"]))
     shuffled = {k: (v[perm] if np.ndim(v) and k != "tasks" else v) for k, v in data.items()}
     write(tmp_path / "shuffled.npz", DATASET, shuffled)
-    pred = _predictions(tmp_path, "m", data, np.random.default_rng(1).random((len(data["ids"]), 2)))
+    pred = _predictions(tmp_path, "m", data, np.random.default_rng(1).random((len(data["labels"]), 2)))
     bins, _ = read_submission(
         export_submissions(pred, tmp_path / "shuffled.npz", submission_paths(TASKS, tmp_path / "s"))["REST/x"]
     )
@@ -85,16 +88,18 @@ def test_export_sorts_shuffled_test_rows(tmp_path):
 
 def test_export_errors(tmp_path):
     data, test = _test_set(tmp_path)
-    probs = np.random.default_rng(1).random((len(data["ids"]), 2))
-    short = _predictions(tmp_path, "short", data, probs, np.arange(len(data["ids"]) - 1))
+    probs = np.random.default_rng(1).random((len(data["labels"]), 2))
+    short = _predictions(tmp_path, "short", data, probs, np.arange(len(data["labels"]) - 1))
     with pytest.raises(CisflowError, match=r"short\.npz: 1 test bins have no prediction \(first: chr10:"):
         export_submissions(short, test, submission_paths(TASKS, tmp_path / "o"))
-    dup = _predictions(tmp_path, "dup", data, probs, np.r_[np.arange(len(data["ids"])), 0])
+    dup = _predictions(tmp_path, "dup", data, probs, np.r_[np.arange(len(data["labels"])), 0])
     with pytest.raises(CisflowError, match=r"submission paths are for \['CTCF.HeLa'\] but the tasks are"):
         export_submissions(_predictions(tmp_path, "ok", data, probs), test, submission_paths(TASKS[:1], tmp_path))
     with pytest.raises(CisflowError, match="duplicate prediction id"):
         export_submissions(dup, test, submission_paths(TASKS, tmp_path / "o"))
-    save_npz(tmp_path / "bad.npz", ids=data["ids"], format=np.array("cisflow-predictions"), format_version=np.array(1))
+    save_npz(
+        tmp_path / "bad.npz", chrom=data["chrom"], format=np.array("cisflow-predictions"), format_version=np.array(1)
+    )
     with pytest.raises(CisflowError, match=r"bad\.npz: predictions npz lacks probs, tasks, bin_size"):
         export_submissions(tmp_path / "bad.npz", test, submission_paths(TASKS, tmp_path / "o"))
     write(tmp_path / "sim.npz", DATASET, data | {"bin_size": 0, "stride": 0})
@@ -130,7 +135,7 @@ def test_compare_on_heldout_ranks_perfect_predictor_first(tmp_path):
 
 def test_compare_skips_tasks_not_predicted_by_all(tmp_path, caplog):
     data, test = _test_set(tmp_path)
-    probs = np.random.default_rng(1).random((len(data["ids"]), 2))
+    probs = np.random.default_rng(1).random((len(data["labels"]), 2))
     one = _predictions(tmp_path, "one", data, probs[:, :1], tasks=["REST/x"])
     two = _predictions(tmp_path, "two", data, probs)
     table = compare_on_heldout({"a": one, "b": two}, test, tmp_path / "c.tsv", n_subsamples=2)
@@ -146,7 +151,7 @@ def test_compare_skips_tasks_not_predicted_by_all(tmp_path, caplog):
 
 def test_submissions_under_the_challenge_names(tmp_path):
     data, test = _test_set(tmp_path)
-    probs = np.random.default_rng(1).random((len(data["ids"]), 2))
+    probs = np.random.default_rng(1).random((len(data["labels"]), 2))
     one = _predictions(tmp_path, "one", data, probs[:, :1], tasks=["CTCF.HeLa"])
     paths = export_submissions(one, test, submission_paths(["CTCF.HeLa"], tmp_path / "sub", round="F"))
     assert paths["CTCF.HeLa"].name == "F.CTCF.HeLa.tab.gz"

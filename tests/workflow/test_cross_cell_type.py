@@ -36,8 +36,7 @@ def _config(project: dict, signal: dict) -> dict:
 
 def _at_sites(preds: dict, sites: list) -> np.ndarray:
     """Rows of the predictions whose 200 bp bin holds a site's centre."""
-    chrom = np.array([i.split(":")[0] for i in preds["ids"]])
-    start = np.array([int(i.split(":")[1].split("-")[0]) for i in preds["ids"]])
+    chrom, start = preds["chrom"], preds["bin_start"]
     hit = np.zeros(len(chrom), bool)
     for s in sites:
         hit |= (chrom == s.chrom) & (start <= s.center) & (s.center < start + 200)
@@ -74,9 +73,9 @@ def test_held_out_cell_type_scored_on_its_own_labels(tmp_path):
 
     # the held-out cell type is predicted on the test chromosome and scored on its own labels
     with np.load(run / "results/evaluate/predictions.npz") as npz:
-        preds = {k: npz[k] for k in ("ids", "labels", "probs", "tasks")}
+        preds = {k: npz[k] for k in ("chrom", "bin_start", "labels", "probs", "tasks")}
     assert list(preds["tasks"]) == [held, trained]
-    assert all(i.startswith("chr3:") for i in preds["ids"])
+    assert set(preds["chrom"]) == {"chr3"}
     sites = {kind: sites_on(v, "chr3") for kind, v in project["sites"].items()}
     only_held, only_trained, shared = _at_sites(preds, sites["first"]), _at_sites(preds, sites["second"]), \
         _at_sites(preds, sites["shared"])  # fmt: skip

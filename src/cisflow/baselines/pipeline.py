@@ -1,8 +1,9 @@
 """The ``baselines`` stage entry: fit and evaluate the PWM and k-mer baselines on the dataset npz files.
 
 Both read the dataset npz contract (``codes`` uint8 ``(N, L)``, ``labels`` int8 ``(N, T)``, ``tasks``,
-``ids``) and are evaluated with :func:`cisflow.evaluate.evaluate_predictions`, so their outputs sit
-beside a trained model's and compare line by line (:func:`cisflow.evaluate.compare.compare_models`).
+and the rows' names, :func:`cisflow.artifacts.row_keys`) and are evaluated with
+:func:`cisflow.evaluate.evaluate_predictions`, so their outputs sit beside a trained model's and compare line
+by line (:func:`cisflow.evaluate.compare.compare_models`).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def _run_pwm(test, genome, tasks, motifs: dict[str, str], outputs: Mapping, fdrs
     info = {"baseline": "pwm", "motifs": {t: motifs[t] for t in names}}
     geometry = artifacts.geometry(test)
     rows = evaluate_predictions(
-        test["labels"][:, cols], scores, names, test["ids"], outputs, fdrs, info, geometry=geometry
+        test["labels"][:, cols], scores, names, artifacts.row_keys(test), outputs, fdrs, info, geometry=geometry
     )
     return pd.DataFrame([{"baseline": "pwm", "params": f"motif={motifs[r['task']]}", **r} for r in rows])
 
@@ -144,7 +145,14 @@ def _run_kmer(train, valid, test, genome, tasks, opts: Mapping[str, Any], output
     }
     test_tasks = [str(t) for t in test["tasks"]]
     rows = evaluate_predictions(
-        test["labels"], probs, test_tasks, test["ids"], outputs, fdrs, info, geometry=artifacts.geometry(test)
+        test["labels"],
+        probs,
+        test_tasks,
+        artifacts.row_keys(test),
+        outputs,
+        fdrs,
+        info,
+        geometry=artifacts.geometry(test),
     )
     c_of = {t: "/".join(f"{cs_chosen[m]:g}" for m in cols) for t, cols in zip(test_tasks, sources, strict=True)}
     return pd.DataFrame([{"baseline": "kmer", "params": f"k={k} C={c_of[r['task']]}", **r} for r in rows])
@@ -164,8 +172,8 @@ def _run_gkm(train, valid, test, genome, tasks, params: Mapping[str, Any], opts,
         scores[:, i] = _score_in_chunks(test, genome, score, 1, opts["chunk"])[:, 0]
     info = {"baseline": "gkm", **gkm, "C": chosen, "seed": seed}
     test_tasks, sources = [str(t) for t in test["tasks"]], opts["sources"]
-    rows = evaluate_predictions(test["labels"], map_outputs(scores, sources), test_tasks, test["ids"], outputs, fdrs,
-                                info, geometry=artifacts.geometry(test))  # fmt: skip
+    rows = evaluate_predictions(test["labels"], map_outputs(scores, sources), test_tasks, artifacts.row_keys(test),
+                                outputs, fdrs, info, geometry=artifacts.geometry(test))  # fmt: skip
     desc = " ".join(f"{k}={v}" for k, v in gkm.items())
     c_of = {t: "/".join(f"{chosen[tasks[m]]:g}" for m in cols) for t, cols in zip(test_tasks, sources, strict=True)}
     return pd.DataFrame([{"baseline": "gkm", "params": f"{desc} C={c_of[r['task']]}", **r} for r in rows])

@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(auROC, auPRC, balanced accuracy, recall at FDRs; one row per task), predictions.npz and curves.png.",
     )
     parser.add_argument("--model", required=True, metavar="PATH", help="model directory or its model.json")
-    parser.add_argument("--test", required=True, metavar="NPZ", help="test dataset npz (codes, labels, tasks, ids)")
+    parser.add_argument("--test", required=True, metavar="NPZ", help="test dataset npz (windows, labels, tasks)")
     parser.add_argument("--out-dir", required=True, metavar="DIR", help="output directory")
     parser.add_argument(
         "--fdr",

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="split labelled bins by chromosome (or region) into train/valid/test dataset npz files",
         description="Assign whole chromosomes (and regions inside them, with one input window left out around "
         "each region boundary) to train, valid and test, then write D/train.npz, D/valid.npz, "
-        "D/test.npz (codes, labels, tasks, ids, chrom, start, bin_start; windows centred on bins) and "
+        "D/test.npz (codes, labels, tasks, chrom, start, bin_start; windows centred on bins) and "
         "D/splits.json. Train: every positive bin plus sampled all-unbound negatives.",
     )
     parser.add_argument("--labels", required=True, metavar="NPZ", help="labels npz from 'cisflow labels'")

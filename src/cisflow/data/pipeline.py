@@ -91,7 +91,7 @@ def datasets_from_files(
         datasets = build_datasets(labels, genome, splits, **regions, **params)
     except CisflowError as exc:
         raise CisflowError(str(exc), labels_path if exc.path is None else exc.path) from exc
-    if datasets["train"]["ids"].size == 0:
+    if len(datasets["train"]["labels"]) == 0:
         raise CisflowError(
             "no training bins: held-out chromosomes and regions (with their flanks) leave none", labels_path
         )

@@ -2,10 +2,12 @@
 
 Each split becomes the dataset npz of the project contract: ``codes`` uint8 ``(N, L)`` (genome codes of
 the window of ``L = input_length`` bp centred on the bin; off a chromosome end it is N-padded),
-``labels`` int8 ``(N, T)``, ``tasks`` ``(T,)``, ``ids`` ``(N,)`` (``chrom:start-end`` of the bin),
+``labels`` int8 ``(N, T)``, ``tasks`` ``(T,)``,
 ``chrom`` ``(N,)``, ``start`` int64 ``(N,)`` (window start, may be negative near a chromosome start),
 ``bin_start`` int64 ``(N,)``, ``seed``, and the geometry ``bin_size``, ``stride`` (the labels') and
-``input_length`` (:data:`cisflow.artifacts.DATASET`, read with :func:`cisflow.artifacts.read_dataset`).
+``input_length`` (:data:`cisflow.artifacts.DATASET`, read with :func:`cisflow.artifacts.read_dataset`). The
+rows' ids (``chrom:start-end`` of the bin) are not stored: :func:`cisflow.artifacts.row_ids` makes them from
+``chrom`` and ``bin_start`` when a stage needs them.
 Rows are in genome order (chromosome order of the labels,
 then position). With signal bigWigs (FactorNet-style extra input channels) a dataset also holds
 ``signal`` float16 ``(N, S, L)`` (``log1p`` of the per-base values, 0 off the chromosome and where the
@@ -138,21 +140,6 @@ def _sample_negatives(
     return np.sort(pool[gc_matched_sample(pool_gc, pos_gc, n, rng)])
 
 
-def bin_ids(chrom: np.ndarray, bin_start: np.ndarray, bin_size: int, chunk: int = 1 << 16) -> np.ndarray:
-    """``chrom:start-end`` of each bin ``(n,)``, written ``chunk`` bins at a time into the result (a list of
-    every bin's Python string took about 70 bytes a bin on top of the result's 4 bytes a character); the
-    width is the longest name plus the longest start and end."""
-    chrom, bin_start = np.asarray(chrom, dtype=str), np.asarray(bin_start, dtype=np.int64)
-    if not chrom.size:
-        return np.zeros(0, dtype="<U1")
-    digits = len(str(int(bin_start.max()) + bin_size))
-    out = np.empty(chrom.size, dtype=f"<U{chrom.dtype.itemsize // 4 + 2 * digits + 2}")
-    for lo in range(0, chrom.size, chunk):
-        names, starts = chrom[lo : lo + chunk].tolist(), bin_start[lo : lo + chunk].tolist()
-        out[lo : lo + chunk] = [f"{c}:{s}-{s + bin_size}" for c, s in zip(names, starts, strict=True)]
-    return out
-
-
 def _assemble(
     genome: Genome, labels: Labels, bins: _Bins, rows: np.ndarray, cols, input_length: int, seed: int, codes: bool
 ):
@@ -168,12 +155,10 @@ def _assemble(
     for k in np.unique(cidx):
         sel = cidx == k
         mat[sel] = labels.labels[bins.chroms[k]][bin_idx[sel]][:, cols]
-    ids = bin_ids(chrom, bin_start, labels.bin_size)
     out = {"codes": _fetch(genome, bins.chroms, bins.chrom_idx[rows], start, input_length)} if codes else {}
     return out | {
         "labels": mat,
         "tasks": np.asarray([labels.tasks[j] for j in cols], dtype=str),
-        "ids": ids,
         "chrom": chrom.astype(str),
         "start": start.astype(np.int64),
         "bin_start": bin_start.astype(np.int64),

@@ -2,7 +2,8 @@
 
 A model here is anything :func:`cisflow.evaluate.evaluate_predictions` evaluated (the trained network
 or a baseline): its ``metrics.json`` feeds the tables and its predictions npz
-(:mod:`cisflow.artifacts`) the curves and the ENCODE-DREAM comparison, rows matched by ``ids``.
+(:mod:`cisflow.artifacts`) the curves and the ENCODE-DREAM comparison, rows matched by their names
+(:func:`cisflow.artifacts.load_predictions`: a genome bin's chromosome and start, or an id).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from cisflow.artifacts import DATASET, PREDICTIONS, load_predictions, read
+from cisflow.artifacts import DATASET, PREDICTIONS, ROW_KEYS, load_predictions, read
 from cisflow.dream import bootstrap_scores, combined_rank, dream_score
 from cisflow.errors import CisflowError
 from cisflow.evaluate.plots import plot_overlaid_curves
@@ -81,14 +82,17 @@ def plot_model_comparison(predictions: Mapping[str, str | Path], path: str | Pat
     ----------
     predictions
         ``{model name: predictions npz}`` (:func:`cisflow.evaluate.evaluate_predictions` outputs on one
-        test set; rows are matched by ``ids``). Tasks are the first model's; a model lacking a task is
-        left out of that row. At most 12 tasks are drawn (:func:`cisflow.evaluate.plots.plot_overlaid_curves`).
+        test set; rows are matched by their names, :data:`cisflow.artifacts.ROW_KEYS`). Tasks are the first
+        model's; a model lacking a task is left out of that row. At most 12 tasks are drawn
+        (:func:`cisflow.evaluate.plots.plot_overlaid_curves`).
     path
         Output PNG.
     """
     if not predictions:
         raise CisflowError("no predictions to compare")
-    first = read(next(iter(predictions.values())), PREDICTIONS, ("ids", "labels", "tasks"), "predictions npz")
+    first = read(
+        next(iter(predictions.values())), PREDICTIONS, ("labels", "tasks"), "predictions npz", optional=ROW_KEYS
+    )
     aligned = {name: load_predictions(p, first) for name, p in predictions.items()}  # (probs, tasks)
     plot_overlaid_curves(first["labels"], first["tasks"].tolist(), aligned, path)
 
@@ -135,7 +139,7 @@ def compare_on_heldout(
         raise CisflowError("no models to compare")
     if n_subsamples < 1:
         raise CisflowError(f"n_subsamples must be >= 1, got {n_subsamples}")
-    test = read(test_npz, DATASET, ("ids", "labels", "tasks"), "test dataset")
+    test = read(test_npz, DATASET, ("labels", "tasks"), "test dataset", optional=ROW_KEYS)
     labels = test["labels"]
     preds = {str(m): load_predictions(p, test) for m, p in pred_npzs.items()}
     frames = []

@@ -165,7 +165,8 @@ def evaluate_model(
     model_path
         Model directory or its ``model.json`` (see ``cisflow.models.load_model``).
     test_npz
-        Dataset npz (``codes`` ``(N, L)``, ``labels`` ``(N, T)``, ``tasks``, ``ids``).
+        Dataset npz (``codes`` ``(N, L)`` or the windows' coordinates, ``labels`` ``(N, T)``, ``tasks``, and
+        ``ids`` or the bins' ``chrom`` / ``bin_start``).
     outputs
         ``metrics`` (JSON), ``table`` (TSV), ``predictions`` (npz) and ``curves`` (PNG) paths
         (:func:`evaluation_outputs` gives the usual names in a folder).
@@ -211,7 +212,7 @@ def evaluate_model(
     def finish(probs: np.ndarray) -> list[dict[str, Any]]:
         geometry = artifacts.geometry(data)
         return evaluate_predictions(
-            data["labels"], probs, data["tasks"], data["ids"], outputs, fdrs, info, geometry=geometry
+            data["labels"], probs, data["tasks"], artifacts.row_keys(data), outputs, fdrs, info, geometry=geometry
         )
 
     if "codes" in data:
@@ -240,7 +241,7 @@ def evaluate_predictions(
     labels: np.ndarray,
     probs: np.ndarray,
     tasks: Sequence[str],
-    ids: np.ndarray,
+    ids: np.ndarray | Mapping[str, np.ndarray],
     outputs: Mapping[str, str | Path],
     fdrs: Sequence[float] = metrics.DEFAULT_FDRS,
     info: dict[str, Any] | None = None,
@@ -249,7 +250,9 @@ def evaluate_predictions(
 ) -> list[dict[str, Any]]:
     """Compute per-task metrics of ``probs`` ``(N, T)`` against ``labels`` ``(N, T)`` and write all outputs.
 
-    ``outputs`` are the ``metrics``, ``table``, ``predictions`` and ``curves`` paths (:data:`EVALUATION_FILES`);
+    ``ids`` names the rows: ids ``(N,)``, or the dataset's :func:`cisflow.artifacts.row_keys` (genome bins'
+    ``chrom`` and ``bin_start``, stored in ``predictions.npz`` as they are); ``outputs`` are the ``metrics``,
+    ``table``, ``predictions`` and ``curves`` paths (:data:`EVALUATION_FILES`);
     ``info`` (e.g. model meta, input paths) is stored in ``metrics.json`` beside the metrics;
     ``geometry`` (``bin_size``, ``stride``, ``input_length`` of the dataset the rows come from,
     :func:`cisflow.artifacts.geometry`) is stored in ``predictions.npz``. Returns the per-task metric dicts.

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from cisflow.artifacts import SCORES, check_signal_names, geometry, read_datasets, write
+from cisflow.artifacts import SCORES, check_signal_names, geometry, read_datasets, row_ids, write
 from cisflow.cellsignal import SignalSpec, tracks_for
 from cisflow.errors import CisflowError
 from cisflow.genome import one_hot
@@ -259,13 +259,13 @@ def interpret_model(
         if name not in peaks:
             raise CisflowError(f"no peaks given for task {name!r} (peaks of {', '.join(map(str, peaks))})")
         data = _peak_dataset(data, [peaks[name]], genome, max_sequences, seed, paths[0])
-        rows = np.arange(len(data["ids"]))
+        rows = np.arange(len(data["labels"]))
     else:
         rows = select_sequences(data["labels"], t, max_sequences, positives_only, seed)
     if not len(rows):
         raise CisflowError(f"no sequences to interpret for task {data['tasks'][t]!r}", ", ".join(map(str, paths)))
     codes, signal = _rows_arrays(data, rows, genome, _task_tracks(signal_bigwigs, str(data["tasks"][t]), paths[0]))
-    sample = {"x": one_hot(codes), "ids": data["ids"][rows].astype(str), "task": str(data["tasks"][t])}
+    sample = {"x": one_hot(codes), "ids": row_ids(data, rows).astype(str), "task": str(data["tasks"][t])}
     sample |= {k: data[k][rows] for k in ("chrom", "start") if k in data} | {"seed": seed} | geometry(data)
     if "tracks" in outputs and "chrom" not in sample:
         raise CisflowError("contribution bigWigs need genomic windows (chrom, start)", paths[0])
