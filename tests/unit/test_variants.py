@@ -278,8 +278,11 @@ def test_profile_scores_are_brute_force_logfc_jsd_and_quantiles(tmp_path, seqs, 
     windows = np.stack([encode(seqs["chr1"][s + 50 - 60 : s + 50 + 60]) for s in range(100, 2800, 150)])
     peak_counts = counts_probs(windows)[0]
     for column, allele_counts in (("ref_quantile", cr), ("alt_quantile", ca)):
-        want = (peak_counts[None, :, :] < allele_counts[:, None, :]).mean(axis=1)
-        assert np.abs(table[column].to_numpy().reshape(-1, 2) - want).max() <= 1e-6
+        # a peak window may be the allele's own window: equal counts up to float noise may fall either side
+        below = (peak_counts[None, :, :] < allele_counts[:, None, :] * (1 - 1e-5)).mean(axis=1)
+        at_most = (peak_counts[None, :, :] <= allele_counts[:, None, :] * (1 + 1e-5)).mean(axis=1)
+        got = table[column].to_numpy().reshape(-1, 2)
+        assert (got >= below - 1e-6).all() and (got <= at_most + 1e-6).all()
     assert np.allclose(table["active_allele_quantile"], np.maximum(table["ref_quantile"], table["alt_quantile"]))
 
 
