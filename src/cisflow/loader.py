@@ -19,6 +19,12 @@ Each track is read once into a memory-mapped temporary file (float16, 2 bytes pe
 missing values are 0; :class:`cisflow.bigwig.SignalWindows`) whose pages are released as windows are
 read, so the resident memory does not grow with the genome; the values are those :mod:`cisflow.data`
 stores in the validation and test datasets.
+
+Optional shuffled negatives (``shuffled_negatives``): dinucleotide-shuffled copies of the positive windows
+(Altschul & Erickson, :func:`cisflow.simulate.dinucleotide_shuffles`) join each epoch's negatives, labelled
+unbound in every task. They keep the positives' base and dinucleotide composition (GC, CpG) but lose their
+longer words, so composition alone no longer separates bound from unbound and the model must learn the
+motifs (the standard negatives of motif-discovery models such as DeepBind and gkm-SVM).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from cisflow.data.sampling import gc_matched_sample
 from cisflow.errors import CisflowError, require_file
 from cisflow.genome import Genome, gc_fraction, reverse_complement_codes
 from cisflow.labels import Labels, check_input_length
+from cisflow.simulate import dinucleotide_shuffles
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +239,11 @@ class GenomeBatches:
         Draw each epoch's negatives GC-matched to the positives (:func:`cisflow.data.gc_matched_sample` on
         the GC fraction of the unjittered windows) from a pool fixed by ``seed``: 10 × the negatives per
         epoch, at least 10,000 (all negatives when fewer). Without it, negatives are drawn uniformly.
+    shuffled_negatives
+        Dinucleotide-shuffled copies of positive windows (each with its own jitter, strand and shuffle)
+        added to each epoch's negatives, per positive draw: ``round(shuffled_negatives × positives ×
+        positive_repeats)`` of them, labelled 0 in every task (see the module docstring). DNA only: not
+        with signal channels.
     """
 
     def __init__(
@@ -252,8 +264,10 @@ class GenomeBatches:
         positive_repeats: int = 1,
         gc_match: bool = False,
         signal_names: Sequence[str] | None = None,
+        shuffled_negatives: float = 0.0,
     ) -> None:
         _check_params(labels, chroms, input_length, batch_size, negative_ratio, jitter, tasks_idx)
+        self.shuffled_negatives = _check_shuffled(shuffled_negatives, signal_bigwigs)
         if isinstance(positive_repeats, bool) or not isinstance(positive_repeats, int) or positive_repeats < 1:
             raise CisflowError(f"positive_repeats must be a positive integer; got {positive_repeats!r}")
         self.positive_repeats = positive_repeats
@@ -280,12 +294,13 @@ class GenomeBatches:
         self._signals = [SignalWindows(p, self.chroms, sizes, self.input_length, self.pad) for p in self.signal_bigwigs]
         self._gc = self._gc_pool() if gc_match else None
         log.info(
-            "genome loader: %d positives, %d negatives on %d chromosomes; %d per epoch%s",
+            "genome loader: %d positives, %d negatives on %d chromosomes; %d per epoch%s%s",
             self.n_positives,
             self._cand.n_neg,
             len(self.chroms),
             self.n_samples,
             " (negatives GC-matched)" if gc_match else "",
+            f" ({self.n_shuffled} of them dinucleotide-shuffled positives)" if self.n_shuffled else "",
         )
 
     def _starts(self, rows: np.ndarray, shift: np.ndarray | int = 0) -> np.ndarray:
@@ -347,9 +362,16 @@ class GenomeBatches:
         return min(round(self.negative_ratio * self.n_positives * self.positive_repeats), self._cand.n_neg)
 
     @property
+    def n_shuffled(self) -> int:
+        """Dinucleotide-shuffled positive windows per epoch (negatives beside :attr:`n_negatives`)."""
+        if not self.n_positives:
+            return 0
+        return round(self.shuffled_negatives * self.n_positives * self.positive_repeats)
+
+    @property
     def n_samples(self) -> int:
         """Sequences per epoch."""
-        return self.n_positives * self.positive_repeats + self.n_negatives
+        return self.n_positives * self.positive_repeats + self.n_negatives + self.n_shuffled
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -377,6 +399,7 @@ class GenomeBatches:
             }
             | ({"positive_repeats": self.positive_repeats} if self.positive_repeats > 1 else {})
             | ({"gc_match": True} if self._gc is not None else {})
+            | ({"shuffled_negatives": self.shuffled_negatives} if self.n_shuffled else {})
         )
 
     # ------------------------------------------------------------------ sampling
@@ -388,20 +411,35 @@ class GenomeBatches:
         dict
             ``rows`` ``(n,)`` candidate rows (positives and this epoch's negatives, shuffled), ``shift``
             ``(n,)`` int64 jitter in bp, ``flip`` ``(n,)`` bool reverse-complemented, ``chrom`` ``(n,)`` str,
-            ``bin_start`` ``(n,)`` int64 and ``start`` ``(n,)`` int64 (window start after the shift).
+            ``bin_start`` ``(n,)`` int64 and ``start`` ``(n,)`` int64 (window start after the shift), and
+            ``shuffle_seed`` ``(n,)`` int64: the seed of a row's dinucleotide shuffle, -1 for a genomic
+            window (every row unless ``shuffled_negatives``).
         """
         rng = np.random.default_rng([self.seed, self.epoch if epoch is None else int(epoch)])
         neg = self._negatives(rng)
-        rows = rng.permutation(np.concatenate([np.tile(self._cand.pos, self.positive_repeats), neg]))
+        rows = np.concatenate([np.tile(self._cand.pos, self.positive_repeats), neg])
+        shuffle_seed = np.full(rows.size, -1, np.int64)
+        if self.n_shuffled:
+            copies = np.resize(rng.permutation(np.tile(self._cand.pos, self.positive_repeats)), self.n_shuffled)
+            shuffle_seed = np.concatenate([shuffle_seed, rng.integers(0, 2**62, copies.size)])
+            rows = np.concatenate([rows, copies])
+        order = rng.permutation(rows.size)
+        rows, shuffle_seed = rows[order], shuffle_seed[order]
         shift = rng.integers(-self.jitter, self.jitter + 1, rows.size) if self.jitter else np.zeros(rows.size, np.int64)
         flip = rng.random(rows.size) < 0.5 if self.reverse_complement else np.zeros(rows.size, bool)
         bin_start = self._cand.bin_idx[rows].astype(np.int64) * self.stride
         chrom = np.asarray(self.chroms, dtype=str)[self._cand.chrom_idx(rows)] if rows.size else np.zeros(0, str)
         start = bin_start + self.bin_size // 2 - self.input_length // 2 + shift
-        return {"rows": rows, "shift": shift, "flip": flip, "chrom": chrom, "bin_start": bin_start, "start": start}
+        return {"rows": rows, "shift": shift, "flip": flip, "chrom": chrom, "bin_start": bin_start, "start": start,
+                "shuffle_seed": shuffle_seed}  # fmt: skip
 
-    def make_batch(self, rows: np.ndarray, shift: np.ndarray, flip: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_batch(
+        self, rows: np.ndarray, shift: np.ndarray, flip: np.ndarray, shuffle_seed: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch of candidate ``rows`` ``(B,)`` with jitter ``shift`` ``(B,)`` and RC mask ``flip`` ``(B,)``.
+
+        ``shuffle_seed`` ``(B,)`` int64 (default all -1): rows with a seed ``>= 0`` are dinucleotide-shuffled
+        with ``np.random.default_rng(seed)`` and labelled 0 in every task.
 
         Returns
         -------
@@ -416,7 +454,12 @@ class GenomeBatches:
         signals = [windows.gather(ci, starts) for windows in self._signals]
         for vals in signals:
             vals[flip] = vals[flip, ::-1]
-        return torch.from_numpy(one_hot_batch(codes, signals)), torch.from_numpy(self._cand.labels[rows])
+        labels = self._cand.labels[rows]
+        if shuffle_seed is not None and (shuffle_seed >= 0).any():
+            shuffled = shuffle_seed >= 0
+            codes[shuffled] = dinucleotide_shuffles(codes[shuffled], shuffle_seed[shuffled])
+            labels[shuffled] = 0
+        return torch.from_numpy(one_hot_batch(codes, signals)), torch.from_numpy(labels)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield ``(x (B, C, L) float32, y (B, T) int8)`` batches of the current epoch.
@@ -430,6 +473,7 @@ class GenomeBatches:
                 plan["rows"][lo : lo + self.batch_size],
                 plan["shift"][lo : lo + self.batch_size],
                 plan["flip"][lo : lo + self.batch_size],
+                plan["shuffle_seed"][lo : lo + self.batch_size],
             )
             for lo in range(0, plan["rows"].size, self.batch_size)
         ]
@@ -444,7 +488,8 @@ class GenomeBatches:
             ``codes`` uint8 ``(n, L)``, ``labels`` int8 ``(n, T)``, ``tasks`` ``(T,)`` with
             ``n = min(max_n, distinct windows of the epoch)`` rows in genome order.
         """
-        rows = self.epoch_plan(epoch)["rows"]
+        plan = self.epoch_plan(epoch)
+        rows = plan["rows"][plan["shuffle_seed"] < 0]  # genomic windows only
         if self.positive_repeats > 1:
             rows = np.unique(rows)
         if rows.size > max_n:
@@ -479,6 +524,17 @@ def _check_params(labels: Labels, chroms, input_length, batch_size, negative_rat
         raise CisflowError(f"loader chromosomes not in the labels: {', '.join(unknown) or '(none given)'}")
     if tasks_idx is not None and any(not 0 <= int(j) < len(labels.tasks) for j in tasks_idx):
         raise CisflowError(f"tasks_idx {list(tasks_idx)} out of range for {len(labels.tasks)} tasks")
+
+
+def _check_shuffled(ratio: float, signal_bigwigs: Sequence[str | Path]) -> float:
+    """``shuffled_negatives`` as a float; CisflowError when negative, not a number or given with signal channels."""
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio < 0:
+        raise CisflowError(f"shuffled_negatives must be a non-negative number; got {ratio!r}")
+    if ratio and len(signal_bigwigs):
+        raise CisflowError(
+            "shuffled_negatives needs DNA-only inputs: signal channels (inputs.signal_bigwigs) cannot be shuffled"
+        )
+    return float(ratio)
 
 
 def _read_splits(path: str | Path) -> dict[str, Any]:
@@ -562,6 +618,7 @@ def train_from_genome(
         tasks_idx=columns,
         gc_match=bool(info.get("gc_match", False)),
         signal_names=channel_names(signal_bigwigs),
+        shuffled_negatives=cfg["shuffled_negatives"],
     )
     return train_model(None, valid_npz, outputs, model_cfg, train_cfg, seed, device, train_batches=batches,
                        threads=threads, init=init, tasks=tasks,

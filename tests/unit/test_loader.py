@@ -353,3 +353,41 @@ def test_first_draws_of_a_seed_are_pinned(gl):
     plan = GenomeBatches(genome, labels, ["chrA", "chrB"], L, batch_size=16, jitter=7, seed=3).epoch_plan(2)
     assert plan["chrom"][:8].tolist() == ["chrB", "chrA", "chrB", "chrA", "chrA", "chrB", "chrB", "chrB"]
     assert plan["start"][:8].tolist() == [417, 154, 16, 486, 943, 475, 69, 86]
+
+
+def _dinucleotides(codes: np.ndarray) -> np.ndarray:
+    """Counts ``(25,)`` of the ordered base pairs of codes ``(L,)`` (N as a fifth letter)."""
+    return np.bincount(codes[:-1].astype(np.int64) * 5 + codes[1:], minlength=25)
+
+
+def test_shuffled_negatives_are_dinucleotide_shuffles_of_positives(gl, tmp_path):
+    genome, labels = gl
+    loader = GenomeBatches(genome, labels, ["chrA", "chrB"], L, batch_size=16, jitter=3, seed=2, shuffled_negatives=1)
+    plain = GenomeBatches(genome, labels, ["chrA", "chrB"], L, batch_size=16, jitter=3, seed=2)
+    plan = loader.epoch_plan(1)
+    shuffled = plan["shuffle_seed"] >= 0
+    assert shuffled.sum() == loader.n_shuffled == loader.n_positives
+    assert loader.n_samples == plain.n_samples + loader.n_positives == plan["rows"].size
+    assert set(plan["rows"][shuffled]) == set(plan["rows"][~shuffled & (_label_rows(labels, plan) == 1).any(1)])
+    loader.set_epoch(1)
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in loader], strict=True)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    assert (y[shuffled] == 0).all()  # labelled unbound in every task
+    np.testing.assert_array_equal(y[~shuffled], _label_rows(labels, plan)[~shuffled])
+    for i in np.flatnonzero(shuffled):
+        want = genome.fetch(str(plan["chrom"][i]), int(plan["start"][i]), int(plan["start"][i]) + L)
+        want = reverse_complement_codes(want) if plan["flip"][i] else want
+        got = x[i].argmax(0) + 4 * (x[i].sum(0) == 0)  # codes, N = 4
+        assert np.array_equal(_dinucleotides(got), _dinucleotides(want)) and got[0] == want[0]
+    changed = [not np.array_equal(x[i], _reference(genome, plan, i)) for i in np.flatnonzero(shuffled)]
+    assert np.mean(changed) > 0.9
+    genomic = np.stack([_reference(genome, plan, i) for i in np.flatnonzero(~shuffled)])
+    np.testing.assert_array_equal(x[~shuffled], genomic)
+    assert loader.eval_sample(epoch=1)["codes"].shape[0] == plain.eval_sample(epoch=1)["codes"].shape[0]
+    assert loader.describe()["shuffled_negatives"] == 1.0 and "shuffled_negatives" not in plain.describe()
+    path = tmp_path / "s.bw"
+    _write_bigwig(path, {c: genome.sizes[c] for c in ("chrA", "chrB")}, np.random.default_rng(0))
+    with pytest.raises(CisflowError, match="shuffled_negatives needs DNA-only inputs"):
+        GenomeBatches(genome, labels, ["chrA"], L, signal_bigwigs=[path], shuffled_negatives=0.5)
+    with pytest.raises(CisflowError, match="shuffled_negatives must be a non-negative number"):
+        GenomeBatches(genome, labels, ["chrA"], L, shuffled_negatives=-1)

@@ -18,6 +18,7 @@ from cisflow.simulate import (
     dinucleotide_frequencies,
     dinucleotide_markov,
     dinucleotide_shuffle,
+    dinucleotide_shuffles,
     fasta_dinucleotide_frequencies,
     heterodimer_grammar,
     kind_params,
@@ -202,6 +203,30 @@ def test_dinucleotide_shuffle_is_uniform_over_valid_sequences():
     assert set(seen.index) == valid
     expected = 3000 / len(valid)
     assert ((seen - expected).abs() < 5 * np.sqrt(expected)).all()
+
+
+def test_batched_dinucleotide_shuffles_keep_counts_and_are_uniform():
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 5, size=(6, 300)).astype(np.uint8)
+    out = dinucleotide_shuffles(codes, np.arange(6))
+    assert out.shape == codes.shape and out.dtype == np.uint8
+    for s, c in zip(out, codes, strict=True):
+        np.testing.assert_array_equal(np.bincount(s[:-1] * 5 + s[1:], minlength=25),
+                                      np.bincount(c[:-1] * 5 + c[1:], minlength=25))  # fmt: skip
+        assert s[0] == c[0] and s[-1] == c[-1] and not np.array_equal(s, c)
+    np.testing.assert_array_equal(dinucleotide_shuffles(codes[:2], [4, 5]), dinucleotide_shuffles(codes[:2], [4, 5]))
+    seq = np.array([0, 1, 0, 2, 1, 0, 2, 0], dtype=np.uint8)  # ACAGCAGA: the same valid set as above
+    every = np.array(list(itertools.product(range(4), repeat=len(seq))), dtype=np.uint8)
+    key = np.bincount(seq[:-1] * 4 + seq[1:], minlength=16)
+    keys = np.stack([np.bincount(r[:-1] * 4 + r[1:], minlength=16) for r in every[every[:, 0] == seq[0]]])
+    valid = {tuple(r) for r in every[every[:, 0] == seq[0]][(keys == key).all(axis=1)]}
+    draws = dinucleotide_shuffles(np.tile(seq, (3000, 1)), np.arange(3000))
+    seen = pd.Series([tuple(r) for r in draws.tolist()]).value_counts()
+    assert set(seen.index) == valid
+    expected = 3000 / len(valid)
+    assert ((seen - expected).abs() < 5 * np.sqrt(expected)).all()
+    with pytest.raises(CisflowError, match=r"codes \(B, L\) and B seeds"):
+        dinucleotide_shuffles(seq, [0])
 
 
 def test_bad_kind_motif_and_params():

@@ -35,6 +35,9 @@ class TrainParams(StageParams):
     precise_bn_batches: int = 50  # BatchNorm models: its statistics re-estimated on this many batches per epoch
     positive_repeats: int | str = 1  # draws of each positive per epoch (each with its own jitter and strand)
     chance_auroc: float | None = 0.55  # patience counts once the best validation auROC exceeds this (null: at once)
+    # genome track: dinucleotide-shuffled copies of the positive windows added to each epoch's negatives, per
+    # positive draw (cisflow.loader.GenomeBatches); they share the positives' composition, so only motifs separate
+    shuffled_negatives: float = 0.0
 
 
 #: Defaults of every ``train`` config key, as a mapping (:class:`TrainParams`).
@@ -66,6 +69,9 @@ def check_train_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     chance = out["chance_auroc"]
     if chance is not None and (isinstance(chance, bool) or not isinstance(chance, int | float) or not 0 <= chance < 1):
         raise CisflowError(f"train.chance_auroc must be a number in [0, 1) or null; got {chance!r}")
+    shuffled = out["shuffled_negatives"]
+    if isinstance(shuffled, bool) or not isinstance(shuffled, int | float) or shuffled < 0:
+        raise CisflowError(f"train.shuffled_negatives must be a non-negative number; got {shuffled!r}")
     if out["monitor"] not in MONITORS:
         raise CisflowError(f"train.monitor must be one of {', '.join(MONITORS)}; got {out['monitor']!r}")
     if out["class_weights"] not in (None, "auto"):
