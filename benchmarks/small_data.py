@@ -46,7 +46,7 @@ at least the best baseline's and whether fine-tuning beats training from scratch
 Usage::
 
     python benchmarks/small_data.py [--out benchmarks/out/small_data] [--cases yeast chip]
-        [--variants NAME ...] [--threads 2] [--seed 1]
+        [--variants NAME ...] [--pretrain-epochs 12] [--threads 2] [--seed 1]
 
 Every step is kept on disk under ``--out``: a rerun skips what is done, so the benchmark can be run in
 parts (e.g. one case or a few variants per call).
@@ -276,7 +276,7 @@ def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, d
         "prev_default": ("small", DEMO_MODEL, DEMO_TRAIN, None),
         "new_default": ("small", None, AUTO_TRAIN, known),
         "auto_unseeded": ("small", None, AUTO_TRAIN, {"motif_filters": []}),
-        "pretrained": ("pretrain", PRETRAIN_MODEL, PRETRAIN_TRAIN, None),
+        "pretrained": ("pretrain", PRETRAIN_MODEL, ctx.get("pretrain_train", PRETRAIN_TRAIN), None),
         "finetuned": ("small", None, AUTO_TRAIN, source),
         "finetuned_head": ("small", None, AUTO_TRAIN, {**source, "finetune": "head", "unfreeze_epoch": 4}),
     }[name]
@@ -368,6 +368,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--no-baselines", action="store_true", help="skip the baselines (e.g. in a short run)")
+    parser.add_argument(
+        "--pretrain-epochs",
+        type=int,
+        default=PRETRAIN_TRAIN["epochs"],
+        help="epochs of the pretrained model at most (a checkpoint of fewer resumes)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -378,6 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.cases:
         out = args.out / name
         ctx = prepare(name, out, args.threads, args.seed)
+        ctx["pretrain_train"] = {**PRETRAIN_TRAIN, "epochs": args.pretrain_epochs}
         rows = [] if args.no_baselines else run_baselines(ctx, out, args.seed)
         variants = list(args.variants)
         if any(v.startswith("finetuned") for v in variants) and "pretrained" not in variants:

@@ -1,4 +1,4 @@
-"""Snakemake adapter: train the configured model (resumes from its checkpoint).
+"""Snakemake adapter: train the configured model, or the pretrain model on its tasks (resumes from its checkpoint).
 
 Simulations train on the simulated dataset; the genome track streams every bound bin of the
 training chromosomes plus fresh unbound bins each epoch from the genome (at the negative ratio
@@ -19,6 +19,7 @@ common = dict(
     seed=snakemake.params.seed,
     threads=snakemake.threads,
     device=snakemake.params.device,
+    tasks=snakemake.params.get("tasks"),
 )
 if "labels" in snakemake.input.keys():
     train_from_genome(

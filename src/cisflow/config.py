@@ -142,14 +142,17 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
         _check_splits(config, source, base)
     else:
         _check_simulation(config, source)
-    from cisflow.transfer import check_model_section
+    from cisflow.transfer import PRETRAIN_DIR, check_model_section, pretrain_model_configs
 
     try:
-        init = check_model_section(config["model"])
+        model = config["model"]
+        if config.get("pretrain", {}).get("enabled"):  # the model starts from the pretrain model
+            model = pretrain_model_configs(model, PRETRAIN_DIR)[1]
+        init = check_model_section(model)
     except CisflowError as exc:
         raise CisflowError(f"model: {exc}", source) from exc
     _check_init_from(init.init_from, source, base)
-    _check_model_fits(config, source)
+    _check_model_fits(config, model, source)
     _check_motif_windows(config, source)
 
 
@@ -245,6 +248,7 @@ def _check_simulation(config: dict, source: str | Path) -> None:
             raise CisflowError(f"simulation.{key} does not apply to kind {sim['kind']!r} (it takes {takes})", source)
     tasks = _simulation_tasks(sim, source)
     _check_task_index(config["interpret"]["task"], tasks, source)
+    _check_pretrain_tasks(config.get("pretrain", {}), tasks, source)
     _check_baseline_motifs(config["baselines"]["motifs"], tasks, source)
 
 
@@ -391,7 +395,8 @@ def check_samples_config(config: dict, samples: Any, source: str | Path = "confi
     ------
     CisflowError
         A held-out cell type not in the sheet, every cell type held out, ``interpret.task`` not a task of the
-        model (its tasks: the sheet's groups whose cell type is not held out, sorted), per-cell-type
+        model (its tasks: the sheet's groups whose cell type is not held out, sorted), ``pretrain.tasks`` not
+        tasks of the model, per-cell-type
         ``inputs.signal_bigwigs`` without a cell type's tracks or with training cell types of different tracks.
     """
     cell_types = sorted(set(samples["cell_type"]))
@@ -407,6 +412,7 @@ def check_samples_config(config: dict, samples: Any, source: str | Path = "confi
     if not tasks:
         raise CisflowError("splits.heldout_cell_types: every cell type is held out, no task is left to train", source)
     _check_task_index(config["interpret"]["task"], tasks, source)
+    _check_pretrain_tasks(config.get("pretrain", {}), tasks, source)
     _check_baseline_motifs(config["baselines"]["motifs"], sorted(set(samples["group"])), source)
     _check_cell_signal(config.get("inputs", {}).get("signal_bigwigs", []), tasks, sorted(set(samples["group"])), source)
 
@@ -423,6 +429,14 @@ def _check_cell_signal(signal: Any, train_tasks: list[str], tasks: list[str], so
         training_tracks(train_tasks, signal)
     except CisflowError as exc:
         raise CisflowError(f"inputs.signal_bigwigs: {exc}", source) from exc
+
+
+def _check_pretrain_tasks(pretrain: dict, tasks: list[str], source: str | Path) -> None:
+    """``pretrain.tasks`` are tasks the model trains on (the sheet's groups not of a held-out cell type)."""
+    for task in pretrain.get("tasks", []) if pretrain.get("enabled") else []:
+        if task not in tasks:
+            raise CisflowError(f"pretrain.tasks: {task!r} is not a task the model trains on ({', '.join(tasks)})",
+                               source)  # fmt: skip
 
 
 def _check_task_index(task: int, tasks: list[str], source: str | Path) -> None:
@@ -456,13 +470,14 @@ def _input_length(config: dict) -> int:
     return config["simulation"]["input_length"] if config["track"] == "simulation" else config["splits"]["input_length"]
 
 
-def _check_model_fits(config: dict, source: str | Path) -> None:
-    """The model builds for the input length (on the meta device, no memory); ``auto`` models are sized later."""
+def _check_model_fits(config: dict, model: dict, source: str | Path) -> None:
+    """The ``model`` section (as the train rule gets it) builds for the input length (on the meta device, no
+    memory); ``auto`` models are sized later."""
     from cisflow.autosize import model_is_auto
     from cisflow.models import check_model_config
     from cisflow.transfer import split_model_config
 
-    arch, _ = split_model_config(config["model"])
+    arch, _ = split_model_config(model)
     if arch is None or model_is_auto(arch):
         return
     length = _input_length(config)

@@ -153,6 +153,40 @@ class ModelParams(StageParams):
 INIT_KEYS = tuple(f.name for f in dataclasses.fields(InitParams))
 
 
+@dataclass(frozen=True)
+class PretrainParams(StageParams):
+    """The config's ``pretrain`` section: the workflow's transfer-learning path.
+
+    With ``enabled``, one multi-task model is trained first on ``tasks`` (none given: every task the model
+    trains on), with the ``model`` section's architecture (and seeding) and the ``train`` section; the
+    model is then started from it as from ``model.init_from`` (:func:`pretrain_model_configs`).
+    """
+
+    SECTION: ClassVar[str] = "pretrain"
+    enabled: bool = False
+    tasks: tuple[str, ...] = ()
+
+
+#: Where the workflow writes the pretrain model (``pretrain.enabled``), relative to its working directory.
+PRETRAIN_DIR = "results/pretrain"
+
+
+def pretrain_model_configs(model_cfg: Mapping[str, Any], source: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``model`` configs of the pretraining run and of the run started from its model in ``source``.
+
+    The pretraining run takes ``model_cfg``'s architecture and ``motif_filters`` (a random or seeded start);
+    the second run takes ``init_from: source`` with ``model_cfg``'s fine-tuning keys (``finetune``,
+    ``trunk_lr_scale``, ``unfreeze_epoch``) and no seeding (its first layer comes from the source). CisflowError
+    when ``model_cfg`` has an ``init_from`` of its own.
+    """
+    if model_cfg.get("init_from") is not None:
+        raise CisflowError(f"pretrain.enabled starts the model from the pretrain model; model.init_from "
+                           f"({model_cfg['init_from']}) would name a second source: set one of them")  # fmt: skip
+    drop = ("init_from", "finetune", "trunk_lr_scale", "unfreeze_epoch")
+    pretrain = {key: value for key, value in model_cfg.items() if key not in drop}
+    return pretrain, {**model_cfg, "init_from": str(source), "motif_filters": []}
+
+
 def resolve_motif_filters(
     init: InitParams, tasks: Sequence[str], record: Mapping[str, Any] | None
 ) -> tuple[InitParams, dict[str, Any] | None]:

@@ -125,3 +125,46 @@ def test_model_initialisation_and_auto_keys_are_checked_before_jobs(tmp_path):
     config["model"]["init_from"] = str(tmp_path / "nowhere")
     with pytest.raises(CisflowError, match=r"c.yaml: model.init_from: no trained cisflow model in .*nowhere"):
         check_inputs(config, "c.yaml", base_dir=REPO)
+
+
+def test_pretrain_section_is_checked_before_jobs():
+    """pretrain.enabled: the model starts from results/pretrain (finetune: head is then valid), not with a second
+    source in model.init_from; the section's defaults are filled."""
+    config = _simulation_config()
+    validate_config(config)
+    assert config["pretrain"] == {"enabled": False, "tasks": []}
+    config["model"] |= {"finetune": "head", "unfreeze_epoch": 2}
+    with pytest.raises(CisflowError, match=r"c.yaml: model: model.finetune: head needs model.init_from"):
+        check_inputs(config, "c.yaml", base_dir=REPO)
+    config["pretrain"]["enabled"] = True
+    check_inputs(config, "c.yaml", base_dir=REPO)
+    config["model"]["init_from"] = "results/other"
+    with pytest.raises(
+        CisflowError,
+        match=r"c.yaml: model: pretrain.enabled starts the model from the pretrain "
+        r"model; model.init_from \(results/other\) would name a second source",
+    ):
+        check_inputs(config, "c.yaml", base_dir=REPO)
+    bad = _simulation_config() | {"pretrain": {"enabled": True, "tasks": ["a", "a"]}}
+    with pytest.raises(CisflowError, match=r"pretrain.tasks: .* has non-unique elements"):
+        validate_config(bad)
+
+
+def test_pretrain_tasks_name_training_tasks():
+    import pandas as pd
+
+    from cisflow.config import check_samples_config
+
+    config = validate_config(_simulation_config() | {"track": "genome", "samples": "s.tsv", "genome": {"fasta": "g"},
+                                                     "reads": {}, "peaks": {}, "labels": {}, "splits": {}})  # fmt: skip
+    config["splits"]["heldout_cell_types"] = ["HepG2"]
+    sheet = pd.DataFrame({"group": ["CTCF.K562", "CTCF.HepG2"], "cell_type": ["K562", "HepG2"]})
+    config["pretrain"] = {"enabled": True, "tasks": ["CTCF.K562"]}
+    check_samples_config(config, sheet, "c.yaml")
+    config["pretrain"]["tasks"] = ["CTCF.HepG2"]
+    with pytest.raises(
+        CisflowError,
+        match=r"c.yaml: pretrain.tasks: 'CTCF.HepG2' is not a task the model trains on "
+        r"\(CTCF.K562\)",
+    ):
+        check_samples_config(config, sheet, "c.yaml")

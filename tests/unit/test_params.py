@@ -24,11 +24,11 @@ from cisflow.reads import ReadsParams
 from cisflow.simulate import SimulationParams, run_simulation
 from cisflow.train import TRAIN_DEFAULTS
 from cisflow.train.settings import TrainParams
-from cisflow.transfer import ModelParams
+from cisflow.transfer import ModelParams, PretrainParams
 
 CLASSES = [ReadsParams, PeaksParams, LabelsParams, SplitsParams, TrainParams, EvaluateParams, BaselinesParams,
            InterpretParams, SimulationParams, MotifsParams, DenoiseParams, ModelParams, GenomeParams, InputsParams,
-           QcParams, ProfileParams]  # fmt: skip
+           QcParams, ProfileParams, PretrainParams]  # fmt: skip
 
 
 def _schema_defaults(section: str) -> dict:

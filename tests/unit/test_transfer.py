@@ -20,6 +20,7 @@ from cisflow.transfer import (
     InitParams,
     head_layer,
     make_optimizer,
+    pretrain_model_configs,
     read_source,
     resolve_motif_filters,
     set_trainable,
@@ -375,6 +376,21 @@ def test_split_model_config() -> None:
         split_model_config(["basset"])
 
 
+def test_pretrain_model_configs_split_the_model_section() -> None:
+    """The workflow's pretrain path: the pretrain model gets the architecture and seeding, the model the source
+    and the fine-tuning keys (and no seeding: its first layer is the source's)."""
+    section = {"name": "auto", "params": {}, "init_from": None, "finetune": "head", "trunk_lr_scale": 0.2,
+               "unfreeze_epoch": 3, "motif_filters": ["GATA_known1"]}  # fmt: skip
+    pretrain, model = pretrain_model_configs(section, "results/pretrain")
+    assert pretrain == {"name": "auto", "params": {}, "motif_filters": ["GATA_known1"]}
+    assert model == section | {"init_from": "results/pretrain", "motif_filters": []}
+    init = split_model_config(model)[1]
+    assert init == InitParams(init_from="results/pretrain", finetune="head", trunk_lr_scale=0.2, unfreeze_epoch=3)
+    assert split_model_config(pretrain)[1] == InitParams(motif_filters=("GATA_known1",))
+    with pytest.raises(CisflowError, match=r"model.init_from \(m\) would name a second source: set one of them"):
+        pretrain_model_configs(section | {"init_from": "m"}, "results/pretrain")
+
+
 def test_cli_train_from_a_trained_model(tmp_path, data, pretrained) -> None:
     """``cisflow train --init-from DIR --finetune head`` over a config's model section: the trunk is kept."""
     import yaml
@@ -393,3 +409,8 @@ def test_cli_train_from_a_trained_model(tmp_path, data, pretrained) -> None:
     before, after = _weights(pretrained["deepbind"]), _weights(out)
     assert all(torch.equal(after[k], before[k]) for k in after if not k.startswith("out."))
     assert main([*argv, "--finetune", "head"]) == 2  # head-only needs a model to start from
+    # --task: a model of one task of the two-task datasets (the CLI's way to pretrain on some tasks)
+    both = ["train", "--train", str(data["both", "train"]), "--valid", str(data["both", "valid"]), "--config",
+            str(config), "--out-dir", str(tmp_path / "ebox"), "--device", "cpu", "--task", "ebox"]  # fmt: skip
+    assert main(both) == 0
+    assert json.loads((tmp_path / "ebox" / "model.json").read_text())["tasks"] == ["ebox"]

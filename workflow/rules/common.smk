@@ -7,6 +7,7 @@ from cisflow.config import check_samples_config, schema_path
 from cisflow.genome import fasta_sizes, indexed_fasta_name
 from cisflow.samples import read_sample_sheet
 from cisflow.submissions import submission_paths
+from cisflow.transfer import PRETRAIN_DIR, pretrain_model_configs
 
 
 wildcard_constraints:
@@ -189,13 +190,9 @@ def genome_inputs(wildcards):
     return {"genome": GENOME_CODES, "signal": SIGNAL_FILES}
 
 
-def train_inputs(wildcards):
-    """Training data: the simulated dataset, or on the genome track the labels streamed by the loader; the
-    model.init_from model's files when set."""
+def training_data(wildcards):
+    """Training data: the simulated dataset, or on the genome track the labels streamed by the loader."""
     inputs = {"valid": "results/data/valid.npz"}
-    source = config["model"].get("init_from")
-    if source:  # transfer learning: a new source model retrains
-        inputs["init_from"] = [f"{source}/model.json", f"{source}/model.safetensors"]
     if config["track"] == "simulation":
         return inputs | {"train": "results/data/train.npz"}
     return inputs | {
@@ -207,14 +204,38 @@ def train_inputs(wildcards):
     }
 
 
-def train_model_params():
-    """The train rule's model section; with name and motif_filters auto, also the run's known motifs
-    (baselines.motifs) that seed the compact model's first layer when positives are few (cisflow.autosize).
+def train_inputs(wildcards):
+    """The training data (training_data), and the files of the model it starts from: model.init_from's, or
+    with pretrain.enabled the pretrain rule's."""
+    inputs = training_data(wildcards)
+    source = train_model_params().get("init_from")
+    if source:  # transfer learning: a new source model retrains
+        inputs["init_from"] = [f"{source}/model.json", f"{source}/model.safetensors"]
+    return inputs
+
+
+def _with_known_motifs(model):
+    """A model section with, when name and motif_filters are auto, the run's known motifs (baselines.motifs)
+    that seed the compact model's first layer when positives are few (cisflow.autosize).
     """
-    model = section_params("model")
     if model.get("name") == "auto" and model.get("motif_filters") == "auto":
         model["known_motifs"] = canonical(config["baselines"]["motifs"])
     return model
+
+
+def train_model_params():
+    """The train rule's model section (with pretrain.enabled: init_from the pretrain model, cisflow.transfer)."""
+    model = section_params("model")
+    if config["pretrain"]["enabled"]:
+        model = pretrain_model_configs(model, PRETRAIN_DIR)[1]
+    return _with_known_motifs(model)
+
+
+def pretrain_model_params():
+    """The pretrain rule's model section: the architecture and seeding, no init_from (cisflow.transfer)."""
+    return _with_known_motifs(
+        pretrain_model_configs(section_params("model"), PRETRAIN_DIR)[0]
+    )
 
 
 def denoise_samples():

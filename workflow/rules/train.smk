@@ -1,3 +1,35 @@
+rule pretrain:
+    input:
+        unpack(training_data),
+    output:
+        model=f"{PRETRAIN_DIR}/model.safetensors",
+        meta=f"{PRETRAIN_DIR}/model.json",
+        history=f"{PRETRAIN_DIR}/history.tsv",
+        curve=f"{PRETRAIN_DIR}/learning_curve.png",
+    log:
+        "logs/pretrain/pretrain.log",
+    benchmark:
+        "results/benchmarks/pretrain/pretrain.tsv"
+    conda:
+        torch_env()
+    threads: 2
+    resources:
+        mem_mb=mem_mb(4000, 1.1),
+        runtime=runtime(240),
+        gpu=1,
+    params:
+        device=config["device"],
+        signal_bigwigs=canonical(SIGNAL_BIGWIGS),
+        model=pretrain_model_params(),
+        train=section_params("train"),
+        seed=config["seed"],
+        tasks=config["pretrain"]["tasks"] or None,
+        # resumed after a kill, so not an output (Snakemake would remove it before the rerun)
+        checkpoint=f"{PRETRAIN_DIR}/checkpoint.pt",
+    script:
+        "../../scripts/train.py"
+
+
 rule train:
     input:
         unpack(train_inputs),

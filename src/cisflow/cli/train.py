@@ -25,6 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the config's seed, else 0)")
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument(
+        "--task",
+        action="append",
+        metavar="TASK",
+        dest="tasks",
+        help="train on this task only (repeat for several; default every task of the datasets)",
+    )
     init = parser.add_argument_group("initialisation (override the config's model section)")
     init.add_argument("--init-from", metavar="DIR", help="trained cisflow model directory to start from")
     init.add_argument("--finetune", choices=["all", "head"], help="after --init-from: whole network or output layer")
@@ -60,4 +67,5 @@ def run(args: argparse.Namespace) -> None:
         device=args.device,
         threads=args.threads,
         init=_init_overrides(args),
+        tasks=args.tasks,
     )

@@ -336,11 +336,21 @@ def train_from_config(
     device: str | None = None,
     threads: int | None = None,
     init: Mapping[str, Any] | None = None,
+    tasks: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """:func:`train_model` with ``model``/``train``/``seed`` read from a YAML config (``seed`` overrides; default 0;
-    ``init`` keys override the config's ``model`` initialisation keys)."""
+    ``init`` keys override the config's ``model`` initialisation keys; ``tasks``: train on these only)."""
     model_cfg, train_cfg, config_seed = read_training_config(config_path)
     seed = seed if seed is not None else (config_seed if config_seed is not None else 0)
     return train_model(
-        train_npz, valid_npz, outputs, model_cfg, train_cfg, seed, device=device, threads=threads, init=init
+        train_npz,
+        valid_npz,
+        outputs,
+        model_cfg,
+        train_cfg,
+        seed,
+        device=device,
+        threads=threads,
+        init=init,
+        tasks=tasks,
     )
