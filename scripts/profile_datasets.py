@@ -8,7 +8,7 @@ log = setup(snakemake)
 opts, splits = snakemake.params.profile, snakemake.params.splits
 group = snakemake.wildcards.group
 make_datasets(
-    snakemake.input.fasta,
+    snakemake.input.codes,
     snakemake.input.peaks,
     {group: list(snakemake.input.tracks)},
     dict(zip(("train", "valid", "test"), snakemake.output.data, strict=True)),

@@ -15,7 +15,7 @@ make_tracks(
     dict(zip(TRACK_STRANDS[assay], paths, strict=True)),
     assay,
     shift=snakemake.params.shift,
-    genome=snakemake.input.fasta,
+    genome=snakemake.input.codes,
     report=out.report,
     seed=snakemake.params.seed,
 )

@@ -75,7 +75,7 @@ def predict_regions(
     except CisflowError as exc:
         raise CisflowError(str(exc), model_path) from exc
     regions = read_regions(regions_path)
-    genome = Genome.from_fasta(fasta)
+    genome = Genome.open(fasta)  # a code cache or an indexed FASTA is read per window, not loaded
     unknown = sorted(set(regions["chr"]) - set(genome.chroms))
     if unknown:
         raise CisflowError(f"regions on chromosomes absent from {fasta}: {', '.join(unknown[:5])}", regions_path)

@@ -46,17 +46,14 @@ def load_genome_sizes(genome: Mapping[str, int] | str | Path) -> dict[str, int]:
     """``{chrom: length}`` from a mapping, a chrom.sizes / .fai file, or a FASTA (its .fai if present)."""
     if isinstance(genome, Mapping):
         return {str(k): int(v) for k, v in genome.items()}
-    from cisflow.genome import fasta_index, read_chrom_sizes, read_fasta
+    from cisflow.genome import fasta_sizes, read_chrom_sizes
 
     path = require_file(genome, "genome sizes file")
     with open_text(path) as handle:
         first = handle.read(1)
     if first != ">":
         return read_chrom_sizes(path)
-    fai = fasta_index(path)
-    if fai is not None:
-        return read_chrom_sizes(fai)
-    return {k: len(v) for k, v in read_fasta(path).items()}
+    return fasta_sizes(path)  # its .fai, else one streaming pass (no sequence kept)
 
 
 def infer_format(path: str | Path) -> str:

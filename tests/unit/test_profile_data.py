@@ -54,6 +54,21 @@ def test_background_avoids_peaks_and_n_and_matches_gc() -> None:
         gc_matched(cands, np.array([0.5]), len(cands) + 1, seed=0)
 
 
+def test_background_gc_and_n_counted_in_blocks_equal_every_window(monkeypatch) -> None:
+    from cisflow.profile import regions
+
+    rng = np.random.default_rng(3)
+    codes = rng.choice(5, 3000, p=[0.24, 0.24, 0.24, 0.24, 0.04]).astype(np.uint8)
+    starts = np.arange(0, 3000 - 40 + 1, 7, dtype=np.int64)
+    want_gc = np.array([np.isin(codes[s : s + 40], (1, 2)).mean() for s in starts])
+    want_n = np.array([(codes[s : s + 40] == 4).sum() for s in starts])
+    for block in (1, 50, 333, 1 << 22):  # one window per block, several, one block for the chromosome
+        monkeypatch.setattr(regions, "_SCAN_BLOCK", block)
+        gc, n = regions._gc_and_n(codes, starts, 40)
+        np.testing.assert_array_equal(n, want_n)
+        np.testing.assert_allclose(gc, want_gc, rtol=0, atol=1e-12)
+
+
 def test_make_regions_and_splits() -> None:
     rng = np.random.default_rng(0)
     genome = Genome({"c1": rng.integers(0, 4, 5000).astype(np.uint8), "c2": rng.integers(0, 4, 5000).astype(np.uint8)})

@@ -22,8 +22,8 @@ rule profile_tracks_cuts:
     input:
         reads=profile_reads,
         sizes="results/genome/chrom.sizes",
-        fasta=GENOME_FASTA,
-        index=GENOME_INDEX,
+        codes=GENOME_CODES,
+        codes_index=GENOME_CODES.removesuffix(".npy") + ".json",
     output:
         bw="results/profile/tracks/{group}.{reads}.bw",
         report="results/profile/tracks/{group}.{reads}.json",
@@ -49,8 +49,8 @@ rule profile_tracks_stranded:
     input:
         reads=profile_reads,
         sizes="results/genome/chrom.sizes",
-        fasta=GENOME_FASTA,
-        index=GENOME_INDEX,
+        codes=GENOME_CODES,
+        codes_index=GENOME_CODES.removesuffix(".npy") + ".json",
     output:
         plus="results/profile/tracks/{group}.{reads}.plus.bw",
         minus="results/profile/tracks/{group}.{reads}.minus.bw",
@@ -78,8 +78,8 @@ rule profile_datasets:
         tracks=lambda wc: profile_tracks(wc.group, "pooled"),
         control=lambda wc: profile_control_tracks(wc.group),
         peaks=lambda wc: f"results/peaks/{wc.group}.{config['profile']['peak_set']}.narrowPeak",
-        fasta=GENOME_FASTA,
-        index=GENOME_INDEX,
+        codes=GENOME_CODES,
+        codes_index=GENOME_CODES.removesuffix(".npy") + ".json",
     output:
         data=expand("results/profile/{{group}}/data/{split}.npz", split=SPLITS),
         bed="results/profile/{group}/data/regions.bed",

@@ -123,6 +123,6 @@ def _run_dream(args: argparse.Namespace) -> None:
 
 
 def _fasta_sizes(fasta: str) -> dict[str, int]:
-    from cisflow.genome import Genome
+    from cisflow.genome import fasta_sizes
 
-    return dict(Genome.from_fasta(fasta).sizes)
+    return fasta_sizes(fasta)  # from the index, else one streaming pass (no sequence kept)

@@ -109,7 +109,9 @@ class ProfileParams(StageParams):
 
 
 def _genome(genome: str | Path | Genome) -> Genome:
-    return genome if isinstance(genome, Genome) else Genome.from_fasta(genome)
+    """``genome`` as given, or opened without loading it: a code cache memory-mapped, an indexed FASTA read per
+    window (:meth:`cisflow.genome.Genome.open`; only a FASTA without an index is read whole)."""
+    return genome if isinstance(genome, Genome) else Genome.open(genome)
 
 
 def resolve_shift(shift: Any, assay: str, ends: Mapping, genome: str | Path | Genome | None, seed: int) -> dict:
@@ -121,7 +123,7 @@ def resolve_shift(shift: Any, assay: str, ends: Mapping, genome: str | Path | Ge
         return {"plus": 0, "minus": 0, "mode": "none"}
     if shift == "auto":
         if genome is None:
-            raise CisflowError("measuring the enzyme shift (shift: auto) needs the genome FASTA")
+            raise CisflowError("measuring the enzyme shift (shift: auto) needs the genome (FASTA or code cache)")
         found = detect_shift(_genome(genome), sample_ends(ends, SHIFT_SAMPLE, seed), assay)
         return {"plus": found["plus"], "minus": found["minus"], "mode": "auto", "contrast": found["contrast"],
                 "freqs_plus": found["freqs_plus"].tolist(), "freqs_minus": found["freqs_minus"].tolist()}  # fmt: skip
@@ -157,7 +159,7 @@ def make_tracks(
         ATAC / DNase: ``auto`` (measured from the enzyme motif, :mod:`cisflow.profile.shift`), ``none``, or
         ``[plus, minus]`` bp in read orientation, applied to the 5′ ends.
     genome
-        FASTA (or Genome) for ``shift: auto``.
+        FASTA, code cache (or Genome) for ``shift: auto``.
     report
         Optional JSON with the shift used (and the frequencies around the cut sites), counts per track.
     seed
@@ -231,7 +233,7 @@ def make_datasets(
     Parameters
     ----------
     genome
-        FASTA (or Genome).
+        FASTA, code cache ``.npy`` (or Genome): opened with :meth:`cisflow.genome.Genome.open`.
     peaks
         narrowPeak(s) of the regions to model (summits centre the windows); several (e.g. one per task of
         a multi-task BPNet) are pooled, a summit in more than one counted once.

@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 
 from cisflow.errors import CisflowError
-from cisflow.genome import N_CODE
+from cisflow.genome import N_CODE, release_pages
 from cisflow.splits import parse_regions
 
 log = logging.getLogger(__name__)
 
 GC_BIN = 0.02
+_SCAN_BLOCK = 1 << 22  # bases of a chromosome counted at a time by _gc_and_n (int32 sums: 32 MB)
 
 
 def peak_regions(peaks: pd.DataFrame, sizes: Mapping[str, int], window: int) -> pd.DataFrame:
@@ -59,10 +60,27 @@ def peak_regions(peaks: pd.DataFrame, sizes: Mapping[str, int], window: int) -> 
 
 
 def _gc_and_n(codes: np.ndarray, starts: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """GC fraction and N count of windows ``[s, s + window)`` of one chromosome (cumulative sums)."""
-    gc = np.concatenate([[0], np.cumsum((codes == 1) | (codes == 2))])
-    n = np.concatenate([[0], np.cumsum(codes == N_CODE)])
-    return (gc[starts + window] - gc[starts]) / window, n[starts + window] - n[starts]
+    """GC fraction ``(n,)`` float64 and N count ``(n,)`` int64 of windows ``[s, s + window)`` of one chromosome
+    (``starts`` ascending), from int32 cumulative sums over about :data:`_SCAN_BLOCK` bases at a time.
+
+    Sums over a whole chromosome took 16 bytes a base (4 GB for hg38's chr1); a memory-mapped chromosome's
+    pages are released after each block (:func:`cisflow.genome.release_pages`), so a scan of every
+    chromosome holds one block.
+    """
+    gc, n = np.empty(starts.size, np.float64), np.empty(starts.size, np.int64)
+    lo = 0
+    while lo < starts.size:
+        hi = max(int(np.searchsorted(starts, starts[lo] + _SCAN_BLOCK, side="right")), lo + 1)
+        first = int(starts[lo])
+        seg = np.asarray(codes[first : int(starts[hi - 1]) + window])
+        gc_sum = np.concatenate([[0], np.cumsum((seg == 1) | (seg == 2), dtype=np.int32)])
+        n_sum = np.concatenate([[0], np.cumsum(seg == N_CODE, dtype=np.int32)])
+        rel = starts[lo:hi] - first
+        gc[lo:hi] = (gc_sum[rel + window] - gc_sum[rel]) / window
+        n[lo:hi] = n_sum[rel + window] - n_sum[rel]
+        release_pages(codes)
+        lo = hi
+    return gc, n
 
 
 def _far_from_peaks(centers: np.ndarray, peaks: pd.DataFrame, margin: int) -> np.ndarray:
