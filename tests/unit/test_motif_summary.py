@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 
+from cisflow.motifs.checks import motif_frame, motif_recall
 from cisflow.motifs.modisco import Pattern
-from cisflow.motifs.summary import SUMMARY_COLUMNS, count_loci, cwm_similarity, pattern_summary
+from cisflow.motifs.summary import SUMMARY_COLUMNS, count_loci, cwm_alignment, cwm_similarity, pattern_summary
 
 rng = np.random.default_rng(0)
 
@@ -31,6 +32,39 @@ def test_cwm_similarity_shift_and_reverse_complement():
     b = rng.normal(size=(4, 8))
     assert cwm_similarity(a, b) < 0.9
     assert cwm_similarity(a, np.zeros((4, 5))) == 0.0
+    assert cwm_alignment(a, shifted)[1:] == (-3, False)  # shifted's column j + 3 is a's column j
+    assert cwm_alignment(a, a[::-1, ::-1][:, 1:5])[1:] == (3, True)  # its reverse complement is a[:, 3:7]
+
+
+def _trimmed(name, cwm, trim, idx, starts, revcomp):
+    seqlets = {"example_idx": list(idx), "start": list(starts), "end": [s + cwm.shape[1] for s in starts],
+               "is_revcomp": list(revcomp)}  # fmt: skip
+    return Pattern(name, cwm, np.full_like(cwm, 0.25), cwm, trim, seqlets)
+
+
+def test_motif_frame_and_recall_align_members_on_the_representative():
+    a = rng.normal(size=(4, 10))
+    rep = _trimmed("p0", a, (0, 10), [0], [70], [False])
+    # p1 is a's reverse complement, trimmed to its columns 2..8: a[:, 2:8] on the other strand
+    member = _trimmed("p1", a[::-1, ::-1].copy(), (2, 8), [0, 1, 1], [30, 12, 50], [False, True, False])
+    other = _trimmed("p2", rng.normal(size=(4, 10)), (0, 10), [1], [5], [False])
+    groups = {"p0": "p0", "p1": "p0", "p2": "p2"}
+    seqlets = pd.DataFrame({"region": ["r0", "r1"], "pattern": ["p1", "p1"], "strand": ["+", "-"],
+                            "untrimmed_start": [30, 12]})  # fmt: skip
+    framed = motif_frame(seqlets, [rep, member, other], groups)
+    # p1 + at 30: trimmed core [32, 38) is a[:, 2:8] on the minus strand, so a itself spans [30, 40) on minus
+    assert framed[["motif", "motif_strand", "motif_start"]].values.tolist() == [["p0", "-", 30], ["p0", "+", 12]]
+    hits = pd.DataFrame({"region": ["r0", "r1", "r1", "r0", "r1"], "pattern": ["p0", "p0", "p2", "p0", "p2"],
+                         "strand": ["-", "+", "+", "+", "+"], "untrimmed_start": [30, 12, 50, 70, 5]})  # fmt: skip
+    recall = motif_recall(hits, [rep, member, other], ["r0", "r1"], groups).set_index("pattern")
+    # p1's seqlets at r0:30+ and r1:12- found by p0's hits on the aligned strand; r1:50 by nobody of its motif
+    assert recall.loc["p1", ["n_seqlets", "n_recalled", "n_hits"]].tolist() == [3, 2, 3]
+    assert recall.loc["p0", ["n_seqlets", "n_recalled"]].tolist() == [1, 1]
+    assert recall.loc["p2", ["n_seqlets", "n_recalled", "n_hits"]].tolist() == [1, 1, 2]
+    assert recall.loc["group:p0", ["n_seqlets", "n_recalled"]].tolist() == [4, 3]
+    assert "group:p2" not in recall.index
+    wrong_strand = hits.assign(strand=["+", "-", "+", "+", "+"])
+    assert motif_recall(wrong_strand, [rep, member, other], ["r0", "r1"], groups).iloc[1]["n_recalled"] == 0
 
 
 def test_pattern_summary_loci_groups_and_matches():
@@ -82,9 +116,15 @@ def test_group_recall_counts_hits_of_any_member():
     )
     groups = {"p0": "p0", "p1": "p0", "p2": "p2"}
     recall = group_recall(hits, [p0, p1, solo], ids, groups, tolerance=0)
-    assert recall[["pattern", "n_seqlets", "n_recalled", "n_hits"]].values.tolist() == [["group:p0", 3, 2, 2]]
+    assert recall[["pattern", "n_seqlets", "n_recalled", "n_hits"]].values.tolist() == [
+        ["motif:p0", 2, 2, 2], ["motif:p1", 1, 0, 2], ["motif:p2", 1, 1, 1], ["group:p0", 3, 2, 2]
+    ]  # fmt: skip
     table = _check_table(
         recall, pd.DataFrame(columns=["motif", "n_planted", "n_recalled", "recall", "n_hits", "precision"])
     )
-    assert table[["check", "subject"]].values.tolist() == [["seqlet_recall_group", "p0"]]
-    assert group_recall(hits, [p0, solo], ids, {"p0": "p0", "p2": "p2"}, 0).empty
+    assert table[["check", "subject"]].values.tolist() == [
+        ["seqlet_recall_motif", "p0"], ["seqlet_recall_motif", "p1"], ["seqlet_recall_motif", "p2"],
+        ["seqlet_recall_group", "p0"],
+    ]  # fmt: skip
+    alone = group_recall(hits, [p0, solo], ids, {"p0": "p0", "p2": "p2"}, 0)
+    assert not alone["pattern"].str.startswith("group:").any()

@@ -263,6 +263,9 @@ def test_cli_motifs_end_to_end(data, tmp_path, monkeypatch, capsys, caplog):
     every = checks[checks["check"] == "seqlet_recall"].set_index("subject")
     assert list(distinct.index) == list(every.index) and (distinct["n"] <= every["n"]).all()
     assert (distinct["fraction"] >= 0.8).all()
+    motif = checks[checks["check"] == "seqlet_recall_motif"].set_index("subject")  # a pattern's own hits count too
+    assert list(motif.index) == list(every.index) and (motif["fraction"] >= every["fraction"]).all()
+    assert set(hits["motif"]) <= set(every.index)
     compare = pd.read_csv(out / "pwm_comparison.tsv", sep="\t").iloc[0]
     assert compare["motif"] == "TAL1_known4" and compare["frac_hits"] == 0.5 and compare["frac_pwm"] >= 0.4
     assert len(pd.read_csv(out / "pwm_matches.tsv", sep="\t")) > 0

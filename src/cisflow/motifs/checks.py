@@ -12,6 +12,12 @@ either strand, over windows that overlap the seqlet's trimmed core by at least h
 the distinct seqlets is the check of the caller itself, the recall of all seqlets also measures how
 distinct the patterns are.
 
+*Motifs* (patterns that are one motif, :func:`cisflow.motifs.summary.pattern_summary`): TF-MoDISco may split
+one motif into several patterns whose CWMs the joint fit cannot tell apart, so each locus goes to one of them
+and the others' seqlets there count as missed. :func:`motif_recall` puts every hit and seqlet of a group's
+members in the frame of the group's representative (the best alignment of the trimmed CWMs, either strand)
+and recalls a seqlet of any member by a hit of any member at the same aligned start and strand.
+
 *Planted instances* (simulations): a planted instance of motif ``m`` is recalled when a hit of a
 pattern matched to ``m`` overlaps it by at least ``min_overlap`` × the shorter of the two widths; a
 hit of such a pattern is a true positive when it so overlaps any planted instance of ``m``.
@@ -29,8 +35,10 @@ import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from cisflow.errors import CisflowError
 from cisflow.motifs.fit import motif_set
 from cisflow.motifs.modisco import Pattern
+from cisflow.motifs.summary import cwm_alignment
 
 SEQLET_COLUMNS = ["pattern", "n_seqlets", "n_recalled", "recall", "n_hits"]
+MOTIF_FRAME = ["region", "motif", "motif_strand", "motif_start"]
 PLANTED_COLUMNS = ["motif", "patterns", "n_planted", "n_recalled", "recall", "n_hits", "n_true", "precision"]
 
 
@@ -142,6 +150,90 @@ def seqlet_recall(
         close = (pairs["untrimmed_start"] - pairs["start"]).abs() <= tolerance
         found = pairs.loc[close, "index"].nunique()
         rows.append([p.name, len(seq), found, found / len(seq) if len(seq) else np.nan, len(mine)])
+    return pd.DataFrame(rows, columns=SEQLET_COLUMNS)
+
+
+def motif_frame(table: pd.DataFrame, patterns: Sequence[Pattern], groups: Mapping[str, str]) -> pd.DataFrame:
+    """Hits or seqlets of patterns in the frame of their motif's representative pattern.
+
+    Parameters
+    ----------
+    table
+        Rows with ``region``, ``pattern``, ``strand`` and ``untrimmed_start`` (in the pattern's own frame).
+    patterns
+        The patterns (CWMs and trim bounds).
+    groups
+        ``{pattern: representative}`` (a pattern absent from it is its own motif).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`MOTIF_FRAME`, row for row: the representative (``motif``), and the strand and start of its
+        trimmed CWM aligned on the row's trimmed pattern (for the representative itself: the row's strand and
+        trimmed start); ``motif`` is empty for a pattern not in ``patterns``.
+    """
+    by_name = {p.name: p for p in patterns}
+    out = pd.DataFrame({"region": table["region"].to_numpy(), "motif": "", "motif_strand": "", "motif_start": 0},
+                       index=table.index)  # fmt: skip
+    for name, rows in table.groupby("pattern", sort=False):
+        if name not in by_name:  # not one of the patterns checked: in no motif
+            continue
+        p = by_name[name]
+        rep = by_name[groups.get(name, name)]
+        _, shift, rc = cwm_alignment(rep.trimmed_cwm, p.trimmed_cwm)
+        width, rep_width = p.trim[1] - p.trim[0], rep.trim[1] - rep.trim[0]
+        plus = rows["strand"].to_numpy() == "+"
+        core = rows["untrimmed_start"].to_numpy(dtype=np.int64) + np.where(plus, p.trim[0], p.cwm.shape[1] - p.trim[1])
+        rep_plus = plus != rc
+        out.loc[rows.index, "motif"] = rep.name
+        out.loc[rows.index, "motif_strand"] = np.where(rep_plus, "+", "-")
+        out.loc[rows.index, "motif_start"] = np.where(rep_plus, core - shift, core + width - rep_width + shift)
+    return out
+
+
+def motif_recall(
+    hits: pd.DataFrame, patterns: Sequence[Pattern], ids: Sequence[str], groups: Mapping[str, str], tolerance: int = 0
+) -> pd.DataFrame:
+    """Seqlet recall per pattern and per motif when a hit of any pattern of the motif counts (module docstring).
+
+    Parameters
+    ----------
+    hits
+        Hit table with ``region``, ``pattern``, ``strand`` and ``untrimmed_start``.
+    patterns, ids
+        The patterns with their seqlets, and the region names in the order modisco saw them.
+    groups
+        ``{pattern: representative}`` of the patterns that are one motif.
+    tolerance
+        Largest distance in bp between the aligned starts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SEQLET_COLUMNS`: one row per pattern (``n_hits``: the hits of its motif), then one per motif of
+        two or more patterns, named ``group:<representative>``.
+    """
+    if tolerance < 0:
+        raise CisflowError(f"seqlet recall tolerance must be ≥ 0 bp, got {tolerance}")
+    seqlets = pd.concat([_seqlets(p, ids).assign(pattern=p.name) for p in patterns], ignore_index=True)
+    seqlets = seqlets.rename(columns={"start": "untrimmed_start"}).drop_duplicates(ignore_index=True)
+    cols = ["region", "pattern", "strand", "untrimmed_start"]
+    framed = motif_frame(seqlets, patterns, groups).assign(pattern=seqlets["pattern"])
+    hit_frame = motif_frame(hits[cols].reset_index(drop=True), patterns, groups)
+    pairs = framed.reset_index().merge(hit_frame, on=["region", "motif", "motif_strand"], suffixes=("", "_hit"))
+    found = set(pairs.loc[(pairs["motif_start_hit"] - pairs["motif_start"]).abs() <= tolerance, "index"])
+    framed["found"] = framed.index.isin(found)
+    n_hits = hit_frame["motif"].value_counts()
+    rows = []
+    for p in patterns:
+        mine = framed[framed["pattern"] == p.name]
+        motif = groups.get(p.name, p.name)
+        rows.append([p.name, len(mine), int(mine["found"].sum()), mine["found"].mean() if len(mine) else np.nan,
+                     int(n_hits.get(motif, 0))])  # fmt: skip
+    for motif, members in framed.groupby("motif", sort=False):
+        if sum(groups.get(p.name, p.name) == motif for p in patterns) > 1:
+            rows.append([f"group:{motif}", len(members), int(members["found"].sum()), members["found"].mean(),
+                         int(n_hits.get(motif, 0))])  # fmt: skip
     return pd.DataFrame(rows, columns=SEQLET_COLUMNS)
 
 

@@ -16,6 +16,7 @@ from cisflow.motifs.checks import (
     PLANTED_COLUMNS,
     SEQLET_COLUMNS,
     distinct_seqlets,
+    motif_recall,
     planted_recall_precision,
     seqlet_recall,
 )
@@ -131,22 +132,14 @@ def _call_and_annotate(data: dict, patterns: list[Pattern], labels: dict, hit_op
 
 def group_recall(hits: pd.DataFrame, patterns: list[Pattern], ids, groups: Mapping[str, str], tolerance: int
                  ) -> pd.DataFrame:  # fmt: skip
-    """Seqlet recall of each group of patterns that are one motif (``groups``: ``{pattern: group name}``, see
-    :func:`cisflow.motifs.summary.pattern_summary`): a seqlet of any member recalled by a hit of any member.
-    Rows as :func:`cisflow.motifs.checks.seqlet_recall`, ``pattern`` = ``"group:<name>"``; groups of one
-    pattern are left out."""
-    members: dict[str, list[Pattern]] = {}
-    for p in patterns:
-        members.setdefault(groups.get(p.name, p.name), []).append(p)
-    merged = []
-    for name, group in members.items():
-        if len(group) > 1:
-            seqlets = {k: [v for p in group for v in p.seqlets.get(k, [])] for k in group[0].seqlets}
-            merged.append(Pattern(f"group:{name}", group[0].cwm, group[0].pwm, group[0].hcwm, group[0].trim, seqlets))
-    if not merged:
-        return pd.DataFrame(columns=SEQLET_COLUMNS)
-    renamed = hits.assign(pattern="group:" + hits["pattern"].map(lambda n: groups.get(n, n)))
-    recall = seqlet_recall(renamed, merged, ids, tolerance)
+    """Seqlet recall when a hit of any pattern of a seqlet's motif counts (``groups``: ``{pattern: representative}``,
+    see :func:`cisflow.motifs.summary.pattern_summary`; :func:`cisflow.motifs.checks.motif_recall`, hits and seqlets
+    aligned on the representative's CWM): rows as :func:`cisflow.motifs.checks.seqlet_recall`, ``pattern`` =
+    ``"motif:<pattern>"`` for every pattern, then ``"group:<representative>"`` for each motif of two or more
+    patterns."""
+    recall = motif_recall(hits, patterns, ids, groups, tolerance)
+    single = ~recall["pattern"].str.startswith("group:")
+    recall.loc[single, "pattern"] = "motif:" + recall.loc[single, "pattern"]
     for row in recall.itertuples():
         log.info("seqlet recall %s: %d / %d = %.3f", row.pattern, row.n_recalled, row.n_seqlets, row.recall)
     return recall
@@ -254,8 +247,12 @@ def run_hit_stage(
         opts = dict(opts)
         tolerance, threshold = opts.pop("seqlet_tolerance"), opts.pop("pwm_threshold")
         hits, info = _call_and_annotate(data, patterns, _labels(jaspar, MATCH_Q), opts | {"summits": summits})
+        hits.insert(
+            int(hits.columns.get_loc("pattern")) + 1, "motif", hits["pattern"].map(lambda n: (groups or {}).get(n, n))
+        )
         recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance, groups)
-        recall["lambda"] = recall["pattern"].str.removeprefix("distinct:").map(info["lambdas"])
+        subject = recall["pattern"].str.removeprefix("distinct:").str.removeprefix("motif:")
+        recall["lambda"] = subject.map(info["lambdas"])
         scan, compare = _pwm_comparison(hits, info, data, targets, threshold)
         result = {"hits": hits, "recall": recall, "planted": planted, "compare": compare, "scan": scan}
         window = (info["offset"], info["null_x"].shape[2])
@@ -272,7 +269,7 @@ def run_hit_stage(
 def _empty_result() -> dict:
     """The tables of a run without patterns: headers only."""
     return {
-        "hits": pd.DataFrame(columns=["region", "pattern", "jaspar", *HIT_COLUMNS[2:], "center_offset"]),
+        "hits": pd.DataFrame(columns=["region", "pattern", "motif", "jaspar", *HIT_COLUMNS[2:], "center_offset"]),
         "recall": pd.DataFrame(columns=SEQLET_COLUMNS),
         "planted": pd.DataFrame(columns=PLANTED_COLUMNS),
         "compare": pd.DataFrame(columns=COMPARE_COLUMNS),
@@ -283,9 +280,9 @@ def _empty_result() -> dict:
 def _check_table(recall: pd.DataFrame, planted: pd.DataFrame) -> pd.DataFrame:
     """Both checks in one long table (:data:`CHECK_COLUMNS`; ``lambda``: the pattern's λ)."""
     name = recall["pattern"].astype(str)
-    check = np.select([name.str.startswith("group:"), name.str.startswith("distinct:")],
-                      ["seqlet_recall_group", "seqlet_recall_distinct"], "seqlet_recall")  # fmt: skip
-    subject = name.str.removeprefix("group:").str.removeprefix("distinct:")
+    prefixes = {"group:": "seqlet_recall_group", "distinct:": "seqlet_recall_distinct", "motif:": "seqlet_recall_motif"}
+    check = np.select([name.str.startswith(k) for k in prefixes], list(prefixes.values()), "seqlet_recall")
+    subject = name.str.replace(r"^(group|distinct|motif):", "", regex=True)
     seqlets = pd.DataFrame({"check": check, "subject": subject, "n": recall["n_seqlets"],
                             "n_found": recall["n_recalled"], "fraction": recall["recall"], "n_hits": recall["n_hits"],
                             "precision": np.nan, "lambda": recall.get("lambda", np.nan)})  # fmt: skip

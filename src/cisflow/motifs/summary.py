@@ -50,18 +50,32 @@ def count_loci(intervals: pd.DataFrame) -> int:
     return n
 
 
-def cwm_similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Best cosine similarity of two CWMs ``(4, Wa)`` and ``(4, Wb)`` over offsets (zero-padded) and strands."""
+def cwm_alignment(a: np.ndarray, b: np.ndarray) -> tuple[float, int, bool]:
+    """Best alignment of CWM ``b`` ``(4, Wb)`` on CWM ``a`` ``(4, Wa)`` over offsets (zero-padded) and strands.
+
+    Returns
+    -------
+    similarity, shift, revcomp
+        The cosine similarity of the aligned matrices (0 for an all-zero one); column ``j`` of ``b`` (of its
+        reverse complement when ``revcomp``) lies on column ``j + shift`` of ``a``.
+    """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     norm = np.linalg.norm(a) * np.linalg.norm(b)
     if norm == 0:
-        return 0.0
-    best = -np.inf
-    for other in (b, b[::-1, ::-1]):
+        return 0.0, 0, False
+    best = (-np.inf, 0, False)
+    for rc, other in ((False, b), (True, b[::-1, ::-1])):
         pad = np.pad(other, ((0, 0), (a.shape[1] - 1, a.shape[1] - 1)))
         for off in range(pad.shape[1] - a.shape[1] + 1):
-            best = max(best, float((a * pad[:, off : off + a.shape[1]]).sum()))
-    return best / norm
+            dot = float((a * pad[:, off : off + a.shape[1]]).sum())
+            if dot > best[0]:
+                best = (dot, a.shape[1] - 1 - off, rc)
+    return best[0] / norm, best[1], best[2]
+
+
+def cwm_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Best cosine similarity of two CWMs ``(4, Wa)`` and ``(4, Wb)`` over offsets (zero-padded) and strands."""
+    return cwm_alignment(a, b)[0]
 
 
 def _groups(patterns: Sequence[Pattern], tf: Mapping[str, str], loci: Mapping[str, int], min_similarity: float):
