@@ -414,3 +414,25 @@ def test_cli_train_from_a_trained_model(tmp_path, data, pretrained) -> None:
             str(config), "--out-dir", str(tmp_path / "ebox"), "--device", "cpu", "--task", "ebox"]  # fmt: skip
     assert main(both) == 0
     assert json.loads((tmp_path / "ebox" / "model.json").read_text())["tasks"] == ["ebox"]
+
+
+def test_train_config_from_yaml_passes_the_known_motifs_like_the_workflow(tmp_path) -> None:
+    """``cisflow train --config``: name and motif_filters auto take baselines.motifs as known motifs (the train
+    rule's train_model_params); an explicit model or motif list does not."""
+    import yaml
+
+    from cisflow.train.pipeline import read_training_config
+
+    def model_of(config: dict) -> dict:
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump(config))
+        return read_training_config(path)[0]
+
+    motifs = {"baselines": {"motifs": ["jaspar:MA0363.2"]}}
+    assert model_of({"model": {"name": "auto"}, **motifs})["known_motifs"] == ["jaspar:MA0363.2"]
+    assert model_of({"model": {"name": "auto", "motif_filters": "auto"}, **motifs})["known_motifs"] == [
+        "jaspar:MA0363.2"
+    ]
+    assert "known_motifs" not in model_of({"model": {"name": "auto", "motif_filters": []}, **motifs})
+    assert "known_motifs" not in model_of({"model": {"name": "basset", "params": {}}, **motifs})
+    assert "known_motifs" not in model_of({"model": {"name": "auto"}})

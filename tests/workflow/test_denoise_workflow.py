@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cisflow.cli import main
+
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.workflow
 
@@ -74,3 +76,14 @@ def test_denoise_target_from_bams_to_metrics(tmp_path):
         assert (run / "denoised.bw").is_file() and (run / "peaks.narrowPeak").is_file()
     meta = json.loads((base / "f0.3" / "model" / "model.json").read_text())
     assert meta["splits"]["chr3"] == "test" and meta["flank"] == 20 and meta["seed"] == 3
+
+    # the same YAML through the CLI (cisflow denoise train --config) trains with the same settings
+    pair, cli = base / "f0.3" / "s3", tmp_path / "cli"
+    argv = ["denoise", "train", "--noisy", pair / "noisy.bw", "--clean", base / "clean.bw", "--peaks",
+            base / "clean.narrowPeak", "--genome", tmp_path / "run/results/genome/chrom.sizes", "--valid", "chr2",
+            "--test", "chr3", "--threads", "1", "--config", tmp_path / "c.yaml", "--out-dir", cli]  # fmt: skip
+    assert main([str(arg) for arg in argv]) == 0
+    same = ("train_config", "seed", "splits", "flank", "interval", "pad", "model")
+    got = json.loads((cli / "model.json").read_text())
+    assert {k: got.get(k) for k in same} == {k: meta.get(k) for k in same}
+    assert got["train_config"]["epochs"] == 2 and got["train_config"]["learning_rate"] == 0.005

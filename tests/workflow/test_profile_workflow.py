@@ -2,6 +2,8 @@
 (bias model, then ChromBPNet) groups from BAMs to metrics, checks, motifs and the summary table."""
 
 import gzip
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,6 +14,9 @@ import pandas as pd
 import pyBigWig
 import pytest
 import yaml
+
+from cisflow.cli import main
+from cisflow.params import logged_params
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.workflow
@@ -61,7 +66,7 @@ def _five_prime_ends(tagalign: Path) -> dict[str, int]:
     return {s: strands.count(s) for s in "+-"}
 
 
-def test_profile_target_from_bams_to_summary(tmp_path):
+def test_profile_target_from_bams_to_summary(tmp_path, caplog):
     from cisflow._testing import make_test_project
 
     project = make_test_project(tmp_path / "data", seed=0, absolute_paths=True)
@@ -111,3 +116,40 @@ def test_profile_target_from_bams_to_summary(tmp_path):
         assert scores["scores"].shape == scores["x"].shape and scores["x"].shape[1:] == (4, 200)
         assert (res / f"profile/ATAC.synth/motifs/{head}.profile/jaspar_matches.tsv").is_file()
     assert (res / "profile/TF.synth/motifs/full.profile/jaspar_matches.tsv").is_file()
+
+    _same_parameters_through_the_cli(tmp_path, res, res / "genome" / "codes.npy", caplog)
+
+
+def _same_parameters_through_the_cli(tmp_path: Path, res: Path, genome: Path, caplog) -> None:
+    """The same YAML through ``cisflow profile datasets|bias --config`` and ``cisflow motifs --config`` gives the
+    library what the rules gave it: the same datasets, the bias model's settings, the motif stage's parameters."""
+    cfg, cli, tracks = tmp_path / "c.yaml", tmp_path / "cli", res / "profile/tracks"
+    peaks = res / "peaks/TF.synth.relaxed.narrowPeak"
+    track = f"TF.synth={tracks}/TF.synth.pooled.plus.bw,{tracks}/TF.synth.pooled.minus.bw"
+    controls = [arg for strand in ("plus", "minus") for arg in ("--control", tracks / f"TF.synth.control.{strand}.bw")]
+    _run(["profile", "datasets", "--genome", genome, "--peaks", peaks, "--track", track, *controls,
+          "--out-dir", cli / "data", "--config", cfg])  # fmt: skip
+    for split in ("train", "valid", "test"):
+        with np.load(res / f"profile/TF.synth/data/{split}.npz") as snake, np.load(cli / f"data/{split}.npz") as got:
+            assert sorted(got.files) == sorted(snake.files)
+            for key in snake.files:
+                np.testing.assert_array_equal(got[key], snake[key], err_msg=f"{split}.npz {key}")
+
+    data = res / "profile/ATAC.synth/data"
+    _run(["profile", "bias", "--train", data / "train.npz", "--valid", data / "valid.npz", "--threads", "1",
+          "--out-dir", cli / "bias", "--config", cfg])  # fmt: skip
+    snake, got = (json.loads((d / "model.json").read_text()) for d in (res / "profile/ATAC.synth/bias", cli / "bias"))
+    assert got["train_config"] == snake["train_config"] and got["seed"] == snake["seed"] == 3
+    assert snake["train_config"]["epochs"] == 2 and got.get("model") == snake.get("model")
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="cisflow.params"):
+        _run(["-v", "motifs", "--scores", res / "profile/TF.synth/interpret/full/profile.npz", "--peaks", peaks,
+              "--out-dir", cli / "motifs", "--config", cfg])  # fmt: skip
+    expected = logged_params((res.parent / "logs/profile_motifs/TF.synth.full.profile.log").read_text())["motifs"]
+    assert logged_params(caplog.text)["motifs"] == expected
+    assert expected["taxon"] == "fungi" and expected["n_leiden_runs"] == 2 and expected["seed"] == 3
+
+
+def _run(argv: list) -> None:
+    assert main([str(arg) for arg in argv]) == 0

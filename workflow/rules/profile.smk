@@ -94,8 +94,12 @@ rule profile_datasets:
         mem_mb=mem_mb(4000, 2.0, 1000),
         runtime=runtime(30),
     params:
-        profile=config["profile"],
-        splits=config["splits"],
+        profile=section_params(
+            "profile", ["input_length", "output_length", "jitter", "background_ratio"]
+        ),
+        splits=section_params(
+            "splits", ["valid_chroms", "test_chroms", "valid_regions", "test_regions"]
+        ),
         strands=lambda wc: profile_strands(wc.group),
         seed=config["seed"],
     script:
@@ -125,8 +129,8 @@ rule profile_bias:
         gpu=1,
     params:
         device=config.get("device"),
-        bias=config["profile"]["bias"],
-        train=config["profile"]["train"],
+        bias=canonical(config["profile"]["bias"]),
+        train=canonical(config["profile"]["train"]),
         seed=config["seed"],
     script:
         "../../scripts/profile_bias.py"
@@ -166,8 +170,8 @@ rule profile_train:
     params:
         device=config.get("device"),
         model=lambda wc: profile_model_name(wc.group),
-        params=config["profile"]["model"],
-        train=config["profile"]["train"],
+        params=canonical(config["profile"]["model"]),
+        train=canonical(config["profile"]["train"]),
         seed=config["seed"],
     script:
         "../../scripts/profile_train.py"
@@ -251,7 +255,7 @@ rule profile_interpret:
         gpu=1,
     params:
         device=config.get("device"),
-        interpret=config["profile"]["interpret"],
+        interpret=canonical(config["profile"]["interpret"]),
         seed=config["seed"],
     script:
         "../../scripts/profile_interpret.py"

@@ -324,7 +324,17 @@ def read_training_config(path: str | Path) -> tuple[dict, dict, int | None]:
         train_cfg = check_train_config(config.get("train"))
     except CisflowError as exc:
         raise CisflowError(str(exc), path) from exc
-    return dict(config["model"]), train_cfg, seed
+    return _with_known_motifs(dict(config["model"]), config), train_cfg, seed
+
+
+def _with_known_motifs(model_cfg: dict, config: Mapping[str, Any]) -> dict:
+    """``model_cfg`` plus the run's known motifs (``baselines.motifs``) when ``name`` and ``motif_filters`` are
+    ``auto``: what the workflow's train rule passes, so that the compact model is seeded the same way."""
+    if model_cfg.get("name") == "auto" and model_cfg.get("motif_filters", "auto") == "auto":
+        motifs = (config.get("baselines") or {}).get("motifs")
+        if motifs:
+            model_cfg["known_motifs"] = motifs
+    return model_cfg
 
 
 def train_from_config(
