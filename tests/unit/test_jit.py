@@ -1,0 +1,31 @@
+"""cisflow.jit: the numba kernels compiled into numba's on-disk cache at set-up."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cisflow import jit
+
+
+def test_deepshap_kernels_land_in_the_cache_a_fresh_process_reads(tmp_path: Path) -> None:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    code = "from cisflow.jit import compile_kernels; print(compile_kernels(['deepshap']))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    index = sorted(p.name for p in tmp_path.rglob("*.nbi"))
+    # the fused kernels DeepSHAP of a Basset calls: ReLU multipliers times the gradient, max pooling with arg-max
+    for kernel in ("relu_scale-", "maxpool-"):
+        assert any(name.startswith("_rescale.") and f".{kernel}" in name for name in index), (kernel, index)
+
+
+def test_a_family_whose_package_is_missing_is_skipped(monkeypatch) -> None:
+    def missing() -> None:
+        raise ImportError("No module named 'memelite'")
+
+    monkeypatch.setitem(jit.KERNELS, "tomtom", missing)
+    seconds = jit.compile_kernels(["tomtom"])
+    assert list(seconds) == ["tomtom"] and math.isnan(seconds["tomtom"])
