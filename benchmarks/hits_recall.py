@@ -1,11 +1,14 @@
 """Benchmark: the motif hit checks (seqlet recall per pattern, planted instances) with the current hit caller.
 
 Reruns the hit half of the motif stage (:func:`cisflow.motifs.hitstage.run_hit_stage`: calibrated hits,
-seqlet recall of all and of the distinct seqlets per pattern, same-motif groups, planted instances on
-simulations, the PWM comparison) on a finished run's scores and patterns, writes the stage's tables under
+seqlet recall of all and of the distinct seqlets per pattern, merged motifs, same-motif groups, planted
+instances on simulations, the PWM comparison) on a finished run's scores and patterns, writes the stage's tables under
 ``--out`` and prints ``hit_checks.tsv`` and ``pwm_comparison.tsv``::
 
-    python benchmarks/hits_recall.py --run /path/to/run [--configfile CONFIG] [--out DIR]
+    python benchmarks/hits_recall.py --run /path/to/run [--configfile CONFIG] [--out DIR] [--merge false]
+
+``--merge`` overrides the config's ``motifs.hits.merge`` (``auto``, a seqlet confusion, or ``false``: every
+pattern fitted as itself, as before merging existed).
 
 ``--chip OUT`` first makes a small ChIP-seq case with the test-data generator (:mod:`cisflow._testing`):
 a 2 Mb genome, :data:`cisflow._testing.testdata.TEST_MOTIF` planted at 400 bound sites, two ChIP
@@ -118,7 +121,7 @@ def run_workflow(run: Path, configfile: Path, cores: int) -> None:
         raise SystemExit(f"snakemake failed in {run}:\n{proc.stderr[-4000:]}")
 
 
-def rerun_hits(run: Path, configfile: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+def rerun_hits(run: Path, configfile: Path, out: Path, merge=None) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """The hit half of the motif stage on ``run``'s scores and patterns, its tables written under ``out``."""
     cfg = load_config(configfile)
     m, motifs = cfg["motifs"], run / "results" / "motifs"
@@ -136,7 +139,8 @@ def rerun_hits(run: Path, configfile: Path, out: Path) -> tuple[pd.DataFrame, pd
     embeddings = read_embeddings(run / "results" / "simulate" / "embeddings.tsv") if simulated else None
     peaks = sorted((run / "results" / "peaks").glob("*.conservative.narrowPeak")) if not simulated else []
     targets = known_targets(jaspar, truth_df, _truth_pwms(m["truth"]), m["release"], m["taxon"])
-    opts = hit_options(m.get("hits"), m["window"]) | {"seed": cfg["seed"]}
+    hits = dict(m.get("hits") or {}) | ({} if merge is None else {"merge": merge})
+    opts = hit_options(hits, m["window"]) | {"seed": cfg["seed"]}
     started = time.perf_counter()
     result = run_hit_stage(data, patterns, jaspar, truth_df, targets, opts, paths, embeddings,
                            read_summits(peaks) if peaks else None, groups)  # fmt: skip
@@ -152,6 +156,7 @@ def main() -> None:
     ap.add_argument("--chip", type=Path, help="make the synthetic ChIP-seq case here and run the workflow on it")
     ap.add_argument("--seed", type=int, default=3, help="seed of the ChIP case")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--merge", help="motifs.hits.merge for the rerun: auto, a seqlet confusion in (0, 1], or false")
     ap.add_argument("--out", type=Path, help="where the rerun's tables go (default: a hits_recall folder beside RUN)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -166,7 +171,9 @@ def main() -> None:
     else:
         ap.error("give --run or --chip")
     out = args.out or run.parent / f"{run.name}_hits_recall"
-    checks, compare, seconds = rerun_hits(run, configfile, out)
+    merge = {"auto": "auto", "false": False, None: None}.get(args.merge, args.merge)
+    merge = float(merge) if isinstance(merge, str) and merge != "auto" else merge
+    checks, compare, seconds = rerun_hits(run, configfile, out, merge)
     pd.set_option("display.width", 200)
     print(f"hit checks of {run} ({configfile}), hit stage {seconds:.0f} s; tables in {out}")
     print(checks.to_string(index=False, float_format="%.3g"))

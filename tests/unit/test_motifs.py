@@ -263,9 +263,13 @@ def test_cli_motifs_end_to_end(data, tmp_path, monkeypatch, capsys, caplog):
     every = checks[checks["check"] == "seqlet_recall"].set_index("subject")
     assert list(distinct.index) == list(every.index) and (distinct["n"] <= every["n"]).all()
     assert (distinct["fraction"] >= 0.8).all()
-    motif = checks[checks["check"] == "seqlet_recall_motif"].set_index("subject")  # a pattern's own hits count too
-    assert list(motif.index) == list(every.index) and (motif["fraction"] >= every["fraction"]).all()
-    assert set(hits["motif"]) <= set(every.index)
+    summary = pd.read_csv(out / "patterns.tsv", sep="\t").set_index("pattern")
+    assert list(summary.index) == list(every.index) and set(summary["merged_into"]) == set(hits["pattern"])
+    merged = summary["merged_into"] != summary.index  # a merged pattern's seqlets are recalled by its motif's hits
+    assert (summary.loc[merged, "merge_confusion"] >= summary.loc[merged, "merge_threshold"]).all()
+    motif = checks[checks["check"] == "seqlet_recall_motif"].set_index("subject")  # per fitted motif
+    assert set(motif.index) == set(hits["pattern"]) and (motif["fraction"] >= 0.8).all()
+    assert set(hits["motif"]) <= set(hits["pattern"])
     compare = pd.read_csv(out / "pwm_comparison.tsv", sep="\t").iloc[0]
     assert compare["motif"] == "TAL1_known4" and compare["frac_hits"] == 0.5 and compare["frac_pwm"] >= 0.4
     assert len(pd.read_csv(out / "pwm_matches.tsv", sep="\t")) > 0
@@ -293,6 +297,7 @@ def test_cli_motifs_errors(data, tmp_path, monkeypatch, capsys):
         (["--hit-shuffles", "0"], "hit option shuffles = 0 must be ≥ 1"),
         (["--seqlet-tolerance", "-2"], "hit option seqlet_tolerance = -2 must be ≥ 0 bp"),
         (["--pwm-threshold", "1"], "hit option pwm_threshold = 1.0 must be in (0, 1)"),
+        (["--merge", "2"], "hit option merge = 2.0 must be auto, a seqlet confusion in (0, 1] or false"),
         (["--hit-window", "500"], f"hit window 500 bp must be in 1..{L}"),
         (["--embeddings", str(tmp_path / "none.tsv")], "cannot read embeddings table"),
         (["--peaks", str(tmp_path / "none.narrowPeak")], "narrowPeak file does not exist"),

@@ -31,6 +31,16 @@ def _lambda(value: str) -> float | str:
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1] or 'seqlets', got {value!r}") from None
 
 
+def _merge(value: str) -> float | str | bool:
+    """``--merge``: auto, a number or false."""
+    if value in ("auto", "false"):
+        return "auto" if value == "auto" else False
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, a number in (0, 1] or false, got {value!r}") from None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``motifs`` subcommand."""
     p = subparsers.add_parser(
@@ -63,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hit-window", type=int, help="central window (bp) to call hits in (default: --window)")
     p.add_argument("--seqlet-tolerance", type=int, help="bp between a seqlet and its hit's start (0)")
     p.add_argument("--pwm-threshold", type=float, help="p-value of a FIMO match at most (1e-4)")
+    p.add_argument(
+        "--merge",
+        type=_merge,
+        help="merge patterns that are one signal before the hit fit: auto (the "
+        "default: seqlet confusion at its null's 0.99 quantile), a seqlet confusion in (0, 1], or false",
+    )
     p.add_argument("--seed", type=int, help="seed of the null shuffles (default: the config's seed, else 0)")
     p.add_argument("--comparison", type=Path, metavar="TSV", help="model comparison: warn when a baseline beat the CNN")
     p.add_argument("--device", help="torch device of the hit fit (default: cuda if available, else cpu)")
@@ -95,6 +111,7 @@ def run(args: argparse.Namespace) -> None:
         "window": args.hit_window,
         "seqlet_tolerance": args.seqlet_tolerance,
         "pwm_threshold": args.pwm_threshold,
+        "merge": args.merge,
     }
     hits = dict(opts.hits) | {key: value for key, value in hit_flags.items() if value is not None}
     seqlets = {"sliding_window_size": args.sliding_window, "flank_size": args.flank}

@@ -66,6 +66,54 @@ def _seqlet_cores(patterns: Sequence[Pattern], offsets: np.ndarray, widths: np.n
     return pd.concat(parts, ignore_index=True)
 
 
+def seqlet_cosines(
+    scores: np.ndarray, x: np.ndarray, patterns: Sequence[Pattern], cwms: Sequence[np.ndarray] | None = None
+) -> np.ndarray:
+    """Best cosine of every seqlet's scores with each of ``cwms`` (either strand, any window overlapping the
+    seqlet's trimmed core by at least half of the shorter of the two).
+
+    Parameters
+    ----------
+    scores, x
+        Actual-base contributions and one-hot sequences ``(N, 4, L)`` of the regions modisco saw.
+    patterns
+        The patterns with their seqlets (``example_idx start is_revcomp``, untrimmed starts).
+    cwms
+        ``(4, W_m)`` matrices to compare with (None: the patterns' own trimmed CWMs).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(S, M)``: seqlets in pattern order, then in the order of each pattern's seqlets (-inf where no
+        window fits).
+    """
+    own = motif_set({p.name: p.cwm for p in patterns}, {p.name: p.trim for p in patterns})
+    cores = _seqlet_cores(patterns, own.offsets, own.widths)
+    cands = own if cwms is None else motif_set({str(i): m for i, m in enumerate(cwms)})
+    if not len(cores):
+        return np.zeros((0, len(cands.names)))
+    if cores["n"].min() < 0 or cores["n"].max() >= len(scores):
+        raise CisflowError(f"seqlet region index {cores['n'].max()} outside the {len(scores)} regions")
+    w, length = cands.width, scores.shape[2]
+    span = int((cores["hi"] - cores["lo"]).max()) + 2 * w
+    track = np.pad(np.asarray(scores, dtype=np.float32) * np.asarray(x, dtype=np.float32), ((0, 0), (0, 0), (w, w)))
+    cols = np.clip(cores["lo"].to_numpy()[:, None] + np.arange(span), 0, track.shape[2] - 1)  # padded coords
+    windows = torch.as_tensor(track[cores["n"].to_numpy()[:, None], :, cols].transpose(0, 2, 1))  # (S, 4, span)
+    mats, masks = torch.as_tensor(cands.cwms), torch.as_tensor(cands.masks)
+    dot = F.conv1d(windows, mats)  # (S, K, span - w + 1); column j = region position lo - w + j
+    norm = F.conv1d(windows.square(), masks[:, None, :].expand(-1, 4, -1).contiguous()).sqrt()
+    cosine = (dot / norm.clamp(min=1e-12)).numpy()
+    start = cores["lo"].to_numpy()[:, None, None] - w + np.arange(dot.shape[2])[None, None, :]
+    lo, hi, wk = (
+        cores["lo"].to_numpy()[:, None, None],
+        cores["hi"].to_numpy()[:, None, None],
+        cands.widths[None, :, None],
+    )
+    overlap = np.minimum(start + wk, hi) - np.maximum(start, lo)
+    ok = (overlap >= 0.5 * np.minimum(wk, hi - lo)) & (start >= 0) & (start + wk <= length) & (norm.numpy() > 0)
+    return np.where(ok, cosine, -np.inf).max(axis=2).reshape(len(cores), -1, 2).max(axis=2)
+
+
 def distinct_seqlets(scores: np.ndarray, x: np.ndarray, patterns: Sequence[Pattern]) -> dict[str, np.ndarray]:
     """Which seqlets match their own pattern's CWM best among all patterns (see the module docstring).
 
@@ -83,33 +131,13 @@ def distinct_seqlets(scores: np.ndarray, x: np.ndarray, patterns: Sequence[Patte
         pattern's trimmed CWM (either strand) reaches a higher cosine with the scores in a window
         overlapping the seqlet's trimmed core by at least half of the shorter of the two.
     """
-    motifs = motif_set({p.name: p.cwm for p in patterns}, {p.name: p.trim for p in patterns})
-    cores = _seqlet_cores(patterns, motifs.offsets, motifs.widths)
-    if not len(cores):
+    best = seqlet_cosines(scores, x, patterns)
+    owner = np.concatenate([np.full(p.n_seqlets, i) for i, p in enumerate(patterns)]).astype(np.int64)
+    if not len(owner):
         return {p.name: np.zeros(0, dtype=bool) for p in patterns}
-    if cores["n"].min() < 0 or cores["n"].max() >= len(scores):
-        raise CisflowError(f"seqlet region index {cores['n'].max()} outside the {len(scores)} regions")
-    w, length = motifs.width, scores.shape[2]
-    span = int((cores["hi"] - cores["lo"]).max()) + 2 * w
-    track = np.pad(np.asarray(scores, dtype=np.float32) * np.asarray(x, dtype=np.float32), ((0, 0), (0, 0), (w, w)))
-    cols = np.clip(cores["lo"].to_numpy()[:, None] + np.arange(span), 0, track.shape[2] - 1)  # padded coords
-    windows = torch.as_tensor(track[cores["n"].to_numpy()[:, None], :, cols].transpose(0, 2, 1))  # (S, 4, span)
-    cwms, masks = torch.as_tensor(motifs.cwms), torch.as_tensor(motifs.masks)
-    dot = F.conv1d(windows, cwms)  # (S, K, span - w + 1); column j = region position lo - w + j
-    norm = F.conv1d(windows.square(), masks[:, None, :].expand(-1, 4, -1).contiguous()).sqrt()
-    cosine = (dot / norm.clamp(min=1e-12)).numpy()
-    start = cores["lo"].to_numpy()[:, None, None] - w + np.arange(dot.shape[2])[None, None, :]
-    lo, hi, wk = (
-        cores["lo"].to_numpy()[:, None, None],
-        cores["hi"].to_numpy()[:, None, None],
-        motifs.widths[None, :, None],
-    )
-    overlap = np.minimum(start + wk, hi) - np.maximum(start, lo)
-    ok = (overlap >= 0.5 * np.minimum(wk, hi - lo)) & (start >= 0) & (start + wk <= length) & (norm.numpy() > 0)
-    best = np.where(ok, cosine, -np.inf).max(axis=2).reshape(len(cores), -1, 2).max(axis=2)  # (S, P)
-    own = best[np.arange(len(cores)), cores["pattern"].to_numpy()]
+    own = best[np.arange(len(owner)), owner]
     flags = own >= best.max(axis=1) - 1e-6
-    return {p.name: flags[(cores["pattern"] == i).to_numpy()] for i, p in enumerate(patterns)}
+    return {p.name: flags[owner == i] for i, p in enumerate(patterns)}
 
 
 def seqlet_recall(
@@ -153,6 +181,20 @@ def seqlet_recall(
     return pd.DataFrame(rows, columns=SEQLET_COLUMNS)
 
 
+def align_to(pattern: Pattern, rep: Pattern, untrimmed_start: np.ndarray, plus: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Instances of ``pattern`` (untrimmed starts and strands, ``(n,)``) in the frame of ``rep``: the start of
+    ``rep``'s trimmed CWM aligned on each instance's trimmed core (best alignment of the two trimmed CWMs,
+    :func:`cisflow.motifs.summary.cwm_alignment`) and whether it lies on the plus strand."""
+    _, shift, rc = cwm_alignment(rep.trimmed_cwm, pattern.trimmed_cwm)
+    width, rep_width = pattern.trim[1] - pattern.trim[0], rep.trim[1] - rep.trim[0]
+    plus = np.asarray(plus, dtype=bool)
+    trim_start = np.where(plus, pattern.trim[0], pattern.cwm.shape[1] - pattern.trim[1])
+    core = np.asarray(untrimmed_start, dtype=np.int64) + trim_start
+    rep_plus = plus != rc
+    return np.where(rep_plus, core - shift, core + width - rep_width + shift), rep_plus
+
+
 def motif_frame(table: pd.DataFrame, patterns: Sequence[Pattern], groups: Mapping[str, str]) -> pd.DataFrame:
     """Hits or seqlets of patterns in the frame of their motif's representative pattern.
 
@@ -180,14 +222,10 @@ def motif_frame(table: pd.DataFrame, patterns: Sequence[Pattern], groups: Mappin
             continue
         p = by_name[name]
         rep = by_name[groups.get(name, name)]
-        _, shift, rc = cwm_alignment(rep.trimmed_cwm, p.trimmed_cwm)
-        width, rep_width = p.trim[1] - p.trim[0], rep.trim[1] - rep.trim[0]
-        plus = rows["strand"].to_numpy() == "+"
-        core = rows["untrimmed_start"].to_numpy(dtype=np.int64) + np.where(plus, p.trim[0], p.cwm.shape[1] - p.trim[1])
-        rep_plus = plus != rc
+        start, rep_plus = align_to(p, rep, rows["untrimmed_start"].to_numpy(), rows["strand"].to_numpy() == "+")
         out.loc[rows.index, "motif"] = rep.name
         out.loc[rows.index, "motif_strand"] = np.where(rep_plus, "+", "-")
-        out.loc[rows.index, "motif_start"] = np.where(rep_plus, core - shift, core + width - rep_width + shift)
+        out.loc[rows.index, "motif_start"] = start
     return out
 
 

@@ -30,6 +30,7 @@ from cisflow.motifs.hits import (
     write_hits,
 )
 from cisflow.motifs.matching import jaspar_matrices
+from cisflow.motifs.merge import Merge, member_masks, merge_patterns
 from cisflow.motifs.modisco import Pattern
 from cisflow.motifs.plots import plot_hit_summary
 from cisflow.motifs.pwmscan import COMPARE_COLUMNS, SCAN_COLUMNS, compare_with_pwm_scan, pwm_scan
@@ -44,6 +45,7 @@ HIT_DEFAULTS = {
     "window": None,
     "seqlet_tolerance": 0,
     "pwm_threshold": 1e-4,
+    "merge": "auto",
     "device": None,
 }
 #: A pattern counts as a known motif when its rank-1 TOMTOM match has at most this q-value.
@@ -62,12 +64,21 @@ def _check_hit_options(opts: Mapping) -> None:
         ("window", opts["window"], opts["window"] is not None and int(opts["window"]) < 1),
         ("seqlet_tolerance", opts["seqlet_tolerance"], int(opts["seqlet_tolerance"]) < 0),
         ("pwm_threshold", opts["pwm_threshold"], not 0 < opts["pwm_threshold"] < 1),
+        ("merge", opts["merge"], not _merge_ok(opts["merge"])),
     ]
     for name, value, wrong in bad:
         if wrong:
             ranges = {"lambda": "in (0, 1] or 'seqlets'", "fdr": "in (0, 1]", "shuffles": "≥ 1", "window": "≥ 1 bp",
-                      "seqlet_tolerance": "≥ 0 bp", "pwm_threshold": "in (0, 1)"}  # fmt: skip
+                      "seqlet_tolerance": "≥ 0 bp", "pwm_threshold": "in (0, 1)",
+                      "merge": "auto, a seqlet confusion in (0, 1] or false"}  # fmt: skip
             raise CisflowError(f"hit option {name} = {value} must be {ranges[name]}")
+
+
+def _merge_ok(value) -> bool:
+    """Whether ``value`` is a valid ``merge`` option (auto, a number in (0, 1], false or None)."""
+    if value is None or value is False or value == "auto":
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1
 
 
 def hit_options(hits: Mapping | None, modisco_window: int | None) -> dict:
@@ -85,6 +96,7 @@ def hit_options(hits: Mapping | None, modisco_window: int | None) -> dict:
         "device": opts["device"],
         "seqlet_tolerance": opts["seqlet_tolerance"],
         "pwm_threshold": opts["pwm_threshold"],
+        "merge": opts["merge"],
     }
 
 
@@ -104,6 +116,22 @@ def _labels(jaspar: pd.DataFrame, max_q: float) -> dict[str, str]:
     """``{pattern: "TF (matrix id)"}`` of the confident rank-1 JASPAR matches."""
     best = jaspar[(jaspar["rank"] == 1) & (jaspar["qvalue"] <= max_q)]
     return {r.pattern: f"{r.target_name} ({r.target_id})" for r in best.itertuples()}
+
+
+def _motif_of(merge: Merge, groups: Mapping[str, str] | None) -> dict[str, str]:
+    """``{pattern: motif}`` of the hits: a merged pattern's merged motif, else its ``same_motif_as`` when that
+    pattern is not merged either, else itself."""
+    out = {}
+    for name, unit in merge.groups.items():
+        same = (groups or {}).get(name, name)
+        out[name] = unit if unit != name else same if merge.groups.get(same, same) == same else name
+    return out
+
+
+def find_merge(data: Mapping, patterns: list[Pattern], opts: Mapping) -> Merge:
+    """:func:`cisflow.motifs.merge.merge_patterns` with the stage's ``merge`` option and seed."""
+    return merge_patterns(data["scores"], data["x"], data["hypothetical"], patterns, opts.get("merge", "auto"),
+                          opts.get("seed", 0))  # fmt: skip
 
 
 def _region_table(per_region: pd.DataFrame, data: dict, window: tuple[int, int]) -> pd.DataFrame:
@@ -145,32 +173,77 @@ def group_recall(hits: pd.DataFrame, patterns: list[Pattern], ids, groups: Mappi
     return recall
 
 
+def _per_pattern(motif: Pattern, masks: Mapping[str, np.ndarray], hits: pd.DataFrame,
+                 ids, tolerance: int, only: np.ndarray | None = None) -> list[pd.DataFrame]:  # fmt: skip
+    """Rows of :func:`cisflow.motifs.checks.seqlet_recall` per member of a fitted motif (its seqlets only)."""
+    rows = []
+    for name, mask in masks.items():
+        keep = mask if only is None else mask & only
+        rows.append(seqlet_recall(hits, [motif], ids, tolerance, {motif.name: keep}).assign(pattern=name))
+    return rows
+
+
+def _distinct_masks(unit: Pattern, flags: Mapping[str, np.ndarray]) -> np.ndarray:
+    """A recall unit's distinct seqlets from its fitted patterns' flags (a merged motif's seqlets are its
+    members', member by member)."""
+    own = np.asarray(unit.seqlets.get("pattern", [unit.name] * unit.n_seqlets), dtype=object)
+    out = np.zeros(len(own), dtype=bool)
+    for name in dict.fromkeys(own.tolist()):
+        out[own == name] = flags[name]
+    return out
+
+
 def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: pd.DataFrame, embeddings,
-            seqlet_tolerance: int, groups: Mapping[str, str] | None = None
+            seqlet_tolerance: int, groups: Mapping[str, str] | None = None, merge: Merge | None = None
             ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Seqlet recall per pattern, of its distinct seqlets (``distinct:<pattern>``,
-    :func:`cisflow.motifs.checks.distinct_seqlets`) and per group of ``groups`` (:func:`group_recall`), and
-    planted-instance recall / precision when ``embeddings`` are given.
+    """Seqlet recall per pattern by the hits of its motif (its own pattern, or any member of the merged motif
+    it is part of: ``merge``), of its distinct seqlets (``distinct:<pattern>``,
+    :func:`cisflow.motifs.checks.distinct_seqlets` among the fitted patterns), per merged motif
+    (``merged:<motif>``), per group of ``groups`` (:func:`group_recall`, the unmerged patterns; a merged
+    pattern's row is its recall by its merged motif), and planted-instance recall / precision when
+    ``embeddings`` are given.
 
     Planted instances are what makes a simulated sequence positive, so they are compared with the hits of
-    the *positive* patterns (summed CWM > 0) whose rank-1 truth match has q ≤ :data:`MATCH_Q`.
+    the *positive* motifs (summed CWM > 0) whose pattern's rank-1 truth match has q ≤ :data:`MATCH_Q`.
     """
-    recall = seqlet_recall(hits, patterns, data["ids"], seqlet_tolerance)
-    distinct = seqlet_recall(hits, patterns, data["ids"], seqlet_tolerance,
-                             distinct_seqlets(data["scores"], data["x"], patterns))  # fmt: skip
+    merge = merge or Merge({p.name: p.name for p in patterns}, np.zeros(0), np.inf, np.zeros(0), list(patterns),
+                           list(patterns))  # fmt: skip
+    ids = data["ids"]
+    by_unit = hits.assign(pattern=hits["pattern"].map(lambda n: merge.groups.get(n, n)))
+    flags = distinct_seqlets(data["scores"], data["x"], merge.motifs)
+    parts, distinct, merged = [], [], []
+    for unit in merge.units:
+        masks = member_masks(unit, merge.groups)
+        parts += _per_pattern(unit, masks, by_unit, ids, seqlet_tolerance)
+        distinct += _per_pattern(unit, masks, by_unit, ids, seqlet_tolerance, _distinct_masks(unit, flags))
+        if len(masks) > 1:
+            merged.append(seqlet_recall(by_unit, [unit], ids, seqlet_tolerance).assign(pattern=f"merged:{unit.name}"))
+    order = {p.name: i for i, p in enumerate(patterns)}
+    recall = pd.concat(parts, ignore_index=True).sort_values("pattern", key=lambda c: c.map(order), kind="stable")
+    distinct = pd.concat(distinct, ignore_index=True).set_index("pattern").loc[recall["pattern"]].reset_index()
     for row, own in zip(recall.itertuples(), distinct.itertuples(), strict=True):
         log.info("seqlet recall %s: %d / %d = %.3f (distinct seqlets %d / %d)", row.pattern, row.n_recalled,
                  row.n_seqlets, row.recall, own.n_recalled, own.n_seqlets)  # fmt: skip
-    recall = pd.concat([recall, distinct.assign(pattern="distinct:" + distinct["pattern"])], ignore_index=True)
+    for row in (r for m in merged for r in m.itertuples()):
+        log.info("seqlet recall %s: %d / %d = %.3f", row.pattern, row.n_recalled, row.n_seqlets, row.recall)
+    recall = recall.reset_index(drop=True)
+    parts = [recall, distinct.assign(pattern="distinct:" + distinct["pattern"]), *merged]
     if groups:
-        recall = pd.concat(
-            [recall, group_recall(hits, patterns, data["ids"], groups, seqlet_tolerance)], ignore_index=True
-        )
+        alone = [p for p in patterns if merge.groups[p.name] == p.name]
+        own_groups = {p.name: groups.get(p.name, p.name) for p in alone}
+        own_groups = {n: g if merge.groups.get(g, g) == g else n for n, g in own_groups.items()}
+        motif_rows = group_recall(hits, alone, ids, own_groups, seqlet_tolerance) if alone else None
+        in_merged = recall[recall["pattern"].map(merge.groups) != recall["pattern"]]
+        parts += [motif_rows, in_merged.assign(pattern="motif:" + in_merged["pattern"])]
+    recall = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
     planted = pd.DataFrame(columns=PLANTED_COLUMNS)
     if embeddings is not None:
-        positive = {p.name for p in patterns if p.trimmed_cwm.sum() > 0}
-        matched = {p: m for p, m in pattern_motifs(truth_df, MATCH_Q).items() if p in positive}
-        planted = planted_recall_precision(hits, embeddings, data["ids"], matched)
+        positive = {u.name for u in merge.units if u.trimmed_cwm.sum() > 0}
+        matched: dict[str, str] = {}
+        for p, m in pattern_motifs(truth_df, MATCH_Q).items():
+            if merge.groups.get(p, p) in positive:
+                matched.setdefault(merge.groups.get(p, p), m)
+        planted = planted_recall_precision(by_unit, embeddings, ids, matched)
         for row in planted.itertuples():
             log.info("planted %s: recall %.3f, precision %.3f", row.motif, row.recall, row.precision)
     return recall, planted
@@ -214,6 +287,7 @@ def run_hit_stage(
     embeddings: pd.DataFrame | None = None,
     summits: Mapping[str, np.ndarray] | None = None,
     groups: Mapping[str, str] | None = None,
+    merge: Merge | None = None,
 ) -> dict:
     """Call hits, run the checks and the PWM comparison, and write their tables, BED and plot.
 
@@ -234,25 +308,33 @@ def run_hit_stage(
     groups
         ``{pattern: group}`` of the patterns that are one motif: their seqlet recall as a group is added
         (:func:`group_recall`) as ``seqlet_recall_group`` rows.
+    merge
+        The patterns merged before the fit (:func:`find_merge`; None: found here with ``opts["merge"]``): the
+        fit uses its motifs, and each pattern's seqlets are recalled by the hits of its motif.
 
     Returns
     -------
     dict
-        DataFrames ``hits``, ``recall``, ``planted``, ``compare``, ``scan``.
+        DataFrames ``hits``, ``recall``, ``planted``, ``compare``, ``scan``; ``merge`` (:class:`Merge`).
     """
-    names = [p.name for p in patterns]
+    opts = dict(opts)
+    merge_option = opts.pop("merge", "auto")
+    if merge is None and patterns:
+        merge = find_merge(data, patterns, opts | {"merge": merge_option})
+    fitted = merge.motifs if merge is not None else list(patterns)
+    names = [m.name for m in fitted]
     if not patterns:
         result, window = _empty_result(), central_window(data["x"].shape[2], opts["window"])
     else:
-        opts = dict(opts)
         tolerance, threshold = opts.pop("seqlet_tolerance"), opts.pop("pwm_threshold")
-        hits, info = _call_and_annotate(data, patterns, _labels(jaspar, MATCH_Q), opts | {"summits": summits})
-        hits.insert(
-            int(hits.columns.get_loc("pattern")) + 1, "motif", hits["pattern"].map(lambda n: (groups or {}).get(n, n))
-        )
-        recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance, groups)
-        subject = recall["pattern"].str.removeprefix("distinct:").str.removeprefix("motif:")
-        recall["lambda"] = subject.map(info["lambdas"])
+        hits, info = _call_and_annotate(data, fitted, _labels(jaspar, MATCH_Q), opts | {"summits": summits})
+        hits.insert(int(hits.columns.get_loc("pattern")) + 1, "motif", hits["pattern"].map(_motif_of(merge, groups)))
+        recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance, groups, merge)
+        subject = recall["pattern"].str.replace(r"^(distinct|motif|merged):", "", regex=True)
+        lambdas = dict(info["lambdas"])
+        for unit in merge.units:  # a merged motif: the L1 weight of the fit, its members' smallest λ
+            lambdas.setdefault(unit.name, min(v for k, v in lambdas.items() if merge.groups.get(k) == unit.name))
+        recall["lambda"] = subject.map(lambdas)
         scan, compare = _pwm_comparison(hits, info, data, targets, threshold)
         result = {"hits": hits, "recall": recall, "planted": planted, "compare": compare, "scan": scan}
         window = (info["offset"], info["null_x"].shape[2])
@@ -263,6 +345,7 @@ def run_hit_stage(
     write_tsv(result["scan"], paths["pwm_matches"])
     write_tsv(result["compare"], paths["pwm_comparison"])
     plot_hit_summary(result["hits"], per_region, names, paths["summary_png"], span=window[1] / 2)
+    result["merge"] = merge
     return result
 
 
@@ -280,9 +363,10 @@ def _empty_result() -> dict:
 def _check_table(recall: pd.DataFrame, planted: pd.DataFrame) -> pd.DataFrame:
     """Both checks in one long table (:data:`CHECK_COLUMNS`; ``lambda``: the pattern's λ)."""
     name = recall["pattern"].astype(str)
-    prefixes = {"group:": "seqlet_recall_group", "distinct:": "seqlet_recall_distinct", "motif:": "seqlet_recall_motif"}
+    prefixes = {"group:": "seqlet_recall_group", "distinct:": "seqlet_recall_distinct", "motif:": "seqlet_recall_motif",
+                "merged:": "seqlet_recall_merged"}  # fmt: skip
     check = np.select([name.str.startswith(k) for k in prefixes], list(prefixes.values()), "seqlet_recall")
-    subject = name.str.replace(r"^(group|distinct|motif):", "", regex=True)
+    subject = name.str.replace(r"^(group|distinct|motif|merged):", "", regex=True)
     seqlets = pd.DataFrame({"check": check, "subject": subject, "n": recall["n_seqlets"],
                             "n_found": recall["n_recalled"], "fraction": recall["recall"], "n_hits": recall["n_hits"],
                             "precision": np.nan, "lambda": recall.get("lambda", np.nan)})  # fmt: skip

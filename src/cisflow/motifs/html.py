@@ -31,18 +31,28 @@ def _png(path: Path, alt: str, width: int) -> str:
 
 def _pattern_rows(patterns: list[Pattern], jaspar: pd.DataFrame, truth: pd.DataFrame, result: Mapping,
                   logo_dir: Path) -> str:  # fmt: skip
-    """Table rows: pattern, logo, seqlets, hits, regions with a hit, seqlet recall (and, where it differs, the
-    recall when a hit of any pattern of its motif counts), JASPAR and truth matches."""
+    """Table rows: pattern (and the merged motif it is part of, with the seqlet confusion that merged it), logo,
+    seqlets, hits, regions with a hit, seqlet recall (by the hits of its motif; and, where it differs, the recall
+    when a hit of any pattern of its same-motif group counts), JASPAR and truth matches."""
     hits, recall = result["hits"], result["recall"].set_index("pattern")
     counts = hits["pattern"].value_counts()
     regions = hits.groupby("pattern")["region"].nunique()
+    merge = result.get("merge")
+    fitted = merge.groups if merge is not None else {}
+    why = merge.table([p.name for p in patterns]).set_index("pattern") if merge is not None else None
     rows = []
     for p in patterns:
+        motif_name = fitted.get(p.name, p.name)
+        note = ""
+        if motif_name != p.name:
+            c, t = why.loc[p.name, "merge_confusion"], why.loc[p.name, "merge_threshold"]
+            note = f"<br>fitted as {html.escape(motif_name)} (seqlet confusion {c:.2f} ≥ {t:.2f})"
         rec, lam = recall["recall"].get(p.name, float("nan")), recall.get("lambda", {}).get(p.name, float("nan"))
         motif = recall["recall"].get(f"motif:{p.name}", rec)
         as_motif = f"; {motif:.2f} as one motif" if motif == motif and motif != rec else ""  # NaN != NaN
         rows.append(
-            f"<tr><td>{html.escape(p.name)}</td><td>{_png(logo_dir / f'{p.name}.png', f'{p.name} logo', 360)}</td>"
+            f"<tr><td>{html.escape(p.name)}{note}</td>"
+            f"<td>{_png(logo_dir / f'{p.name}.png', f'{p.name} logo', 360)}</td>"
             f"<td>{p.n_seqlets}</td><td>{int(counts.get(p.name, 0))}</td><td>{int(regions.get(p.name, 0))}</td>"
             f"<td>{rec:.2f}{as_motif} (λ {lam:.2f})</td><td>{_best(jaspar, p.name)}</td>"
             f"<td>{_best(truth, p.name)}</td></tr>"

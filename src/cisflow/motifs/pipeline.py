@@ -15,7 +15,15 @@ import pandas as pd
 from cisflow.artifacts import SCORES, read
 from cisflow.errors import CisflowError
 from cisflow.motifs.hits import central_window, read_summits
-from cisflow.motifs.hitstage import HIT_DEFAULTS, MATCH_Q, hit_options, known_targets, run_hit_stage, write_tsv
+from cisflow.motifs.hitstage import (
+    HIT_DEFAULTS,
+    MATCH_Q,
+    find_merge,
+    hit_options,
+    known_targets,
+    run_hit_stage,
+    write_tsv,
+)
 from cisflow.motifs.html import write_html
 from cisflow.motifs.matching import MATCH_COLUMNS, match_jaspar, match_motifs
 from cisflow.motifs.modisco import run_modisco
@@ -64,12 +72,15 @@ def _truth_pwms(truth_motifs: Sequence[str] | None) -> dict[str, np.ndarray]:
     return dict(load_motif(spec) for spec in truth_motifs or ())
 
 
-def _write_summary(patterns, jaspar: pd.DataFrame, data: Mapping, path: Path) -> pd.DataFrame:
+def _write_summary(patterns, jaspar: pd.DataFrame, data: Mapping, path: Path, merged: pd.DataFrame | None = None
+                   ) -> pd.DataFrame:  # fmt: skip
     """The per-pattern table (:func:`cisflow.motifs.summary.pattern_summary`), written and logged."""
-    table = pattern_summary(patterns, jaspar, data["ids"], data.get("chrom"), data.get("start"), MATCH_Q)
+    table = pattern_summary(patterns, jaspar, data["ids"], data.get("chrom"), data.get("start"), MATCH_Q,
+                            merged=merged)  # fmt: skip
     write_tsv(table, path)
     for r in table.itertuples():
         same = f", same motif as {r.same_motif_as}" if r.same_motif_as != r.pattern else ""
+        same += f", fitted as {r.merged_into}" if r.merged_into != r.pattern else ""
         log.info("%s: %d seqlets at %d loci, top match %s%s", r.pattern, r.n_seqlets, r.n_loci, r.match or "-", same)
     return table
 
@@ -184,12 +195,14 @@ def discover_motifs(
     jaspar = match_jaspar(pwms, release, taxon, top) if pwms else empty
     truth_df = match_motifs(pwms, truth, top) if pwms and truth else empty
     write_tsv(jaspar, paths["jaspar"])
-    summary = _write_summary(patterns, jaspar, data, paths["summary"])
+    merge = find_merge(data, patterns, opts | {"seed": seed}) if patterns else None
+    merged = merge.table([p.name for p in patterns]) if merge is not None else None
+    summary = _write_summary(patterns, jaspar, data, paths["summary"], merged)
     write_tsv(truth_df, paths["truth"])
     targets = known_targets(jaspar, truth_df, truth, release, taxon)
     groups = dict(zip(summary["pattern"], summary["same_motif_as"], strict=True))
     result = run_hit_stage(data, patterns, jaspar, truth_df, targets, opts | {"seed": seed}, paths, embeddings, summits,
-                           groups)  # fmt: skip
+                           groups, merge)  # fmt: skip
     write_html(paths["html"], patterns, jaspar, truth_df, result, paths["logos"], paths["summary_png"])
     log.info("%d patterns, %d hits in %d regions", len(patterns), len(result["hits"]), len(data["ids"]))
     return paths

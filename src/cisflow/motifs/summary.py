@@ -22,6 +22,7 @@ from cisflow.motifs.modisco import Pattern
 
 SUMMARY_COLUMNS = [
     "pattern", "n_seqlets", "n_loci", "n_regions", "match", "match_id", "qvalue", "same_motif_as", "group_loci",
+    "merged_into", "merge_confusion", "merge_threshold",
 ]  # fmt: skip
 #: Cosine similarity of aligned trimmed CWMs from which two patterns count as one motif.
 MIN_SIMILARITY = 0.9
@@ -111,6 +112,7 @@ def pattern_summary(
     start: np.ndarray | None = None,
     max_q: float = 0.05,
     min_similarity: float = MIN_SIMILARITY,
+    merged: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """:data:`SUMMARY_COLUMNS`, one row per pattern (see the module docstring).
 
@@ -123,6 +125,9 @@ def pattern_summary(
         (empty when its q-value exceeds ``max_q``).
     ids, chrom, start
         Region names ``(N,)`` and, for genome windows, their chromosomes and 0-based starts ``(N,)``.
+    merged
+        The patterns merged before the hit fit (:meth:`cisflow.motifs.merge.Merge.table`): ``merged_into``,
+        ``merge_confusion``, ``merge_threshold``; None: every pattern fitted as itself.
     """
     intervals = {p.name: _seqlet_intervals(p, chrom, start, ids) for p in patterns}
     loci = {n: count_loci(iv) for n, iv in intervals.items()}
@@ -139,4 +144,7 @@ def pattern_summary(
             confident.get(p.name, ""), "" if match is None else str(match["target_id"]),
             np.nan if match is None else float(match["qvalue"]), rep[p.name], group_loci,
         ])  # fmt: skip
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:-3])
+    if merged is None:
+        return table.assign(merged_into=table["pattern"], merge_confusion=np.nan, merge_threshold=np.inf)
+    return table.merge(merged, on="pattern", how="left", validate="one_to_one")[SUMMARY_COLUMNS]
