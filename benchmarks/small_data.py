@@ -36,12 +36,16 @@ Variants per case:
     ``init_from`` the pretrained model, the whole network fine-tuned (trunk at 0.1 × the learning rate).
 ``finetuned_head``
     ``init_from`` the pretrained model, only the output layer for 3 epochs, then the whole network.
+``pretrained_seeded``, ``finetuned_seeded``, ``finetuned_seeded_head``
+    The same three with the pretrained model's first-layer filters seeded with the case's known motif (as
+    ``motif_filters: auto`` seeds the compact model): the fine-tuned model starts from a trunk that has the
+    motif, as the seeded model from scratch does.
 
 Baselines (trained on the small case's own training data): the PWM scan of the case's motif, the k-mer
 logistic regression and the gapped k-mer SVM. The table gives each model's held-out auROC / auPRC, its
 validation auPRC (what early stopping saw) and training seconds; then whether the new default's auPRC is
-at least the best baseline's and whether fine-tuning beats training from scratch (the previous default and
-``auto_unseeded``: random filters).
+at least the best baseline's and whether fine-tuning beats training from scratch (the best of the previous
+default, the new default and ``auto_unseeded``).
 
 Usage::
 
@@ -88,7 +92,13 @@ CASES = {
 AUTO_TRAIN = dict.fromkeys(
     ("learning_rate", "weight_decay", "epochs", "patience", "positive_repeats", "jitter", "reverse_complement"), "auto"
 )
-VARIANTS = ("prev_default", "new_default", "auto_unseeded", "pretrained", "finetuned", "finetuned_head")
+VARIANTS = ("prev_default", "new_default", "auto_unseeded", "pretrained", "finetuned", "finetuned_head",
+            "pretrained_seeded", "finetuned_seeded", "finetuned_seeded_head")  # fmt: skip
+#: The pretrained model each fine-tuned variant starts from.
+SOURCES = {"finetuned": "pretrained", "finetuned_head": "pretrained", "finetuned_seeded": "pretrained_seeded",
+           "finetuned_seeded_head": "pretrained_seeded"}  # fmt: skip
+#: Variants trained from random (or motif-seeded) filters on the small case alone.
+FROM_SCRATCH = ("prev_default", "new_default", "auto_unseeded")
 #: The pretrained model: the compact tier's architecture, a few epochs on the bigger data.
 PRETRAIN_MODEL = {"name": "deepbind", "params": {"num_filters": 64, "conv_width": 19, "hidden": 32, "dropout": 0.5,
                                                  "pooling": "max_avg"}}  # fmt: skip
@@ -271,14 +281,19 @@ def prepare(name: str, out: Path, threads: int, seed: int) -> dict:
 def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, dict | None]:
     """(data key, model config, train config, init) of a variant."""
     known = {"motif_filters": "auto", "known_motifs": [ctx["case"]["pwm"]]}  # the run's baselines.motifs
-    source = {"init_from": str(out / "pretrained")}
+    pretrain = ctx.get("pretrain_train", PRETRAIN_TRAIN)
+    source = {"init_from": str(out / SOURCES[name])} if name in SOURCES else {}
+    staged = {**source, "finetune": "head", "unfreeze_epoch": 4}
     return {
         "prev_default": ("small", DEMO_MODEL, DEMO_TRAIN, None),
         "new_default": ("small", None, AUTO_TRAIN, known),
         "auto_unseeded": ("small", None, AUTO_TRAIN, {"motif_filters": []}),
-        "pretrained": ("pretrain", PRETRAIN_MODEL, ctx.get("pretrain_train", PRETRAIN_TRAIN), None),
+        "pretrained": ("pretrain", PRETRAIN_MODEL, pretrain, None),
+        "pretrained_seeded": ("pretrain", PRETRAIN_MODEL, pretrain, {"motif_filters": [ctx["case"]["pwm"]]}),
         "finetuned": ("small", None, AUTO_TRAIN, source),
-        "finetuned_head": ("small", None, AUTO_TRAIN, {**source, "finetune": "head", "unfreeze_epoch": 4}),
+        "finetuned_head": ("small", None, AUTO_TRAIN, staged),
+        "finetuned_seeded": ("small", None, AUTO_TRAIN, source),
+        "finetuned_seeded_head": ("small", None, AUTO_TRAIN, staged),
     }[name]
 
 
@@ -355,11 +370,11 @@ def _print_case(name: str, rows: list[dict]) -> None:
         verdict = ">=" if by["new_default"] >= base["test_auprc"] else "<"
         print(f"new default auPRC {by['new_default']:.3f} {verdict} best baseline ({base['variant']}) "
               f"{base['test_auprc']:.3f}")  # fmt: skip
-    scratch = max((by[k] for k in ("prev_default", "auto_unseeded") if k in by), default=None)
-    for tuned in ("finetuned", "finetuned_head"):
+    scratch = max(((by[k], k) for k in FROM_SCRATCH if k in by), default=None)
+    for tuned in SOURCES:
         if tuned in by and scratch is not None:
-            print(f"{tuned} auPRC {by[tuned]:.3f} {'>' if by[tuned] > scratch else '<='} best from scratch "
-                  f"{scratch:.3f}")  # fmt: skip
+            print(f"{tuned} auPRC {by[tuned]:.3f} {'>' if by[tuned] > scratch[0] else '<='} best from scratch "
+                  f"({scratch[1]}) {scratch[0]:.3f}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -387,9 +402,9 @@ def main(argv: list[str] | None = None) -> None:
         ctx["pretrain_train"] = {**PRETRAIN_TRAIN, "epochs": args.pretrain_epochs}
         rows = [] if args.no_baselines else run_baselines(ctx, out, args.seed)
         variants = list(args.variants)
-        if any(v.startswith("finetuned") for v in variants) and "pretrained" not in variants:
-            variants.insert(0, "pretrained")
-        variants.sort(key=lambda v: v != "pretrained")
+        variants += [SOURCES[v] for v in args.variants if v in SOURCES and SOURCES[v] not in variants]
+        variants = list(dict.fromkeys(variants))
+        variants.sort(key=lambda v: not v.startswith("pretrained"))
         for variant in variants:
             rows.append(run_variant(variant, ctx, out, args.seed, args.threads))
         _print_case(name, rows)
