@@ -52,7 +52,16 @@ CHIP_CONFIG = {
     "labels": {"bin_size": 200, "stride": 50},
     "splits": {"input_length": 400, "valid_chroms": ["chr2"], "test_chroms": ["chr3"]},
     "model": {"name": "sequence_dnn", "params": {"conv_width": [10], "num_filters": [16], "pool_width": 20}},
-    "train": {"batch_size": 32, "epochs": 20, "learning_rate": 0.003, "min_epochs": 5, "patience": 5},
+    "train": {
+        "batch_size": 32,
+        "epochs": 20,
+        "learning_rate": 0.003,
+        "min_epochs": 5,
+        "patience": 5,
+        "weight_decay": 0.0,
+        "positive_repeats": 1,
+        "jitter": 0,
+    },
     "evaluate": {},
     "baselines": {"kmer": False, "motifs": []},
     "interpret": {

@@ -3,9 +3,9 @@
 A core facility's single ChIP-seq experiment may give a few hundred bound bins; the yeast demo gives
 thousands. One model and one budget do not fit both: a Basset with a few hundred positives has few
 gradient steps per epoch and stops while its validation score is still at chance. So the value
-``auto`` of the keys below (chosen deliberately; the defaults stay concrete) is resolved from ``n``, the
-training sequences bound in at least one task (the streaming loader's positive bins, or the positive rows
-of a training npz):
+``auto`` of the keys below (their default in a config and in :class:`cisflow.train.TrainParams`) is resolved
+from ``n``, the training sequences bound in at least one task (the streaming loader's positive bins, or the
+positive rows of a training npz):
 
 ``model``
     fewer than :data:`COMPACT_BELOW`: a compact DeepBind-like model with strong regularisation
@@ -82,8 +82,8 @@ def is_auto(value: Any) -> bool:
 
 
 def model_is_auto(model_cfg: Mapping[str, Any] | None) -> bool:
-    """Whether the model config leaves the architecture to the data size (None or ``name: auto``)."""
-    return model_cfg is None or is_auto(model_cfg.get("name"))
+    """Whether the model config leaves the architecture to the data size (None, no ``name`` or ``name: auto``)."""
+    return model_cfg is None or is_auto(model_cfg.get("name", AUTO))
 
 
 def positive_repeats(n_positives: int) -> int:

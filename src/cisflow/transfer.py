@@ -135,12 +135,13 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ModelParams(StageParams):
-    """The config's ``model`` section: the architecture (``name``, required, and its ``params``,
-    :func:`cisflow.models.build_model`) and the initialisation keys (:class:`InitParams`, whose defaults these
-    are; ``motif_filters`` is ``auto`` in a config, none for a library call that leaves it out)."""
+    """The config's ``model`` section: the architecture (``name``, ``auto`` by default: chosen from the number of
+    training positives, :mod:`cisflow.autosize`; and its ``params``, :func:`cisflow.models.build_model`) and the
+    initialisation keys (:class:`InitParams`, whose defaults these are; ``motif_filters`` is ``auto`` in a
+    config, none for a library call that leaves it out)."""
 
     SECTION: ClassVar[str] = "model"
-    name: str | None = None
+    name: str = AUTO
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     init_from: str | None = InitParams.init_from
     finetune: str = InitParams.finetune

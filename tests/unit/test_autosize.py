@@ -104,7 +104,8 @@ def test_train_model_auto_records_its_choice(tmp_path, one_torch_thread) -> None
     write_dataset(tmp_path / "t.npz", codes, labels, ["a"])
     write_dataset(tmp_path / "v.npz", codes[:40], labels[:40], ["a"])
     out = tmp_path / "m"
-    train_cfg = {"epochs": 1, "weight_decay": "auto"}
+    train_cfg = {"epochs": 1, "weight_decay": "auto", "learning_rate": 0.01, "patience": 2, "jitter": 0,
+                 "positive_repeats": 1, "reverse_complement": True}  # fmt: skip
     train_model(tmp_path / "t.npz", tmp_path / "v.npz", train_outputs(out), None, train_cfg, 0, "cpu")
     meta = json.loads((out / "model.json").read_text())
     assert meta["name"] == "deepbind" and meta["auto"]["tier"] == "compact"
@@ -112,7 +113,36 @@ def test_train_model_auto_records_its_choice(tmp_path, one_torch_thread) -> None
         "model",
         "weight_decay",
     }
-    assert meta["train_config"]["weight_decay"] == 0.0001 and meta["train_config"]["positive_repeats"] == 1
+    assert meta["train_config"]["weight_decay"] == 0.0001 and meta["train_config"]["learning_rate"] == 0.01
+
+
+def test_a_config_without_model_and_train_gets_the_data_size_choice(tmp_path, caplog, one_torch_thread) -> None:
+    """``cisflow train --config`` with no model section and only train.epochs: every other budget key and the
+    model are the data-size default (the default of model.name and of those keys is auto), logged and in
+    model.json; on an npz training set no repeats and no jitter."""
+    from cisflow.cli import main
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 4, (60, 40), dtype=np.uint8)
+    labels = (rng.random((60, 1)) < 0.4).astype(np.int8)
+    write_dataset(tmp_path / "t.npz", codes, labels, ["a"])
+    write_dataset(tmp_path / "v.npz", codes[:30], labels[:30], ["a"])
+    (tmp_path / "c.yaml").write_text("seed: 3\ntrain: {epochs: 1, batch_size: 16}\n")
+    argv = ["train", "--train", str(tmp_path / "t.npz"), "--valid", str(tmp_path / "v.npz"), "--config",
+            str(tmp_path / "c.yaml"), "--out-dir", str(tmp_path / "m"), "--device", "cpu"]  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="cisflow.autosize"):
+        assert main(argv) == 0
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    n = int(labels.sum())
+    assert meta["name"] == "deepbind" and meta["params"]["num_filters"] == 64 and meta["epochs_run"] == 1
+    assert meta["auto"]["tier"] == "compact" and meta["auto"]["n_positives"] == n
+    resolved = meta["auto"]["resolved"]
+    assert {k: v for k, v in resolved.items() if k != "model"} == {
+        "learning_rate": 0.001, "weight_decay": 0.0001, "patience": 6, "positive_repeats": 1, "jitter": 0,
+        "reverse_complement": True}  # fmt: skip
+    assert {k: meta["train_config"][k] for k in ("epochs", "batch_size", "patience")} == {
+        "epochs": 1, "batch_size": 16, "patience": 6}  # fmt: skip
+    assert f"data-size defaults for {n} positive training sequences (compact)" in caplog.text
 
 
 def test_auto_motif_filters_known_answers() -> None:

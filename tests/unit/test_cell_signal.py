@@ -16,7 +16,7 @@ from cisflow.errors import CisflowError
 
 BIN, HIGH = 50, 50.0
 MODEL = {"name": "sequence_dnn", "params": {"num_filters": [4], "conv_width": [6], "pool_width": 9}}
-TRAIN = {"epochs": 1, "batch_size": 16}
+TRAIN = {"epochs": 1, "batch_size": 16, "positive_repeats": 1, "jitter": 0}  # not auto: each positive once
 
 
 def test_signal_spec_known_answers():

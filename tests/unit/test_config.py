@@ -57,8 +57,19 @@ def test_defaults_are_filled():
     config = _simulation_config()
     del config["train"]["patience"]
     validate_config(config)
-    assert config["train"]["patience"] == 5
+    assert config["train"]["patience"] == "auto"  # chosen from the data size when training starts
     assert config["evaluate"]["batch_size"] == 256
+
+
+def test_model_and_budget_default_to_the_data_size_choice():
+    """A config without model and train sections gets model.name auto and auto for every budget key."""
+    config = _simulation_config()
+    del config["model"], config["train"]
+    validate_config(config)
+    assert config["model"]["name"] == "auto" and config["model"]["motif_filters"] == "auto"
+    budget = ("epochs", "learning_rate", "weight_decay", "patience", "reverse_complement", "jitter", "positive_repeats")
+    assert {config["train"][key] for key in budget} == {"auto"} and config["train"]["batch_size"] == 128
+    check_inputs(config, "c.yaml", base_dir=REPO)
 
 
 def test_missing_input_file_and_unknown_model_param_fail_before_jobs(tmp_path):

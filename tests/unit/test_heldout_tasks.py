@@ -12,7 +12,7 @@ from cisflow.genome import encode
 
 BIN = 50
 MODEL = {"name": "sequence_dnn", "params": {"num_filters": [4], "conv_width": [6], "pool_width": 9}}
-TRAIN = {"epochs": 1, "batch_size": 16}
+TRAIN = {"epochs": 1, "batch_size": 16, "positive_repeats": 1, "jitter": 0}  # not auto: each positive once
 
 
 def _project(tmp_path):

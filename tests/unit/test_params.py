@@ -50,7 +50,8 @@ def test_each_field_and_default_equals_the_schema(cls):
 def test_train_defaults_equal_the_schema():
     # the six defaults the CLI and Snakemake used to disagree on, among them train.epochs and reverse_complement
     assert TRAIN_DEFAULTS == _schema_defaults("train")
-    assert TRAIN_DEFAULTS["epochs"] == 30 and TRAIN_DEFAULTS["reverse_complement"] is True
+    assert TRAIN_DEFAULTS["epochs"] == "auto" and TRAIN_DEFAULTS["reverse_complement"] == "auto"  # data-size
+    assert ModelParams().name == "auto"
     assert ReadsParams().dedup == "position" and EvaluateParams().reverse_complement_average is True
     assert BaselinesParams().C == (0.1, 1.0) and InterpretParams().methods == ("ism", "grad_x_input")
 

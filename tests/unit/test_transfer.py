@@ -43,6 +43,9 @@ TRAIN = {
     "monitor": "loss",
     "reverse_complement": False,
     "precise_bn_batches": 3,
+    "weight_decay": 0.0,  # not the data-size default (auto): a model: auto run resolves only the model here
+    "positive_repeats": 1,
+    "jitter": 0,
 }
 MOTIFS = {"gata": "GATAAG", "ebox": "CAGCTG"}
 

@@ -39,7 +39,9 @@ def test_one_chromosome_genome_runs_to_the_end(tmp_path):
         "labels": {"bin_size": 200, "stride": 50},
         "splits": {"valid_regions": [valid], "test_regions": [test], "input_length": 400, "eval_negative_ratio": 3},
         "model": {"name": "sequence_dnn", "params": {"num_filters": [8], "conv_width": [10], "pool_width": 20}},
-        "train": {"epochs": 8, "batch_size": 32, "learning_rate": 0.01},  # learns (chance-level training is an error)
+        # learns (chance-level training is an error); not the data-size defaults (auto)
+        "train": {"epochs": 8, "batch_size": 32, "learning_rate": 0.01, "patience": 5, "positive_repeats": 1,
+                  "jitter": 0},
         "evaluate": {},
         "interpret": {"methods": ["grad_x_input"], "max_sequences": 12},
         "motifs": {"method": "grad_x_input", "n_leiden_runs": 2, "min_metacluster_size": 3,

@@ -122,7 +122,8 @@ def _genome_config(project: dict, path: Path) -> Path:
         "labels": {"bin_size": 200, "stride": 50},
         "splits": {"valid_chroms": ["chr2"], "test_chroms": ["chr3"], "input_length": 400, "eval_negative_ratio": 3},
         "model": {"name": "sequence_dnn", "params": {"num_filters": [8], "conv_width": [10], "pool_width": 20}},
-        "train": {"epochs": 2, "batch_size": 32},
+        # not the data-size defaults (auto): each positive once per epoch, no jitter, patience 5
+        "train": {"epochs": 2, "batch_size": 32, "patience": 5, "positive_repeats": 1, "jitter": 0},
         "evaluate": {},
         "interpret": {"methods": ["ism", "grad_x_input", "deepshap"], "max_sequences": 12, "deepshap_references": 3},
         "motifs": {"n_leiden_runs": 2, "min_metacluster_size": 3, "final_min_cluster_size": 3, "taxon": "fungi"},

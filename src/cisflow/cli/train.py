@@ -12,7 +12,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train a sequence model on train/valid dataset npz files",
         description="Train the model named in the config's 'model' section (name, params) with its 'train' "
         "section (epochs, batch_size, learning_rate, weight_decay, patience, monitor, class_weights, "
-        "reverse_complement, min_epochs, positive_repeats, chance_auroc; 'auto' values fit the data size). The "
+        "reverse_complement, min_epochs, positive_repeats, chance_auroc). model.name and the budget keys "
+        "(epochs, learning_rate, weight_decay, patience, reverse_complement, jitter, positive_repeats) default to "
+        "'auto': chosen from the number of training positives, logged and stored in model.json. The "
         "model may start from a trained one (init_from, finetune, trunk_lr_scale, unfreeze_epoch) or with "
         "motif-seeded first-layer filters (motif_filters). Writes model.safetensors, model.json, history.tsv and "
         "learning_curve.png to --out-dir, checkpointing every epoch to checkpoint.pt; rerunning after an "

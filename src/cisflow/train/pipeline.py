@@ -314,8 +314,12 @@ def read_training_config(path: str | Path) -> tuple[dict, dict, int | None]:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CisflowError(f"not valid YAML ({str(exc).splitlines()[0]})", path) from exc
-    if not isinstance(config, dict) or "model" not in config:
-        raise CisflowError("config needs a 'model' section (name, params)", path)
+    if not isinstance(config, dict):
+        raise CisflowError("config must be a mapping with 'model' and 'train' sections", path)
+    if config.get("model") is None:  # no model section: the data-size default (name auto)
+        config["model"] = {}
+    if not isinstance(config["model"], dict):
+        raise CisflowError(f"model must be a mapping (name, params); got {config['model']!r}", path)
     seed = config.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise CisflowError(f"seed must be an integer; got {seed!r}", path)
@@ -330,7 +334,7 @@ def read_training_config(path: str | Path) -> tuple[dict, dict, int | None]:
 def _with_known_motifs(model_cfg: dict, config: Mapping[str, Any]) -> dict:
     """``model_cfg`` plus the run's known motifs (``baselines.motifs``) when ``name`` and ``motif_filters`` are
     ``auto``: what the workflow's train rule passes, so that the compact model is seeded the same way."""
-    if model_cfg.get("name") == "auto" and model_cfg.get("motif_filters", "auto") == "auto":
+    if model_cfg.get("name", "auto") == "auto" and model_cfg.get("motif_filters", "auto") == "auto":
         motifs = (config.get("baselines") or {}).get("motifs")
         if motifs:
             model_cfg["known_motifs"] = motifs

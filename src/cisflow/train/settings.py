@@ -15,25 +15,25 @@ _OR_AUTO = {k: " or 'auto'" for k in ("epochs", "patience", "positive_repeats")}
 
 @dataclasses.dataclass(frozen=True)
 class TrainParams(StageParams):
-    """The config's ``train`` section (DragoNN's defaults where it has one: Adam 1e-3, batch 128, patience 5).
+    """The config's ``train`` section (DragoNN's defaults where it has one: Adam, batch 128).
 
-    Keys marked in :data:`cisflow.autosize.AUTO_TRAIN_KEYS` also take ``auto``: chosen from the number of
-    training positives (:mod:`cisflow.autosize`).
+    The keys of :data:`cisflow.autosize.AUTO_TRAIN_KEYS` default to ``auto``: chosen from the number of training
+    positives when the training starts (:mod:`cisflow.autosize`); a concrete value is used as is.
     """
 
     SECTION: ClassVar[str] = "train"
-    epochs: int | str = 30
+    epochs: int | str = "auto"
     min_epochs: int = 1
     batch_size: int = 128
-    learning_rate: float | str = 1e-3
-    weight_decay: float | str = 0.0
-    patience: int | str = 5
+    learning_rate: float | str = "auto"
+    weight_decay: float | str = "auto"
+    patience: int | str = "auto"
     monitor: str = "auprc"
     class_weights: Any = None
-    reverse_complement: bool | str = True
-    jitter: int | str = 0  # bp; used by the streaming genome loader (cisflow.loader), not by npz datasets
+    reverse_complement: bool | str = "auto"
+    jitter: int | str = "auto"  # bp; used by the streaming genome loader (cisflow.loader), not by npz datasets
     precise_bn_batches: int = 50  # BatchNorm models: its statistics re-estimated on this many batches per epoch
-    positive_repeats: int | str = 1  # draws of each positive per epoch (each with its own jitter and strand)
+    positive_repeats: int | str = "auto"  # draws of each positive per epoch (each with its own jitter and strand)
     chance_auroc: float | None = 0.55  # patience counts once the best validation auROC exceeds this (null: at once)
     # genome track: dinucleotide-shuffled copies of the positive windows added to each epoch's negatives, per
     # positive draw (cisflow.loader.GenomeBatches); they share the positives' composition, so only motifs separate
