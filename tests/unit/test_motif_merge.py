@@ -64,6 +64,11 @@ def test_seqlet_confusion_known_answer():
                      [0.1, 0.1, 0.9]])  # fmt: skip
     conf = seqlet_confusion(best, np.array([0, 0, 1, 1, 1, 2]), 3)
     np.testing.assert_allclose(conf, [[0, 2 / 5, 0], [2 / 5, 0, 0], [0, 0, 0]])
+    # a seqlet that no window fits (at a region's edge: -inf for every CWM) is nobody's evidence; a tie is confusion
+    edge = np.vstack([best, [-np.inf, -np.inf, -np.inf], [0.5, 0.2, 0.5]])
+    conf = seqlet_confusion(edge, np.array([0, 0, 1, 1, 1, 2, 2, 2]), 3)
+    np.testing.assert_allclose(conf[:2, :2], [[0, 2 / 5], [2 / 5, 0]])
+    np.testing.assert_allclose(conf[0, 2], 1 / 5)
 
 
 def test_two_halves_of_one_motif_merge_and_a_different_motif_stays_apart(case):

@@ -115,7 +115,7 @@ def seqlet_confusion(best: np.ndarray, owner: np.ndarray, n_patterns: int) -> np
     own = best[np.arange(len(owner)), owner]
     claimed = np.zeros((n_patterns, n_patterns))
     for a in range(n_patterns):
-        mine = owner == a
+        mine = (owner == a) & np.isfinite(own)  # a seqlet no window of its own CWM fits is nobody's evidence
         claimed[a] = (best[mine] >= own[mine, None] - TIE).sum(axis=0)
     np.fill_diagonal(claimed, 0)
     n = np.bincount(owner, minlength=n_patterns).astype(np.float64)
@@ -139,7 +139,8 @@ def null_confusion(
     for _ in range(n_permutations):
         shuffled = [p.trimmed_cwm[:, rng.permutation(p.trimmed_cwm.shape[1])] for p in patterns]
         best = seqlet_cosines(scores, x, patterns, shuffled)
-        claimed = np.stack([(best[owner == a] >= own[owner == a, None] - TIE).sum(axis=0) for a in range(n_p)])
+        mine = [(owner == a) & np.isfinite(own) for a in range(n_p)]
+        claimed = np.stack([(best[m] >= own[m, None] - TIE).sum(axis=0) for m in mine])
         np.fill_diagonal(claimed, 0)
         pair = (claimed + claimed.T).astype(np.float64) / np.maximum(n[:, None] + n[None, :], 1)
         out.append(pair[upper])
@@ -184,10 +185,10 @@ def _framed_seqlets(members: Sequence[Pattern], rep: Pattern) -> dict[str, list]
 def _mean_windows(arrays: Sequence[np.ndarray], idx: np.ndarray, start: np.ndarray, rc: np.ndarray, width: int
                   ) -> list[np.ndarray]:  # fmt: skip
     """Mean ``(4, width)`` of each array's windows at untrimmed ``start`` (reverse-complemented where ``rc``),
-    over the windows inside their region."""
+    over the windows inside their region (empty list when none is)."""
     ok = (start >= 0) & (start + width <= arrays[0].shape[2])
     if not ok.any():
-        raise CisflowError("no seqlet of the merged patterns lies inside its region")
+        return []
     cols = start[ok, None] + np.arange(width)
     out = []
     for arr in arrays:
@@ -236,13 +237,13 @@ def merged_pattern(members: Sequence[Pattern], scores: np.ndarray, x: np.ndarray
     placed = np.asarray(seqlets["start"], dtype=np.int64)
     start, rc = placed, np.asarray(seqlets["is_revcomp"], dtype=bool)
     arrays = (np.asarray(scores) * np.asarray(x), np.asarray(x), np.asarray(hypothetical))
-    cwm, pwm, hcwm = _mean_windows(arrays, idx, start, rc, width)
+    cwm, pwm, hcwm = _mean_windows(arrays, idx, start, rc, width) or (rep.cwm, rep.pwm, rep.hcwm)
     for _ in range(rounds):
         moved, flipped = _realign(arrays[0], cwm, trim_bounds(cwm), idx, placed, max_shift)
         if np.array_equal(moved, start) and np.array_equal(flipped, rc):
             break
         start, rc = moved, flipped
-        cwm, pwm, hcwm = _mean_windows(arrays, idx, start, rc, width)
+        cwm, pwm, hcwm = _mean_windows(arrays, idx, start, rc, width) or (cwm, pwm, hcwm)
     seqlets |= {"start": start.tolist(), "end": (start + width).tolist(), "is_revcomp": rc.tolist()}
     return Pattern(f"{MERGED_PREFIX}{rep.name}", cwm, pwm, hcwm, trim_bounds(cwm), seqlets)
 
@@ -312,7 +313,9 @@ def frame_members(merged: Pattern, scores: np.ndarray, x: np.ndarray, hypothetic
     out = []
     for name in dict.fromkeys(own.tolist()):
         sel = own == name
-        cwm, pwm, hcwm = _mean_windows(arrays, idx[sel], start[sel], rc[sel], merged.cwm.shape[1])
+        # a member none of whose placed seqlets lies inside its region is fitted as the merged CWM
+        own_mats = _mean_windows(arrays, idx[sel], start[sel], rc[sel], merged.cwm.shape[1])
+        cwm, pwm, hcwm = own_mats or (merged.cwm, merged.pwm, merged.hcwm)
         seqlets = {key: np.asarray(values, dtype=object)[sel].tolist() for key, values in merged.seqlets.items()}
         out.append(Pattern(str(name), cwm, pwm, hcwm, merged.trim, seqlets))
     return out
