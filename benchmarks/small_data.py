@@ -40,6 +40,9 @@ Variants per case:
     The same three with the pretrained model's first-layer filters seeded with the case's known motif (as
     ``motif_filters: auto`` seeds the compact model): the fine-tuned model starts from a trunk that has the
     motif, as the seeded model from scratch does.
+``finetuned_seeded_full``
+    ``init_from`` the seeded pretrained model, the whole network at the full learning rate
+    (``trunk_lr_scale: 1``): the pretrained weights as a starting point only.
 ``pretrained_all``, ``finetuned_all``
     What the workflow's ``pretrain.enabled`` does with ``pretrain.tasks: []``: the seeded compact model
     pretrained on every task of the project (chip: ``TF`` with ``TF2`` and ``ATAC``, on the same training
@@ -99,11 +102,12 @@ AUTO_TRAIN = dict.fromkeys(
     ("learning_rate", "weight_decay", "epochs", "patience", "positive_repeats", "jitter", "reverse_complement"), "auto"
 )
 VARIANTS = ("prev_default", "new_default", "auto_unseeded", "pretrained", "finetuned", "finetuned_head",
-            "pretrained_seeded", "finetuned_seeded", "finetuned_seeded_head", "pretrained_all",
-            "finetuned_all")  # fmt: skip
+            "pretrained_seeded", "finetuned_seeded", "finetuned_seeded_head", "finetuned_seeded_full",
+            "pretrained_all", "finetuned_all")  # fmt: skip
 #: The pretrained model each fine-tuned variant starts from.
 SOURCES = {"finetuned": "pretrained", "finetuned_head": "pretrained", "finetuned_seeded": "pretrained_seeded",
-           "finetuned_seeded_head": "pretrained_seeded", "finetuned_all": "pretrained_all"}  # fmt: skip
+           "finetuned_seeded_head": "pretrained_seeded", "finetuned_seeded_full": "pretrained_seeded",
+           "finetuned_all": "pretrained_all"}  # fmt: skip
 #: Variants trained from random (or motif-seeded) filters on the small case alone.
 FROM_SCRATCH = ("prev_default", "new_default", "auto_unseeded", "pretrained_all:TF")
 #: The pretrained model: the compact tier's architecture, a few epochs on the bigger data.
@@ -306,6 +310,7 @@ def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, d
         "finetuned_head": ("small", None, AUTO_TRAIN, staged),
         "finetuned_seeded": ("small", None, AUTO_TRAIN, source),
         "finetuned_seeded_head": ("small", None, AUTO_TRAIN, staged),
+        "finetuned_seeded_full": ("small", None, AUTO_TRAIN, {**source, "trunk_lr_scale": 1.0}),
     }[name]
 
 
@@ -379,12 +384,12 @@ def run_baselines(ctx: dict, out: Path, seed: int) -> list[dict]:
 def _print_case(name: str, rows: list[dict]) -> None:
     """The case's table and its two verdicts (new default vs best baseline, fine-tuning vs scratch)."""
     print(f"\n== {name}")
-    print(f"{'model':<16}{'architecture':<22}{'n_pos':>6}{'epochs':>8}{'valid auPRC':>12}{'test auROC':>11}"
+    print(f"{'model':<24}{'architecture':<22}{'n_pos':>6}{'epochs':>8}{'valid auPRC':>12}{'test auROC':>11}"
           f"{'test auPRC':>11}{'CPU s':>8}")  # fmt: skip
     for r in rows:
         valid = f"{r['valid_auprc']:.3f}" if "valid_auprc" in r else ""
         cpu = f"{r['cpu_s']:.0f}" if r.get("cpu_s") == r.get("cpu_s") and "cpu_s" in r else ""
-        print(f"{r['variant']:<16}{r['model'][:21]:<22}{r.get('n_pos', ''):>6}{r.get('epochs', ''):>8}{valid:>12}"
+        print(f"{r['variant']:<24}{r['model'][:21]:<22}{r.get('n_pos', ''):>6}{r.get('epochs', ''):>8}{valid:>12}"
               f"{r['test_auroc']:>11.3f}{r['test_auprc']:>11.3f}{cpu:>8}")  # fmt: skip
     by = {r["variant"]: r["test_auprc"] for r in rows}
     base = max((r for r in rows if r["variant"] in ("pwm", "kmer", "gkm")), key=lambda r: r["test_auprc"], default=None)
