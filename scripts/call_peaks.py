@@ -1,4 +1,4 @@
-"""Snakemake adapter: MACS3 peaks of one replicate, the pool or a pseudo-replicate."""
+"""Snakemake adapter: MACS3 peaks of one replicate, the pool (with its fold-enrichment track) or a pseudo-replicate."""
 
 from _bootstrap import setup
 
@@ -21,6 +21,6 @@ call_peaks(
     call_summits=opts["call_summits"] and snakemake.params.assay == "atac",
     work_dir=snakemake.output.work,
     macs3_log=snakemake.log.macs3,
-    fe_bigwig=snakemake.output.fe,
+    fe_bigwig=getattr(snakemake.output, "fe", None),  # none for a pseudo-replicate (rule call_peaks_pseudoreplicate)
     gsize=opts["genome_size"] if opts["genome_size"] is not None else non_n_bases,
 )

@@ -180,7 +180,8 @@ def call_peaks(
     work_dir
         Where MACS3 writes its files (default ``<out dir>/<name>_macs3``; the workflow deletes it after the job).
     fe_bigwig
-        If given, also write MACS3's fold enrichment over the control lambda as a bigWig.
+        If given, also write MACS3's fold enrichment over the control lambda as a bigWig (MACS3 writes its
+        pileup bedGraphs only then).
     macs3_log
         MACS3's log (default ``<work_dir>/<name>.macs3.log``).
     Other parameters are passed to :func:`macs3_callpeak_args`.
@@ -200,7 +201,7 @@ def call_peaks(
                               "extsize": extsize, "max_peaks": max_peaks, "call_summits": call_summits})  # fmt: skip
     args = macs3_callpeak_args(
         treatment, control, name, work, fmt=fmt, assay=assay, gsize=size, pvalue=pvalue,
-        shift=shift, extsize=extsize, call_summits=call_summits, bedgraph=True,
+        shift=shift, extsize=extsize, call_summits=call_summits, bedgraph=fe_bigwig is not None,
     )  # fmt: skip
     macs3_log = Path(macs3_log) if macs3_log is not None else work / f"{name}.macs3.log"
     run_macs3(args, macs3_log, treatment)

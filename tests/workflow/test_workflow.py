@@ -71,7 +71,9 @@ def _check_reruns_only_what_changed(work: Path, configfile: Path) -> None:
     planned = _planned(work, work / "idr.yaml")
     assert planned == downstream
     assert planned["reproducible_peaks"] == 2 and {"labels", "train", "evaluate"} <= set(planned)
-    assert not {"filter_reads", "filter_control", "call_peaks", "signal_bigwig"} & set(planned)
+    assert not {"filter_reads", "filter_control", "call_peaks", "call_peaks_pseudoreplicate", "signal_bigwig"} & set(
+        planned
+    )
 
 
 def test_misspelled_key_fails_before_any_job(tmp_path):
@@ -184,6 +186,14 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     assert [p.name for p in (work / "results/reads/controls").glob("*.tagAlign.gz")] == ["tf_control.tagAlign.gz"]
     assert not list((work / "results/peaks/macs3").glob("*_macs3"))
     assert "callpeak" in (work / "logs/call_peaks/TF.synth.pooled.macs3.log").read_text()
+    # MACS3 runs: each replicate and the pool with a fold-enrichment track, pseudo-replicates peaks only; ATAC's
+    # one replicate is its pool (the same reads), so it is called once
+    calls = sorted(p.name.removesuffix(".macs3.log") for p in (work / "logs/call_peaks").glob("*.macs3.log"))
+    assert calls == ["ATAC.synth.pooled", "ATAC.synth.pr1", "ATAC.synth.pr2", "TF.synth.pooled", "TF.synth.pr1",
+                     "TF.synth.pr2", "TF.synth.rep1", "TF.synth.rep1.pr1", "TF.synth.rep1.pr2", "TF.synth.rep2",
+                     "TF.synth.rep2.pr1", "TF.synth.rep2.pr2"]  # fmt: skip
+    tracks = sorted(p.name for p in (work / "results/signal").glob("*.fe.bw"))
+    assert tracks == ["ATAC.synth.pooled.fe.bw", "TF.synth.pooled.fe.bw", "TF.synth.rep1.fe.bw", "TF.synth.rep2.fe.bw"]
     qc = pd.read_csv(work / "results/qc/qc.tsv", sep="\t").set_index("sample")
     assert set(qc.index) == {"TF.synth.rep1", "TF.synth.rep2", "ATAC.synth.rep1"}
     assert qc.loc["ATAC.synth.rep1", "nfr_fraction"] > 0.5

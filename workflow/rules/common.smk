@@ -159,12 +159,13 @@ def peak_calls(wildcards):
     """MACS3 calls one group's peak sets are made from, by name (see cisflow.peaksets.write_peak_sets).
 
     Each replicate and its two pseudo-replicates, the pooled reads and the pooled pseudo-replicates;
-    with one replicate the pooled reads are that replicate, so its pseudo-replicates are the pooled ones.
+    with one replicate the pooled reads are that replicate, so its call and its pseudo-replicates are the
+    pooled ones (one MACS3 run, not two on the same reads).
     """
     group, reps = wildcards.group, group_replicates(wildcards.group)
     names = {"pooled": "pooled", "pooled.pr1": "pr1", "pooled.pr2": "pr2"}
     for rep in reps:
-        names[rep] = rep
+        names[rep] = rep if len(reps) > 1 else "pooled"
         for pr in ("pr1", "pr2"):
             names[f"{rep}.{pr}"] = f"{rep}.{pr}" if len(reps) > 1 else pr
     return {

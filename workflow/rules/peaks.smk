@@ -13,6 +13,9 @@ rule call_peaks:
         macs3="logs/call_peaks/{group}.{which}.macs3.log",
     benchmark:
         "results/benchmarks/call_peaks/{group}.{which}.tsv"
+    # a replicate or the pool: peaks and the fold-enrichment signal track
+    wildcard_constraints:
+        which=r"rep\d+|pooled",
     conda:
         "../../envs/reads.yaml"
     threads: 1
@@ -26,6 +29,16 @@ rule call_peaks:
         ),
     script:
         "../../scripts/call_peaks.py"
+
+
+# a pseudo-replicate: peaks only, for the reproducibility of its replicate or pool (no signal track, so
+# MACS3 writes no pileup bedGraphs: at hg38 size that is most of a call's time)
+use rule call_peaks as call_peaks_pseudoreplicate with:
+    output:
+        peaks="results/peaks/macs3/{group}.{which}.narrowPeak",
+        work=temp(directory("results/peaks/macs3/{group}.{which}_macs3")),
+    wildcard_constraints:
+        which=r"pr[12]|rep\d+\.pr[12]",
 
 
 rule reproducible_peaks:
