@@ -6,8 +6,6 @@ PYTHON ?= python3
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 CORES ?= 2
-# on 2 cores evaluate and interpret (each mostly one busy thread) run side by side, one thread each
-DEMO_THREADS ?= $(if $(filter 1 2,$(CORES)),--set-threads evaluate=1 interpret=1)
 
 .PHONY: setup demo report simulation test lint clean
 
@@ -22,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(BIN)/snakemake --profile profiles/default --cores $(CORES) $(DEMO_THREADS)
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
 	$(BIN)/snakemake --profile profiles/default --cores 1 --report results/report.html
 
 report: setup
