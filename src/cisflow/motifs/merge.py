@@ -43,6 +43,7 @@ from cisflow.errors import CisflowError
 from cisflow.motifs.checks import align_to, seqlet_cosines
 from cisflow.motifs.fit import motif_set
 from cisflow.motifs.modisco import Pattern, trim_bounds
+from cisflow.motifs.summary import connected_components
 
 log = logging.getLogger(__name__)
 
@@ -145,23 +146,6 @@ def null_confusion(
         pair = (claimed + claimed.T).astype(np.float64) / np.maximum(n[:, None] + n[None, :], 1)
         out.append(pair[upper])
     return np.concatenate(out) if out else np.zeros(0)
-
-
-def _components(confusion: np.ndarray, threshold: float) -> list[list[int]]:
-    """Connected components of the pairs with confusion ≥ ``threshold``, in order of their first member."""
-    parent = list(range(len(confusion)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    for a, b in zip(*np.nonzero(np.triu(confusion >= threshold, 1)), strict=True):
-        parent[max(root(a), root(b))] = min(root(a), root(b))
-    groups: dict[int, list[int]] = {}
-    for i in range(len(confusion)):
-        groups.setdefault(root(i), []).append(i)
-    return sorted(groups.values(), key=min)
 
 
 def _framed_seqlets(members: Sequence[Pattern], rep: Pattern) -> dict[str, list]:
@@ -286,7 +270,8 @@ def merge_patterns(
         null = null_confusion(scores, x, patterns, own, owner, N_PERMUTATIONS, seed)
         threshold = max(float(np.quantile(null, NULL_QUANTILE)), MIN_CONFUSION)
     groups, units, motifs = {}, [], []
-    for comp in _components(confusion, float(threshold)):
+    pairs = zip(*np.nonzero(np.triu(confusion >= float(threshold), 1)), strict=True)
+    for comp in connected_components(len(confusion), pairs):
         members = [patterns[i] for i in comp]
         if len(members) == 1:
             groups[members[0].name] = members[0].name

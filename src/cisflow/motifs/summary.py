@@ -13,7 +13,7 @@ name the same TF; each group is named after its pattern with the most loci.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,28 +79,39 @@ def cwm_similarity(a: np.ndarray, b: np.ndarray) -> float:
     return cwm_alignment(a, b)[0]
 
 
+def connected_components(n: int, pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """Connected components of ``n`` items joined by ``pairs`` of indices: each in index order, the components
+    in order of their first member."""
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a, b in pairs:
+        ra, rb = root(a), root(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values(), key=min)
+
+
 def _groups(patterns: Sequence[Pattern], tf: Mapping[str, str], loci: Mapping[str, int], min_similarity: float):
     """``{pattern: representative}``: connected components of 'same motif' pairs, named by most loci."""
     names = [p.name for p in patterns]
-    parent = {n: n for n in names}
-
-    def root(n: str) -> str:
-        while parent[n] != n:
-            n = parent[n]
-        return n
-
+    pairs = []
     for i, p in enumerate(patterns):
-        for q in patterns[i + 1 :]:
+        for j in range(i + 1, len(patterns)):
+            q = patterns[j]
             same_tf = p.name in tf and tf.get(q.name) == tf[p.name]
             if same_tf or cwm_similarity(p.trimmed_cwm, q.trimmed_cwm) >= min_similarity:
-                parent[root(q.name)] = root(p.name)
-    members: dict[str, list[str]] = {}
-    for n in names:
-        members.setdefault(root(n), []).append(n)
+                pairs.append((i, j))
     rep = {}
-    for group in members.values():
-        best = max(group, key=lambda n: (loci[n], -names.index(n)))
-        rep |= {n: best for n in group}
+    for group in connected_components(len(names), pairs):
+        best = max((names[i] for i in group), key=lambda n: (loci[n], -names.index(n)))
+        rep |= {names[i]: best for i in group}
     return rep
 
 
