@@ -24,7 +24,7 @@ from cisflow.motifs import (
     write_hits,
 )
 from cisflow.motifs.calibrate import seqlet_lambdas, shuffle_bases
-from cisflow.motifs.checks import distinct_seqlets
+from cisflow.motifs.checks import distinct_seqlets, flagged_seqlets, seqlet_placement, wilson_interval
 from cisflow.motifs.hits import central_window, summit_offsets
 from cisflow.motifs.hitstage import known_targets
 from cisflow.motifs.plots import cooccurrence, plot_hit_summary
@@ -317,6 +317,30 @@ def test_distinct_seqlets_known_answer():
     assert only.loc["A", "recall"] == 1.0
     with pytest.raises(CisflowError, match="seqlet region index 2 outside the 2 regions"):
         distinct_seqlets(scores[:2], x[:2], pats)
+
+
+def test_seqlet_placement_known_answer():
+    # A planted at r0:20 (+), r1:40 (-), r2:30 (+); seqlets (untrimmed starts = core - 3) at the planted place on
+    # the planted strand (placed), 2 bp off (not), on the wrong strand (not: A is no palindrome), and r0's again
+    scores, x = _regions([[(A_SEQ, 20)], [(_revcomp(A_SEQ), 40)], [(A_SEQ, 30)]], length=80, seed=9)
+    seqlets = {"example_idx": [0, 1, 2, 2, 0], "start": [17, 37, 29, 27, 17],
+               "is_revcomp": [False, True, False, True, False]}  # fmt: skip
+    pats = [_pattern("A", A_SEQ, seqlets=seqlets), _pattern("C", C_SEQ)]
+    flags = seqlet_placement(scores, x, pats)
+    assert flags["A"].tolist() == [True, True, False, False, True] and flags["C"].size == 0
+    table = flagged_seqlets(pats, flags, ["r0", "r1", "r2"]).set_index("pattern")
+    assert table.loc["A", "n_seqlets"] == 4 and table.loc["A", "n_recalled"] == 2 and table.loc["A", "recall"] == 0.5
+    # no shift: only the strands compete at the seqlet's own start (the wrong strand loses, 2 bp off is unknown)
+    assert seqlet_placement(scores, x, pats, max_shift=0)["A"][[0, 1, 3, 4]].tolist() == [True, True, False, True]
+    with pytest.raises(CisflowError, match="seqlet region index 2 outside the 2 regions"):
+        seqlet_placement(scores[:2], x[:2], pats)
+
+
+def test_wilson_interval_known_answer():
+    low, high = wilson_interval(np.array([8, 0, 20, 0]), np.array([10, 10, 20, 0]))
+    np.testing.assert_allclose(low[:3], [0.4902, 0.0, 0.8389], atol=1e-4)
+    np.testing.assert_allclose(high[:3], [0.9433, 0.2775, 1.0], atol=1e-4)
+    assert np.isnan(low[3]) and np.isnan(high[3])
 
 
 def test_seqlet_recall_known_answer():

@@ -3,7 +3,16 @@
 *Seqlet recall* (Fi-NeMo's check): a seqlet of pattern ``p`` (its untrimmed window, strand and
 region, as modisco-lite reports it) is recalled when a hit of ``p`` on the same strand in the same
 region has its untrimmed start within ``tolerance`` bp of the seqlet's start (0: the same start).
-Fi-NeMo's report defines it the same way (the same untrimmed start, strand and pattern).
+Fi-NeMo's report defines it the same way: its ``seqlet_recall`` joins hits and seqlets on chromosome,
+untrimmed start, strand and pattern (duplicate seqlets dropped), and a hit's untrimmed start on the minus
+strand is, as modisco-lite's, the start of the full-width window read as its reverse complement.
+
+*Placement*: :func:`seqlet_placement` marks the seqlets whose own pattern's trimmed CWM fits their scores
+best (cosine) at the start and strand modisco gave them, among all starts within :data:`PLACEMENT_SHIFT` bp on
+both strands. It needs no hits and is the reference to read the exact-start recall against: the share of
+seqlets whose placement the pattern's own CWM, alone, agrees with. A recall well below it is lost in the fit
+(patterns competing for the loci, the frame of a merged motif); a low placed fraction means the pattern does
+not single out one placement of its seqlets, and no CWM fit can be expected to find their exact starts.
 
 *Distinct seqlets*: patterns compete for bases in the fit, so a seqlet whose scores another pattern's
 CWM matches better than its own pattern's is claimed by that pattern, not missed by the caller.
@@ -39,6 +48,8 @@ from cisflow.motifs.summary import cwm_alignment
 
 SEQLET_COLUMNS = ["pattern", "n_seqlets", "n_recalled", "recall", "n_hits"]
 MOTIF_FRAME = ["region", "motif", "motif_strand", "motif_start"]
+#: How far (bp, either strand) :func:`seqlet_placement` looks for a better placement of a seqlet.
+PLACEMENT_SHIFT = 5
 PLANTED_COLUMNS = ["motif", "patterns", "n_planted", "n_recalled", "recall", "n_hits", "n_true", "precision"]
 
 
@@ -138,6 +149,117 @@ def distinct_seqlets(scores: np.ndarray, x: np.ndarray, patterns: Sequence[Patte
     own = best[np.arange(len(owner)), owner]
     flags = own >= best.max(axis=1) - 1e-6
     return {p.name: flags[owner == i] for i, p in enumerate(patterns)}
+
+
+def placement_cosines(track: np.ndarray, cwm: np.ndarray, trim: tuple[int, int], idx: np.ndarray, start: np.ndarray,
+                      max_shift: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Cosine of the trimmed ``cwm`` with each seqlet's scores at every untrimmed start within ``max_shift`` bp of
+    its ``start``, on both strands.
+
+    Parameters
+    ----------
+    track
+        Actual-base contributions ``(N, 4, L)``.
+    cwm, trim
+        An untrimmed CWM ``(4, W)`` and its trim bounds.
+    idx, start
+        ``(S,)`` region index and untrimmed start of each seqlet.
+    max_shift
+        Largest move in bp.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``cosine`` ``(S, 2, 2 * max_shift + 1)`` (strand ``+ -``, -inf where the window leaves the region) and
+        ``untrimmed`` ``(2 * max_shift + 1,)``: the start each column stands for, relative to ``start``.
+    """
+    motifs = motif_set({"m": cwm}, {"m": trim})
+    width, wt, length = cwm.shape[1], motifs.width, track.shape[2]
+    pad = max_shift + width + wt
+    padded = np.pad(np.asarray(track, dtype=np.float32), ((0, 0), (0, 0), (pad, pad)))
+    first = start - max_shift - width  # region position of each segment's first column
+    cols = first[:, None] + pad + np.arange(2 * max_shift + 3 * width)
+    windows = torch.as_tensor(np.ascontiguousarray(padded[idx[:, None], :, cols].transpose(0, 2, 1)))
+    dot = F.conv1d(windows, torch.as_tensor(motifs.cwms))  # (S, 2, positions)
+    masks = torch.as_tensor(motifs.masks)[:, None, :].expand(-1, 4, -1).contiguous()
+    cosine = (dot / F.conv1d(windows.square(), masks).sqrt().clamp(min=1e-12)).numpy()
+    shifts = np.arange(-max_shift, max_shift + 1)
+    # column of trimmed position p = untrimmed start + offset: p - first
+    cols = (start[:, None, None] + shifts[None, None, :] + motifs.offsets[None, :, None]) - first[:, None, None]
+    pos = start[:, None, None] + shifts[None, None, :] + motifs.offsets[None, :, None]  # trimmed start in the region
+    out = np.take_along_axis(cosine, cols, axis=2)
+    ok = (pos >= 0) & (pos + motifs.widths[None, :, None] <= length)
+    return np.where(ok, out, -np.inf), shifts
+
+
+def best_placements(track: np.ndarray, cwm: np.ndarray, trim: tuple[int, int], idx: np.ndarray, start: np.ndarray,
+                    max_shift: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Each seqlet's untrimmed start and strand where the trimmed ``cwm`` fits its scores best (cosine, either
+    strand, start within ``max_shift`` bp of ``start``; :func:`placement_cosines`): ``(S,)`` starts and
+    ``(S,)`` bool, True on the minus strand."""
+    cosine, shifts = placement_cosines(track, cwm, trim, idx, start, max_shift)
+    best = cosine.reshape(len(start), -1).argmax(axis=1)
+    k, j = np.unravel_index(best, cosine.shape[1:])
+    return start + shifts[j], k == 1
+
+
+def seqlet_placement(scores: np.ndarray, x: np.ndarray, patterns: Sequence[Pattern], max_shift: int = PLACEMENT_SHIFT
+                     ) -> dict[str, np.ndarray]:  # fmt: skip
+    """Which seqlets their own pattern's trimmed CWM fits best where modisco placed them (see the module docstring).
+
+    Parameters
+    ----------
+    scores, x
+        Actual-base contributions and one-hot sequences ``(N, 4, L)`` of the regions modisco saw.
+    patterns
+        The patterns with their seqlets (``example_idx start is_revcomp``, untrimmed starts).
+    max_shift
+        The other placements compared: every untrimmed start within this many bp, both strands.
+
+    Returns
+    -------
+    dict
+        ``{pattern: bool (n_seqlets,)}``: True where no other placement reaches a higher cosine than the seqlet's
+        own start and strand (ties count as placed).
+    """
+    track = np.asarray(scores, dtype=np.float32) * np.asarray(x, dtype=np.float32)
+    out = {}
+    for p in patterns:
+        s = p.seqlets
+        idx = np.asarray(s.get("example_idx", []), dtype=np.int64)
+        start = np.asarray(s.get("start", []), dtype=np.int64)
+        if not len(idx):
+            out[p.name] = np.zeros(0, dtype=bool)
+            continue
+        if idx.min() < 0 or idx.max() >= len(track):
+            raise CisflowError(f"pattern {p.name}: seqlet region index {idx.max()} outside the {len(track)} regions")
+        cosine, _ = placement_cosines(track, p.cwm, p.trim, idx, start, max_shift)
+        strand = np.asarray(s.get("is_revcomp", []), dtype=bool).astype(np.int64)
+        own = cosine[np.arange(len(idx)), strand, max_shift]
+        out[p.name] = np.isfinite(own) & (own >= cosine.reshape(len(idx), -1).max(axis=1) - 1e-6)
+    return out
+
+
+def flagged_seqlets(patterns: Sequence[Pattern], flags: Mapping[str, np.ndarray], ids: Sequence[str]) -> pd.DataFrame:
+    """Per pattern: how many of its seqlets are flagged (e.g. by :func:`seqlet_placement`), a seqlet at the same
+    region, start and strand counted once as in :func:`seqlet_recall`: :data:`SEQLET_COLUMNS` (``n_hits`` NaN)."""
+    rows = []
+    for p in patterns:
+        seq = _seqlets(p, ids).assign(flag=np.asarray(flags[p.name], dtype=bool))
+        seq = seq.drop_duplicates(["region", "start", "strand"])
+        found = int(seq["flag"].sum())
+        rows.append([p.name, len(seq), found, found / len(seq) if len(seq) else np.nan, np.nan])
+    return pd.DataFrame(rows, columns=SEQLET_COLUMNS)
+
+
+def wilson_interval(found: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of the fractions ``found / n`` (95 % with ``z`` = 1.96); NaN where ``n`` is 0."""
+    found, n = np.asarray(found, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = found / n
+        centre = (frac + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z * np.sqrt(frac * (1 - frac) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def seqlet_recall(

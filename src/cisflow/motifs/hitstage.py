@@ -16,9 +16,12 @@ from cisflow.motifs.checks import (
     PLANTED_COLUMNS,
     SEQLET_COLUMNS,
     distinct_seqlets,
+    flagged_seqlets,
     motif_recall,
     planted_recall_precision,
+    seqlet_placement,
     seqlet_recall,
+    wilson_interval,
 )
 from cisflow.motifs.hits import (
     HIT_COLUMNS,
@@ -50,7 +53,8 @@ HIT_DEFAULTS = {
 }
 #: A pattern counts as a known motif when its rank-1 TOMTOM match has at most this q-value.
 MATCH_Q = 0.05
-CHECK_COLUMNS = ["check", "subject", "n", "n_found", "fraction", "n_hits", "precision", "lambda"]
+CHECK_COLUMNS = ["check", "subject", "n", "n_found", "fraction", "fraction_low", "fraction_high", "n_hits", "precision",
+                 "lambda"]  # fmt: skip
 
 
 def _check_hit_options(opts: Mapping) -> None:
@@ -235,6 +239,11 @@ def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: p
         motif_rows = group_recall(hits, alone, ids, own_groups, seqlet_tolerance) if alone else None
         in_merged = recall[recall["pattern"].map(merge.groups) != recall["pattern"]]
         parts += [motif_rows, in_merged.assign(pattern="motif:" + in_merged["pattern"])]
+    placed = flagged_seqlets(patterns, seqlet_placement(data["scores"], data["x"], patterns), ids)
+    for row in placed.itertuples():
+        log.info("seqlets placed best by their own CWM %s: %d / %d = %.3f", row.pattern, row.n_recalled,
+                 row.n_seqlets, row.recall)  # fmt: skip
+    parts.append(placed.assign(pattern="placement:" + placed["pattern"]))
     recall = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
     planted = pd.DataFrame(columns=PLANTED_COLUMNS)
     if embeddings is not None:
@@ -330,7 +339,7 @@ def run_hit_stage(
         hits, info = _call_and_annotate(data, fitted, _labels(jaspar, MATCH_Q), opts | {"summits": summits})
         hits.insert(int(hits.columns.get_loc("pattern")) + 1, "motif", hits["pattern"].map(_motif_of(merge, groups)))
         recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance, groups, merge)
-        subject = recall["pattern"].str.replace(r"^(distinct|motif|merged):", "", regex=True)
+        subject = recall["pattern"].str.replace(r"^(distinct|motif|merged|placement):", "", regex=True)
         lambdas = dict(info["lambdas"])
         for unit in merge.units:  # a merged motif: the L1 weight of the fit, its members' smallest λ
             lambdas.setdefault(unit.name, min(v for k, v in lambdas.items() if merge.groups.get(k) == unit.name))
@@ -364,9 +373,9 @@ def _check_table(recall: pd.DataFrame, planted: pd.DataFrame) -> pd.DataFrame:
     """Both checks in one long table (:data:`CHECK_COLUMNS`; ``lambda``: the pattern's λ)."""
     name = recall["pattern"].astype(str)
     prefixes = {"group:": "seqlet_recall_group", "distinct:": "seqlet_recall_distinct", "motif:": "seqlet_recall_motif",
-                "merged:": "seqlet_recall_merged"}  # fmt: skip
+                "merged:": "seqlet_recall_merged", "placement:": "seqlet_placement"}  # fmt: skip
     check = np.select([name.str.startswith(k) for k in prefixes], list(prefixes.values()), "seqlet_recall")
-    subject = name.str.replace(r"^(group|distinct|motif|merged):", "", regex=True)
+    subject = name.str.replace(r"^(group|distinct|motif|merged|placement):", "", regex=True)
     seqlets = pd.DataFrame({"check": check, "subject": subject, "n": recall["n_seqlets"],
                             "n_found": recall["n_recalled"], "fraction": recall["recall"], "n_hits": recall["n_hits"],
                             "precision": np.nan, "lambda": recall.get("lambda", np.nan)})  # fmt: skip
@@ -374,4 +383,8 @@ def _check_table(recall: pd.DataFrame, planted: pd.DataFrame) -> pd.DataFrame:
                           "n_found": planted["n_recalled"], "fraction": planted["recall"], "n_hits": planted["n_hits"],
                           "precision": planted["precision"], "lambda": np.nan})  # fmt: skip
     parts = [t for t in (seqlets, truth) if len(t)]
-    return pd.concat(parts, ignore_index=True)[CHECK_COLUMNS] if parts else pd.DataFrame(columns=CHECK_COLUMNS)
+    if not parts:
+        return pd.DataFrame(columns=CHECK_COLUMNS)
+    table = pd.concat(parts, ignore_index=True)
+    table["fraction_low"], table["fraction_high"] = wilson_interval(table["n_found"], table["n"])
+    return table[CHECK_COLUMNS]

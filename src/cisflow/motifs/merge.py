@@ -36,12 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
-import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 
 from cisflow.errors import CisflowError
-from cisflow.motifs.checks import align_to, seqlet_cosines
-from cisflow.motifs.fit import motif_set
+from cisflow.motifs.checks import align_to, best_placements, seqlet_cosines
 from cisflow.motifs.modisco import Pattern, trim_bounds
 from cisflow.motifs.summary import connected_components
 
@@ -182,29 +179,6 @@ def _mean_windows(arrays: Sequence[np.ndarray], idx: np.ndarray, start: np.ndarr
     return out
 
 
-def _realign(track: np.ndarray, cwm: np.ndarray, trim: tuple[int, int], idx: np.ndarray, start: np.ndarray,
-             max_shift: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Each seqlet's untrimmed start and strand where the trimmed ``cwm`` fits its scores best (cosine, either
-    strand, start within ``max_shift`` bp of ``start``), ``(S,)`` each."""
-    motifs = motif_set({"m": cwm}, {"m": trim})
-    width, wt, length = cwm.shape[1], motifs.width, track.shape[2]
-    pad = max_shift + width + wt
-    padded = np.pad(np.asarray(track, dtype=np.float32), ((0, 0), (0, 0), (pad, pad)))
-    first = start - max_shift - width  # region position of each segment's first column
-    cols = first[:, None] + pad + np.arange(2 * max_shift + 3 * width)
-    windows = torch.as_tensor(np.ascontiguousarray(padded[idx[:, None], :, cols].transpose(0, 2, 1)))
-    dot = F.conv1d(windows, torch.as_tensor(motifs.cwms))  # (S, 2, positions)
-    masks = torch.as_tensor(motifs.masks)[:, None, :].expand(-1, 4, -1).contiguous()
-    cosine = (dot / F.conv1d(windows.square(), masks).sqrt().clamp(min=1e-12)).numpy()
-    pos = first[:, None, None] + np.arange(dot.shape[2])[None, None, :]  # trimmed start in the region
-    untrimmed = pos - motifs.offsets[None, :, None]
-    ok = (np.abs(untrimmed - start[:, None, None]) <= max_shift) & (pos >= 0)
-    ok &= pos + motifs.widths[None, :, None] <= length
-    best = np.where(ok, cosine, -np.inf).reshape(len(start), -1).argmax(axis=1)
-    k, p = np.unravel_index(best, dot.shape[1:])
-    return untrimmed[np.arange(len(start)), k, p], k == 1
-
-
 def merged_pattern(members: Sequence[Pattern], scores: np.ndarray, x: np.ndarray, hypothetical: np.ndarray,
                    max_shift: int = MAX_SHIFT, rounds: int = ROUNDS) -> Pattern:  # fmt: skip
     """The merged motif of ``members`` (see the module docstring): CWM, PWM and hypothetical CWM ``(4, W)`` of
@@ -223,7 +197,7 @@ def merged_pattern(members: Sequence[Pattern], scores: np.ndarray, x: np.ndarray
     arrays = (np.asarray(scores) * np.asarray(x), np.asarray(x), np.asarray(hypothetical))
     cwm, pwm, hcwm = _mean_windows(arrays, idx, start, rc, width) or (rep.cwm, rep.pwm, rep.hcwm)
     for _ in range(rounds):
-        moved, flipped = _realign(arrays[0], cwm, trim_bounds(cwm), idx, placed, max_shift)
+        moved, flipped = best_placements(arrays[0], cwm, trim_bounds(cwm), idx, placed, max_shift)
         if np.array_equal(moved, start) and np.array_equal(flipped, rc):
             break
         start, rc = moved, flipped
