@@ -467,3 +467,19 @@ def test_plot_hit_summary_writes_png(tmp_path):
     empty = annotate_hits(_toy_hits().iloc[:0], 100)
     plot_hit_summary(empty, per_region_table(empty, ["a"], ["p"]), ["p"], tmp_path / "e.png", span=50)
     assert (tmp_path / "e.png").is_file()
+
+
+def test_check_table_names_placement_rows_and_gives_intervals():
+    from cisflow.motifs.hitstage import CHECK_COLUMNS, _check_table
+
+    recall = pd.DataFrame({"pattern": ["A", "placement:A"], "n_seqlets": [10, 10], "n_recalled": [8, 10],
+                           "recall": [0.8, 1.0], "n_hits": [12, np.nan]})  # fmt: skip
+    planted = pd.DataFrame({"motif": ["M"], "n_planted": [20], "n_recalled": [20], "recall": [1.0], "n_hits": [25],
+                            "precision": [0.8]})  # fmt: skip
+    table = _check_table(recall, planted)
+    assert list(table.columns) == CHECK_COLUMNS
+    assert table[["check", "subject"]].values.tolist() == [
+        ["seqlet_recall", "A"], ["seqlet_placement", "A"], ["planted_instances", "M"]
+    ]  # fmt: skip
+    np.testing.assert_allclose(table["fraction_low"], [0.4902, 0.7225, 0.8389], atol=1e-4)
+    np.testing.assert_allclose(table["fraction_high"], [0.9433, 1.0, 1.0], atol=1e-4)
