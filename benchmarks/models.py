@@ -148,7 +148,7 @@ def run_gkm(config: dict, results: Path, out_dir: Path, seed: int) -> dict:
     """The gapped k-mer SVM baseline (config ``baselines.gkm`` options, subset seed ``seed``) on the run's splits."""
     import numpy as np
 
-    from cisflow.artifacts import geometry, read_dataset
+    from cisflow.artifacts import geometry, read_dataset, row_keys
     from cisflow.baselines.gkm import gkm_svm_scores
     from cisflow.data import dataset_arrays
     from cisflow.evaluate import evaluate_predictions, evaluation_outputs
@@ -171,7 +171,7 @@ def run_gkm(config: dict, results: Path, out_dir: Path, seed: int) -> dict:
             test["labels"],
             scores,
             tasks,
-            test["ids"],
+            row_keys(test),
             evaluation_outputs(evaluation),
             config["evaluate"]["fdrs"],
             geometry=geometry(test),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from cisflow.errors import CisflowError
 from cisflow.genome import encode, one_hot
@@ -144,6 +145,42 @@ def test_fit_is_independent_of_batching_and_deterministic():
     np.testing.assert_allclose(one["coefficient"], many["coefficient"], rtol=1e-2, atol=1e-3)
     again, _ = fit_hits(scores, x, ms, 0.7, batch_size=64, device="cpu", tol=1e-5)
     np.testing.assert_array_equal(many["coefficient"], again["coefficient"])
+
+
+def test_fit_screening_and_active_set_keep_the_full_problems_optimum(monkeypatch):
+    # many overlapping, similar patterns in noisy scores: the gap-safe screening and the active-set phase
+    # must still end at the optimum of the FULL problem (its KKT conditions, checked with full convolutions)
+    import cisflow.motifs.fit as fitmod
+
+    calls = []
+    real = fitmod._solve_active
+    monkeypatch.setattr(fitmod, "_solve_active", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rng = np.random.default_rng(4)
+    plants = [[(A_SEQ, int(rng.integers(0, 40))), (B_SEQ, int(rng.integers(50, 100)))] for _ in range(24)] + [[]] * 4
+    scores, x = _regions(plants, seed=4, noise=0.3)
+    ms = motif_set({"A": _cwm(A_SEQ), "B": _cwm(B_SEQ), "C": _cwm(C_SEQ)})
+    lam = np.array([0.6, 0.7, 0.65])
+    fit, regions = fit_hits(scores, x, ms, lam, device="cpu", tol=1e-6, post_filter=False)
+    assert calls and (regions["gap"] <= 1e-6).all()
+    plain, _ = fit_hits(scores, x, ms, lam, device="cpu", tol=1e-6, post_filter=False, screen=False)
+    assert _hits(fit) == _hits(plain) and len(fit["region"]) >= 40
+    np.testing.assert_allclose(fit["coefficient"], plain["coefficient"], rtol=1e-2, atol=1e-3)
+
+    cwms, masks = torch.as_tensor(ms.cwms), torch.as_tensor(ms.masks)
+    b = fitmod._prepare(scores, x, cwms, masks, 1.0, 10.0, torch.device("cpu"))
+    c = torch.zeros_like(b.scale)
+    c[fit["region"], fit["motif"], fit["position"]] = torch.as_tensor(fit["coefficient"])
+    lam_k = torch.as_tensor(np.repeat(lam, 2), dtype=torch.float32)[None, :, None]
+    slack = fitmod._adjoint(b.y - fitmod._forward(c, b, cwms, sparse_below=0), b, cwms) - lam_k
+    assert float(slack.max()) < 0.01  # no coefficient left at zero would lower the objective
+    assert float(slack[c > 0].abs().max()) < 0.01  # every non-zero one sits where its gradient vanishes
+
+    none = torch.zeros(0, dtype=torch.int64)  # every coefficient screened out: the optimum is 0, gap 0
+    empty = fitmod._Active(none, none, none, torch.zeros(0), torch.zeros(0), b, lam_k)
+    assert empty.adjoint(b.y, cwms).shape == (0,) and torch.equal(
+        empty.forward(empty.c, b, cwms), torch.zeros_like(b.y)
+    )
+    assert float(empty.dual_point(b, cwms)[0].abs().max()) < 1e-3
 
 
 def test_fit_bad_inputs():
