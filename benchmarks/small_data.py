@@ -43,6 +43,14 @@ Variants per case:
 ``finetuned_seeded_full``
     ``init_from`` the seeded pretrained model, the whole network at the full learning rate
     (``trunk_lr_scale: 1``): the pretrained weights as a starting point only.
+``pretrained_big``, ``finetuned_big`` (chip only)
+    Transfer from the SAME factor in a bigger experiment (a core facility's realistic source: the factor's
+    ChIP-seq in another cell line or a deeper run): a second synthetic project made by the same generator with
+    another seed (another genome) and three times as many bound ``TF`` sites (:data:`BIG_SITES`), through the
+    workflow to labels; ``pretrained_big`` is what a run gets there by default (``auto``, seeded with the known
+    motif) on its ``TF`` task alone, and ``finetuned_big`` starts the small ``TF`` from it (whole network,
+    trunk at 0.1 × the rate; the output row is kept, mapped by task name). ``pretrained_big`` is also scored as
+    is on the small case's held-out bins (no training on the small data; not "from scratch").
 ``pretrained_all``, ``finetuned_all``
     What the workflow's ``pretrain.enabled`` does with ``pretrain.tasks: []``: the seeded compact model
     pretrained on every task of the project (chip: ``TF`` with ``TF2`` and ``ATAC``, on the same training
@@ -59,7 +67,10 @@ default, the new default and ``auto_unseeded``).
 Usage::
 
     python benchmarks/small_data.py [--out benchmarks/out/small_data] [--cases yeast chip]
-        [--variants NAME ...] [--pretrain-epochs 12] [--threads 2] [--seed 1]
+        [--variants NAME ...] [--pretrain-epochs 12] [--threads 2] [--seed 1] [--model-seed 2]
+
+``--model-seed S`` trains the variants asked for again with seed S (folders and rows ``NAME@S``) on the same
+project and datasets; a fine-tuned variant starts from the pretrained model of ``--seed`` (train it first).
 
 Every step is kept on disk under ``--out``: a rerun skips what is done, so the benchmark can be run in
 parts (e.g. one case or a few variants per call).
@@ -103,11 +114,11 @@ AUTO_TRAIN = dict.fromkeys(
 )
 VARIANTS = ("prev_default", "new_default", "auto_unseeded", "pretrained", "finetuned", "finetuned_head",
             "pretrained_seeded", "finetuned_seeded", "finetuned_seeded_head", "finetuned_seeded_full",
-            "pretrained_all", "finetuned_all")  # fmt: skip
+            "pretrained_all", "finetuned_all", "pretrained_big", "finetuned_big")  # fmt: skip
 #: The pretrained model each fine-tuned variant starts from.
 SOURCES = {"finetuned": "pretrained", "finetuned_head": "pretrained", "finetuned_seeded": "pretrained_seeded",
            "finetuned_seeded_head": "pretrained_seeded", "finetuned_seeded_full": "pretrained_seeded",
-           "finetuned_all": "pretrained_all"}  # fmt: skip
+           "finetuned_all": "pretrained_all", "finetuned_big": "pretrained_big"}  # fmt: skip
 #: Variants trained from random (or motif-seeded) filters on the small case alone.
 FROM_SCRATCH = ("prev_default", "new_default", "auto_unseeded", "pretrained_all:TF")
 #: The pretrained model: the compact tier's architecture, a few epochs on the bigger data.
@@ -146,11 +157,12 @@ def yeast_labels(out: Path, threads: int) -> tuple[Path, Path]:
     return run / "results/labels/labels.npz", run / "results/genome/codes.npy"
 
 
-def chip_labels(out: Path, threads: int, seed: int) -> tuple[Path, Path]:
-    """The synthetic ChIP-seq project (:func:`make_chip_project`) through the workflow to labels."""
-    project = out / "project"
+def chip_labels(out: Path, threads: int, seed: int, sites: dict | None = None, suffix: str = "") -> tuple[Path, Path]:
+    """The synthetic ChIP-seq project (:func:`make_chip_project`; ``sites`` per kind, default :data:`CHIP_SITES`)
+    through the workflow to labels, in ``project{suffix}`` and ``run{suffix}`` under ``out``."""
+    project = out / f"project{suffix}"
     if not (project / "samples.tsv").is_file():
-        make_chip_project(project, seed)
+        make_chip_project(project, seed, sites)
     config = {
         "track": "genome", "seed": seed, "samples": str(project / "samples.tsv"),
         "genome": {"fasta": str(project / "genome.fa")},
@@ -160,9 +172,9 @@ def chip_labels(out: Path, threads: int, seed: int) -> tuple[Path, Path]:
         "reads": {}, "model": DEMO_MODEL, "train": {}, "evaluate": {}, "interpret": {},
         "motifs": {"enabled": False, "method": "ism"}, "baselines": {"motifs": [], "kmer": True},
     }  # fmt: skip
-    (out / "config.yaml").write_text(yaml.safe_dump(config))
-    run = out / "run"
-    _snakemake(run, out / "config.yaml", ["results/labels/labels.npz", "results/genome/codes.npy"], threads)
+    (out / f"config{suffix}.yaml").write_text(yaml.safe_dump(config))
+    run = out / f"run{suffix}"
+    _snakemake(run, out / f"config{suffix}.yaml", ["results/labels/labels.npz", "results/genome/codes.npy"], threads)
     return run / "results/labels/labels.npz", run / "results/genome/codes.npy"
 
 
@@ -170,6 +182,9 @@ def chip_labels(out: Path, threads: int, seed: int) -> tuple[Path, Path]:
 
 CHIP_CHROMS = {f"chr{i}": 1_200_000 for i in range(1, 7)}
 CHIP_SITES = {"tf": 300, "tf_decoy": 900, "pioneer": 1200, "tf2": 700}
+#: The bigger experiment of the same factor (``pretrained_big``): 3 x the bound sites, as many decoys, fewer TF2 sites.
+BIG_SITES = {"tf": 900, "tf_decoy": 900, "pioneer": 1200, "tf2": 100}
+BIG_SEED_OFFSET = 100  # the bigger project's seed: --seed + this (another genome, other sites)
 
 
 def _plant(codes: dict, site, pwm: np.ndarray, rng: np.random.Generator, offset: int = 0) -> None:
@@ -186,18 +201,21 @@ def _plant(codes: dict, site, pwm: np.ndarray, rng: np.random.Generator, offset:
     codes[site.chrom][start : start + len(motif)] = motif if site.strand == "+" else reverse_complement_codes(motif)
 
 
-def make_chip_project(out: Path, seed: int) -> dict:
-    """Write the chip case's genome, BAMs and sample sheet (see the module docstring); returns the sites."""
+def make_chip_project(out: Path, seed: int, counts: dict | None = None) -> dict:
+    """Write the chip case's genome, BAMs and sample sheet (see the module docstring); returns the sites.
+
+    ``counts``: sites per kind (``tf``, ``tf_decoy``, ``pioneer``, ``tf2``), default :data:`CHIP_SITES`."""
     from cisflow._testing.testdata import _faidx, plant_sites, synthetic_genome, write_genome
     from cisflow.pwm import load_motif
 
     rng = np.random.default_rng(seed)
     (out / "reads").mkdir(parents=True, exist_ok=True)
     codes = synthetic_genome(None, CHIP_CHROMS, seed)
-    every = plant_sites(codes, sum(CHIP_SITES.values()), seed + 1, min_spacing=1200)
+    counts = counts or CHIP_SITES
+    every = plant_sites(codes, sum(counts.values()), seed + 1, min_spacing=1200)
     order = rng.permutation(len(every))
     sites, k = {}, 0
-    for kind, n in CHIP_SITES.items():
+    for kind, n in counts.items():
         sites[kind] = sorted((every[i] for i in order[k : k + n]), key=lambda s: (s.chrom, s.center))
         k += n
     pwm = {name: load_motif(name)[1] for name in ("CEBPB_known1", "FOXA_known1", "NRF1_known1")}
@@ -267,9 +285,10 @@ def make_data(out: Path, labels: Path, genome: Path, case: dict, seed: int) -> P
     return out
 
 
-def prepare(name: str, out: Path, threads: int, seed: int) -> dict:
+def prepare(name: str, out: Path, threads: int, seed: int, big: bool = False) -> dict:
     """The case's labels and datasets: ``small`` (what is scored), ``pretrain`` (the bigger data) and ``all``
-    (every task; chip only, the yeast case's ``pretrain`` is its full data already)."""
+    (every task; chip only, the yeast case's ``pretrain`` is its full data already); with ``big`` (chip) also
+    ``big``: ``TF`` of the bigger project of the same factor (its own genome, ``ctx["genomes"]["big"]``)."""
     case = CASES[name]
     if name == "yeast":
         labels, genome = yeast_labels(out, threads)
@@ -282,8 +301,12 @@ def prepare(name: str, out: Path, threads: int, seed: int) -> dict:
         small = _subset_labels(labels, out / "labels_small.npz", ["TF.synth"], None)
         pretrain = _subset_labels(labels, out / "labels_pretrain.npz", ["TF2.synth", "ATAC.synth"], None)
         sets = {"small": small, "pretrain": pretrain, "all": labels}
-    ctx = {"case": case, "genome": genome, "labels": sets,
-           "data": {k: make_data(out / f"data_{k}", v, genome, case, seed) for k, v in sets.items()}}  # fmt: skip
+    genomes = dict.fromkeys(sets, genome)
+    if big and name == "chip":
+        big_labels, genomes["big"] = chip_labels(out, threads, seed + BIG_SEED_OFFSET, BIG_SITES, "_big")
+        sets["big"] = _subset_labels(big_labels, out / "labels_big.npz", ["TF.synth"], None)
+    ctx = {"case": case, "genome": genome, "genomes": genomes, "labels": sets,
+           "data": {k: make_data(out / f"data_{k}", v, genomes[k], case, seed) for k, v in sets.items()}}  # fmt: skip
     ctx["labels"].setdefault("all", pretrain)
     ctx["data"].setdefault("all", ctx["data"]["pretrain"])
     return ctx
@@ -306,6 +329,8 @@ def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, d
         "pretrained_seeded": ("pretrain", PRETRAIN_MODEL, pretrain, {"motif_filters": [ctx["case"]["pwm"]]}),
         "pretrained_all": ("all", PRETRAIN_MODEL, pretrain, {"motif_filters": [ctx["case"]["pwm"]]}),
         "finetuned_all": ("small", None, AUTO_TRAIN, source),
+        "pretrained_big": ("big", None, AUTO_TRAIN, known),
+        "finetuned_big": ("small", None, AUTO_TRAIN, source),
         "finetuned": ("small", None, AUTO_TRAIN, source),
         "finetuned_head": ("small", None, AUTO_TRAIN, staged),
         "finetuned_seeded": ("small", None, AUTO_TRAIN, source),
@@ -314,18 +339,20 @@ def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, d
     }[name]
 
 
-def run_variant(name: str, ctx: dict, out: Path, seed: int, threads: int) -> dict:
-    """Train (unless done) and evaluate a variant on the small case's test set; its table row."""
+def run_variant(name: str, ctx: dict, out: Path, seed: int, threads: int, suffix: str = "") -> dict:
+    """Train (unless done) and evaluate a variant on the small case's test set; its table rows. ``suffix``
+    names the variant's folder and rows (another model seed: ``@2``); a fine-tuned variant's source is not
+    suffixed (every seed starts from the same pretrained model)."""
     from cisflow.evaluate import evaluate_model, evaluation_outputs
     from cisflow.loader import train_from_genome
     from cisflow.train import train_outputs
 
     key, model_cfg, train_cfg, init = _variant(name, ctx, out)
-    where, data = out / name, ctx["data"][key]
+    where, data = out / f"{name}{suffix}", ctx["data"][key]
     if not (where / "model.json").is_file():
         start = time.process_time()
-        train_from_genome(ctx["labels"][key], ctx["genome"], data / "splits.json", data / "valid.npz",
-                          train_outputs(where),
+        genome = ctx["genomes"].get(key, ctx["genome"])
+        train_from_genome(ctx["labels"][key], genome, data / "splits.json", data / "valid.npz", train_outputs(where),
                           model_cfg, train_cfg, seed, threads=threads, init=init, device="cpu")  # fmt: skip
         (where / "cpu_seconds.txt").write_text(f"{time.process_time() - start:.1f}\n")
     test = ctx["data"]["small"] / "test.npz"
@@ -335,12 +362,12 @@ def run_variant(name: str, ctx: dict, out: Path, seed: int, threads: int) -> dic
         test = data / "test.npz"
     if not (where / "test" / "metrics.json").is_file() and set(small_tasks) <= set(tasks):
         evaluate_model(where, test, evaluation_outputs(where / "test"), reverse_complement_average=True, device="cpu")
-    rows = [_row(name, where)]
+    rows = [_row(f"{name}{suffix}", where)]
     if tasks != small_tasks and (where / "test" / "metrics.json").is_file():  # the small task's output alone
         per_task = {t["task"]: t for t in json.loads((where / "test" / "metrics.json").read_text())["tasks"]}
         for task in small_tasks:
             short = task.split(".")[0]
-            rows.append({**rows[0], "variant": f"{name}:{short}", "test_auroc": per_task[task]["auroc"],
+            rows.append({**rows[0], "variant": f"{name}{suffix}:{short}", "test_auroc": per_task[task]["auroc"],
                          "test_auprc": per_task[task]["auprc"]})  # fmt: skip
     return rows
 
@@ -381,6 +408,11 @@ def run_baselines(ctx: dict, out: Path, seed: int) -> list[dict]:
 # ---------------------------------------------------------------------------------------------- the table
 
 
+def _suffix(variant: str) -> str:
+    """The model-seed suffix of a row's variant name (``@2``), or ''."""
+    return "@" + variant.split("@")[1].split(":")[0] if "@" in variant else ""
+
+
 def _print_case(name: str, rows: list[dict]) -> None:
     """The case's table and its two verdicts (new default vs best baseline, fine-tuning vs scratch)."""
     print(f"\n== {name}")
@@ -391,7 +423,7 @@ def _print_case(name: str, rows: list[dict]) -> None:
         cpu = f"{r['cpu_s']:.0f}" if r.get("cpu_s") == r.get("cpu_s") and "cpu_s" in r else ""
         print(f"{r['variant']:<24}{r['model'][:21]:<22}{r.get('n_pos', ''):>6}{r.get('epochs', ''):>8}{valid:>12}"
               f"{r['test_auroc']:>11.3f}{r['test_auprc']:>11.3f}{cpu:>8}")  # fmt: skip
-    by = {r["variant"]: r["test_auprc"] for r in rows}
+    by = {r["variant"].replace(_suffix(r["variant"]), ""): r["test_auprc"] for r in rows}
     base = max((r for r in rows if r["variant"] in ("pwm", "kmer", "gkm")), key=lambda r: r["test_auprc"], default=None)
     if base is not None and "new_default" in by:
         verdict = ">=" if by["new_default"] >= base["test_auprc"] else "<"
@@ -418,6 +450,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--model-seed",
+        type=int,
+        default=None,
+        help="train the variants with this seed (default --seed) into NAME@SEED folders; the project, datasets "
+        "and fine-tuned variants' pretrained sources stay those of --seed (train them first)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     import torch
@@ -425,15 +464,19 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     for name in args.cases:
         out = args.out / name
-        ctx = prepare(name, out, args.threads, args.seed)
+        big = any(v in ("pretrained_big", "finetuned_big") for v in args.variants)
+        ctx = prepare(name, out, args.threads, args.seed, big)
         ctx["pretrain_train"] = {**PRETRAIN_TRAIN, "epochs": args.pretrain_epochs}
         rows = [] if args.no_baselines else run_baselines(ctx, out, args.seed)
+        model_seed = args.seed if args.model_seed is None else args.model_seed
+        suffix = "" if model_seed == args.seed else f"@{model_seed}"
         variants = list(args.variants)
-        variants += [SOURCES[v] for v in args.variants if v in SOURCES and SOURCES[v] not in variants]
+        if not suffix:
+            variants += [SOURCES[v] for v in args.variants if v in SOURCES and SOURCES[v] not in variants]
         variants = list(dict.fromkeys(variants))
         variants.sort(key=lambda v: not v.startswith("pretrained"))
         for variant in variants:
-            rows += run_variant(variant, ctx, out, args.seed, args.threads)
+            rows += run_variant(variant, ctx, out, model_seed, args.threads, suffix)
         _print_case(name, rows)
 
 
