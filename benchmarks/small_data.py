@@ -51,6 +51,8 @@ Variants per case:
     motif) on its ``TF`` task alone, and ``finetuned_big`` starts the small ``TF`` from it (whole network,
     trunk at 0.1 × the rate; the output row is kept, mapped by task name). ``pretrained_big`` is also scored as
     is on the small case's held-out bins (no training on the small data; not "from scratch").
+    ``finetuned_big_fresh`` is ``finetuned_big`` with a fresh output row, as from another cell line (the task
+    is ``TF.<cell type>``, so the names differ): the source is copied with its task renamed (:func:`renamed_source`).
 ``pretrained_all``, ``finetuned_all``
     What the workflow's ``pretrain.enabled`` does with ``pretrain.tasks: []``: the seeded compact model
     pretrained on every task of the project (chip: ``TF`` with ``TF2`` and ``ATAC``, on the same training
@@ -114,11 +116,12 @@ AUTO_TRAIN = dict.fromkeys(
 )
 VARIANTS = ("prev_default", "new_default", "auto_unseeded", "pretrained", "finetuned", "finetuned_head",
             "pretrained_seeded", "finetuned_seeded", "finetuned_seeded_head", "finetuned_seeded_full",
-            "pretrained_all", "finetuned_all", "pretrained_big", "finetuned_big")  # fmt: skip
+            "pretrained_all", "finetuned_all", "pretrained_big", "finetuned_big", "finetuned_big_fresh")  # fmt: skip
 #: The pretrained model each fine-tuned variant starts from.
 SOURCES = {"finetuned": "pretrained", "finetuned_head": "pretrained", "finetuned_seeded": "pretrained_seeded",
            "finetuned_seeded_head": "pretrained_seeded", "finetuned_seeded_full": "pretrained_seeded",
-           "finetuned_all": "pretrained_all", "finetuned_big": "pretrained_big"}  # fmt: skip
+           "finetuned_all": "pretrained_all", "finetuned_big": "pretrained_big",
+           "finetuned_big_fresh": "pretrained_big"}  # fmt: skip
 #: Variants trained from random (or motif-seeded) filters on the small case alone.
 FROM_SCRATCH = ("prev_default", "new_default", "auto_unseeded", "pretrained_all:TF")
 #: The pretrained model: the compact tier's architecture, a few epochs on the bigger data.
@@ -321,6 +324,7 @@ def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, d
     pretrain = ctx.get("pretrain_train", PRETRAIN_TRAIN)
     source = {"init_from": str(out / SOURCES[name])} if name in SOURCES else {}
     staged = {**source, "finetune": "head", "unfreeze_epoch": 4}
+    fresh_row = {"init_from": str(renamed_source(out / SOURCES[name], "TF.other"))} if name.endswith("_fresh") else {}
     return {
         "prev_default": ("small", DEMO_MODEL, DEMO_TRAIN, None),
         "new_default": ("small", None, AUTO_TRAIN, known),
@@ -331,12 +335,26 @@ def _variant(name: str, ctx: dict, out: Path) -> tuple[str, dict | None, dict, d
         "finetuned_all": ("small", None, AUTO_TRAIN, source),
         "pretrained_big": ("big", None, AUTO_TRAIN, known),
         "finetuned_big": ("small", None, AUTO_TRAIN, source),
+        "finetuned_big_fresh": ("small", None, AUTO_TRAIN, fresh_row),
         "finetuned": ("small", None, AUTO_TRAIN, source),
         "finetuned_head": ("small", None, AUTO_TRAIN, staged),
         "finetuned_seeded": ("small", None, AUTO_TRAIN, source),
         "finetuned_seeded_head": ("small", None, AUTO_TRAIN, staged),
         "finetuned_seeded_full": ("small", None, AUTO_TRAIN, {**source, "trunk_lr_scale": 1.0}),
     }[name]
+
+
+def renamed_source(source: Path, task: str) -> Path:
+    """A copy of the model in ``source`` (next to it, ``<name>_as_other_task``) whose one task is named ``task``."""
+    import shutil
+
+    copy = source.parent / f"{source.name}_as_other_task"
+    if not (copy / "model.json").is_file():
+        copy.mkdir(exist_ok=True)
+        shutil.copy(source / "model.safetensors", copy / "model.safetensors")
+        meta = json.loads((source / "model.json").read_text())
+        (copy / "model.json").write_text(json.dumps({**meta, "tasks": [task]}, indent=2))
+    return copy
 
 
 def run_variant(name: str, ctx: dict, out: Path, seed: int, threads: int, suffix: str = "") -> dict:
@@ -464,7 +482,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     for name in args.cases:
         out = args.out / name
-        big = any(v in ("pretrained_big", "finetuned_big") for v in args.variants)
+        big = any("_big" in v for v in args.variants)
         ctx = prepare(name, out, args.threads, args.seed, big)
         ctx["pretrain_train"] = {**PRETRAIN_TRAIN, "epochs": args.pretrain_epochs}
         rows = [] if args.no_baselines else run_baselines(ctx, out, args.seed)
