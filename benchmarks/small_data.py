@@ -489,6 +489,9 @@ def main(argv: list[str] | None = None) -> None:
         model_seed = args.seed if args.model_seed is None else args.model_seed
         suffix = "" if model_seed == args.seed else f"@{model_seed}"
         variants = list(args.variants)
+        if name != "chip" and any("_big" in v for v in variants):  # the bigger project of the factor: chip only
+            log.info("%s: no bigger experiment of the same factor; the *_big variants are left out", name)
+            variants = [v for v in variants if "_big" not in v]
         if not suffix:
             variants += [SOURCES[v] for v in args.variants if v in SOURCES and SOURCES[v] not in variants]
         variants = list(dict.fromkeys(variants))
