@@ -175,8 +175,12 @@ def _adjoint(r: torch.Tensor, b: _Batch, cwms: torch.Tensor) -> torch.Tensor:
     return F.conv1d(r, cwms) * b.scale
 
 
-def _lipschitz(b: _Batch, cwms: torch.Tensor, n_iter: int = 30) -> torch.Tensor:
-    """Largest eigenvalue of ``AᵀA`` per region ``(B,)`` by power iteration from a fixed start."""
+def _lipschitz(b: _Batch, cwms: torch.Tensor, n_iter: int = 15) -> torch.Tensor:
+    """Largest eigenvalue of ``AᵀA`` per region ``(B,)`` by power iteration from a fixed start.
+
+    15 iterations come within 1.5 % of the eigenvalue on the yeast demo's windows (30: 0.5 %, against 100),
+    inside the 5 % margin of the solver's step ``0.95 / L``; each costs one full step.
+    """
     gen = torch.Generator().manual_seed(0)
     v = torch.rand(b.scale.shape, generator=gen).to(b.scale.device) + 0.5
     est = torch.ones(v.shape[0], device=v.device)
