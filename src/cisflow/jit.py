@@ -1,9 +1,9 @@
 """Compile the workflow's numba kernels into numba's on-disk cache once, when the environment is set up.
 
-memelite's TOMTOM and FIMO and cisflow's DeepSHAP kernels are numba functions cached on disk
-(``cache=True``, next to their modules in the environment). A fresh environment compiles each on its
-first call, inside the first workflow job that calls it: on 2 cores TOMTOM alone took 68 s of the yeast
-demo's motif stage, every time the demo ran in a new environment. ``make setup`` runs
+memelite's TOMTOM and FIMO, cisflow's DeepSHAP kernels and modisco-lite's are numba functions cached on
+disk (next to their modules in the environment). A fresh environment compiles each on its first call,
+inside the first workflow job that calls it: on 2 cores TOMTOM alone took 68 s of the yeast demo's motif
+stage, every time the demo ran in a new environment, and modisco-lite's ~24 s of its first run. ``make setup`` runs
 :func:`compile_kernels` after installing, so jobs find the kernels compiled; a job that finds no cache
 (another environment, a changed memelite) compiles as before. Nothing here changes a result.
 
@@ -51,8 +51,29 @@ def _deepshap() -> None:
         deepshap_scores(model, x, n_references=2, dtype=dtype)
 
 
-#: Kernel families: memelite's TOMTOM and FIMO (motif matching, PWM scans), cisflow's DeepSHAP kernels.
-KERNELS: dict[str, Callable[[], None]] = {"tomtom": _tomtom, "fimo": _fimo, "deepshap": _deepshap}
+def _modisco() -> None:
+    """modisco-lite's kernels, with the signatures its run compiles them for.
+
+    modisco-lite compiles them in forked children at the start of each run and caches them from its first
+    run on (``modiscolite.precompile``); its list of kernels is private, so a modisco-lite without it is
+    skipped (compiled in the first run, as before).
+    """
+    try:
+        from modiscolite import precompile
+
+        groups, signatures = precompile._kernels(), precompile._signatures
+    except AttributeError as exc:
+        raise ImportError(f"modisco-lite without precompile's kernel list: {exc}") from exc
+    for dispatcher, sig in (job for group in groups for job in group):
+        sig = sig if sig is not None else signatures.get(dispatcher)
+        if sig is not None:
+            dispatcher.enable_caching()
+            dispatcher.compile(sig)
+
+
+#: Kernel families: memelite's TOMTOM and FIMO (motif matching, PWM scans), cisflow's DeepSHAP kernels,
+#: modisco-lite's own.
+KERNELS: dict[str, Callable[[], None]] = {"tomtom": _tomtom, "fimo": _fimo, "deepshap": _deepshap, "modisco": _modisco}
 
 
 def compile_kernels(families: Sequence[str] | None = None) -> dict[str, float]:

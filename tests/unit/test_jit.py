@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cisflow import jit
 
 
@@ -20,6 +22,17 @@ def test_deepshap_kernels_land_in_the_cache_a_fresh_process_reads(tmp_path: Path
     # the fused kernels DeepSHAP of a Basset calls: ReLU multipliers times the gradient, max pooling with arg-max
     for kernel in ("relu_scale-", "maxpool-"):
         assert any(name.startswith("_rescale.") and f".{kernel}" in name for name in index), (kernel, index)
+
+
+def test_modisco_lite_kernels_land_in_the_cache(tmp_path: Path) -> None:
+    pytest.importorskip("modiscolite")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    code = "from cisflow.jit import compile_kernels; print(compile_kernels(['modisco']))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    index = {p.name.split("-")[0] for p in tmp_path.rglob("*.nbi")}
+    # the kernels of modisco-lite's seqlet clustering its first run would otherwise compile
+    assert {"gapped_kmer._gkmer_rows", "affinitymat._sparse_mm_dot_rows", "util._perplexity_betas"} <= index, index
 
 
 def test_a_family_whose_package_is_missing_is_skipped(monkeypatch) -> None:
