@@ -171,7 +171,7 @@ def test_fit_screening_and_active_set_keep_the_full_problems_optimum(monkeypatch
     c = torch.zeros_like(b.scale)
     c[fit["region"], fit["motif"], fit["position"]] = torch.as_tensor(fit["coefficient"])
     lam_k = torch.as_tensor(np.repeat(lam, 2), dtype=torch.float32)[None, :, None]
-    slack = fitmod._adjoint(b.y - fitmod._forward(c, b, cwms, sparse_below=0), b, cwms) - lam_k
+    slack = fitmod._adjoint(b.y - fitmod._forward(c, b, cwms, scatter_below=0), b, cwms) - lam_k
     assert float(slack.max()) < 0.01  # no coefficient left at zero would lower the objective
     assert float(slack[c > 0].abs().max()) < 0.01  # every non-zero one sits where its gradient vanishes
 

@@ -157,14 +157,14 @@ def _place(n: torch.Tensor, k: torch.Tensor, p: torch.Tensor, weights: torch.Ten
     return out.view(batch, 4, length)
 
 
-def _forward(c: torch.Tensor, b: _Batch, cwms: torch.Tensor, sparse_below: float = 0.005) -> torch.Tensor:
+def _forward(c: torch.Tensor, b: _Batch, cwms: torch.Tensor, scatter_below: float = 0.005) -> torch.Tensor:
     """``A c``: the reconstruction ``(B, 4, L)`` of coefficients ``c`` ``(B, K, P)``.
 
-    From the non-zero coefficients alone when fewer than ``sparse_below`` of them are non-zero (the
+    From the non-zero coefficients alone when fewer than ``scatter_below`` of them are non-zero (the
     usual case: the fit is sparse), else as a transposed convolution.
     """
     nonzero = c.nonzero()
-    if len(nonzero) >= sparse_below * c.numel():
+    if len(nonzero) >= scatter_below * c.numel():
         return F.conv_transpose1d(c * b.scale, cwms) * b.x
     n, k, p = nonzero.unbind(1)
     return _place(n, k, p, c[n, k, p] * b.scale[n, k, p], b, cwms) * b.x
@@ -256,6 +256,12 @@ class _Active:
     def subset(self, keep: torch.Tensor, b: _Batch, lambdas: torch.Tensor) -> _Active:
         """The coefficients ``keep`` (bool ``(A,)``)."""
         return _Active(self.n[keep], self.k[keep], self.p[keep], self.c[keep], self.z[keep], b, lambdas)
+
+    def on_rows(self, kept: torch.Tensor, b: _Batch, lambdas: torch.Tensor) -> _Active:
+        """The same coefficients in the batch ``b`` of the regions ``kept`` (bool over the old batch), all of
+        which hold every coefficient of this set."""
+        n = (torch.cumsum(kept, 0) - 1)[self.n]
+        return _Active(n, self.k, self.p, self.c, self.z, b, lambdas)
 
     def forward(self, v: torch.Tensor, b: _Batch, cwms: torch.Tensor) -> torch.Tensor:
         """``A v`` ``(B, 4, L)`` for active-set values ``v``, from its non-zero entries only."""
@@ -402,9 +408,8 @@ def _solve_active(
         safe = _may_be_nonzero(a[n] * correlation, active.column_norm, gap[n], b.y.shape[2], active.lam)
         active = active.subset(running[n] & safe, b, lambdas)
         if running.sum() <= len(running) // 2:  # drop the finished regions from the batch
-            active.n = (torch.cumsum(running, 0) - 1)[active.n]
-            rows, b, t, step, running = rows[running], _rows(b, running), t[running], step[running], running[running]
-            active = active.subset(torch.ones_like(active.n, dtype=torch.bool), b, lambdas)
+            rows, b, t, step = rows[running], _rows(b, running), t[running], step[running]
+            active, running = active.on_rows(running, b, lambdas), running[running]
 
 
 def _extract(
