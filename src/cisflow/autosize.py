@@ -25,8 +25,12 @@ positive rows of a training npz):
     already says. None with the Basset, an explicit model or ``init_from``.
 
 ``learning_rate`` and ``weight_decay`` follow the model: with an explicit model (not ``auto``) they
-resolve to Adam's usual 1e-3 and no weight decay. A key the user sets is never changed. The choice
-(:func:`resolve_auto`'s record) is logged in one line and stored in ``model.json`` (``auto``).
+resolve to Adam's usual 1e-3 and no weight decay. A model started from a trained one (``init_from``) with
+``name: auto`` takes that model's architecture, and with it the optimiser settings of the tier the
+architecture belongs to (:func:`model_tier`: the compact model's 1e-3 and weight decay 1e-4, the Basset's
+3e-4 and none; another architecture Adam's usual), as the same model trained from scratch gets them.
+A key the user sets is never changed. The choice (:func:`resolve_auto`'s record) is logged in one line and
+stored in ``model.json`` (``auto``).
 """
 
 from __future__ import annotations
@@ -64,6 +68,11 @@ COMPACT_TRAIN: dict[str, Any] = {"learning_rate": 0.001, "weight_decay": 0.0001,
 BASSET_TRAIN: dict[str, Any] = {"learning_rate": 0.0003, "weight_decay": 0.0, "epochs": 30, "patience": 5}
 #: Optimiser settings with an explicit model (Adam's usual rate, no weight decay).
 EXPLICIT_MODEL_TRAIN: dict[str, Any] = {"learning_rate": 0.001, "weight_decay": 0.0}
+#: The tiers' models and budgets by tier name.
+TIERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "compact": (COMPACT_MODEL, COMPACT_TRAIN),
+    "basset": (BASSET_MODEL, BASSET_TRAIN),
+}
 #: ``train`` keys whose default is ``auto``.
 AUTO_TRAIN_KEYS = (
     "learning_rate", "weight_decay", "epochs", "patience", "positive_repeats", "jitter", "reverse_complement",
@@ -114,6 +123,21 @@ def choose(n_positives: int, bin_size: int | None = None) -> dict[str, Any]:
     return {"tier": "compact" if compact else "basset", "model": _copy(model), "train": train}
 
 
+def model_tier(model_cfg: Mapping[str, Any]) -> str | None:
+    """The tier (``compact`` or ``basset``) whose model ``model_cfg`` (``{"name", "params"}``) is, parameters
+    compared after the model's defaults are filled in; None for any other architecture."""
+    from cisflow.models import model_params
+
+    def filled(cfg: Mapping[str, Any]) -> dict[str, Any]:
+        params = {**model_params(str(cfg["name"])), **dict(cfg.get("params") or {})}
+        return {k: list(v) if isinstance(v, list | tuple) else v for k, v in params.items()}
+
+    for tier, (model, _) in TIERS.items():
+        if model_cfg.get("name") == model["name"] and filled(model_cfg) == filled(model):
+            return tier
+    return None
+
+
 def _copy(model: Mapping[str, Any]) -> dict[str, Any]:
     """A deep copy of a model config (params lists copied)."""
     params = {k: list(v) if isinstance(v, list | tuple) else v for k, v in model["params"].items()}
@@ -125,6 +149,7 @@ def resolve_auto(
     train_cfg: Mapping[str, Any] | None,
     n_positives: int,
     bin_size: int | None = None,
+    from_source: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """Replace every ``auto`` (and every missing key of :data:`AUTO_TRAIN_KEYS`) by its data-size default.
 
@@ -138,31 +163,46 @@ def resolve_auto(
         Positive training sequences (:func:`count_positives`, or the loader's positive bins).
     bin_size
         Bin width of the genome track (for ``jitter``); None on the simulation track.
+    from_source
+        ``model_cfg`` is the architecture of the ``init_from`` model, taken with ``name: auto``: ``learning_rate``
+        and ``weight_decay`` are those of its tier (:func:`model_tier`; Adam's usual for another architecture),
+        not an explicit model's.
 
     Returns
     -------
     model_cfg, train_cfg, record
-        Concrete configs, and the choice (``n_positives``, ``tier``, ``resolved`` ``{key: value}``) or None
-        when nothing was ``auto``.
+        Concrete configs, and the choice (``n_positives``, ``tier``, ``resolved`` ``{key: value}``; with
+        ``from_source`` also ``source_tier``, the source architecture's tier or None) or None when nothing was
+        ``auto``.
     """
     choice = choose(n_positives, bin_size)
     train = dict(train_cfg or {})
     resolved: dict[str, Any] = {}
     model = dict(model_cfg) if model_cfg is not None else None
+    source_tier = None
     if model_is_auto(model_cfg):
         model = choice["model"]
         resolved["model"] = model
+        optimiser = choice["train"]
+    elif from_source:
+        source_tier = model_tier(model)  # type: ignore[arg-type]
+        optimiser = TIERS[source_tier][1] if source_tier else EXPLICIT_MODEL_TRAIN
+    else:
+        optimiser = EXPLICIT_MODEL_TRAIN
     for key in AUTO_TRAIN_KEYS:
         if is_auto(train.get(key, AUTO)):
-            pick = choice["train"][key] if resolved.get("model") or key not in EXPLICIT_MODEL_TRAIN else None
-            train[key] = EXPLICIT_MODEL_TRAIN[key] if pick is None else pick
+            train[key] = optimiser[key] if key in EXPLICIT_MODEL_TRAIN else choice["train"][key]
             resolved[key] = train[key]
     if not resolved:
         return model, train, None  # type: ignore[return-value]
     record = {"n_positives": int(n_positives), "tier": choice["tier"], "resolved": resolved}
+    note = ""
+    if from_source and not resolved.get("model"):
+        record["source_tier"] = source_tier
+        note = f"; learning_rate and weight_decay of the init_from model's tier ({source_tier or 'none: Adam'})"
     log.info(
-        "data-size defaults for %d positive training sequences (%s): %s", n_positives, choice["tier"],
-        "; ".join(f"{k} {_text(v)}" for k, v in resolved.items()),
+        "data-size defaults for %d positive training sequences (%s): %s%s", n_positives, choice["tier"],
+        "; ".join(f"{k} {_text(v)}" for k, v in resolved.items()), note,
     )  # fmt: skip
     return model, train, record  # type: ignore[return-value]
 

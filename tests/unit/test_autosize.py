@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from cisflow._testing.artifacts import write_dataset
-from cisflow.autosize import auto_motif_filters, choose, count_positives, positive_repeats, resolve_auto
+from cisflow.autosize import (
+    BASSET_MODEL,
+    COMPACT_MODEL,
+    auto_motif_filters,
+    choose,
+    count_positives,
+    model_tier,
+    positive_repeats,
+    resolve_auto,
+)
 from cisflow.errors import CisflowError
 from cisflow.genome import Genome
 from cisflow.labels import Labels
@@ -49,6 +58,28 @@ def test_resolve_auto_keeps_every_user_choice(caplog) -> None:
     keys = ("learning_rate", "weight_decay", "epochs", "patience", "positive_repeats", "jitter", "reverse_complement")
     concrete = {k: 1 for k in keys} | {"reverse_complement": False, "jitter": 0}
     assert resolve_auto(explicit, concrete, 300, 100) == (explicit, concrete, None)
+
+
+def test_a_source_architecture_brings_its_tiers_optimiser(caplog) -> None:
+    """``from_source`` (an ``init_from`` model's architecture under ``name: auto``): learning rate and weight decay of
+    the tier the architecture belongs to; the rest of the budget follows the data size, as always."""
+    assert model_tier(COMPACT_MODEL) == "compact" and model_tier(BASSET_MODEL) == "basset"
+    no_hidden = {k: v for k, v in COMPACT_MODEL["params"].items() if k != "hidden"}
+    assert model_tier({"name": "deepbind", "params": no_hidden}) == "compact"  # hidden 32 is DeepBind's default
+    assert model_tier({"name": "deepbind", "params": {"num_filters": 64}}) is None
+    assert model_tier({"name": "basset", "params": {**BASSET_MODEL["params"], "dropout": 0.5}}) is None
+    cases = ((COMPACT_MODEL, 0.001, 0.0001, "compact"), (BASSET_MODEL, 0.0003, 0.0, "basset"),
+             ({"name": "deepbind", "params": {"num_filters": 8}}, 0.001, 0.0, None))  # fmt: skip
+    for model_cfg, rate, decay, tier in cases:
+        with caplog.at_level(logging.INFO, logger="cisflow.autosize"):
+            _, train, record = resolve_auto(model_cfg, {}, 483, 200, from_source=True)
+        assert (train["learning_rate"], train["weight_decay"], record["source_tier"]) == (rate, decay, tier)
+        assert (train["epochs"], train["patience"], train["positive_repeats"]) == (40, 6, 6)  # 483 positives
+        assert f"init_from model's tier ({tier or 'none: Adam'})" in caplog.records[-1].getMessage()
+    _, train, record = resolve_auto(COMPACT_MODEL, {}, 483, 200)  # named explicitly: Adam's usual, no tier
+    assert train["weight_decay"] == 0.0 and "source_tier" not in record
+    _, train, record = resolve_auto(COMPACT_MODEL, {"weight_decay": 0.5}, 5000, 200, from_source=True)
+    assert train["weight_decay"] == 0.5 and train["learning_rate"] == 0.001 and record["source_tier"] == "compact"
 
 
 def test_train_config_auto_values_and_errors() -> None:

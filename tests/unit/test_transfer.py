@@ -233,6 +233,26 @@ def test_finetune_all_maps_heads_and_records_the_source(tmp_path, data, pretrain
     assert record["source"]["tasks"] == ["gata", "ebox"] and record["finetune"] == "all"
 
 
+def test_finetuning_gets_the_optimiser_of_the_source_architectures_tier(tmp_path, data) -> None:
+    """``init_from`` with ``name: auto``: a source of the compact tier's architecture brings that tier's weight decay
+    (1e-4, as the same model from scratch gets), recorded in model.json and used by both optimiser groups; the
+    same architecture named explicitly keeps an explicit model's (no weight decay)."""
+    from cisflow.autosize import COMPACT_MODEL
+
+    source = tmp_path / "compact"
+    _fit(data, "gata", source, COMPACT_MODEL, {**TRAIN, "epochs": 2}, 0, None)
+    train = {**TRAIN, "epochs": 1, "learning_rate": "auto", "weight_decay": "auto"}
+    for model_cfg, decay, tier in ((None, 0.0001, {"source_tier": "compact"}), (COMPACT_MODEL, 0.0, {})):
+        out = tmp_path / f"ft_{decay}"
+        _fit(data, "gata", out, model_cfg, train, 0, {"init_from": str(source)})
+        meta = json.loads((out / "model.json").read_text())
+        assert meta["train_config"]["weight_decay"] == decay and meta["train_config"]["learning_rate"] == 0.001
+        assert meta["auto"]["resolved"]["weight_decay"] == decay
+        assert {k: v for k, v in meta["auto"].items() if k == "source_tier"} == tier
+        groups = torch.load(out / "checkpoint.pt", weights_only=True)["optimizer"]["param_groups"]
+        assert [(g["lr"], g["weight_decay"]) for g in groups] == [(0.0001, decay), (0.001, decay)]
+
+
 @pytest.mark.parametrize("name", ["deepbind", "basset"])
 def test_head_only_keeps_the_trunk_exactly(tmp_path, data, pretrained, name) -> None:
     init = {"init_from": str(pretrained[name]), "finetune": "head"}

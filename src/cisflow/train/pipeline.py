@@ -199,6 +199,7 @@ def train_model(
     model_cfg, init = split_model_config(model_cfg, init)
     check_train_config(train_cfg)
     source = read_source(init.init_from) if init.init_from is not None else None
+    from_source = source is not None and model_is_auto(model_cfg)  # its architecture and its tier's optimiser
     if source is not None:
         model_cfg = source_model_config(model_cfg, source[1], init.init_from)
     if not model_is_auto(model_cfg):
@@ -207,7 +208,7 @@ def train_model(
         data = _load_data(train_npz, valid_npz, tasks)
     else:
         data = _load_loader_data(train_batches, valid_npz, tasks)
-    model_cfg, cfg, auto = _resolve_auto(model_cfg, check_train_config(train_cfg), data, train_batches)
+    model_cfg, cfg, auto = _resolve_auto(model_cfg, check_train_config(train_cfg), data, train_batches, from_source)
     device, outputs = resolve_device(device), _check_outputs(outputs)
     config = _run_identity(model_cfg, cfg, seed, data, data_files, train_batches)
     tasks, length, signals = config["tasks"], config["input_length"], config["signal_names"]
@@ -286,14 +287,15 @@ def _epochs(
     return seconds
 
 
-def _resolve_auto(model_cfg, train_cfg, data, batches) -> tuple[dict, dict[str, Any], dict | None]:
+def _resolve_auto(model_cfg, train_cfg, data, batches, from_source=False) -> tuple[dict, dict[str, Any], dict | None]:
     """Model and train configs with every ``auto`` resolved from the training positives (:mod:`cisflow.autosize`),
-    checked; and the record of what was chosen (None when nothing was ``auto``)."""
+    checked; and the record of what was chosen (None when nothing was ``auto``). ``from_source``: the model is an
+    ``init_from`` model's architecture taken with ``name: auto`` (:func:`cisflow.autosize.resolve_auto`)."""
     if batches is not None:
         n_positives, bin_size = batches.n_positives, batches.bin_size
     else:
         n_positives, bin_size = count_positives(data["train"]["labels"]), None
-    model_cfg, train_cfg, auto = resolve_auto(model_cfg, train_cfg, n_positives, bin_size)
+    model_cfg, train_cfg, auto = resolve_auto(model_cfg, train_cfg, n_positives, bin_size, from_source)
     check_model_config(model_cfg)
     model_cfg = json.loads(json.dumps({"name": model_cfg["name"], "params": dict(model_cfg.get("params") or {})}))
     return model_cfg, check_train_config(train_cfg), auto
