@@ -69,10 +69,12 @@ default, the new default and ``auto_unseeded``).
 Usage::
 
     python benchmarks/small_data.py [--out benchmarks/out/small_data] [--cases yeast chip]
-        [--variants NAME ...] [--pretrain-epochs 12] [--threads 2] [--seed 1] [--model-seed 2]
+        [--variants NAME ...] [--pretrain-epochs 12] [--threads 2] [--seed 1] [--model-seed 1 2 3]
 
-``--model-seed S`` trains the variants asked for again with seed S (folders and rows ``NAME@S``) on the same
-project and datasets; a fine-tuned variant starts from the pretrained model of ``--seed`` (train it first).
+``--model-seed S ...`` trains the variants asked for with each seed S (folders and rows ``NAME@S``; seed ``--seed``
+keeps the plain ``NAME``) on the same project and datasets; a fine-tuned variant starts from the pretrained model
+of ``--seed`` for every S. With more than one seed a second table gives each variant's mean ± SD (sample SD) of
+the held-out auROC / auPRC over the seeds, and the verdicts are drawn on the means.
 
 Every step is kept on disk under ``--out``: a rerun skips what is done, so the benchmark can be run in
 parts (e.g. one case or a few variants per call).
@@ -431,6 +433,31 @@ def _suffix(variant: str) -> str:
     return "@" + variant.split("@")[1].split(":")[0] if "@" in variant else ""
 
 
+def seed_summary(rows: list[dict]) -> dict[str, dict]:
+    """Per variant (row name without its ``@S``) with rows from more than one model seed: ``seeds`` (their
+    number) and the mean and sample SD (ddof 1) of ``test_auroc`` and ``test_auprc`` over them."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if "cpu_s" in r or "epochs" in r:  # a trained model's row (the baselines have one row, no seed)
+            groups.setdefault(r["variant"].replace(_suffix(r["variant"]), ""), []).append(r)
+    summary = {}
+    for name, group in groups.items():
+        if len(group) > 1:
+            summary[name] = {"seeds": len(group)}
+            for key in ("test_auroc", "test_auprc"):
+                values = np.array([r[key] for r in group], float)
+                summary[name][key] = (float(values.mean()), float(values.std(ddof=1)))
+    return summary
+
+
+def _print_seeds(summary: dict[str, dict]) -> None:
+    """The mean ± SD table of :func:`seed_summary`."""
+    print(f"\n{'model (over seeds)':<24}{'seeds':>6}{'test auROC':>20}{'test auPRC':>20}")
+    for name, s in summary.items():
+        (roc, roc_sd), (prc, prc_sd) = s["test_auroc"], s["test_auprc"]
+        print(f"{name:<24}{s['seeds']:>6}{f'{roc:.3f} +- {roc_sd:.3f}':>20}{f'{prc:.4f} +- {prc_sd:.4f}':>20}")
+
+
 def _print_case(name: str, rows: list[dict]) -> None:
     """The case's table and its two verdicts (new default vs best baseline, fine-tuning vs scratch)."""
     print(f"\n== {name}")
@@ -440,8 +467,12 @@ def _print_case(name: str, rows: list[dict]) -> None:
         valid = f"{r['valid_auprc']:.3f}" if "valid_auprc" in r else ""
         cpu = f"{r['cpu_s']:.0f}" if r.get("cpu_s") == r.get("cpu_s") and "cpu_s" in r else ""
         print(f"{r['variant']:<24}{r['model'][:21]:<22}{r.get('n_pos', ''):>6}{r.get('epochs', ''):>8}{valid:>12}"
-              f"{r['test_auroc']:>11.3f}{r['test_auprc']:>11.3f}{cpu:>8}")  # fmt: skip
+              f"{r['test_auroc']:>11.3f}{r['test_auprc']:>11.4f}{cpu:>8}")  # fmt: skip
     by = {r["variant"].replace(_suffix(r["variant"]), ""): r["test_auprc"] for r in rows}
+    summary = seed_summary(rows)
+    if summary:  # several model seeds: the verdicts on the means
+        _print_seeds(summary)
+        by |= {k: v["test_auprc"][0] for k, v in summary.items()}
     base = max((r for r in rows if r["variant"] in ("pwm", "kmer", "gkm")), key=lambda r: r["test_auprc"], default=None)
     if base is not None and "new_default" in by:
         verdict = ">=" if by["new_default"] >= base["test_auprc"] else "<"
@@ -471,9 +502,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--model-seed",
         type=int,
+        nargs="+",
         default=None,
-        help="train the variants with this seed (default --seed) into NAME@SEED folders; the project, datasets "
-        "and fine-tuned variants' pretrained sources stay those of --seed (train them first)",
+        help="train the variants with each of these seeds (default --seed) into NAME@SEED folders (NAME for "
+        "--seed); the project, datasets and fine-tuned variants' pretrained sources stay those of --seed; with "
+        "several seeds, a mean +- SD table",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -486,17 +519,17 @@ def main(argv: list[str] | None = None) -> None:
         ctx = prepare(name, out, args.threads, args.seed, big)
         ctx["pretrain_train"] = {**PRETRAIN_TRAIN, "epochs": args.pretrain_epochs}
         rows = [] if args.no_baselines else run_baselines(ctx, out, args.seed)
-        model_seed = args.seed if args.model_seed is None else args.model_seed
-        suffix = "" if model_seed == args.seed else f"@{model_seed}"
         variants = list(args.variants)
         if name != "chip" and any("_big" in v for v in variants):  # the bigger project of the factor: chip only
             log.info("%s: no bigger experiment of the same factor; the *_big variants are left out", name)
             variants = [v for v in variants if "_big" not in v]
-        if not suffix:
-            variants += [SOURCES[v] for v in args.variants if v in SOURCES and SOURCES[v] not in variants]
-        variants = list(dict.fromkeys(variants))
-        variants.sort(key=lambda v: not v.startswith("pretrained"))
-        for variant in variants:
+        sources = [SOURCES[v] for v in variants if v in SOURCES]
+        jobs = [(v, args.seed) for v in dict.fromkeys(sources)]  # the pretrained sources: seed --seed only
+        for model_seed in dict.fromkeys(args.model_seed or [args.seed]):
+            ordered = sorted(dict.fromkeys(variants), key=lambda v: not v.startswith("pretrained"))
+            jobs += [(v, model_seed) for v in ordered if (v, model_seed) not in jobs]
+        for variant, model_seed in jobs:
+            suffix = "" if model_seed == args.seed else f"@{model_seed}"
             rows += run_variant(variant, ctx, out, model_seed, args.threads, suffix)
         _print_case(name, rows)
 
