@@ -153,6 +153,7 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
         raise CisflowError(f"model: {exc}", source) from exc
     _check_init_from(init.init_from, source, base)
     _check_model_fits(config, model, source)
+    _check_motif_model(config, source)
     _check_motif_windows(config, source)
 
 
@@ -485,6 +486,37 @@ def _check_model_fits(config: dict, model: dict, source: str | Path) -> None:
         check_model_config(arch, length)
     except CisflowError as exc:
         raise CisflowError(f"model: {exc} (for {length} bp inputs)", source) from exc
+
+
+def motif_model_configs(config: Mapping[str, Any]) -> tuple[dict, dict]:
+    """The motif model's ``model`` section (``name``, ``params``) and ``train`` section: the run's ``train``
+    section with the keys of ``motif_model.train`` replaced."""
+    opts = config["motif_model"]
+    model = {"name": opts["name"], "params": deepcopy(opts["params"])}
+    return model, {**deepcopy(config["train"]), **deepcopy(opts["train"])}
+
+
+def _check_motif_model(config: dict, source: str | Path) -> None:
+    """With ``motif_model.enabled``: its ``train`` keys are train-section keys with valid values, and its
+    architecture builds for the input length."""
+    from cisflow.models import check_model_config
+
+    opts = config.get("motif_model", {})
+    if not opts.get("enabled"):
+        return
+    # the train section's schema, nested so that an error names motif_model.train.<key>
+    section = {"type": "object", "properties": {"train": load_schema("config")["properties"]["train"]}}
+    wrapper = {"type": "object", "properties": {"motif_model": section}}
+    errors = jsonschema.Draft202012Validator(wrapper).iter_errors({"motif_model": {"train": opts["train"]}})
+    errors = sorted(errors, key=lambda e: len(e.absolute_path))
+    if errors:
+        raise CisflowError(_describe(errors[0], wrapper), source)
+    model, _ = motif_model_configs(config)
+    length = _input_length(config)
+    try:
+        check_model_config(model, length)
+    except CisflowError as exc:
+        raise CisflowError(f"motif_model: {exc} (for {length} bp inputs)", source) from exc
 
 
 def _check_motif_windows(config: dict, source: str | Path) -> None:

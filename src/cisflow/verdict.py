@@ -122,25 +122,44 @@ def log_verdict(table: pd.DataFrame, metric: str = METRIC) -> list[dict[str, Any
     return wins
 
 
-def read_verdict(comparison_tsv: str | Path, metric: str = METRIC) -> list[dict[str, Any]]:
-    """:func:`baseline_wins` of a comparison TSV (the ``compare_models`` output); CisflowError naming a bad file."""
+def _read_table(comparison_tsv: str | Path, metric: str) -> pd.DataFrame:
+    """A comparison TSV (the ``compare_models`` output) with its ``model``, ``task`` and ``metric`` columns;
+    CisflowError naming a missing or bad file."""
     path = require_file(comparison_tsv, "model comparison table")
     try:
         table = pd.read_csv(path, sep="\t")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CisflowError(f"not a readable TSV ({exc.__class__.__name__})", path) from exc
     try:
-        return baseline_wins(table, metric)
+        _check_table(table, metric)
     except CisflowError as exc:
         raise CisflowError(str(exc), path) from exc
+    return table
+
+
+def read_verdict(comparison_tsv: str | Path, metric: str = METRIC, cnn: str | None = None) -> list[dict[str, Any]]:
+    """:func:`baseline_wins` of a comparison TSV; CisflowError naming a bad file.
+
+    ``cnn``: judge only this CNN row (the other CNNs left out); default every CNN (the best one counts).
+    """
+    table = _read_table(comparison_tsv, metric)
+    if cnn is not None:
+        table = table[[not is_cnn(m) or m == cnn for m in table["model"]]]
+    return baseline_wins(table, metric)
+
+
+#: The comparison row of the motif model (``motif_model.enabled``): the CNN the motifs are read from.
+MOTIF_MODEL_ROW = "cnn_motifs"
 
 
 def warn_motifs(comparison_tsv: str | Path, metric: str = METRIC) -> list[dict[str, Any]]:
     """Log one warning line when the motifs are read from a CNN that lost to a baseline (:func:`read_verdict`).
 
-    Returns the wins (empty when the CNN was at least as good as every baseline on every task).
+    The CNN judged is the motif model's row (:data:`MOTIF_MODEL_ROW`) when the table has one, else the best
+    CNN. Returns the wins (empty when that CNN was at least as good as every baseline on every task).
     """
-    wins = read_verdict(comparison_tsv, metric)
+    has_motif_model = MOTIF_MODEL_ROW in set(_read_table(comparison_tsv, metric)["model"])
+    wins = read_verdict(comparison_tsv, metric, cnn=MOTIF_MODEL_ROW if has_motif_model else None)
     line = verdict_line(wins, metric)
     if line is not None:
         log.warning("motifs come from a CNN that lost to a baseline: %s", line)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cisflow.config import check_inputs, load_config, validate_config
+from cisflow.config import check_inputs, load_config, motif_model_configs, validate_config
 from cisflow.errors import CisflowError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,6 +159,29 @@ def test_pretrain_section_is_checked_before_jobs():
     bad = _simulation_config() | {"pretrain": {"enabled": True, "tasks": ["a", "a"]}}
     with pytest.raises(CisflowError, match=r"pretrain.tasks: .* has non-unique elements"):
         validate_config(bad)
+
+
+def test_motif_model_section_is_checked_before_jobs():
+    """motif_model: off by default; its train keys replace the train section's; a key that is not a train key,
+    a bad value or an architecture that does not build stops the run naming the key."""
+    config = validate_config(_simulation_config())
+    assert config["motif_model"] == {"enabled": False, "name": "deepbind", "params": {}, "train": {}}
+    config["motif_model"] |= {"enabled": True, "params": {"num_filters": 8, "conv_width": 9}, "train": {"epochs": 3}}
+    check_inputs(config, "c.yaml", base_dir=REPO)
+    model, train = motif_model_configs(config)
+    assert model == {"name": "deepbind", "params": {"num_filters": 8, "conv_width": 9}}
+    assert train == config["train"] | {"epochs": 3} and train["epochs"] == 3 != config["train"]["epochs"]
+    for change, message in (
+        ({"train": {"epoch": 3}}, r"c.yaml: unknown key 'epoch' \(did you mean 'epochs'\?\) in motif_model.train"),
+        ({"train": {"learning_rate": -1}}, r"c.yaml: motif_model.train.learning_rate: -1 is less than"),
+        ({"params": {"conv_width": 5000}}, r"c.yaml: motif_model: .* \(for \d+ bp inputs\)"),
+    ):
+        bad = validate_config(_simulation_config())
+        bad["motif_model"] |= {"enabled": True, **change}
+        with pytest.raises(CisflowError, match=message):
+            check_inputs(bad, "c.yaml", base_dir=REPO)
+    with pytest.raises(CisflowError, match=r"motif_model.name: 'auto' is not one of"):
+        validate_config(_simulation_config() | {"motif_model": {"name": "auto"}})
 
 
 def test_pretrain_tasks_name_training_tasks():

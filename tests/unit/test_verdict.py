@@ -146,3 +146,23 @@ def _cnn_wins(tmp_path):
     path = tmp_path / "cnn_wins.tsv"
     mark_best(_table()[_table()["task"] == "B"]).to_csv(path, sep="\t", index=False)
     return path
+
+
+def test_motif_warning_judges_the_motif_model(tmp_path, caplog) -> None:
+    """With a motif model (row cnn_motifs) the motif stage's warning judges it, not the best CNN: the model wins
+    task B, the motif model loses it to the k-mer baseline; the run's verdict still counts the best CNN."""
+    rows = [("cnn", "B", 0.95, 0.60), ("cnn_motifs", "B", 0.90, 0.40), ("kmer", "B", 0.90, 0.45)]
+    table = pd.DataFrame(rows, columns=["model", "task", "auroc", "auprc"])
+    path = tmp_path / "comparison.tsv"
+    mark_best(table).to_csv(path, sep="\t", index=False)
+    assert read_verdict(path) == []
+    with caplog.at_level(logging.WARNING, logger="cisflow.verdict"):
+        wins = warn_motifs(path)
+    assert wins == [{"task": "B", "cnn": "cnn_motifs", "cnn_value": 0.40, "baseline": "kmer", "baseline_value": 0.45}]
+    assert [r.getMessage() for r in caplog.records] == [
+        "motifs come from a CNN that lost to a baseline: a baseline beats the CNN on the held-out data "
+        "(auPRC; B: kmer 0.450 > cnn_motifs 0.400)"
+    ]
+    table.loc[1, "auprc"] = 0.50  # the motif model beats the baseline: no warning
+    mark_best(table).to_csv(path, sep="\t", index=False)
+    assert warn_motifs(path) == []

@@ -3,7 +3,7 @@
 from snakemake.utils import validate
 
 from cisflow.cellsignal import signal_files
-from cisflow.config import check_samples_config, schema_path
+from cisflow.config import check_samples_config, motif_model_configs, schema_path
 from cisflow.genome import fasta_sizes, indexed_fasta_name
 from cisflow.samples import read_sample_sheet
 from cisflow.submissions import submission_paths
@@ -239,6 +239,21 @@ def pretrain_model_params():
     )
 
 
+MOTIF_MODEL_DIR = "results/motif_model"
+
+
+def explained_model():
+    """The directory of the model the interpretation and motif stages read: the motif model's with
+    motif_model.enabled (a second model trained for its motifs), else the model's."""
+    return MOTIF_MODEL_DIR if config["motif_model"]["enabled"] else "results/train"
+
+
+def motif_model_params():
+    """The motif model's model and train sections (cisflow.config.motif_model_configs), canonical."""
+    model, train = motif_model_configs(config)
+    return canonical(model), canonical(train)
+
+
 def denoise_samples():
     """ATAC samples to denoise (denoise.samples, else every ATAC sample); none unless denoise.enabled."""
     opts = config["denoise"]
@@ -286,6 +301,8 @@ def all_outputs():
         "results/evaluate/curves_vs_baselines.png",
         "results/interpret/summary.tsv",
     ]
+    if config["motif_model"]["enabled"]:
+        targets.append(f"{MOTIF_MODEL_DIR}/evaluate/metrics.json")
     if config["motifs"]["enabled"]:
         targets.append("results/motifs/motifs.html")
     if config["track"] == "simulation":

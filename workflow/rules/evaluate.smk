@@ -40,6 +40,23 @@ rule evaluate:
         "../../scripts/evaluate.py"
 
 
+use rule evaluate as evaluate_motif_model with:
+    input:
+        unpack(genome_inputs),
+        model=f"{MOTIF_MODEL_DIR}/model.safetensors",
+        meta=f"{MOTIF_MODEL_DIR}/model.json",
+        test="results/data/test.npz",
+    output:
+        metrics=f"{MOTIF_MODEL_DIR}/evaluate/metrics.json",
+        table=f"{MOTIF_MODEL_DIR}/evaluate/metrics.tsv",
+        predictions=f"{MOTIF_MODEL_DIR}/evaluate/predictions.npz",
+        curves=f"{MOTIF_MODEL_DIR}/evaluate/curves.png",
+    log:
+        "logs/evaluate_motif_model/evaluate_motif_model.log",
+    benchmark:
+        "results/benchmarks/evaluate_motif_model/evaluate_motif_model.tsv"
+
+
 rule baselines:
     input:
         unpack(genome_inputs),
@@ -76,6 +93,17 @@ rule baselines:
 rule compare_models:
     input:
         cnn="results/evaluate/metrics.json",
+        # motif_model.enabled: the model the motifs are read from, a row of its own (cnn_motifs)
+        motif_model=(
+            f"{MOTIF_MODEL_DIR}/evaluate/metrics.json"
+            if config["motif_model"]["enabled"]
+            else []
+        ),
+        motif_model_predictions=(
+            f"{MOTIF_MODEL_DIR}/evaluate/predictions.npz"
+            if config["motif_model"]["enabled"]
+            else []
+        ),
         baselines=expand(
             "results/baselines/{baseline}/metrics.json", baseline=BASELINES
         ),

@@ -1,8 +1,9 @@
 rule interpret:
     input:
         unpack(genome_inputs),
-        model="results/train/model.safetensors",
-        meta="results/train/model.json",
+        # the motif model with motif_model.enabled, else the model (explained_model)
+        model=f"{explained_model()}/model.safetensors",
+        meta=f"{explained_model()}/model.json",
         data=expand("results/data/{split}.npz", split=config["interpret"]["splits"]),
         embeddings=(
             "results/simulate/embeddings.tsv"

@@ -63,3 +63,34 @@ rule train:
         checkpoint="results/train/checkpoint.pt",
     script:
         "../../scripts/train.py"
+
+
+rule train_motif_model:
+    input:
+        unpack(training_data),
+    output:
+        model=f"{MOTIF_MODEL_DIR}/model.safetensors",
+        meta=f"{MOTIF_MODEL_DIR}/model.json",
+        history=f"{MOTIF_MODEL_DIR}/history.tsv",
+        curve=f"{MOTIF_MODEL_DIR}/learning_curve.png",
+    log:
+        "logs/train_motif_model/train_motif_model.log",
+    benchmark:
+        "results/benchmarks/train_motif_model/train_motif_model.tsv"
+    conda:
+        torch_env()
+    threads: 2
+    resources:
+        mem_mb=mem_mb(4000, 1.1),
+        runtime=runtime(240),
+        gpu=1,
+    params:
+        device=config["device"],
+        signal_bigwigs=canonical(SIGNAL_BIGWIGS),
+        model=motif_model_params()[0],
+        train=motif_model_params()[1],
+        seed=config["seed"],
+        # resumed after a kill, so not an output (Snakemake would remove it before the rerun)
+        checkpoint=f"{MOTIF_MODEL_DIR}/checkpoint.pt",
+    script:
+        "../../scripts/train.py"

@@ -269,7 +269,8 @@ def interpret_model(
     sample |= {k: data[k][rows] for k in ("chrom", "start") if k in data} | {"seed": seed} | geometry(data)
     if "tracks" in outputs and "chrom" not in sample:
         raise CisflowError("contribution bigWigs need genomic windows (chrom, start)", paths[0])
-    log.info("interpreting %d sequences of task %s with %s", len(rows), sample["task"], ", ".join(methods))
+    log.info("interpreting %d sequences of task %s with %s: model %s (%s)", len(rows), sample["task"],
+             ", ".join(methods), Path(model_path).parent, meta.get("name", "?"))  # fmt: skip
     written, summary = {}, []
     for method in methods:
         start = time.perf_counter()
