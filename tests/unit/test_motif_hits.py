@@ -176,11 +176,12 @@ def test_fit_screening_and_active_set_keep_the_full_problems_optimum(monkeypatch
     assert float(slack[c > 0].abs().max()) < 0.01  # every non-zero one sits where its gradient vanishes
 
     none = torch.zeros(0, dtype=torch.int64)  # every coefficient screened out: the optimum is 0, gap 0
-    empty = fitmod._Active(none, none, none, torch.zeros(0), torch.zeros(0), b, lam_k)
-    assert empty.adjoint(b.y, cwms).shape == (0,) and torch.equal(
-        empty.forward(empty.c, b, cwms), torch.zeros_like(b.y)
+    unit = fitmod._unit_columns(b, lam_k)  # the variables the solver works in
+    empty = fitmod._Active(none, none, none, torch.zeros(0), torch.zeros(0), unit)
+    assert empty.adjoint(unit.y, cwms).shape == (0,) and torch.equal(
+        empty.forward(empty.c, unit, cwms), torch.zeros_like(unit.y)
     )
-    assert float(empty.dual_point(b, cwms)[0].abs().max()) < 1e-3
+    assert float(empty.dual_point(unit, cwms)[0].abs().max()) < 1e-3
 
 
 def test_fit_bad_inputs():

@@ -123,6 +123,7 @@ class _Batch:
     scale: torch.Tensor  # (B, K, P) s[k, p]
     window_sq: torch.Tensor  # (B, K, P) ‖y under motif k at p‖²
     column_norm: torch.Tensor  # (B, K, P) ‖A's column (k, p)‖ = s[k, p] · ‖C_k on the actual bases‖
+    lam: torch.Tensor | None = None  # (B, K, P) the L1 weight of each coefficient (:func:`_unit_columns`)
 
 
 def _prepare(
@@ -192,9 +193,7 @@ def _lipschitz(b: _Batch, cwms: torch.Tensor, n_iter: int = 15) -> torch.Tensor:
     return est.clamp(min=1e-12)
 
 
-def _dual_point(
-    c: torch.Tensor, b: _Batch, cwms: torch.Tensor, lambdas: torch.Tensor, reconstruction: torch.Tensor | None = None
-) -> tuple:
+def _dual_point(c: torch.Tensor, b: _Batch, cwms: torch.Tensor, reconstruction: torch.Tensor | None = None) -> tuple:
     """Duality gap of the non-negative lasso at feasible ``c``, with the dual point it uses.
 
     With residual ``r = y − A c``, ``θ = a r`` for ``a = min(1, min_k λ_k / max Aᵀ r)`` is dual
@@ -204,10 +203,10 @@ def _dual_point(
     """
     r = b.y - (_forward(c, b, cwms) if reconstruction is None else reconstruction)
     correlation = _adjoint(r, b, cwms)
-    ratio = (correlation / lambdas).flatten(1).amax(dim=1)
+    ratio = (correlation / b.lam).flatten(1).amax(dim=1)
     a = torch.where(ratio > 1, 1 / ratio, torch.ones_like(ratio))
     rr = r.square().sum(dim=(1, 2))
-    gap = 0.5 * (1 + a.square()) * rr - a * (b.y * r).sum(dim=(1, 2)) + (c * lambdas).sum(dim=(1, 2))
+    gap = 0.5 * (1 + a.square()) * rr - a * (b.y * r).sum(dim=(1, 2)) + (c * b.lam).sum(dim=(1, 2))
     return gap.clamp(min=0), correlation, a
 
 
@@ -227,7 +226,25 @@ def _may_be_nonzero(
 
 def _rows(b: _Batch, keep: torch.Tensor) -> _Batch:
     """The regions ``keep`` (bool ``(B,)``) of a batch."""
-    return _Batch(b.y[keep], b.x[keep], b.g[keep], b.scale[keep], b.window_sq[keep], b.column_norm[keep])
+    lam = None if b.lam is None else b.lam[keep]
+    return _Batch(b.y[keep], b.x[keep], b.g[keep], b.scale[keep], b.window_sq[keep], b.column_norm[keep], lam)
+
+
+def _unit_columns(b: _Batch, lambdas: torch.Tensor) -> _Batch:
+    """The same problem in the variables ``u = ‖aⱼ‖·cⱼ``: every column of ``A`` scaled to unit norm and each
+    coefficient's λ divided by its column's norm (``b.lam``, ``(B, K, P)``).
+
+    A diagonal preconditioner: the objective, its optimum and the duality gap are unchanged, but the columns
+    the fit uses most — windows of concentrated contributions, whose importance scale ``s`` is small — are no
+    longer ~10× shorter than those of empty windows, which set the step size. On the sharp contributions of a
+    one-layer model (the yeast demo's motif model) the plain scaling needed ~2.5× the steps of the Basset's.
+    Columns of norm 0 get scale 0 and a λ of 1e30, so they stay 0.
+    """
+    usable = b.column_norm > 1e-12
+    norm = b.column_norm.clamp(min=1e-12)
+    scale = torch.where(usable, b.scale / norm, 0.0)
+    lam = torch.where(usable, lambdas / norm, 1e30)
+    return _Batch(b.y, b.x, b.g, scale, b.window_sq, usable.to(norm.dtype), lam)
 
 
 class _Active:
@@ -239,29 +256,28 @@ class _Active:
     windows and one ``(U, 4W) × (4W, K)`` product.
     """
 
-    def __init__(self, n, k, p, c, z, b: _Batch, lambdas: torch.Tensor):
+    def __init__(self, n, k, p, c, z, b: _Batch):
         self.n, self.k, self.p, self.c, self.z = n, k, p, c, z
-        self.scale, self.column_norm = b.scale[n, k, p], b.column_norm[n, k, p]
-        self.lam = lambdas[0, k, 0]
+        self.scale, self.column_norm, self.lam = b.scale[n, k, p], b.column_norm[n, k, p], b.lam[n, k, p]
         positions = b.scale.shape[2]
         windows, self.window_of = torch.unique(n * positions + p, return_inverse=True)
         self.window_n, self.window_p = windows // positions, windows % positions
 
     @classmethod
-    def from_dense(cls, alive: torch.Tensor, c: torch.Tensor, z: torch.Tensor, b: _Batch, lambdas: torch.Tensor):
+    def from_dense(cls, alive: torch.Tensor, c: torch.Tensor, z: torch.Tensor, b: _Batch):
         """The active set of dense ``(B, K, P)`` state (``alive`` bool, ``c``, ``z``)."""
         n, k, p = alive.nonzero(as_tuple=True)
-        return cls(n, k, p, c[n, k, p], z[n, k, p], b, lambdas)
+        return cls(n, k, p, c[n, k, p], z[n, k, p], b)
 
-    def subset(self, keep: torch.Tensor, b: _Batch, lambdas: torch.Tensor) -> _Active:
+    def subset(self, keep: torch.Tensor, b: _Batch) -> _Active:
         """The coefficients ``keep`` (bool ``(A,)``)."""
-        return _Active(self.n[keep], self.k[keep], self.p[keep], self.c[keep], self.z[keep], b, lambdas)
+        return _Active(self.n[keep], self.k[keep], self.p[keep], self.c[keep], self.z[keep], b)
 
-    def on_rows(self, kept: torch.Tensor, b: _Batch, lambdas: torch.Tensor) -> _Active:
+    def on_rows(self, kept: torch.Tensor, b: _Batch) -> _Active:
         """The same coefficients in the batch ``b`` of the regions ``kept`` (bool over the old batch), all of
         which hold every coefficient of this set."""
         n = (torch.cumsum(kept, 0) - 1)[self.n]
-        return _Active(n, self.k, self.p, self.c, self.z, b, lambdas)
+        return _Active(n, self.k, self.p, self.c, self.z, b)
 
     def forward(self, v: torch.Tensor, b: _Batch, cwms: torch.Tensor) -> torch.Tensor:
         """``A v`` ``(B, 4, L)`` for active-set values ``v``, from its non-zero entries only."""
@@ -312,7 +328,6 @@ class _Solution:
 def _solve(
     b: _Batch,
     cwms: torch.Tensor,
-    lambdas: torch.Tensor,
     tol: float,
     max_steps: int,
     check_every: int = 10,
@@ -336,13 +351,13 @@ def _solve(
     alive = torch.ones_like(b.scale, dtype=torch.bool)
     for i in range(1, max_steps + 1):
         grad = _adjoint(b.y - _forward(z, b, cwms), b, cwms)
-        c_new = torch.relu(z + step[:, None, None] * (grad - lambdas)) * alive
+        c_new = torch.relu(z + step[:, None, None] * (grad - b.lam)) * alive
         beta, t = _momentum(t, ((z - c_new) * (c_new - c)).sum(dim=(1, 2)) > 0)
         z = c_new + beta[:, None, None] * (c_new - c)
         c = c_new
         if i % check_every and i < max_steps:
             continue
-        gap, correlation, a = _dual_point(c, b, cwms, lambdas)
+        gap, correlation, a = _dual_point(c, b, cwms)
         per_base = gap / b.y.shape[2]
         done = (per_base <= tol) | (i == max_steps)
         finished = rows[done]
@@ -352,13 +367,13 @@ def _solve(
         keep = ~done
         if screen:
             a_correlation, length = a[:, None, None] * correlation, b.y.shape[2]
-            alive &= _may_be_nonzero(a_correlation, b.column_norm, gap[:, None, None], length, lambdas)
+            alive &= _may_be_nonzero(a_correlation, b.column_norm, gap[:, None, None], length, b.lam)
         alive = alive[keep]
         rows, b, t, step = rows[keep], _rows(b, keep), t[keep], step[keep]
         c, z = c[keep] * alive, z[keep] * alive
         if screen and alive.sum() < sparse_below * alive.numel() and i < max_steps:
-            _solve_active(_Active.from_dense(alive, c, z, b, lambdas), b, cwms, lambdas, rows, t, step, out,
-                          tol, range(i + 1, max_steps + 1), check_every)  # fmt: skip
+            _solve_active(_Active.from_dense(alive, c, z, b), b, cwms, rows, t, step, out, tol,
+                          range(i + 1, max_steps + 1), check_every)  # fmt: skip
             break
     late = out.gap > tol
     if late.any():
@@ -371,7 +386,6 @@ def _solve_active(
     active: _Active,
     b: _Batch,
     cwms: torch.Tensor,
-    lambdas: torch.Tensor,
     rows: torch.Tensor,
     t: torch.Tensor,
     step: torch.Tensor,
@@ -406,10 +420,10 @@ def _solve_active(
             return
         n = active.n
         safe = _may_be_nonzero(a[n] * correlation, active.column_norm, gap[n], b.y.shape[2], active.lam)
-        active = active.subset(running[n] & safe, b, lambdas)
+        active = active.subset(running[n] & safe, b)
         if running.sum() <= len(running) // 2:  # drop the finished regions from the batch
             rows, b, t, step = rows[running], _rows(b, running), t[running], step[running]
-            active, running = active.on_rows(running, b, lambdas), running[running]
+            active, running = active.on_rows(running, b), running[running]
 
 
 def _extract(
@@ -511,7 +525,8 @@ def fit_hits(
     for lo in range(0, len(scores), batch_size):
         b = _prepare(scores[lo : lo + batch_size], x[lo : lo + batch_size], cwms, masks, eps, max_scale, device)
         started = time.perf_counter()
-        c, steps, gap = _solve(b, cwms, lam, tol, max_steps, screen=screen)
+        u, steps, gap = _solve(_unit_columns(b, lam), cwms, tol, max_steps, screen=screen)
+        c = u / b.column_norm.clamp(min=1e-12)  # back from the unit-column variables
         log.info("regions %d-%d of %d: %d steps at most, %.1f s", lo + 1, lo + len(b.g), len(scores),
                  int(steps.max()), time.perf_counter() - started)  # fmt: skip
         hits = _extract(c, b, cwms, masks, lam, post_filter)
