@@ -1,4 +1,4 @@
-"""Snakemake adapter: chrombpnet's checks of a ChromBPNet (bias counts, Tn5 footprint, bias-model motifs)."""
+"""Snakemake adapter: chrombpnet's checks of a ChromBPNet (bias counts, Tn5 footprint, bias motifs: TF or enzyme)."""
 
 import os
 
@@ -15,6 +15,7 @@ bias_checks(
     snakemake.output.checks,
     assay=snakemake.params.assay,
     bias_matches=os.path.join(matches[0], "jaspar_matches.tsv") if matches else None,
+    bias_patterns=snakemake.input.bias_patterns[0] if snakemake.input.bias_patterns else None,
     seed=snakemake.params.seed,
     device=snakemake.params.device,
 )

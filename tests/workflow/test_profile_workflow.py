@@ -17,6 +17,7 @@ import yaml
 
 from cisflow.cli import main
 from cisflow.params import logged_params
+from cisflow.pwm import read_meme
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.workflow
@@ -106,6 +107,11 @@ def test_profile_target_from_bams_to_summary(tmp_path, caplog):
 
     checks = pd.read_csv(res / "profile/ATAC.synth/checks.tsv", sep="\t")
     assert list(checks["check"].str.split().str[0]) == ["bias", "bias", "Tn5", "bias-model"]
+    # the enzyme's matrix from the cut sites (25 columns around them), against which the bias patterns are judged
+    assert read_meme(res / "profile/tracks/ATAC.synth.enzyme.meme")["enzyme"].shape == (4, 25)
+    assert "better than the enzyme" in checks["check"].iloc[3] and "taken as the enzyme" in checks["note"].iloc[3]
+    patterns = pd.read_csv(res / "profile/ATAC.synth/bias_patterns.tsv", sep="\t")
+    assert checks["value"].iloc[3] == patterns["tf_like"].sum()
     assert not (res / "profile/TF.synth/checks.tsv").exists()  # chrombpnet's checks are for ChromBPNet only
 
     summary = pd.read_csv(res / "profile/ATAC.synth/summary.tsv", sep="\t")

@@ -45,6 +45,31 @@ rule profile_tracks_cuts:
         "../../scripts/profile_tracks.py"
 
 
+rule profile_enzyme:
+    input:
+        reads="results/reads/{group}.pooled.tagAlign.gz",
+        tracks="results/profile/tracks/{group}.pooled.json",
+        codes=GENOME_CODES,
+        codes_index=GENOME_CODES.removesuffix(".npy") + ".json",
+    output:
+        meme="results/profile/tracks/{group}.enzyme.meme",
+        report="results/profile/tracks/{group}.enzyme.json",
+    log:
+        "logs/profile_enzyme/{group}.log",
+    benchmark:
+        "results/benchmarks/profile_enzyme/{group}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000, 20),
+        runtime=runtime(30),
+    params:
+        seed=config["seed"],
+    script:
+        "../../scripts/profile_enzyme.py"
+
+
 rule profile_tracks_stranded:
     input:
         reads=profile_reads,
@@ -284,12 +309,39 @@ rule profile_motifs:
         "../../scripts/profile_motifs.py"
 
 
+rule profile_bias_patterns:
+    input:
+        motifs=lambda wc: profile_bias_matches(wc.group),
+        enzyme="results/profile/tracks/{group}.enzyme.meme",
+    output:
+        patterns="results/profile/{group}/bias_patterns.tsv",
+    log:
+        "logs/profile_bias_patterns/{group}.log",
+    benchmark:
+        "results/benchmarks/profile_bias_patterns/{group}.tsv"
+    conda:
+        "../../envs/motifs.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000),
+        runtime=runtime(30),
+    params:
+        motifs=section_params("motifs", ["release", "taxon"]),
+    script:
+        "../../scripts/profile_bias_patterns.py"
+
+
 rule profile_checks:
     input:
         metrics="results/profile/{group}/evaluate/metrics.tsv",
         model="results/profile/{group}/model/model.safetensors",
         test="results/profile/{group}/data/test.npz",
         bias_matches=lambda wc: profile_bias_matches(wc.group),
+        bias_patterns=lambda wc: (
+            [f"results/profile/{wc.group}/bias_patterns.tsv"]
+            if profile_bias_matches(wc.group)
+            else []
+        ),
     output:
         checks=report(
             "results/profile/{group}/checks.tsv",

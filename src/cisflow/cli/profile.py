@@ -1,16 +1,18 @@
 """``cisflow profile``: base-resolution BPNet / ChromBPNet models, one subcommand per step.
 
-``tracks`` (tagAlign → count bigWigs) → ``datasets`` (peaks + tracks → train / valid / test npz) →
-``bias`` (ChromBPNet's bias model) → ``train`` → ``evaluate`` → ``interpret`` (DeepSHAP npz for
-``cisflow motifs``) → ``insilico`` → ``checks`` (ChromBPNet) → ``summary``; ``simulate`` writes the
-known-answer ChIP simulation. Flags left out take the ``--config`` YAML's ``profile`` section (and ``seed``,
-``splits``), as Snakemake would, else its defaults (:class:`cisflow.profile.pipeline.ProfileParams`).
+``tracks`` (tagAlign → count bigWigs; ``enzyme``: the enzyme's insertion matrix) → ``datasets`` (peaks +
+tracks → train / valid / test npz) → ``bias`` (ChromBPNet's bias model) → ``train`` → ``evaluate`` →
+``interpret`` (DeepSHAP npz for ``cisflow motifs``) → ``insilico`` → ``bias-patterns`` and ``checks``
+(ChromBPNet) → ``summary``; ``simulate`` writes the known-answer ChIP simulation. Flags left out take the
+``--config`` YAML's ``profile`` section (and ``seed``, ``splits``), as Snakemake would, else its defaults
+(:class:`cisflow.profile.pipeline.ProfileParams`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +57,13 @@ def _tracks(args: argparse.Namespace) -> None:
     out = dict(zip(strands, args.out, strict=True))
     make_tracks(args.tagalign, args.sizes, out, args.assay, genome=args.genome, report=args.report, shift=opts.shift,
                 seed=_seed(args, config))  # fmt: skip
+
+
+def _enzyme(args: argparse.Namespace) -> None:
+    from cisflow.profile.pipeline import enzyme_matrix
+
+    enzyme_matrix(args.tagalign, args.genome, args.tracks_report, args.out, report=args.report,
+                  **_given(args, "flank", "max_sites", "seed"))  # fmt: skip
 
 
 def _datasets(args: argparse.Namespace) -> None:
@@ -129,8 +138,16 @@ def _insilico(args: argparse.Namespace) -> None:
 def _checks(args: argparse.Namespace) -> None:
     from cisflow.profile.pipeline import bias_checks
 
-    bias_checks(args.metrics, args.model, args.data, args.out, bias_matches=args.bias_matches, device=args.device,
-                **_given(args, "assay", "seed"))  # fmt: skip
+    bias_checks(args.metrics, args.model, args.data, args.out, bias_matches=args.bias_matches,
+                bias_patterns=args.bias_patterns, device=args.device, **_given(args, "assay", "seed"))  # fmt: skip
+
+
+def _bias_patterns(args: argparse.Namespace) -> None:
+    from cisflow.profile.bias_motifs import bias_pattern_table
+
+    folder = args.bias_motifs
+    bias_pattern_table(os.path.join(folder, "jaspar_matches.tsv"), os.path.join(folder, "patterns.meme"), args.enzyme,
+                       args.out, **_given(args, "release", "taxon"))  # fmt: skip
 
 
 def _summary(args: argparse.Namespace) -> None:
@@ -176,6 +193,16 @@ def _register_prepare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--genome", help="FASTA (needed for --shift auto)")
     p.add_argument("--shift", help="auto, none or PLUS,MINUS (bp, read orientation; ATAC / DNase)")
     p.add_argument("--report", help="JSON of the shift used and the counts")
+    p.add_argument("--seed", type=int, default=None)
+    p = _add(sub, "enzyme", "the enzyme's insertion matrix (MEME) from the cut sites, the tracks' shift applied",
+             _enzyme)  # fmt: skip
+    p.add_argument("--tagalign", required=True, help="tagAlign the tracks were made from")
+    p.add_argument("--genome", required=True, help="FASTA or code cache")
+    p.add_argument("--tracks-report", required=True, help="the tracks' JSON report (the shift they applied)")
+    p.add_argument("--out", required=True, help="MEME file of the matrix")
+    p.add_argument("--report", help="JSON: matrix, information per column, consensus, sites")
+    p.add_argument("--flank", type=int, default=None, help="bases on each side of the cut site (default 12)")
+    p.add_argument("--max-sites", type=int, default=None, help="cut sites sampled per strand (default 1,000,000)")
     p.add_argument("--seed", type=int, default=None)
     p = _add(sub, "datasets", "train / valid / test npz of summit-centred peaks and GC-matched background", _datasets)
     p.add_argument("--genome", required=True, help="FASTA")
@@ -235,7 +262,17 @@ def _register_analyses(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", required=True, help="metrics.tsv of cisflow profile evaluate")
     p.add_argument("--out", required=True, help="checks TSV")
     p.add_argument("--assay", choices=("atac", "dnase"))
-    p.add_argument("--bias-matches", help="jaspar_matches.tsv of the bias model's patterns")
+    p.add_argument("--bias-matches", help="jaspar_matches.tsv of the bias model's patterns (every JASPAR match at "
+                   "q <= 0.05 counts as a TF)")  # fmt: skip
+    p.add_argument("--bias-patterns", metavar="TSV", help="bias_patterns.tsv of cisflow profile bias-patterns (a "
+                   "pattern the enzyme matrix matches better than any JASPAR motif is not a TF)")  # fmt: skip
+    p = _add(sub, "bias-patterns", "the bias model's TF-MoDISco patterns against JASPAR and the enzyme matrix",
+             _bias_patterns)  # fmt: skip
+    p.add_argument("--bias-motifs", required=True, metavar="DIR", help="cisflow motifs folder of the bias model")
+    p.add_argument("--enzyme", required=True, metavar="MEME", help="the enzyme matrix (cisflow profile enzyme)")
+    p.add_argument("--out", required=True, help="bias_patterns.tsv")
+    p.add_argument("--release", help="JASPAR release the patterns were matched with (default JASPAR2024)")
+    p.add_argument("--taxon", help="JASPAR tax group the patterns were matched with (default: all)")
     p = _add(sub, "summary", "one TSV of metrics, checks and motif matches", _summary)
     p.add_argument("--metrics", required=True)
     p.add_argument("--checks")

@@ -2,6 +2,8 @@
 
 - :mod:`~cisflow.profile.tracks`, :mod:`~cisflow.profile.shift`: counts per base from tagAligns (ChIP 5′
   ends per strand; ATAC / DNase cut sites with the enzyme shift measured from the data);
+- :mod:`~cisflow.profile.enzyme`, :mod:`~cisflow.profile.bias_motifs`: the enzyme's insertion matrix from the
+  cut sites, and the bias model's patterns judged against it and JASPAR (chrombpnet's no-TF-motif check);
 - :mod:`~cisflow.profile.regions`, :mod:`~cisflow.profile.data`: summit-centred peaks, GC-matched
   background, held-out chromosomes, jittered and reverse-complemented batches;
 - :mod:`~cisflow.profile.losses`, :mod:`~cisflow.profile.training`: multinomial NLL + λ · counts MSE;
@@ -15,36 +17,33 @@
 The models themselves are :class:`cisflow.models.BPNet` and :class:`cisflow.models.ChromBPNet`.
 """
 
-from cisflow.profile.losses import counts_loss_weight, multinomial_nll, profile_loss
-from cisflow.profile.metrics import counts_metrics, jensen_shannon, jsd_bounds, profile_jsd
-from cisflow.profile.pipeline import (
-    bias_checks,
-    evaluate_profile,
-    insilico_profile,
-    interpret_profile,
-    make_datasets,
-    make_tracks,
-    train_bias,
-    train_profile,
-)
-from cisflow.profile.predict import expected_counts, predict_profile
+import importlib
 
-__all__ = [
-    "bias_checks",
-    "counts_loss_weight",
-    "counts_metrics",
-    "evaluate_profile",
-    "expected_counts",
-    "insilico_profile",
-    "interpret_profile",
-    "jensen_shannon",
-    "jsd_bounds",
-    "make_datasets",
-    "make_tracks",
-    "multinomial_nll",
-    "predict_profile",
-    "profile_jsd",
-    "profile_loss",
-    "train_bias",
-    "train_profile",
-]
+#: The package's public names and the module each lives in, imported on first use: a step that needs one module
+#: (e.g. :mod:`~cisflow.profile.bias_motifs` in the motif stage's environment) does not import the others.
+_EXPORTS = {
+    "bias_checks": "pipeline",
+    "counts_loss_weight": "losses",
+    "counts_metrics": "metrics",
+    "evaluate_profile": "pipeline",
+    "expected_counts": "predict",
+    "insilico_profile": "pipeline",
+    "interpret_profile": "pipeline",
+    "jensen_shannon": "metrics",
+    "jsd_bounds": "metrics",
+    "make_datasets": "pipeline",
+    "make_tracks": "pipeline",
+    "multinomial_nll": "losses",
+    "predict_profile": "predict",
+    "profile_jsd": "metrics",
+    "profile_loss": "losses",
+    "train_bias": "pipeline",
+    "train_profile": "pipeline",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"cisflow.profile.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'cisflow.profile' has no attribute {name!r}")

@@ -29,6 +29,17 @@ from cisflow.params import StageParams
 from cisflow.predict import resolve_device
 from cisflow.profile.bias import THRESHOLD_FACTOR, bias_datasets, counts_offset, shift_counts_bias
 from cisflow.profile.data import centered, extract_dataset
+from cisflow.profile.enzyme import (
+    ENZYME_FLANK,
+    ENZYME_NAME,
+    ENZYME_SITES,
+    SITES_NAME,
+    consensus,
+    insertion_matrix,
+    read_pattern_table,
+    tf_motif_check,
+    write_enzyme_meme,
+)
 from cisflow.profile.insilico import (
     DNASE_MOTIFS,
     TN5_MOTIFS,
@@ -177,6 +188,58 @@ def make_tracks(
     if report is not None:
         write_json(report, summary)
     log.info("%s tracks from %s: %s (shift %+d / %+d)", assay, tagalign, counts, used["plus"], used["minus"])
+    return summary
+
+
+def enzyme_matrix(
+    tagalign: str | Path,
+    genome: str | Path | Genome,
+    tracks_report: str | Path,
+    out_meme: str | Path,
+    *,
+    report: str | Path | None = None,
+    flank: int = ENZYME_FLANK,
+    max_sites: int = ENZYME_SITES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The enzyme's insertion matrix from a run's own cut sites, written as MEME beside the tracks.
+
+    Reads the 5′ ends of ``tagalign``, samples at most ``max_sites`` per strand (``seed``), moves them by the shift
+    the tracks used (``shift`` of :func:`make_tracks`' JSON ``tracks_report``) and builds
+    :func:`cisflow.profile.enzyme.insertion_matrix` (``2·flank + 1`` columns, read orientation, the genome's
+    composition as background). ``out_meme``: the matrix (motif ``enzyme``) and the matrix of its preferred sites
+    the bias patterns are matched with (``enzyme_sites``, :func:`cisflow.profile.enzyme.sites_matrix`; left out
+    when the cut sites show no significant preference), with the
+    genome's letter frequencies; ``report``: optional JSON with the matrix, its information per column (bits
+    relative to the genome), consensus, most-enriched bases, sites per strand and shift. Returns that summary.
+    """
+    import json
+
+    used = json.loads(Path(tracks_report).read_text()).get("shift")
+    if not isinstance(used, Mapping) or not {"plus", "minus"} <= set(used):
+        raise CisflowError("no shift (plus / minus) in the tracks report; make it with make_tracks", tracks_report)
+    genome = _genome(genome)
+    ends = sample_ends(read_five_prime_ends(tagalign, genome.sizes), max_sites, seed)
+    found = insertion_matrix(genome, ends, int(used["plus"]), int(used["minus"]), flank=flank)
+    motifs = {ENZYME_NAME: found["pfm"]}
+    if found["sites_matrix"] is None:
+        log.warning("no column of the enzyme matrix differs from the genome's composition: the cut sites show no "
+                    "enzyme preference, so bias-model patterns cannot be told from the enzyme")  # fmt: skip
+    else:
+        motifs[SITES_NAME] = found["sites_matrix"]
+    write_enzyme_meme(out_meme, motifs, found["background"], sum(found["sites"].values()))
+    summary = {"tagalign": str(tagalign), "shift": list(found["shift"]), "flank": flank, "sites": found["sites"],
+               "consensus": found["consensus"], "enriched": found["enriched"],
+               "information_bits": round(float(found["information"].sum()), 4),
+               "information_per_column": found["information"].round(4).tolist(),
+               "background": found["background"].round(6).tolist(), "pfm": found["pfm"].round(6).tolist(),
+               "sites_consensus": None if found["sites_matrix"] is None
+               else consensus(found["sites_matrix"])}  # fmt: skip
+    if report is not None:
+        write_json(report, summary)
+    log.info("enzyme matrix from %d cut sites (shift %+d / %+d): consensus %s, most enriched %s, %.2f bits over "
+             "the genome; its preferred sites %s", sum(found["sites"].values()), *found["shift"], found["consensus"],
+             found["enriched"], summary["information_bits"], summary["sites_consensus"])  # fmt: skip
     return summary
 
 
@@ -686,19 +749,24 @@ def bias_checks(
     *,
     assay: str = "atac",
     bias_matches: str | Path | None = None,
+    bias_patterns: str | Path | None = None,
     qvalue: float = 0.05,
     n_backgrounds: int = 64,
     seed: int = 0,
     device: str | None = None,
 ) -> pd.DataFrame:
-    """chrombpnet's checks of a trained ChromBPNet, one row each (``check value threshold passed``).
+    """chrombpnet's checks of a trained ChromBPNet, one row each (``check value threshold passed note``).
 
     - the bias model's counts Pearson in peaks (> −0.3, else the bias model learned AT-rich TF signal)
       and in background (> 0);
     - the enzyme footprint (:data:`TN5_MOTIFS` or :data:`DNASE_MOTIFS`) of the bias-corrected model: the
       mean over motifs of each normalised footprint's maximum below 3× a flat profile;
-    - with ``bias_matches`` (the JASPAR matches of the bias model's TF-MoDISco patterns), no pattern matching a
-      JASPAR motif at q ≤ ``qvalue``.
+    - no TF motif among the bias model's TF-MoDISco patterns. With ``bias_patterns`` (``bias_patterns.tsv``,
+      :func:`cisflow.profile.bias_motifs.bias_pattern_table`: each pattern against JASPAR and the data's enzyme
+      matrix) a pattern counts only when its best JASPAR match has q ≤ ``qvalue`` and the enzyme matrix does not
+      match it better (:func:`cisflow.profile.enzyme.tf_motif_check`; the note counts both ways and names the
+      patterns taken as the enzyme). With only ``bias_matches`` (their ``jaspar_matches.tsv``) every rank-1
+      JASPAR match at q ≤ ``qvalue`` counts: the enzyme cannot be told from a TF.
     """
     metrics = pd.read_csv(metrics_tsv, sep="\t")
     rows = []
@@ -708,19 +776,22 @@ def bias_checks(
             raise CisflowError(f"no bias-model metrics in {regions}; evaluate a chrombpnet first", metrics_tsv)
         value = float(hit["counts_pearson"].iloc[0])
         rows.append({"check": f"bias counts Pearson in {regions}", "value": value, "threshold": threshold,
-                     "passed": bool(value > threshold)})  # fmt: skip
+                     "passed": bool(value > threshold), "note": ""})  # fmt: skip
     model, _ = load_model(model_dir, resolve_device(device))
     backgrounds, _ = _backgrounds(dataset_npz, n_backgrounds, seed)
     enzyme = TN5_MOTIFS if assay == "atac" else DNASE_MOTIFS
     table = footprint_check(model, backgrounds, enzyme, head="corrected", device=device)
     value, threshold = float(table["max_footprint"].mean()), float(table["threshold"].iloc[0])
     rows.append({"check": f"{'Tn5' if assay == 'atac' else 'DNase-I'} footprint of the corrected model",
-                 "value": value, "threshold": threshold, "passed": bool(value < threshold)})  # fmt: skip
-    if bias_matches is not None:
+                 "value": value, "threshold": threshold, "passed": bool(value < threshold), "note": ""})  # fmt: skip
+    if bias_patterns is not None:
+        rows.append(tf_motif_check(read_pattern_table(bias_patterns), qvalue))
+    elif bias_matches is not None:
         matches = pd.read_csv(bias_matches, sep="\t")
         tf = matches[(matches["rank"] == 1) & (matches["qvalue"] <= qvalue)] if len(matches) else matches
         rows.append({"check": f"bias-model patterns matching JASPAR at q <= {qvalue}", "value": float(len(tf)),
-                     "threshold": 0.0, "passed": bool(len(tf) == 0)})  # fmt: skip
+                     "threshold": 0.0, "passed": bool(len(tf) == 0),
+                     "note": "no enzyme matrix: the enzyme's own patterns count as TFs"})  # fmt: skip
     out = pd.DataFrame(rows)
     write_table(out, out_tsv)
     return out
@@ -766,8 +837,10 @@ def profile_summary(
     rows = _metric_rows(pd.read_csv(metrics_tsv, sep="\t"))
     if checks_tsv is not None:
         for r in pd.read_csv(checks_tsv, sep="\t").itertuples(index=False):
+            note = f"threshold {r.threshold:.4g}, {'passed' if r.passed else 'FAILED'}"
+            extra = r.note if isinstance(getattr(r, "note", None), str) else ""
             rows.append({"section": "ChromBPNet checks", "measure": r.check, "value": r.value,
-                         "note": f"threshold {r.threshold:.4g}, {'passed' if r.passed else 'FAILED'}"})  # fmt: skip
+                         "note": f"{note}; {extra}" if extra else note})  # fmt: skip
     for name, path in (motif_matches or {}).items():
         rows += _motif_rows(name, path)
     table = pd.DataFrame(rows, columns=["section", "measure", "value", "note"])
