@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from cisflow.errors import CisflowError, require_file
-from cisflow.genome import Genome, reverse_complement_codes
+from cisflow.genome import Genome
 from cisflow.io import atomic_open
+from cisflow.profile.shift import cut_site_counts
 from cisflow.profile.tracks import shift_ends
 
 log = logging.getLogger(__name__)
@@ -61,25 +62,6 @@ def genome_composition(genome: Genome) -> np.ndarray:
     if counts[:4].sum() == 0:
         raise CisflowError("the genome has no A, C, G or T base", genome.path)
     return counts[:4] / counts[:4].sum()
-
-
-def _window_counts(genome: Genome, sites: Mapping[str, np.ndarray], strand: str, flank: int) -> np.ndarray:
-    """Base counts ``(4, 2·flank + 1)`` of the windows centred on ``sites`` (read orientation), N not counted."""
-    chroms, starts = [], []
-    for chrom, pos in sites.items():
-        pos = np.asarray(pos, dtype=np.int64)
-        pos = pos[(pos - flank >= 0) & (pos + flank < genome.sizes[chrom])]
-        chroms.append(np.full(len(pos), chrom, dtype=object))
-        starts.append(pos - flank)
-    counts = np.zeros((4, 2 * flank + 1), dtype=np.float64)
-    if not starts or not sum(map(len, starts)):
-        return counts
-    codes = genome.fetch_many(np.concatenate(chroms), np.concatenate(starts), 2 * flank + 1)
-    if strand == "-":
-        codes = reverse_complement_codes(codes)
-    for b in range(4):
-        counts[b] = (codes == b).sum(axis=0)
-    return counts
 
 
 def consensus(pfm: np.ndarray) -> str:
@@ -131,7 +113,7 @@ def insertion_matrix(
     if flank < 1:
         raise CisflowError(f"the enzyme matrix needs at least one base on each side of the cut; flank {flank}")
     moved = shift_ends(ends, plus, minus, genome.sizes)
-    per_strand = {s: _window_counts(genome, moved.get(s, {}), s, flank) for s in ("+", "-")}
+    per_strand = {s: cut_site_counts(genome, moved.get(s, {}), s, flank) for s in ("+", "-")}
     counts = per_strand["+"] + per_strand["-"]
     if counts.sum() == 0:
         raise CisflowError(f"no cut site at least {flank} bp inside its chromosome to build the enzyme matrix from")

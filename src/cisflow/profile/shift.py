@@ -39,20 +39,32 @@ def cut_site_frequencies(genome, ends: Mapping[str, np.ndarray], strand: str, fl
     flank
         Bases on each side of the end.
     """
-    chroms, starts = [], []
-    for chrom, pos in ends.items():
+    counts = cut_site_counts(genome, ends, strand, flank)
+    if counts.sum() == 0:
+        raise CisflowError(f"no {strand} strand cut sites away from the chromosome ends")
+    return counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
+
+
+#: Cut-site windows fetched at once by :func:`cut_site_counts` (memory: this many × the window's width bytes).
+SITE_CHUNK = 1 << 20
+
+
+def cut_site_counts(genome, sites: Mapping[str, np.ndarray], strand: str, flank: int) -> np.ndarray:
+    """Base counts ``(4, 2·flank + 1)`` of the windows centred on ``sites`` ``{chrom: 0-based positions}``, in read
+    orientation (``-``: reverse complemented); sites without a full window inside their chromosome and N bases
+    are not counted; zeros when none is left. Windows are fetched per chromosome in chunks of :data:`SITE_CHUNK`.
+    """
+    counts = np.zeros((4, 2 * flank + 1), dtype=np.float64)
+    for chrom, pos in sites.items():
         pos = np.asarray(pos, dtype=np.int64)
         pos = pos[(pos - flank >= 0) & (pos + flank < genome.sizes[chrom])]
-        chroms.append(np.full(len(pos), chrom, dtype=object))
-        starts.append(pos - flank)
-    starts_all = np.concatenate(starts) if starts else np.zeros(0, np.int64)
-    if len(starts_all) == 0:
-        raise CisflowError(f"no {strand} strand cut sites away from the chromosome ends")
-    codes = genome.fetch_many(np.concatenate(chroms), starts_all, 2 * flank + 1)
-    if strand == "-":
-        codes = reverse_complement_codes(codes)
-    counts = np.stack([(codes == b).sum(axis=0) for b in range(4)]).astype(np.float64)
-    return counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
+        for lo in range(0, len(pos), SITE_CHUNK):
+            starts = pos[lo : lo + SITE_CHUNK] - flank
+            codes = genome.fetch_many(np.full(len(starts), chrom, dtype=object), starts, 2 * flank + 1)
+            if strand == "-":
+                codes = reverse_complement_codes(codes)
+            counts += np.stack([(codes == b).sum(axis=0) for b in range(4)])
+    return counts
 
 
 def _deviation(freqs: np.ndarray, edge: int = 5) -> np.ndarray:
