@@ -142,10 +142,12 @@ def read_verdict(comparison_tsv: str | Path, metric: str = METRIC, cnn: str | No
 
     ``cnn``: judge only this CNN row (the other CNNs left out); default every CNN (the best one counts).
     """
-    table = _read_table(comparison_tsv, metric)
-    if cnn is not None:
-        table = table[[not is_cnn(m) or m == cnn for m in table["model"]]]
-    return baseline_wins(table, metric)
+    return baseline_wins(_judging(_read_table(comparison_tsv, metric), cnn), metric)
+
+
+def _judging(table: pd.DataFrame, cnn: str | None) -> pd.DataFrame:
+    """``table`` without the CNN rows other than ``cnn`` (all rows when None)."""
+    return table if cnn is None else table[[not is_cnn(m) or m == cnn for m in table["model"]]]
 
 
 #: The comparison row of the motif model (``motif_model.enabled``): the CNN the motifs are read from.
@@ -158,8 +160,9 @@ def warn_motifs(comparison_tsv: str | Path, metric: str = METRIC) -> list[dict[s
     The CNN judged is the motif model's row (:data:`MOTIF_MODEL_ROW`) when the table has one, else the best
     CNN. Returns the wins (empty when that CNN was at least as good as every baseline on every task).
     """
-    has_motif_model = MOTIF_MODEL_ROW in set(_read_table(comparison_tsv, metric)["model"])
-    wins = read_verdict(comparison_tsv, metric, cnn=MOTIF_MODEL_ROW if has_motif_model else None)
+    table = _read_table(comparison_tsv, metric)
+    judged = MOTIF_MODEL_ROW if MOTIF_MODEL_ROW in set(table["model"]) else None
+    wins = baseline_wins(_judging(table, judged), metric)
     line = verdict_line(wins, metric)
     if line is not None:
         log.warning("motifs come from a CNN that lost to a baseline: %s", line)
