@@ -128,6 +128,38 @@ def test_deepbind_max_avg_pooling_counts_sites() -> None:
         build_model("deepbind", 1, 30, pooling="mean")
 
 
+@pytest.mark.parametrize("pooling", ["max", "max_avg"])
+def test_deepbind_training_pool_has_autograds_gradients(pooling: str) -> None:
+    """In training mode DeepBind pools through one fused node (cisflow.models.pooling): the same outputs and
+    parameter gradients, bit for bit, as the plain relu → amax / mean graph of eval mode (no dropout here),
+    also for a sequence that repeats one 6-mer, where every filter's maximum is tied (amax splits its gradient)."""
+    torch.manual_seed(3)
+    model = build_model("deepbind", 2, 40, num_filters=5, conv_width=6, hidden=4, dropout=0.0, pooling=pooling)
+    codes = np.random.default_rng(0).integers(0, 4, (6, 40)).astype(np.uint8)
+    codes[2] = np.tile(codes[2, :8], 5)
+    x = torch.from_numpy(one_hot(codes))
+    weights = torch.randn(6, 2)
+    grads = []
+    for train in (True, False):
+        model.train(train)
+        model.zero_grad()
+        out = model(x)
+        (out * weights).sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    assert torch.equal(grads[0][0], grads[1][0])
+    assert all(torch.equal(fused, plain) for fused, plain in zip(grads[0][1], grads[1][1], strict=True))
+    from cisflow.models.pooling import ReluGlobalPool, last_dim_max
+
+    pre = torch.tensor([[[1.0, 3.0, 3.0, -1.0], [-1.0, -2.0, -1.0, -3.0]]], requires_grad=True)  # a tie; all off
+    ReluGlobalPool.apply(pre, pooling == "max_avg").sum().backward()
+    mean = 0.25 if pooling == "max_avg" else 0.0
+    assert pre.grad.tolist() == [[[mean, 0.5 + mean, 0.5 + mean, 0.0], [0.0, 0.0, 0.0, 0.0]]]
+    values, indices, tied = last_dim_max(pre.detach())
+    assert values.tolist() == [[3.0, -1.0]] and indices.tolist() == [[1, 0]] and tied.tolist() == [[True, True]]
+    plain = last_dim_max(pre.detach(), fused=False)
+    assert all(torch.equal(a, b) for a, b in zip(plain, (values, indices, tied), strict=True))
+
+
 def test_l1_regularization() -> None:
     model = build_model("sequence_dnn", 2, 50, l1=0.1, **SMALL["sequence_dnn"])
     expected = 0.1 * model.dense.weight.abs().sum()

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from cisflow.errors import CisflowError
+from cisflow.models.pooling import ReluGlobalPool
 
 
 class DeepBind(nn.Module):
@@ -59,6 +60,9 @@ class DeepBind(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, T)`` from input ``(N, C, L)``."""
+        if self.training:  # the fused pooling; eval mode keeps the plain ops that interpretation traces
+            x = ReluGlobalPool.apply(self.conv(x), self.max_avg)
+            return self.out(self.dropout(torch.relu(self.hidden(x))))
         h = torch.relu(self.conv(x))
         x = torch.cat([h.amax(dim=-1), h.mean(dim=-1)], dim=1) if self.max_avg else h.amax(dim=-1)
         x = self.dropout(torch.relu(self.hidden(x)))
