@@ -47,8 +47,11 @@ def _deepshap() -> None:
     torch.manual_seed(0)
     x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (2, 200))].transpose(0, 2, 1)
     for dtype in (torch.float32, torch.float64):  # float32 by default, float64 a setting
-        model = build_model("basset", n_tasks=1, input_length=200, num_filters=[4, 4, 4], hidden=[4])
-        deepshap_scores(model, x, n_references=2, dtype=dtype)
+        for model in (
+            build_model("basset", n_tasks=1, input_length=200, num_filters=[4, 4, 4], hidden=[4]),
+            build_model("deepbind", n_tasks=1, input_length=200, num_filters=4, conv_width=8, pooling="max_avg"),
+        ):  # max pooling, and a global max (the references' dinucleotide shuffles too)
+            deepshap_scores(model, x, n_references=2, dtype=dtype)
 
 
 def _modisco() -> None:

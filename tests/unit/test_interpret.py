@@ -237,6 +237,33 @@ def test_fused_kernels_equal_torch():
             assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
 
 
+@pytest.mark.parametrize("pooling", ["max", "max_avg"])
+def test_global_max_rule_equals_the_generic_rule(pooling, monkeypatch):
+    """DeepBind's ``amax(dim=-1)`` takes the arg-max rule (globalmax); it gives the generic max rule's numbers,
+    also where a sequence repeats a window, so each filter's maximum is tied."""
+    module = importlib.import_module("cisflow.interpret.deepshap")
+    from cisflow.models.pooling import last_dim_max
+
+    model = build_model("deepbind", 1, 64, num_filters=6, conv_width=8, pooling=pooling).eval()
+    x = _onehot(4, 64, seed=5)
+    x[1] = np.tile(x[1, :, :8], 8)  # one 8-mer over and over: every filter's maximum is tied
+    gm = module.fold_batchnorm(model)
+    kinds = [module._nonlinear(None, n.op, n.target, (torch.zeros(2, 6, 57),), n.kwargs) for n in gm.graph.nodes
+             if n.op == "call_method" and n.target == "amax"]  # fmt: skip
+    assert [k[0] for k in kinds] == ["globalmax"]
+    h = torch.relu(model.conv(torch.as_tensor(x)))
+    values, _, tied = last_dim_max(h)
+    assert torch.equal(values, h.amax(-1)) and tied[1].all()
+    assert all(torch.equal(a, b) for a, b in zip(last_dim_max(h), last_dim_max(h, fused=False), strict=True))
+    for dtype in (torch.float32, torch.float64):
+        fast, err = deepshap_scores(model, x, 0, n_references=6, seed=2, device="cpu", dtype=dtype)
+        with monkeypatch.context() as m:
+            m.setattr(module, "_is_last_dim_max", lambda args, kwargs: False)  # the generic rule (amax's gradient)
+            plain, err_plain = deepshap_scores(model, x, 0, n_references=6, seed=2, device="cpu", dtype=dtype)
+        np.testing.assert_allclose(fast, plain, rtol=1e-6 if dtype == torch.float32 else 1e-12, atol=1e-9)
+        assert max(err.max(), err_plain.max()) < (1e-3 if dtype == torch.float32 else 1e-9)
+
+
 def test_fold_batchnorm_keeps_the_function():
     from cisflow.interpret._common import fold_batchnorm
 

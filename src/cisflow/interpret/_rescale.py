@@ -8,7 +8,9 @@ A non-linearity ``y = fn(x)`` seen at an input ``xi`` and a reference input ``ri
 - ``maxpool`` (``MaxPool1d``) and other ``max`` ops (``amax``, adaptive max pool): shap's max rule —
   with ``c = max(y_x, y_r)``, ``c − y_r`` goes to the input's arg-max positions and ``y_x − c`` to the
   reference's, each divided by the input difference there (0 where it is below ``EPS``). Max pooling
-  keeps the arg-max indices of both, so its backward touches only those positions.
+  and a max over the last dimension (``globalmax``, e.g. ``amax(dim=-1)``) keep the arg-max indices of
+  both, so their backward touches only those positions (rows with a tied maximum get the ordinary rule,
+  which splits among the ties).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
+
+from cisflow.models.pooling import last_dim_max  # noqa: F401 - the globalmax rule's forward
 
 EPS = 1e-7
 
@@ -145,13 +149,30 @@ def elementwise_ratio(
 
 
 def maxpool_rule(grad, xi, ri, xo, ro, ix, ir) -> torch.Tensor:
-    """Max rule for a pool of ``(B, C, L)`` with arg-max indices ``ix`` / ``ir`` ``(B, C, L_out)``."""
+    """Max rule for a pool of ``(..., L)`` (e.g. ``(B, C, L)``) with arg-max indices ``ix``, ``ir`` ``(..., L_out)``."""
     cross = torch.maximum(xo, ro)
     gin = torch.zeros_like(xi)
-    din_x = xo - ri.gather(2, ix)  # xi at its own arg-max is xo
-    din_r = xi.gather(2, ir) - ro
+    din_x = xo - ri.gather(-1, ix)  # xi at its own arg-max is xo
+    din_r = xi.gather(-1, ir) - ro
     for idx, part, din in ((ix, grad * (cross - ro), din_x), (ir, grad * (xo - cross), din_r)):
-        gin.scatter_add_(2, idx, torch.where(din.abs() < EPS, 0.0, part / din))
+        gin.scatter_add_(-1, idx, torch.where(din.abs() < EPS, 0.0, part / din))
+    return gin
+
+
+def globalmax_rule(grad, xi, ri, xo, ro, ix, ir, tied) -> torch.Tensor:
+    """Max rule for a max over the last dimension of ``xi`` / ``ri`` ``(..., L)`` with values ``xo`` / ``ro``,
+    arg-max indices ``ix`` / ``ir`` and ``tied`` (either maximum tied) ``(...)``: :func:`maxpool_rule` at the
+    arg-max positions; a tied row gets the rule with the routed part split evenly among the ties (as the
+    gradient of ``amax`` splits it)."""
+    gin = maxpool_rule(grad.unsqueeze(-1), xi, ri, *(t.unsqueeze(-1) for t in (xo, ro, ix, ir)))
+    if bool(tied.any()):
+        xs, rs, g, xm, rm = xi[tied], ri[tied], grad[tied], xo[tied], ro[tied]
+        cross = torch.maximum(xm, rm)
+        at_x, at_r = (xs == xm.unsqueeze(-1)), (rs == rm.unsqueeze(-1))
+        routed = at_x * (g * (cross - rm) / at_x.sum(-1)).unsqueeze(-1)
+        routed = routed + at_r * (g * (xm - cross) / at_r.sum(-1)).unsqueeze(-1)
+        din = xs - rs
+        gin[tied] = torch.where(din.abs() < EPS, 0.0, routed / din)
     return gin
 
 
@@ -159,12 +180,17 @@ class Rescale(torch.autograd.Function):
     """Value ``fn(xi)``; backward: DeepLIFT's rescale rule against reference input ``ri`` and output ``ro``.
 
     ``kind`` is ``relu``, ``elementwise``, ``maxpool`` (then ``fn`` returns ``(values, indices)``, as
-    ``F.max_pool1d(..., return_indices=True)``) or ``max``.
+    ``F.max_pool1d(..., return_indices=True)``), ``globalmax`` (``fn`` returns ``(values, indices, tied)`` of a
+    max over the last dimension, as :func:`cisflow.models.pooling.last_dim_max`) or ``max``.
     """
 
     @staticmethod
     def forward(ctx, xi: torch.Tensor, ri: torch.Tensor, ro: torch.Tensor, fn: Callable, kind: str) -> torch.Tensor:
         ctx.fn, ctx.kind = fn, kind
+        if kind == "globalmax":
+            (xo, ix, tx), (_, ir, tr) = fn(xi), fn(ri)
+            ctx.save_for_backward(xi, ri, xo, ro, ix, ir, tx | tr)
+            return xo
         if kind == "maxpool":
             (xo, ix), (_, ir) = fn(xi), fn(ri)
             ctx.save_for_backward(xi, ri, xo, ro, ix, ir)
@@ -185,6 +211,8 @@ class Rescale(torch.autograd.Function):
             return grad * ratio, None, None, None, None
         if ctx.kind == "maxpool":
             return maxpool_rule(grad, *ctx.saved_tensors), None, None, None, None
+        if ctx.kind == "globalmax":
+            return globalmax_rule(grad, *ctx.saved_tensors), None, None, None, None
         xi, ri, xo, ro = ctx.saved_tensors
         cross = torch.maximum(xo, ro)
         routed = _vjp(ctx.fn, xi, grad * (cross - ro)).add_(_vjp(ctx.fn, ri, grad * (xo - cross)))

@@ -38,7 +38,7 @@ from cisflow.errors import CisflowError
 from cisflow.genome import one_hot, one_hot_to_codes
 from cisflow.interpret._chain import chain_explainer, chain_layers
 from cisflow.interpret._common import as_onehot, check_task, fold_batchnorm, resolve_device
-from cisflow.interpret._rescale import JointRescale, Rescale, maxpool_fn
+from cisflow.interpret._rescale import JointRescale, Rescale, last_dim_max, maxpool_fn
 from cisflow.simulate import dinucleotide_shuffle
 
 log = logging.getLogger(__name__)
@@ -80,12 +80,24 @@ def _nonlinear(interp: fx.Interpreter, op: str, target, args, kwargs) -> tuple[s
         kind = "elementwise" if target in _ELEMENTWISE_FUNCTIONS else "max" if target in _MAX_FUNCTIONS else None
         if kind is None:
             return None
+        if target is torch.amax and _is_last_dim_max(args, kwargs):
+            return "globalmax", last_dim_max
         kind = "relu" if plain and target in (torch.relu, F.relu) else kind
         return kind, (target if plain else lambda t: target(t, *args[1:], **kwargs))
     kind = "elementwise" if target in _ELEMENTWISE_METHODS else "max" if target in _MAX_METHODS else None
     if kind is None:
         return None
+    if kind == "max" and _is_last_dim_max(args, kwargs):
+        return "globalmax", last_dim_max
     return ("relu" if plain and target == "relu" else kind), lambda t: getattr(t, target)(*args[1:], **kwargs)
+
+
+def _is_last_dim_max(args: tuple, kwargs: dict) -> bool:
+    """Whether ``amax(t, *args[1:], **kwargs)`` (method or function) is a max over ``t``'s last dimension only."""
+    dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+    keepdim = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
+    dim = dim[0] if isinstance(dim, list | tuple) and len(dim) == 1 else dim
+    return isinstance(dim, int) and dim in (-1, args[0].ndim - 1) and not keepdim and set(kwargs) <= {"dim", "keepdim"}
 
 
 class _JointPass(fx.Interpreter):
@@ -99,7 +111,7 @@ class _JointPass(fx.Interpreter):
         if found is None:
             return getattr(self, n.op)(n.target, args, kwargs)
         kind, fn = found
-        if kind == "maxpool":  # the joint rule takes the pool's values, not (values, indices)
+        if kind in ("maxpool", "globalmax"):  # the joint rule takes the pool's values, not (values, indices)
             kind, fn = "max", lambda t, node=n: getattr(self, node.op)(node.target, (t, *args[1:]), kwargs)
         return JointRescale.apply(args[0], fn, kind)
 
