@@ -11,6 +11,7 @@ import pandas as pd
 
 from cisflow.errors import CisflowError
 from cisflow.io import atomic_path
+from cisflow.logos import draw_logo
 from cisflow.metrics import auprc
 from cisflow.pwm import benjamini_hochberg, tomtom
 from cisflow.simulate import read_embeddings
@@ -175,8 +176,7 @@ def filter_motif_matches(
 
 
 def plot_filter_logos(pwms: np.ndarray, path: str | Path, titles: Sequence[str] | None = None, ncols: int = 4) -> None:
-    """Draw information-content logos of PWMs ``(F, 4, W)`` in a grid PNG (logomaker), atomically."""
-    import logomaker
+    """Draw information-content logos of PWMs ``(F, 4, W)`` in a grid PNG, atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -192,7 +192,7 @@ def plot_filter_logos(pwms: np.ndarray, path: str | Path, titles: Sequence[str] 
             continue
         p = pwms[i].T.clip(1e-9)
         info = p * (2 + (p * np.log2(p)).sum(axis=1, keepdims=True))
-        logomaker.Logo(pd.DataFrame(info, columns=list("ACGT")), ax=ax)
+        draw_logo(ax, info.T)
         ax.set_ylim(0, 2)
         ax.set_title(titles[i] if titles is not None else f"filter {i}", fontsize=8)
     fig.tight_layout()

@@ -316,15 +316,15 @@ def plot_pattern_logo(pattern: Pattern, path: str | Path) -> None:
 
     The trimmed region is shaded. Uses matplotlib's object API (no pyplot global state).
     """
-    import logomaker
-    import pandas as pd
     from matplotlib.figure import Figure
+
+    from cisflow.logos import draw_logo
 
     ic_pwm = pattern.pwm * information_content(pattern.pwm)[None, :]
     fig = Figure(figsize=(max(6.0, 0.25 * pattern.cwm.shape[1]), 4.0))
     axes = fig.subplots(2, 1, sharex=True)
     for ax, mat, label in ((axes[0], pattern.cwm, "contribution"), (axes[1], ic_pwm, "bits")):
-        logomaker.Logo(pd.DataFrame(mat.T, columns=list("ACGT")), ax=ax)
+        draw_logo(ax, mat)
         ax.axvspan(pattern.trim[0] - 0.5, pattern.trim[1] - 0.5, color="0.9", zorder=-1)
         ax.set_ylabel(label)
     axes[0].set_title(f"{pattern.name} ({pattern.n_seqlets} seqlets)")

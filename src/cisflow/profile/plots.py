@@ -153,16 +153,16 @@ def plot_ablation(path: str | Path, table: pd.DataFrame, title: str) -> None:
 
 def plot_cut_site_motif(path: str | Path, freqs: Mapping[str, np.ndarray], title: str) -> None:
     """Information-content logos of the bases around each strand's cut sites (read orientation)."""
-    import logomaker
     from matplotlib.figure import Figure
+
+    from cisflow.logos import draw_logo
 
     fig = Figure(figsize=(9, 2.2 * len(freqs)), layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(freqs), 1, squeeze=False)[:, 0])
     for ax, (name, f) in zip(axes, freqs.items(), strict=True):
         f = np.asarray(f, dtype=np.float64)
         info = 2 + (f * np.log2(np.clip(f, 1e-9, None))).sum(axis=0)
-        df = pd.DataFrame((f * info).T, columns=list("ACGT"), index=np.arange(f.shape[1]) - f.shape[1] // 2)
-        logomaker.Logo(df, ax=ax)
+        draw_logo(ax, f * info, np.arange(f.shape[1]) - f.shape[1] // 2)
         ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set(title=f"{title}: {name} strand cut sites", ylabel="bits")
     _save(fig, path)

@@ -71,10 +71,9 @@ def plot_effects(
 
 def _logo(ax, heights: np.ndarray, start: int, title: str, highlight: tuple[float, float]) -> None:
     """One logo ``(4, W)`` on ``ax`` with positions ``start …`` and the variant's bases shaded."""
-    import logomaker
+    from cisflow.logos import draw_logo
 
-    df = pd.DataFrame(heights.T, columns=list("ACGT"), index=np.arange(start, start + heights.shape[1]))
-    logomaker.Logo(df, ax=ax, color_scheme="classic")
+    draw_logo(ax, heights, np.arange(start, start + heights.shape[1]))
     ax.axvspan(*highlight, color="gold", alpha=0.3, lw=0)
     ax.axhline(0, color="0.5", lw=0.5)
     ax.set_title(title, fontsize=8, loc="left")
