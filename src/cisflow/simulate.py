@@ -187,21 +187,48 @@ def _random_arborescence(succ: dict[int, list[int]], root: int, rng: np.random.G
     return nxt
 
 
-def _one_dinucleotide_shuffle(tokens: list[int], succ: dict[int, list[int]], rng: np.random.Generator) -> list[int]:
-    """One exact dinucleotide shuffle of ``tokens`` given its successor lists."""
-    last = _random_arborescence(succ, tokens[-1], rng)
-    order = {}
-    for u, edges in succ.items():
-        keep = [e for i, e in enumerate(edges) if i != last.get(u, -1)]
-        order[u] = [keep[i] for i in rng.permutation(len(keep))]
-        if u in last:
-            order[u].append(edges[last[u]])
-    out, ptr, cur = [tokens[0]], dict.fromkeys(succ, 0), tokens[0]
-    for _ in range(len(tokens) - 1):
-        prev = cur
-        cur = order[prev][ptr[prev]]
-        ptr[prev] += 1
-        out.append(cur)
+def _euler_walk_py(order: np.ndarray, offsets: np.ndarray, first: int, out: np.ndarray) -> None:
+    """Fill ``out`` by walking the exit edges: from each base, its next unused edge in ``order`` (``offsets[u]``:
+    where base ``u``'s edges start)."""
+    used = np.zeros(len(offsets), dtype=np.int64)
+    cur = first
+    out[0] = cur
+    for i in range(1, len(out)):
+        nxt = order[offsets[cur] + used[cur]]
+        used[cur] += 1
+        out[i] = cur = nxt
+
+
+def _euler_walk_kernel():
+    """:func:`_euler_walk_py` compiled with numba (the same steps), or the Python one without numba."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba ships with the motifs extra
+        return _euler_walk_py
+    return numba.njit(cache=True)(_euler_walk_py)
+
+
+_EULER_WALK: list = []
+
+
+def _one_dinucleotide_shuffle(
+    tokens: np.ndarray, succ: dict[int, list[int]], edges: dict[int, np.ndarray], rng: np.random.Generator
+) -> np.ndarray:
+    """One exact dinucleotide shuffle of ``tokens`` ``(L,)`` given its successor lists (``edges``: the same as
+    arrays): the exit edges of each base in random order, its last-exit edge last, then the Eulerian walk."""
+    last = _random_arborescence(succ, int(tokens[-1]), rng)
+    order, offsets, start = [], np.zeros(int(tokens.max()) + 1, dtype=np.int64), 0
+    for u, out_edges in edges.items():
+        k = last.get(u, -1)
+        keep = np.delete(out_edges, k) if k >= 0 else out_edges
+        order.append(keep[rng.permutation(len(keep))])
+        if k >= 0:
+            order.append(out_edges[k : k + 1])
+        offsets[u], start = start, start + len(out_edges)
+    if not _EULER_WALK:
+        _EULER_WALK.append(_euler_walk_kernel())
+    out = np.empty(len(tokens), dtype=np.int64)
+    _EULER_WALK[0](np.concatenate(order), offsets, int(tokens[0]), out)
     return out
 
 
@@ -234,8 +261,10 @@ def dinucleotide_shuffle(codes: np.ndarray, rng: np.random.Generator, n_shuffles
         succ: dict[int, list[int]] = {}
         for a, b in itertools.pairwise(tokens):
             succ.setdefault(a, []).append(b)
+        edges = {u: np.asarray(v, dtype=np.int64) for u, v in succ.items()}
+        as_array = np.asarray(tokens, dtype=np.int64)
         for k in range(count):
-            out[k] = _one_dinucleotide_shuffle(tokens, succ, rng)
+            out[k] = _one_dinucleotide_shuffle(as_array, succ, edges, rng)
     return out[0] if n_shuffles is None else out
 
 
