@@ -22,4 +22,5 @@ run_baselines(
     gkm=opts["gkm"],
     genome=snakemake.input.get("genome"),
     max_train=opts["max_train"],
+    threads=snakemake.threads,
 )

@@ -77,7 +77,8 @@ rule baselines:
         "results/benchmarks/baselines/baselines.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    # the k-mer model's C values fit side by side
+    threads: 2
     resources:
         mem_mb=mem_mb(3000, 0.2),
         runtime=runtime(60, 0, per_genome_gb=20),

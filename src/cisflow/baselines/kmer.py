@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -182,13 +183,19 @@ def predict_kmer_baseline(
     return _predict_features(model, _features(kmer_counts(codes, k, canonical)))
 
 
-def _fit_task(codes: np.ndarray, labels: np.ndarray, k: int, cs: Sequence[float], seed) -> list[LogisticRegression]:
-    """One model per C on the labelled rows of one task (features built for those rows only)."""
+def _fit_task(
+    codes: np.ndarray, labels: np.ndarray, k: int, cs: Sequence[float], seed, threads: int = 1
+) -> list[LogisticRegression]:
+    """One model per C on the labelled rows of one task (features built for those rows only); with ``threads``
+    > 1 the C values are fitted side by side (liblinear releases the GIL; each fit is the same as alone)."""
     if len(labels) != len(codes):
         raise CisflowError(f"labels ({len(labels)},) must have one entry per sequence ({len(codes)})")
     keep = np.asarray(labels) != -1
     x = _features(kmer_counts(codes[keep], k))
-    return [_fit_features(x, labels[keep], c, seed) for c in cs]
+    if threads <= 1 or len(cs) < 2:
+        return [_fit_features(x, labels[keep], c, seed) for c in cs]
+    with ThreadPoolExecutor(min(threads, len(cs))) as pool:
+        return list(pool.map(lambda c: _fit_features(x, labels[keep], c, seed), cs))
 
 
 def _best_c(y_valid: np.ndarray, probs: np.ndarray, cs: Sequence[float]) -> int:
@@ -207,8 +214,10 @@ def fit_kmer_models(
     k: int = 6,
     cs: Sequence[float] = (1.0,),
     seed: int = 0,
+    threads: int = 1,
 ) -> tuple[list[LogisticRegression], list[float]]:
-    """One k-mer model per task fitted on ``train`` (``C`` chosen on ``valid``): the models and the chosen ``C``.
+    """One k-mer model per task fitted on ``train`` (``C`` chosen on ``valid``, the C values fitted ``threads`` at a
+    time): the models and the chosen ``C``.
 
     ``train`` and ``valid`` hold ``codes`` uint8 ``(N, L)`` and ``labels`` int8 ``(N, T)`` (-1 dropped).
     Features are built a task at a time for its labelled training rows only, and the validation windows
@@ -216,7 +225,7 @@ def fit_kmer_models(
     solver's own copy of them).
     """
     n_tasks, cs = train["labels"].shape[1], list(cs)
-    fits = [_fit_task(train["codes"], train["labels"][:, i], k, cs, seed) for i in range(n_tasks)]
+    fits = [_fit_task(train["codes"], train["labels"][:, i], k, cs, seed, threads) for i in range(n_tasks)]
     probs = predict_kmer_models([m for task in fits for m in task], valid["codes"], k) if len(cs) > 1 else None
     chosen = [
         _best_c(valid["labels"][:, i], probs[:, i * len(cs) : (i + 1) * len(cs)], cs) if probs is not None else 0

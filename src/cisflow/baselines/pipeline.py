@@ -127,7 +127,7 @@ def _run_kmer(train, valid, test, genome, tasks, opts: Mapping[str, Any], output
     """Fit one k-mer model per task on train (C chosen on valid) and evaluate on test, scored in chunks (a
     held-out cell type's test task by its factor's trained models, ``opts["sources"]``)."""
     k, seed, sources = opts["k"], opts["seed"], opts["sources"]
-    models, cs_chosen = fit_kmer_models(train, valid, k, opts["cs"], seed)
+    models, cs_chosen = fit_kmer_models(train, valid, k, opts["cs"], seed, opts.get("threads", 1))
     probs = _score_in_chunks(
         test, genome, lambda codes: map_outputs(predict_kmer_models(models, codes, k), sources), len(sources),
         opts["chunk"],
@@ -225,6 +225,7 @@ def run_baselines(
     genome: str | Path | None = None,
     max_train: int | None = BaselinesParams.max_train,
     chunk: int = 20_000,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Fit and evaluate the baselines on dataset npz files and write their outputs.
 
@@ -259,6 +260,8 @@ def run_baselines(
         valid): a seeded sample stratified by bound / unbound rows (None: all rows).
     chunk
         Test windows scored at a time, so memory does not grow with the test set.
+    threads
+        The k-mer model's C values fitted this many at a time (the same models as one at a time).
 
     Returns
     -------
@@ -289,7 +292,7 @@ def run_baselines(
         frames.append(_run_pwm(test, ref, test_tasks, by_test, outputs["pwm"], fdrs, chunk))
     if kmer or run_gkm:
         train, valid = (_training_split(data[s], ref, max_train, seed + i) for i, s in enumerate(("train", "valid")))
-        opts = {"k": k, "cs": cs, "seed": seed, "chunk": chunk, "sources": sources}
+        opts = {"k": k, "cs": cs, "seed": seed, "chunk": chunk, "sources": sources, "threads": threads}
         if kmer:
             frames.append(_run_kmer(train, valid, test, ref, tasks, opts, outputs["kmer"], fdrs))
         if run_gkm:
