@@ -10,7 +10,7 @@ from torch import nn
 from cisflow.errors import CisflowError
 from cisflow.genome import one_hot, reverse_complement_codes
 from cisflow.models import build_model
-from cisflow.predict import check_signal, codes_to_tensor, predict, predict_logits, resolve_device
+from cisflow.predict import check_signal, codes_to_tensor, inference_model, predict, predict_logits, resolve_device
 
 SMALL = {
     "sequence_dnn": {"num_filters": [4, 3], "conv_width": [5, 3], "pool_width": 7},
@@ -127,3 +127,49 @@ def test_predict_on_cuda_close_to_cpu() -> None:
     cpu = predict(model, codes, device="cpu")
     gpu = predict(model, codes, device="cuda")  # bf16 autocast
     np.testing.assert_allclose(gpu, cpu, atol=2e-2)
+
+
+def test_inference_model_folds_batchnorm_and_relus_in_place():
+    """Prediction runs a copy with batch-norm folded and ReLUs in place where nothing else reads their input:
+    the same probabilities (to float rounding); a ReLU whose input also feeds a skip connection stays a copy,
+    and an untraceable model is used as it is."""
+
+    torch.manual_seed(0)
+    model = build_model("basset", 1, 100, num_filters=[4, 4, 4], conv_width=[5, 3, 3], pool_width=[2, 2, 2], hidden=[8])
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    model.eval()
+    fast = inference_model(model)
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in fast.modules())
+    assert all(m.inplace for m in fast.modules() if isinstance(m, nn.ReLU))
+    assert not any(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))  # the model is untouched
+    codes = np.random.default_rng(1).integers(0, 4, (16, 100)).astype(np.uint8)
+    np.testing.assert_allclose(predict(fast, codes), predict(model, codes), atol=1e-6)
+
+    class Skip(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.act, self.out = nn.Conv1d(4, 4, 3, padding=1), nn.ReLU(), nn.Linear(4, 1)
+
+        def forward(self, x):
+            h = self.conv(x)
+            return self.out((self.act(h) + h).mean(-1))  # h is read after the ReLU
+
+    skip = Skip().eval()
+    assert not inference_model(skip).act.inplace
+    x = torch.randn(3, 4, 20)
+    with torch.no_grad():
+        assert torch.equal(inference_model(skip)(x), skip(x))
+
+    class Untraceable(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.fc(x.mean(-1)) if x.sum() > 0 else self.fc(x.amax(-1))
+
+    untraceable = Untraceable()
+    assert inference_model(untraceable) is untraceable

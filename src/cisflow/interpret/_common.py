@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import numpy as np
 import torch
-from torch import fx, nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+from torch import nn
 
 from cisflow.errors import CisflowError
-from cisflow.predict import resolve_device
+from cisflow.predict import fold_batchnorm, resolve_device  # noqa: F401 - fold_batchnorm: the interpreters'
 
 log = logging.getLogger(__name__)
 
@@ -52,29 +50,3 @@ def center(scores: np.ndarray) -> np.ndarray:
 def eval_mode(model: nn.Module, device: torch.device) -> nn.Module:
     """Move ``model`` to ``device`` and put it in eval mode (dropout off, batch-norm running stats)."""
     return model.to(device).eval()
-
-
-def fold_batchnorm(model: nn.Module) -> fx.GraphModule:
-    """``model`` traced with ``torch.fx``, each eval-mode BatchNorm1d folded into the Conv1d / Linear before it.
-
-    The folded layer computes ``bn(layer(x))`` as one affine map (same function, float rounding aside),
-    so interpretation passes skip the batch-norm. The model is copied; tracing errors propagate.
-    """
-    gm = fx.symbolic_trace(copy.deepcopy(model).eval())
-    modules = dict(gm.named_modules())
-    for node in list(gm.graph.nodes):
-        prev = node.args[0] if node.op == "call_module" and node.args else None
-        if not isinstance(modules.get(node.target), nn.BatchNorm1d) or not isinstance(prev, fx.Node):
-            continue
-        layer, bn = modules.get(prev.target) if prev.op == "call_module" else None, modules[node.target]
-        if len(prev.users) != 1 or not bn.track_running_stats or not isinstance(layer, nn.Conv1d | nn.Linear):
-            continue
-        fold = fuse_conv_bn_eval if isinstance(layer, nn.Conv1d) else fuse_linear_bn_eval
-        parent, _, name = prev.target.rpartition(".")
-        setattr(gm.get_submodule(parent) if parent else gm, name, fold(layer, bn))
-        node.replace_all_uses_with(prev)
-        gm.graph.erase_node(node)
-    gm.graph.lint()
-    gm.delete_all_unused_submodules()
-    gm.recompile()
-    return gm
