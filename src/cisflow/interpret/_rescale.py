@@ -20,8 +20,6 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 
-from cisflow.models.pooling import last_dim_max  # noqa: F401 - the globalmax rule's forward
-
 EPS = 1e-7
 
 

@@ -38,7 +38,8 @@ from cisflow.errors import CisflowError
 from cisflow.genome import one_hot, one_hot_to_codes
 from cisflow.interpret._chain import chain_explainer, chain_layers
 from cisflow.interpret._common import as_onehot, check_task, fold_batchnorm, resolve_device
-from cisflow.interpret._rescale import JointRescale, Rescale, last_dim_max, maxpool_fn
+from cisflow.interpret._rescale import JointRescale, Rescale, maxpool_fn
+from cisflow.models.pooling import last_dim_max
 from cisflow.simulate import dinucleotide_shuffle
 
 log = logging.getLogger(__name__)
