@@ -8,7 +8,7 @@ regions of an interpret-stage npz with the patterns of the motif stage, merged a
 them (``--merge``, default ``auto``; ``false``: every pattern as itself), and prints a table:
 
     python benchmarks/hits.py --run /path/to/run [--window 400] [--n 1000] [--device cpu] [--threads 1]
-        [--merge auto|false]
+        [--merge auto|false] [--shuffles 1]
 
 ``--run`` is a workflow directory holding ``results/interpret/<method>.npz`` and
 ``results/motifs/patterns.json`` (e.g. the bundled demo after ``make demo``).
@@ -57,39 +57,42 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--merge", default="auto", help="the stage's motifs.hits.merge (auto, a confusion, false)")
     ap.add_argument("--seed", type=int, default=1, help="the merge's null seed (the demo's seed)")
+    ap.add_argument("--shuffles", type=int, default=1, help="null shufflings of the calibrated call (the demo's 1)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = load_scores(args.run / "results" / "interpret" / f"{args.method}.npz")
     patterns = read_patterns(args.run / "results" / "motifs" / "patterns.json")
-    data = {key: value[: args.n] if key in ("scores", "x", "ids", "hypothetical") else value
-            for key, value in data.items()}  # fmt: skip
     choices = {"false": False, "auto": "auto"}
     merge_option = choices[args.merge.lower()] if args.merge.lower() in choices else float(args.merge)
-    merge = find_merge(data, patterns, {"merge": merge_option, "seed": args.seed})
+    merge = find_merge(data, patterns, {"merge": merge_option, "seed": args.seed})  # on all regions (the seqlets')
     fitted = merge.motifs
+    own = seqlet_lambdas(data["scores"], data["x"], fitted)  # the stage's default λ per fitted motif, all seqlets
+    data = {key: value[: args.n] if key in ("scores", "x", "ids", "hypothetical") else value
+            for key, value in data.items()}  # fmt: skip
     scores, x, ids = data["scores"], data["x"], data["ids"]
     offset, width = central_window(scores.shape[2], args.window or None)
     motifs = motif_set({p.name: p.cwm for p in fitted}, {p.name: p.trim for p in fitted})
     opts = {"batch_size": args.batch_size, "device": args.device}
     window = (slice(None), slice(None), slice(offset, offset + width))
-    own = list(seqlet_lambdas(scores, x, fitted).values())  # the stage's default λ per fitted motif
-    lam = [min(own)] * len(own)  # the fit's L1 weight, one for all patterns (as call_hits)
+    lam = [min(own.values())] * len(own)  # the fit's L1 weight, one for all patterns (as call_hits)
     fit_hits(scores[:8][window], x[:8][window], motifs, lam, **opts)  # warm-up (CUDA context, kernels)
     rows = []
     for label, screen in (("sparse fit, screened (default)", True), ("sparse fit, plain solver", False)):
         (fit, regions), seconds = _timed(args.device, fit_hits, scores[window], x[window], motifs, lam, screen=screen,
                                          **opts)  # fmt: skip
         rows.append((label, seconds, fit, regions))
-    (hits, _), t_call = _timed(args.device, call_hits, scores, x, fitted, ids, window=width, **opts)
+    (hits, _), t_call = _timed(args.device, call_hits, scores, x, fitted, ids, lambdas=own, window=width,
+                               n_shuffles=args.shuffles, **opts)  # fmt: skip
     n = len(scores)
     print(f"hit caller on {args.run}: {n} regions x {width} bp, {len(patterns)} patterns fitted as {len(fitted)} "
-          f"motifs (x 2 strands, merge {args.merge}), λ {min(own):.2f}-{max(own):.2f}")  # fmt: skip
+          f"motifs (x 2 strands, merge {args.merge}), λ {min(own.values()):.2f}-{max(own.values()):.2f}")  # fmt: skip
     print(f"device={args.device}, threads={args.threads}, batch={args.batch_size}")
     print(f"{'step':<34}{'seconds':>10}{'regions/s':>12}{'hits':>8}{'mean steps':>12}")
     for label, seconds, fit, regions in rows:
         print(f"{label:<34}{seconds:>10.2f}{n / seconds:>12.1f}{len(fit['region']):>8}"
               f"{np.mean(regions['steps']):>12.0f}")  # fmt: skip
-    print(f"{'calibrated (fit + 2 nulls + q)':<34}{t_call:>10.2f}{n / t_call:>12.1f}{len(hits):>8}{'':>12}")
+    label = f"calibrated (fit + {args.shuffles} null + q)"
+    print(f"{label:<34}{t_call:>10.2f}{n / t_call:>12.1f}{len(hits):>8}{'':>12}")
     keys = [
         set(zip(f["region"].tolist(), f["motif"].tolist(), f["position"].tolist(), strict=True)) for _, _, f, _ in rows
     ]

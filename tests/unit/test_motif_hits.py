@@ -321,6 +321,29 @@ def test_call_hits_patterns_compete_on_fit_not_on_their_lambda():
     assert hits[["start", "strand"]].values.tolist() == [[30, "+"]]
 
 
+def test_call_hits_null_ranks_by_similarity_so_weak_sites_next_to_strong_ones_count():
+    # 40 regions: an exact A site carrying 0.8 of contribution a base, and a 40-bp stretch of random bases
+    # carrying 3 a base (another factor's strong sites, as far as A is concerned). The null keeps the scores
+    # and shuffles the bases: chance A-like words on the strong stretch give null hits of high score but
+    # cosine ≤ 0.9, the real sites cosine ~1 at a lower score.
+    plants = [[(A_SEQ if i % 2 else _revcomp(A_SEQ), 20)] for i in range(40)]
+    scores, x = _regions(plants, length=120, seed=12, noise=0.02)
+    scores = 0.8 * scores
+    scores[:, :, 60:100] = 3.0 * x[:, :, 60:100]
+    pats, ids = [_pattern("A", A_SEQ), _pattern("C", C_SEQ)], [f"r{i}" for i in range(40)]
+    kw = {"lambdas": 0.6, "fdr": 0.05, "seed": 0, "device": "cpu"}
+    hits, info = call_hits(scores, x, pats, ids, **kw)  # ranked by similarity (the default)
+    null_a = info["null_hits"][info["null_hits"]["pattern"] == "A"]
+    assert len(null_a) >= 20 and null_a["similarity"].max() <= 0.9 + 1e-6
+    assert null_a["score"].max() > 2 * hits.loc[hits["start"] == 20, "score"].max()
+    a = hits[hits["pattern"] == "A"]
+    assert (a["start"] == 20).sum() == 40 and len(a) <= 44  # every site, few chance words
+    by_score, _ = call_hits(scores, x, pats, ids, null_statistic="score", **kw)
+    assert not (by_score["start"] == 20).any()  # ranked by score, the strong stretch's chance words hide them all
+    with pytest.raises(CisflowError, match="null statistic must be one of similarity, score"):
+        call_hits(scores, x, pats, null_statistic="coefficient")
+
+
 def test_call_hits_window_and_bad_inputs(planted):
     pats = [_pattern("A", A_SEQ)]
     hits, info = call_hits(planted["scores"][:6], planted["x"][:6], pats, planted["ids"][:6], window=50, device="cpu")
@@ -428,6 +451,12 @@ def test_pwm_scan_finds_planted_consensus_and_compares():
     assert (row["frac_hits"], row["frac_pwm"], row["frac_both"], row["frac_either"]) == (0.5, 0.5, 0.25, 0.75)
     assert row["jaccard"] == pytest.approx(1 / 3) and row["frac_hits_at_pwm"] == 0.5
     assert row["frac_pwm_at_hits"] == 0.5 and row["frac_pwm_null"] == 0.5
+    # the overlaps are counted by row position, whatever the tables' index (other patterns' rows first)
+    others = pd.DataFrame({"region": ["r1", "r1"], "pattern": ["q", "q"], "start": [0, 5], "end": [10, 15]})
+    mixed = pd.concat([others, hits], ignore_index=True)
+    mixed_scan = pd.concat([scan.assign(motif="B"), scan], ignore_index=True)  # B's matches first
+    again = compare_with_pwm_scan(mixed, mixed_scan, ["r0", "r1", "r2", "r3"], {"A": ["p"]}).iloc[0]
+    assert again["frac_hits_at_pwm"] == 0.5 and again["frac_pwm_at_hits"] == 0.5
     alone = compare_with_pwm_scan(hits, scan, ["r0", "r1", "r2", "r3"], {"A": []}).iloc[0]
     assert (alone["patterns"], alone["frac_hits"], alone["frac_pwm"]) == ("", 0.0, 0.5)  # no pattern matched A
     assert pwm_scan({"A": pwm}, x[2:], ["r2"], threshold=1e-9).empty

@@ -5,11 +5,13 @@ bases permuted over its positions while every position keeps its contribution sc
 (:func:`shuffle_bases`), so the region keeps its base composition and its profile of scores but
 loses its motifs (:func:`shuffle_positions` moves the scores with their bases instead). Null hits
 are the windows where chance sequence under the region's contributions still resembles a CWM. For
-each pattern and a score threshold ``t``, the false discovery rate is estimated as
+each pattern and a threshold ``t`` on a hit statistic (:func:`cisflow.motifs.hits.call_hits` ranks hits
+by their window's cosine with the CWM: the null changes the bases, not the scores), the false discovery
+rate is estimated as
 
     FDR(t) = (null hits ≥ t / number of null shuffles) / (real hits ≥ t)
 
-and a hit's q-value is the least FDR over the thresholds at or below its score (monotone, ≤ 1).
+and a hit's q-value is the least FDR over the thresholds at or below its value (monotone, ≤ 1).
 Hits are kept at ``q ≤ fdr``.
 """
 
@@ -67,14 +69,14 @@ def shuffle_bases(scores: np.ndarray, x: np.ndarray, seed: int, n_shuffles: int 
 
 
 def empirical_qvalues(real: np.ndarray, null: np.ndarray, n_shuffles: int = 1) -> np.ndarray:
-    """q-values of real scores against null scores (higher = stronger); see the module docstring.
+    """q-values of real hits' statistic against null hits' (higher = stronger); see the module docstring.
 
     Parameters
     ----------
     real
-        ``(H,)`` scores of the real hits of one pattern.
+        ``(H,)`` statistic (e.g. cosine with the CWM) of the real hits of one pattern.
     null
-        ``(H0,)`` scores of the same pattern's hits in the null regions.
+        ``(H0,)`` the same statistic of the pattern's hits in the null regions.
     n_shuffles
         How many shufflings of the regions produced ``null``.
 

@@ -5,9 +5,10 @@ scores at once (:func:`cisflow.motifs.fit.fit_hits`, Fi-NeMo's model, with one L
 patterns), keeps each pattern's hits whose cosine reaches its own λ (from its own seqlets by default),
 does the same on base-shuffled regions (each keeps its profile of scores), and
 keeps the hits whose empirical q-value against that null is at most ``fdr``
-(:mod:`cisflow.motifs.calibrate`). A hit's ``score`` is the L2 norm of the fitted pattern
-instance in the units of the scores; ``similarity`` is the cosine between the window's scores and
-the CWM; ``contribution`` is the window's summed score.
+(:mod:`cisflow.motifs.calibrate`; each pattern's real and null hits ranked by their cosine with its CWM).
+A hit's ``score`` is the L2 norm of the fitted pattern instance in the units of the scores;
+``similarity`` is the cosine between the window's scores and the CWM; ``contribution`` is the
+window's summed score.
 """
 
 from __future__ import annotations
@@ -75,12 +76,16 @@ def _own_threshold(hits: pd.DataFrame, lam: Mapping[str, float]) -> pd.DataFrame
     return hits[hits["similarity"].to_numpy() >= hits["pattern"].map(lam).to_numpy(dtype=np.float64)]
 
 
-def _qvalues(real: pd.DataFrame, null: pd.DataFrame, n_shuffles: int) -> np.ndarray:
-    """Per-pattern empirical q-values of ``real`` hit scores against ``null`` hit scores."""
+#: What the null ranks hits by (:func:`call_hits`' ``null_statistic``).
+NULL_STATISTICS = ("similarity", "score")
+
+
+def _qvalues(real: pd.DataFrame, null: pd.DataFrame, n_shuffles: int, statistic: str = "similarity") -> np.ndarray:
+    """Per-pattern empirical q-values of ``real`` hits against ``null`` hits, both ranked by column ``statistic``."""
     q = np.ones(len(real))
     for name, rows in real.groupby("pattern", sort=False):
-        null_scores = null.loc[null["pattern"] == name, "score"].to_numpy()
-        q[real.index.get_indexer(rows.index)] = empirical_qvalues(rows["score"].to_numpy(), null_scores, n_shuffles)
+        null_values = null.loc[null["pattern"] == name, statistic].to_numpy()
+        q[real.index.get_indexer(rows.index)] = empirical_qvalues(rows[statistic].to_numpy(), null_values, n_shuffles)
     return q
 
 
@@ -110,6 +115,7 @@ def call_hits(
     n_shuffles: int = 2,
     seed: int = 0,
     window: int | None = None,
+    null_statistic: str = "similarity",
     **fit_kwargs,
 ) -> tuple[pd.DataFrame, dict]:
     """Call calibrated hits of modisco patterns in contribution scores (see the module docstring).
@@ -138,6 +144,13 @@ def call_hits(
         Null shufflings of every region, and their seed.
     window
         Central window in bp to call hits in (None: the whole region).
+    null_statistic
+        What the q-value ranks a pattern's real and null hits by: ``"similarity"`` (the default), the cosine
+        of the window's scores with the CWM. The null keeps every position's score and changes only the bases
+        under it, so how well the bases match is what it can test; ranked by ``"score"`` (the fitted
+        instance's L2 norm, mostly the window's contribution) a pattern whose sites carry less contribution
+        than other patterns' sites is judged against chance matches on those strong sites and loses most of
+        its instances (the yeast demo's ABF1 pattern: docs/hits.md).
     **fit_kwargs
         Passed to :func:`cisflow.motifs.fit.fit_hits` (``tol``, ``max_steps``, ``device``, ...).
 
@@ -156,6 +169,8 @@ def call_hits(
         raise CisflowError(f"scores {scores.shape} and one-hot x {x.shape} must both be (N, 4, L)")
     if not 0 < fdr <= 1:
         raise CisflowError(f"hit fdr must be in (0, 1], got {fdr}")
+    if null_statistic not in NULL_STATISTICS:
+        raise CisflowError(f"null statistic must be one of {', '.join(NULL_STATISTICS)}, got {null_statistic!r}")
     ids = np.array([str(i) for i in range(len(scores))] if ids is None else [str(i) for i in ids], dtype=object)
     if len(ids) != len(scores):
         raise CisflowError(f"{len(ids)} ids for {len(scores)} regions")
@@ -169,7 +184,7 @@ def call_hits(
     raw0, _ = fit_hits(null_s, null_x, motifs, shared, **fit_kwargs)
     real = _own_threshold(_hit_table(raw, motifs, ids, offset), lam)
     null = _own_threshold(_hit_table(raw0, motifs, np.tile(ids, n_shuffles), offset), lam)
-    real["qvalue"] = _qvalues(real, null, n_shuffles)
+    real["qvalue"] = _qvalues(real, null, n_shuffles, null_statistic)
     real = real[[*HIT_COLUMNS, "_n"]].sort_values(["_n", "start", "pattern", "strand"], kind="stable")
     real = real.reset_index(drop=True)
     kept = real[real["qvalue"] <= fdr].reset_index(drop=True)

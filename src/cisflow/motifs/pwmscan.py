@@ -83,7 +83,8 @@ def _overlap_any(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     """``(len(a),)`` bool: does each row of ``a`` overlap a row of ``b`` in the same region?"""
     if not len(a) or not len(b):
         return np.zeros(len(a), dtype=bool)
-    pairs = a[["region", "start", "end"]].reset_index(names="i").merge(b[["region", "start", "end"]], on="region")
+    rows = a[["region", "start", "end"]].reset_index(drop=True).reset_index(names="i")  # i: position in a
+    pairs = rows.merge(b[["region", "start", "end"]], on="region")
     hit = (pairs["start_x"] < pairs["end_y"]) & (pairs["start_y"] < pairs["end_x"])
     return np.isin(np.arange(len(a)), pairs.loc[hit, "i"].to_numpy())
 
