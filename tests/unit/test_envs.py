@@ -78,7 +78,6 @@ _CONDA_OF_IMPORT = {
     "safetensors": "safetensors",
     "sklearn": "scikit-learn",
     "matplotlib": "matplotlib-base",
-    "logomaker": "logomaker",
     "tqdm": "tqdm",
     "pysam": "pysam",
     "pyBigWig": "pybigwig",
