@@ -20,6 +20,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 
+from cisflow._numba import LazyKernels
+
 EPS = 1e-7
 
 
@@ -31,12 +33,9 @@ def _vjp(fn: Callable, inp: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _numba_kernels() -> dict[str, Callable] | None:
-    """Fused CPU kernels (ReLU multipliers; 1-D max pooling with arg-max), or None without numba."""
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba ships with the motifs extra
-        return None
+def _build_kernels() -> dict[str, Callable]:
+    """Fused CPU kernels (ReLU multipliers; 1-D max pooling with arg-max); ImportError without numba."""
+    import numba
 
     @numba.njit(parallel=True, cache=True)
     def relu(xi, ri, zero, out):  # pragma: no cover - compiled
@@ -75,26 +74,12 @@ def _numba_kernels() -> dict[str, Callable] | None:
     return {"relu": relu, "relu_scale": relu_scale, "maxpool": maxpool}
 
 
-_KERNELS: list = []
-
-
-def _kernel(name: str, t: torch.Tensor) -> Callable | None:
-    """The fused kernel ``name`` for CPU float tensors (threads set to torch's), else None."""
-    if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
-        return None
-    if not _KERNELS:
-        _KERNELS.append(_numba_kernels())
-    if _KERNELS[0] is None:
-        return None
-    import numba
-
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    return _KERNELS[0][name]
+_KERNELS = LazyKernels(_build_kernels)
 
 
 def relu_ratio(xi: torch.Tensor, ri: torch.Tensor, fused: bool = True) -> torch.Tensor:
     """ReLU multipliers ``(relu(xi) − relu(ri)) / (xi − ri)`` (``1[xi > 0]`` where ``|xi − ri| < EPS``), like ``xi``."""
-    kernel = _kernel("relu", xi) if fused else None
+    kernel = _KERNELS.for_tensor("relu", xi) if fused else None
     if kernel is None:
         return elementwise_ratio(torch.relu, xi, ri, torch.relu(xi), torch.relu(ri), relu=True)
     out = torch.empty(xi.shape, dtype=xi.dtype)
@@ -107,7 +92,8 @@ def relu_backward(grad: torch.Tensor, xi: torch.Tensor, ri: torch.Tensor, fused:
     """``grad · relu_ratio(xi repeated, ri)`` for inputs ``xi`` ``(B, ...)`` and references ``ri`` ``(B·R, ...)``
     (reference ``k`` of input ``k // R``); on the CPU one fused pass, in place on a contiguous ``grad``."""
     repeats = ri.shape[0] // xi.shape[0]
-    kernel = _kernel("relu_scale", grad) if fused and grad.is_contiguous() and grad.dtype == xi.dtype else None
+    fusable = fused and grad.is_contiguous() and grad.dtype == xi.dtype
+    kernel = _KERNELS.for_tensor("relu_scale", grad) if fusable else None
     if kernel is None:
         return grad * relu_ratio(xi.repeat_interleave(repeats, dim=0), ri, fused)
     zero = torch.zeros(1, dtype=xi.dtype).numpy()
@@ -121,7 +107,7 @@ def maxpool1d_indices(
     t: torch.Tensor, kernel: int, stride: int, dilation: int = 1, fused: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``F.max_pool1d(t, kernel, stride, 0, dilation, return_indices=True)`` for ``(N, C, L)``, fused on the CPU."""
-    fn = _kernel("maxpool", t) if fused else None
+    fn = _KERNELS.for_tensor("maxpool", t) if fused else None
     if fn is None:
         return F.max_pool1d(t, kernel, stride, 0, dilation, return_indices=True)
     n, c, length = t.shape

@@ -13,18 +13,12 @@ from collections.abc import Callable
 
 import torch
 
-_KERNELS: list = []
+from cisflow._numba import LazyKernels
 
 
-def _kernels() -> dict[str, Callable] | None:
-    """The numba kernels (the row max), or None without numba."""
-    if _KERNELS:
-        return _KERNELS[0]
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba ships with the motifs extra
-        _KERNELS.append(None)
-        return None
+def _build_kernels() -> dict[str, Callable]:
+    """The numba kernels (the row max); ImportError without numba."""
+    import numba
 
     @numba.njit(parallel=True, cache=True)
     def rowmax(x, values, indices, tied):  # pragma: no cover - compiled
@@ -38,27 +32,16 @@ def _kernels() -> dict[str, Callable] | None:
                     tie = True
             values[row], indices[row], tied[row] = best, arg, tie
 
-    _KERNELS.append({"rowmax": rowmax})
-    return _KERNELS[0]
+    return {"rowmax": rowmax}
 
 
-def _cpu_kernel(name: str, t: torch.Tensor) -> Callable | None:
-    """Kernel ``name`` for a CPU float tensor (numba threads set to torch's), else None."""
-    if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
-        return None
-    kernels = _kernels()
-    if kernels is None:
-        return None
-    import numba
-
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    return kernels[name]
+_KERNELS = LazyKernels(_build_kernels)
 
 
 def last_dim_max(t: torch.Tensor, fused: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Max over the last dimension of ``t`` ``(..., L)``: values, the first arg-max (int64) and whether the
     maximum is tied (bool), each ``(...)``; one fused pass for CPU float tensors."""
-    fn = _cpu_kernel("rowmax", t) if fused and t.shape[-1] > 0 else None
+    fn = _KERNELS.for_tensor("rowmax", t) if fused and t.shape[-1] > 0 else None
     if fn is None:
         values, indices = t.max(dim=-1)
         return values, indices, (t == values.unsqueeze(-1)).sum(-1) > 1
