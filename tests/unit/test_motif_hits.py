@@ -25,7 +25,13 @@ from cisflow.motifs import (
     write_hits,
 )
 from cisflow.motifs.calibrate import seqlet_lambdas, shuffle_bases
-from cisflow.motifs.checks import distinct_seqlets, flagged_seqlets, seqlet_placement, wilson_interval
+from cisflow.motifs.checks import (
+    distinct_seqlets,
+    flagged_seqlets,
+    seqlet_cosines,
+    seqlet_placement,
+    wilson_interval,
+)
 from cisflow.motifs.hits import central_window, summit_offsets
 from cisflow.motifs.hitstage import known_targets
 from cisflow.motifs.plots import cooccurrence, plot_hit_summary
@@ -378,6 +384,20 @@ def test_distinct_seqlets_known_answer():
     assert only.loc["A", "recall"] == 1.0
     with pytest.raises(CisflowError, match="seqlet region index 2 outside the 2 regions"):
         distinct_seqlets(scores[:2], x[:2], pats)
+
+
+def test_seqlet_cosines_count_the_core_a_shorter_cwm_leaves_out():
+    # S is the middle 4 bases of C. Over its own 4-bp window S fits a C seqlet exactly (cosine 1, a tie with C's
+    # own CWM), but over the seqlet's 10-bp core it explains 4 of 10 equal bases: cosine sqrt(0.4)
+    scores, x = _regions([[(C_SEQ, 20)], [(C_SEQ[3:7], 40)]], length=80, seed=3, noise=0.0)
+    c = {"example_idx": [0], "start": [17], "is_revcomp": [False]}
+    s = {"example_idx": [1], "start": [37], "is_revcomp": [False]}
+    pats = [_pattern("C", C_SEQ, seqlets=c), _pattern("S", C_SEQ[3:7], seqlets=s)]
+    best = seqlet_cosines(scores, x, pats)
+    np.testing.assert_allclose(best[0], [1.0, np.sqrt(0.4)], atol=1e-6)
+    assert best[1, 1] == pytest.approx(1.0) and best[1, 0] < 0.9  # C over S's word leaves C's other 6 bases out
+    flags = distinct_seqlets(scores, x, pats)  # C's seqlet is C's alone (with the window's cosine: a tie)
+    assert flags["C"].tolist() == [True] and flags["S"].tolist() == [True]
 
 
 def test_seqlet_placement_known_answer():

@@ -16,8 +16,9 @@ not single out one placement of its seqlets, and no CWM fit can be expected to f
 
 *Distinct seqlets*: patterns compete for bases in the fit, so a seqlet whose scores another pattern's
 CWM matches better than its own pattern's is claimed by that pattern, not missed by the caller.
-:func:`distinct_seqlets` marks the seqlets whose own pattern's trimmed CWM is their best match (cosine,
-either strand, over windows that overlap the seqlet's trimmed core by at least half); the recall of
+:func:`distinct_seqlets` marks the seqlets whose own pattern's trimmed CWM is their best match (cosine over
+the seqlet's trimmed core and the CWM's window together, either strand, windows that overlap the core by at
+least half: :func:`seqlet_cosines`); the recall of
 the distinct seqlets is the check of the caller itself, the recall of all seqlets also measures how
 distinct the patterns are.
 
@@ -83,6 +84,11 @@ def seqlet_cosines(
     """Best cosine of every seqlet's scores with each of ``cwms`` (either strand, any window overlapping the
     seqlet's trimmed core by at least half of the shorter of the two).
 
+    The cosine is taken over the core and the window together (the CWM zero outside its width): the core's
+    scores that a shorter CWM leaves out count against it, so a CWM as short as one part of a seqlet does not
+    fit the seqlet as well as its own pattern's CWM just by leaving the rest out. For the seqlet's own CWM at
+    its own place it is the plain cosine over the core.
+
     Parameters
     ----------
     scores, x
@@ -110,18 +116,24 @@ def seqlet_cosines(
     track = np.pad(np.asarray(scores, dtype=np.float32) * np.asarray(x, dtype=np.float32), ((0, 0), (0, 0), (w, w)))
     cols = np.clip(cores["lo"].to_numpy()[:, None] + np.arange(span), 0, track.shape[2] - 1)  # padded coords
     windows = torch.as_tensor(track[cores["n"].to_numpy()[:, None], :, cols].transpose(0, 2, 1))  # (S, 4, span)
-    mats, masks = torch.as_tensor(cands.cwms), torch.as_tensor(cands.masks)
-    dot = F.conv1d(windows, mats)  # (S, K, span - w + 1); column j = region position lo - w + j
-    norm = F.conv1d(windows.square(), masks[:, None, :].expand(-1, 4, -1).contiguous()).sqrt()
-    cosine = (dot / norm.clamp(min=1e-12)).numpy()
+    # (S, K, span - w + 1); column j = region position lo - w + j
+    dot = F.conv1d(windows, torch.as_tensor(cands.cwms)).numpy()
     start = cores["lo"].to_numpy()[:, None, None] - w + np.arange(dot.shape[2])[None, None, :]
     lo, hi, wk = (
         cores["lo"].to_numpy()[:, None, None],
         cores["hi"].to_numpy()[:, None, None],
         cands.widths[None, :, None],
     )
+    # the squared scores over the union of the core (span columns w .. w + hi - lo) and each window
+    energy = np.concatenate([np.zeros((len(cores), 1)), windows.square().sum(dim=1).double().cumsum(dim=1).numpy()],
+                            axis=1)  # fmt: skip
+    first = np.minimum(start, lo) - (lo - w)
+    last = np.maximum(start + wk, hi) - (lo - w)
+    rows = np.arange(len(cores))[:, None, None]
+    norm = np.sqrt(np.maximum(energy[rows, last] - energy[rows, first], 0.0))
+    cosine = dot / np.maximum(norm, 1e-12)
     overlap = np.minimum(start + wk, hi) - np.maximum(start, lo)
-    ok = (overlap >= 0.5 * np.minimum(wk, hi - lo)) & (start >= 0) & (start + wk <= length) & (norm.numpy() > 0)
+    ok = (overlap >= 0.5 * np.minimum(wk, hi - lo)) & (start >= 0) & (start + wk <= length) & (norm > 0)
     return np.where(ok, cosine, -np.inf).max(axis=2).reshape(len(cores), -1, 2).max(axis=2)
 
 

@@ -6,8 +6,9 @@ fragments takes the locus and the others' seqlets there count as missed. Whether
 apart is measured on their own seqlets:
 
 *Seqlet confusion* of patterns ``A`` and ``B``: the share of their pooled seqlets whose scores the other
-pattern's trimmed CWM fits at least as well as their own (cosine, best window on either strand overlapping the
-seqlet's trimmed core by at least half; :func:`cisflow.motifs.checks.seqlet_cosines`). Two genuinely
+pattern's trimmed CWM fits at least as well as their own (cosine over the seqlet's trimmed core and the CWM's
+window together, best window on either strand overlapping the core by at least half;
+:func:`cisflow.motifs.checks.seqlet_cosines`). Two genuinely
 different motifs give a confusion near 0; two halves of one motif near 0.5.
 
 *Null*: the same confusion with every other pattern's trimmed CWM replaced by a copy whose columns are
