@@ -15,12 +15,13 @@ Usage::
 ``--seeds N`` trains each variant with the run's seed and the N − 1 next ones (default variants then:
 the demo's model, DanQ and DeepSEA at the demo's width) and prints mean ± SD over the seeds of the
 validation auPRC, test auROC and auPRC, and of each variant's test auPRC over the best baseline's
-(per seed). Baselines: those the run scored (deterministic: one fit) plus the gapped k-mer SVM
+(per seed), then a row per variant for its seeds' models as one ensemble (the mean of their test
+probabilities). Baselines: those the run scored (deterministic: one fit) plus the gapped k-mer SVM
 (``cisflow.baselines.gkm``, the config's ``baselines.gkm`` options, its training subset drawn with each seed).
 
 ``--variant`` picks from :data:`VARIANTS` (default: all); ``config`` is the run's own model
 (``results/train``, re-evaluated on both strands). Outputs go under ``OUT_DIR/<variant>/`` (model,
-history, evaluation); a variant already trained there is only re-evaluated.
+history, evaluation); a variant already trained there is reused, and its evaluation too when newer than its model.
 """
 
 from __future__ import annotations
@@ -135,13 +136,49 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
             threads=threads,
         )
     seconds = time.perf_counter() - start
-    evaluation = (out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}") / "evaluate"
-    evaluate_model(out, results / "data/test.npz", evaluation_outputs(evaluation), reverse_complement_average=True,
-                   genome=results / "genome/codes.npy",
-                   signal_bigwigs=config.get("inputs", {}).get("signal_bigwigs", []))  # fmt: skip
+    evaluation = _evaluation_dir(name, config, out_dir, seed)
+    done = evaluation / "metrics.json"
+    if not done.is_file() or done.stat().st_mtime < (out / "model.safetensors").stat().st_mtime:
+        evaluate_model(out, results / "data/test.npz", evaluation_outputs(evaluation), reverse_complement_average=True,
+                       genome=results / "genome/codes.npy",
+                       signal_bigwigs=config.get("inputs", {}).get("signal_bigwigs", []))  # fmt: skip
     meta = json.loads((out / "model.json").read_text())
     valid = meta["best_value"] if meta.get("monitor") == "auprc" else float("nan")
     return {**_metrics(evaluation / "metrics.json"), "seconds": seconds, "valid_auprc": valid}
+
+
+def _evaluation_dir(name: str, config: dict, out_dir: Path, seed: int) -> Path:
+    """Where variant ``name`` trained with ``seed`` is evaluated."""
+    return (out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}") / "evaluate"
+
+
+def run_ensemble(name: str, config: dict, results: Path, out_dir: Path, seeds: list[int]) -> dict:
+    """Variant ``name``'s models of ``seeds`` as one ensemble: the mean of their test probabilities, evaluated
+    like each of them (written under ``OUT_DIR/<name>/ensemble``); returns its mean test metrics."""
+    import numpy as np
+
+    from cisflow.artifacts import geometry, read_dataset, row_keys
+    from cisflow.evaluate import evaluate_predictions, evaluation_outputs
+
+    test = read_dataset(results / "data/test.npz", "test")
+    probs = []
+    for seed in seeds:
+        with np.load(_evaluation_dir(name, config, out_dir, seed) / "predictions.npz") as z:
+            if not (np.array_equal(z["chrom"], test["chrom"]) and np.array_equal(z["bin_start"], test["bin_start"])):
+                raise SystemExit(f"{name} seed {seed}: predictions are not in the test set's row order")
+            probs.append(z["probs"])
+    evaluation = out_dir / name / "ensemble" / "evaluate"
+    evaluate_predictions(
+        test["labels"],
+        np.mean(probs, axis=0),
+        [str(t) for t in test["tasks"]],
+        row_keys(test),
+        evaluation_outputs(evaluation),
+        config["evaluate"]["fdrs"],
+        geometry=geometry(test),
+    )
+    nan = {"seconds": float("nan"), "valid_auprc": float("nan")}
+    return {**_metrics(evaluation / "metrics.json"), **nan, "ensemble_of": len(seeds)}
 
 
 def run_gkm(config: dict, results: Path, out_dir: Path, seed: int) -> dict:
@@ -188,14 +225,23 @@ def _mean_sd(values: list[float]) -> str:
 
 
 def print_seed_table(rows: dict[str, list[dict]], baselines: set[str]) -> None:
-    """Mean ± SD over seeds per model, and each CNN's auPRC over the best baseline's (per seed)."""
+    """Mean ± SD over seeds per model, and each CNN's auPRC over the best baseline's (per seed; an ensemble's
+    over the mean of the seeds' best baselines)."""
+    import numpy as np
+
     n = max(len(r) for r in rows.values())
     best = [max(rows[b][min(i, len(rows[b]) - 1)]["auprc"] for b in baselines) for i in range(n)]
     print(f"\n{'model':<22} {'seeds':>5} {'valid auPRC':>17} {'auROC':>17} {'auPRC':>17} {'vs best baseline':>17}")
     for name, per_seed in rows.items():
-        ratio = "" if name in baselines else _mean_sd([r["auprc"] / best[i] for i, r in enumerate(per_seed)]) + "x"
+        if name in baselines:
+            ratio = ""
+        elif "ensemble_of" in per_seed[0]:
+            ratio = f"{per_seed[0]['auprc'] / np.mean(best):.4f}x"
+        else:
+            ratio = _mean_sd([r["auprc"] / best[i] for i, r in enumerate(per_seed)]) + "x"
         cells = [_mean_sd([r[key] for r in per_seed]) for key in ("valid_auprc", "auroc", "auprc")]
-        print(f"{name:<22} {len(per_seed):>5} " + " ".join(f"{c:>17}" for c in cells) + f" {ratio:>17}")
+        seeds = per_seed[0].get("ensemble_of", len(per_seed))
+        print(f"{name:<22} {seeds:>5} " + " ".join(f"{c:>17}" for c in cells) + f" {ratio:>17}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         rows[name] = [run_variant(name, config, args.results, out_dir, args.threads, s) for s in seeds]
         print(f"{name}: auPRC {_mean_sd([r['auprc'] for r in rows[name]])}", flush=True)
     if args.seeds > 1:
+        for name in variants:
+            rows[f"{name} ensemble"] = [run_ensemble(name, config, args.results, out_dir, seeds)]
         print_seed_table(rows, baselines)
         return 0
     best = max((r[0]["auprc"] for n, r in rows.items() if n in baselines), default=float("nan"))
