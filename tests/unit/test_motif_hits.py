@@ -34,6 +34,7 @@ from cisflow.motifs.checks import (
 )
 from cisflow.motifs.hits import central_window, summit_offsets
 from cisflow.motifs.hitstage import known_targets
+from cisflow.motifs.merge import merge_patterns
 from cisflow.motifs.plots import cooccurrence, plot_hit_summary
 
 A_SEQ = "TTACCCGGAA"  # pattern A's consensus
@@ -398,6 +399,8 @@ def test_seqlet_cosines_count_the_core_a_shorter_cwm_leaves_out():
     assert best[1, 1] == pytest.approx(1.0) and best[1, 0] < 0.9  # C over S's word leaves C's other 6 bases out
     flags = distinct_seqlets(scores, x, pats)  # C's seqlet is C's alone (with the window's cosine: a tie)
     assert flags["C"].tolist() == [True] and flags["S"].tolist() == [True]
+    merge = merge_patterns(scores, x, scores, pats, 0.1)  # a tie counted as confusion (0.5) merged them
+    assert merge.groups == {"C": "C", "S": "S"} and merge.confusion[0, 1] == 0
 
 
 def test_seqlet_placement_known_answer():
