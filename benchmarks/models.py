@@ -221,7 +221,9 @@ def _mean_sd(values: list[float]) -> str:
     import numpy as np
 
     v = np.asarray(values, dtype=float)
-    return f"{v.mean():.4f}" if len(v) == 1 else f"{v.mean():.4f} ± {v.std(ddof=1):.4f}"
+    if len(v) == 1 or np.isnan(v).all():  # one value, or none (a baseline has no validation auPRC)
+        return f"{v[0]:.4f}"
+    return f"{v.mean():.4f} ± {v.std(ddof=1):.4f}"
 
 
 def print_seed_table(rows: dict[str, list[dict]], baselines: set[str]) -> None:
