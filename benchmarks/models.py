@@ -117,7 +117,7 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
     train_cfg = {**config["train"], **overrides}
     ratio = negative_ratio if negative_ratio is not None else config["splits"].get("negative_ratio", 1.0)
     seed = config["seed"] if seed is None else seed
-    out = out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}"
+    out = _variant_dir(name, config, out_dir, seed)
     if name == "config" and seed == config["seed"] and (results / "train/model.json").is_file():
         out = results / "train"  # the run's own model: same config and seed, nothing to retrain
     start = time.perf_counter()
@@ -147,9 +147,14 @@ def run_variant(name: str, config: dict, results: Path, out_dir: Path, threads: 
     return {**_metrics(evaluation / "metrics.json"), "seconds": seconds, "valid_auprc": valid}
 
 
+def _variant_dir(name: str, config: dict, out_dir: Path, seed: int) -> Path:
+    """Where variant ``name`` trained with ``seed`` is trained (``OUT_DIR/<name>``, ``…/seed<N>`` for other seeds)."""
+    return out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}"
+
+
 def _evaluation_dir(name: str, config: dict, out_dir: Path, seed: int) -> Path:
     """Where variant ``name`` trained with ``seed`` is evaluated."""
-    return (out_dir / name if seed == config["seed"] else out_dir / name / f"seed{seed}") / "evaluate"
+    return _variant_dir(name, config, out_dir, seed) / "evaluate"
 
 
 def run_ensemble(name: str, config: dict, results: Path, out_dir: Path, seeds: list[int]) -> dict:
