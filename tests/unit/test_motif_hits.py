@@ -28,6 +28,7 @@ from cisflow.motifs.calibrate import seqlet_lambdas, shuffle_bases
 from cisflow.motifs.checks import (
     distinct_seqlets,
     flagged_seqlets,
+    self_alignment,
     seqlet_cosines,
     seqlet_placement,
     wilson_interval,
@@ -445,6 +446,42 @@ def test_seqlet_recall_known_answer():
         seqlet_recall(hits, pats, ["r0", "r1"])
 
 
+def test_self_alignment_known_answer():
+    cg = self_alignment(_cwm("CGCGCGCG"))  # 8 bp: C G alternating, its own reverse complement
+    np.testing.assert_allclose(cg[0, 7 + np.arange(-3, 4)], [0, 0.75, 0, 1, 0, 0.75, 0])  # 2 bp on: 6 of 8 columns
+    np.testing.assert_allclose(cg[1], cg[0])  # a palindrome: the other strand reads alike
+    a = self_alignment(_cwm(A_SEQ))  # TTACCCGGAA; reverse complement TTCCGGGTAA
+    assert a[0, 9] == 1 and np.delete(a[0], 9).max() == pytest.approx(0.5)
+    np.testing.assert_allclose(a[1, 9 + np.arange(-1, 3)], [0.2, 0.6, 0.6, 0.4])  # one bp downstream: 6 of 10 bases
+    assert not self_alignment(np.zeros((4, 5))).any()
+
+
+def test_seqlet_recall_counts_placements_the_cwm_cannot_tell_apart():
+    # P: CG repeat (trimmed 10 bp of 16: a copy 2 bp on matches 8 of 10 columns, 4 bp on 6 of 10; the other strand
+    # at the same core alike); seqlets at r0 +10, r1 +20, r2 -30 (core 33), r3 +40
+    p_seqlets = {"example_idx": [0, 1, 2, 3], "start": [10, 20, 30, 40], "end": [26, 36, 46, 56],
+                 "is_revcomp": [False, False, True, False]}  # fmt: skip
+    # A: TTACCCGGAA; seqlets r0 +10 (core 13), r1 -20 (core 23), r2 -20
+    a_seqlets = {"example_idx": [0, 1, 2], "start": [10, 20, 20], "end": [26, 36, 36],
+                 "is_revcomp": [False, True, True]}  # fmt: skip
+    pats = [_pattern("P", "CGCGCGCGCG", seqlets=p_seqlets), _pattern("A", A_SEQ, seqlets=a_seqlets)]
+    rows = [("r0", "P", "+", 12), ("r1", "P", "+", 21), ("r2", "P", "+", 30), ("r3", "P", "+", 44),
+            ("r0", "A", "-", 11),  # A's reverse complement 1 bp downstream of the seqlet's core (6 of 10 bases)
+            ("r1", "A", "+", 19),  # the seqlet reads A on '-': a '+' hit 1 bp upstream is A's copy 1 bp on, read back
+            ("r2", "A", "+", 21)]  # fmt: skip  # ... and 1 bp downstream: 2 of 10 bases
+    hits = pd.DataFrame(rows, columns=["region", "pattern", "strand", "untrimmed_start"])
+    ids = ["r0", "r1", "r2", "r3"]
+    trimmed = {p.name: p.trimmed_cwm for p in pats}
+    exact = seqlet_recall(hits, pats, ids).set_index("pattern")
+    assert exact["n_recalled"].tolist() == [0, 0]
+    strict = seqlet_recall(hits, pats, ids, equivalent={n: (c, 0.7) for n, c in trimmed.items()}).set_index("pattern")
+    assert strict["n_recalled"].tolist() == [2, 0]  # P: r0 (2 bp, 0.8) and r2 (other strand, 1.0); not r1, r3
+    loose = seqlet_recall(hits, pats, ids, equivalent={n: (c, 0.55) for n, c in trimmed.items()}).set_index("pattern")
+    assert loose["n_recalled"].tolist() == [3, 2] and loose["n_seqlets"].tolist() == [4, 3]  # P's r3 at 0.6
+    with pytest.raises(CisflowError, match="pattern A: CWM \\(4, 16\\) for equivalent placements, not \\(4, 10\\)"):
+        seqlet_recall(hits, pats, ids, equivalent={"A": (pats[1].cwm, 0.7)})
+
+
 def test_planted_recall_precision_known_answer():
     emb = pd.DataFrame({"seq_id": ["s0", "s0", "s1", "s9"], "motif": ["M", "M", "M", "M"],
                         "start": [10, 50, 20, 0], "end": [20, 60, 30, 10]})  # fmt: skip
@@ -562,14 +599,15 @@ def test_plot_hit_summary_writes_png(tmp_path):
 def test_check_table_names_placement_rows_and_gives_intervals():
     from cisflow.motifs.hitstage import CHECK_COLUMNS, _check_table
 
-    recall = pd.DataFrame({"pattern": ["A", "placement:A"], "n_seqlets": [10, 10], "n_recalled": [8, 10],
-                           "recall": [0.8, 1.0], "n_hits": [12, np.nan]})  # fmt: skip
+    recall = pd.DataFrame({"pattern": ["A", "placement:A", "equivalent:A"], "n_seqlets": [10, 10, 10],
+                           "n_recalled": [8, 10, 8], "recall": [0.8, 1.0, 0.8],
+                           "n_hits": [12, np.nan, 12]})  # fmt: skip
     planted = pd.DataFrame({"motif": ["M"], "n_planted": [20], "n_recalled": [20], "recall": [1.0], "n_hits": [25],
                             "precision": [0.8]})  # fmt: skip
     table = _check_table(recall, planted)
     assert list(table.columns) == CHECK_COLUMNS
     assert table[["check", "subject"]].values.tolist() == [
-        ["seqlet_recall", "A"], ["seqlet_placement", "A"], ["planted_instances", "M"]
+        ["seqlet_recall", "A"], ["seqlet_placement", "A"], ["seqlet_recall_equivalent", "A"], ["planted_instances", "M"]
     ]  # fmt: skip
-    np.testing.assert_allclose(table["fraction_low"], [0.4902, 0.7225, 0.8389], atol=1e-4)
-    np.testing.assert_allclose(table["fraction_high"], [0.9433, 1.0, 1.0], atol=1e-4)
+    np.testing.assert_allclose(table["fraction_low"], [0.4902, 0.7225, 0.4902, 0.8389], atol=1e-4)
+    np.testing.assert_allclose(table["fraction_high"], [0.9433, 1.0, 0.9433, 1.0], atol=1e-4)

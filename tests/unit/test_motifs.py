@@ -263,6 +263,9 @@ def test_cli_motifs_end_to_end(data, tmp_path, monkeypatch, capsys, caplog):
     every = checks[checks["check"] == "seqlet_recall"].set_index("subject")
     assert list(distinct.index) == list(every.index) and (distinct["n"] <= every["n"]).all()
     assert (distinct["fraction"] >= 0.8).all()
+    same = checks[checks["check"] == "seqlet_recall_equivalent"].set_index("subject")  # exact start or equivalent
+    assert list(same.index) == list(every.index) and (same["n_found"] >= every["n_found"]).all()
+    assert (same["n"] == every["n"]).all() and (same["lambda"] == every["lambda"]).all()
     summary = pd.read_csv(out / "patterns.tsv", sep="\t").set_index("pattern")
     assert list(summary.index) == list(every.index) and set(summary["merged_into"]) == set(hits["pattern"])
     merged = summary["merged_into"] != summary.index  # a merged pattern's seqlets are recalled by its motif's hits

@@ -7,6 +7,14 @@ Fi-NeMo's report defines it the same way: its ``seqlet_recall`` joins hits and s
 untrimmed start, strand and pattern (duplicate seqlets dropped), and a hit's untrimmed start on the minus
 strand is, as modisco-lite's, the start of the full-width window read as its reverse complement.
 
+*Equivalent placements*: a CWM may match itself at another placement (a CpG-rich CWM two bases further on,
+a palindromic one on the other strand): :func:`self_alignment` gives the cosine of the trimmed CWM placed at
+a seqlet's placement with the same CWM placed at every other placement overlapping it. With ``equivalent``,
+:func:`seqlet_recall` also counts a seqlet recalled by a hit of its pattern at a placement where that cosine
+reaches the pattern's λ (the least cosine of a window with the CWM that the caller accepts as an instance):
+an instance at the seqlet's placement would pass as an instance at the hit's too, so the CWM alone cannot
+tell the two apart. For a CWM that matches itself nowhere at λ this is the exact-start recall.
+
 *Placement*: :func:`seqlet_placement` marks the seqlets whose own pattern's trimmed CWM fits their scores
 best (cosine) at the start and strand modisco gave them, among all starts within :data:`PLACEMENT_SHIFT` bp on
 both strands. It needs no hits and is the reference to read the exact-start recall against: the share of
@@ -274,12 +282,54 @@ def wilson_interval(found: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[
     return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
+def self_alignment(cwm: np.ndarray) -> np.ndarray:
+    """Cosine of a trimmed CWM ``(4, W)`` with itself placed ``d`` bp further on, on the same strand and as its
+    reverse complement.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(2, 2W - 1)``: ``[0, W - 1 + d]`` the CWM against its copy whose first column lies ``d`` bp
+        downstream (zero where they do not overlap), ``[1, W - 1 + d]`` against its reverse complement so
+        placed; ``[0, W - 1]`` is 1 (0 for an all-zero CWM).
+    """
+    cwm = np.asarray(cwm, dtype=np.float64)
+    width = cwm.shape[1]
+    energy = float((cwm * cwm).sum())
+    out = np.zeros((2, 2 * width - 1))
+    if energy == 0:
+        return out
+    for row, other in enumerate((cwm, cwm[::-1, ::-1])):
+        padded = np.pad(other, ((0, 0), (width - 1, width - 1)))
+        for d in range(-width + 1, width):  # column j of the CWM meets column j - d of the copy
+            out[row, width - 1 + d] = float((cwm * padded[:, width - 1 - d : 2 * width - 1 - d]).sum()) / energy
+    return out
+
+
+def _equivalent(pairs: pd.DataFrame, pattern: Pattern, cwm: np.ndarray, least: float) -> np.ndarray:
+    """Which (seqlet, hit) ``pairs`` (``start strand`` of the seqlet, ``untrimmed_start strand_hit`` of the hit,
+    in ``pattern``'s untrimmed frame) are placements whose trimmed ``cwm`` copies overlap with cosine ≥ ``least``."""
+    width, (lo, hi) = pattern.cwm.shape[1], pattern.trim
+    cwm = np.asarray(cwm, dtype=np.float64)
+    if cwm.shape != (4, hi - lo):
+        raise CisflowError(f"pattern {pattern.name}: CWM {cwm.shape} for equivalent placements, not (4, {hi - lo})")
+    seq_plus, hit_plus = (pairs["strand"] == "+").to_numpy(), (pairs["strand_hit"] == "+").to_numpy()
+    core = pairs["start"].to_numpy() + np.where(seq_plus, lo, width - hi)
+    hit_core = pairs["untrimmed_start"].to_numpy() + np.where(hit_plus, lo, width - hi)
+    d = np.where(seq_plus, hit_core - core, core - hit_core)  # downstream along the seqlet's strand
+    inside = np.abs(d) < hi - lo
+    table = self_alignment(cwm)
+    cosine = table[(seq_plus != hit_plus).astype(np.int64), np.where(inside, d + hi - lo - 1, 0)]
+    return inside & (cosine >= least - 1e-9)
+
+
 def seqlet_recall(
     hits: pd.DataFrame,
     patterns: Sequence[Pattern],
     ids: Sequence[str],
     tolerance: int = 0,
     only: Mapping[str, np.ndarray] | None = None,
+    equivalent: Mapping[str, tuple[np.ndarray, float]] | None = None,
 ) -> pd.DataFrame:
     """Per pattern: how many of its modisco seqlets a hit of the pattern recalls (see the module docstring).
 
@@ -295,6 +345,10 @@ def seqlet_recall(
         Largest distance in bp between a seqlet's start and the hit's untrimmed start.
     only
         ``{pattern: bool (n_seqlets,)}``: count only these seqlets (e.g. :func:`distinct_seqlets`).
+    equivalent
+        ``{pattern: (trimmed CWM (4, W_trim), least cosine)}``: a hit also recalls a seqlet at a placement where
+        the two placed copies of the CWM overlap with at least this cosine (:func:`self_alignment`; the
+        module docstring).
 
     Returns
     -------
@@ -308,8 +362,11 @@ def seqlet_recall(
         seq = _seqlets(p, ids)
         seq = (seq[np.asarray(only[p.name], dtype=bool)] if only is not None else seq).drop_duplicates()
         mine = hits.loc[hits["pattern"] == p.name, ["region", "strand", "untrimmed_start"]]
-        pairs = seq.reset_index().merge(mine, on=["region", "strand"])
-        close = (pairs["untrimmed_start"] - pairs["start"]).abs() <= tolerance
+        pairs = seq.reset_index().merge(mine, on="region", suffixes=("", "_hit"))
+        shift = (pairs["untrimmed_start"] - pairs["start"]).abs()
+        close = (pairs["strand_hit"] == pairs["strand"]) & (shift <= tolerance)
+        if equivalent is not None and p.name in equivalent:
+            close |= _equivalent(pairs, p, *equivalent[p.name])
         found = pairs.loc[close, "index"].nunique()
         rows.append([p.name, len(seq), found, found / len(seq) if len(seq) else np.nan, len(mine)])
     return pd.DataFrame(rows, columns=SEQLET_COLUMNS)

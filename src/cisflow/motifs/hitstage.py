@@ -177,13 +177,16 @@ def group_recall(hits: pd.DataFrame, patterns: list[Pattern], ids, groups: Mappi
     return recall
 
 
-def _per_pattern(motif: Pattern, masks: Mapping[str, np.ndarray], hits: pd.DataFrame,
-                 ids, tolerance: int, only: np.ndarray | None = None) -> list[pd.DataFrame]:  # fmt: skip
-    """Rows of :func:`cisflow.motifs.checks.seqlet_recall` per member of a fitted motif (its seqlets only)."""
+def _per_pattern(motif: Pattern, masks: Mapping[str, np.ndarray], hits: pd.DataFrame, ids, tolerance: int,
+                 only: np.ndarray | None = None, equivalent: Mapping[str, tuple[np.ndarray, float]] | None = None
+                 ) -> list[pd.DataFrame]:  # fmt: skip
+    """Rows of :func:`cisflow.motifs.checks.seqlet_recall` per member of a fitted motif (its seqlets only);
+    ``equivalent``: ``{member: (its fitted trimmed CWM, its λ)}`` to count its equivalent placements too."""
     rows = []
     for name, mask in masks.items():
         keep = mask if only is None else mask & only
-        rows.append(seqlet_recall(hits, [motif], ids, tolerance, {motif.name: keep}).assign(pattern=name))
+        same = {motif.name: equivalent[name]} if equivalent is not None else None
+        rows.append(seqlet_recall(hits, [motif], ids, tolerance, {motif.name: keep}, same).assign(pattern=name))
     return rows
 
 
@@ -198,10 +201,12 @@ def _distinct_masks(unit: Pattern, flags: Mapping[str, np.ndarray]) -> np.ndarra
 
 
 def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: pd.DataFrame, embeddings,
-            seqlet_tolerance: int, groups: Mapping[str, str] | None = None, merge: Merge | None = None
-            ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+            seqlet_tolerance: int, groups: Mapping[str, str] | None = None, merge: Merge | None = None,
+            lambdas: Mapping[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """Seqlet recall per pattern by the hits of its motif (its own pattern, or any member of the merged motif
-    it is part of: ``merge``), of its distinct seqlets (``distinct:<pattern>``,
+    it is part of: ``merge``), the same counting the placements its fitted CWM cannot tell apart at its λ
+    (``equivalent:<pattern>``, :func:`cisflow.motifs.checks.self_alignment`; with ``lambdas``, ``{fitted
+    pattern: λ}``), of its distinct seqlets (``distinct:<pattern>``,
     :func:`cisflow.motifs.checks.distinct_seqlets` among the fitted patterns), per merged motif
     (``merged:<motif>``), per group of ``groups`` (:func:`group_recall`, the unmerged patterns; a merged
     pattern's row is its recall by its merged motif), and planted-instance recall / precision when
@@ -215,11 +220,15 @@ def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: p
     ids = data["ids"]
     by_unit = hits.assign(pattern=hits["pattern"].map(lambda n: merge.groups.get(n, n)))
     flags = distinct_seqlets(data["scores"], data["x"], merge.motifs)
-    parts, distinct, merged = [], [], []
+    fitted = {m.name: m for m in merge.motifs}
+    parts, distinct, merged, equivalent = [], [], [], []
     for unit in merge.units:
         masks = member_masks(unit, merge.groups)
         parts += _per_pattern(unit, masks, by_unit, ids, seqlet_tolerance)
         distinct += _per_pattern(unit, masks, by_unit, ids, seqlet_tolerance, _distinct_masks(unit, flags))
+        if lambdas is not None:
+            same = {n: (fitted[n].trimmed_cwm, float(lambdas[n])) for n in masks}
+            equivalent += _per_pattern(unit, masks, by_unit, ids, seqlet_tolerance, equivalent=same)
         if len(masks) > 1:
             merged.append(seqlet_recall(by_unit, [unit], ids, seqlet_tolerance).assign(pattern=f"merged:{unit.name}"))
     order = {p.name: i for i, p in enumerate(patterns)}
@@ -232,6 +241,12 @@ def _checks(hits: pd.DataFrame, patterns: list[Pattern], data: dict, truth_df: p
         log.info("seqlet recall %s: %d / %d = %.3f", row.pattern, row.n_recalled, row.n_seqlets, row.recall)
     recall = recall.reset_index(drop=True)
     parts = [recall, distinct.assign(pattern="distinct:" + distinct["pattern"]), *merged]
+    if equivalent:
+        same = pd.concat(equivalent, ignore_index=True).set_index("pattern").loc[recall["pattern"]].reset_index()
+        for row in same.itertuples():
+            log.info("seqlet recall %s at a placement its CWM cannot tell apart: %d / %d = %.3f", row.pattern,
+                     row.n_recalled, row.n_seqlets, row.recall)  # fmt: skip
+        parts.append(same.assign(pattern="equivalent:" + same["pattern"]))
     if groups:
         alone = [p for p in patterns if merge.groups[p.name] == p.name]
         own_groups = {p.name: groups.get(p.name, p.name) for p in alone}
@@ -338,8 +353,9 @@ def run_hit_stage(
         tolerance, threshold = opts.pop("seqlet_tolerance"), opts.pop("pwm_threshold")
         hits, info = _call_and_annotate(data, fitted, _labels(jaspar, MATCH_Q), opts | {"summits": summits})
         hits.insert(int(hits.columns.get_loc("pattern")) + 1, "motif", hits["pattern"].map(_motif_of(merge, groups)))
-        recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance, groups, merge)
-        subject = recall["pattern"].str.replace(r"^(distinct|motif|merged|placement):", "", regex=True)
+        recall, planted = _checks(hits, patterns, data, truth_df, embeddings, tolerance, groups, merge,
+                                  info["lambdas"])  # fmt: skip
+        subject = recall["pattern"].str.replace(r"^(distinct|equivalent|motif|merged|placement):", "", regex=True)
         lambdas = dict(info["lambdas"])
         for unit in merge.units:  # a merged motif: the L1 weight of the fit, its members' smallest λ
             lambdas.setdefault(unit.name, min(v for k, v in lambdas.items() if merge.groups.get(k) == unit.name))
@@ -373,9 +389,10 @@ def _check_table(recall: pd.DataFrame, planted: pd.DataFrame) -> pd.DataFrame:
     """Both checks in one long table (:data:`CHECK_COLUMNS`; ``lambda``: the pattern's λ)."""
     name = recall["pattern"].astype(str)
     prefixes = {"group:": "seqlet_recall_group", "distinct:": "seqlet_recall_distinct", "motif:": "seqlet_recall_motif",
-                "merged:": "seqlet_recall_merged", "placement:": "seqlet_placement"}  # fmt: skip
+                "merged:": "seqlet_recall_merged", "placement:": "seqlet_placement",
+                "equivalent:": "seqlet_recall_equivalent"}  # fmt: skip
     check = np.select([name.str.startswith(k) for k in prefixes], list(prefixes.values()), "seqlet_recall")
-    subject = name.str.replace(r"^(group|distinct|motif|merged|placement):", "", regex=True)
+    subject = name.str.replace(r"^(group|distinct|equivalent|motif|merged|placement):", "", regex=True)
     seqlets = pd.DataFrame({"check": check, "subject": subject, "n": recall["n_seqlets"],
                             "n_found": recall["n_recalled"], "fraction": recall["recall"], "n_hits": recall["n_hits"],
                             "precision": np.nan, "lambda": recall.get("lambda", np.nan)})  # fmt: skip
