@@ -28,6 +28,7 @@ from cisflow.motifs.calibrate import seqlet_lambdas, shuffle_bases
 from cisflow.motifs.checks import (
     distinct_seqlets,
     flagged_seqlets,
+    missed_seqlets,
     self_alignment,
     seqlet_cosines,
     seqlet_placement,
@@ -480,6 +481,31 @@ def test_seqlet_recall_counts_placements_the_cwm_cannot_tell_apart():
     assert loose["n_recalled"].tolist() == [3, 2] and loose["n_seqlets"].tolist() == [4, 3]  # P's r3 at 0.6
     with pytest.raises(CisflowError, match="pattern A: CWM \\(4, 16\\) for equivalent placements, not \\(4, 10\\)"):
         seqlet_recall(hits, pats, ids, equivalent={"A": (pats[1].cwm, 0.7)})
+
+
+def test_missed_seqlets_lists_the_nearest_hit_over_the_core():
+    # P (CG repeat, trimmed 10 of 16): seqlets r0 +10, r1 +20, r2 -30 (core 33), r3 +40, r4 +10 (no hit), r5 +10
+    # (recalled); A (TTACCCGGAA): seqlets r1 -20 (core 23) and r2 -20, hits '+' with cores 22 and 24
+    p_seqlets = {"example_idx": [0, 1, 2, 3, 4, 5], "start": [10, 20, 30, 40, 10, 10], "end": [26, 36, 46, 56, 26, 26],
+                 "is_revcomp": [False, False, True, False, False, False]}  # fmt: skip
+    a_seqlets = {"example_idx": [1, 2], "start": [20, 20], "end": [36, 36], "is_revcomp": [True, True]}
+    pats = [_pattern("P", "CGCGCGCGCG", seqlets=p_seqlets), _pattern("A", A_SEQ, seqlets=a_seqlets)]
+    rows = [("r0", "P", "+", 12), ("r0", "P", "-", 30), ("r1", "P", "+", 21), ("r2", "P", "+", 30),
+            ("r3", "P", "+", 44), ("r5", "P", "+", 10), ("r1", "A", "+", 19), ("r2", "A", "+", 21)]  # fmt: skip
+    hits = pd.DataFrame(rows, columns=["region", "pattern", "strand", "untrimmed_start"])
+    hits["fitted"] = hits["pattern"] + np.where(hits["untrimmed_start"] == 30, "2", "")
+    ids = [f"r{i}" for i in range(6)]
+    p = missed_seqlets(hits, pats[0], ids)
+    assert p["region"].tolist() == ["r0", "r1", "r2", "r3", "r4"]  # r5 recalled; r0's hit 20 bp off is not near
+    assert p["shift"].tolist()[:4] == [2, 1, 0, 4] and np.isnan(p["shift"][4])
+    assert p["other_strand"].tolist()[:4] == [False, False, True, False] and p["hit_pattern"][2] == "P2"
+    np.testing.assert_allclose(p["self_cosine"][:4], [0.8, 0.0, 1.0, 0.6])
+    a = missed_seqlets(hits, pats[1], ids)  # along the minus strand the '+' hit with core 22 lies 1 bp downstream
+    assert a["shift"].tolist() == [1, -1] and a["other_strand"].all()
+    np.testing.assert_allclose(a["self_cosine"], [0.6, 0.2])
+    assert len(missed_seqlets(hits, pats[0], ids, only=np.array([1, 0, 0, 0, 0, 1], bool))) == 1
+    with pytest.raises(CisflowError, match="pattern A: CWM \\(4, 16\\) for the shifts, not \\(4, 10\\)"):
+        missed_seqlets(hits, pats[1], ids, cwm=pats[1].cwm)
 
 
 def test_planted_recall_precision_known_answer():

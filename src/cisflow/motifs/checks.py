@@ -372,6 +372,62 @@ def seqlet_recall(
     return pd.DataFrame(rows, columns=SEQLET_COLUMNS)
 
 
+MISS_COLUMNS = ["region", "start", "strand", "shift", "other_strand", "hit_pattern", "self_cosine"]
+
+
+def missed_seqlets(hits: pd.DataFrame, pattern: Pattern, ids: Sequence[str], only: np.ndarray | None = None,
+                   cwm: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
+    """The seqlets of ``pattern`` that no hit of it recalls at the exact start, each with the nearest hit of the
+    pattern whose trimmed window overlaps the seqlet's trimmed core (where the misses lie: one constant shift for
+    all of a pattern's misses points at its frame, scattered shifts at the hits' own placements).
+
+    Parameters
+    ----------
+    hits
+        Hit table with ``region``, ``pattern``, ``strand`` and ``untrimmed_start`` (``fitted``, if present, is
+        reported as ``hit_pattern``: the member of a merged motif that was fitted).
+    pattern, ids
+        The pattern (a merged motif: its seqlets in its frame) and the region names in modisco's order.
+    only
+        ``(n_seqlets,)`` bool: look at these seqlets only (e.g. one member's).
+    cwm
+        Trimmed CWM ``(4, W_trim)`` whose :func:`self_alignment` at each shift is reported (default the
+        pattern's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`MISS_COLUMNS`, one row per missed seqlet (duplicates once): ``shift`` = the hit's trimmed start
+        minus the seqlet's, in bp along the seqlet's strand (NaN: no hit overlaps the core), ``other_strand``,
+        ``hit_pattern``, ``self_cosine`` = the CWM placed at both placements (:func:`self_alignment`).
+    """
+    width, (lo, hi) = pattern.cwm.shape[1], pattern.trim
+    if cwm is not None and np.shape(cwm) != (4, hi - lo):
+        raise CisflowError(f"pattern {pattern.name}: CWM {np.shape(cwm)} for the shifts, not (4, {hi - lo})")
+    seq = _seqlets(pattern, ids)
+    seq = (seq[np.asarray(only, dtype=bool)] if only is not None else seq).drop_duplicates(ignore_index=True)
+    mine = hits[hits["pattern"] == pattern.name]
+    cols = ["region", "strand", "untrimmed_start"]
+    mine = mine[cols].assign(fitted=mine["fitted"] if "fitted" in mine else pattern.name)
+    pairs = seq.reset_index().merge(mine, on="region", suffixes=("", "_hit"))
+    exact = (pairs["strand_hit"] == pairs["strand"]) & (pairs["untrimmed_start"] == pairs["start"])
+    missed = seq.drop(index=pairs.loc[exact, "index"].unique())
+    pairs = pairs[pairs["index"].isin(missed.index)]
+    plus, hit_plus = (pairs["strand"] == "+").to_numpy(), (pairs["strand_hit"] == "+").to_numpy()
+    core = pairs["start"].to_numpy() + np.where(plus, lo, width - hi)
+    hit_core = pairs["untrimmed_start"].to_numpy() + np.where(hit_plus, lo, width - hi)
+    pairs = pairs.assign(shift=np.where(plus, hit_core - core, core - hit_core), other_strand=plus != hit_plus)
+    pairs = pairs[pairs["shift"].abs() < hi - lo].sort_values("shift", key=np.abs, kind="stable")
+    near = pairs.drop_duplicates("index").set_index("index")
+    table = self_alignment(pattern.trimmed_cwm if cwm is None else cwm)
+    out = missed.join(near[["shift", "other_strand", "fitted"]]).rename(columns={"fitted": "hit_pattern"})
+    found = out["shift"].notna().to_numpy()
+    cosine = np.full(len(out), np.nan)
+    shift = out["shift"].to_numpy()[found].astype(np.int64)
+    cosine[found] = table[out["other_strand"].to_numpy()[found].astype(np.int64), shift + hi - lo - 1]
+    return out.assign(self_cosine=cosine).reset_index(drop=True)[MISS_COLUMNS]
+
+
 def align_to(pattern: Pattern, rep: Pattern, untrimmed_start: np.ndarray, plus: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Instances of ``pattern`` (untrimmed starts and strands, ``(n,)``) in the frame of ``rep``: the start of
