@@ -508,6 +508,21 @@ def test_missed_seqlets_lists_the_nearest_hit_over_the_core():
         missed_seqlets(hits, pats[1], ids, cwm=pats[1].cwm)
 
 
+def test_html_rows_give_the_equivalent_recall_where_it_differs(tmp_path):
+    from cisflow.motifs.html import write_html
+
+    pats = [_pattern("P", "CGCGCGCGCG"), _pattern("A", A_SEQ)]
+    recall = pd.DataFrame({"pattern": ["P", "A", "equivalent:P", "equivalent:A"], "recall": [0.5, 0.9, 0.8, 0.9],
+                           "lambda": [0.6, 0.7, 0.6, 0.7]})  # fmt: skip
+    hits = pd.DataFrame({"region": ["r0", "r1"], "pattern": ["P", "A"]})
+    matches = pd.DataFrame(columns=["pattern", "rank", "target_name", "target_id", "qvalue"])
+    result = {"hits": hits, "recall": recall, "planted": pd.DataFrame(), "compare": pd.DataFrame()}
+    write_html(tmp_path / "m.html", pats, matches, matches, result, tmp_path)
+    page = (tmp_path / "m.html").read_text()
+    assert "<td>0.50; 0.80 at placements its CWM cannot tell apart (λ 0.60)</td>" in page
+    assert "<td>0.90 (λ 0.70)</td>" in page  # A: the same figure, said once
+
+
 def test_planted_recall_precision_known_answer():
     emb = pd.DataFrame({"seq_id": ["s0", "s0", "s1", "s9"], "motif": ["M", "M", "M", "M"],
                         "start": [10, 50, 20, 0], "end": [20, 60, 30, 10]})  # fmt: skip

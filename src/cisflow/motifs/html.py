@@ -32,8 +32,9 @@ def _png(path: Path, alt: str, width: int) -> str:
 def _pattern_rows(patterns: list[Pattern], jaspar: pd.DataFrame, truth: pd.DataFrame, result: Mapping,
                   logo_dir: Path) -> str:  # fmt: skip
     """Table rows: pattern (and the merged motif it is part of, with the seqlet confusion that merged it), logo,
-    seqlets, hits, regions with a hit, seqlet recall (by the hits of its motif; and, where it differs, the recall
-    when a hit of any pattern of its same-motif group counts), JASPAR and truth matches."""
+    seqlets, hits, regions with a hit, seqlet recall (by the hits of its motif; and, where they differ, the recall
+    when a hit of any pattern of its same-motif group counts and when a hit at a placement its CWM cannot tell
+    apart from the seqlet's counts), JASPAR and truth matches."""
     hits, recall = result["hits"], result["recall"].set_index("pattern")
     counts = hits["pattern"].value_counts()
     regions = hits.groupby("pattern")["region"].nunique()
@@ -50,6 +51,8 @@ def _pattern_rows(patterns: list[Pattern], jaspar: pd.DataFrame, truth: pd.DataF
         rec, lam = recall["recall"].get(p.name, float("nan")), recall.get("lambda", {}).get(p.name, float("nan"))
         motif = recall["recall"].get(f"motif:{p.name}", rec)
         as_motif = f"; {motif:.2f} as one motif" if motif == motif and motif != rec else ""  # NaN != NaN
+        same = recall["recall"].get(f"equivalent:{p.name}", rec)
+        as_motif += f"; {same:.2f} at placements its CWM cannot tell apart" if same == same and same != rec else ""
         rows.append(
             f"<tr><td>{html.escape(p.name)}{note}</td>"
             f"<td>{_png(logo_dir / f'{p.name}.png', f'{p.name} logo', 360)}</td>"
