@@ -127,16 +127,30 @@ def test_deeplift_linear_equals_weights_times_difference():
 
 
 # ---------------------------------------------------------------- fast ISM == naive ISM
+def _deepbind() -> nn.Module:
+    torch.manual_seed(4)
+    return build_model("deepbind", 2, 40, num_filters=5, conv_width=6, hidden=4, pooling="max_avg")
+
+
 @pytest.mark.filterwarnings("ignore:Using padding=.same.")
 @pytest.mark.parametrize(
-    "make, length", [(_small_dnn, 90), (OddConvNet, 100), (Untraceable, 30), (lambda: _basset_with_stats().eval(), 64)]
+    "make, length",
+    [
+        (_small_dnn, 90),
+        (OddConvNet, 100),
+        (Untraceable, 30),
+        (lambda: _basset_with_stats().eval(), 64),
+        (_deepbind, 40),  # global pooling: the tail runs in full on the patched trunk output
+    ],
 )
-def test_ism_fast_matches_naive(make, length):
+@pytest.mark.parametrize("batch_size", [3, 97])  # one position of one sequence per pass; blocks of 16 positions
+def test_ism_fast_matches_naive(make, length, batch_size):
     model = make() if make is not _small_dnn else make(length)
     x = _onehot(2, length, seed=3)
-    x[0, :, 7] = 0
-    naive = ism(model, x, task=model(torch.zeros(1, 4, length)).shape[1] - 1, device="cpu")
-    fast = ism_fast(model, x, task=model(torch.zeros(1, 4, length)).shape[1] - 1, batch_size=97, device="cpu")
+    x[0, :, 7] = 0  # an N: 4 mutants at that position, 3 elsewhere
+    task = model(torch.zeros(1, 4, length)).shape[1] - 1
+    naive = ism(model, x, task=task, device="cpu")
+    fast = ism_fast(model, x, task=task, batch_size=batch_size, device="cpu")
     assert np.abs(fast - naive).max() < 1e-4
     assert np.abs(naive).max() > 1e-3  # not trivially zero
 
@@ -144,7 +158,12 @@ def test_ism_fast_matches_naive(make, length):
 def test_fast_plan_splits_sequence_dnn_after_pool():
     plan = plan_fast_ism(_small_dnn().eval(), 90)
     assert plan is not None and [la.window for la in plan.trunk].count(True) == 4  # 3 convs + max-pool
+    assert plan.head is not None and tuple(plan.head.weight.shape) == (2, 4, 7)  # flatten + dense: 4 filters x 7 pools
+    pool = plan.trunk[-1]
+    assert pool.tiled_max and plan.trunk[6].cover is pool  # the last conv recomputes whole pool windows
     assert plan_fast_ism(Untraceable().eval(), 30) is None
+    deepbind = plan_fast_ism(_deepbind().eval(), 40)
+    assert deepbind is not None and deepbind.head is None  # global max / mean pooling: no dense head to split
 
 
 # ---------------------------------------------------------------- DeepSHAP

@@ -2,11 +2,15 @@
 
 The trunk is the longest chain of layers from the input whose output at a position depends only
 on a window of its input: ``Conv1d`` (zero padding), ``MaxPool1d`` / ``AvgPool1d`` (floor mode) and
-point-wise layers (activations, eval-mode batch-norm and dropout). For a mutation at position
-``i`` each window layer's changed outputs lie in a range computed from its kernel, stride,
-dilation and padding; only that range is recomputed, from the cached (padded) reference input
-with the previous layer's changed range patched in. The tail (everything after the trunk) runs
-in full on the reference trunk output with the changed range patched in.
+point-wise layers (activations, eval-mode batch-norm and dropout). Mutations at a block of positions
+``[first, first + P)`` change each window layer's outputs in a range computed from its kernel, stride,
+dilation and padding; all the block's mutants (across a batch of sequences) share that range, so each
+layer recomputes one slice of the cached reference activations: the first convolution as a product with
+its taps, a stride-1 convolution as its cached output plus the transposed convolution of its input's
+change, other window layers from their cached (padded) input with the patch written in. The tail
+(everything after the trunk) runs on the reference trunk output with the changed range patched in, or,
+when it opens with ``flatten`` and a dense layer, as that layer's reference output plus the changed
+columns times their weights.
 """
 
 from __future__ import annotations
@@ -47,7 +51,19 @@ class Local:
     pad_right: int = 0
     pad_value: float = 0.0
     patch_fn: Callable[[torch.Tensor], torch.Tensor] | None = None  # in place on freshly made patches
+    tiled_max: bool = False  # a max-pool whose windows tile its input (stride = kernel, dilation 1)
+    cover: Local | None = None  # a convolution's next window layer that recomputes its windows from a copy
     delta_weight: torch.Tensor | None = None  # stride-1 convolutions: flipped, transposed weight (C, C', K)
+
+
+@dataclass
+class DenseHead:
+    """A tail that opens with ``flatten(1)`` and a ``Linear``: its weight as ``(H, C, L')`` over the trunk
+    output's channels and columns, and ``rest`` from the dense layer's output ``(N, H)`` to logits."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    rest: Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -56,12 +72,14 @@ class FastPlan:
 
     ``first_taps`` ``(K · 4, C_out)``: when the trunk opens with a plain ``Conv1d`` over the one-hot
     input (stride, dilation and groups 1), row ``t · 4 + b`` holds its weights for base ``b`` at tap
-    ``t``; a mutation then changes that layer's outputs by a difference of two rows, with no convolution.
+    ``t``; a mutation then changes that layer's outputs by a product with these rows, with no convolution.
+    ``head``: the tail's leading dense layer, when it has one (:class:`DenseHead`).
     """
 
     trunk: list[Local]
     tail: Callable[[torch.Tensor], torch.Tensor]
     first_taps: torch.Tensor | None = None
+    head: DenseHead | None = None
 
 
 def _one(v: int | tuple[int, ...]) -> int:
@@ -95,7 +113,8 @@ def _pool_local(m: nn.Module) -> Local | None:
     s = _one(m.stride) if m.stride is not None else k
     if isinstance(m, nn.MaxPool1d):
         d = _one(m.dilation)
-        return Local(lambda t: F.max_pool1d(t, k, s, 0, d), True, k, s, d, p, p, float("-inf"))
+        tiled = s == k and d == 1
+        return Local(lambda t: F.max_pool1d(t, k, s, 0, d), True, k, s, d, p, p, float("-inf"), tiled_max=tiled)
     if p and not m.count_include_pad:
         return None
     return Local(lambda t: F.avg_pool1d(t, k, s, 0), True, k, s, 1, p, p, 0.0)
@@ -139,7 +158,8 @@ def _trunk(gm: fx.GraphModule) -> tuple[list[Local], fx.Node, list[fx.Node]]:
 
 
 def _tail(gm: fx.GraphModule, end: fx.Node, trunk_nodes: list[fx.Node]) -> fx.GraphModule | None:
-    """A GraphModule computing the model from the trunk output ``end``; None if not separable."""
+    """A GraphModule computing ``gm``'s output from node ``end`` (its one input), without the nodes
+    ``trunk_nodes`` (``end`` among them); None if a later node reads one of them other than ``end``."""
     graph, env = fx.Graph(), {}
     env[end] = graph.placeholder("h")
     inside = set(trunk_nodes)
@@ -152,6 +172,40 @@ def _tail(gm: fx.GraphModule, end: fx.Node, trunk_nodes: list[fx.Node]) -> fx.Gr
     return fx.GraphModule(gm, graph)
 
 
+def _flatten_input(node: fx.Node) -> fx.Node | None:
+    """The tensor ``node`` flattens from dimension 1 on (``x.flatten(1)`` / ``torch.flatten(x, 1)``), else None."""
+    is_flatten = (node.op == "call_method" and node.target == "flatten") or (
+        node.op == "call_function" and node.target is torch.flatten
+    )
+    if not is_flatten or not node.args:
+        return None
+    start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
+    end = node.args[2] if len(node.args) > 2 else node.kwargs.get("end_dim", -1)
+    return node.args[0] if (start, end) == (1, -1) and isinstance(node.args[0], fx.Node) else None
+
+
+def _dense_head(tail: fx.GraphModule, trunk_shape: tuple[int, int]) -> DenseHead | None:
+    """:class:`DenseHead` of ``tail`` when its input's only use is ``flatten(1)`` into a ``Linear``."""
+    h = next(n for n in tail.graph.nodes if n.op == "placeholder")
+    if len(h.users) != 1:
+        return None
+    flat = next(iter(h.users))
+    if _flatten_input(flat) is not h or len(flat.users) != 1:
+        return None
+    dense = next(iter(flat.users))
+    if dense.op != "call_module" or dense.args[0] is not flat or len(dense.args) != 1 or dense.kwargs:
+        return None
+    m = tail.get_submodule(dense.target)
+    if not isinstance(m, nn.Linear) or m.in_features != trunk_shape[0] * trunk_shape[1]:
+        return None
+    rest = _tail(tail, dense, [h, flat, dense])
+    if rest is None:
+        return None
+    weight = m.weight.detach().view(m.out_features, *trunk_shape)
+    bias = None if m.bias is None else m.bias.detach()
+    return DenseHead(weight, bias, rest)
+
+
 def _first_taps(gm: fx.GraphModule, nodes: list[fx.Node]) -> torch.Tensor | None:
     """:attr:`FastPlan.first_taps` when the trunk's first layer is a plain Conv1d over 4 channels."""
     if len(nodes) < 2 or nodes[1].op != "call_module":
@@ -160,6 +214,18 @@ def _first_taps(gm: fx.GraphModule, nodes: list[fx.Node]) -> torch.Tensor | None
     if not isinstance(m, nn.Conv1d) or m.in_channels != 4 or (_one(m.stride), _one(m.dilation), m.groups) != (1, 1, 1):
         return None
     return m.weight.detach().permute(2, 1, 0).reshape(-1, m.out_channels).contiguous()
+
+
+def _link_covers(layers: list[Local]) -> None:
+    """Point each convolution at the next window layer when only point-wise layers lie between and that layer
+    recomputes from a copy of its input window (a pool, a strided or dilated convolution): the convolution then
+    recomputes every column of the windows it reaches, and the window layer uses its patch as it is."""
+    for i, layer in enumerate(layers):
+        if layer.delta_weight is None:
+            continue
+        nxt = next((la for la in layers[i + 1 :] if la.window), None)
+        if nxt is not None and nxt.delta_weight is None:
+            layer.cover = nxt
 
 
 def plan_fast_ism(model: nn.Module, input_length: int) -> FastPlan | None:
@@ -176,8 +242,18 @@ def plan_fast_ism(model: nn.Module, input_length: int) -> FastPlan | None:
     if tail is None:
         log.info("fast ISM: no separable convolutional trunk; using whole forwards on the 3 mutants")
         return None
-    log.info("fast ISM: trunk of %d layers (%d windowed)", len(layers), sum(la.window for la in layers))
-    return FastPlan(layers, tail, _first_taps(gm, nodes))
+    _link_covers(layers)
+    plan = FastPlan(layers, tail, _first_taps(gm, nodes))
+    with torch.no_grad():
+        trunk_shape = reference_forward(plan, torch.zeros(1, 4, input_length))[1].shape[1:]
+    plan.head = _dense_head(tail, tuple(trunk_shape))
+    log.info(
+        "fast ISM: trunk of %d layers (%d windowed)%s",
+        len(layers),
+        sum(la.window for la in layers),
+        ", dense layer updated by its changed columns" if plan.head else "",
+    )
+    return plan
 
 
 def _pad(layer: Local, h: torch.Tensor) -> torch.Tensor:
@@ -186,133 +262,201 @@ def _pad(layer: Local, h: torch.Tensor) -> torch.Tensor:
     return F.pad(h, (layer.pad_left, layer.pad_right), value=layer.pad_value)
 
 
-def reference_forward(plan: FastPlan, x: torch.Tensor) -> tuple[list[torch.Tensor | None], torch.Tensor]:
-    """Run the trunk on the references; cache each window layer's padded input plus one spare column
-    on the right (the first layer's output when :attr:`FastPlan.first_taps` is set)."""
-    cache, h = [], x
+Cache = list[torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None]
+
+
+def reference_forward(plan: FastPlan, x: torch.Tensor) -> tuple[Cache, torch.Tensor]:
+    """Run the trunk on the references ``(S, 4, L)``; return the per-layer cache and the trunk output.
+
+    Cached per layer: the first layer's output when :attr:`FastPlan.first_taps` is set; a window layer's
+    padded input (and, for a delta convolution, its output too); nothing for a point-wise layer.
+    """
+    cache: Cache = []
+    h = x
     for i, layer in enumerate(plan.trunk):
         if i == 0 and plan.first_taps is not None:
             h = layer.fn(_pad(layer, h))
             cache.append(h)
         elif layer.window:
             padded = _pad(layer, h)
-            cache.append(F.pad(padded, (0, 1), value=layer.pad_value))
             h = layer.fn(padded)
-            if layer.delta_weight is not None:  # also its output, with a spare column on each side
-                cache[-1] = (cache[-1], F.pad(h, (1, 1)))
+            cache.append((padded, h) if layer.delta_weight is not None else padded)
         else:
             cache.append(None)
             h = layer.fn(h)
     return cache, h
 
 
-def _windows(ref: torch.Tensor, seq: torch.Tensor, start: torch.Tensor, width: int) -> torch.Tensor:
-    """``ref[seq[m], :, start[m] : start[m] + width]`` for every ``m``, as one ``(M, C, width)`` tensor.
-
-    Each (sequence, channel) window is a contiguous run of ``ref``'s memory, so all of them come out
-    of one ``index_select`` on an overlapping strided view (much faster than advanced indexing).
-    """
-    ref = ref.contiguous()
-    _, c, length = ref.shape
-    flat = ref.view(-1)
-    rows = flat.as_strided((flat.numel() - width + 1, width), (1, 1))
-    first = ((seq * c)[:, None] + torch.arange(c, device=ref.device)) * length + start[:, None]
-    return rows.index_select(0, first.view(-1)).view(len(seq), c, width)
+def _rows(ref: torch.Tensor, seq: torch.Tensor) -> torch.Tensor:
+    """``ref[seq]`` for a slice ``ref`` ``(S, C, w)`` of cached activations, as a new ``(M, C, w)`` tensor
+    (copied contiguous first: ``index_select`` on a strided slice is 2–3× slower)."""
+    return ref.contiguous().index_select(0, seq)
 
 
-def _window_step(
-    layer: Local, ref: torch.Tensor, seq: torch.Tensor, start: torch.Tensor, patch: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Recompute a window layer's outputs that the patch ``[start, start + w)`` can change.
-
-    ``ref`` is the padded reference input ``(S, C, Lp + 1)`` (with a spare last column); ``patch`` is
-    ``(M, C, w)``. Returns the new start (output coordinates) and the recomputed outputs ``(M, C', w')``
-    (a fixed-width superset of the changed range, clamped to the output length).
-    """
-    s, span = layer.stride, layer.dilation * (layer.kernel - 1)
-    width, length_out = patch.shape[-1], (ref.shape[-1] - 1 - span - 1) // s + 1
-    w_out = min((width - 1 + span) // s + 1, length_out)
-    a = start + layer.pad_left  # patch start in padded coordinates
-    lo = torch.clamp(-torch.div(span - a, s, rounding_mode="floor"), 0, length_out - w_out)
-    need = (w_out - 1) * s + span + 1
-    offset = a - lo * s  # where the patch starts inside the window (>= 0; it may overhang the end)
-    idx = offset[:, None] + torch.arange(width, device=ref.device)
-    # padded input [lo * s, lo * s + need + 1): the spare last column takes the columns of patches that
-    # overhang the window's end (they feed no output we keep) and feeds only outputs past w_out, cut off
-    window = _windows(ref, seq, lo * s, need + 1)
-    window.scatter_(2, idx.clamp(max=need)[:, None, :].expand(-1, patch.shape[1], -1), patch)
-    return lo, layer.fn(window)[:, :, :w_out]
+def _covering(nxt: Local, lo: int, hi: int, length: int) -> tuple[int, int]:
+    """Widen the changed columns ``[lo, hi)`` of an output of ``length`` columns to all the columns of the windows
+    of ``nxt`` (the next window layer) they reach, so that layer finds its whole input windows in the patch."""
+    s, span = nxt.stride, nxt.dilation * (nxt.kernel - 1)
+    a = lo + nxt.pad_left
+    length_out = (length + nxt.pad_left + nxt.pad_right - span - 1) // s + 1
+    first, last = max(0, -((span - a) // s)), min(length_out, (a + hi - lo - 1) // s + 1)
+    if last <= first:
+        return lo, hi
+    return max(0, min(lo, first * s - nxt.pad_left)), min(length, max(hi, (last - 1) * s + span + 1 - nxt.pad_left))
 
 
-def _delta_conv_step(
-    layer: Local, cache: tuple[torch.Tensor, torch.Tensor], seq: torch.Tensor, start: torch.Tensor, patch: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A stride-1 convolution's changed outputs as its cached output plus the transposed convolution of the
-    input's change (``w · K · C · C'`` products per mutant instead of ``(w + K − 1) · K · C · C'``).
-
-    The change ``Δ = patch − input[start, start + w)`` moves outputs ``[a − K + 1, a + w)`` (``a`` the
-    patch start in padded coordinates); those outside the kept window (past either end of the layer's
-    output) go to a spare column on either side and are cut off.
-    """
-    ref_in, ref_out = cache
-    k, width = layer.kernel, patch.shape[-1]
-    length_out = ref_out.shape[-1] - 2
-    w_out = min(width + k - 1, length_out)
-    a = start + layer.pad_left
-    lo = torch.clamp(a - (k - 1), 0, length_out - w_out)
-    delta = F.conv_transpose1d(patch - _windows(ref_in, seq, a, width), layer.delta_weight)  # (M, C', w + K − 1)
-    window = _windows(ref_out, seq, lo, w_out + 2)  # output [lo − 1, lo + w_out + 1): spares at both ends
-    idx = (a - (k - 1) - lo + 1)[:, None] + torch.arange(delta.shape[-1], device=patch.device)
-    window.scatter_add_(2, idx.clamp(0, w_out + 1)[:, None, :].expand(-1, delta.shape[1], -1), delta)
-    return lo, window[:, :, 1 : 1 + w_out]
+def _add_rows(
+    layer: Local, ref: torch.Tensor, seq: torch.Tensor, lo: int, hi: int, delta: torch.Tensor
+) -> tuple[int, torch.Tensor]:
+    """``ref[seq]`` over columns ``[lo, hi)`` (widened by :func:`_covering` when ``layer.cover`` is set) plus
+    ``delta`` ``(M, C, hi − lo)`` on ``[lo, hi)``: the layer's changed outputs and where they start."""
+    lo_out, hi_out = (lo, hi) if layer.cover is None else _covering(layer.cover, lo, hi, ref.shape[-1])
+    out = _rows(ref[:, :, lo_out:hi_out], seq)
+    out[:, :, lo - lo_out : hi - lo_out] += delta
+    return lo_out, out
 
 
 def _first_step(
-    plan: FastPlan, out0: torch.Tensor, x: torch.Tensor, seq: torch.Tensor, pos: torch.Tensor, base: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first convolution's changed outputs ``(M, C', K)`` from its cached output ``out0`` ``(S, C', L')``.
-
-    Output ``j`` sees the mutated input column through tap ``t = pos + pad_left − j``; its change is
-    ``taps[t, new base] − taps[t, old base]`` (no old base at an N).
-    """
-    layer, taps = plan.trunk[0], plan.first_taps
-    k, length_out = layer.kernel, out0.shape[-1]
-    w_out = min(k, length_out)
-    a = pos + layer.pad_left
-    lo = torch.clamp(a - (k - 1), 0, length_out - w_out)
-    tap = a[:, None] - lo[:, None] - torch.arange(w_out, device=out0.device)  # (M, w_out)
-    valid = ((tap >= 0) & (tap < k))[:, :, None]
-    tap = tap.clamp(0, k - 1) * 4
-    old = x[seq, :, pos]  # (M, 4): one-hot, or zeros at an N
-    delta = taps[tap + base[:, None]] - taps[tap + old.argmax(1)[:, None]] * old.amax(1)[:, None, None]
-    window = _windows(out0, seq, lo, w_out)  # (M, C', w_out)
-    return lo, window + delta.masked_fill_(~valid, 0.0).transpose(1, 2)
-
-
-def patch_forward(
     plan: FastPlan,
-    cache: list[torch.Tensor | None],
-    trunk_out: torch.Tensor,
-    x: torch.Tensor,
+    out0: torch.Tensor,
+    first: int,
+    offset: torch.Tensor,
+    change: torch.Tensor,
     seq: torch.Tensor,
-    pos: torch.Tensor,
-    base: torch.Tensor,
-) -> torch.Tensor:
-    """Trunk outputs ``(M, C', L')`` of mutants: sequence ``x[seq[m]]`` with base ``base[m]`` at ``pos[m]``.
+    positions: int,
+) -> tuple[int, torch.Tensor]:
+    """The first convolution's outputs that mutations at ``first ... first + positions − 1`` change.
 
-    Only the windows each mutation reaches are recomputed.
+    Mutant ``m`` changes column ``first + offset[m]`` by ``change[m]`` ``(M, 4)`` (new one-hot minus old;
+    an N's column is zeros). Output ``j`` sees column ``i`` through tap ``t = i + pad_left − j``, so its
+    change is ``change · taps[t]`` (0 outside ``0 ≤ t < K``): one ``(M, 4 P) @ (4 P, C' · w)`` product over
+    the block's ``P`` offsets, no convolution. Returns the first output and ``(M, C', w)`` from it.
     """
-    start, patch = pos, torch.eye(4, dtype=x.dtype, device=x.device)[base][:, :, None]
+    layer, k = plan.trunk[0], plan.trunk[0].kernel
+    a = first + layer.pad_left
+    lo, hi = max(a - k + 1, 0), min(a + positions, out0.shape[-1])
+    if hi <= lo:
+        return lo, out0.new_empty(len(seq), out0.shape[1], 0)
+    width, taps = hi - lo, plan.first_taps.view(k, 4, -1)
+    flipped = F.pad(taps.flip(0).permute(1, 2, 0), (positions, positions))  # (4, C', K + 2P): zeros outside
+    # offset r, output lo + jj: flipped tap k − 1 − (a + r − lo − jj), shifted by the padding P
+    steps = torch.arange(max(positions, width), device=out0.device)
+    index = positions + k - 1 - a + lo - steps[:positions, None] + steps[:width]
+    table = flipped[:, :, index].permute(2, 0, 1, 3).reshape(positions * 4, -1)  # (P · 4, C' · w)
+    spread = change.new_zeros(len(seq), positions, 4)
+    spread[torch.arange(len(seq), device=seq.device), offset] = change
+    delta = spread.view(len(seq), -1) @ table
+    return _add_rows(layer, out0, seq, lo, hi, delta.view(len(seq), -1, width))
+
+
+def _window_step(
+    layer: Local, padded: torch.Tensor, seq: torch.Tensor, start: int, patch: torch.Tensor
+) -> tuple[int, torch.Tensor]:
+    """Recompute the outputs of a window layer that ``patch`` ``(M, C, w)`` (its input from ``start``) reaches.
+
+    ``padded`` is the layer's padded reference input ``(S, C, Lp)``. Returns the first output and the
+    recomputed outputs ``(M, C', w')`` (``w'`` 0 when the patch feeds no output, e.g. a pool's dropped tail).
+    """
+    s, span, width = layer.stride, layer.dilation * (layer.kernel - 1), patch.shape[-1]
+    length_out = (padded.shape[-1] - span - 1) // s + 1
+    a = start + layer.pad_left  # the patch's first column in padded coordinates
+    lo, hi = max(0, -((span - a) // s)), min(length_out, (a + width - 1) // s + 1)
+    if hi <= lo:
+        return lo, patch.new_empty(len(seq), patch.shape[1], 0)
+    i0, i1 = lo * s, (hi - 1) * s + span + 1
+    if a <= i0 and i1 <= a + width:  # the patch holds the whole windows (see _covering)
+        window = patch[:, :, i0 - a : i1 - a]
+    else:
+        window = _rows(padded[:, :, i0:i1], seq)
+        p0, p1 = max(a, i0), min(a + width, i1)
+        window[:, :, p0 - i0 : p1 - i0] = patch[:, :, p0 - a : p1 - a]
+    if layer.tiled_max and layer.kernel >= hi - lo:  # few wide windows: a max over a reshape is several times faster
+        return lo, window.view(len(seq), window.shape[1], hi - lo, layer.kernel).amax(-1)
+    return lo, layer.fn(window)
+
+
+def _delta_conv_step(
+    layer: Local, cache: tuple[torch.Tensor, torch.Tensor], seq: torch.Tensor, start: int, patch: torch.Tensor
+) -> tuple[int, torch.Tensor]:
+    """A stride-1 convolution's changed outputs: its cached output plus the transposed convolution of the
+    input's change (``w · K · C · C'`` products per mutant instead of ``(w + K − 1) · K · C · C'``).
+
+    The change ``Δ = patch − input[start, start + w)`` moves outputs ``[a − K + 1, a + w)`` (``a`` the
+    patch's first column in padded coordinates), clipped to the layer's output.
+    """
+    ref_in, ref_out = cache
+    k, width = layer.kernel, patch.shape[-1]
+    a = start + layer.pad_left
+    change = patch - _rows(ref_in[:, :, a : a + width], seq)
+    delta = F.conv_transpose1d(change, layer.delta_weight)  # (M, C', w + K − 1): outputs a − K + 1 ...
+    lo, hi = max(0, a - k + 1), min(ref_out.shape[-1], a + width)
+    return _add_rows(layer, ref_out, seq, lo, hi, delta[:, :, lo - (a - k + 1) : hi - (a - k + 1)])
+
+
+def patch_block(
+    plan: FastPlan,
+    cache: Cache,
+    x: torch.Tensor,
+    first: int,
+    positions: int,
+    seq: torch.Tensor,
+    offset: torch.Tensor,
+    new: torch.Tensor,
+) -> tuple[int, torch.Tensor]:
+    """Trunk outputs that mutations in the block of columns ``first ... first + positions − 1`` change.
+
+    Mutant ``m`` is reference ``x[seq[m]]`` ``(S, 4, L)`` with column ``first + offset[m]`` set to the
+    one-hot ``new[m]`` ``(M, 4)``. Every layer recomputes one window shared by all mutants (the union of
+    their windows): one slice of the cached reference activations. Returns the first column and
+    ``(M, C', w)`` (``w`` 0 when no output changes).
+    """
+    rows = torch.arange(len(seq), device=x.device)
+    old = x[seq, :, first + offset]
+    start, patch = first, None
     for i, (layer, ref) in enumerate(zip(plan.trunk, cache, strict=True)):
         if i == 0 and plan.first_taps is not None:
-            start, patch = _first_step(plan, ref, x, seq, pos, base)
-        elif layer.delta_weight is not None:
-            start, patch = _delta_conv_step(layer, ref, seq, start, patch)
-        elif layer.window:
-            start, patch = _window_step(layer, ref, seq, start, patch)
+            start, patch = _first_step(plan, ref, first, offset, new - old, seq, positions)
         else:
-            patch = (layer.patch_fn or layer.fn)(patch)
-    full = trunk_out.index_select(0, seq)
-    idx = (start[:, None] + torch.arange(patch.shape[-1], device=full.device))[:, None, :]
-    full.scatter_(2, idx.expand(-1, full.shape[1], -1), patch)
-    return full
+            if patch is None:  # the input block with each mutant's column set
+                patch = _rows(x[:, :, first : first + positions], seq)
+                patch[rows, :, offset] = new
+            if layer.delta_weight is not None:
+                start, patch = _delta_conv_step(layer, ref, seq, start, patch)
+            elif layer.window:
+                start, patch = _window_step(layer, ref, seq, start, patch)
+            else:
+                patch = (layer.patch_fn or layer.fn)(patch)
+        if patch.shape[-1] == 0:
+            break
+    return start, patch
+
+
+def dense_reference(plan: FastPlan, trunk_out: torch.Tensor) -> torch.Tensor | None:
+    """The dense layer's output ``(S, H)`` on the references' trunk outputs (None without a head)."""
+    if plan.head is None:
+        return None
+    return F.linear(trunk_out.flatten(1), plan.head.weight.flatten(1), plan.head.bias)
+
+
+def tail_logits(
+    plan: FastPlan,
+    trunk_out: torch.Tensor,
+    head_ref: torch.Tensor | None,
+    seq: torch.Tensor,
+    start: int,
+    patch: torch.Tensor,
+) -> torch.Tensor:
+    """Logits ``(M, T)`` of mutants whose trunk output is the reference's ``trunk_out[seq]`` with
+    ``patch`` ``(M, C, w)`` from column ``start``.
+
+    With a :class:`DenseHead`, the dense layer's input changes only in the patched columns: its output is
+    ``head_ref[seq]`` (the reference's, ``(S, H)``) plus the change times those columns' weights.
+    """
+    width = patch.shape[-1]
+    if plan.head is None:
+        full = trunk_out.index_select(0, seq)
+        full[:, :, start : start + width] = patch
+        return plan.tail(full)
+    change = (patch - _rows(trunk_out[:, :, start : start + width], seq)).flatten(1)
+    weight = plan.head.weight[:, :, start : start + width].reshape(len(plan.head.weight), -1)  # (H, C · w)
+    return plan.head.rest(torch.addmm(head_ref.index_select(0, seq), change, weight.T))
