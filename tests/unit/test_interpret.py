@@ -155,6 +155,19 @@ def test_ism_fast_matches_naive(make, length, batch_size):
     assert np.abs(naive).max() > 1e-3  # not trivially zero
 
 
+def test_ism_fast_on_two_threads_runs_batches_side_by_side_with_the_same_numbers():
+    model, x = _basset_with_stats().eval(), _onehot(5, 64, seed=8)
+    x[3, :, 20] = 0
+    naive = ism(model, x, device="cpu")
+    torch.set_num_threads(2)
+    try:
+        fast = ism_fast(model, x, batch_size=9, device="cpu")  # batches of 3 and 2 sequences side by side
+    finally:
+        torch.set_num_threads(1)
+    assert torch.get_num_threads() == 1
+    assert np.abs(fast - naive).max() < 1e-4 and np.abs(naive).max() > 1e-3
+
+
 def test_fast_plan_splits_sequence_dnn_after_pool():
     plan = plan_fast_ism(_small_dnn().eval(), 90)
     assert plan is not None and [la.window for la in plan.trunk].count(True) == 4  # 3 convs + max-pool

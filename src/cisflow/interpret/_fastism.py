@@ -287,10 +287,51 @@ def reference_forward(plan: FastPlan, x: torch.Tensor) -> tuple[Cache, torch.Ten
     return cache, h
 
 
-def _rows(ref: torch.Tensor, seq: torch.Tensor) -> torch.Tensor:
-    """``ref[seq]`` for a slice ``ref`` ``(S, C, w)`` of cached activations, as a new ``(M, C, w)`` tensor
-    (copied contiguous first: ``index_select`` on a strided slice is 2–3× slower)."""
-    return ref.contiguous().index_select(0, seq)
+@dataclass
+class Rows:
+    """Which cached reference each of ``M`` mutants is: row ``seq[m]`` of ``n_refs``.
+
+    When every reference has the same number ``reps`` of consecutive mutants (``seq`` sorted, no N in the
+    block), per-mutant copies of a cached slice are replaced by broadcasting over a ``(S, reps, ...)`` view.
+    """
+
+    seq: torch.Tensor
+    n_refs: int
+    reps: int | None
+
+    @classmethod
+    def of(cls, seq: torch.Tensor, n_refs: int, per_ref: int) -> Rows:
+        """``seq`` sorted; ``per_ref`` the mutants each reference has when none has an N."""
+        return cls(seq, n_refs, per_ref if len(seq) == n_refs * per_ref else None)
+
+    def take(self, ref: torch.Tensor) -> torch.Tensor:
+        """``ref[seq]`` for a slice ``ref`` ``(S, C, w)``, a new ``(M, C, w)`` tensor (copied contiguous first:
+        ``index_select`` on a strided slice is 2–3× slower)."""
+        return ref.contiguous().index_select(0, self.seq)
+
+    def minus(self, values: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        """``values − ref[seq]`` for ``values`` ``(M, C, w)`` and a slice ``ref`` ``(S, C, w)``."""
+        if self.reps is None:
+            return values - self.take(ref)
+        return (values.view(self.n_refs, self.reps, *values.shape[1:]) - ref.contiguous()[:, None]).view(values.shape)
+
+    def plus(self, ref: torch.Tensor, values: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """``ref[seq]`` ``(M, C, w)`` for a slice ``ref`` ``(S, C, w)`` with ``values`` ``(M, C, v)`` added on
+        columns ``[offset, offset + v)``, as a new tensor."""
+        if self.reps is None:
+            out = self.take(ref)
+            out[:, :, offset : offset + values.shape[-1]] += values
+            return out
+        end, ref = offset + values.shape[-1], ref.contiguous()[:, None]  # (S, 1, C, w)
+        out = values.new_empty(len(self.seq), *ref.shape[2:])
+        grouped = out.view(self.n_refs, self.reps, *out.shape[1:])
+        grouped_values = values.view(self.n_refs, self.reps, *values.shape[1:])
+        torch.add(grouped_values, ref[..., offset:end], out=grouped[..., offset:end])
+        if offset:
+            grouped[..., :offset] = ref[..., :offset]
+        if end < grouped.shape[-1]:
+            grouped[..., end:] = ref[..., end:]
+        return out
 
 
 def _covering(nxt: Local, lo: int, hi: int, length: int) -> tuple[int, int]:
@@ -306,14 +347,12 @@ def _covering(nxt: Local, lo: int, hi: int, length: int) -> tuple[int, int]:
 
 
 def _add_rows(
-    layer: Local, ref: torch.Tensor, seq: torch.Tensor, lo: int, hi: int, delta: torch.Tensor
+    layer: Local, ref: torch.Tensor, rows: Rows, lo: int, hi: int, delta: torch.Tensor
 ) -> tuple[int, torch.Tensor]:
     """``ref[seq]`` over columns ``[lo, hi)`` (widened by :func:`_covering` when ``layer.cover`` is set) plus
     ``delta`` ``(M, C, hi − lo)`` on ``[lo, hi)``: the layer's changed outputs and where they start."""
     lo_out, hi_out = (lo, hi) if layer.cover is None else _covering(layer.cover, lo, hi, ref.shape[-1])
-    out = _rows(ref[:, :, lo_out:hi_out], seq)
-    out[:, :, lo - lo_out : hi - lo_out] += delta
-    return lo_out, out
+    return lo_out, rows.plus(ref[:, :, lo_out:hi_out], delta, lo - lo_out)
 
 
 def _first_step(
@@ -322,7 +361,7 @@ def _first_step(
     first: int,
     offset: torch.Tensor,
     change: torch.Tensor,
-    seq: torch.Tensor,
+    rows: Rows,
     positions: int,
 ) -> tuple[int, torch.Tensor]:
     """The first convolution's outputs that mutations at ``first ... first + positions − 1`` change.
@@ -335,6 +374,7 @@ def _first_step(
     layer, k = plan.trunk[0], plan.trunk[0].kernel
     a = first + layer.pad_left
     lo, hi = max(a - k + 1, 0), min(a + positions, out0.shape[-1])
+    seq = rows.seq
     if hi <= lo:
         return lo, out0.new_empty(len(seq), out0.shape[1], 0)
     width, taps = hi - lo, plan.first_taps.view(k, 4, -1)
@@ -346,11 +386,11 @@ def _first_step(
     spread = change.new_zeros(len(seq), positions, 4)
     spread[torch.arange(len(seq), device=seq.device), offset] = change
     delta = spread.view(len(seq), -1) @ table
-    return _add_rows(layer, out0, seq, lo, hi, delta.view(len(seq), -1, width))
+    return _add_rows(layer, out0, rows, lo, hi, delta.view(len(seq), -1, width))
 
 
 def _window_step(
-    layer: Local, padded: torch.Tensor, seq: torch.Tensor, start: int, patch: torch.Tensor
+    layer: Local, padded: torch.Tensor, rows: Rows, start: int, patch: torch.Tensor
 ) -> tuple[int, torch.Tensor]:
     """Recompute the outputs of a window layer that ``patch`` ``(M, C, w)`` (its input from ``start``) reaches.
 
@@ -362,21 +402,21 @@ def _window_step(
     a = start + layer.pad_left  # the patch's first column in padded coordinates
     lo, hi = max(0, -((span - a) // s)), min(length_out, (a + width - 1) // s + 1)
     if hi <= lo:
-        return lo, patch.new_empty(len(seq), patch.shape[1], 0)
+        return lo, patch.new_empty(len(patch), patch.shape[1], 0)
     i0, i1 = lo * s, (hi - 1) * s + span + 1
     if a <= i0 and i1 <= a + width:  # the patch holds the whole windows (see _covering)
         window = patch[:, :, i0 - a : i1 - a]
     else:
-        window = _rows(padded[:, :, i0:i1], seq)
+        window = rows.take(padded[:, :, i0:i1])
         p0, p1 = max(a, i0), min(a + width, i1)
         window[:, :, p0 - i0 : p1 - i0] = patch[:, :, p0 - a : p1 - a]
     if layer.tiled_max and layer.kernel >= hi - lo:  # few wide windows: a max over a reshape is several times faster
-        return lo, window.view(len(seq), window.shape[1], hi - lo, layer.kernel).amax(-1)
+        return lo, window.view(len(window), window.shape[1], hi - lo, layer.kernel).amax(-1)
     return lo, layer.fn(window)
 
 
 def _delta_conv_step(
-    layer: Local, cache: tuple[torch.Tensor, torch.Tensor], seq: torch.Tensor, start: int, patch: torch.Tensor
+    layer: Local, cache: tuple[torch.Tensor, torch.Tensor], rows: Rows, start: int, patch: torch.Tensor
 ) -> tuple[int, torch.Tensor]:
     """A stride-1 convolution's changed outputs: its cached output plus the transposed convolution of the
     input's change (``w · K · C · C'`` products per mutant instead of ``(w + K − 1) · K · C · C'``).
@@ -387,10 +427,10 @@ def _delta_conv_step(
     ref_in, ref_out = cache
     k, width = layer.kernel, patch.shape[-1]
     a = start + layer.pad_left
-    change = patch - _rows(ref_in[:, :, a : a + width], seq)
+    change = rows.minus(patch, ref_in[:, :, a : a + width])
     delta = F.conv_transpose1d(change, layer.delta_weight)  # (M, C', w + K − 1): outputs a − K + 1 ...
     lo, hi = max(0, a - k + 1), min(ref_out.shape[-1], a + width)
-    return _add_rows(layer, ref_out, seq, lo, hi, delta[:, :, lo - (a - k + 1) : hi - (a - k + 1)])
+    return _add_rows(layer, ref_out, rows, lo, hi, delta[:, :, lo - (a - k + 1) : hi - (a - k + 1)])
 
 
 def patch_block(
@@ -399,31 +439,30 @@ def patch_block(
     x: torch.Tensor,
     first: int,
     positions: int,
-    seq: torch.Tensor,
+    rows: Rows,
     offset: torch.Tensor,
     new: torch.Tensor,
 ) -> tuple[int, torch.Tensor]:
     """Trunk outputs that mutations in the block of columns ``first ... first + positions − 1`` change.
 
-    Mutant ``m`` is reference ``x[seq[m]]`` ``(S, 4, L)`` with column ``first + offset[m]`` set to the
+    Mutant ``m`` is reference ``x[rows.seq[m]]`` ``(S, 4, L)`` with column ``first + offset[m]`` set to the
     one-hot ``new[m]`` ``(M, 4)``. Every layer recomputes one window shared by all mutants (the union of
     their windows): one slice of the cached reference activations. Returns the first column and
     ``(M, C', w)`` (``w`` 0 when no output changes).
     """
-    rows = torch.arange(len(seq), device=x.device)
-    old = x[seq, :, first + offset]
+    old = x[rows.seq, :, first + offset]
     start, patch = first, None
     for i, (layer, ref) in enumerate(zip(plan.trunk, cache, strict=True)):
         if i == 0 and plan.first_taps is not None:
-            start, patch = _first_step(plan, ref, first, offset, new - old, seq, positions)
+            start, patch = _first_step(plan, ref, first, offset, new - old, rows, positions)
         else:
             if patch is None:  # the input block with each mutant's column set
-                patch = _rows(x[:, :, first : first + positions], seq)
-                patch[rows, :, offset] = new
+                patch = rows.take(x[:, :, first : first + positions])
+                patch[torch.arange(len(patch), device=x.device), :, offset] = new
             if layer.delta_weight is not None:
-                start, patch = _delta_conv_step(layer, ref, seq, start, patch)
+                start, patch = _delta_conv_step(layer, ref, rows, start, patch)
             elif layer.window:
-                start, patch = _window_step(layer, ref, seq, start, patch)
+                start, patch = _window_step(layer, ref, rows, start, patch)
             else:
                 patch = (layer.patch_fn or layer.fn)(patch)
         if patch.shape[-1] == 0:
@@ -442,11 +481,11 @@ def tail_logits(
     plan: FastPlan,
     trunk_out: torch.Tensor,
     head_ref: torch.Tensor | None,
-    seq: torch.Tensor,
+    rows: Rows,
     start: int,
     patch: torch.Tensor,
 ) -> torch.Tensor:
-    """Logits ``(M, T)`` of mutants whose trunk output is the reference's ``trunk_out[seq]`` with
+    """Logits ``(M, T)`` of mutants whose trunk output is the reference's ``trunk_out[rows.seq]`` with
     ``patch`` ``(M, C, w)`` from column ``start``.
 
     With a :class:`DenseHead`, the dense layer's input changes only in the patched columns: its output is
@@ -454,9 +493,9 @@ def tail_logits(
     """
     width = patch.shape[-1]
     if plan.head is None:
-        full = trunk_out.index_select(0, seq)
+        full = trunk_out.index_select(0, rows.seq)
         full[:, :, start : start + width] = patch
         return plan.tail(full)
-    change = (patch - _rows(trunk_out[:, :, start : start + width], seq)).flatten(1)
+    change = rows.minus(patch, trunk_out[:, :, start : start + width]).flatten(1)
     weight = plan.head.weight[:, :, start : start + width].reshape(len(plan.head.weight), -1)  # (H, C · w)
-    return plan.head.rest(torch.addmm(head_ref.index_select(0, seq), change, weight.T))
+    return plan.head.rest(torch.addmm(head_ref.index_select(0, rows.seq), change, weight.T))
