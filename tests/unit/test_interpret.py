@@ -24,7 +24,7 @@ from cisflow.interpret import (
     positional_auprc,
     shuffled_references,
 )
-from cisflow.interpret._fastism import plan_fast_ism
+from cisflow.interpret._fastism import GlobalPoolHead, plan_fast_ism
 from cisflow.models import build_model
 
 torch.set_num_threads(1)
@@ -132,6 +132,18 @@ def _deepbind() -> nn.Module:
     return build_model("deepbind", 2, 40, num_filters=5, conv_width=6, hidden=4, pooling="max_avg")
 
 
+class SoftPoolNet(nn.Module):
+    """A tail that is neither a dense layer nor a global max / mean: log-sum-exp over positions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.conv, self.fc = nn.Conv1d(4, 3, 5), nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.logsumexp(torch.relu(self.conv(x)), dim=-1))
+
+
 @pytest.mark.filterwarnings("ignore:Using padding=.same.")
 @pytest.mark.parametrize(
     "make, length",
@@ -140,7 +152,8 @@ def _deepbind() -> nn.Module:
         (OddConvNet, 100),
         (Untraceable, 30),
         (lambda: _basset_with_stats().eval(), 64),
-        (_deepbind, 40),  # global pooling: the tail runs in full on the patched trunk output
+        (_deepbind, 40),  # global max and mean: updated from the reference's maxima outside the patch
+        (SoftPoolNet, 30),  # the tail runs in full on the patched trunk output
     ],
 )
 @pytest.mark.parametrize("batch_size", [3, 97])  # one position of one sequence per pass; blocks of 16 positions
@@ -176,7 +189,9 @@ def test_fast_plan_splits_sequence_dnn_after_pool():
     assert pool.tiled_max and plan.trunk[6].cover is pool  # the last conv recomputes whole pool windows
     assert plan_fast_ism(Untraceable().eval(), 30) is None
     deepbind = plan_fast_ism(_deepbind().eval(), 40)
-    assert deepbind is not None and deepbind.head is None  # global max / mean pooling: no dense head to split
+    assert isinstance(deepbind.head, GlobalPoolHead) and deepbind.head.kinds == ["amax", "mean"]
+    soft = plan_fast_ism(SoftPoolNet().eval(), 30)
+    assert soft is not None and soft.head is None
 
 
 # ---------------------------------------------------------------- DeepSHAP

@@ -65,6 +65,48 @@ class DenseHead:
     bias: torch.Tensor | None
     rest: Callable[[torch.Tensor], torch.Tensor]
 
+    def reference(self, trunk_out: torch.Tensor) -> torch.Tensor:
+        """The dense layer's output ``(S, H)`` on the references' trunk outputs ``(S, C, L')``."""
+        return F.linear(trunk_out.flatten(1), self.weight.flatten(1), self.bias)
+
+    def logits(self, ref: torch.Tensor, trunk_out: torch.Tensor, rows: Rows, start: int, patch: torch.Tensor):
+        """Mutants' logits: the dense layer's reference output plus the patched columns' change times their weights."""
+        width = patch.shape[-1]
+        change = rows.minus(patch, trunk_out[:, :, start : start + width]).flatten(1)
+        weight = self.weight[:, :, start : start + width].reshape(len(self.weight), -1)  # (H, C · w)
+        return self.rest(torch.addmm(ref.index_select(0, rows.seq), change, weight.T))
+
+
+@dataclass
+class GlobalPoolHead:
+    """A tail whose input ``(N, C, L')`` is only pooled over positions (``amax`` / ``mean`` of the last
+    dimension, DeepBind-style): ``kinds`` in the order ``rest`` takes the pooled ``(N, C)`` tensors."""
+
+    kinds: list[str]
+    rest: Callable[..., torch.Tensor]
+
+    def reference(self, trunk_out: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per reference: the max of columns ``[0, j)`` and of ``[j, L')`` ``(S, C, L' + 1)`` (−inf when empty),
+        and the mean ``(S, C)``."""
+        edge = torch.full_like(trunk_out[:, :, :1], float("-inf"))
+        before = torch.cat([edge, trunk_out.cummax(-1).values], -1)
+        after = torch.cat([trunk_out.flip(-1).cummax(-1).values.flip(-1), edge], -1)
+        return {"before": before, "after": after, "mean": trunk_out.mean(-1)}
+
+    def logits(self, ref: dict, trunk_out: torch.Tensor, rows: Rows, start: int, patch: torch.Tensor):
+        """Mutants' logits: each pooled value from the patch and the reference's columns outside it."""
+        end, seq = start + patch.shape[-1], rows.seq
+        pooled = []
+        for kind in self.kinds:
+            if kind == "amax":
+                outside = torch.maximum(ref["before"][:, :, start], ref["after"][:, :, end])
+                pooled.append(torch.maximum(outside.index_select(0, seq), patch.amax(-1)))
+            else:  # the mean: the reference's plus the patch's change in sum over the length
+                removed = trunk_out[:, :, start:end].sum(-1)
+                changed = patch.sum(-1) - removed.index_select(0, seq)
+                pooled.append(ref["mean"].index_select(0, seq) + changed / trunk_out.shape[-1])
+        return self.rest(*pooled)
+
 
 @dataclass
 class FastPlan:
@@ -73,13 +115,14 @@ class FastPlan:
     ``first_taps`` ``(K · 4, C_out)``: when the trunk opens with a plain ``Conv1d`` over the one-hot
     input (stride, dilation and groups 1), row ``t · 4 + b`` holds its weights for base ``b`` at tap
     ``t``; a mutation then changes that layer's outputs by a product with these rows, with no convolution.
-    ``head``: the tail's leading dense layer, when it has one (:class:`DenseHead`).
+    ``head``: the tail's leading dense layer (:class:`DenseHead`) or global pooling (:class:`GlobalPoolHead`),
+    when it opens with one.
     """
 
     trunk: list[Local]
     tail: Callable[[torch.Tensor], torch.Tensor]
     first_taps: torch.Tensor | None = None
-    head: DenseHead | None = None
+    head: DenseHead | GlobalPoolHead | None = None
 
 
 def _one(v: int | tuple[int, ...]) -> int:
@@ -157,16 +200,18 @@ def _trunk(gm: fx.GraphModule) -> tuple[list[Local], fx.Node, list[fx.Node]]:
     return layers, cur, nodes
 
 
-def _tail(gm: fx.GraphModule, end: fx.Node, trunk_nodes: list[fx.Node]) -> fx.GraphModule | None:
-    """A GraphModule computing ``gm``'s output from node ``end`` (its one input), without the nodes
-    ``trunk_nodes`` (``end`` among them); None if a later node reads one of them other than ``end``."""
+def _tail(gm: fx.GraphModule, end: fx.Node | list[fx.Node], trunk_nodes: list[fx.Node]) -> fx.GraphModule | None:
+    """A GraphModule computing ``gm``'s output from node ``end`` (or nodes, one input each), without the nodes
+    ``trunk_nodes`` (the ends among them); None if a later node reads one of them other than an end."""
     graph, env = fx.Graph(), {}
-    env[end] = graph.placeholder("h")
+    ends = end if isinstance(end, list) else [end]
+    for i, node in enumerate(ends):
+        env[node] = graph.placeholder(f"h{i}")
     inside = set(trunk_nodes)
     for node in gm.graph.nodes:
         if node in inside:
             continue
-        if any(a in inside and a is not end for a in node.all_input_nodes):
+        if any(a in inside and a not in env for a in node.all_input_nodes):
             return None
         env[node] = graph.node_copy(node, lambda a: env[a])
     return fx.GraphModule(gm, graph)
@@ -204,6 +249,31 @@ def _dense_head(tail: fx.GraphModule, trunk_shape: tuple[int, int]) -> DenseHead
     weight = m.weight.detach().view(m.out_features, *trunk_shape)
     bias = None if m.bias is None else m.bias.detach()
     return DenseHead(weight, bias, rest)
+
+
+def _global_pool_kind(node: fx.Node) -> str | None:
+    """``"amax"`` / ``"mean"`` when ``node`` reduces its input over the last of 3 dimensions, without keepdim."""
+    if node.op == "call_method" and node.target in ("amax", "mean"):
+        kind = node.target
+    elif node.op == "call_function" and node.target in (torch.amax, torch.mean):
+        kind = node.target.__name__
+    else:
+        return None
+    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+    keepdim = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
+    dims = dim if isinstance(dim, list | tuple) else [dim]
+    return kind if len(dims) == 1 and dims[0] in (-1, 2) and keepdim is False else None
+
+
+def _global_pool_head(tail: fx.GraphModule) -> GlobalPoolHead | None:
+    """:class:`GlobalPoolHead` of ``tail`` when every use of its input is a global max or mean over positions."""
+    h = next(n for n in tail.graph.nodes if n.op == "placeholder")
+    pools = list(h.users)
+    kinds = [_global_pool_kind(n) for n in pools]
+    if not pools or None in kinds or any(n.args[0] is not h for n in pools):
+        return None
+    rest = _tail(tail, pools, [h, *pools])
+    return None if rest is None else GlobalPoolHead(kinds, rest)
 
 
 def _first_taps(gm: fx.GraphModule, nodes: list[fx.Node]) -> torch.Tensor | None:
@@ -246,12 +316,13 @@ def plan_fast_ism(model: nn.Module, input_length: int) -> FastPlan | None:
     plan = FastPlan(layers, tail, _first_taps(gm, nodes))
     with torch.no_grad():
         trunk_shape = reference_forward(plan, torch.zeros(1, 4, input_length))[1].shape[1:]
-    plan.head = _dense_head(tail, tuple(trunk_shape))
+    plan.head = _dense_head(tail, tuple(trunk_shape)) or _global_pool_head(tail)
+    heads = {DenseHead: ", dense layer updated by its changed columns", GlobalPoolHead: ", global pooling updated"}
     log.info(
         "fast ISM: trunk of %d layers (%d windowed)%s",
         len(layers),
         sum(la.window for la in layers),
-        ", dense layer updated by its changed columns" if plan.head else "",
+        heads.get(type(plan.head), ""),
     )
     return plan
 
@@ -470,32 +541,24 @@ def patch_block(
     return start, patch
 
 
-def dense_reference(plan: FastPlan, trunk_out: torch.Tensor) -> torch.Tensor | None:
-    """The dense layer's output ``(S, H)`` on the references' trunk outputs (None without a head)."""
-    if plan.head is None:
-        return None
-    return F.linear(trunk_out.flatten(1), plan.head.weight.flatten(1), plan.head.bias)
+def head_reference(plan: FastPlan, trunk_out: torch.Tensor) -> torch.Tensor | dict | None:
+    """What the plan's head needs of the references' trunk outputs ``(S, C, L')`` (None without a head)."""
+    return None if plan.head is None else plan.head.reference(trunk_out)
 
 
 def tail_logits(
     plan: FastPlan,
     trunk_out: torch.Tensor,
-    head_ref: torch.Tensor | None,
+    head_ref: torch.Tensor | dict | None,
     rows: Rows,
     start: int,
     patch: torch.Tensor,
 ) -> torch.Tensor:
     """Logits ``(M, T)`` of mutants whose trunk output is the reference's ``trunk_out[rows.seq]`` with
-    ``patch`` ``(M, C, w)`` from column ``start``.
-
-    With a :class:`DenseHead`, the dense layer's input changes only in the patched columns: its output is
-    ``head_ref[seq]`` (the reference's, ``(S, H)``) plus the change times those columns' weights.
-    """
-    width = patch.shape[-1]
-    if plan.head is None:
-        full = trunk_out.index_select(0, rows.seq)
-        full[:, :, start : start + width] = patch
-        return plan.tail(full)
-    change = rows.minus(patch, trunk_out[:, :, start : start + width]).flatten(1)
-    weight = plan.head.weight[:, :, start : start + width].reshape(len(plan.head.weight), -1)  # (H, C · w)
-    return plan.head.rest(torch.addmm(head_ref.index_select(0, rows.seq), change, weight.T))
+    ``patch`` ``(M, C, w)`` from column ``start``: through the plan's head from ``head_ref``
+    (:func:`head_reference`), else the whole tail on the patched trunk outputs."""
+    if plan.head is not None:
+        return plan.head.logits(head_ref, trunk_out, rows, start, patch)
+    full = trunk_out.index_select(0, rows.seq)
+    full[:, :, start : start + patch.shape[-1]] = patch
+    return plan.tail(full)

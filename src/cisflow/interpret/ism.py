@@ -31,7 +31,7 @@ from cisflow.interpret._common import as_onehot, center, check_task, eval_mode, 
 from cisflow.interpret._fastism import (
     FastPlan,
     Rows,
-    dense_reference,
+    head_reference,
     patch_block,
     plan_fast_ism,
     reference_forward,
@@ -124,7 +124,7 @@ def _ism_batch(plan: FastPlan, xs: torch.Tensor, task: int, positions: int, devi
     xs = xs.to(device)
     eye = torch.eye(4, device=device)
     cache, trunk_out = reference_forward(plan, xs)
-    head_ref = dense_reference(plan, trunk_out)
+    head_ref = head_reference(plan, trunk_out)
     ref = plan.tail(trunk_out)[:, task].double()
     block = torch.zeros(xs.shape, dtype=torch.float64, device=device)
     length = xs.shape[-1]
