@@ -1,9 +1,9 @@
 """Shared set-up of the side-by-side benchmarks against tangermeme (``benchmarks/ism.py``, ``benchmarks/deepshap.py``).
 
 Both run cisflow and tangermeme on the same model, the same sequences and the same torch thread count in
-one process. Models: DragoNN's multilayer SequenceDNN (``sequence_dnn``) and the demo's Basset from
+one process. Models: DragoNN's multilayer SequenceDNN (``sequence_dnn``), the demo's Basset from
 ``config/config.yaml`` (``basset``; random weights with non-trivial BatchNorm statistics, or a trained
-model with ``--model-dir``).
+model with ``--model-dir``) and, on request, the demo's DeepBind-like motif model (``motif_model``).
 """
 
 from __future__ import annotations
@@ -22,23 +22,25 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from cisflow.models import SEQUENCE_DNN_PRESETS, build_model, load_model  # noqa: E402
 
-MODELS = ("sequence_dnn", "basset")
+MODELS = ("sequence_dnn", "basset", "motif_model")
+DEFAULT_MODELS = ("sequence_dnn", "basset")
 
 
-def demo_model_config(config: Path = ROOT / "config/config.yaml") -> tuple[dict, int]:
-    """The demo's ``model`` config and ``splits.input_length``."""
+def demo_model_config(config: Path = ROOT / "config/config.yaml", key: str = "model") -> tuple[dict, int]:
+    """The demo's ``model`` (or ``motif_model``) config and ``splits.input_length``."""
     cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
-    return cfg["model"], int(cfg["splits"]["input_length"])
+    return cfg[key], int(cfg["splits"]["input_length"])
 
 
 def make_model(name: str, length: int, model_dir: Path | None = None, seed: int = 0) -> torch.nn.Module:
-    """A float32 eval-mode model: ``sequence_dnn`` (DragoNN multilayer preset) or the demo's ``basset``."""
+    """A float32 eval-mode model: ``sequence_dnn`` (DragoNN multilayer preset), the demo's ``basset`` or its
+    ``motif_model``."""
     if model_dir is not None:
         return load_model(model_dir)[0].float().eval()
     torch.manual_seed(seed)
     if name == "sequence_dnn":
         return build_model("sequence_dnn", 1, length, **SEQUENCE_DNN_PRESETS["multilayer"]).eval()
-    cfg, _ = demo_model_config()
+    cfg, _ = demo_model_config(key="motif_model" if name == "motif_model" else "model")
     model = build_model(cfg["name"], 1, length, **cfg["params"])
     generator = torch.Generator().manual_seed(seed)
     for m in model.modules():
