@@ -41,6 +41,7 @@ def _fimo() -> None:
 def _deepshap() -> None:
     import torch
 
+    from cisflow.interpret._rescale import maxpool1d_indices
     from cisflow.interpret.deepshap import deepshap_scores
     from cisflow.models import build_model
 
@@ -52,6 +53,8 @@ def _deepshap() -> None:
             build_model("deepbind", n_tasks=1, input_length=200, num_filters=4, conv_width=8, pooling="max_avg"),
         ):  # max pooling, and a global max (the references' dinucleotide shuffles too)
             deepshap_scores(model, x, n_references=2, dtype=dtype)
+        # max pooling with arg-maxima, which models that are not a plain chain (e.g. DanQ) run through autograd
+        maxpool1d_indices(torch.zeros(1, 2, 8, dtype=dtype), 2, 2)
 
 
 def _modisco() -> None:

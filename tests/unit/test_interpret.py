@@ -260,7 +260,7 @@ def test_deepshap_sums_to_delta(make):
 
 
 def test_fused_kernels_equal_torch():
-    from cisflow.interpret._rescale import maxpool1d_indices, relu_backward, relu_ratio
+    from cisflow.interpret._rescale import maxpool1d_indices, maxpool_backward, relu_backward, relu_ratio
 
     g = torch.Generator().manual_seed(0)
     xi = torch.randn(3, 5, 40, generator=g)
@@ -282,6 +282,33 @@ def test_fused_kernels_equal_torch():
             got = maxpool1d_indices(h, kernel, stride, dilation)
             want = nn.functional.max_pool1d(h, kernel, stride, 0, dilation, return_indices=True)
             assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+            # the max rule at the pool's input: fused (no repeats) = the torch expression, bit for bit
+            pool = nn.MaxPool1d(kernel, stride, dilation=dilation)
+            ref_h = torch.relu(refs)  # ties within a window and between input and reference
+            out_grad = torch.randn(6, 5, got[0].shape[-1], generator=g).to(dtype)
+            fused = maxpool_backward(out_grad, h, ref_h, pool)
+            assert torch.equal(fused, maxpool_backward(out_grad, h, ref_h, pool, fused=False))
+            assert fused.abs().sum() > 0 and (fused != 0).sum() <= 2 * out_grad.numel()
+
+
+def test_chain_conv_backward_is_the_input_gradient():
+    from cisflow.interpret._chain import _conv_input_grad
+
+    g = torch.Generator().manual_seed(1)
+    for length, (cin, cout, k, stride, pad, dil, groups) in (
+        (50, (4, 6, 7, 1, 0, 1, 1)),
+        (50, (4, 6, 7, 2, 3, 1, 2)),  # a stride whose last input columns reach no output
+        (51, (6, 6, 5, 3, 1, 2, 3)),
+        (40, (4, 8, 3, 1, 1, 4, 1)),
+    ):
+        conv = nn.Conv1d(cin, cout, k, stride, pad, dil, groups)
+        x = torch.randn(3, cin, length, generator=g, requires_grad=True)
+        out = conv(x)
+        grad = torch.randn(out.shape, generator=g)
+        (want,) = torch.autograd.grad(out, x, grad)
+        got = _conv_input_grad(conv, grad, length)
+        assert got.shape == x.shape
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("pooling", ["max", "max_avg"])

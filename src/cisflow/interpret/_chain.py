@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from torch import fx, nn
 
-from cisflow.interpret._rescale import maxpool_fn, maxpool_rule, relu_backward
+from cisflow.interpret._rescale import maxpool_backward, relu_backward
 
 
 def _layer(gm: fx.GraphModule, node: fx.Node) -> tuple[str, nn.Module | None] | None:
@@ -66,7 +66,18 @@ def _forward(layer: tuple[str, nn.Module | None], h: torch.Tensor) -> torch.Tens
     return h if m is None else m(h)
 
 
-def _backward(layer, g, xi, ri, ro, repeats: int) -> torch.Tensor:
+def _conv_input_grad(m: nn.Conv1d, g: torch.Tensor, length: int) -> torch.Tensor:
+    """``g`` ``(N, C', L')`` carried back through ``m`` to its input ``(N, C, length)``: the transposed convolution
+    (faster on the CPU than ``torch.nn.grad.conv1d_input``, which a length it cannot reach falls back to)."""
+    (k,), (s,), (p,), (d,) = m.kernel_size, m.stride, m.padding, m.dilation
+    extra = length - ((g.shape[-1] - 1) * s - 2 * p + d * (k - 1) + 1)
+    if 0 <= extra < max(s, d):
+        return F.conv_transpose1d(g, m.weight, None, s, p, extra, m.groups, d)
+    shape = (g.shape[0], m.in_channels, length)
+    return torch.nn.grad.conv1d_input(shape, m.weight, g, m.stride, m.padding, m.dilation, m.groups)
+
+
+def _backward(layer, g, xi, ri) -> torch.Tensor:
     """Multipliers at a layer's input ``(B·R, ...)`` from those at its output; ``xi`` is the input's ``(B, ...)``."""
     kind, m = layer
     if kind == "linear":
@@ -76,14 +87,10 @@ def _backward(layer, g, xi, ri, ro, repeats: int) -> torch.Tensor:
     if kind == "pass":
         return g
     if kind == "conv":
-        shape = (g.shape[0], *xi.shape[1:])
-        return torch.nn.grad.conv1d_input(shape, m.weight, g, m.stride, m.padding, m.dilation, m.groups)
+        return _conv_input_grad(m, g, xi.shape[-1])
     if kind == "relu":
         return relu_backward(g, xi, ri)
-    rep = xi.repeat_interleave(repeats, dim=0)
-    fn = maxpool_fn(m)
-    (xo, ix), (_, ir) = fn(xi), fn(ri)
-    return maxpool_rule(g, rep, ri, xo.repeat_interleave(repeats, dim=0), ro, ix.repeat_interleave(repeats, dim=0), ir)
+    return maxpool_backward(g, xi, ri, m)
 
 
 def chain_explainer(layers: list) -> Callable:
@@ -95,16 +102,15 @@ def chain_explainer(layers: list) -> Callable:
     @torch.no_grad()
     def explain(xs: torch.Tensor, refs: torch.Tensor, task: int) -> tuple[torch.Tensor, torch.Tensor]:
         repeats = refs.shape[0] // xs.shape[0]
-        x_in, r_in, r_out, h, r = [], [], [], xs, refs
+        x_in, r_in, h, r = [], [], xs, refs
         for layer in layers:
             x_in.append(h)
             r_in.append(r)
             h, r = _forward(layer, h), _forward(layer, r)
-            r_out.append(r)
         g = torch.zeros_like(r)
         g[:, task] = 1.0
         for i in range(len(layers) - 1, -1, -1):
-            g = _backward(layers[i], g, x_in[i], r_in[i], r_out[i], repeats)
+            g = _backward(layers[i], g, x_in[i], r_in[i])
         return g, h[:, task].repeat_interleave(repeats) - r[:, task]
 
     return explain

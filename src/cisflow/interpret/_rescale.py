@@ -10,7 +10,8 @@ A non-linearity ``y = fn(x)`` seen at an input ``xi`` and a reference input ``ri
   reference's, each divided by the input difference there (0 where it is below ``EPS``). Max pooling
   and a max over the last dimension (``globalmax``, e.g. ``amax(dim=-1)``) keep the arg-max indices of
   both, so their backward touches only those positions (rows with a tied maximum get the ordinary rule,
-  which splits among the ties).
+  which splits among the ties). For chain-shaped models (:mod:`._chain`) a ``MaxPool1d``'s rule is one fused
+  CPU pass over the references that reads each input's row in place (:func:`maxpool_backward`).
 """
 
 from __future__ import annotations
@@ -71,7 +72,32 @@ def _build_kernels() -> dict[str, Callable]:
                         best, arg = v, start + j * dilation
                 values[row, o], indices[row, o] = best, arg
 
-    return {"relu": relu, "relu_scale": relu_scale, "maxpool": maxpool}
+    @numba.njit(parallel=True, cache=True)
+    def maxpool_rule(g, xi, ri, kernel, stride, dilation, channels, repeats, out):  # pragma: no cover - compiled
+        for row in numba.prange(ri.shape[0]):
+            xrow = (row // (channels * repeats)) * channels + row % channels  # the input row of reference row
+            # two passes, the input's arg-max parts then the reference's: the order of maxpool_rule's scatter_adds
+            for part in range(2):
+                for o in range(g.shape[1]):
+                    start = o * stride
+                    xb, xa, rb, ra = xi[xrow, start], start, ri[row, start], start
+                    for j in range(1, kernel):
+                        p = start + j * dilation
+                        if xi[xrow, p] > xb:
+                            xb, xa = xi[xrow, p], p
+                        if ri[row, p] > rb:
+                            rb, ra = ri[row, p], p
+                    cross = xb if xb >= rb else rb
+                    if part == 0:
+                        din = xb - ri[row, xa]
+                        if abs(din) >= EPS:
+                            out[row, xa] += g[row, o] * (cross - rb) / din
+                    else:
+                        din = xi[xrow, ra] - rb
+                        if abs(din) >= EPS:
+                            out[row, ra] += g[row, o] * (xb - cross) / din
+
+    return {"relu": relu, "relu_scale": relu_scale, "maxpool": maxpool, "maxpool_rule": maxpool_rule}
 
 
 _KERNELS = LazyKernels(_build_kernels)
@@ -141,6 +167,27 @@ def maxpool_rule(grad, xi, ri, xo, ro, ix, ir) -> torch.Tensor:
     for idx, part, din in ((ix, grad * (cross - ro), din_x), (ir, grad * (xo - cross), din_r)):
         gin.scatter_add_(-1, idx, torch.where(din.abs() < EPS, 0.0, part / din))
     return gin
+
+
+def maxpool_backward(grad: torch.Tensor, xi: torch.Tensor, ri: torch.Tensor, m: torch.nn.MaxPool1d, fused: bool = True):
+    """Max-rule multipliers at a ``MaxPool1d``'s input ``(B·R, C, L)`` from those at its output ``grad``
+    ``(B·R, C, L_out)``, for inputs ``xi`` ``(B, C, L)`` and references ``ri`` ``(B·R, C, L)`` (reference ``k`` of
+    input ``k // R``): :func:`maxpool_rule` with the pooling's arg-maxima, on the CPU in one fused pass that
+    neither repeats the inputs per reference nor materialises the indices (same arithmetic and order of sums)."""
+    k, s, p, d = (v[0] if isinstance(v, tuple) else v for v in (m.kernel_size, m.stride, m.padding, m.dilation))
+    repeats = ri.shape[0] // xi.shape[0]
+    plain = p != 0 or m.ceil_mode or grad.ndim != 3 or not (grad.dtype == xi.dtype == ri.dtype)
+    kernel = None if plain or not fused else _KERNELS.for_tensor("maxpool_rule", grad)
+    if kernel is None:
+        fn = maxpool_fn(m)
+        (xo, ix), (ro, ir) = fn(xi), fn(ri)
+        rep, xo, ix = (t.repeat_interleave(repeats, dim=0) for t in (xi, xo, ix))
+        return maxpool_rule(grad, rep, ri, xo, ro, ix, ir)
+    n, c, length = ri.shape
+    out = torch.zeros((n, c, length), dtype=ri.dtype)
+    rows = [t.contiguous().view(-1, t.shape[-1]).numpy() for t in (grad, xi, ri)]
+    kernel(*rows, k, s, d, c, repeats, out.view(n * c, length).numpy())
+    return out
 
 
 def globalmax_rule(grad, xi, ri, xo, ro, ix, ir, tied) -> torch.Tensor:
