@@ -37,6 +37,7 @@ def _vjp(fn: Callable, inp: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 def _build_kernels() -> dict[str, Callable]:
     """Fused CPU kernels (ReLU multipliers; 1-D max pooling with arg-max); ImportError without numba."""
     import numba
+    import numpy as np
 
     @numba.njit(parallel=True, cache=True)
     def relu(xi, ri, zero, out):  # pragma: no cover - compiled
@@ -76,26 +77,28 @@ def _build_kernels() -> dict[str, Callable]:
     def maxpool_rule(g, xi, ri, kernel, stride, dilation, channels, repeats, out):  # pragma: no cover - compiled
         for row in numba.prange(ri.shape[0]):
             xrow = (row // (channels * repeats)) * channels + row % channels  # the input row of reference row
-            # two passes, the input's arg-max parts then the reference's: the order of maxpool_rule's scatter_adds
-            for part in range(2):
-                for o in range(g.shape[1]):
-                    start = o * stride
-                    xb, xa, rb, ra = xi[xrow, start], start, ri[row, start], start
-                    for j in range(1, kernel):
-                        p = start + j * dilation
-                        if xi[xrow, p] > xb:
-                            xb, xa = xi[xrow, p], p
-                        if ri[row, p] > rb:
-                            rb, ra = ri[row, p], p
-                    cross = xb if xb >= rb else rb
-                    if part == 0:
-                        din = xb - ri[row, xa]
-                        if abs(din) >= EPS:
-                            out[row, xa] += g[row, o] * (cross - rb) / din
-                    else:
-                        din = xi[xrow, ra] - rb
-                        if abs(din) >= EPS:
-                            out[row, ra] += g[row, o] * (xb - cross) / din
+            # the input's arg-max parts first, then the reference's: the order of maxpool_rule's scatter_adds
+            r_at = np.empty(g.shape[1], np.int64)
+            r_part = np.zeros(g.shape[1], out.dtype)
+            for o in range(g.shape[1]):
+                start = o * stride
+                xb, xa, rb, ra = xi[xrow, start], start, ri[row, start], start
+                for j in range(1, kernel):
+                    p = start + j * dilation
+                    if xi[xrow, p] > xb:
+                        xb, xa = xi[xrow, p], p
+                    if ri[row, p] > rb:
+                        rb, ra = ri[row, p], p
+                cross = xb if xb >= rb else rb
+                din = xb - ri[row, xa]
+                if abs(din) >= EPS:
+                    out[row, xa] += g[row, o] * (cross - rb) / din
+                r_at[o] = ra
+                din = xi[xrow, ra] - rb
+                if abs(din) >= EPS:
+                    r_part[o] = g[row, o] * (xb - cross) / din
+            for o in range(g.shape[1]):
+                out[row, r_at[o]] += r_part[o]
 
     return {"relu": relu, "relu_scale": relu_scale, "maxpool": maxpool, "maxpool_rule": maxpool_rule}
 
@@ -174,7 +177,7 @@ def maxpool_backward(grad: torch.Tensor, xi: torch.Tensor, ri: torch.Tensor, m: 
     ``(B·R, C, L_out)``, for inputs ``xi`` ``(B, C, L)`` and references ``ri`` ``(B·R, C, L)`` (reference ``k`` of
     input ``k // R``): :func:`maxpool_rule` with the pooling's arg-maxima, on the CPU in one fused pass that
     neither repeats the inputs per reference nor materialises the indices (same arithmetic and order of sums)."""
-    k, s, p, d = (v[0] if isinstance(v, tuple) else v for v in (m.kernel_size, m.stride, m.padding, m.dilation))
+    k, s, p, d = _pool_params(m)
     repeats = ri.shape[0] // xi.shape[0]
     plain = p != 0 or m.ceil_mode or grad.ndim != 3 or not (grad.dtype == xi.dtype == ri.dtype)
     kernel = None if plain or not fused else _KERNELS.for_tensor("maxpool_rule", grad)
@@ -251,9 +254,14 @@ class Rescale(torch.autograd.Function):
         return torch.where(din.abs() < EPS, 0.0, routed.div_(din)), None, None, None, None
 
 
+def _pool_params(m: torch.nn.MaxPool1d) -> tuple[int, int, int, int]:
+    """A ``MaxPool1d``'s kernel, stride, padding and dilation as ints."""
+    return tuple(v[0] if isinstance(v, tuple) else v for v in (m.kernel_size, m.stride, m.padding, m.dilation))
+
+
 def maxpool_fn(m: torch.nn.MaxPool1d) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """``t -> (values, indices)`` of a ``MaxPool1d`` module over ``(N, C, L)``."""
-    k, s, p, d = (v[0] if isinstance(v, tuple) else v for v in (m.kernel_size, m.stride, m.padding, m.dilation))
+    k, s, p, d = _pool_params(m)
     if p == 0 and not m.ceil_mode:
         return lambda t: maxpool1d_indices(t, k, s, d, fused=t.ndim == 3)
     return lambda t: F.max_pool1d(t, k, s, p, d, ceil_mode=m.ceil_mode, return_indices=True)
