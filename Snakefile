@@ -22,8 +22,9 @@ if (
     )
 from cisflow.config import check_inputs, validate_config
 
-# The bundled demo, unless --configfile names another (then that one alone is used, not merged).
-if not config:
+# The bundled demo, unless --configfile names another (then that one alone is used, not merged);
+# --config KEY=VALUE settings apply on top of either (e.g. --config seed=2 on the demo).
+if not workflow.configfiles:
 
     configfile: "config/config.yaml"
 

@@ -58,3 +58,14 @@ def test_device_setting_reaches_the_gpu_jobs_and_fails_loudly_without_a_gpu():
     if not torch.cuda.is_available():
         with pytest.raises(CisflowError, match="device 'cuda' requested but this machine has 0 CUDA device"):
             resolve_device("cuda")
+
+
+def test_config_values_alone_extend_the_bundled_config(tmp_path):
+    # `--config seed=2` without --configfile runs the demo with that one value changed (it used to replace the
+    # whole config and fail the schema: "'track' is a required property")
+    cmd = [*SNAKEMAKE, "--directory", str(REPO), "--config", "seed=2", "-n", "--cores", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    assert "config/config.yaml is extended by additional config specified via the command line" in out, out[-3000:]
+    assert "rule train:" in out
