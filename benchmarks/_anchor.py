@@ -8,6 +8,7 @@ model with ``--model-dir``) and, on request, the demo's DeepBind-like motif mode
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -85,6 +86,17 @@ def set_clock(name: str) -> None:
 def as_numpy(t) -> np.ndarray:
     """A tensor or array as a float64 numpy array."""
     return (t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)).astype(np.float64)
+
+
+def print_load(start: float, threads: int) -> None:
+    """Print the machine's 1-minute load average before the runs (``start``) and after them (this run's own
+    threads included), and a warning when other jobs held cores the ``threads`` needed: the tools run one after
+    the other, so each can meet another load, and tangermeme's intra-op threads wait on each other when one is
+    descheduled (the Basset at 2 threads beside a busy core: 0.85 seq/s, against 8.2–8.6 on an idle machine)."""
+    cores, end = os.cpu_count() or 1, os.getloadavg()[0]
+    print(f"load average (1 min): {start:.2f} before, {end:.2f} after, {cores} cores")
+    if start > cores - threads + 0.5:
+        print("warning: other jobs held the cores; compare ratios from an idle machine or --threads 1 --clock cpu")
 
 
 def print_table(title: str, rows: list[dict]) -> None:

@@ -16,6 +16,7 @@ extra (``pip install 'tangermeme==1.6.0'``).
 from __future__ import annotations
 
 import argparse
+import os
 import warnings
 
 import torch
@@ -26,6 +27,7 @@ from _anchor import (
     as_numpy,
     demo_model_config,
     make_model,
+    print_load,
     print_table,
     random_onehot,
     set_clock,
@@ -94,9 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     set_clock(args.clock)
     args.length = args.length or demo_model_config()[1]
     torch.set_num_threads(args.threads)
+    load = os.getloadavg()[0]
     rows = [row for name in args.models for row in bench_model(name, args)]
     title = f"ISM, L={args.length}, device={args.device}, torch threads={args.threads}, {args.clock} clock"
     print_table(title + " (ratio = cisflow seq/s over tangermeme's)", rows)
+    print_load(load, args.threads)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Compile the workflow's numba kernels into numba's on-disk cache once, when the environment is set up.
 
-memelite's TOMTOM and FIMO, cisflow's DeepSHAP kernels and modisco-lite's are numba functions cached on
+memelite's TOMTOM and FIMO, cisflow's DeepSHAP and fast-ISM kernels and modisco-lite's are numba functions cached on
 disk (next to their modules in the environment). A fresh environment compiles each on its first call,
 inside the first workflow job that calls it: on 2 cores TOMTOM alone took 68 s of the yeast demo's motif
 stage, every time the demo ran in a new environment, and modisco-lite's ~24 s of its first run. ``make setup`` runs
@@ -57,6 +57,24 @@ def _deepshap() -> None:
         maxpool1d_indices(torch.zeros(1, 2, 8, dtype=dtype), 2, 2)
 
 
+def _ism() -> None:
+    import torch
+
+    from cisflow.interpret.ism import ism_fast
+    from cisflow.models import build_model
+
+    torch.manual_seed(0)
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (2, 60))].transpose(0, 2, 1)
+    # the fused ReLU + max-pool stage pass of a Basset's fast ISM (float32, as ism_fast runs)
+    ism_fast(
+        build_model(
+            "basset", n_tasks=1, input_length=60, num_filters=[4, 4], conv_width=[5, 3], pool_width=[2, 2], hidden=[4]
+        ).eval(),
+        x,
+        device="cpu",
+    )
+
+
 def _modisco() -> None:
     """modisco-lite's kernels, with the signatures its run compiles them for.
 
@@ -77,9 +95,15 @@ def _modisco() -> None:
             dispatcher.compile(sig)
 
 
-#: Kernel families: memelite's TOMTOM and FIMO (motif matching, PWM scans), cisflow's DeepSHAP kernels,
-#: modisco-lite's own.
-KERNELS: dict[str, Callable[[], None]] = {"tomtom": _tomtom, "fimo": _fimo, "deepshap": _deepshap, "modisco": _modisco}
+#: Kernel families: memelite's TOMTOM and FIMO (motif matching, PWM scans), cisflow's DeepSHAP and fast ISM
+#: kernels, modisco-lite's own.
+KERNELS: dict[str, Callable[[], None]] = {
+    "tomtom": _tomtom,
+    "fimo": _fimo,
+    "deepshap": _deepshap,
+    "ism": _ism,
+    "modisco": _modisco,
+}
 
 
 def compile_kernels(families: Sequence[str] | None = None) -> dict[str, float]:

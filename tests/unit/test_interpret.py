@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from cisflow.interpret import (
     positional_auprc,
     shuffled_references,
 )
-from cisflow.interpret._fastism import GlobalPoolHead, plan_fast_ism
+from cisflow.interpret._fastism import GlobalPoolHead, block_starts, plan_fast_ism, staged
 from cisflow.models import build_model
 
 torch.set_num_threads(1)
@@ -179,6 +180,62 @@ def test_ism_fast_on_two_threads_runs_batches_side_by_side_with_the_same_numbers
         torch.set_num_threads(1)
     assert torch.get_num_threads() == 1
     assert np.abs(fast - naive).max() < 1e-4 and np.abs(naive).max() > 1e-3
+
+
+class StagedNet(nn.Module):
+    """Stages the fused path takes: a padded first conv (blocks start off position 0), functional ReLU and
+    dropout, max-pools of 2 and 3, a padded conv with a ReLU method, then a dense layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.c1, self.c2, self.c3 = nn.Conv1d(4, 5, 6, padding=2), nn.Conv1d(5, 4, 3), nn.Conv1d(4, 3, 4, padding=1)
+        self.drop, self.pool2, self.pool3 = nn.Dropout(0.3), nn.MaxPool1d(2), nn.MaxPool1d(3)
+        self.fc = nn.Linear(3 * 3, 2)  # 50 columns: 49, 24, 22, 7, 6, 3
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.pool2(self.drop(nn.functional.relu(self.c1(x))))
+        h = self.pool3(torch.relu(self.c2(h)))
+        h = self.pool2(self.c3(h).relu())
+        return self.fc(h.flatten(1))
+
+
+@pytest.mark.parametrize("make, length", [(lambda: _basset_with_stats().eval(), 64), (StagedNet, 50)])
+@pytest.mark.parametrize("batch_size", [3, 30, 97])
+def test_ism_fast_staged_path_equals_the_layer_path_and_naive(make, length, batch_size):
+    """The fused stage-by-stage path (one kernel pass per stage after each convolution, blocks aligned to the
+    first pool) gives naive ISM's numbers and the layer-by-layer path's, N positions included."""
+    model = make().eval()
+    plan = plan_fast_ism(model, length)
+    assert plan.stages is not None and staged(plan, torch.device("cpu"))
+    x = _onehot(3, length, seed=9)
+    x[1, :, 0] = x[2, :, 11] = x[0, :, length - 1] = 0
+    task = model(torch.zeros(1, 4, length)).shape[1] - 1
+    naive = ism(model, x, task=task, device="cpu")
+    fast = ism_fast(model, x, task=task, batch_size=batch_size, device="cpu")
+    with patch("cisflow.interpret._fastism._stages", return_value=None):
+        layered = ism_fast(model, x, task=task, batch_size=batch_size, device="cpu")
+    assert np.abs(fast - naive).max() < 1e-5 and np.abs(fast - layered).max() < 1e-5
+    assert np.abs(naive).max() > 1e-2
+
+
+def test_block_starts_align_to_the_first_pool():
+    plan = plan_fast_ism(StagedNet().eval(), 50)  # first conv: width 6, left padding 2; first pool: 2
+    assert [s.pool for s in plan.stages] == [2, 3, 2] and [s.relu for s in plan.stages] == [True, True, True]
+    assert [s.next_pad for s in plan.stages] == [0, 1, 0]
+    assert block_starts(plan, 10, 4) == [(0, 1), (1, 4), (5, 4), (9, 1)]  # i reaches columns i − 3 ... i + 2
+    basset = plan_fast_ism(_basset_with_stats().eval(), 64)  # width 7, pool 2: i reaches i − 6 ... i
+    assert [s.pool for s in basset.stages] == [2, 2]
+    assert block_starts(basset, 12, 5) == [(0, 4), (4, 4), (8, 4)]
+    assert block_starts(basset, 11, 1) == [(0, 2), (2, 2), (4, 2), (6, 2), (8, 2), (10, 1)]
+    plan.stages[0].pool = 3  # phase (6 − 1 − 2) mod 3 = 0
+    assert block_starts(plan, 8, 4) == [(0, 3), (3, 3), (6, 2)]
+    plan.stages[0].pool = 4  # phase 3: a first block of 3
+    assert block_starts(plan, 13, 9) == [(0, 3), (3, 8), (11, 2)]
+    assert block_starts(None, 10, 4) == [(0, 4), (4, 4), (8, 2)]
+    assert plan_fast_ism(OddConvNet().eval(), 100).stages is None  # strided pool with padding, avg-pool
+    assert plan_fast_ism(_deepbind().eval(), 40).stages is None  # global pooling head
+    assert plan_fast_ism(_small_dnn().eval(), 90).stages is None  # convolutions without a pool between them
 
 
 def test_fast_plan_splits_sequence_dnn_after_pool():

@@ -13,16 +13,20 @@ import pytest
 from cisflow import jit
 
 
-def test_deepshap_kernels_land_in_the_cache_a_fresh_process_reads(tmp_path: Path) -> None:
+# the fused kernels DeepSHAP of a Basset calls (ReLU multipliers times the gradient, the max-pool rule) and max
+# pooling with arg-max (the autograd path of models that are not a plain chain); fast ISM's ReLU + max-pool stage pass
+@pytest.mark.parametrize(
+    "family, module, kernels",
+    [("deepshap", "_rescale", ("relu_scale-", "maxpool_rule-", "maxpool-")), ("ism", "_fastism", ("pooled_change-",))],
+)
+def test_cisflow_kernels_land_in_the_cache_a_fresh_process_reads(tmp_path: Path, family, module, kernels) -> None:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    code = "from cisflow.jit import compile_kernels; print(compile_kernels(['deepshap']))"
+    code = f"from cisflow.jit import compile_kernels; print(compile_kernels([{family!r}]))"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     index = sorted(p.name for p in tmp_path.rglob("*.nbi"))
-    # the fused kernels DeepSHAP of a Basset calls (ReLU multipliers times the gradient, the max-pool rule) and
-    # max pooling with arg-max (the autograd path of models that are not a plain chain)
-    for kernel in ("relu_scale-", "maxpool_rule-", "maxpool-"):
-        assert any(name.startswith("_rescale.") and f".{kernel}" in name for name in index), (kernel, index)
+    for kernel in kernels:
+        assert any(name.startswith(f"{module}.") and f".{kernel}" in name for name in index), (kernel, index)
 
 
 def test_modisco_lite_kernels_land_in_the_cache(tmp_path: Path) -> None:

@@ -16,6 +16,14 @@ of its input's change to its cached output. A dense layer on the flattened activ
 DragoNN's SequenceDNN) is updated by the changed columns' weights only; any other rest of the model
 runs in full on the patched activations. The local stack is found with ``torch.fx``; a model that
 cannot be traced or split falls back to running whole forwards on the 3 mutants (still exact).
+
+On the CPU, a stack made of convolution → ReLU → max-pool stages under a dense layer (Basset) runs
+stage by stage instead, channels last: each convolution's change (the first by its taps, later ones
+by a transposed convolution), then one numba pass that adds it to the cached outputs, applies the
+ReLU, max-pools the windows it reaches and subtracts the cached pooled outputs, giving the next
+convolution's input change directly; blocks of positions are aligned to the first pool's windows,
+so a block's mutants reach no more pooled columns than one mutant does. On the demo's Basset this
+took ISM from 20 to 35 sequences/s on one thread; the transposed convolutions are then ~2/3 of the time.
 """
 
 from __future__ import annotations
@@ -31,10 +39,14 @@ from cisflow.interpret._common import as_onehot, center, check_task, eval_mode, 
 from cisflow.interpret._fastism import (
     FastPlan,
     Rows,
+    block_starts,
     head_reference,
     patch_block,
+    patch_block_staged,
     plan_fast_ism,
     reference_forward,
+    staged,
+    staged_reference,
     tail_logits,
 )
 
@@ -127,11 +139,17 @@ def _ism_batch(plan: FastPlan, xs: torch.Tensor, task: int, positions: int, devi
     head_ref = head_reference(plan, trunk_out)
     ref = plan.tail(trunk_out)[:, task].double()
     block = torch.zeros(xs.shape, dtype=torch.float64, device=device)
-    length = xs.shape[-1]
-    for first in range(0, length, positions):
-        width = min(positions, length - first)
+    fused = staged(plan, device)
+    refs = staged_reference(plan, cache, trunk_out) if fused else None
+    for first, width in block_starts(plan if fused else None, xs.shape[-1], positions):
         seq, base, offset = torch.nonzero(xs[:, :, first : first + width] != 1, as_tuple=True)
         rows = Rows.of(seq, len(xs), 3 * width)
+        if fused:
+            start, change = patch_block_staged(plan, refs, xs, first, width, rows, offset, eye[base])
+            if change.shape[1]:
+                logits = plan.head.logits_from_change(head_ref, rows, start, change, channels_last=True)
+                block[seq, base, first + offset] = logits[:, task].double() - ref[seq]
+            continue
         start, patch = patch_block(plan, cache, xs, first, width, rows, offset, eye[base])
         if patch.shape[-1]:
             logits = tail_logits(plan, trunk_out, head_ref, rows, start, patch)
