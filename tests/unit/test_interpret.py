@@ -227,6 +227,7 @@ def test_block_starts_align_to_the_first_pool():
     basset = plan_fast_ism(_basset_with_stats().eval(), 64)  # width 7, pool 2: i reaches i − 6 ... i
     assert [s.pool for s in basset.stages] == [2, 2]
     assert block_starts(basset, 12, 5) == [(0, 4), (4, 4), (8, 4)]
+    assert block_starts(basset, 12, 7) == [(0, 8), (8, 4)]  # the nearest multiple of 2 to 7: 8
     assert block_starts(basset, 11, 1) == [(0, 2), (2, 2), (4, 2), (6, 2), (8, 2), (10, 1)]
     plan.stages[0].pool = 3  # phase (6 − 1 − 2) mod 3 = 0
     assert block_starts(plan, 8, 4) == [(0, 3), (3, 3), (6, 2)]

@@ -676,13 +676,13 @@ def staged(plan: FastPlan, device: torch.device) -> bool:
 
 def block_starts(plan: FastPlan | None, length: int, positions: int) -> list[tuple[int, int]]:
     """Blocks ``(first, width)`` covering ``[0, length)``: ``positions`` wide, or, for a staged plan whose first
-    stage pools over ``p`` columns, a multiple of ``p`` wide and aligned so that a block's mutants reach the
-    fewest pooled columns (its first changed convolution output is a window's first column)."""
+    stage pools over ``p`` columns, the nearest multiple of ``p`` wide and aligned so that a block's mutants reach
+    the fewest pooled columns (its first changed convolution output is a window's first column)."""
     align = plan.stages[0].pool if plan is not None and plan.stages else 1
     if align == 1:
         return [(f, min(positions, length - f)) for f in range(0, length, positions)]
     layer = plan.trunk[0]
-    positions = max(align, positions // align * align)
+    positions = align * max(1, round(positions / align))
     phase = (layer.kernel - 1 - layer.pad_left) % align
     firsts = ([0] if phase else []) + list(range(phase, length, positions))
     ends = [*firsts[1:], length]

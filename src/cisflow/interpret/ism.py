@@ -161,13 +161,15 @@ def _ism_patched(plan: FastPlan, x: torch.Tensor, task: int, batch_size: int, de
     """ISM using the fastISM plan: float64 ``(N, 4, L)``.
 
     Sequences go in batches of at most ``batch_size // 3``, positions in blocks of ``batch_size // (3 S)``
-    (several positions when a batch has few sequences), so each patched pass holds ~``batch_size`` mutants.
-    On CPU with ``T`` torch threads, ``T`` batches run at once, one thread each (the passes' tensors are too
-    small for intra-op threads to pay off: 2 threads that way gave ~1.3× one).
+    (several positions when a batch has few sequences), so each patched pass holds ~``batch_size`` mutants;
+    on the staged path ~``batch_size / 3`` (each extra position widens every mutant's windows there: on the
+    demo's Basset, 1 thread, blocks of 3 / 6 / 15 positions gave 27 / 30 / 24 seq/s for 16 sequences, 33 / 30 / 19
+    for 64). On CPU with ``T`` torch threads, ``T`` batches run at once, one thread each (the passes' tensors are
+    too small for intra-op threads to pay off: 2 threads that way gave ~1.3× one).
     """
     workers = torch.get_num_threads() if device.type == "cpu" else 1
     seq_batch = max(1, min(batch_size // 3, -(-len(x) // workers)))
-    positions = max(1, batch_size // (3 * seq_batch))
+    positions = max(1, batch_size // ((9 if staged(plan, device) else 3) * seq_batch))
     batches = [x[s0 : s0 + seq_batch] for s0 in range(0, len(x), seq_batch)]
     if workers == 1 or len(batches) == 1:
         return torch.cat([_ism_batch(plan, xs, task, positions, device) for xs in batches])
