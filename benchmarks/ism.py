@@ -6,11 +6,12 @@ bases); ``max|d|`` is their largest difference. tangermeme runs its default ``fa
 through ``torch.export``) with ``--tm-batch-size`` edits per batch; its rule that skips the fast path for
 jobs under 30 s is switched off, so a short benchmark times what a long job gets, capture included.
 ``--naive N`` adds cisflow's brute-force ISM (every variant's full forward) on N sequences. Prints
-sequences/s and cisflow's speed over tangermeme's (target ≥ 5× on 2 CPU threads). Needs the ``bench``
-extra (``pip install 'tangermeme==1.6.0'``).
+sequences/s and cisflow's speed over tangermeme's (target ≥ 5× on 2 CPU threads; ``--repeats R`` times the
+two in turn R times, a ratio per run) and the load average (a warning when other jobs held the cores). Needs
+the ``bench`` extra (``pip install 'tangermeme==1.6.0'``).
 
     python benchmarks/ism.py [--models sequence_dnn basset] [--n 32] [--threads 2] [--device cpu]
-        [--batch-size 768] [--tm-batch-size 1024] [--naive 0] [--length 1000] [--model-dir DIR]
+        [--batch-size 768] [--tm-batch-size 1024] [--naive 0] [--repeats 1] [--length 1000] [--model-dir DIR]
 """
 
 from __future__ import annotations
@@ -57,20 +58,23 @@ def bench_model(name: str, args: argparse.Namespace) -> list[dict]:
     x = random_onehot(args.n, args.length, seed=1)
     dev = torch.device(args.device)
     ism_fast(model, x[:1], centered=True, batch_size=args.batch_size, device=dev)  # warm-up
-    ours, t_ours = timed(ism_fast, model, x, centered=True, batch_size=args.batch_size, device=dev)
-    theirs, t_theirs = timed(_tangermeme, model, x, args)
-    theirs, note = theirs
-    rows = [
-        {
-            "model": name,
-            "method": "cisflow ism_fast",
-            "n": args.n,
-            "seconds": t_ours,
-            "ratio": t_theirs / t_ours,
-            "diff": float(abs(as_numpy(ours) - as_numpy(theirs)).max()),
-        },
-        {"model": name, "method": "tangermeme saturation_mutagenesis", "n": args.n, "seconds": t_theirs, "note": note},
-    ]
+    rows = []
+    for run in range(args.repeats):  # the two tools in turn, so a change of load meets both
+        ours, t_ours = timed(ism_fast, model, x, centered=True, batch_size=args.batch_size, device=dev)
+        (theirs, note), t_theirs = timed(_tangermeme, model, x, args)
+        label = f" (run {run + 1})" if args.repeats > 1 else ""
+        rows += [
+            {
+                "model": name,
+                "method": "cisflow ism_fast" + label,
+                "n": args.n,
+                "seconds": t_ours,
+                "ratio": t_theirs / t_ours,
+                "diff": float(abs(as_numpy(ours) - as_numpy(theirs)).max()),
+            },
+            {"model": name, "method": "tangermeme saturation_mutagenesis" + label, "n": args.n, "seconds": t_theirs},
+        ]
+        rows[-1]["note"] = note
     if args.naive:
         naive, t_naive = timed(ism, model, x[: args.naive], centered=True, batch_size=512, device=dev)
         diff = float(abs(as_numpy(naive) - as_numpy(ours[: args.naive])).max())
@@ -89,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-size", type=int, default=768, help="cisflow mutants per patched pass (ism_fast's default)")
     ap.add_argument("--tm-batch-size", type=int, default=1024, help="tangermeme edits per batch")
     ap.add_argument("--naive", type=int, default=0, help="also time naive ISM on this many sequences")
+    ap.add_argument("--repeats", type=int, default=1, help="time both tools this many times, in turn")
     ap.add_argument("--length", type=int, default=None, help="default: the demo's splits.input_length")
     ap.add_argument("--model-dir", default=None, help="a trained cisflow model instead of random weights")
     add_clock_option(ap)
