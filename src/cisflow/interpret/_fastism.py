@@ -13,8 +13,9 @@ when it opens with ``flatten`` and a dense layer, as that layer's reference outp
 columns times their weights.
 
 A trunk of :class:`Stage` s (convolution, ReLU, tiled max-pool) under a dense layer has a second, fused CPU
-path, :func:`patch_block_staged`: channels-last changes, one numba pass per stage for everything after
-the convolution, blocks aligned to the first pool (:func:`block_starts`).
+path, :func:`patch_block_staged`: channels-last changes, transposed convolutions as one product per tap,
+one numba pass per stage for everything after the convolution, blocks aligned to the first pool
+(:func:`block_starts`).
 """
 
 from __future__ import annotations
@@ -133,14 +134,14 @@ class Stage:
     convolution), then ReLU (``relu``) or nothing (eval-mode dropout, identities), then a max-pool whose windows
     tile the convolution's output without padding (``pool`` its width). ``next_pad``: where
     the pooled output starts in the next stage's padded input (its convolution's left padding; 0 for the last
-    stage, whose pooled output is the trunk output). ``delta_weight``: a later stage's transposed-convolution
-    weight as ``(C, C', 1, K)`` in channels-last memory."""
+    stage, whose pooled output is the trunk output). ``taps``: a later stage's transposed-convolution weight as
+    ``(K, C, C')``, one matrix per tap."""
 
     conv: int
     relu: bool
     pool: int
     next_pad: int = 0
-    delta_weight: torch.Tensor | None = None
+    taps: torch.Tensor | None = None
 
 
 @dataclass
@@ -362,8 +363,8 @@ def _stages(plan: FastPlan) -> list[Stage] | None:
             return None
         pool, j = trunk[j].kernel, j + 1
         next_pad = trunk[j].pad_left if j < len(trunk) else 0
-        weight = trunk[i].delta_weight[:, :, None].contiguous(memory_format=torch.channels_last) if i else None
-        stages.append(Stage(i, relu, pool, next_pad, weight))
+        taps = trunk[i].delta_weight.permute(2, 0, 1).contiguous() if i else None
+        stages.append(Stage(i, relu, pool, next_pad, taps))
         i = j
     return stages
 
@@ -639,21 +640,22 @@ def _build_kernels() -> dict[str, Callable]:
     import numba
 
     @numba.njit(nogil=True, cache=True)
-    def pooled_change(ref_out, delta, delta_col, lo, hi, seq, relu, pool, first_window, ref_pooled, out):
-        # channels last: out[m, j] = maxpool(act(ref_out[s] + delta[m]))[first_window + j] − ref_pooled[s,
-        # first_window + j], s = seq[m]; delta[m, i] changes column delta_col + i, used on [lo, hi) only. Every
-        # value stays in the tensors' dtype (the zero and −inf are of it), so the sums are torch's; NaN propagates
-        # through the ReLU and the max as in torch.
+    def pooled_change(ref_out, delta, by_position, delta_col, lo, hi, seq, relu, pool, first_window, ref_pooled, out):
+        # out[j, m] = maxpool(act(ref_out[s] + delta of m))[first_window + j] − ref_pooled[s, first_window + j],
+        # s = seq[m], channels last, out position-major; delta[i, m] (by_position) or delta[m, i] changes column
+        # delta_col + i, used on [lo, hi) only. Every value stays in the tensors' dtype (the zero and −inf are of
+        # it), so the sums are torch's; NaN propagates through the ReLU and the max as in torch.
         zero, lowest, channels = out.dtype.type(0.0), out.dtype.type(-np.inf), out.shape[2]
-        for m in range(out.shape[0]):  # pragma: no cover - compiled
+        for m in range(out.shape[1]):  # pragma: no cover - compiled
             s = seq[m]
-            for j in range(out.shape[1]):
-                best = out[m, j]
+            for j in range(out.shape[0]):
+                best = out[j, m]
                 best[:] = lowest
                 col0 = (first_window + j) * pool
                 for col in range(col0, col0 + pool):
                     ref, changed = ref_out[s, col], lo <= col < hi
-                    d = delta[m, col - delta_col if changed else 0]
+                    i = col - delta_col if changed else 0
+                    d = delta[i, m] if by_position else delta[m, i]
                     for c in range(channels):
                         v = ref[c] + d[c] if changed else ref[c]
                         if relu:
@@ -716,37 +718,40 @@ def patch_block_staged(
 ) -> tuple[int, torch.Tensor]:
     """The change of the trunk output that mutations in the block of columns ``first ... first + positions − 1``
     make (arguments as :func:`patch_block`, ``refs`` from :func:`staged_reference`): its first column and
-    ``(M, w, C)`` (channels last), stage by stage (:attr:`FastPlan.stages`, CPU float tensors).
+    ``(M, w, C)`` (channels last, a view of position-major memory), stage by stage (:attr:`FastPlan.stages`,
+    CPU float tensors).
 
     Each stage's convolution gives the change of its outputs (the first by its taps, later ones by the
-    transposed convolution of their input's change, channels last); one kernel pass then adds it to the cached
-    outputs, applies the ReLU, max-pools the windows it reaches and subtracts the cached pooled reference: the
-    next convolution's input change, with no full-size intermediates.
+    transposed convolution of their input's change: position-major ``(w, M, C)``, so each tap is one matrix
+    product added to a slice, ~20 % faster than ``conv_transpose`` here); one kernel pass then adds it to the
+    cached outputs, applies the ReLU, max-pools the windows it reaches and subtracts the cached pooled reference:
+    the next convolution's input change, with no full-size intermediates.
     """
     kernel, seq = _KERNELS.kernels()["pooled_change"], rows.seq.numpy()
     old = x[rows.seq, :, first + offset]
     length = refs[0][0].shape[1]
-    lo, delta = _first_delta(plan, length, first, offset, new - old, positions, channels_last=True)
-    delta_col, hi = lo, lo + delta.shape[1]
-    change = delta
+    lo, delta = _first_delta(plan, length, first, offset, new - old, positions, channels_last=True)  # (M, w, C')
+    delta_col, hi, by_position, change = lo, lo + delta.shape[1], False, delta
     for i, (stage, (ref_out, ref_pooled)) in enumerate(zip(plan.stages, refs, strict=True)):
-        if i:
-            layer, m, width = plan.trunk[stage.conv], len(change), change.shape[1]
-            k, a = layer.kernel, lo + layer.pad_left  # lo: the input change's first column
-            as_2d = change.view(m, 1, width, -1).permute(0, 3, 1, 2)  # (M, C, 1, w), channels last in memory
-            delta = F.conv_transpose2d(as_2d, stage.delta_weight).permute(0, 2, 3, 1).reshape(m, width + k - 1, -1)
-            delta_col, length = a - k + 1, ref_out.shape[1]  # delta's first column: output a − K + 1
+        if i:  # the transposed convolution, position-major: a product per tap added to a shifted slice
+            k, width, m = len(stage.taps), change.shape[0], change.shape[1]
+            a = lo + plan.trunk[stage.conv].pad_left  # lo: the input change's first column
+            delta = change.new_zeros(width + k - 1, m, stage.taps.shape[2])
+            flat = change.view(width * m, -1)
+            for t in range(k):
+                delta[t : t + width].view(width * m, -1).addmm_(flat, stage.taps[t])
+            delta_col, length, by_position = a - k + 1, ref_out.shape[1], True  # delta's first column: a − K + 1
             lo, hi = max(0, delta_col), min(length, a + width)
         first_window, end_window = lo // stage.pool, min(ref_pooled.shape[1], (hi - 1) // stage.pool + 1)
         if hi <= lo or end_window <= first_window:
-            return first_window, delta.new_empty(len(delta), 0, delta.shape[-1])
-        change = delta.new_empty(len(delta), end_window - first_window, delta.shape[-1])
+            return first_window, delta.new_empty(len(seq), 0, delta.shape[-1])
+        change = delta.new_empty(end_window - first_window, len(seq), delta.shape[-1])
         kernel(
-            ref_out.numpy(), delta.contiguous().numpy(), delta_col, lo, hi, seq, stage.relu, stage.pool,
+            ref_out.numpy(), delta.numpy(), by_position, delta_col, lo, hi, seq, stage.relu, stage.pool,
             first_window, ref_pooled.numpy(), change.numpy(),
         )  # fmt: skip
         lo = first_window
-    return lo, change
+    return lo, change.transpose(0, 1)
 
 
 def head_reference(plan: FastPlan, trunk_out: torch.Tensor) -> torch.Tensor | dict | None:
