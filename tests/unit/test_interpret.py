@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import platform
 from unittest.mock import patch
 
 import numpy as np
@@ -217,6 +218,15 @@ def test_ism_fast_staged_path_equals_the_layer_path_and_naive(make, length, batc
         layered = ism_fast(model, x, task=task, batch_size=batch_size, device="cpu")
     assert np.abs(fast - naive).max() < 1e-5 and np.abs(fast - layered).max() < 1e-5
     assert np.abs(naive).max() > 1e-2
+
+
+def test_malloc_thresholds_are_set_once_on_glibc():
+    from cisflow.interpret.ism import _keep_freed_blocks
+
+    first = _keep_freed_blocks()
+    assert _keep_freed_blocks() is first
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert first
 
 
 def test_block_starts_align_to_the_first_pool():

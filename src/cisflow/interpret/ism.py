@@ -158,6 +158,33 @@ def _ism_batch(plan: FastPlan, xs: torch.Tensor, task: int, positions: int, devi
     return block.cpu()
 
 
+#: glibc's ``mallopt`` parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MALLOC_SET: list[bool] = []
+
+
+def _keep_freed_blocks() -> bool:
+    """Let glibc's malloc serve blocks up to 32 MB from its heap and keep up to 64 MB freed there, once a process.
+
+    The patched passes allocate and free tensors of a few MB per block. glibc maps each block above its mmap
+    threshold afresh (page faults on every first touch) and returns freed memory above its trim threshold; both
+    thresholds start low and rise only after a large block is freed, so ISM's speed depended on what the process
+    had allocated before: DragoNN's SequenceDNN, 64 sequences on 1 thread, 50 seq/s in a fresh process against
+    77 after one large block had come and gone. 32 MB is where glibc's own rising threshold stops. Returns whether
+    the thresholds are set (False off glibc).
+    """
+    if not _MALLOC_SET:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL("libc.so.6")
+            ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20))
+        except (OSError, AttributeError):  # not glibc
+            ok = False
+        _MALLOC_SET.append(ok)
+    return _MALLOC_SET[0]
+
+
 def _ism_patched(plan: FastPlan, x: torch.Tensor, task: int, batch_size: int, device: torch.device) -> torch.Tensor:
     """ISM using the fastISM plan: float64 ``(N, 4, L)``.
 
@@ -165,12 +192,18 @@ def _ism_patched(plan: FastPlan, x: torch.Tensor, task: int, batch_size: int, de
     (several positions when a batch has few sequences), so each patched pass holds ~``batch_size`` mutants;
     on the staged path ~``batch_size / 3`` (each extra position widens every mutant's windows there: on the
     demo's Basset, 1 thread, blocks of 3 / 6 / 15 positions gave 27 / 30 / 24 seq/s for 16 sequences, 33 / 30 / 19
-    for 64). On CPU with ``T`` torch threads, ``T`` batches run at once, one thread each (the passes' tensors are
-    too small for intra-op threads to pay off: 2 threads that way gave ~1.3× one).
+    for 64). On the layer path blocks are at most 16 positions wide (DragoNN's SequenceDNN, 1 thread: 1 sequence
+    19 seq/s in blocks of 16 against 3 in blocks of 256, 4 sequences 42 against 22 in blocks of 64). On CPU with
+    ``T`` torch threads, ``T`` batches run at once, one thread each (the passes' tensors are too small for
+    intra-op threads to pay off: 2 threads that way gave ~1.3× one).
     """
+    if device.type == "cpu":
+        _keep_freed_blocks()
     workers = torch.get_num_threads() if device.type == "cpu" else 1
     seq_batch = max(1, min(batch_size // 3, -(-len(x) // workers)))
-    positions = max(1, batch_size // ((9 if staged(plan, device) else 3) * seq_batch))
+    fused = staged(plan, device)
+    positions = max(1, batch_size // ((9 if fused else 3) * seq_batch))
+    positions = positions if fused else min(positions, 16)
     batches = [x[s0 : s0 + seq_batch] for s0 in range(0, len(x), seq_batch)]
     if workers == 1 or len(batches) == 1:
         return torch.cat([_ism_batch(plan, xs, task, positions, device) for xs in batches])
