@@ -29,6 +29,7 @@ the transposed convolutions' products are then ~2/3 of the time.
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -160,9 +161,9 @@ def _ism_batch(plan: FastPlan, xs: torch.Tensor, task: int, positions: int, devi
 
 #: glibc's ``mallopt`` parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_MALLOC_SET: list[bool] = []
 
 
+@functools.cache
 def _keep_freed_blocks() -> bool:
     """Let glibc's malloc serve blocks up to 32 MB from its heap and keep up to 64 MB freed there, once a process.
 
@@ -173,16 +174,13 @@ def _keep_freed_blocks() -> bool:
     77 after one large block had come and gone. 32 MB is where glibc's own rising threshold stops. Returns whether
     the thresholds are set (False off glibc).
     """
-    if not _MALLOC_SET:
-        try:
-            import ctypes
+    try:
+        import ctypes
 
-            libc = ctypes.CDLL("libc.so.6")
-            ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20))
-        except (OSError, AttributeError):  # not glibc
-            ok = False
-        _MALLOC_SET.append(ok)
-    return _MALLOC_SET[0]
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20))
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 def _ism_patched(plan: FastPlan, x: torch.Tensor, task: int, batch_size: int, device: torch.device) -> torch.Tensor:
