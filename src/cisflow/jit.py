@@ -73,6 +73,14 @@ def _ism() -> None:
         x,
         device="cpu",
     )
+    # the ReLU-change and pool + dense passes of a SequenceDNN's (a chain's) fast ISM
+    ism_fast(
+        build_model(
+            "sequence_dnn", n_tasks=1, input_length=60, num_filters=[4, 4], conv_width=[5, 5], pool_width=5
+        ).eval(),
+        x,
+        device="cpu",
+    )
 
 
 def _modisco() -> None:

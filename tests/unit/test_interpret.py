@@ -26,7 +26,7 @@ from cisflow.interpret import (
     positional_auprc,
     shuffled_references,
 )
-from cisflow.interpret._fastism import GlobalPoolHead, block_starts, plan_fast_ism, staged
+from cisflow.interpret._fastism import GlobalPoolHead, block_starts, chained, plan_fast_ism, staged
 from cisflow.models import build_model
 
 torch.set_num_threads(1)
@@ -201,6 +201,19 @@ class StagedNet(nn.Module):
         return self.fc(h.flatten(1))
 
 
+def _naive_fast_layered(model: nn.Module, length: int, batch_size: int, path: str, seed: int):
+    """3 sequences with N columns at both ends and inside, and their naive ISM, fast ISM, and fast ISM with the
+    planner ``_fastism.<path>`` returning None (the layer-by-layer path); the model's last task."""
+    x = _onehot(3, length, seed=seed)
+    x[1, :, 0] = x[2, :, 11] = x[0, :, length - 1] = 0
+    task = model(torch.zeros(1, 4, length)).shape[1] - 1
+    naive = ism(model, x, task=task, device="cpu")
+    fast = ism_fast(model, x, task=task, batch_size=batch_size, device="cpu")
+    with patch(f"cisflow.interpret._fastism.{path}", return_value=None):
+        layered = ism_fast(model, x, task=task, batch_size=batch_size, device="cpu")
+    return x, naive, fast, layered
+
+
 @pytest.mark.parametrize("make, length", [(lambda: _basset_with_stats().eval(), 64), (StagedNet, 50)])
 @pytest.mark.parametrize("batch_size", [3, 30, 97])
 def test_ism_fast_staged_path_equals_the_layer_path_and_naive(make, length, batch_size):
@@ -209,15 +222,59 @@ def test_ism_fast_staged_path_equals_the_layer_path_and_naive(make, length, batc
     model = make().eval()
     plan = plan_fast_ism(model, length)
     assert plan.stages is not None and staged(plan, torch.device("cpu"))
-    x = _onehot(3, length, seed=9)
-    x[1, :, 0] = x[2, :, 11] = x[0, :, length - 1] = 0
-    task = model(torch.zeros(1, 4, length)).shape[1] - 1
-    naive = ism(model, x, task=task, device="cpu")
-    fast = ism_fast(model, x, task=task, batch_size=batch_size, device="cpu")
-    with patch("cisflow.interpret._fastism._stages", return_value=None):
-        layered = ism_fast(model, x, task=task, batch_size=batch_size, device="cpu")
+    _, naive, fast, layered = _naive_fast_layered(model, length, batch_size, "_stages", seed=9)
     assert np.abs(fast - naive).max() < 1e-5 and np.abs(fast - layered).max() < 1e-5
     assert np.abs(naive).max() > 1e-2
+
+
+class ChainNet(nn.Module):
+    """A chain the per-mutant path takes: a padded first conv, functional ReLU and dropout, a padded conv with no
+    activation (it reads the first one's padding), a padded conv with a ReLU method and eval-mode dropout, a
+    max-pool of 3 dropping the last column, then a dense layer to 3 tasks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(7)
+        self.c1, self.c2 = nn.Conv1d(4, 5, 6, padding=2), nn.Conv1d(5, 4, 3, padding=1)
+        self.c3 = nn.Conv1d(4, 3, 5, padding=2)
+        self.drop, self.pool = nn.Dropout(0.3), nn.MaxPool1d(3)
+        self.fc = nn.Linear(3 * 16, 3)  # 50 columns: 49, 49, 49, 16 pooled (the last one dropped)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = nn.functional.dropout(nn.functional.relu(self.c1(x)), 0.2, training=False)
+        h = self.c3(self.c2(h)).relu()
+        return self.fc(self.pool(self.drop(h)).flatten(1))
+
+
+@pytest.mark.parametrize("make, length", [(_small_dnn, 90), (ChainNet, 50)])
+@pytest.mark.parametrize("batch_size", [1, 5, 97])  # passes of 4, 20 and 388 mutants
+def test_ism_fast_chain_path_equals_the_layer_path_and_naive(make, length, batch_size):
+    """The per-mutant path (each mutant's own window of each convolution's change, one kernel pass per ReLU and
+    one for the pool and the dense layer) gives naive ISM's numbers and the layer-by-layer path's, at the
+    sequences' ends and at N positions."""
+    model = (make(length) if make is _small_dnn else make()).eval()
+    plan = plan_fast_ism(model, length)
+    assert plan.chain is not None and chained(plan, torch.device("cpu")) and plan.stages is None
+    x, naive, fast, layered = _naive_fast_layered(model, length, batch_size, "_chain", seed=10)
+    assert np.abs(fast - naive).max() < 1e-5 and np.abs(fast - layered).max() < 1e-5
+    assert np.abs(naive).max() > 1e-2 and np.all(fast[x == 1] == 0)
+
+
+def test_chain_plan_windows_and_nan_as_brute_force():
+    plan = plan_fast_ism(ChainNet().eval(), 50)  # i reaches columns i − 3 ... i + 2, i − 4 ... i + 3, i − 6 ... i + 5
+    assert plan.chain.relu == [True, False, True] and plan.chain.pool == 3
+    assert plan.chain.offsets == [-3, -4, -6] and plan.chain.widths == [6, 8, 12]
+    dnn = plan_fast_ism(_small_dnn(90).eval(), 90)  # SequenceDNN: F.dropout traced from eval-mode dropout
+    assert dnn.chain.convs == [0, 3, 6] and dnn.chain.offsets == [-4, -8, -12] and dnn.chain.widths == [5, 9, 13]
+    assert plan_fast_ism(_basset_with_stats().eval(), 64).chain is None  # stages: pools between convolutions
+    assert plan_fast_ism(OddConvNet().eval(), 100).chain is None
+    assert plan_fast_ism(_deepbind().eval(), 40).chain is None  # global pooling head
+    model = ChainNet().eval()
+    with torch.no_grad():
+        model.c3.bias[1] = float("nan")  # every pooled value of one channel NaN, so every logit
+    x = _onehot(2, 50, seed=11)
+    naive, fast = ism(model, x, device="cpu"), ism_fast(model, x, device="cpu")
+    assert np.array_equal(np.isnan(fast), np.isnan(naive)) and np.isnan(fast).sum() == 2 * 3 * 50
 
 
 def test_malloc_thresholds_are_set_once_on_glibc():

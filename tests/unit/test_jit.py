@@ -15,9 +15,13 @@ from cisflow import jit
 
 # the fused kernels DeepSHAP of a Basset calls (ReLU multipliers times the gradient, the max-pool rule) and max
 # pooling with arg-max (the autograd path of models that are not a plain chain); fast ISM's ReLU + max-pool stage pass
+# (Basset) and its ReLU-change and pool + dense passes (SequenceDNN)
 @pytest.mark.parametrize(
     "family, module, kernels",
-    [("deepshap", "_rescale", ("relu_scale-", "maxpool_rule-", "maxpool-")), ("ism", "_fastism", ("pooled_change-",))],
+    [
+        ("deepshap", "_rescale", ("relu_scale-", "maxpool_rule-", "maxpool-")),
+        ("ism", "_fastism", ("pooled_change-", "relu_change-", "window_dense-")),
+    ],
 )
 def test_cisflow_kernels_land_in_the_cache_a_fresh_process_reads(tmp_path: Path, family, module, kernels) -> None:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
