@@ -170,8 +170,11 @@ def test_ism_fast_matches_naive(make, length, batch_size):
     assert np.abs(naive).max() > 1e-3  # not trivially zero
 
 
-def test_ism_fast_on_two_threads_runs_batches_side_by_side_with_the_same_numbers():
-    model, x = _basset_with_stats().eval(), _onehot(5, 64, seed=8)
+@pytest.mark.parametrize("make, length", [(lambda: _basset_with_stats().eval(), 64), (_small_dnn, 90)])
+def test_ism_fast_on_two_threads_runs_batches_side_by_side_with_the_same_numbers(make, length):
+    """The staged path (Basset) and the chain path (SequenceDNN) in two worker threads at once."""
+    model = make() if make is not _small_dnn else make(length).eval()
+    x = _onehot(5, length, seed=8)
     x[3, :, 20] = 0
     naive = ism(model, x, device="cpu")
     torch.set_num_threads(2)
