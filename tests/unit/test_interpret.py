@@ -155,6 +155,7 @@ class SoftPoolNet(nn.Module):
         (Untraceable, 30),
         (lambda: _basset_with_stats().eval(), 64),
         (_deepbind, 40),  # global max and mean: updated from the reference's maxima outside the patch
+        (lambda: build_model("deepbind", 1, 40, num_filters=5, conv_width=6, hidden=4, activation="exp", crop=24), 40),
         (SoftPoolNet, 30),  # the tail runs in full on the patched trunk output
     ],
 )
@@ -365,9 +366,10 @@ def _basset_with_stats() -> nn.Module:
         UntraceableConvNet,
         lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8),
         lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8, pooling="max_avg"),
+        lambda: build_model("deepbind", 1, 64, num_filters=6, conv_width=8, activation="exp", crop=40),
         lambda: _basset_with_stats(),
     ],
-    ids=["convnet", "untraceable", "deepbind", "deepbind-max-avg", "basset"],
+    ids=["convnet", "untraceable", "deepbind", "deepbind-max-avg", "deepbind-exp-crop", "basset"],
 )
 def test_deepshap_sums_to_delta(make):
     model = make().eval()

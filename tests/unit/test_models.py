@@ -128,6 +128,28 @@ def test_deepbind_max_avg_pooling_counts_sites() -> None:
         build_model("deepbind", 1, 30, pooling="mean")
 
 
+def test_deepbind_exp_activation_and_crop_known_answer() -> None:
+    """activation="exp": the hidden layer sees exp of the detector's best score (AC: 1, G next to G or A: −1); crop:
+    only the central ``crop`` bp are scanned, so an AC in the flanks counts for nothing."""
+    model = build_model("deepbind", 1, 10, num_filters=1, conv_width=2, hidden=1, activation="exp", crop=4).eval()
+    _ac_detector(model.conv)
+    with torch.no_grad():
+        model.hidden.weight.fill_(1.0)
+        model.hidden.bias.zero_()
+        model.out.weight.fill_(1.0)
+        model.out.bias.zero_()
+    x = torch.from_numpy(one_hot(np.stack([encode("GGGGACGGGG"), encode("ACGGGGGGAC"), encode("GGGGGGGGGG")])))
+    expected = torch.tensor([[np.e], [1 / np.e], [1 / np.e]])  # exp(1); exp(−1): the ACs lie outside the crop
+    assert torch.allclose(model(x), expected)
+    model.train()  # the plain (unfused) pooling in training mode: the same outputs without dropout
+    model.dropout.p = 0.0
+    assert torch.allclose(model(x), expected)
+    with pytest.raises(CisflowError, match="activation must be 'relu' or 'exp'"):
+        build_model("deepbind", 1, 30, conv_width=8, activation="sigmoid")
+    with pytest.raises(CisflowError, match="crop 40 must lie between conv_width 8 and input_length 30"):
+        build_model("deepbind", 1, 30, conv_width=8, crop=40)
+
+
 @pytest.mark.parametrize("pooling", ["max", "max_avg"])
 def test_deepbind_training_pool_has_autograds_gradients(pooling: str) -> None:
     """In training mode DeepBind pools through one fused node (cisflow.models.pooling): the same outputs and

@@ -51,9 +51,10 @@ _ELEMENTWISE_MODULES = (
 _MAX_MODULES = (nn.MaxPool1d, nn.AdaptiveMaxPool1d, nn.MaxPool2d)
 _ELEMENTWISE_FUNCTIONS = {
     torch.relu, F.relu, torch.sigmoid, torch.tanh, F.gelu, F.elu, F.leaky_relu, F.silu, F.softplus, F.mish,
+    torch.exp,
 }  # fmt: skip
 _MAX_FUNCTIONS = {F.max_pool1d, F.adaptive_max_pool1d, torch.amax}
-_ELEMENTWISE_METHODS = {"relu", "sigmoid", "tanh"}
+_ELEMENTWISE_METHODS = {"relu", "sigmoid", "tanh", "exp"}
 _MAX_METHODS = {"amax"}
 
 

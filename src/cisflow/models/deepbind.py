@@ -34,6 +34,12 @@ class DeepBind(nn.Module):
         Dropout before the output layer (DeepBind: 0.5).
     pooling
         ``"max"`` or ``"max_avg"``.
+    activation
+        The detectors' activation: ``"relu"`` or ``"exp"`` (Koo & Ploenzke 2021: an exponential first-layer
+        activation makes detectors learn whole motifs rather than parts of them and composition).
+    crop
+        Scan only the central ``crop`` bp of the input (None: all of it): a global pool over a long input
+        counts motifs far from the labelled bin as much as those in it.
     """
 
     def __init__(
@@ -46,13 +52,24 @@ class DeepBind(nn.Module):
         hidden: int = 32,
         dropout: float = 0.5,
         pooling: str = "max",
+        activation: str = "relu",
+        crop: int | None = None,
     ) -> None:
         super().__init__()
+        if crop is not None and not conv_width <= int(crop) <= input_length:
+            raise CisflowError(
+                f"deepbind: crop {crop} must lie between conv_width {conv_width} and input_length {input_length}"
+            )
         if input_length < conv_width:
             raise CisflowError(f"deepbind: input_length {input_length} is shorter than conv_width {conv_width}")
+        start = None if crop is None else (input_length - int(crop)) // 2
+        self.window = None if crop is None else (start, start + int(crop))  # the scanned columns [start, end)
         if pooling not in ("max", "max_avg"):
             raise CisflowError(f"deepbind: pooling must be 'max' or 'max_avg'; got {pooling!r}")
+        if activation not in ("relu", "exp"):
+            raise CisflowError(f"deepbind: activation must be 'relu' or 'exp'; got {activation!r}")
         self.max_avg = pooling == "max_avg"
+        self.exp = activation == "exp"
         self.conv = nn.Conv1d(in_channels, int(num_filters), int(conv_width))
         self.hidden = nn.Linear(int(num_filters) * (2 if self.max_avg else 1), int(hidden))
         self.dropout = nn.Dropout(dropout)
@@ -60,10 +77,12 @@ class DeepBind(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, T)`` from input ``(N, C, L)``."""
-        if self.training:  # the fused pooling; eval mode keeps the plain ops that interpretation traces
+        if self.window is not None:
+            x = x[:, :, self.window[0] : self.window[1]]
+        if self.training and not self.exp:  # the fused pooling; eval mode keeps the plain ops interpretation traces
             x = ReluGlobalPool.apply(self.conv(x), self.max_avg)
             return self.out(self.dropout(torch.relu(self.hidden(x))))
-        h = torch.relu(self.conv(x))
+        h = torch.exp(self.conv(x)) if self.exp else torch.relu(self.conv(x))
         x = torch.cat([h.amax(dim=-1), h.mean(dim=-1)], dim=1) if self.max_avg else h.amax(dim=-1)
         x = self.dropout(torch.relu(self.hidden(x)))
         return self.out(x)
