@@ -137,6 +137,7 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
             raise CisflowError(f"{key}: file {value} does not exist", source)
     _check_ratios(config, source)
     _check_denoise(config, source)
+    _check_denovo(config, source)
     if config["track"] == "genome":
         _check_geometry(config, source)
         _check_splits(config, source, base)
@@ -190,6 +191,19 @@ def _check_denoise(config: dict, source: str | Path) -> None:
         check_model_config(opts["model"], family="denoise")
     except CisflowError as exc:
         raise CisflowError(f"denoise.model: {exc}", source) from exc
+
+
+#: What a ``motif_filters`` list holds for the run's de novo seed motifs (:mod:`cisflow.denovo`, rule denovo_seeds).
+DENOVO_FILTERS = "denovo"
+
+
+def _check_denovo(config: dict, source: str | Path) -> None:
+    """``denovo`` in a ``motif_filters`` list needs the genome track: the seeds come from its peaks."""
+    for section in ("model", "motif_model"):
+        filters = config.get(section, {}).get("motif_filters")
+        if isinstance(filters, list) and DENOVO_FILTERS in filters and config["track"] != "genome":
+            raise CisflowError(f"{section}.motif_filters: denovo needs the genome track (its seeds are found in the "
+                               "training peaks)", source)  # fmt: skip
 
 
 def _check_init_from(init_from: str | None, source: str | Path, base: Path) -> None:
@@ -493,6 +507,8 @@ def motif_model_configs(config: Mapping[str, Any]) -> tuple[dict, dict]:
     section with the keys of ``motif_model.train`` replaced."""
     opts = config["motif_model"]
     model = {"name": opts["name"], "params": deepcopy(opts["params"])}
+    if opts.get("motif_filters"):
+        model["motif_filters"] = deepcopy(opts["motif_filters"])
     return model, {**deepcopy(config["train"]), **deepcopy(opts["train"])}
 
 

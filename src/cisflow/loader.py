@@ -542,7 +542,7 @@ def _check_shuffled(ratio: float, signal_bigwigs: Sequence[str | Path]) -> float
     return float(ratio)
 
 
-def _read_splits(path: str | Path) -> dict[str, Any]:
+def read_splits(path: str | Path) -> dict[str, Any]:
     """A splits JSON (:func:`cisflow.data.datasets_from_files`); CisflowError if it records no ``negative_ratio``."""
     with open(require_file(path, "splits file"), encoding="utf-8") as handle:
         recorded = json.load(handle)
@@ -551,7 +551,7 @@ def _read_splits(path: str | Path) -> dict[str, Any]:
     return recorded
 
 
-def _train_bins(labels: Labels, info: Mapping[str, Any], input_length: int) -> dict[str, np.ndarray]:
+def train_bins(labels: Labels, info: Mapping[str, Any], input_length: int) -> dict[str, np.ndarray]:
     """``{chrom: bool (n_bins,)}`` of the training bins recorded in a splits JSON (chromosomes and regions)."""
     from cisflow.splits import SPLIT_CODES, bin_splits
 
@@ -596,14 +596,14 @@ def train_from_genome(
     from cisflow.labels import load_labels
     from cisflow.train import check_train_config, train_model
 
-    info = _read_splits(splits_json)
+    info = read_splits(splits_json)
     input_length = int(read(valid_npz, DATASET, ("tasks",), "validation dataset")["input_length"])
     negative_ratio = float(info["negative_ratio"]) if negative_ratio is None else negative_ratio
     check_train_config(train_cfg)
     labels, genome = load_labels(labels_npz), Genome.open(fasta)
-    mask = _train_bins(labels, info, input_length)
+    mask = train_bins(labels, info, input_length)
     chroms = [c for c in labels.chroms if mask[c].any()]
-    columns = _task_columns(labels, tasks, labels_npz, info.get("heldout_cell_types", ()))
+    columns = training_task_columns(labels, tasks, labels_npz, info.get("heldout_cell_types", ()))
     tracks = _training_tracks(labels, columns, signal_bigwigs, info, splits_json)
     n_positives = int(_Candidates(labels, chroms, columns, mask).pos.size)
     cfg = check_train_config(resolve_auto(model_cfg, check_train_config(train_cfg), n_positives, labels.bin_size)[1])
@@ -649,7 +649,7 @@ def _training_tracks(
     return tracks
 
 
-def _task_columns(
+def training_task_columns(
     labels: Labels, tasks: Sequence[str] | None, path: str | Path, heldout_cell_types: Sequence[str] = ()
 ) -> list[int]:
     """Label columns of ``tasks`` (when None: every task not of a held-out cell type); CisflowError naming

@@ -20,6 +20,7 @@ of the bundled ENCODE collection (``REB1_known1``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,18 +40,37 @@ PEAK = 3.0
 
 
 def load_seed_motifs(specs: Sequence[str]) -> dict[str, np.ndarray]:
-    """``{name: PWM (4, W)}`` of motif specs (:func:`cisflow.pwm.load_motif`), in order; duplicates are errors."""
-    from cisflow.pwm import load_motif
+    """``{name: PWM (4, W)}`` of motif specs, in order; duplicates are errors.
+
+    A spec is one motif (:func:`cisflow.pwm.load_motif`) or a MEME file (a path ending in ``.meme``, e.g. the
+    de novo seeds of :mod:`cisflow.denovo`), which gives all its motifs in file order.
+    """
+    from cisflow.pwm import load_motif, read_meme
 
     if isinstance(specs, str):
         specs = [specs]
     motifs: dict[str, np.ndarray] = {}
     for spec in specs:
-        name, pwm = load_motif(str(spec))
-        if name in motifs:
-            raise CisflowError(f"motif {spec!r} is given twice for the seeded filters")
-        motifs[name] = pwm
+        spec = str(spec)
+        if spec.lower().endswith(".meme"):
+            named = list(read_meme(spec).items()) if _has_motifs(spec) else []
+            if not named:
+                log.warning("motif file %s holds no motifs: no filters seeded from it", spec)
+        else:
+            named = [load_motif(spec)]
+        for name, pwm in named:
+            if name in motifs:
+                raise CisflowError(f"motif {name!r} ({spec}) is given twice for the seeded filters")
+            motifs[name] = pwm
     return motifs
+
+
+def _has_motifs(path: str) -> bool:
+    """Whether a MEME file has a ``MOTIF`` line (de novo discovery writes one without when nothing is enriched)."""
+    from cisflow.errors import require_file
+    from cisflow.io import read_text_lines
+
+    return any(line.startswith("MOTIF") for line in read_text_lines(require_file(path, "MEME file")))
 
 
 def first_conv(model: nn.Module) -> nn.Conv1d:
@@ -135,7 +155,8 @@ def seed_filters(model: nn.Module, motifs: Mapping[str, np.ndarray]) -> list[dic
     -------
     list of dict
         Per seeded filter: ``filter`` (index), ``motif``, ``strand`` (``+`` / ``-``), ``kept`` (fraction of the
-        motif's information inside the filter).
+        motif's information inside the filter), ``pwm_sha256`` (of the motif's matrix, 16 hex digits: a checkpoint
+        seeded with other matrices of the same names, such as de novo seeds found again, is not resumed).
     """
     conv = first_conv(model)
     n_filters, in_channels, width = conv.weight.shape
@@ -152,6 +173,8 @@ def seed_filters(model: nn.Module, motifs: Mapping[str, np.ndarray]) -> list[dic
         if kept < 0.9:
             log.warning("motif %s is wider than the %d bp filters: they keep %.0f%% of its information", name, width,
                         100 * kept)  # fmt: skip
-        seeded += [{"filter": 2 * k + s, "motif": name, "strand": "+-"[s], "kept": round(kept, 4)} for s in (0, 1)]
+        digest = hashlib.sha256(np.ascontiguousarray(pwm, dtype=np.float64).tobytes()).hexdigest()[:16]
+        seeded += [{"filter": 2 * k + s, "motif": name, "strand": "+-"[s], "kept": round(kept, 4), "pwm_sha256": digest}
+                   for s in (0, 1)]  # fmt: skip
     log.info("first-layer filters seeded with %d motifs (both strands): %s", len(motifs), ", ".join(motifs))
     return seeded

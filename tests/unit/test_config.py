@@ -165,12 +165,18 @@ def test_motif_model_section_is_checked_before_jobs():
     """motif_model: off by default; its train keys replace the train section's; a key that is not a train key,
     a bad value or an architecture that does not build stops the run naming the key."""
     config = validate_config(_simulation_config())
-    assert config["motif_model"] == {"enabled": False, "name": "deepbind", "params": {}, "train": {}}
+    assert config["motif_model"] == {"enabled": False, "name": "deepbind", "params": {}, "train": {},
+                                     "motif_filters": []}  # fmt: skip
     config["motif_model"] |= {"enabled": True, "params": {"num_filters": 8, "conv_width": 9}, "train": {"epochs": 3}}
     check_inputs(config, "c.yaml", base_dir=REPO)
     model, train = motif_model_configs(config)
     assert model == {"name": "deepbind", "params": {"num_filters": 8, "conv_width": 9}}
     assert train == config["train"] | {"epochs": 3} and train["epochs"] == 3 != config["train"]["epochs"]
+    config["motif_model"]["motif_filters"] = ["denovo"]  # seeds from the genome track's peaks only
+    assert motif_model_configs(config)[0]["motif_filters"] == ["denovo"]
+    with pytest.raises(CisflowError, match=r"c.yaml: motif_model.motif_filters: denovo needs the genome track"):
+        check_inputs(config, "c.yaml", base_dir=REPO)
+    config["motif_model"]["motif_filters"] = []
     for change, message in (
         ({"train": {"epoch": 3}}, r"c.yaml: unknown key 'epoch' \(did you mean 'epochs'\?\) in motif_model.train"),
         ({"train": {"learning_rate": -1}}, r"c.yaml: motif_model.train.learning_rate: -1 is less than"),

@@ -228,3 +228,17 @@ def test_genome_track_from_bams_to_interpretation(tmp_path):
     scored = np.load(deepshap_npz)  # DNA contributions of the new model, its signal held fixed
     assert scored["scores"].shape[1] == 4 and np.abs(scored["scores"]).max() > 0
     assert float(scored["summation_error"].max()) < 1e-3
+
+    # de novo seeds: the word most enriched in the training peaks is the planted motif, and it seeds the model
+    from cisflow.genome import decode, encode, reverse_complement_codes
+
+    seeded = yaml.safe_load(config.read_text())
+    seeded["model"]["motif_filters"] = ["denovo"]
+    seeded["denovo_seeds"] = {"n_motifs": 2, "min_sites": 3, "window": 100}
+    config.write_text(yaml.safe_dump(seeded))
+    _run(work, config, "results/train/model.json")
+    seeds = pd.read_csv(work / "results/denovo/seeds.tsv", sep="\t")
+    planted = {project["motif"], decode(reverse_complement_codes(encode(project["motif"])))}
+    assert any(seeds["consensus"][0][4:12] in m for m in planted), seeds
+    meta = json.loads((work / "results/train/model.json").read_text())
+    assert [f["motif"] for f in meta["init"]["seeded_filters"]][:2] == ["denovo_1", "denovo_1"]

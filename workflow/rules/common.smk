@@ -3,7 +3,12 @@
 from snakemake.utils import validate
 
 from cisflow.cellsignal import signal_files
-from cisflow.config import check_samples_config, motif_model_configs, schema_path
+from cisflow.config import (
+    DENOVO_FILTERS,
+    check_samples_config,
+    motif_model_configs,
+    schema_path,
+)
 from cisflow.genome import fasta_sizes, indexed_fasta_name
 from cisflow.samples import read_sample_sheet
 from cisflow.submissions import submission_paths
@@ -206,19 +211,41 @@ def training_data(wildcards):
 
 
 def train_inputs(wildcards):
-    """The training data (training_data), and the files of the model it starts from: model.init_from's, or
-    with pretrain.enabled the pretrain rule's."""
-    inputs = training_data(wildcards)
+    """The training data (training_data), the de novo seeds when the model is seeded with them, and the
+    files of the model it starts from: model.init_from's, or with pretrain.enabled the pretrain rule's.
+    """
+    inputs = training_data(wildcards) | seed_inputs(train_model_params())
     source = train_model_params().get("init_from")
     if source:  # transfer learning: a new source model retrains
         inputs["init_from"] = [f"{source}/model.json", f"{source}/model.safetensors"]
     return inputs
 
 
+# the de novo seed motifs (rule denovo_seeds), what "denovo" in a motif_filters list stands for
+DENOVO_SEEDS = "results/denovo/seeds.meme"
+
+
+def seed_inputs(model):
+    """{"seeds": the de novo seeds file} when the model section seeds its filters with it, else {}."""
+    filters = model.get("motif_filters")
+    return (
+        {"seeds": DENOVO_SEEDS}
+        if isinstance(filters, list) and DENOVO_SEEDS in filters
+        else {}
+    )
+
+
 def _with_known_motifs(model):
     """A model section with, when name and motif_filters are auto, the run's known motifs (baselines.motifs)
-    that seed the compact model's first layer when positives are few (cisflow.autosize).
-    """
+    that seed the compact model's first layer when positives are few (cisflow.autosize); "denovo" in a
+    motif_filters list is the de novo seeds file (cisflow.denovo)."""
+    filters = model.get("motif_filters")
+    if (
+        isinstance(filters, list) and DENOVO_FILTERS in filters
+    ):  # genome track (cisflow.config checks)
+        model["motif_filters"] = [
+            DENOVO_SEEDS if f == DENOVO_FILTERS else f for f in filters
+        ]
     if model.get("name") == "auto" and model.get("motif_filters") == "auto":
         model["known_motifs"] = canonical(config["baselines"]["motifs"])
     return model
@@ -230,6 +257,11 @@ def train_model_params():
     if config["pretrain"]["enabled"]:
         model = pretrain_model_configs(model, PRETRAIN_DIR)[1]
     return _with_known_motifs(model)
+
+
+def pretrain_inputs(wildcards):
+    """The pretrain model's training data (training_data) and its de novo seeds when it is seeded with them."""
+    return training_data(wildcards) | seed_inputs(pretrain_model_params())
 
 
 def pretrain_model_params():
@@ -251,7 +283,12 @@ def explained_model():
 def motif_model_params():
     """The motif model's model and train sections (cisflow.config.motif_model_configs), canonical."""
     model, train = motif_model_configs(config)
-    return canonical(model), canonical(train)
+    return canonical(_with_known_motifs(model)), canonical(train)
+
+
+def motif_model_inputs(wildcards):
+    """The motif model's training data (training_data) and its de novo seeds when it is seeded with them."""
+    return training_data(wildcards) | seed_inputs(motif_model_params()[0])
 
 
 def denoise_samples():

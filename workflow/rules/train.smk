@@ -1,6 +1,6 @@
 rule pretrain:
     input:
-        unpack(training_data),
+        unpack(pretrain_inputs),
     output:
         model=f"{PRETRAIN_DIR}/model.safetensors",
         meta=f"{PRETRAIN_DIR}/model.json",
@@ -67,7 +67,7 @@ rule train:
 
 rule train_motif_model:
     input:
-        unpack(training_data),
+        unpack(motif_model_inputs),
     output:
         model=f"{MOTIF_MODEL_DIR}/model.safetensors",
         meta=f"{MOTIF_MODEL_DIR}/model.json",

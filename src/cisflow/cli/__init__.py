@@ -23,6 +23,7 @@ STAGES = [
     "peaks",
     "labels",
     "splits",
+    "denovo",
     "train",
     "evaluate",
     "baselines",

@@ -39,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     init.add_argument("--finetune", choices=["all", "head"], help="after --init-from: whole network or output layer")
     init.add_argument("--trunk-lr-scale", type=float, help="trunk learning rate as a fraction of the rate")
     init.add_argument("--unfreeze-epoch", type=int, help="--finetune head: first epoch the trunk trains too")
-    init.add_argument("--motif-filter", action="append", metavar="SPEC", help="motif seeding the first layer; repeat")
+    init.add_argument("--motif-filter", action="append", metavar="SPEC",
+                      help="motif seeding the first layer (jaspar:ID, an ENCODE name, or a MEME file such as cisflow "
+                      "denovo's seeds.meme); repeat")  # fmt: skip
     parser.set_defaults(func=run)
 
 
