@@ -6,7 +6,7 @@ from cisflow.denovo import discover_seed_motifs, seed_sequences, write_seed_moti
 
 log = setup(snakemake)
 opts = dict(snakemake.params.opts)
-window, ratio = opts.pop("window"), opts.pop("background_ratio")
+window, ratio, max_peaks = opts.pop("window"), opts.pop("background_ratio"), opts.pop("max_peaks")
 bound, background = seed_sequences(
     dict(zip(snakemake.params.tasks, snakemake.input.peaks, strict=True)),
     snakemake.input.labels,
@@ -15,6 +15,7 @@ bound, background = seed_sequences(
     window=window,
     background_ratio=ratio,
     seed=snakemake.params.seed,
+    max_peaks=max_peaks,
 )
 words = discover_seed_motifs(bound, background, **opts)
 write_seed_motifs(words, snakemake.output.meme, snakemake.output.table)

@@ -74,15 +74,19 @@ def _word_codes(codes: np.ndarray, half: int, gap: int) -> tuple[np.ndarray, np.
     return fwd, rev
 
 
-def _presence(codes: np.ndarray, half: int, gap: int) -> np.ndarray:
-    """Number of sequences holding each canonical word, ``(4 ** (2 × half),)`` int64."""
-    fwd, rev = _word_codes(codes, half, gap)
-    canon = np.minimum(fwd, rev)
-    canon[fwd < 0] = -1
-    canon.sort(axis=1)
-    first = np.ones(canon.shape, bool)
-    first[:, 1:] = canon[:, 1:] != canon[:, :-1]  # each word once per sequence
-    return np.bincount(canon[first & (canon >= 0)], minlength=4 ** (2 * half))
+def _presence(codes: np.ndarray, half: int, gap: int, chunk: int = 20_000) -> np.ndarray:
+    """Number of sequences holding each canonical word, ``(4 ** (2 × half),)`` int64 (``chunk`` sequences at a
+    time, so memory stays ~``chunk × L × 40`` bytes whatever the number of sequences)."""
+    counts = np.zeros(4 ** (2 * half), np.int64)
+    for lo in range(0, len(codes), chunk):
+        fwd, rev = _word_codes(codes[lo : lo + chunk], half, gap)
+        canon = np.minimum(fwd, rev)
+        canon[fwd < 0] = -1
+        canon.sort(axis=1)
+        first = np.ones(canon.shape, bool)
+        first[:, 1:] = canon[:, 1:] != canon[:, :-1]  # each word once per sequence
+        counts += np.bincount(canon[first & (canon >= 0)], minlength=counts.size)
+    return counts
 
 
 def _word_text(code: int, half: int, gap: int) -> str:
@@ -228,13 +232,15 @@ def seed_sequences(
     window: int = 200,
     background_ratio: float = 3.0,
     seed: int = 1,
+    max_peaks: int = 10_000,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bound and GC-matched background sequences of the training split, for :func:`discover_seed_motifs`.
 
     Bound: ``window`` bp around the summit of each peak (``{task: narrowPeak}``, the labels' bound peak
-    sets) whose summit lies in a kept training bin, one window per summit position. Background:
-    ``background_ratio`` × as many ``window``-bp windows centred on kept training bins unbound in every
-    training task, drawn at random (``seed``) and GC-matched to the bound ones
+    sets) whose summit lies in a kept training bin, one window per summit position, the ``max_peaks`` with the
+    highest signal value when there are more (as MEME-ChIP takes the top peaks; bounds memory on deep data).
+    Background: ``background_ratio`` × as many ``window``-bp windows centred on kept training bins unbound in
+    every training task, drawn at random (``seed``; 20 candidates each) and GC-matched to the bound ones
     (:func:`cisflow.profile.regions.gc_matched`). The split is the one training uses
     (:func:`cisflow.loader.train_bins`): held-out chromosomes, regions and cell types are never read.
 
@@ -258,35 +264,35 @@ def seed_sequences(
     if unknown:
         raise CisflowError(f"peaks given for {unknown[0]}, which is not a task of the labels", labels_npz)
     training = {labels.tasks[c] for c in columns}
-    summits = set()
+    strongest: dict[tuple[str, int], float] = {}
     for task, path in peaks.items():
         if task not in training:
             continue
         table = read_narrowpeak(path, labels.chrom_sizes)
         start, end, offset = (table[k].to_numpy(np.int64) for k in ("start", "end", "summit"))
         at = start + np.where(offset >= 0, offset, (end - start) // 2)  # no summit (-1): the midpoint
-        for chrom, pos in zip(table["chrom"], at, strict=True):
+        for chrom, pos, signal in zip(table["chrom"], at, table["signal"].to_numpy(float), strict=True):
             i = min(int(pos) // labels.stride, labels.labels[chrom].shape[0] - 1)
             if mask[chrom][i] and labels.keep[chrom][i]:
-                summits.add((chrom, int(pos)))
-    if not summits:
+                strongest[chrom, int(pos)] = max(signal, strongest.get((chrom, int(pos)), -np.inf))
+    if not strongest:
         raise CisflowError("no peak summit in the training split to find de novo seed motifs in", labels_npz)
-    at = sorted(summits)
+    at = sorted(sorted(strongest, key=strongest.__getitem__, reverse=True)[:max_peaks])
     bound = codes.fetch_many(np.array([c for c, _ in at]), np.array([p for _, p in at]) - window // 2, window)
-    half = labels.bin_size // 2
-    parts = []
-    for chrom in labels.chroms:
-        unbound = mask[chrom] & labels.keep[chrom] & (labels.labels[chrom][:, columns] == 0).all(axis=1)
-        parts.append((chrom, labels.bin_starts(chrom)[unbound] + half))
-    chroms = np.concatenate([np.full(len(p), c) for c, p in parts])
-    centres = np.concatenate([p for _, p in parts])
     n_background = round(background_ratio * len(bound))
-    if len(centres) < n_background:
-        raise CisflowError(f"{len(centres)} unbound training bins are too few for {n_background} background "
+    unbound = {c: np.flatnonzero(mask[c] & labels.keep[c] & (labels.labels[c][:, columns] == 0).all(axis=1))
+               for c in labels.chroms}  # fmt: skip
+    offsets = np.cumsum([0, *(len(v) for v in unbound.values())])
+    if offsets[-1] < n_background:
+        raise CisflowError(f"{offsets[-1]} unbound training bins are too few for {n_background} background "
                            "sequences", labels_npz)  # fmt: skip
     rng = np.random.default_rng(seed)
-    pick = np.sort(rng.choice(len(centres), size=min(len(centres), 20 * n_background), replace=False))
-    candidates = codes.fetch_many(chroms[pick], centres[pick] - window // 2, window)
+    pick = np.sort(rng.choice(offsets[-1], size=min(offsets[-1], 20 * n_background), replace=False))
+    which = np.searchsorted(offsets, pick, side="right") - 1  # chromosome of each drawn bin
+    names = np.array(labels.chroms)[which]
+    centres = np.concatenate([unbound[c][pick[which == k] - offsets[k]] for k, c in enumerate(labels.chroms)])
+    centres = centres * labels.stride + labels.bin_size // 2
+    candidates = codes.fetch_many(names, centres - window // 2, window)
     gc = gc_fraction(candidates)
     ok = np.flatnonzero(~np.isnan(gc))
     chosen = gc_matched(pd.DataFrame({"row": ok, "gc": gc[ok]}), np.nan_to_num(gc_fraction(bound)), n_background, seed)

@@ -147,6 +147,12 @@ def test_seed_sequences_read_the_training_split_only(tmp_path) -> None:
     assert words[0].word in (REB1, decode(reverse_complement_codes(encode(REB1))))
     with pytest.raises(CisflowError, match="peaks given for X, which is not a task"):
         seed_sequences({"X": tmp_path / "peaks.narrowPeak"}, *files)
+    # max_peaks: the summits with the highest signal value
+    peaks = pd.read_csv(tmp_path / "peaks.narrowPeak", sep="\t", header=None)
+    peaks[6] = np.arange(len(peaks), dtype=float)  # signal rises along the file: chrA's last 4 are the strongest
+    peaks.to_csv(tmp_path / "ranked.narrowPeak", sep="\t", header=False, index=False)
+    top, _ = seed_sequences({"T": tmp_path / "ranked.narrowPeak"}, *files, window=100, max_peaks=4)
+    assert np.array_equal(top, bound[-4:])
 
 
 def test_cli_writes_the_seeds(tmp_path, capsys) -> None:

@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out-dir", required=True, metavar="DIR", help="output directory")
     parser.add_argument("--n-motifs", type=int, default=8, help="at most this many seeds (default 8)")
     parser.add_argument("--window", type=int, default=200, help="bp around each summit (default 200)")
+    parser.add_argument("--max-peaks", type=int, default=10_000, help="at most this many summits, by signal value")
     parser.add_argument("--background-ratio", type=float, default=3.0, help="background windows per summit")
     parser.add_argument("--max-gap", type=int, default=8, help="largest gap between a word's halves (default 8)")
     parser.add_argument("--min-sites", type=int, default=10, help="summit windows a word must occur in")
@@ -41,7 +42,8 @@ def run(args: argparse.Namespace) -> None:
 
     peaks = _as_dict(args.peaks, "--peaks")
     bound, background = seed_sequences(peaks, args.labels, args.genome, args.splits, window=args.window,
-                                       background_ratio=args.background_ratio, seed=args.seed)  # fmt: skip
+                                       background_ratio=args.background_ratio, seed=args.seed,
+                                       max_peaks=args.max_peaks)  # fmt: skip
     words = discover_seed_motifs(bound, background, n_motifs=args.n_motifs, max_gap=args.max_gap,
                                  min_sites=args.min_sites)  # fmt: skip
     out = Path(args.out_dir)
