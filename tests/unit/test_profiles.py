@@ -28,7 +28,8 @@ def test_slurm_dry_run_routes_every_job(tmp_path, configfile):
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     profile["default-resources"]["slurm_account"] = "lab_account"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(profile))
-    cmd = [*SNAKEMAKE, "--directory", str(REPO), "--configfile", str(REPO / configfile), "-n"]
+    # --forceall: every job is planned (and routed) even in a checkout that holds a finished run
+    cmd = [*SNAKEMAKE, "--directory", str(REPO), "--configfile", str(REPO / configfile), "-n", "--forceall"]
     cmd += ["--profile", str(tmp_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
