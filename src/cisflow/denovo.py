@@ -242,7 +242,7 @@ def seed_sequences(
     Background: ``background_ratio`` × as many ``window``-bp windows centred on kept training bins unbound in
     every training task, drawn at random (``seed``; 20 candidates each) and GC-matched to the bound ones
     (:func:`cisflow.profile.regions.gc_matched`). The split is the one training uses
-    (:func:`cisflow.loader.train_bins`): held-out chromosomes, regions and cell types are never read.
+    (:func:`cisflow.splits.train_bins`): held-out chromosomes, regions and cell types are never read.
 
     Returns
     -------
@@ -251,15 +251,15 @@ def seed_sequences(
     """
     from cisflow.genome import Genome
     from cisflow.labels import load_labels
-    from cisflow.loader import read_splits, train_bins, training_task_columns
     from cisflow.narrowpeak import read_narrowpeak
     from cisflow.profile.regions import gc_matched
+    from cisflow.splits import read_splits, split_tasks, train_bins
 
     info = read_splits(splits_json)
     labels, codes = load_labels(labels_npz), Genome.open(genome)
     codes.check_chroms(labels.chroms, labels_npz)
     mask = train_bins(labels, info, 0)
-    columns = training_task_columns(labels, None, labels_npz, info.get("heldout_cell_types", ()))
+    columns = split_tasks(labels.tasks, info.get("heldout_cell_types", ()))["train"]  # held-out cell types: never
     unknown = sorted(set(peaks) - set(labels.tasks))
     if unknown:
         raise CisflowError(f"peaks given for {unknown[0]}, which is not a task of the labels", labels_npz)

@@ -29,7 +29,6 @@ motifs (the standard negatives of motif-discovery models such as DeepBind and gk
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,10 +43,11 @@ from cisflow.artifacts import DATASET, read, task_columns
 from cisflow.bigwig import SignalWindows, signal_track_names
 from cisflow.cellsignal import SignalSpec, channel_names, per_cell_type, training_tracks
 from cisflow.data.sampling import gc_matched_sample
-from cisflow.errors import CisflowError, require_file
+from cisflow.errors import CisflowError
 from cisflow.genome import Genome, gc_fraction, reverse_complement_codes
 from cisflow.labels import Labels, check_input_length
 from cisflow.simulate import dinucleotide_shuffles
+from cisflow.splits import read_splits, train_bins
 
 log = logging.getLogger(__name__)
 #: Windows of the training data scored after each epoch for the log's "Train" line (a random sample of the
@@ -542,24 +542,6 @@ def _check_shuffled(ratio: float, signal_bigwigs: Sequence[str | Path]) -> float
     return float(ratio)
 
 
-def read_splits(path: str | Path) -> dict[str, Any]:
-    """A splits JSON (:func:`cisflow.data.datasets_from_files`); CisflowError if it records no ``negative_ratio``."""
-    with open(require_file(path, "splits file"), encoding="utf-8") as handle:
-        recorded = json.load(handle)
-    if "negative_ratio" not in recorded:
-        raise CisflowError("no negative_ratio recorded (written by an older cisflow); rerun the splits stage", path)
-    return recorded
-
-
-def train_bins(labels: Labels, info: Mapping[str, Any], input_length: int) -> dict[str, np.ndarray]:
-    """``{chrom: bool (n_bins,)}`` of the training bins recorded in a splits JSON (chromosomes and regions)."""
-    from cisflow.splits import SPLIT_CODES, bin_splits
-
-    codes = bin_splits(labels.chrom_sizes, labels.bin_size, labels.stride, info["splits"],
-                       info.get("valid_regions", ()), info.get("test_regions", ()), flank=input_length)  # fmt: skip
-    return {c: codes[c] == SPLIT_CODES["train"] for c in labels.chroms}
-
-
 def train_from_genome(
     labels_npz: str | Path,
     fasta: str | Path,
@@ -603,7 +585,7 @@ def train_from_genome(
     labels, genome = load_labels(labels_npz), Genome.open(fasta)
     mask = train_bins(labels, info, input_length)
     chroms = [c for c in labels.chroms if mask[c].any()]
-    columns = training_task_columns(labels, tasks, labels_npz, info.get("heldout_cell_types", ()))
+    columns = _task_columns(labels, tasks, labels_npz, info.get("heldout_cell_types", ()))
     tracks = _training_tracks(labels, columns, signal_bigwigs, info, splits_json)
     n_positives = int(_Candidates(labels, chroms, columns, mask).pos.size)
     cfg = check_train_config(resolve_auto(model_cfg, check_train_config(train_cfg), n_positives, labels.bin_size)[1])
@@ -649,7 +631,7 @@ def _training_tracks(
     return tracks
 
 
-def training_task_columns(
+def _task_columns(
     labels: Labels, tasks: Sequence[str] | None, path: str | Path, heldout_cell_types: Sequence[str] = ()
 ) -> list[int]:
     """Label columns of ``tasks`` (when None: every task not of a held-out cell type); CisflowError naming

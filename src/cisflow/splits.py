@@ -22,15 +22,20 @@ when both were trained), on the test chromosomes' sequence.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cisflow.errors import CisflowError
+from cisflow.errors import CisflowError, require_file
+
+if TYPE_CHECKING:
+    from cisflow.labels import Labels
 
 log = logging.getLogger(__name__)
 
@@ -325,3 +330,20 @@ def split_tasks(tasks: Sequence[str], heldout_cell_types: Sequence[str] = ()) ->
         raise CisflowError(f"held-out tasks {_show(orphans)} have no task of their factor in a training cell type, "
                            "so nothing could predict them")  # fmt: skip
     return {"train": kept, "valid": kept, "test": list(range(len(tasks)))}
+
+
+def read_splits(path: str | Path) -> dict[str, Any]:
+    """A splits JSON (:func:`cisflow.data.datasets_from_files`); CisflowError if it records no ``negative_ratio``."""
+    with open(require_file(path, "splits file"), encoding="utf-8") as handle:
+        recorded = json.load(handle)
+    if "negative_ratio" not in recorded:
+        raise CisflowError("no negative_ratio recorded (written by an older cisflow); rerun the splits stage", path)
+    return recorded
+
+
+def train_bins(labels: Labels, info: Mapping[str, Any], input_length: int) -> dict[str, np.ndarray]:
+    """``{chrom: bool (n_bins,)}`` of the training bins a splits JSON (:func:`read_splits`) records (chromosomes and
+    regions); ``input_length`` bins either side of a region boundary are dropped (:func:`bin_splits`'s flank)."""
+    codes = bin_splits(labels.chrom_sizes, labels.bin_size, labels.stride, info["splits"],
+                       info.get("valid_regions", ()), info.get("test_regions", ()), flank=input_length)  # fmt: skip
+    return {c: codes[c] == SPLIT_CODES["train"] for c in labels.chroms}

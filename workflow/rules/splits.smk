@@ -44,7 +44,7 @@ rule denovo_seeds:
     benchmark:
         "results/benchmarks/denovo_seeds/denovo_seeds.tsv"
     conda:
-        "../../envs/reads.yaml"
+        "../../envs/motifs.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(1500, 1.1),
