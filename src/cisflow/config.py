@@ -138,6 +138,7 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
     _check_ratios(config, source)
     _check_denoise(config, source)
     _check_denovo(config, source)
+    _check_motif_filters(config, source, base)
     if config["track"] == "genome":
         _check_geometry(config, source)
         _check_splits(config, source, base)
@@ -204,6 +205,27 @@ def _check_denovo(config: dict, source: str | Path) -> None:
         if isinstance(filters, list) and DENOVO_FILTERS in filters and config["track"] != "genome":
             raise CisflowError(f"{section}.motif_filters: denovo needs the genome track (its seeds are found in the "
                                "training peaks)", source)  # fmt: skip
+
+
+def _check_motif_filters(config: dict, source: str | Path, base: Path) -> None:
+    """Each ``motif_filters`` entry of ``model`` and ``motif_model`` loads (:func:`cisflow.seeding.load_seed_motifs`)
+    before any job runs: ``denovo``, ``auto`` and files the workflow makes (under ``results/``) are resolved later."""
+    from cisflow.seeding import load_seed_motifs
+
+    for section in ("model", "motif_model"):
+        filters = config.get(section, {}).get("motif_filters")
+        if not isinstance(filters, list):
+            continue
+        for spec in filters:
+            spec = str(spec)
+            if spec == DENOVO_FILTERS or Path(spec).as_posix().startswith("results/"):
+                continue
+            local = base / spec if spec.lower().endswith(".meme") and not Path(spec).is_absolute() else spec
+            try:
+                load_seed_motifs([str(local)])
+            except CisflowError as exc:
+                hint = " (did you mean 'denovo'?)" if difflib.get_close_matches(spec, [DENOVO_FILTERS]) else ""
+                raise CisflowError(f"{section}.motif_filters: {exc}{hint}", source) from exc
 
 
 def _check_init_from(init_from: str | None, source: str | Path, base: Path) -> None:

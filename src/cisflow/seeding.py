@@ -66,11 +66,17 @@ def load_seed_motifs(specs: Sequence[str]) -> dict[str, np.ndarray]:
 
 
 def _has_motifs(path: str) -> bool:
-    """Whether a MEME file has a ``MOTIF`` line (de novo discovery writes one without when nothing is enriched)."""
+    """Whether a MEME file has a ``MOTIF`` line (de novo discovery writes one without when nothing is enriched).
+
+    A file without the ``MEME version`` header is not a MEME file: an error, not an empty motif set.
+    """
     from cisflow.errors import require_file
     from cisflow.io import read_text_lines
 
-    return any(line.startswith("MOTIF") for line in read_text_lines(require_file(path, "MEME file")))
+    lines = read_text_lines(require_file(path, "MEME file"))
+    if not any(line.startswith("MEME version") for line in lines[:50]):
+        raise CisflowError("not a MEME motif file (no 'MEME version' line)", path)
+    return any(line.startswith("MOTIF") for line in lines)
 
 
 def first_conv(model: nn.Module) -> nn.Conv1d:

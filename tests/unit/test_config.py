@@ -190,6 +190,27 @@ def test_motif_model_section_is_checked_before_jobs():
         validate_config(_simulation_config() | {"motif_model": {"name": "auto"}})
 
 
+def test_motif_filters_load_before_jobs(tmp_path):
+    """Every motif_filters entry loads before any job runs (a typo of denovo gets a hint); denovo, auto and
+    files the workflow makes are resolved later."""
+    config = validate_config(_simulation_config())
+    config["model"]["motif_filters"] = ["jaspar:MA0363.3", "results/denovo/seeds.meme"]
+    check_inputs(config, "c.yaml", base_dir=REPO)
+    config["model"]["motif_filters"] = "auto"
+    check_inputs(config, "c.yaml", base_dir=REPO)
+    (tmp_path / "notes.meme").write_text("TTACCCGG\n")
+    for section, filters, message in (
+        ("model", ["seeds.meme"], r"c.yaml: model.motif_filters: .*seeds\.meme: MEME file does not exist"),
+        ("model", [str(tmp_path / "notes.meme")], r"c.yaml: model.motif_filters: .*notes\.meme: not a MEME motif"),
+        ("motif_model", ["denvo"], r"c.yaml: motif_model.motif_filters: .*'denvo' \(did you mean 'denovo'\?\)"),
+    ):
+        bad = validate_config(_simulation_config())
+        bad[section]["motif_filters"] = filters
+        bad["motif_model"]["enabled"] = True
+        with pytest.raises(CisflowError, match=message):
+            check_inputs(bad, "c.yaml", base_dir=REPO)
+
+
 def test_pretrain_tasks_name_training_tasks():
     import pandas as pd
 

@@ -100,6 +100,9 @@ def test_seeds_round_trip_into_filters(tmp_path) -> None:
     assert pd.read_csv(tmp_path / "none.tsv", sep="\t").empty
     with pytest.raises(CisflowError, match=r"missing\.meme"):
         load_seed_motifs([str(tmp_path / "missing.meme")])
+    (tmp_path / "notes.meme").write_text("denovo_1 TTACCCGG\n")  # not a MEME file: an error, not "no motifs"
+    with pytest.raises(CisflowError, match=r"notes\.meme: not a MEME motif file"):
+        load_seed_motifs([str(tmp_path / "notes.meme")])
     assert read_meme(tmp_path / "seeds.meme")["denovo_1"].shape == words[0].pwm.shape
 
 

@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "denovo",
         help="find de novo seed motifs in the training peaks (for motif_filters / train --motif-filter)",
-        description="Score every gapped word (two halves of --half bp, a gap of 0 to --max-gap bp, both strands as "
+        description="Score every gapped word (two halves of 4 bp, a gap of 0 to --max-gap bp, both strands as "
         "one) by how much more often the training peaks' summit windows hold it than GC-matched unbound windows "
         "(two-proportion z), grow the best into a PWM from its sites, erase its sites and repeat (cisflow.denovo). "
         "Only the training split recorded in --splits is read. Writes seeds.meme (give it to 'cisflow train "
