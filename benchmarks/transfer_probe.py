@@ -73,7 +73,8 @@ def probe(name: str, model: torch.nn.Module, train: tuple, valid: tuple) -> dict
 
 def main(argv: list[str] | None = None) -> None:
     from cisflow.models import build_model, load_model
-    from cisflow.seeding import load_seed_motifs, seed_filters
+    from cisflow.pwm import load_motifs
+    from cisflow.seeding import seed_filters
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with train.npz and valid.npz (one task)")
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     params = json.loads((args.models[0] / "model.json").read_text())["params"]  # the first model's architecture
     torch.manual_seed(args.seed)
     fresh = build_model("deepbind", 1, train[0].shape[1], 4, **params)
-    seed_filters(fresh, load_seed_motifs([args.motif]))
+    seed_filters(fresh, load_motifs([args.motif]))
     rows = [probe("seeded, untrained", fresh, train, valid)]
     rows += [probe(path.name, load_model(path / "model.json")[0], train, valid) for path in args.models]
     print(f"valid: {int(valid[1].sum())} bound / {int((valid[1] == 0).sum())} unbound; train: {len(train[1])} rows")

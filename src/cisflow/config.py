@@ -138,7 +138,7 @@ def check_inputs(config: dict, source: str | Path = "config", base_dir: str | Pa
     _check_ratios(config, source)
     _check_denoise(config, source)
     _check_denovo(config, source)
-    _check_motif_filters(config, source, base)
+    _check_motif_specs(config, source, base)
     if config["track"] == "genome":
         _check_geometry(config, source)
         _check_splits(config, source, base)
@@ -207,25 +207,28 @@ def _check_denovo(config: dict, source: str | Path) -> None:
                                "training peaks)", source)  # fmt: skip
 
 
-def _check_motif_filters(config: dict, source: str | Path, base: Path) -> None:
-    """Each ``motif_filters`` entry of ``model`` and ``motif_model`` loads (:func:`cisflow.seeding.load_seed_motifs`)
-    before any job runs: ``denovo``, ``auto`` and files the workflow makes (under ``results/``) are resolved later."""
-    from cisflow.seeding import load_seed_motifs
+def _check_motif_specs(config: dict, source: str | Path, base: Path) -> None:
+    """The motifs of ``model.motif_filters``, ``motif_model.motif_filters`` and ``motifs.truth`` load
+    (:func:`cisflow.pwm.load_motifs`) before any job runs; ``denovo``, ``auto`` and files the workflow makes (under
+    ``results/``) are resolved later."""
+    from cisflow.pwm import load_motifs
 
-    for section in ("model", "motif_model"):
-        filters = config.get(section, {}).get("motif_filters")
-        if not isinstance(filters, list):
-            continue
-        for spec in filters:
+    lists = {f"{section}.motif_filters": config.get(section, {}).get("motif_filters") for section in
+             ("model", "motif_model")}  # fmt: skip
+    if config.get("motifs", {}).get("enabled"):
+        lists["motifs.truth"] = config["motifs"].get("truth")
+    for key, specs in lists.items():
+        for spec in specs if isinstance(specs, list) else ():
             spec = str(spec)
             if spec == DENOVO_FILTERS or Path(spec).as_posix().startswith("results/"):
                 continue
             local = base / spec if spec.lower().endswith(".meme") and not Path(spec).is_absolute() else spec
             try:
-                load_seed_motifs([str(local)])
+                load_motifs([str(local)])
             except CisflowError as exc:
-                hint = " (did you mean 'denovo'?)" if difflib.get_close_matches(spec, [DENOVO_FILTERS]) else ""
-                raise CisflowError(f"{section}.motif_filters: {exc}{hint}", source) from exc
+                typo = key.endswith("motif_filters") and difflib.get_close_matches(spec, [DENOVO_FILTERS])
+                hint = " (did you mean 'denovo'?)" if typo else ""
+                raise CisflowError(f"{key}: {exc}{hint}", source) from exc
 
 
 def _check_init_from(init_from: str | None, source: str | Path, base: Path) -> None:

@@ -10,6 +10,9 @@ Motif specs accepted by :func:`load_motif`:
   (``cisflow/resources/motifs/encode_motifs.txt.gz``, package data, see its PROVENANCE.md);
 * ``jaspar:MA0363.2`` (or ``jaspar:MA0363`` for the latest version), optionally with a release,
   ``jaspar:JASPAR2022:MA0363.2`` — read offline from the SQLite files shipped with pyjaspar.
+
+:func:`load_motifs` takes a list of such specs and MEME files (a path ending in ``.meme``: every motif in it,
+e.g. the de novo seeds of :mod:`cisflow.denovo` or a MEME / STREME / HOMER export).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import functools
 import logging
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -220,8 +223,29 @@ def write_meme(path: str | Path, motifs: Mapping[str, np.ndarray], nsites: int =
 _MATRIX = re.compile(r"letter-probability matrix:.*?w=\s*(\d+)")
 
 
-def read_meme(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a MEME text file into ``{name: (4, W)}`` (DNA alphabet ACGT)."""
+def load_motifs(specs: str | Sequence[str]) -> dict[str, np.ndarray]:
+    """``{name: PWM (4, W)}`` of motif specs in order (module docstring): a MEME file gives every motif in it
+    (none, with a warning, when it has none: de novo discovery writes such a file when nothing is enriched), any
+    other spec one motif (:func:`load_motif`). A name given twice is an error."""
+    motifs: dict[str, np.ndarray] = {}
+    for spec in [specs] if isinstance(specs, str) else specs:
+        spec = str(spec)
+        if spec.lower().endswith(".meme"):
+            named = list(read_meme(spec, allow_empty=True).items())
+            if not named:
+                log.warning("motif file %s holds no motifs", spec)
+        else:
+            named = [load_motif(spec)]
+        for name, pwm in named:
+            if name in motifs:
+                raise CisflowError(f"motif {name!r} ({spec}) is given twice")
+            motifs[name] = pwm
+    return motifs
+
+
+def read_meme(path: str | Path, allow_empty: bool = False) -> dict[str, np.ndarray]:
+    """Read a MEME text file into ``{name: (4, W)}`` (DNA alphabet ACGT); a file without motifs is an error
+    unless ``allow_empty``."""
     lines = read_text_lines(require_file(path, "MEME file"))
     if not any(line.startswith("MEME version") for line in lines[:50]):
         raise CisflowError("not a MEME motif file (no 'MEME version' line)", path)
@@ -241,7 +265,7 @@ def read_meme(path: str | Path) -> dict[str, np.ndarray]:
             if name is None or mat.shape != (width, 4):
                 raise CisflowError(f"line {i + 1}: motif {name!r} matrix is not {width} rows of 4", path)
             motifs[name] = _normalise(mat.T, path)
-    if not motifs:
+    if not motifs and not allow_empty:
         raise CisflowError("no motifs found", path)
     return motifs
 

@@ -14,15 +14,16 @@ match scores :data:`PEAK` and its bias is ``-PEAK / 2``: after the ReLU the filt
 matches scoring more than half the best, like a thresholded PWM scan, while random filters start an
 order of magnitude smaller. Extra input channels (signal tracks) get zero weights.
 
-Motifs are given as specs of :func:`cisflow.pwm.load_motif`: JASPAR ids (``jaspar:MA0363.2``) or names
-of the bundled ENCODE collection (``REB1_known1``).
+Motifs are loaded by :func:`cisflow.pwm.load_motifs`: JASPAR ids (``jaspar:MA0363.2``), names of the bundled
+ENCODE collection (``REB1_known1``) and MEME files (every motif in them, e.g. the de novo seeds of
+:mod:`cisflow.denovo`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -37,46 +38,6 @@ log = logging.getLogger(__name__)
 PSEUDOCOUNT = 0.1
 #: What a seeded filter's best match scores (before its bias of ``-PEAK / 2``).
 PEAK = 3.0
-
-
-def load_seed_motifs(specs: Sequence[str]) -> dict[str, np.ndarray]:
-    """``{name: PWM (4, W)}`` of motif specs, in order; duplicates are errors.
-
-    A spec is one motif (:func:`cisflow.pwm.load_motif`) or a MEME file (a path ending in ``.meme``, e.g. the
-    de novo seeds of :mod:`cisflow.denovo`), which gives all its motifs in file order.
-    """
-    from cisflow.pwm import load_motif, read_meme
-
-    if isinstance(specs, str):
-        specs = [specs]
-    motifs: dict[str, np.ndarray] = {}
-    for spec in specs:
-        spec = str(spec)
-        if spec.lower().endswith(".meme"):
-            named = list(read_meme(spec).items()) if _has_motifs(spec) else []
-            if not named:
-                log.warning("motif file %s holds no motifs: no filters seeded from it", spec)
-        else:
-            named = [load_motif(spec)]
-        for name, pwm in named:
-            if name in motifs:
-                raise CisflowError(f"motif {name!r} ({spec}) is given twice for the seeded filters")
-            motifs[name] = pwm
-    return motifs
-
-
-def _has_motifs(path: str) -> bool:
-    """Whether a MEME file has a ``MOTIF`` line (de novo discovery writes one without when nothing is enriched).
-
-    A file without the ``MEME version`` header is not a MEME file: an error, not an empty motif set.
-    """
-    from cisflow.errors import require_file
-    from cisflow.io import read_text_lines
-
-    lines = read_text_lines(require_file(path, "MEME file"))
-    if not any(line.startswith("MEME version") for line in lines[:50]):
-        raise CisflowError("not a MEME motif file (no 'MEME version' line)", path)
-    return any(line.startswith("MOTIF") for line in lines)
 
 
 def first_conv(model: nn.Module) -> nn.Conv1d:

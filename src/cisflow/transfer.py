@@ -408,9 +408,10 @@ def initialise(
         )  # fmt: skip
         return init_record(init, digest, meta, report)
     if init.seed_motifs:
-        from cisflow.seeding import load_seed_motifs, seed_filters
+        from cisflow.pwm import load_motifs
+        from cisflow.seeding import seed_filters
 
-        return init_record(init, seeded=seed_filters(model, load_seed_motifs(init.seed_motifs)))
+        return init_record(init, seeded=seed_filters(model, load_motifs(init.seed_motifs)))
     return init_record(init)
 
 

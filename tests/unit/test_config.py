@@ -190,9 +190,9 @@ def test_motif_model_section_is_checked_before_jobs():
         validate_config(_simulation_config() | {"motif_model": {"name": "auto"}})
 
 
-def test_motif_filters_load_before_jobs(tmp_path):
-    """Every motif_filters entry loads before any job runs (a typo of denovo gets a hint); denovo, auto and
-    files the workflow makes are resolved later."""
+def test_motif_specs_load_before_jobs(tmp_path):
+    """Every motif_filters and motifs.truth entry loads before any job runs (a typo of denovo in motif_filters
+    gets a hint); denovo, auto and files the workflow makes are resolved later."""
     config = validate_config(_simulation_config())
     config["model"]["motif_filters"] = ["jaspar:MA0363.3", "results/denovo/seeds.meme"]
     check_inputs(config, "c.yaml", base_dir=REPO)
@@ -203,10 +203,15 @@ def test_motif_filters_load_before_jobs(tmp_path):
         ("model", ["seeds.meme"], r"c.yaml: model.motif_filters: .*seeds\.meme: MEME file does not exist"),
         ("model", [str(tmp_path / "notes.meme")], r"c.yaml: model.motif_filters: .*notes\.meme: not a MEME motif"),
         ("motif_model", ["denvo"], r"c.yaml: motif_model.motif_filters: .*'denvo' \(did you mean 'denovo'\?\)"),
+        (
+            "motifs",
+            ["jaspar:MA0363.3", "REB1_knwn1"],
+            r"c.yaml: motifs.truth: .*unknown ENCODE motif 'REB1_knwn1'; close names: [^(]*$",
+        ),
     ):
         bad = validate_config(_simulation_config())
-        bad[section]["motif_filters"] = filters
-        bad["motif_model"]["enabled"] = True
+        bad[section]["truth" if section == "motifs" else "motif_filters"] = filters
+        bad["motif_model"]["enabled"] = bad["motifs"]["enabled"] = True
         with pytest.raises(CisflowError, match=message):
             check_inputs(bad, "c.yaml", base_dir=REPO)
 

@@ -13,8 +13,8 @@ from cisflow.errors import CisflowError
 from cisflow.genome import decode, encode, gc_fraction, reverse_complement_codes, write_fasta
 from cisflow.labels import Labels, save_labels
 from cisflow.narrowpeak import make_peaks, write_narrowpeak
-from cisflow.pwm import read_meme
-from cisflow.seeding import load_seed_motifs, seed_filters
+from cisflow.pwm import load_motifs, read_meme
+from cisflow.seeding import seed_filters
 
 REB1 = "TTACCCGG"  # REB1's core (a contiguous word)
 ABF1 = "TCACNNNNNACGA"  # an ABF1-like bipartite site: TCAC, 5 random bp, ACGA
@@ -87,7 +87,7 @@ def test_seeds_round_trip_into_filters(tmp_path) -> None:
     write_seed_motifs(words, tmp_path / "seeds.meme", tmp_path / "seeds.tsv")
     table = pd.read_csv(tmp_path / "seeds.tsv", sep="\t")
     assert table["name"].tolist() == ["denovo_1"] and table["consensus"][0][4:12] == words[0].word
-    motifs = load_seed_motifs([str(tmp_path / "seeds.meme")])
+    motifs = load_motifs([str(tmp_path / "seeds.meme")])
     assert list(motifs) == ["denovo_1"] and np.allclose(motifs["denovo_1"], words[0].pwm, atol=1e-6)
     torch.manual_seed(0)
     model = build_model("deepbind", 1, 100, num_filters=8, conv_width=15)
@@ -96,13 +96,13 @@ def test_seeds_round_trip_into_filters(tmp_path) -> None:
     other = seed_filters(model, {"denovo_1": np.roll(words[0].pwm, 1, axis=1)})  # same name, other matrix
     assert other[0]["pwm_sha256"] != record[0]["pwm_sha256"]  # so a checkpoint of other seeds is not resumed
     write_seed_motifs([], tmp_path / "none.meme", tmp_path / "none.tsv")
-    assert load_seed_motifs([str(tmp_path / "none.meme")]) == {}
+    assert load_motifs([str(tmp_path / "none.meme")]) == {}
     assert pd.read_csv(tmp_path / "none.tsv", sep="\t").empty
     with pytest.raises(CisflowError, match=r"missing\.meme"):
-        load_seed_motifs([str(tmp_path / "missing.meme")])
+        load_motifs([str(tmp_path / "missing.meme")])
     (tmp_path / "notes.meme").write_text("denovo_1 TTACCCGG\n")  # not a MEME file: an error, not "no motifs"
     with pytest.raises(CisflowError, match=r"notes\.meme: not a MEME motif file"):
-        load_seed_motifs([str(tmp_path / "notes.meme")])
+        load_motifs([str(tmp_path / "notes.meme")])
     assert read_meme(tmp_path / "seeds.meme")["denovo_1"].shape == words[0].pwm.shape
 
 

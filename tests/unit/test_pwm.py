@@ -13,6 +13,7 @@ from cisflow.pwm import (
     load_encode_motif,
     load_jaspar_motif,
     load_motif,
+    load_motifs,
     log_odds,
     max_log_odds,
     read_meme,
@@ -131,6 +132,26 @@ def test_meme_round_trip(tmp_path):
     assert list(back) == list(motifs)
     for name, pwm in motifs.items():
         np.testing.assert_allclose(back[name], pwm, atol=1e-6)
+
+
+def test_load_motifs_takes_specs_and_meme_files(tmp_path):
+    """Specs give one motif each, a MEME file all of its motifs in order; an empty MEME file none; a name twice
+    and a file that is not MEME are errors."""
+    write_meme(tmp_path / "m.meme", {"one": TAL1, "two": np.full((4, 3), 0.25)})
+    motifs = load_motifs(["jaspar:MA0363.3", str(tmp_path / "m.meme")])
+    assert list(motifs) == ["MA0363.3_REB1", "one", "two"]
+    np.testing.assert_allclose(motifs["one"], TAL1, atol=1e-6)
+    np.testing.assert_allclose(motifs["MA0363.3_REB1"], load_motif("jaspar:MA0363.3")[1])
+    assert list(load_motifs(str(tmp_path / "m.meme"))) == ["one", "two"]
+    write_meme(tmp_path / "none.meme", {})
+    assert load_motifs([str(tmp_path / "none.meme")]) == {}
+    with pytest.raises(CisflowError, match="no motifs found"):
+        read_meme(tmp_path / "none.meme")
+    with pytest.raises(CisflowError, match=r"motif 'one' \(.*m\.meme\) is given twice"):
+        load_motifs([str(tmp_path / "m.meme"), str(tmp_path / "m.meme")])
+    (tmp_path / "x.meme").write_text("one TTACCCGG\n")
+    with pytest.raises(CisflowError, match=r"x\.meme: not a MEME motif file"):
+        load_motifs([str(tmp_path / "x.meme")])
 
 
 def test_meme_bad_inputs(tmp_path):

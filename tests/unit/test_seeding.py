@@ -10,8 +10,8 @@ from torch import nn
 from cisflow.errors import CisflowError
 from cisflow.genome import encode, reverse_complement_codes
 from cisflow.models import MODELS, build_model
-from cisflow.pwm import load_motif, log_odds, scan_log_odds
-from cisflow.seeding import PEAK, PSEUDOCOUNT, first_conv, load_seed_motifs, motif_filter, seed_filters
+from cisflow.pwm import load_motif, load_motifs, log_odds, scan_log_odds
+from cisflow.seeding import PEAK, PSEUDOCOUNT, first_conv, motif_filter, seed_filters
 
 # TAL1_known4 (ENCODE collection), columns sum to 1
 TAL1 = np.array(
@@ -117,11 +117,11 @@ def test_seed_filters_errors() -> None:
         first_conv(nn.Sequential(nn.Linear(4, 1)))
 
 
-def test_load_seed_motifs() -> None:
-    motifs = load_seed_motifs(["TAL1_known4", "jaspar:MA0363.2"])
+def test_load_motifs() -> None:
+    motifs = load_motifs(["TAL1_known4", "jaspar:MA0363.2"])
     assert list(motifs) == ["TAL1_known4", "MA0363.2_REB1"]
     np.testing.assert_allclose(motifs["TAL1_known4"], TAL1, atol=1e-6)
     with pytest.raises(CisflowError, match="given twice"):
-        load_seed_motifs(["TAL1_known4", "encode:TAL1_known4"])
+        load_motifs(["TAL1_known4", "encode:TAL1_known4"])
     with pytest.raises(CisflowError, match="unknown ENCODE motif"):
-        load_seed_motifs(["TAL1_known99"])
+        load_motifs(["TAL1_known99"])

@@ -55,7 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="YAML", help="workflow config whose 'motifs' section and seed set defaults")
     p.add_argument("--release", help="JASPAR release (default JASPAR2024)")
     p.add_argument("--taxon", help="JASPAR tax_group, e.g. fungi or vertebrates (default: all CORE matrices)")
-    p.add_argument("--truth", action="append", metavar="SPEC", help="known motif to match, e.g. TAL1_known4; repeat")
+    p.add_argument("--truth", action="append", metavar="SPEC",
+                   help="known motif to match, e.g. TAL1_known4, jaspar:MA0363.3, or a MEME file (all its motifs); "
+                   "repeat")  # fmt: skip
     p.add_argument("--max-seqlets", type=int, help="seqlets per metacluster at most (default 2000)")
     p.add_argument("--window", type=int, help="central window analysed by modisco in bp (default: whole length)")
     p.add_argument("--sliding-window", type=int, help="seqlet core width in bp (default 21)")

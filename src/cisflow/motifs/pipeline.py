@@ -29,7 +29,7 @@ from cisflow.motifs.matching import MATCH_COLUMNS, match_jaspar, match_motifs
 from cisflow.motifs.modisco import run_modisco
 from cisflow.motifs.summary import pattern_summary
 from cisflow.params import StageParams, log_params
-from cisflow.pwm import DEFAULT_JASPAR_RELEASE, load_motif
+from cisflow.pwm import DEFAULT_JASPAR_RELEASE, load_motifs
 from cisflow.simulate import read_embeddings
 from cisflow.verdict import warn_motifs
 
@@ -68,8 +68,8 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def _truth_pwms(truth_motifs: Sequence[str] | None) -> dict[str, np.ndarray]:
-    """``{name: pwm}`` from motif specs (ENCODE names or jaspar:ID)."""
-    return dict(load_motif(spec) for spec in truth_motifs or ())
+    """``{name: pwm}`` from motif specs and MEME files (:func:`cisflow.pwm.load_motifs`)."""
+    return load_motifs(truth_motifs or ())
 
 
 def _write_summary(patterns, jaspar: pd.DataFrame, data: Mapping, path: Path, merged: pd.DataFrame | None = None
