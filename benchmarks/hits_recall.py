@@ -11,11 +11,15 @@ instances on simulations, the PWM comparison) on a finished run's scores and pat
 pattern fitted as itself, as before merging existed).
 
 ``--chip OUT`` first makes a small ChIP-seq case with the test-data generator (:mod:`cisflow._testing`):
-a 2 Mb genome, :data:`cisflow._testing.testdata.TEST_MOTIF` planted at 400 bound sites, two ChIP
-replicates and an input simulated from them, then runs the workflow through the motif stage (MACS3, IDR,
-labels, a small CNN, DeepSHAP on 500 peak windows, TF-MoDISCo) in ``OUT/run`` and reports on it::
+a 2 Mb genome, :data:`cisflow._testing.testdata.TEST_MOTIF` (or ``--motif``, whose ``N`` are random bases per
+site: a gapped motif) planted at 400 bound sites, two ChIP replicates and an input simulated from them, then
+runs the workflow through the motif stage (MACS3, IDR, labels, a small CNN, DeepSHAP on 500 peak windows,
+TF-MoDISCo; the planted motif as ``motifs.truth``, so ``truth_matches.tsv`` scores the patterns against it) in
+``OUT/run`` and reports on it. ``--denovo`` seeds the CNN's first layer with the run's de novo words
+(``model.motif_filters: [denovo]``; ``results/denovo/seeds.tsv``)::
 
     python benchmarks/hits_recall.py --chip /tmp/hits-chip [--seed 3] [--cores 2]
+    python benchmarks/hits_recall.py --chip /tmp/hits-gapped --motif TCACNNNNNACGA --denovo
 
 A rerun skips the steps whose outputs exist (Snakemake decides what is left).
 """
@@ -23,6 +27,7 @@ A rerun skips the steps whose outputs exist (Snakemake decides what is left).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import subprocess
@@ -42,6 +47,7 @@ from cisflow.motifs import load_scores, read_patterns  # noqa: E402
 from cisflow.motifs.hits import read_summits  # noqa: E402
 from cisflow.motifs.hitstage import hit_options, known_targets, run_hit_stage  # noqa: E402
 from cisflow.motifs.pipeline import OUTPUTS, _truth_pwms  # noqa: E402
+from cisflow.pwm import write_meme  # noqa: E402
 from cisflow.simulate import read_embeddings  # noqa: E402
 
 CHIP_CHROMS = {"chr1": 1_200_000, "chr2": 400_000, "chr3": 400_000}
@@ -81,8 +87,10 @@ CHIP_CONFIG = {
 }
 
 
-def make_chip_case(out: Path, seed: int) -> Path:
-    """The ChIP-seq case's genome, BAMs, sample sheet and config under ``out``; returns the config path."""
+def make_chip_case(out: Path, seed: int, motif: str | None = None, denovo: bool = False) -> Path:
+    """The ChIP-seq case's genome, BAMs, sample sheet and config under ``out`` (``motif`` planted, default
+    :data:`cisflow._testing.testdata.TEST_MOTIF`; ``denovo``: the model seeded with the run's de novo words);
+    returns the config path."""
     from cisflow._testing.testdata import (
         TEST_MOTIF,
         _faidx,
@@ -97,10 +105,13 @@ def make_chip_case(out: Path, seed: int) -> Path:
     data = out / "data"
     (data / "reads").mkdir(parents=True, exist_ok=True)
     codes = synthetic_genome(None, CHIP_CHROMS, seed)
-    sites = plant_sites(codes, 400, seed + 1, motif=TEST_MOTIF, min_spacing=2000)
+    motif = motif or TEST_MOTIF
+    sites = plant_sites(codes, 400, seed + 1, motif=motif, min_spacing=2000)
     write_genome(data / "genome.fa", codes)
     _faidx(data / "genome.fa")
-    write_sites_bed(data / "TF.sites.bed", sites, width=len(TEST_MOTIF))
+    write_sites_bed(data / "TF.sites.bed", sites, width=len(motif))
+    planted = np.array([[0.25] * 4 if b == "N" else [float(b == x) for x in "ACGT"] for b in motif]).T
+    write_meme(data / "planted.meme", {"planted": planted}, nsites=len(sites))
     sizes = {c: len(v) for c, v in codes.items()}
     strength = np.random.default_rng(seed + 2).integers(20, 80, len(sites))
     bams = {k: data / "reads" / f"{k}.bam" for k in ("tf_rep1", "tf_rep2", "tf_control")}
@@ -114,8 +125,12 @@ def make_chip_case(out: Path, seed: int) -> Path:
         "seed": seed,
         "samples": str(data / "samples.tsv"),
         "genome": {"fasta": str(data / "genome.fa")},
+        "motifs": CHIP_CONFIG["motifs"] | {"truth": [str(data / "planted.meme")]},
     }
+    if denovo:
+        config["model"] = CHIP_CONFIG["model"] | {"motif_filters": ["denovo"]}
     (out / "chip.yaml").write_text(yaml.safe_dump(config))
+    (out / "case.json").write_text(json.dumps({"seed": seed, "motif": motif, "denovo": denovo}))
     return out / "chip.yaml"
 
 
@@ -164,15 +179,21 @@ def main() -> None:
     ap.add_argument("--configfile", type=Path, help="its config (default: RUN/config/config.yaml)")
     ap.add_argument("--chip", type=Path, help="make the synthetic ChIP-seq case here and run the workflow on it")
     ap.add_argument("--seed", type=int, default=3, help="seed of the ChIP case")
+    ap.add_argument("--motif", help="motif planted in the ChIP case, N a random base per site (default TEST_MOTIF)")
+    ap.add_argument("--denovo", action="store_true", help="ChIP case: seed the CNN with the run's de novo words")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--merge", help="motifs.hits.merge for the rerun: auto, a seqlet confusion in (0, 1], or false")
     ap.add_argument("--out", type=Path, help="where the rerun's tables go (default: a hits_recall folder beside RUN)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.chip is not None:
-        configfile = args.chip / "chip.yaml"
+        configfile, case = args.chip / "chip.yaml", args.chip / "case.json"
         if not configfile.is_file():
-            configfile = make_chip_case(args.chip, args.seed)
+            configfile = make_chip_case(args.chip, args.seed, args.motif, args.denovo)
+        elif case.is_file():  # an existing case is reused: it must be the one asked for
+            made = json.loads(case.read_text())
+            if (made["seed"], made["denovo"]) != (args.seed, args.denovo) or args.motif not in (None, made["motif"]):
+                ap.error(f"{args.chip} holds another ChIP case ({made}); give a new --chip folder")
         run_workflow(args.chip / "run", configfile, args.cores)
         run = args.chip / "run"
     elif args.run is not None:

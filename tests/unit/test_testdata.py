@@ -33,6 +33,19 @@ def test_genome_and_motif(project):
         assert seq == want
 
 
+def test_gapped_motif_gets_random_gap_bases_and_the_same_sites():
+    """An N of a planted motif is a random base per site; the sites are those of the motif without Ns."""
+    gapped = testdata.synthetic_genome(None, {"chr1": 60_000}, 3)
+    plain = {c: v.copy() for c, v in gapped.items()}
+    sites = testdata.plant_sites(gapped, 12, 5, motif="TCACNNNNNACGA", min_spacing=2000)
+    assert sites == testdata.plant_sites(plain, 12, 5, motif="TCACAAAAAACGA", min_spacing=2000)
+    seqs = [decode(gapped["chr1"][s.center - 6 : s.center + 7]) for s in sites]
+    seqs = [q if s.strand == "+" else decode(testdata.reverse_complement_codes(testdata.encode(q)))
+            for q, s in zip(seqs, sites, strict=True)]  # fmt: skip
+    assert all(q[:4] == "TCAC" and q[9:] == "ACGA" and "N" not in q for q in seqs)
+    assert len({q[4:9] for q in seqs}) > 6  # the gaps differ between sites
+
+
 def test_sheet_and_files(project):
     df = read_sample_sheet(project["samples"], base_dir=project["out_dir"])
     assert list(df["sample"]) == ["TF.synth.rep1", "TF.synth.rep2", "ATAC.synth.rep1"]

@@ -96,7 +96,8 @@ def plant_sites(
     seed
         Random seed.
     motif
-        ACGT string to plant centred on each site, or None.
+        ACGT string to plant centred on each site, or None; an ``N`` is a random base drawn per site (a gapped
+        motif such as ``TCACNNNNNACGA``).
     margin, min_spacing
         Distances in bp, see above.
     path_fa
@@ -126,9 +127,12 @@ def plant_sites(
     sites.sort(key=lambda s: (chroms.index(s.chrom), s.center))
     if motif is not None:
         m = encode(motif)
+        gap_bases = np.random.default_rng([seed, 1])  # its own stream: sites do not move with the motif's Ns
         for s in sites:
+            site = m.copy()
+            site[m == N_CODE] = gap_bases.integers(0, 4, int((m == N_CODE).sum()))
             start = s.center - len(m) // 2
-            codes[s.chrom][start : start + len(m)] = m if s.strand == "+" else reverse_complement_codes(m)
+            codes[s.chrom][start : start + len(m)] = site if s.strand == "+" else reverse_complement_codes(site)
     if path_fa is not None:
         write_genome(path_fa, codes)
     return sites
