@@ -27,6 +27,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,26 @@ from scipy.stats import norm
 
 from cisflow.errors import CisflowError
 from cisflow.genome import N_CODE, decode, gc_fraction
+from cisflow.params import StageParams, log_params
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DenovoParams(StageParams):
+    """Config section ``denovo_seeds`` (:func:`find_seed_motifs`); the schema states the same defaults."""
+
+    SECTION: ClassVar[str] = "denovo_seeds"
+    n_motifs: int = 8
+    window: int = 200
+    max_peaks: int = 10_000
+    background_ratio: float = 3.0
+    half: int = 4
+    max_gap: int = 8
+    flank: int = 4
+    min_sites: int = 10
+    min_z: float | None = None
+    alpha: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -146,13 +165,13 @@ def _erase(codes: np.ndarray, sites: list[tuple[int, int, bool]], span: int) -> 
 def discover_seed_motifs(
     bound: np.ndarray,
     background: np.ndarray,
-    n_motifs: int = 8,
-    half: int = 4,
-    max_gap: int = 8,
-    flank: int = 4,
-    min_z: float | None = None,
-    min_sites: int = 10,
-    alpha: float = 0.05,
+    n_motifs: int = DenovoParams.n_motifs,
+    half: int = DenovoParams.half,
+    max_gap: int = DenovoParams.max_gap,
+    flank: int = DenovoParams.flank,
+    min_z: float | None = DenovoParams.min_z,
+    min_sites: int = DenovoParams.min_sites,
+    alpha: float = DenovoParams.alpha,
 ) -> list[SeedWord]:
     """The most enriched words of ``bound`` over ``background``, each grown into a PWM (module docstring).
 
@@ -229,10 +248,10 @@ def seed_sequences(
     labels_npz: str | Path,
     genome: str | Path,
     splits_json: str | Path,
-    window: int = 200,
-    background_ratio: float = 3.0,
+    window: int = DenovoParams.window,
+    background_ratio: float = DenovoParams.background_ratio,
     seed: int = 1,
-    max_peaks: int = 10_000,
+    max_peaks: int = DenovoParams.max_peaks,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bound and GC-matched background sequences of the training split, for :func:`discover_seed_motifs`.
 
@@ -315,3 +334,38 @@ def write_seed_motifs(words: Sequence[SeedWord], meme: str | Path, table: str | 
     columns = [*list(SeedWord.__dataclass_fields__)[:-1], "consensus"]
     with atomic_open(table) as handle:
         pd.DataFrame(rows, columns=columns).to_csv(handle, sep="\t", index=False)
+
+
+def find_seed_motifs(
+    peaks: Mapping[str, str | Path],
+    labels_npz: str | Path,
+    genome: str | Path,
+    splits_json: str | Path,
+    meme: str | Path,
+    table: str | Path,
+    seed: int = 1,
+    n_motifs: int = DenovoParams.n_motifs,
+    window: int = DenovoParams.window,
+    max_peaks: int = DenovoParams.max_peaks,
+    background_ratio: float = DenovoParams.background_ratio,
+    half: int = DenovoParams.half,
+    max_gap: int = DenovoParams.max_gap,
+    flank: int = DenovoParams.flank,
+    min_sites: int = DenovoParams.min_sites,
+    min_z: float | None = DenovoParams.min_z,
+    alpha: float = DenovoParams.alpha,
+) -> list[SeedWord]:
+    """The ``denovo_seeds`` stage: :func:`seed_sequences` of the training split, :func:`discover_seed_motifs`,
+    written by :func:`write_seed_motifs` to ``meme`` and ``table``; logs its parameters (what the CLI and the
+    rule pass are the same, :mod:`cisflow.params`)."""
+    opts = {"n_motifs": n_motifs, "half": half, "max_gap": max_gap, "flank": flank, "min_sites": min_sites,
+            "min_z": min_z, "alpha": alpha}  # fmt: skip
+    log_params("denovo_seeds", {**opts, "window": window, "max_peaks": max_peaks,
+                                "background_ratio": background_ratio, "seed": seed})  # fmt: skip
+    bound, background = seed_sequences(peaks, labels_npz, genome, splits_json, window=window,
+                                       background_ratio=background_ratio, seed=seed, max_peaks=max_peaks)  # fmt: skip
+    words = discover_seed_motifs(bound, background, **opts)
+    write_seed_motifs(words, meme, table)
+    log.info("%d seed motifs from %d summit windows against %d background windows", len(words), len(bound),
+             len(background))  # fmt: skip
+    return words

@@ -11,6 +11,7 @@ from cisflow.data.pipeline import InputsParams, SplitsParams
 from cisflow.denoise.infer import peaks_from_probability
 from cisflow.denoise.pipeline import denoise_sample
 from cisflow.denoise.settings import DenoiseParams
+from cisflow.denovo import DenovoParams, discover_seed_motifs, find_seed_motifs, seed_sequences
 from cisflow.errors import CisflowError
 from cisflow.evaluate.pipeline import EvaluateParams, evaluate_model
 from cisflow.interpret.pipeline import InterpretParams, interpret_model
@@ -28,7 +29,7 @@ from cisflow.transfer import ModelParams, PretrainParams
 
 CLASSES = [ReadsParams, PeaksParams, LabelsParams, SplitsParams, TrainParams, EvaluateParams, BaselinesParams,
            InterpretParams, SimulationParams, MotifsParams, DenoiseParams, ModelParams, GenomeParams, InputsParams,
-           QcParams, ProfileParams, PretrainParams]  # fmt: skip
+           QcParams, ProfileParams, PretrainParams, DenovoParams]  # fmt: skip
 
 
 def _schema_defaults(section: str) -> dict:
@@ -68,6 +69,9 @@ SIGNATURES = [
     (run_qc, QcParams, {}),
     (labels_from_files, GenomeParams, {}),
     (make_datasets, ProfileParams, {}),
+    (find_seed_motifs, DenovoParams, {}),
+    (discover_seed_motifs, DenovoParams, {}),
+    (seed_sequences, DenovoParams, {}),
 ]
 
 
@@ -209,3 +213,22 @@ def test_profile_cli_takes_the_config_section_then_the_flags(tmp_path, monkeypat
     assert calls["interpret_profile"][1]["max_regions"] == 1000
     monkeypatch.undo()
     assert inspect.signature(pipeline.interpret_profile).parameters["n_references"].default == 20
+
+
+def test_denovo_cli_takes_the_config_section_then_the_flags(tmp_path, monkeypatch):
+    """``cisflow denovo --config``: the ``denovo_seeds`` section and seed, a flag given wins, else the defaults."""
+    from cisflow import denovo
+    from cisflow.cli import main
+
+    calls = []
+    monkeypatch.setattr(denovo, "find_seed_motifs", lambda *a, **kw: calls.append((a, kw)) or [])
+    config = _config_yaml(tmp_path, "denovo_seeds: {n_motifs: 3, max_gap: 2, min_z: 6.5}\n")
+    base = ["denovo", "--peaks", "T=p.narrowPeak", "--labels", "l.npz", "--genome", "g.npy", "--splits", "s.json",
+            "--out-dir", str(tmp_path / "o")]  # fmt: skip
+    assert main([*base, "--config", str(config), "--max-gap", "5"]) == 0
+    args, kw = calls.pop()
+    out = tmp_path / "o"
+    assert args[0] == {"T": "p.narrowPeak"} and args[4:] == (out / "seeds.meme", out / "seeds.tsv")
+    assert kw == DenovoParams().as_dict() | {"n_motifs": 3, "max_gap": 5, "min_z": 6.5, "seed": 7}
+    assert main(base) == 0
+    assert calls.pop()[1] == DenovoParams().as_dict() | {"seed": 1}

@@ -109,11 +109,12 @@ def test_genome_stages_get_the_same_parameters_from_both_faces(tmp_path, caplog)
         "evaluate": {},
         "interpret": {},
         "motifs": {"enabled": False},
+        "denovo_seeds": {"n_motifs": 2, "min_sites": 5},
     }
     path = tmp_path / "genome.yaml"
     path.write_text(yaml.safe_dump(config))
     work = tmp_path / "run"
-    _snakemake(work, path, "results/data/splits.json")
+    _snakemake(work, path, "results/data/splits.json", "results/denovo/seeds.tsv")
     bam = next(Path(project["samples"]).parent.rglob("tf_rep1.bam"))  # the sheet's TF.synth rep1
     argv = ["reads", "filter", bam, "--genome-sizes", work / "results/genome/chrom.sizes", "--assay", "chip"]
     got = _cli([*argv, "--out", tmp_path / "cli.tagAlign.gz", "--config", path], caplog)
@@ -140,3 +141,13 @@ def test_genome_stages_get_the_same_parameters_from_both_faces(tmp_path, caplog)
     _cli([*argv, "--out-dir", tmp_path / "data", "--config", path], caplog)
     snake, cli = (json.loads((d / "splits.json").read_text()) for d in (res / "data", tmp_path / "data"))
     assert cli == snake and snake["input_length"] == 400 and snake["negative_ratio"] == 1.0 and snake["seed"] == 3
+
+    peaks = [f"{g}={res}/peaks/{g}.optimal.narrowPeak" for g in groups]
+    argv = ["denovo", *(a for p in peaks for a in ("--peaks", p)), "--labels", res / "labels/labels.npz",
+            "--genome", codes, "--splits", res / "data/splits.json", "--out-dir", tmp_path / "denovo",
+            "--config", path]  # fmt: skip
+    got = _cli(argv, caplog)
+    expected = _recorded(work, "denovo_seeds/denovo_seeds.log", "denovo_seeds")
+    assert got["denovo_seeds"] == expected and expected["n_motifs"] == 2 and expected["max_gap"] == 8
+    assert expected["seed"] == 3
+    assert (tmp_path / "denovo/seeds.tsv").read_text() == (res / "denovo/seeds.tsv").read_text()

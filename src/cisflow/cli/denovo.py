@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "denovo",
         help="find de novo seed motifs in the training peaks (for motif_filters / train --motif-filter)",
-        description="Score every gapped word (two halves of 4 bp, a gap of 0 to --max-gap bp, both strands as "
+        description="Score every gapped word (two halves of --half bp, a gap of 0 to --max-gap bp, both strands as "
         "one) by how much more often the training peaks' summit windows hold it than GC-matched unbound windows "
         "(two-proportion z), grow the best into a PWM from its sites, erase its sites and repeat (cisflow.denovo). "
         "Only the training split recorded in --splits is read. Writes seeds.meme (give it to 'cisflow train "
@@ -25,29 +25,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--genome", required=True, metavar="FASTA", help="genome FASTA or code cache")
     parser.add_argument("--splits", required=True, metavar="JSON", help="splits.json (cisflow splits)")
     parser.add_argument("--out-dir", required=True, metavar="DIR", help="output directory")
-    parser.add_argument("--n-motifs", type=int, default=8, help="at most this many seeds (default 8)")
-    parser.add_argument("--window", type=int, default=200, help="bp around each summit (default 200)")
-    parser.add_argument("--max-peaks", type=int, default=10_000, help="at most this many summits, by signal value")
-    parser.add_argument("--background-ratio", type=float, default=3.0, help="background windows per summit")
-    parser.add_argument("--max-gap", type=int, default=8, help="largest gap between a word's halves (default 8)")
-    parser.add_argument("--min-sites", type=int, default=10, help="summit windows a word must occur in")
-    parser.add_argument("--seed", type=int, default=1, help="random seed of the background draw")
+    parser.add_argument("--config", metavar="YAML", help="workflow config whose 'denovo_seeds' section and seed "
+                        "set the defaults")  # fmt: skip
+    parser.add_argument("--n-motifs", type=int, help="at most this many seeds (default 8)")
+    parser.add_argument("--window", type=int, help="bp around each summit (default 200)")
+    parser.add_argument("--max-peaks", type=int, help="at most this many summits, by signal value (default 10000)")
+    parser.add_argument("--background-ratio", type=float, help="background windows per summit (default 3)")
+    parser.add_argument("--half", type=int, help="fixed bases in each half of a word (default 4)")
+    parser.add_argument("--max-gap", type=int, help="largest gap between a word's halves (default 8)")
+    parser.add_argument("--flank", type=int, help="bases either side of a word's sites in its PWM (default 4)")
+    parser.add_argument("--min-sites", type=int, help="summit windows a word must occur in (default 10)")
+    parser.add_argument("--min-z", type=float, help="stop below this z (default: the Bonferroni bound at --alpha)")
+    parser.add_argument("--alpha", type=float, help="family-wise error rate of the default --min-z (default 0.05)")
+    parser.add_argument("--seed", type=int, help="random seed of the background draw (default: the config's, else 1)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:
-    """Call :func:`cisflow.denovo.seed_sequences`, :func:`~cisflow.denovo.discover_seed_motifs` and
-    :func:`~cisflow.denovo.write_seed_motifs`."""
-    from cisflow.denovo import discover_seed_motifs, seed_sequences, write_seed_motifs
+    """Call :func:`cisflow.denovo.find_seed_motifs` with the ``denovo_seeds`` parameters (defaults, then the
+    ``--config`` YAML's section, then the flags given)."""
+    from cisflow.cli._config import load_yaml_config
+    from cisflow.denovo import DenovoParams, find_seed_motifs
 
-    peaks = _as_dict(args.peaks, "--peaks")
-    bound, background = seed_sequences(peaks, args.labels, args.genome, args.splits, window=args.window,
-                                       background_ratio=args.background_ratio, seed=args.seed,
-                                       max_peaks=args.max_peaks)  # fmt: skip
-    words = discover_seed_motifs(bound, background, n_motifs=args.n_motifs, max_gap=args.max_gap,
-                                 min_sites=args.min_sites)  # fmt: skip
+    config = load_yaml_config(args.config)
+    names = ("n_motifs", "window", "max_peaks", "background_ratio", "half", "max_gap", "flank", "min_sites",
+             "min_z", "alpha")  # fmt: skip
+    opts = DenovoParams.resolve(config, {n: getattr(args, n) for n in names}, args.config or "command line")
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_seed_motifs(words, out / "seeds.meme", out / "seeds.tsv")
+    seed = config.get("seed", 1) if args.seed is None else args.seed
+    words = find_seed_motifs(_as_dict(args.peaks, "--peaks"), args.labels, args.genome, args.splits,
+                             out / "seeds.meme", out / "seeds.tsv", seed=seed, **opts.as_dict())  # fmt: skip
     for w in words:
-        print(f"{w.name}\t{w.word}\tz {w.z:.1f}\t{w.n_bound} of {len(bound)} summit windows")
+        print(f"{w.name}\t{w.word}\tz {w.z:.1f}\t{w.n_bound} summit windows")
