@@ -95,6 +95,9 @@ VARIANTS["deepsea"] = (
     {"learning_rate": 0.0003},
     None,
 )
+# DanQ was still improving at its 4th epoch in every seed: the same model with a budget of 12 epochs
+VARIANTS["danq_long"] = (VARIANTS["danq"][0], {"learning_rate": 0.0003, "epochs": 12, "min_epochs": 4, "patience": 2},
+                         None)  # fmt: skip
 #: variants run by default with --seeds > 1 (the demo's model and the two published architectures)
 SEED_VARIANTS = ("config", "danq", "deepsea")
 
