@@ -222,9 +222,9 @@ def _check_motif_specs(config: dict, source: str | Path, base: Path) -> None:
             spec = str(spec)
             if spec == DENOVO_FILTERS or Path(spec).as_posix().startswith("results/"):
                 continue
-            local = base / spec if spec.lower().endswith(".meme") and not Path(spec).is_absolute() else spec
+            local = str(base / spec) if spec.lower().endswith(".meme") else spec  # an absolute path stays itself
             try:
-                load_motifs([str(local)])
+                load_motifs([local])
             except CisflowError as exc:
                 typo = key.endswith("motif_filters") and difflib.get_close_matches(spec, [DENOVO_FILTERS])
                 hint = " (did you mean 'denovo'?)" if typo else ""
