@@ -104,7 +104,7 @@ VARIANTS["danq_big"] = (
         "name": "danq",
         "params": {"num_filters": 256, "conv_width": 26, "pool_width": 13, "lstm_hidden": 128, "hidden": 256},
     },
-    {"learning_rate": 0.0003, "epochs": 12, "min_epochs": 4, "patience": 2},
+    VARIANTS["danq_long"][1],
     None,
 )
 #: variants run by default with --seeds > 1 (the demo's model and the two published architectures)
